@@ -1,0 +1,143 @@
+/**
+ * The network configuration on stdin: the user-facing contract. Decoded once into a typed value;
+ * every error names the field.
+ */
+import { CniError, ErrorCode } from './errors.ts';
+import { negotiateVersion, type CniVersion } from './version.ts';
+import { parseResult, type Result } from './result.ts';
+
+export const DEFAULT_SOCKET = '/run/ovn-multinet/cni.sock';
+/** A network config is small; prevResult of a long chain stays far below this. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_NAME = 253;
+/** sun_path is 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+const MTU_MIN = 68;
+const MTU_MAX = 65535;
+const MAX_VALID_ATTACHMENTS = 100_000;
+
+export interface Attachment {
+  containerId: string;
+  ifName: string;
+}
+
+export interface NetConf {
+  cniVersion: CniVersion;
+  name: string;
+  type: string;
+  logicalSwitch: string;
+  socket: string;
+  mtu: number | undefined;
+  portSecurity: boolean;
+  prevResult: Result | undefined;
+  /** Only for GC: attachments the runtime still uses. */
+  validAttachments: Attachment[] | undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function bad(field: string, msg: string, details = ''): CniError {
+  return new CniError(ErrorCode.InvalidConfig, `${field}: ${msg}`, details);
+}
+
+/** Parses stdin as JSON; anything that is not a JSON object is code 6. */
+export function decodeConfig(stdin: string): Record<string, unknown> {
+  if (Buffer.byteLength(stdin) > MAX_CONFIG_BYTES) {
+    throw new CniError(ErrorCode.DecodeFailure, `network configuration is larger than ${MAX_CONFIG_BYTES} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(stdin);
+  } catch (err) {
+    throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not valid JSON', (err as Error).message);
+  }
+  if (!isObject(value)) throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
+  return value;
+}
+
+/** The version a config asks for, for printing errors before the rest is validated. */
+export function requestedVersion(raw: Record<string, unknown>): CniVersion {
+  return negotiateVersion(raw['cniVersion'], raw['cniVersions']);
+}
+
+function optionalString(raw: Record<string, unknown>, field: string): string | undefined {
+  const v = raw[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw bad(field, `must be a string, got ${typeof v}`);
+  return v;
+}
+
+/** cni libcni ValidateNetworkName: the name is part of file paths and OVN names. */
+function validateName(value: unknown): string {
+  if (value === undefined) throw bad('name', 'is required');
+  if (typeof value !== 'string') throw bad('name', `must be a string, got ${typeof value}`);
+  if (value === '' || value.length > MAX_NAME || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
+    throw bad('name', `must be 1-${MAX_NAME} letters, digits, "_", "." or "-", starting with a letter or digit`, JSON.stringify(value));
+  }
+  return value;
+}
+
+function validateLogicalSwitch(value: string | undefined, name: string): string {
+  if (value === undefined) return name;
+  if (value === '' || value.length > MAX_NAME || /[\s\0]/.test(value)) {
+    throw bad('logicalSwitch', `must be 1-${MAX_NAME} characters without whitespace`, JSON.stringify(value));
+  }
+  return value;
+}
+
+function validateSocket(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_SOCKET;
+  if (!value.startsWith('/') || value.includes('\0')) throw bad('socket', 'must be an absolute path', JSON.stringify(value));
+  if (Buffer.byteLength(value) > MAX_SOCKET_PATH) throw bad('socket', `longer than ${MAX_SOCKET_PATH} bytes`);
+  return value;
+}
+
+function validateMtu(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MTU_MIN || value > MTU_MAX) {
+    throw bad('mtu', `must be an integer from ${MTU_MIN} to ${MTU_MAX}`, JSON.stringify(value));
+  }
+  return value;
+}
+
+function validateValidAttachments(value: unknown): Attachment[] | undefined {
+  const field = 'cni.dev/valid-attachments';
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw bad(field, 'must be a list');
+  if (value.length > MAX_VALID_ATTACHMENTS) throw bad(field, `more than ${MAX_VALID_ATTACHMENTS} entries`);
+  return value.map((entry: unknown, i) => {
+    if (!isObject(entry) || typeof entry['containerID'] !== 'string' || typeof entry['ifname'] !== 'string') {
+      throw bad(`${field}[${i}]`, 'must be an object with string containerID and ifname');
+    }
+    return { containerId: entry['containerID'], ifName: entry['ifname'] };
+  });
+}
+
+/** Validates a decoded config; `ipam` is refused because addresses come from the OVN switch. */
+export function parseConfig(raw: Record<string, unknown>): NetConf {
+  const cniVersion = requestedVersion(raw);
+  const name = validateName(raw['name']);
+  const type = optionalString(raw, 'type');
+  if (type === undefined || type === '') throw bad('type', 'is required');
+  if (raw['ipam'] !== undefined) {
+    throw new CniError(ErrorCode.UnsupportedField, 'ipam: not supported, addresses come from the OVN logical switch', 'remove the "ipam" section');
+  }
+  const portSecurity = raw['portSecurity'];
+  if (portSecurity !== undefined && typeof portSecurity !== 'boolean') throw bad('portSecurity', 'must be a boolean');
+  let prevResult: Result | undefined;
+  if (raw['prevResult'] !== undefined) {
+    prevResult = parseResult(raw['prevResult']);
+    if (prevResult === undefined) throw bad('prevResult', 'is not a CNI result');
+  }
+  return {
+    cniVersion,
+    name,
+    type,
+    logicalSwitch: validateLogicalSwitch(optionalString(raw, 'logicalSwitch'), name),
+    socket: validateSocket(optionalString(raw, 'socket')),
+    mtu: validateMtu(raw['mtu']),
+    portSecurity: portSecurity ?? true,
+    prevResult,
+    validAttachments: validateValidAttachments(raw['cni.dev/valid-attachments']),
+  };
+}

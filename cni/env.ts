@@ -1,0 +1,136 @@
+/**
+ * The CNI environment, validated once (cf. cni pkg/skel: one table says which command needs
+ * which variable and which validator checks it).
+ */
+import { CniError, ErrorCode } from './errors.ts';
+
+export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+declare const brand: unique symbol;
+export type ContainerId = string & { readonly [brand]: 'ContainerId' };
+export type IfName = string & { readonly [brand]: 'IfName' };
+export type NetnsPath = string & { readonly [brand]: 'NetnsPath' };
+
+/** Netns paths a runtime hands out: /proc/<pid>/ns/net, or bind mounts under /var/run/netns or /run/netns. */
+const NETNS_ROOTS = ['/proc/', '/var/run/netns/', '/run/netns/'];
+const MAX_CONTAINER_ID = 256;
+const MAX_ARGS = 4096;
+const MAX_PATH = 4096;
+
+function invalid(field: string, msg: string, details = ''): CniError {
+  return new CniError(ErrorCode.InvalidEnvironment, `${field}: ${msg}`, details);
+}
+
+/** cni pkg/utils ValidateContainerID: starts alphanumeric, then alphanumerics, `_`, `.`, `-`. */
+export function validateContainerId(value: string): ContainerId {
+  if (value === '') throw invalid('CNI_CONTAINERID', 'must not be empty');
+  if (value.length > MAX_CONTAINER_ID) throw invalid('CNI_CONTAINERID', `longer than ${MAX_CONTAINER_ID} characters`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
+    throw invalid('CNI_CONTAINERID', 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"', JSON.stringify(value));
+  }
+  return value as ContainerId;
+}
+
+/**
+ * cni pkg/utils ValidateInterfaceName: the kernel's IFNAMSIZ leaves 15 characters; "/" would
+ * be a path in sysfs, ":" an alias, whitespace breaks every tool; "." and ".." are sysfs entries.
+ */
+export function validateIfName(value: string): IfName {
+  if (value === '') throw invalid('CNI_IFNAME', 'must not be empty');
+  if (Buffer.byteLength(value) > 15) throw invalid('CNI_IFNAME', 'longer than 15 bytes', JSON.stringify(value));
+  if (value === '.' || value === '..') throw invalid('CNI_IFNAME', 'must not be "." or ".."');
+  if (/[/:\s]/.test(value)) throw invalid('CNI_IFNAME', 'must not contain "/", ":" or whitespace', JSON.stringify(value));
+  return value as IfName;
+}
+
+/** Absolute, normalized, under one of the netns roots; whether it *is* a netns is checked by the daemon. */
+export function validateNetnsPath(value: string): NetnsPath {
+  if (value.length > MAX_PATH) throw invalid('CNI_NETNS', `longer than ${MAX_PATH} characters`);
+  if (!value.startsWith('/')) throw invalid('CNI_NETNS', 'must be an absolute path', JSON.stringify(value));
+  if (value.split('/').some((part) => part === '..' || part === '.') || value.includes('\0')) {
+    throw invalid('CNI_NETNS', 'must not contain "." or ".." segments', JSON.stringify(value));
+  }
+  if (!NETNS_ROOTS.some((root) => value.startsWith(root) && value.length > root.length)) {
+    throw invalid('CNI_NETNS', `must be under ${NETNS_ROOTS.join(', ')}`, JSON.stringify(value));
+  }
+  return value as NetnsPath;
+}
+
+/** CNI_ARGS: `K=V;K=V` (values may be empty, keys may not). */
+export function parseCniArgs(value: string): Record<string, string> {
+  if (value.length > MAX_ARGS) throw invalid('CNI_ARGS', `longer than ${MAX_ARGS} characters`);
+  const out: Record<string, string> = {};
+  for (const pair of value.split(';')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw invalid('CNI_ARGS', 'each item must be KEY=VALUE', JSON.stringify(pair));
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+type Need = 'required' | 'optional' | 'ignored';
+/** SPEC.md, section "Parameters" of each operation. */
+const NEEDS: Record<'CNI_CONTAINERID' | 'CNI_NETNS' | 'CNI_IFNAME' | 'CNI_PATH', Record<Command, Need>> = {
+  CNI_CONTAINERID: { ADD: 'required', DEL: 'required', CHECK: 'required', VERSION: 'ignored', STATUS: 'ignored', GC: 'ignored' },
+  CNI_NETNS: { ADD: 'required', DEL: 'optional', CHECK: 'required', VERSION: 'ignored', STATUS: 'ignored', GC: 'ignored' },
+  CNI_IFNAME: { ADD: 'required', DEL: 'required', CHECK: 'required', VERSION: 'ignored', STATUS: 'ignored', GC: 'ignored' },
+  CNI_PATH: { ADD: 'optional', DEL: 'optional', CHECK: 'optional', VERSION: 'ignored', STATUS: 'optional', GC: 'required' },
+};
+
+export interface AttachmentEnv {
+  containerId: ContainerId;
+  ifName: IfName;
+  args: Record<string, string>;
+}
+
+export type CniEnv =
+  | ({ command: 'ADD' | 'CHECK'; netns: NetnsPath } & AttachmentEnv)
+  | ({ command: 'DEL'; netns: NetnsPath | undefined } & AttachmentEnv)
+  | { command: 'VERSION' | 'STATUS' | 'GC' };
+
+export type Getenv = (name: string) => string | undefined;
+
+export function parseCommand(value: string | undefined): Command {
+  if (value === undefined || value === '') throw invalid('CNI_COMMAND', 'is required');
+  if (!(COMMANDS as readonly string[]).includes(value)) {
+    throw invalid('CNI_COMMAND', `unknown command ${JSON.stringify(value)}`, `expected one of ${COMMANDS.join(', ')}`);
+  }
+  return value as Command;
+}
+
+/** Reads and validates the variables `command` needs; unknown commands and bad values are code 4. */
+export function parseEnv(getenv: Getenv): CniEnv {
+  const command = parseCommand(getenv('CNI_COMMAND'));
+  const read = (name: keyof typeof NEEDS): string | undefined => {
+    const need = NEEDS[name][command];
+    if (need === 'ignored') return undefined;
+    const value = getenv(name);
+    if (need === 'required' && (value === undefined || value === '')) throw invalid(name, `is required for ${command}`);
+    return value === '' ? undefined : value;
+  };
+  read('CNI_PATH');
+  switch (command) {
+    case 'VERSION':
+    case 'STATUS':
+    case 'GC':
+      return { command };
+    case 'ADD':
+    case 'CHECK':
+    case 'DEL': {
+      const containerId = validateContainerId(read('CNI_CONTAINERID') ?? '');
+      const ifName = validateIfName(read('CNI_IFNAME') ?? '');
+      const rawNetns = read('CNI_NETNS');
+      const args = parseCniArgs(getenv('CNI_ARGS') ?? '');
+      if (command === 'DEL') {
+        return { command, containerId, ifName, args, netns: rawNetns === undefined ? undefined : validateNetnsPath(rawNetns) };
+      }
+      return { command, containerId, ifName, args, netns: validateNetnsPath(rawNetns ?? '') };
+    }
+    default: {
+      const never: never = command;
+      throw invalid('CNI_COMMAND', `unhandled ${String(never)}`);
+    }
+  }
+}

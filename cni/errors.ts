@@ -1,0 +1,57 @@
+/**
+ * CNI error codes (SPEC.md "Error") and the one error class every layer throws.
+ * 0-99 are reserved by the spec; ours start at 100.
+ */
+export const ErrorCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnvironment: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidConfig: 7,
+  TryAgainLater: 11,
+  NotAvailable: 50,
+  LimitedConnectivity: 51,
+  /** An OVN/OVS/netlink step failed in a way the runtime should not simply retry. */
+  AttachFailed: 100,
+  /** CHECK found the attachment different from what ADD made. */
+  CheckFailed: 101,
+  /** The address pool of the network has no free address. */
+  AddressPoolExhausted: 102,
+  /** Anything not mapped to a code above. */
+  Unknown: 999,
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const brand = Symbol.for('ovn-multinet.CniError');
+
+export class CniError extends Error {
+  readonly code: number;
+  readonly details: string;
+  readonly [brand] = true;
+
+  constructor(code: number, msg: string, details = '', options?: { cause?: unknown }) {
+    super(msg, options);
+    this.name = 'CniError';
+    this.code = code;
+    this.details = details;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && brand in value;
+  }
+
+  /** The JSON body the spec prints on stdout (without cniVersion, added by the printer). */
+  toJSON(): { code: number; msg: string; details?: string } {
+    return this.details === '' ? { code: this.code, msg: this.message } : { code: this.code, msg: this.message, details: this.details };
+  }
+}
+
+/** Keeps a CniError as it is; anything else becomes code 999 with its message in details. */
+export function asCniError(err: unknown, fallbackMsg = 'internal error'): CniError {
+  if (err instanceof CniError) return err;
+  const details = err instanceof Error ? err.message : String(err);
+  return new CniError(ErrorCode.Unknown, fallbackMsg, details, { cause: err });
+}

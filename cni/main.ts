@@ -1,0 +1,146 @@
+/**
+ * The CNI plugin side of the executable (cf. cni pkg/skel): read env and stdin, validate, forward
+ * to the daemon, print the result in the version the config asked for. Inputs and outputs are
+ * injected so tests run it in-process.
+ */
+import { existsSync } from 'node:fs';
+import { asCniError, CniError, ErrorCode } from './errors.ts';
+import { parseCommand, parseEnv, type CniEnv, type Getenv } from './env.ts';
+import { decodeConfig, parseConfig, requestedVersion, MAX_CONFIG_BYTES, type NetConf } from './config.ts';
+import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, supportsCheck, supportsStatusAndGc, type CniVersion } from './version.ts';
+import { convertResult, parseResult } from './result.ts';
+import { callDaemon, DaemonUnavailableError } from './client.ts';
+import { FORWARDED_ENV, type DaemonRequest, type ForwardedEnv } from './protocol.ts';
+import { hostVethName } from './names.ts';
+
+/** Longer than the daemon's own per-request deadline, so the daemon's error wins. */
+const DAEMON_TIMEOUT_MS = 150_000;
+
+export interface CniIo {
+  getenv: Getenv;
+  readStdin: (maxBytes: number) => Promise<string>;
+  writeStdout: (text: string) => void;
+  /** Is a host network interface present? (DEL without a daemon checks there is nothing to clean.) */
+  linkExists: (name: string) => boolean;
+}
+
+function printError(io: CniIo, version: CniVersion, err: CniError): number {
+  io.writeStdout(`${JSON.stringify({ cniVersion: version, ...err.toJSON() })}\n`);
+  return 1;
+}
+
+/** The version to print errors in: the config's if it names a supported one. */
+function bestEffortVersion(stdin: string): CniVersion {
+  try {
+    return requestedVersion(decodeConfig(stdin));
+  } catch {
+    return LATEST_VERSION;
+  }
+}
+
+function versionInfo(stdin: string): string {
+  let version: CniVersion = LATEST_VERSION;
+  try {
+    const raw = decodeConfig(stdin);
+    if (isSupportedVersion(raw['cniVersion'])) version = raw['cniVersion'];
+  } catch {
+    // VERSION answers even without a usable stdin.
+  }
+  return JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS });
+}
+
+function requireCapability(env: CniEnv, conf: NetConf): void {
+  const ok =
+    env.command === 'CHECK' ? supportsCheck(conf.cniVersion) : env.command === 'STATUS' || env.command === 'GC' ? supportsStatusAndGc(conf.cniVersion) : true;
+  if (!ok) throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${conf.cniVersion} does not support ${env.command}`);
+}
+
+function forwardedEnv(getenv: Getenv): ForwardedEnv {
+  const env: ForwardedEnv = {};
+  for (const name of FORWARDED_ENV) {
+    const value = getenv(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** The daemon is not running: what each command does then (DEL must never block pod deletion). */
+function withoutDaemon(io: CniIo, env: CniEnv, err: DaemonUnavailableError): void {
+  switch (env.command) {
+    case 'DEL':
+      if (!io.linkExists(hostVethName(env.containerId, env.ifName))) return;
+      throw new CniError(ErrorCode.TryAgainLater, 'the ovn-multinet daemon is not running and this attachment still exists', err.message);
+    case 'STATUS':
+      throw new CniError(ErrorCode.NotAvailable, 'the ovn-multinet daemon is not running', err.message);
+    case 'ADD':
+    case 'CHECK':
+    case 'GC':
+    case 'VERSION':
+      throw new CniError(ErrorCode.TryAgainLater, 'the ovn-multinet daemon is not running', err.message);
+    default: {
+      const never: never = env;
+      throw new CniError(ErrorCode.Unknown, `unhandled ${String(never)}`);
+    }
+  }
+}
+
+export async function runCni(io: CniIo): Promise<number> {
+  let stdin = '';
+  let version: CniVersion = LATEST_VERSION;
+  try {
+    const command = parseCommand(io.getenv('CNI_COMMAND'));
+    stdin = await io.readStdin(MAX_CONFIG_BYTES);
+    if (command === 'VERSION') {
+      io.writeStdout(`${versionInfo(stdin)}\n`);
+      return 0;
+    }
+    version = bestEffortVersion(stdin);
+    const env = parseEnv(io.getenv);
+    const conf = parseConfig(decodeConfig(stdin));
+    version = conf.cniVersion;
+    requireCapability(env, conf);
+    const request: DaemonRequest = { env: forwardedEnv(io.getenv), config: stdin };
+    let response;
+    try {
+      response = await callDaemon(conf.socket, request, AbortSignal.timeout(DAEMON_TIMEOUT_MS));
+    } catch (err) {
+      if (!(err instanceof DaemonUnavailableError)) throw err;
+      withoutDaemon(io, env, err);
+      return 0;
+    }
+    if ('error' in response) {
+      const { code, msg, details } = response.error;
+      throw new CniError(code, msg, details ?? '');
+    }
+    if (env.command === 'ADD') {
+      const result = parseResult(response.result);
+      if (result === undefined) throw new CniError(ErrorCode.IoFailure, 'daemon returned a malformed result');
+      io.writeStdout(`${JSON.stringify(convertResult(result, conf.cniVersion))}\n`);
+    }
+    return 0;
+  } catch (err) {
+    return printError(io, version, asCniError(err));
+  }
+}
+
+/** Reads at most `maxBytes` (+1 to detect overflow) from the process's stdin. */
+export async function readProcessStdin(maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > maxBytes) throw new CniError(ErrorCode.DecodeFailure, `network configuration is larger than ${maxBytes} bytes`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function processIo(): CniIo {
+  return {
+    getenv: (name) => process.env[name],
+    readStdin: readProcessStdin,
+    writeStdout: (text) => process.stdout.write(text),
+    linkExists: (name) => existsSync(`/sys/class/net/${name}`),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * What the CNI executable and the daemon say to each other over the Unix socket: one JSON
+ * request, written then half-closed, and one JSON response. The daemon validates the env and
+ * config again with the same code (cf. ovn-kubernetes cnishim.go: the shim only forwards).
+ */
+import { MAX_CONFIG_BYTES } from './config.ts';
+
+/** The config plus a few kilobytes of env fit easily. */
+export const MAX_REQUEST_BYTES = MAX_CONFIG_BYTES + 64 * 1024;
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** The CNI_* variables a request carries. */
+export const FORWARDED_ENV = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'] as const;
+export type ForwardedEnv = Partial<Record<(typeof FORWARDED_ENV)[number], string>>;
+
+export interface DaemonRequest {
+  env: ForwardedEnv;
+  config: string;
+}
+
+export interface DaemonError {
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+export type DaemonResponse = { result: unknown } | { error: DaemonError };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Narrows a request read from the socket; returns a reason when it has the wrong shape. */
+export function parseDaemonRequest(value: unknown): DaemonRequest | string {
+  if (!isObject(value)) return 'request must be a JSON object';
+  const { env, config } = value;
+  if (typeof config !== 'string') return 'request.config must be a string';
+  if (!isObject(env)) return 'request.env must be an object';
+  const out: ForwardedEnv = {};
+  for (const [key, v] of Object.entries(env)) {
+    if (!(FORWARDED_ENV as readonly string[]).includes(key)) return `request.env.${key} is not a CNI variable`;
+    if (typeof v !== 'string') return `request.env.${key} must be a string`;
+    out[key as keyof ForwardedEnv] = v;
+  }
+  return { env: out, config };
+}
+
+export function parseDaemonResponse(value: unknown): DaemonResponse | undefined {
+  if (!isObject(value)) return undefined;
+  if ('result' in value) return { result: value['result'] };
+  const error = value['error'];
+  if (isObject(error) && typeof error['code'] === 'number' && typeof error['msg'] === 'string') {
+    const out: DaemonError = { code: error['code'], msg: error['msg'] };
+    if (typeof error['details'] === 'string') out.details = error['details'];
+    return { error: out };
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+/** The command-line tool: `ovn-multinet daemon [flags]`, `ovn-multinet --version`. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { hostname } from 'node:os';
+import pkg from '../package.json' with { type: 'json' };
+import { DEFAULT_SOCKET } from '../cni/config.ts';
+import type { DaemonOptions } from './main.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function remotes(value: string): string[] {
+  const list = value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  if (list.length === 0) throw new InvalidArgumentError('must name at least one remote');
+  for (const r of list) {
+    if (!/^(unix:.+|tcp:.+:\d+|ssl:.+:\d+)$/.test(r)) throw new InvalidArgumentError(`${r}: expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT`);
+  }
+  return list;
+}
+
+export function buildCli(): Command {
+  const program = new Command('ovn-multinet')
+    .description('Attach containers to OVN logical switches (CNI plugin and node daemon).\nAs a CNI plugin it is run by the container runtime with CNI_COMMAND set.')
+    .version(pkg.version, '-v, --version');
+  program
+    .command('daemon')
+    .description('run the per-node daemon that serves CNI requests on a Unix socket')
+    .option('--socket <path>', 'Unix socket for CNI requests (its directory is made root-only)', DEFAULT_SOCKET)
+    .option('--ovs-db <remote>', 'local Open_vSwitch database', 'unix:/var/run/openvswitch/db.sock')
+    .addOption(new Option('--nb-db <remotes>', 'OVN Northbound database, comma-separated for a raft cluster (unix:, tcp:, ssl:)').env('OVN_NB_DB').argParser(remotes).makeOptionMandatory())
+    .option('--nb-private-key <file>', 'private key for ssl: NB remotes')
+    .option('--nb-certificate <file>', 'certificate for ssl: NB remotes')
+    .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes')
+    .option('--node-name <name>', 'name of this node, recorded as the owner of its attachments', hostname())
+    .option('--bridge <name>', 'OVS integration bridge', 'br-int')
+    .option('--request-timeout <ms>', 'deadline of one CNI request', positiveInt, 120_000)
+    .option('--read-timeout <ms>', 'time a client has to send its whole request', positiveInt, 10_000)
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
+    .action(async (flags: Record<string, unknown>) => {
+      const { runDaemon, parseDaemonFlags } = await import('./main.ts');
+      const options: DaemonOptions = parseDaemonFlags(flags);
+      await runDaemon(options);
+    });
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  await buildCli().parseAsync(argv);
+}

@@ -1,0 +1,64 @@
+/**
+ * Loads native addons. From source they are files in the tree; inside the single executable
+ * (Node SEA) they are assets of the blob, written once to a content-addressed file and loaded
+ * from there, since a SEA cannot `require()` a native addon from inside itself.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+interface SeaModule {
+  isSea(): boolean;
+  getRawAsset(key: string): ArrayBuffer;
+}
+
+function sea(): SeaModule | undefined {
+  try {
+    const mod = require('node:sea') as SeaModule;
+    return mod.isSea() ? mod : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where extracted addons go: root-only, under the runtime dir when writable. */
+function extractDir(): string {
+  for (const dir of [process.env['OVN_MULTINET_ADDON_DIR'], '/run/ovn-multinet/addons', join(tmpdir(), 'ovn-multinet-addons')]) {
+    if (dir === undefined) continue;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return dir;
+    } catch {
+      // try the next candidate
+    }
+  }
+  throw new Error('no writable directory for native addons');
+}
+
+function extractAsset(mod: SeaModule, asset: string): string {
+  const bytes = Buffer.from(mod.getRawAsset(asset));
+  const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const path = join(extractDir(), `${asset.replace(/\.node$/, '')}-${digest}.node`);
+  if (!existsSync(path)) {
+    const partial = `${path}.${process.pid}.tmp`;
+    writeFileSync(partial, bytes, { mode: 0o500 });
+    renameSync(partial, path);
+  }
+  return path;
+}
+
+/**
+ * The exports of a native addon: the SEA asset named `asset` when running as the single
+ * executable, else the file at `devPath`.
+ */
+export function loadAddon(asset: string, devPath: string): unknown {
+  const mod = sea();
+  const path = mod === undefined ? devPath : extractAsset(mod, asset);
+  const holder: { exports: unknown } = { exports: {} };
+  process.dlopen(holder, path);
+  return holder.exports;
+}

@@ -1,0 +1,54 @@
+/**
+ * external_ids keys that mark what ovn-multinet owns, in the NB (logical switch ports) and in the
+ * local Open_vSwitch DB (ports and interfaces on br-int). Prefixed so no other owner collides
+ * (cf. ovn-kubernetes db_object_ids.go).
+ */
+const PREFIX = 'ovn-multinet/';
+
+export const OwnerKeys = {
+  owner: `${PREFIX}owner`,
+  containerId: `${PREFIX}container-id`,
+  ifName: `${PREFIX}ifname`,
+  netns: `${PREFIX}netns`,
+  node: `${PREFIX}node`,
+  network: `${PREFIX}network`,
+  podNamespace: `${PREFIX}pod-namespace`,
+  podName: `${PREFIX}pod-name`,
+  podUid: `${PREFIX}pod-uid`,
+} as const;
+
+export const OWNER_VALUE = 'ovn-multinet';
+
+export interface AttachmentIdentity {
+  containerId: string;
+  ifName: string;
+  netns: string;
+  node: string;
+  network: string;
+  /** From CNI_ARGS K8S_POD_NAMESPACE / K8S_POD_NAME / K8S_POD_UID, when a runtime passes them. */
+  pod?: { namespace?: string; name?: string; uid?: string };
+}
+
+export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
+  const ids = new Map<string, string>([
+    [OwnerKeys.owner, OWNER_VALUE],
+    [OwnerKeys.containerId, id.containerId],
+    [OwnerKeys.ifName, id.ifName],
+    [OwnerKeys.netns, id.netns],
+    [OwnerKeys.node, id.node],
+    [OwnerKeys.network, id.network],
+  ]);
+  if (id.pod?.namespace !== undefined) ids.set(OwnerKeys.podNamespace, id.pod.namespace);
+  if (id.pod?.name !== undefined) ids.set(OwnerKeys.podName, id.pod.name);
+  if (id.pod?.uid !== undefined) ids.set(OwnerKeys.podUid, id.pod.uid);
+  return ids;
+}
+
+/** Does this external_ids map belong to the attachment (container ID + ifname)? */
+export function ownedBy(externalIds: ReadonlyMap<string, string>, containerId: string, ifName: string): boolean {
+  return (
+    externalIds.get(OwnerKeys.owner) === OWNER_VALUE &&
+    externalIds.get(OwnerKeys.containerId) === containerId &&
+    externalIds.get(OwnerKeys.ifName) === ifName
+  );
+}

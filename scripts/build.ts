@@ -1,0 +1,73 @@
+/**
+ * Builds dist/ovn-multinet: one file that runs with no Node installed (a Node single-executable
+ * application). Steps: compile the setns addon, bundle bin/ovn-multinet.ts to one CommonJS file
+ * with esbuild, make the SEA blob with the native addons as assets, inject it into a copy of the
+ * node binary that this repo brings (node_modules/node).
+ */
+import { build, type Plugin } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'build');
+const dist = join(root, 'dist');
+const bin = join(root, 'node_modules', '.bin');
+const nativeDir = join(root, 'daemon', 'netlink', 'native');
+const nativeAddon = join(nativeDir, 'build', 'Release', 'ovn_multinet_native.node');
+const netlinkAddon = join(root, 'node_modules', 'netlink', 'prebuilds', `linux-${process.arch}`, 'node.napi.node');
+const nodeBinary = join(root, 'node_modules', 'node', 'bin', 'node');
+
+function run(file: string, args: string[]): void {
+  execFileSync(file, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` } });
+}
+
+/** The `netlink` package finds its addon with node-gyp-build; in the SEA it is an asset instead. */
+const netlinkAddonFromAsset: Plugin = {
+  name: 'netlink-addon-from-sea-asset',
+  setup(b) {
+    b.onResolve({ filter: /^node-gyp-build$/ }, () => ({ path: 'node-gyp-build', namespace: 'sea-addon' }));
+    b.onLoad({ filter: /.*/, namespace: 'sea-addon' }, () => ({
+      resolveDir: root,
+      loader: 'ts',
+      contents: `import { loadAddon } from './daemon/lib/addons.ts';\nexport default () => loadAddon('netlink.node', ${JSON.stringify(netlinkAddon)});\n`,
+    }));
+  },
+};
+
+mkdirSync(out, { recursive: true });
+mkdirSync(dist, { recursive: true });
+
+run(join(bin, 'node-gyp'), ['rebuild', '--silent', '-C', nativeDir]);
+
+await build({
+  entryPoints: [join(root, 'bin', 'ovn-multinet.ts')],
+  outfile: join(out, 'ovn-multinet.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [netlinkAddonFromAsset],
+  define: { 'import.meta.url': '__ovnMultinetUrl' },
+  banner: { js: "const __ovnMultinetUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
+const seaConfig = {
+  main: join(out, 'ovn-multinet.cjs'),
+  output: join(out, 'sea-prep.blob'),
+  disableExperimentalSEAWarning: true,
+  useCodeCache: true,
+  assets: { 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
+};
+writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
+run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);
+
+const target = join(dist, 'ovn-multinet');
+copyFileSync(nodeBinary, target);
+chmodSync(target, 0o755);
+run(join(bin, 'postject'), [target, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
+console.log(`built ${target}`);

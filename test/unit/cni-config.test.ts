@@ -1,0 +1,69 @@
+import t, { type Test } from 'tap';
+import { decodeConfig, parseConfig, DEFAULT_SOCKET } from '../../cni/config.ts';
+import { ErrorCode } from '../../cni/errors.ts';
+import { expectCniError } from '../helpers/cni-error.ts';
+
+const good = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet' };
+
+function expectConfigError(tt: Test, raw: Record<string, unknown>, code: number, field: string): void {
+  expectCniError(tt, () => parseConfig(raw), code, field);
+}
+
+t.test('defaults', (tt) => {
+  const conf = parseConfig(good);
+  tt.equal(conf.logicalSwitch, 'red', 'logicalSwitch defaults to name');
+  tt.equal(conf.socket, DEFAULT_SOCKET);
+  tt.equal(conf.mtu, undefined);
+  tt.equal(conf.portSecurity, true);
+  tt.end();
+});
+
+t.test('all keys', (tt) => {
+  const conf = parseConfig({ ...good, logicalSwitch: 'ls-red', socket: '/tmp/x.sock', mtu: 1400, portSecurity: false });
+  tt.match(conf, { logicalSwitch: 'ls-red', socket: '/tmp/x.sock', mtu: 1400, portSecurity: false });
+  tt.end();
+});
+
+t.test('cniVersions picks the highest supported', (tt) => {
+  tt.equal(parseConfig({ ...good, cniVersion: undefined, cniVersions: ['0.4.0', '1.0.0', '9.9.9'] }).cniVersion, '1.0.0');
+  tt.equal(parseConfig({ ...good, cniVersion: '0.3.1' }).cniVersion, '0.3.1');
+  tt.end();
+});
+
+t.test('bad configs name the field', (tt) => {
+  expectConfigError(tt, { ...good, cniVersion: '0.2.0' }, ErrorCode.IncompatibleVersion, 'cniVersion');
+  expectConfigError(tt, { ...good, cniVersion: 7 }, ErrorCode.IncompatibleVersion, 'cniVersion');
+  expectConfigError(tt, { ...good, cniVersion: undefined }, ErrorCode.InvalidConfig, 'cniVersion');
+  expectConfigError(tt, { ...good, cniVersion: undefined, cniVersions: ['2.0.0'] }, ErrorCode.IncompatibleVersion, 'cniVersions');
+  expectConfigError(tt, { ...good, cniVersions: 'x' }, ErrorCode.InvalidConfig, 'cniVersions');
+  expectConfigError(tt, { ...good, name: undefined }, ErrorCode.InvalidConfig, 'name');
+  expectConfigError(tt, { ...good, name: 42 }, ErrorCode.InvalidConfig, 'name');
+  expectConfigError(tt, { ...good, name: 'bad name' }, ErrorCode.InvalidConfig, 'name');
+  expectConfigError(tt, { ...good, type: undefined }, ErrorCode.InvalidConfig, 'type');
+  expectConfigError(tt, { ...good, logicalSwitch: 3 }, ErrorCode.InvalidConfig, 'logicalSwitch');
+  expectConfigError(tt, { ...good, logicalSwitch: '' }, ErrorCode.InvalidConfig, 'logicalSwitch');
+  expectConfigError(tt, { ...good, socket: 'relative.sock' }, ErrorCode.InvalidConfig, 'socket');
+  expectConfigError(tt, { ...good, socket: `/${'s'.repeat(200)}` }, ErrorCode.InvalidConfig, 'socket');
+  expectConfigError(tt, { ...good, mtu: '1400' }, ErrorCode.InvalidConfig, 'mtu');
+  expectConfigError(tt, { ...good, mtu: 10 }, ErrorCode.InvalidConfig, 'mtu');
+  expectConfigError(tt, { ...good, mtu: 1e9 }, ErrorCode.InvalidConfig, 'mtu');
+  expectConfigError(tt, { ...good, mtu: 1400.5 }, ErrorCode.InvalidConfig, 'mtu');
+  expectConfigError(tt, { ...good, portSecurity: 'yes' }, ErrorCode.InvalidConfig, 'portSecurity');
+  expectConfigError(tt, { ...good, prevResult: 'x' }, ErrorCode.InvalidConfig, 'prevResult');
+  expectConfigError(tt, { ...good, 'cni.dev/valid-attachments': [{ containerID: 1 }] }, ErrorCode.InvalidConfig, 'cni.dev/valid-attachments[0]');
+  expectConfigError(tt, { ...good, ipam: { type: 'host-local' } }, ErrorCode.UnsupportedField, 'ipam');
+  tt.end();
+});
+
+t.test('decode errors are code 6', (tt) => {
+  for (const text of ['', '{', '[]', '"x"', 'null', '{"a":1}x', 'x'.repeat(2 * 1024 * 1024)]) {
+    expectCniError(tt, () => decodeConfig(text), ErrorCode.DecodeFailure, 'configuration');
+  }
+  tt.end();
+});
+
+t.test('valid attachments for GC', (tt) => {
+  const conf = parseConfig({ ...good, 'cni.dev/valid-attachments': [{ containerID: 'c1', ifname: 'net1' }] });
+  tt.same(conf.validAttachments, [{ containerId: 'c1', ifName: 'net1' }]);
+  tt.end();
+});

@@ -1,0 +1,62 @@
+import t from 'tap';
+import { allocateAddress, macForIpv4, parseIpamSettings, parsePortAddresses, randomMac, IpamConfigError } from '../../daemon/ovn/ipam.ts';
+import { bigIntToIp, ipToBigInt, parseSubnet } from '../../daemon/lib/ip.ts';
+
+const settings = (cfg: Record<string, string>) => parseIpamSettings(new Map(Object.entries(cfg)));
+
+t.test('lowest free address, skipping network, gateway and exclusions', (tt) => {
+  const s = settings({ subnet: '10.1.0.0/24', exclude_ips: '10.1.0.2 10.1.0.4..10.1.0.6' });
+  tt.equal(allocateAddress(s, { inUse: new Set() }), '10.1.0.3');
+  tt.equal(allocateAddress(s, { inUse: new Set(['10.1.0.3']) }), '10.1.0.7');
+  tt.end();
+});
+
+t.test('full pool and no subnet', (tt) => {
+  const s = settings({ subnet: '10.1.0.0/30' });
+  tt.equal(allocateAddress(s, { inUse: new Set() }), '10.1.0.2');
+  tt.equal(allocateAddress(s, { inUse: new Set(['10.1.0.2']) }), undefined, 'broadcast is never handed out');
+  tt.equal(allocateAddress(settings({}), { inUse: new Set() }), undefined);
+  tt.end();
+});
+
+t.test('random start still finds the only free address', (tt) => {
+  const s = settings({ subnet: '10.1.0.0/29' });
+  const inUse = new Set(['10.1.0.2', '10.1.0.3', '10.1.0.5', '10.1.0.6']);
+  for (let i = 0; i < 20; i++) tt.equal(allocateAddress(s, { inUse, randomStart: true }), '10.1.0.4');
+  tt.end();
+});
+
+t.test('bad settings', (tt) => {
+  tt.throws(() => settings({ subnet: '10.1.0.5/24' }), IpamConfigError);
+  tt.throws(() => settings({ subnet: 'fd00::/64' }), IpamConfigError);
+  tt.throws(() => settings({ subnet: '10.1.0.0/24', exclude_ips: '10.1.0.300' }), IpamConfigError);
+  tt.end();
+});
+
+t.test('MACs', (tt) => {
+  tt.equal(macForIpv4('10.1.0.2'), '0a:58:0a:01:00:02');
+  for (let i = 0; i < 50; i++) {
+    const mac = randomMac();
+    tt.match(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    tt.equal(parseInt(mac.slice(0, 2), 16) & 0x03, 0x02, 'unicast, locally administered');
+  }
+  tt.end();
+});
+
+t.test('port address entries', (tt) => {
+  tt.same(parsePortAddresses('0A:58:0a:01:00:02 10.1.0.2 fd00::2'), { mac: '0a:58:0a:01:00:02', ips: ['10.1.0.2', 'fd00::2'] });
+  tt.same(parsePortAddresses('00:00:00:00:00:01 10.1.0.1/24'), { mac: '00:00:00:00:00:01', ips: ['10.1.0.1'] });
+  tt.same(parsePortAddresses('dynamic'), { mac: undefined, ips: [] });
+  tt.same(parsePortAddresses('router'), { mac: undefined, ips: [] });
+  tt.end();
+});
+
+t.test('ip arithmetic', (tt) => {
+  tt.equal(bigIntToIp(ipToBigInt('10.1.2.3'), 4), '10.1.2.3');
+  tt.equal(bigIntToIp(ipToBigInt('fd00::1:2'), 6), 'fd00::1:2');
+  tt.match(parseSubnet('fd00:0::/64'), { cidr: 'fd00::/64', prefixLength: 64, family: 6 });
+  tt.equal(parseSubnet('10.0.0.1/24'), undefined);
+  tt.equal(parseSubnet('10.0.0.0/33'), undefined);
+  tt.equal(parseSubnet('nonsense'), undefined);
+  tt.end();
+});
