@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { asCniError, CniError, ErrorCode } from './errors.ts';
 import { parseCommand, parseEnv, type CniEnv, type Getenv } from './env.ts';
-import { decodeConfig, parseConfig, requestedVersion, MAX_CONFIG_BYTES, type NetConf } from './config.ts';
-import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, supportsCheck, supportsStatusAndGc, type CniVersion } from './version.ts';
+import { decodeConfig, parseConfig, requestedVersion, MAX_CONFIG_BYTES } from './config.ts';
+import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, requireCommandSupported, type CniVersion } from './version.ts';
 import { convertResult, parseResult } from './result.ts';
 import { callDaemon, DaemonUnavailableError } from './client.ts';
 import { FORWARDED_ENV, type DaemonRequest, type ForwardedEnv } from './protocol.ts';
@@ -47,12 +47,6 @@ function versionInfo(stdin: string): string {
     // VERSION answers even without a usable stdin.
   }
   return JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS });
-}
-
-function requireCapability(env: CniEnv, conf: NetConf): void {
-  const ok =
-    env.command === 'CHECK' ? supportsCheck(conf.cniVersion) : env.command === 'STATUS' || env.command === 'GC' ? supportsStatusAndGc(conf.cniVersion) : true;
-  if (!ok) throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${conf.cniVersion} does not support ${env.command}`);
 }
 
 function forwardedEnv(getenv: Getenv): ForwardedEnv {
@@ -98,7 +92,7 @@ export async function runCni(io: CniIo): Promise<number> {
     const env = parseEnv(io.getenv);
     const conf = parseConfig(decodeConfig(stdin));
     version = conf.cniVersion;
-    requireCapability(env, conf);
+    requireCommandSupported(env.command, conf.cniVersion);
     const request: DaemonRequest = { env: forwardedEnv(io.getenv), config: stdin };
     let response;
     try {

@@ -49,3 +49,9 @@ export function negotiateVersion(cniVersion: unknown, cniVersions: unknown): Cni
   }
   return cniVersion;
 }
+
+/** CHECK needs 0.4.0+, STATUS and GC need 1.1.0+ (code 1 otherwise, as cni pkg/skel does). */
+export function requireCommandSupported(command: string, version: CniVersion): void {
+  const ok = command === 'CHECK' ? supportsCheck(version) : command === 'STATUS' || command === 'GC' ? supportsStatusAndGc(version) : true;
+  if (!ok) throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${version} does not support ${command}`);
+}

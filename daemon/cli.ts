@@ -35,6 +35,7 @@ export function buildCli(): Command {
     .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes')
     .option('--node-name <name>', 'name of this node, recorded as the owner of its attachments', hostname())
     .option('--bridge <name>', 'OVS integration bridge', 'br-int')
+    .option('--mtu <bytes>', 'MTU of pod interfaces when the network config sets none', positiveInt, 1400)
     .option('--request-timeout <ms>', 'deadline of one CNI request', positiveInt, 120_000)
     .option('--read-timeout <ms>', 'time a client has to send its whole request', positiveInt, 10_000)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')

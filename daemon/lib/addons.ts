@@ -51,14 +51,15 @@ function extractAsset(mod: SeaModule, asset: string): string {
   return path;
 }
 
-/**
- * The exports of a native addon: the SEA asset named `asset` when running as the single
- * executable, else the file at `devPath`.
- */
-export function loadAddon(asset: string, devPath: string): unknown {
+/** The file to load a native addon from: the extracted SEA asset `asset`, or `devPath` from source. */
+export function addonPath(asset: string, devPath: string): string {
   const mod = sea();
-  const path = mod === undefined ? devPath : extractAsset(mod, asset);
+  return mod === undefined ? devPath : extractAsset(mod, asset);
+}
+
+/** The exports of a native addon (see addonPath). */
+export function loadAddon(asset: string, devPath: string): unknown {
   const holder: { exports: unknown } = { exports: {} };
-  process.dlopen(holder, path);
+  process.dlopen(holder, addonPath(asset, devPath));
   return holder.exports;
 }

@@ -1,0 +1,161 @@
+/**
+ * CNI ADD: logical switch port (address from the NB, port security) → veth with the pod end
+ * configured in the pod netns → port on br-int with iface-id → wait for ovn-installed. Every
+ * step that creates something arms its undo; a failure anywhere takes back exactly what this
+ * request created. A repeated ADD finds each piece already there and returns the same result.
+ */
+import { CniError, ErrorCode } from '../../cni/errors.ts';
+import type { NetConf } from '../../cni/config.ts';
+import type { NetnsPath, ContainerId, IfName } from '../../cni/env.ts';
+import type { Result } from '../../cni/result.ts';
+import { hostVethName, logicalPortName } from '../../cni/names.ts';
+import { UndoStack } from '../lib/undo.ts';
+import type { Logger } from '../lib/log.ts';
+import { createVethPair } from '../netlink/veth.ts';
+import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
+import { deleteLink, findLink } from '../netlink/link.ts';
+import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
+import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
+import { createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
+import { parseIpamSettings, parsePortAddresses, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
+import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
+import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
+import { waitOvnInstalled } from '../ovs/binding.ts';
+import { CLEANUP_TIMEOUT_MS, openPodNetns, requireConnected, type Attacher } from './context.ts';
+
+export interface AddRequest {
+  containerId: ContainerId;
+  ifName: IfName;
+  netns: NetnsPath;
+  args: Record<string, string>;
+  conf: NetConf;
+}
+
+function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
+  const pod: NonNullable<AttachmentIdentity['pod']> = {};
+  const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
+  if (namespace !== undefined) pod.namespace = namespace;
+  if (name !== undefined) pod.name = name;
+  if (uid !== undefined) pod.uid = uid;
+  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
+}
+
+function lookupSwitch(ctx: Attacher, conf: NetConf): { sw: LogicalSwitch; settings: IpamSettings } {
+  let sw: LogicalSwitch | undefined;
+  try {
+    sw = findSwitch(ctx.nb, conf.logicalSwitch);
+  } catch (err) {
+    if (err instanceof AmbiguousSwitchError) throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: ${err.message}`);
+    throw err;
+  }
+  if (sw === undefined) {
+    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: logical switch ${JSON.stringify(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
+  }
+  try {
+    return { sw, settings: parseIpamSettings(sw.otherConfig) };
+  } catch (err) {
+    if (err instanceof IpamConfigError) throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: ${conf.logicalSwitch}: ${err.message}`);
+    throw err;
+  }
+}
+
+function requireBridge(ctx: Attacher): Bridge {
+  const bridge = findBridge(ctx.ovs, ctx.bridge);
+  if (bridge === undefined) throw new CniError(ErrorCode.TryAgainLater, `OVS bridge ${ctx.bridge} does not exist yet`);
+  return bridge;
+}
+
+/** The port this attachment already has (repeated ADD), checked to be ours and on the right switch. */
+function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: LogicalSwitch): LogicalPort | undefined {
+  const port = findPort(ctx.nb, lspName);
+  if (port === undefined) return undefined;
+  if (!ownedBy(port.externalIds, req.containerId, req.ifName)) {
+    throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+  }
+  const on = switchOfPort(ctx.nb, port.uuid);
+  if (on?.uuid !== sw.uuid) {
+    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: this attachment already exists on logical switch ${JSON.stringify(on?.name ?? '?')}`);
+  }
+  return port;
+}
+
+export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
+  requireConnected(ctx);
+  const { conf } = req;
+  const { sw, settings } = lookupSwitch(ctx, conf);
+  const bridge = requireBridge(ctx);
+  const lspName = logicalPortName(req.containerId, req.ifName);
+  const vethName = hostVethName(req.containerId, req.ifName);
+  const netns = await openPodNetns(req.netns);
+  const undo = new UndoStack(log);
+  const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
+  try {
+    const owner = ownerExternalIds(identity(ctx, req));
+
+    let port = existingPort(ctx, req, lspName, sw);
+    if (port === undefined) {
+      try {
+        const created = await createLogicalPort(ctx.nb, { switchName: sw.name, settings, name: lspName, portSecurity: conf.portSecurity, externalIds: owner }, signal);
+        port = created.port;
+        const { uuid } = port;
+        undo.push('logical switch port', () => ctx.nb.transact(deletePortOps(created.switchUuid, uuid), cleanupSignal()));
+      } catch (err) {
+        if (err instanceof PoolExhaustedError) throw new CniError(ErrorCode.AddressPoolExhausted, err.message);
+        throw err;
+      }
+      log.debug({ lsp: lspName, addresses: port.addresses }, 'created logical switch port');
+    }
+    const { mac, ips } = parsePortAddresses(port.addresses[0] ?? '');
+    if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
+    const prefixLength = settings.subnet?.prefixLength ?? 32;
+    const mtu = conf.mtu ?? ctx.defaultMtu;
+
+    let host = await findLink(vethName, signal);
+    const pod = await inspectPodInterface(netns, req.ifName, signal);
+    const podReady = pod !== undefined && pod.up && pod.mac === mac && ips.every((ip) => pod.addresses.some((a) => a.address === ip));
+    if (host === undefined || !podReady) {
+      if (pod !== undefined && host === undefined) {
+        throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`);
+      }
+      if (host !== undefined) await deleteLink(vethName, signal);
+      await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal });
+      undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
+      await configurePodInterface({
+        podNetns: netns,
+        podName: req.ifName,
+        addresses: ips.map((address) => ({ address, prefixLength })),
+        routes: [],
+        disableTxChecksum: bridge.datapathType === 'netdev',
+        signal,
+      });
+      host = await findLink(vethName, signal);
+    }
+
+    const ovsPort = findBridgePort(ctx.ovs, vethName);
+    const iface = findInterface(ctx.ovs, vethName);
+    if (ovsPort === undefined || iface?.externalIds.get('iface-id') !== lspName) {
+      if (ovsPort !== undefined) await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
+      const results = await ctx.ovs.transact(addPortOps(bridge, vethName, lspName, owner), signal);
+      const portUuid = results[1]?.uuid;
+      if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(bridge, portUuid), cleanupSignal()));
+    }
+
+    await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
+    undo.commit();
+    log.info({ lsp: lspName, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
+
+    const gateway = settings.subnet === undefined ? undefined : switchGateway(ctx.nb, sw, settings.subnet);
+    return {
+      interfaces: [
+        { name: vethName, mac: host?.mac ?? '' },
+        { name: req.ifName, mac, mtu, sandbox: req.netns },
+      ],
+      ips: ips.map((ip) => (gateway === undefined ? { address: `${ip}/${prefixLength}`, interface: 1 } : { address: `${ip}/${prefixLength}`, gateway, interface: 1 })),
+      routes: [],
+      dns: {},
+    };
+  } finally {
+    await undo.unwind();
+    await netns.close();
+  }
+}

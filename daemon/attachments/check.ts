@@ -1,0 +1,73 @@
+/**
+ * CNI CHECK: the attachment is still what ADD made: logical switch port with its addresses and
+ * port security, OVS port with the right iface-id and ovn-installed, host veth, and the pod
+ * interface with its MAC, addresses and link up (and the prevResult's addresses, when given).
+ */
+import { CniError, ErrorCode } from '../../cni/errors.ts';
+import type { NetConf } from '../../cni/config.ts';
+import type { ContainerId, IfName, NetnsPath } from '../../cni/env.ts';
+import { hostVethName, logicalPortName } from '../../cni/names.ts';
+import { findLink } from '../netlink/link.ts';
+import { inspectPodInterface } from '../netlink/pod.ts';
+import { findPort } from '../ovn/ports.ts';
+import { findSwitch, switchOfPort } from '../ovn/switches.ts';
+import { ownedBy } from '../ovn/ids.ts';
+import { parsePortAddresses } from '../ovn/ipam.ts';
+import { findInterface } from '../ovs/bridge.ts';
+import { openPodNetns, requireConnected, type Attacher } from './context.ts';
+
+export interface CheckRequest {
+  containerId: ContainerId;
+  ifName: IfName;
+  netns: NetnsPath;
+  conf: NetConf;
+}
+
+export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: AbortSignal): Promise<void> {
+  requireConnected(ctx);
+  const problems: string[] = [];
+  const lspName = logicalPortName(req.containerId, req.ifName);
+  const vethName = hostVethName(req.containerId, req.ifName);
+
+  const port = findPort(ctx.nb, lspName);
+  let mac: string | undefined;
+  let ips: string[] = [];
+  if (port === undefined || !ownedBy(port.externalIds, req.containerId, req.ifName)) {
+    problems.push(`logical switch port ${lspName} is missing`);
+  } else {
+    ({ mac, ips } = parsePortAddresses(port.addresses[0] ?? ''));
+    const sw = switchOfPort(ctx.nb, port.uuid);
+    if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`logical switch port ${lspName} is not on logical switch ${req.conf.logicalSwitch}`);
+    if (req.conf.portSecurity && port.portSecurity.length === 0) problems.push(`logical switch port ${lspName} has no port security`);
+  }
+
+  const iface = findInterface(ctx.ovs, vethName);
+  if (iface === undefined) problems.push(`OVS interface ${vethName} is missing from ${ctx.bridge}`);
+  else {
+    if (iface.externalIds.get('iface-id') !== lspName) problems.push(`OVS interface ${vethName} has iface-id ${iface.externalIds.get('iface-id') ?? '(none)'}, expected ${lspName}`);
+    if (iface.externalIds.get('ovn-installed') !== 'true') problems.push(`OVS interface ${vethName} is not bound by ovn-controller (no ovn-installed)`);
+    if (iface.error !== undefined && iface.error !== '') problems.push(`OVS interface ${vethName}: ${iface.error}`);
+  }
+
+  if ((await findLink(vethName, signal)) === undefined) problems.push(`host veth ${vethName} is missing`);
+
+  const netns = await openPodNetns(req.netns);
+  try {
+    const pod = await inspectPodInterface(netns, req.ifName, signal);
+    if (pod === undefined) problems.push(`interface ${req.ifName} is missing in ${req.netns}`);
+    else {
+      if (!pod.up) problems.push(`interface ${req.ifName} is down`);
+      if (mac !== undefined && pod.mac !== mac) problems.push(`interface ${req.ifName} has MAC ${pod.mac}, expected ${mac}`);
+      for (const ip of ips) if (!pod.addresses.some((a) => a.address === ip)) problems.push(`interface ${req.ifName} lacks address ${ip}`);
+    }
+  } finally {
+    await netns.close();
+  }
+
+  for (const ip of req.conf.prevResult?.ips ?? []) {
+    const address = ip.address.split('/')[0] ?? '';
+    if (!ips.includes(address)) problems.push(`prevResult address ${ip.address} is not on logical switch port ${lspName}`);
+  }
+
+  if (problems.length > 0) throw new CniError(ErrorCode.CheckFailed, `attachment ${req.ifName} is not as ADD made it`, problems.join('; '));
+}

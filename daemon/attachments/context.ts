@@ -1,0 +1,46 @@
+/** What every CNI command handler needs, and the mapping of lower-layer failures to CNI errors. */
+import { CniError, ErrorCode } from '../../cni/errors.ts';
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
+import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
+import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
+import type { Logger } from '../lib/log.ts';
+
+export interface Attacher {
+  nb: OvsdbClient;
+  ovs: OvsdbClient;
+  /** Recorded as the owner of this node's attachments. */
+  node: string;
+  /** The OVS integration bridge, normally br-int. */
+  bridge: string;
+  /** MTU of pod interfaces when the network config has none. */
+  defaultMtu: number;
+  log: Logger;
+}
+
+/** Cleanup after a failed or timed-out request gets its own short deadline. */
+export const CLEANUP_TIMEOUT_MS = 10_000;
+
+export function requireConnected(ctx: Attacher): void {
+  if (!ctx.nb.connected) throw new CniError(ErrorCode.TryAgainLater, 'OVN Northbound database is not reachable');
+  if (!ctx.ovs.connected) throw new CniError(ErrorCode.TryAgainLater, 'local Open_vSwitch database is not reachable');
+}
+
+/** Opens CNI_NETNS: a missing path is an unknown container (3), anything but a netns is bad env (4). */
+export async function openPodNetns(path: string): Promise<NetnsHandle> {
+  try {
+    return await openNetns(path);
+  } catch (err) {
+    if (err instanceof NetnsNotFoundError) throw new CniError(ErrorCode.UnknownContainer, `CNI_NETNS: ${path} does not exist`, '', { cause: err });
+    if (err instanceof NotANetnsError) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: ${path} is not a network namespace`, '', { cause: err });
+    throw err;
+  }
+}
+
+/** Maps what escaped a handler: lost connections and deadlines are worth a retry (11). */
+export function toCniError(err: unknown, signal: AbortSignal, what: string): CniError {
+  if (err instanceof CniError) return err;
+  if (err instanceof OvsdbNotConnectedError) return new CniError(ErrorCode.TryAgainLater, `${what}: database connection lost`, err.message, { cause: err });
+  if (signal.aborted) return new CniError(ErrorCode.TryAgainLater, `${what}: deadline exceeded`, String(signal.reason), { cause: err });
+  return new CniError(ErrorCode.AttachFailed, `${what} failed`, err instanceof Error ? err.message : String(err), { cause: err });
+}

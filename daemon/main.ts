@@ -1,0 +1,131 @@
+/**
+ * The per-node daemon: connects to the local Open_vSwitch DB and the OVN NB (monitors feed the
+ * caches every read comes from), then serves CNI requests on the Unix socket until SIGTERM/SIGINT.
+ * It keeps no state of its own: everything it needs is in the two databases and the kernel.
+ */
+import type { Server } from 'node:net';
+import { rm } from 'node:fs/promises';
+import { OvsdbClient } from './ovsdb/client.ts';
+import { createLogger, type Logger } from './lib/log.ts';
+import { listenCniSocket } from './server/socket.ts';
+import { createHandler } from './server/handler.ts';
+import { NB_MONITOR } from './ovn/switches.ts';
+import { OVS_MONITOR } from './ovs/bridge.ts';
+import { startThreadpool } from './netlink/netns.ts';
+import type { Attacher } from './attachments/context.ts';
+import type { LevelWithSilent } from 'pino';
+
+export interface DaemonOptions {
+  socket: string;
+  ovsDb: string;
+  nbDb: string[];
+  nbTls: { key: string; cert: string; ca: string } | undefined;
+  nodeName: string;
+  bridge: string;
+  requestTimeoutMs: number;
+  readTimeoutMs: number;
+  defaultMtu: number;
+  logLevel: LevelWithSilent;
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export class DaemonFlagError extends Error {
+  override name = 'DaemonFlagError';
+}
+
+/** Commander hands flags over untyped; this is where they become DaemonOptions. */
+export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions {
+  const str = (key: string): string => {
+    const v = flags[key];
+    if (typeof v !== 'string') throw new DaemonFlagError(`--${key} is required`);
+    return v;
+  };
+  const optional = (key: string): string | undefined => (typeof flags[key] === 'string' ? flags[key] : undefined);
+  const num = (key: string): number => {
+    const v = flags[key];
+    if (typeof v !== 'number') throw new DaemonFlagError(`--${key} must be a number`);
+    return v;
+  };
+  const nbDb = flags['nbDb'];
+  if (!Array.isArray(nbDb) || !nbDb.every((r) => typeof r === 'string')) throw new DaemonFlagError('--nb-db is required');
+  const key = optional('nbPrivateKey');
+  const cert = optional('nbCertificate');
+  const ca = optional('nbCaCert');
+  const anyTls = key !== undefined || cert !== undefined || ca !== undefined;
+  if (anyTls && (key === undefined || cert === undefined || ca === undefined)) {
+    throw new DaemonFlagError('--nb-private-key, --nb-certificate and --nb-ca-cert go together');
+  }
+  const level = str('logLevel');
+  if (!(LEVELS as readonly string[]).includes(level)) throw new DaemonFlagError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  return {
+    socket: str('socket'),
+    ovsDb: str('ovsDb'),
+    nbDb,
+    nbTls: key !== undefined && cert !== undefined && ca !== undefined ? { key, cert, ca } : undefined,
+    nodeName: str('nodeName'),
+    bridge: str('bridge'),
+    requestTimeoutMs: num('requestTimeout'),
+    readTimeoutMs: num('readTimeout'),
+    defaultMtu: num('mtu'),
+    logLevel: level as LevelWithSilent,
+  };
+}
+
+export interface RunningDaemon {
+  server: Server;
+  nb: OvsdbClient;
+  ovs: OvsdbClient;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningDaemon> {
+  await startThreadpool();
+  const ovs = new OvsdbClient({ remotes: [options.ovsDb], database: 'Open_vSwitch', monitor: OVS_MONITOR, logger: log });
+  const nb = new OvsdbClient({
+    remotes: options.nbDb,
+    database: 'OVN_Northbound',
+    monitor: NB_MONITOR,
+    leaderOnly: options.nbDb.length > 1,
+    logger: log,
+    ...(options.nbTls === undefined ? {} : { tls: options.nbTls }),
+  });
+  ovs.start();
+  nb.start();
+  ovs.on('connected', (remote) => log.info({ remote }, 'connected to the local Open_vSwitch database'));
+  nb.on('connected', (remote) => log.info({ remote }, 'connected to the OVN Northbound database'));
+  ovs.on('disconnected', (err) => log.warn({ err }, 'lost the local Open_vSwitch database'));
+  nb.on('disconnected', (err) => log.warn({ err }, 'lost the OVN Northbound database'));
+
+  const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, log };
+  const server = await listenCniSocket({
+    path: options.socket,
+    readTimeoutMs: options.readTimeoutMs,
+    log,
+    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs }),
+  });
+  log.info({ socket: options.socket, node: options.nodeName, nb: options.nbDb, ovs: options.ovsDb }, 'ovn-multinet daemon listening');
+
+  const stop = async (): Promise<void> => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(options.socket, { force: true });
+    await Promise.all([nb.close(), ovs.close()]);
+    log.info('ovn-multinet daemon stopped');
+  };
+  return { server, nb, ovs, log, stop };
+}
+
+/** Runs until SIGTERM or SIGINT; in-flight requests finish, nothing is torn down in the pods. */
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const daemon = await startDaemon(options);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      daemon.log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await daemon.stop();
+}

@@ -1,0 +1,74 @@
+/**
+ * Creates a logical switch port with an address chosen from the NB cache and committed by one
+ * guarded transaction (see ports.ts). When another writer changed the switch first, the `wait`
+ * fails, the cache catches up, and the choice is made again from a random point of the pool.
+ */
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { OvsdbTransactionError } from '../ovsdb/errors.ts';
+import type { Uuid } from '../ovsdb/notation.ts';
+import { uuidsOf } from '../lib/rows.ts';
+import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
+import { addressEntry, createPortOps, type LogicalPort } from './ports.ts';
+import { addressesInUse, findSwitch, type LogicalSwitch } from './switches.ts';
+
+const MAX_ATTEMPTS = 50;
+/** How long to wait for the cache to show the concurrent change before trying again anyway. */
+const CATCH_UP_MS = 200;
+
+export class PoolExhaustedError extends Error {
+  override name = 'PoolExhaustedError';
+}
+
+export class SwitchGoneError extends Error {
+  override name = 'SwitchGoneError';
+}
+
+export interface PortRequest {
+  switchName: string;
+  settings: IpamSettings;
+  name: string;
+  portSecurity: boolean;
+  externalIds: ReadonlyMap<string, string>;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((x) => set.has(x));
+}
+
+async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
+  const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
+  try {
+    await nb.cache.waitForRow('Logical_Switch', (r) => r['_uuid'] === sw.uuid && !sameSet(uuidsOf(r, 'ports'), sw.ports), timeout);
+  } catch {
+    signal.throwIfAborted();
+  }
+}
+
+export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<{ port: LogicalPort; switchUuid: Uuid }> {
+  for (let attempt = 0; ; attempt++) {
+    const sw = findSwitch(nb, request.switchName);
+    if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
+    const used = addressesInUse(nb, sw);
+    const ip = allocateAddress(request.settings, { inUse: used.ips, randomStart: attempt > 0 });
+    if (request.settings.subnet !== undefined && ip === undefined) {
+      throw new PoolExhaustedError(`no free address left in ${request.settings.subnet.cidr} on logical switch ${JSON.stringify(sw.name)}`);
+    }
+    let mac = ip === undefined ? randomMac() : macForIpv4(ip);
+    while (used.macs.has(mac)) mac = randomMac();
+    const ips = ip === undefined ? [] : [ip];
+    try {
+      const results = await nb.transact(createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds }), signal);
+      const uuid = results[1]?.uuid;
+      if (uuid === undefined) throw new OvsdbTransactionError(1, 'insert', 'no uuid in insert result', undefined);
+      const entry = addressEntry(mac, ips);
+      const port: LogicalPort = { uuid, name: request.name, addresses: [entry], portSecurity: request.portSecurity ? [entry] : [], externalIds: request.externalIds };
+      return { port, switchUuid: sw.uuid };
+    } catch (err) {
+      const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex === 0;
+      if (!conflict || attempt + 1 >= MAX_ATTEMPTS) throw err;
+      await catchUp(nb, sw, signal);
+    }
+  }
+}

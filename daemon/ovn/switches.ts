@@ -1,0 +1,90 @@
+/** Logical switches in the NB: lookup by name, addresses in use, gateway. Reads come from the cache. */
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import type { Uuid } from '../ovsdb/notation.ts';
+import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../lib/rows.ts';
+import { parsePortAddresses } from './ipam.ts';
+import { subnetContains, type Subnet } from '../lib/ip.ts';
+
+export interface LogicalSwitch {
+  uuid: Uuid;
+  name: string;
+  ports: Uuid[];
+  otherConfig: ReadonlyMap<string, string>;
+}
+
+/** Tables and columns the daemon monitors in the NB. */
+export const NB_MONITOR = {
+  Logical_Switch: ['name', 'ports', 'other_config', 'external_ids'],
+  Logical_Switch_Port: ['name', 'type', 'addresses', 'dynamic_addresses', 'port_security', 'options', 'external_ids'],
+  Logical_Router_Port: ['name', 'networks'],
+} as const;
+
+export class AmbiguousSwitchError extends Error {
+  override name = 'AmbiguousSwitchError';
+}
+
+/** The switch named `name`, undefined when none. Names are not unique in the NB schema: two is an error. */
+export function findSwitch(nb: OvsdbClient, name: string): LogicalSwitch | undefined {
+  let found: LogicalSwitch | undefined;
+  for (const row of nb.cache.table('Logical_Switch').values()) {
+    if (stringOf(row, 'name') !== name) continue;
+    if (found !== undefined) throw new AmbiguousSwitchError(`more than one logical switch is named ${JSON.stringify(name)}`);
+    found = { uuid: rowUuid(row), name, ports: uuidsOf(row, 'ports'), otherConfig: stringMapOf(row, 'other_config') };
+  }
+  return found;
+}
+
+/** The switch whose `ports` holds `portUuid`. */
+export function switchOfPort(nb: OvsdbClient, portUuid: Uuid): LogicalSwitch | undefined {
+  for (const row of nb.cache.table('Logical_Switch').values()) {
+    const ports = uuidsOf(row, 'ports');
+    if (ports.includes(portUuid)) {
+      return { uuid: rowUuid(row), name: stringOf(row, 'name') ?? '', ports, otherConfig: stringMapOf(row, 'other_config') };
+    }
+  }
+  return undefined;
+}
+
+/** Router port networks ("10.1.0.1/24") reached through router-type ports of the switch. */
+function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
+  const lrpNames = new Set<string>();
+  for (const uuid of sw.ports) {
+    const lsp = nb.cache.row('Logical_Switch_Port', uuid);
+    if (lsp === undefined || stringOf(lsp, 'type') !== 'router') continue;
+    const peer = stringMapOf(lsp, 'options').get('router-port');
+    if (peer !== undefined) lrpNames.add(peer);
+  }
+  if (lrpNames.size === 0) return [];
+  const networks: string[] = [];
+  for (const lrp of nb.cache.table('Logical_Router_Port').values()) {
+    if (lrpNames.has(stringOf(lrp, 'name') ?? '')) networks.push(...stringsOf(lrp, 'networks'));
+  }
+  return networks;
+}
+
+/** Every IP and MAC the switch's ports (static, dynamic, router peers) use. */
+export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Set<string>; macs: Set<string> } {
+  const ips = new Set<string>();
+  const macs = new Set<string>();
+  for (const uuid of sw.ports) {
+    const lsp = nb.cache.row('Logical_Switch_Port', uuid);
+    if (lsp === undefined) continue;
+    const entries = [...stringsOf(lsp, 'addresses'), ...stringsOf(lsp, 'dynamic_addresses')];
+    for (const entry of entries) {
+      const { mac, ips: addrs } = parsePortAddresses(entry);
+      if (mac !== undefined) macs.add(mac);
+      for (const ip of addrs) ips.add(ip);
+    }
+  }
+  for (const network of routerNetworks(nb, sw)) ips.add(network.split('/')[0] ?? '');
+  return { ips, macs };
+}
+
+/** The switch's gateway in `subnet`: a connected router port's address there, if any. */
+export function switchGateway(nb: OvsdbClient, sw: LogicalSwitch, subnet: Subnet): string | undefined {
+  for (const network of routerNetworks(nb, sw)) {
+    const address = network.split('/')[0] ?? '';
+    if (subnetContains(subnet, address)) return address;
+  }
+  return undefined;
+}

@@ -1,0 +1,26 @@
+/**
+ * Waits until ovn-controller has programmed a port: it sets external_ids:ovn-installed="true" on
+ * the Interface once the flows are in place (cf. ovn-kubernetes waitForPodInterface). Driven by
+ * monitor updates, never by polling; gives up early if the iface-id moves to another port.
+ */
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { stringMapOf, stringOf } from '../lib/rows.ts';
+
+export class BindingMovedError extends Error {
+  override name = 'BindingMovedError';
+}
+
+export async function waitOvnInstalled(ovs: OvsdbClient, ifaceName: string, ifaceId: string, signal: AbortSignal): Promise<void> {
+  const row = await ovs.cache.waitForRow(
+    'Interface',
+    (r) => {
+      if (stringOf(r, 'name') !== ifaceName) return false;
+      const ids = stringMapOf(r, 'external_ids');
+      return ids.get('ovn-installed') === 'true' || ids.get('iface-id') !== ifaceId;
+    },
+    signal,
+  );
+  if (stringMapOf(row, 'external_ids').get('iface-id') !== ifaceId) {
+    throw new BindingMovedError(`interface ${ifaceName} no longer carries iface-id ${ifaceId}`);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Turns one socket request into one CNI command (cf. ovn-kubernetes cniserver.go): validates env
+ * and config with the same code as the executable, gives the request its deadline, serializes
+ * requests for the same attachment, and maps every failure to a CNI error.
+ */
+import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { parseEnv } from '../../cni/env.ts';
+import { decodeConfig, parseConfig } from '../../cni/config.ts';
+import { requireCommandSupported } from '../../cni/version.ts';
+import type { DaemonRequest, DaemonResponse } from '../../cni/protocol.ts';
+import { addAttachment } from '../attachments/add.ts';
+import { deleteAttachment } from '../attachments/del.ts';
+import { checkAttachment } from '../attachments/check.ts';
+import { garbageCollect } from '../attachments/gc.ts';
+import { toCniError, type Attacher } from '../attachments/context.ts';
+import { KeyedLock } from './keylock.ts';
+
+export interface HandlerOptions {
+  /** Deadline of one request (the kubelet's CRI timeout is 2 minutes). */
+  requestTimeoutMs: number;
+}
+
+export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest) => Promise<DaemonResponse> {
+  const lock = new KeyedLock();
+  return async (request) => {
+    const signal = AbortSignal.timeout(options.requestTimeoutMs);
+    let log = ctx.log;
+    let what = 'request';
+    try {
+      const env = parseEnv((name) => request.env[name as keyof typeof request.env]);
+      const conf = parseConfig(decodeConfig(request.config));
+      requireCommandSupported(env.command, conf.cniVersion);
+      what = `${env.command} on network ${conf.name}`;
+      switch (env.command) {
+        case 'ADD':
+        case 'CHECK':
+        case 'DEL': {
+          log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
+          const key = `${env.containerId}/${env.ifName}`;
+          const reqLog = log;
+          return await lock.run(key, async () => {
+            signal.throwIfAborted();
+            if (env.command === 'ADD') return { result: await addAttachment(ctx, { ...env, conf }, reqLog, signal) };
+            if (env.command === 'CHECK') {
+              await checkAttachment(ctx, { ...env, conf }, signal);
+              return { result: null };
+            }
+            await deleteAttachment(ctx, env, reqLog, signal);
+            return { result: null };
+          });
+        }
+        case 'STATUS':
+          if (!ctx.nb.connected) throw new CniError(ErrorCode.NotAvailable, 'OVN Northbound database is not reachable');
+          if (!ctx.ovs.connected) throw new CniError(ErrorCode.NotAvailable, 'local Open_vSwitch database is not reachable');
+          return { result: null };
+        case 'GC':
+          await garbageCollect(ctx, conf, log, signal);
+          return { result: null };
+        case 'VERSION':
+          throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_COMMAND: VERSION is answered by the executable itself');
+        default: {
+          const never: never = env;
+          throw new CniError(ErrorCode.InvalidEnvironment, `CNI_COMMAND: unhandled ${String(never)}`);
+        }
+      }
+    } catch (err) {
+      const cniErr = toCniError(err, signal, what);
+      log.warn({ code: cniErr.code, msg: cniErr.message, details: cniErr.details, err: err instanceof CniError ? undefined : err }, 'request failed');
+      return { error: cniErr.toJSON() };
+    }
+  };
+}
