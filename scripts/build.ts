@@ -30,8 +30,8 @@ const netlinkAddonFromAsset: Plugin = {
     b.onResolve({ filter: /^node-gyp-build$/ }, () => ({ path: 'node-gyp-build', namespace: 'sea-addon' }));
     b.onLoad({ filter: /.*/, namespace: 'sea-addon' }, () => ({
       resolveDir: root,
-      loader: 'ts',
-      contents: `import { loadAddon } from './daemon/lib/addons.ts';\nexport default () => loadAddon('netlink.node', ${JSON.stringify(netlinkAddon)});\n`,
+      loader: 'js',
+      contents: `const { loadAddon } = require('./daemon/lib/addons.ts');\nmodule.exports = () => loadAddon('netlink.node', ${JSON.stringify(netlinkAddon)});\n`,
     }));
   },
 };
