@@ -39,7 +39,9 @@ const netlinkAddonFromAsset: Plugin = {
 mkdirSync(out, { recursive: true });
 mkdirSync(dist, { recursive: true });
 
-run(join(bin, 'node-gyp'), ['rebuild', '--silent', '-C', nativeDir]);
+// Node 24's headers ship in the node package this repo installs (node-gyp would download them).
+const nodeHeaders = join(root, 'node_modules', 'node', 'node_modules', `node-linux-${process.arch}`);
+run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeHeaders}`, '-C', nativeDir]);
 
 await build({
   entryPoints: [join(root, 'bin', 'ovn-multinet.ts')],

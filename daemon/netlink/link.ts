@@ -1,0 +1,77 @@
+// Links by name: find, bring up, delete, list. Host-netns functions open their own socket; the
+// `*On` variants run on a socket the caller already has (e.g. one bound to a pod netns).
+import { rt } from 'netlink';
+import { isErrno } from './errors.ts';
+import { formatMac } from './mac.ts';
+import type { NetnsHandle } from './netns.ts';
+import { withHostRtnl, withNetnsRtnl, type Rtnl, type RtnlRequest } from './rtnl.ts';
+
+export interface LinkState {
+  index: number;
+  mac: string;
+  mtu: number;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+}
+
+/** The state of a link as reported in an RTM_NEWLINK message. */
+export function linkState({ data, attrs }: rt.LinkMessage): LinkState {
+  return {
+    index: data.index ?? 0,
+    mac: attrs.address === undefined ? '' : formatMac(attrs.address),
+    mtu: attrs.mtu ?? 0,
+    up: data.flags?.up === true,
+  };
+}
+
+/** RTM_GETLINK by name; undefined when there is no such link (ENODEV). */
+export async function getLinkOn(sock: Rtnl, name: string, signal: AbortSignal): Promise<rt.LinkMessage | undefined> {
+  try {
+    const message = { kind: 'link', data: {}, attrs: { ifname: name } } as const;
+    const [reply] = await sock.request({ type: rt.MessageType.GETLINK, message, flags: 0, operation: `RTM_GETLINK ${name}` }, signal);
+    return reply?.kind === 'link' ? reply : undefined;
+  } catch (err) {
+    if (isErrno(err, 'ENODEV')) return undefined;
+    throw err;
+  }
+}
+
+/** RTM_NEWLINK setting IFF_UP on the link with this index. */
+export function linkUpRequest(index: number): RtnlRequest {
+  const data = { index, flags: { up: true }, change: { up: true } } as const;
+  return { type: rt.MessageType.NEWLINK, message: { kind: 'link', data, attrs: {} }, flags: 0, operation: `RTM_NEWLINK up dev ${index}` };
+}
+
+/** RTM_DELLINK by name; false when it did not exist. Deleting either end of a veth removes both. */
+export async function deleteLinkOn(sock: Rtnl, name: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    const message = { kind: 'link', data: {}, attrs: { ifname: name } } as const;
+    await sock.request({ type: rt.MessageType.DELLINK, message, flags: 0, operation: `RTM_DELLINK ${name}` }, signal);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENODEV')) return false;
+    throw err;
+  }
+}
+
+/** A link of the host netns, or undefined. */
+export async function findLink(name: string, signal: AbortSignal): Promise<LinkState | undefined> {
+  const link = await withHostRtnl((sock) => getLinkOn(sock, name, signal));
+  return link === undefined ? undefined : linkState(link);
+}
+
+/** Deletes a link of the host netns; false when it did not exist (idempotent). */
+export function deleteLink(name: string, signal: AbortSignal): Promise<boolean> {
+  return withHostRtnl((sock) => deleteLinkOn(sock, name, signal));
+}
+
+/** Deletes a link inside `netns`; false when it did not exist. */
+export function deleteLinkInNetns(netns: NetnsHandle, name: string, signal: AbortSignal): Promise<boolean> {
+  return withNetnsRtnl(netns, (sock) => deleteLinkOn(sock, name, signal));
+}
+
+/** Names of the host-netns links that start with `prefix` (for garbage collection). */
+export async function listHostLinks(prefix: string, signal: AbortSignal): Promise<string[]> {
+  const links = await withHostRtnl((sock) => sock.dump(rt.MessageType.GETLINK, { kind: 'link', data: {}, attrs: {} }, signal));
+  return links.flatMap((msg) => (msg.kind === 'link' && msg.attrs.ifname?.startsWith(prefix) === true ? [msg.attrs.ifname] : []));
+}

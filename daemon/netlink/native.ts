@@ -1,0 +1,68 @@
+// Loads the ovn_multinet_native addon (native/setns.c) with process.dlopen from the one path
+// nativeAddonPath() gives: the node-gyp output from source, the extracted `native.node` asset
+// inside the single executable (see daemon/lib/addons.ts).
+import { fileURLToPath } from 'node:url';
+import { addonPath } from '../lib/addons.ts';
+import { KernelError, NativeAddonError } from './errors.ts';
+
+export interface NativeBinding {
+  /** Moves the calling thread into the netns behind fd. */
+  setns(fd: number): void;
+  /** Like setns, but aborts the process on failure (used to return to the host netns). */
+  restoreNetns(fd: number): void;
+  /** CLONE_NEW* type of the namespace behind fd. */
+  nsType(fd: number): number;
+  /** TX checksum offload state of an interface in the calling thread's netns. */
+  getTxChecksum(ifname: string): boolean;
+  setTxChecksum(ifname: string, on: boolean): void;
+}
+
+const functionNames = ['setns', 'restoreNetns', 'nsType', 'getTxChecksum', 'setTxChecksum'] as const;
+
+/** The addon file; from source, where `node-gyp rebuild -C daemon/netlink/native` puts it. */
+export function nativeAddonPath(): string {
+  return addonPath('native.node', fileURLToPath(new URL('./native/build/Release/ovn_multinet_native.node', import.meta.url)));
+}
+
+let binding: NativeBinding | undefined;
+
+/** The addon's functions; their system errors are rethrown as KernelError. */
+export function native(): NativeBinding {
+  binding ??= load(nativeAddonPath());
+  return binding;
+}
+
+function load(path: string): NativeBinding {
+  const holder: { exports: unknown; } = { exports: {} };
+  try {
+    process.dlopen(holder, path);
+  } catch (err) {
+    throw new NativeAddonError(path, { cause: err });
+  }
+  const raw = holder.exports;
+  if (!isRawBinding(raw)) throw new NativeAddonError(path, { cause: new Error('missing exports') });
+  return {
+    setns: (fd) => kernelCall(() => raw.setns(fd)),
+    restoreNetns: (fd) => raw.restoreNetns(fd),
+    nsType: (fd) => kernelCall(() => raw.nsType(fd)),
+    getTxChecksum: (ifname) => kernelCall(() => raw.getTxChecksum(ifname)),
+    setTxChecksum: (ifname, on) => kernelCall(() => raw.setTxChecksum(ifname, on)),
+  };
+}
+
+function isRawBinding(value: unknown): value is NativeBinding {
+  if (typeof value !== 'object' || value === null) return false;
+  const record: Partial<Record<string, unknown>> = { ...value };
+  return functionNames.every((name) => typeof record[name] === 'function');
+}
+
+function kernelCall<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof Error && 'errno' in err && typeof err.errno === 'number' && 'syscall' in err) {
+      throw new KernelError(err.errno, String(err.syscall), { cause: err });
+    }
+    throw err;
+  }
+}

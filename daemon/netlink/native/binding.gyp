@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "ovn_multinet_native",
+      "sources": ["setns.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
+    }
+  ]
+}

@@ -1,0 +1,53 @@
+// The pod end of a veth, configured and inspected from a socket bound to the pod netns.
+import { constants } from 'node:os';
+import { addressRequest, listAddressesOn, type IpAddress } from './addr.ts';
+import { KernelError } from './errors.ts';
+import { getTxChecksum, setTxChecksum } from './ethtool.ts';
+import { getLinkOn, linkState, linkUpRequest, type LinkState } from './link.ts';
+import type { NetnsHandle } from './netns.ts';
+import { routeRequest, type RouteSpec } from './route.ts';
+import { withNetnsRtnl } from './rtnl.ts';
+
+export interface PodInterfaceConfig {
+  podNetns: NetnsHandle;
+  podName: string;
+  /** IPv4 and IPv6 addresses; IPv6 ones are added without DAD. */
+  addresses: readonly IpAddress[];
+  /** Added after the addresses, so gateways are already on-link. */
+  routes: readonly RouteSpec[];
+  /** Turn off TX checksum offload (needed with the OVS userspace datapath). */
+  disableTxChecksum: boolean;
+  signal: AbortSignal;
+}
+
+export interface PodInterfaceState extends LinkState {
+  addresses: IpAddress[];
+  /** Absent when the driver does not report it. */
+  txChecksum?: boolean;
+}
+
+/** In the pod netns: TX checksum off (if asked), link up, addresses, routes. */
+export async function configurePodInterface(config: PodInterfaceConfig): Promise<void> {
+  const { podNetns, podName, signal } = config;
+  await withNetnsRtnl(podNetns, async (sock) => {
+    const link = await getLinkOn(sock, podName, signal);
+    if (link?.data.index === undefined) throw new KernelError(constants.errno.ENODEV, `RTM_GETLINK ${podName}`);
+    const index = link.data.index;
+    // Built (and validated) before anything is changed; sent in one pipeline, handled in order.
+    const requests = [linkUpRequest(index), ...config.addresses.map((address) => addressRequest(index, address)), ...config.routes.map((route) => routeRequest(index, route))];
+    if (config.disableTxChecksum) setTxChecksum(podNetns, podName, false);
+    await sock.pipeline(requests, signal);
+  });
+}
+
+/** The pod interface as the kernel sees it, or undefined when it does not exist. */
+export function inspectPodInterface(podNetns: NetnsHandle, podName: string, signal: AbortSignal): Promise<PodInterfaceState | undefined> {
+  return withNetnsRtnl(podNetns, async (sock) => {
+    const link = await getLinkOn(sock, podName, signal);
+    if (link === undefined) return undefined;
+    const state = linkState(link);
+    const addresses = await listAddressesOn(sock, state.index, signal);
+    const txChecksum = getTxChecksum(podNetns, podName);
+    return { ...state, addresses, ...(txChecksum === undefined ? {} : { txChecksum }) };
+  });
+}

@@ -1,0 +1,252 @@
+// The connection lifecycle (libovsdb client/client.go). `start()` connects in the
+// background and reconnects forever with jittered exponential back-off, moving to
+// the next remote after each failure or drop. Each session: get_schema, with
+// `leaderOnly` a monitor of _Server.Database that rejects (and later drops) a
+// non-leader, then monitor_cond (or monitor on old servers) into the cache.
+// Reads come from `cache`; writes are one `transact` of operations from ops.ts.
+
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { TableCache } from './cache.ts';
+import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError } from './errors.ts';
+import { JsonRpcConnection } from './jsonrpc.ts';
+import { monitorParams, notificationUpdates, planMonitor } from './monitor.ts';
+import type { MonitorPlan, MonitorSpec, UpdateForm } from './monitor.ts';
+import type { Row } from './notation.ts';
+import type { Operation } from './ops.ts';
+import { dial, parseRemote } from './remote.ts';
+import type { Remote, TlsFiles } from './remote.ts';
+import { parseSchema } from './schema.ts';
+import type { DatabaseSchema } from './schema.ts';
+import { decodeTransactionReply, encodeTransaction } from './transact.ts';
+import type { OperationResult } from './transact.ts';
+
+export interface OvsdbClientOptions {
+  /** "unix:PATH", "tcp:HOST:PORT" or "ssl:HOST:PORT"; several for the members of a cluster. */
+  readonly remotes: readonly string[];
+  /** Required by ssl: remotes. */
+  readonly tls?: TlsFiles;
+  /** "Open_vSwitch", "OVN_Northbound", ... */
+  readonly database: string;
+  /** Tables and columns kept in `cache`. */
+  readonly monitor: MonitorSpec;
+  /** Talk only to the leader of a clustered database; reconnect when leadership moves. */
+  readonly leaderOnly?: boolean;
+  /** Echo probe interval; a peer silent for two intervals is dropped. 0 disables. Default 5000. */
+  readonly echoIntervalMs?: number;
+  /** Largest message accepted from the server. Default 256 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Limit on connecting and loading the initial contents, per attempt. Default 30000. */
+  readonly connectTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface OvsdbClientEvents {
+  connected: [remote: string];
+  disconnected: [reason: Error | undefined];
+}
+
+interface Session {
+  readonly conn: JsonRpcConnection;
+  readonly remote: Remote;
+  readonly schema: DatabaseSchema;
+}
+
+const DATABASE_MONITOR = 'db';
+const SERVER_MONITOR = 'server';
+const serverMonitor: MonitorSpec = { Database: ['name', 'model', 'leader', 'connected'] };
+const MIN_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 5000;
+
+export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
+  /** The monitored tables; its `change` events report every row added, updated or deleted. */
+  readonly cache = new TableCache();
+  readonly #serverCache = new TableCache();
+  readonly #remotes: readonly Remote[];
+  readonly #options: OvsdbClientOptions;
+  readonly #log: Logger | undefined;
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #session: Session | undefined;
+
+  constructor(options: OvsdbClientOptions) {
+    super();
+    if (options.remotes.length === 0) throw new OvsdbConfigError('no remotes');
+    this.#remotes = options.remotes.map(parseRemote);
+    if (options.tls === undefined && this.#remotes.some((remote) => remote.scheme === 'ssl')) {
+      throw new OvsdbConfigError('ssl: remotes need the tls option');
+    }
+    if (options.database === '') throw new OvsdbConfigError('no database');
+    this.#options = options;
+    this.#log = options.logger?.child({ ovsdb: options.database });
+  }
+
+  get connected(): boolean {
+    return this.#session !== undefined;
+  }
+
+  /** The remote of the current session. */
+  get remote(): string | undefined {
+    return this.#session?.remote.text;
+  }
+
+  /** Connects in the background, and reconnects until `close()`. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async waitConnected(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if (this.connected) return;
+    const ready = Promise.withResolvers<void>();
+    const onConnected = (): void => ready.resolve();
+    const onAbort = (): void => ready.reject(signal.reason);
+    this.on('connected', onConnected);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await ready.promise;
+    } finally {
+      this.off('connected', onConnected);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Runs the operations as one transaction. Throws `OvsdbNotConnectedError` when there
+   * is no session or it drops before the reply, `OvsdbSchemaError` for operations that
+   * do not fit the schema, `OvsdbTransactionError` when an operation or the commit
+   * fails, and `signal.reason` on abort.
+   */
+  async transact(ops: readonly Operation[], signal: AbortSignal): Promise<OperationResult[]> {
+    signal.throwIfAborted();
+    const session = this.#session;
+    if (session === undefined) throw new OvsdbNotConnectedError();
+    const reply = await session.conn.request('transact', encodeTransaction(session.schema, ops), signal);
+    return decodeTransactionReply(session.schema, ops, reply);
+  }
+
+  /** The first cached row of `table` that satisfies `predicate`, now or once a change brings one. */
+  waitForRow(table: string, predicate: (row: Row) => boolean, signal: AbortSignal): Promise<Row> {
+    return this.cache.waitForRow(table, predicate, signal);
+  }
+
+  /** Stops reconnecting and closes the session; pending transacts fail with `OvsdbNotConnectedError`. */
+  async close(): Promise<void> {
+    this.#stop.abort(new OvsdbNotConnectedError('client closed'));
+    this.#session?.conn.close();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    let failures = 0;
+    for (let index = 0; !stop.aborted; index = (index + 1) % this.#remotes.length) {
+      const remote = this.#remotes[index]!;
+      let session: Session | undefined;
+      try {
+        const timeout = AbortSignal.timeout(this.#options.connectTimeoutMs ?? 30_000);
+        session = await this.#connect(remote, AbortSignal.any([stop, timeout]));
+      } catch (error) {
+        failures++;
+        if (!stop.aborted) this.#log?.warn({ err: error, remote: remote.text }, 'ovsdb connect failed');
+      }
+      if (session !== undefined) {
+        failures = 0;
+        this.#session = session;
+        this.#log?.info({ remote: remote.text }, 'ovsdb connected');
+        this.emit('connected', remote.text);
+        const reason = await session.conn.closed;
+        this.#session = undefined;
+        this.#log?.info({ err: reason, remote: remote.text }, 'ovsdb disconnected');
+        this.emit('disconnected', reason);
+      }
+      // Back off per round of failures over all remotes, so a cluster's members are all tried soon.
+      const rounds = Math.floor(failures / this.#remotes.length);
+      await sleep(backoffMs(rounds), undefined, { signal: stop }).catch(() => undefined);
+    }
+  }
+
+  async #connect(remote: Remote, signal: AbortSignal): Promise<Session> {
+    const socket = await dial(remote, this.#options.tls, signal);
+    // Updates wait until the monitor replies are in the caches, then apply in order.
+    let queue: Array<[string, unknown]> | undefined = [];
+    const conn = new JsonRpcConnection(socket, {
+      maxMessageBytes: this.#options.maxMessageBytes ?? 256 * 1024 * 1024,
+      echoIntervalMs: this.#options.echoIntervalMs ?? 5000,
+      onNotification: (method, params) => {
+        if (queue === undefined) this.#onNotification(remote, method, params);
+        else queue.push([method, params]);
+      },
+    });
+    try {
+      const { database } = this.#options;
+      const leaderOnly = this.#options.leaderOnly === true;
+      const [schemaJson, serverSchemaJson] = await Promise.all([
+        conn.request('get_schema', [database], signal),
+        leaderOnly ? conn.request('get_schema', ['_Server'], signal) : undefined,
+      ]);
+      const schema = parseSchema(schemaJson);
+      if (leaderOnly) {
+        const serverSchema = parseSchema(serverSchemaJson);
+        const plan = planMonitor(serverSchema, serverMonitor);
+        const initial = await conn.request('monitor_cond', monitorParams('_Server', SERVER_MONITOR, plan), signal);
+        this.#serverCache.resync(serverSchema, plan, 'update2', initial);
+        this.#checkLeader(remote);
+      }
+      const plan = planMonitor(schema, this.#options.monitor);
+      const [form, initial] = await monitor(conn, database, plan, signal);
+      this.cache.resync(schema, plan, form, initial);
+      for (const [method, params] of queue) this.#onNotification(remote, method, params);
+      queue = undefined;
+      return { conn, remote, schema };
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+
+  // Throws to the connection, which closes with that error as the reason.
+  #onNotification(remote: Remote, method: string, params: unknown): void {
+    if (method !== 'update' && method !== 'update2') return;
+    const updates = notificationUpdates(params, DATABASE_MONITOR);
+    if (updates !== undefined) {
+      this.cache.update(method, updates);
+      return;
+    }
+    const serverUpdates = notificationUpdates(params, SERVER_MONITOR);
+    if (serverUpdates === undefined) return;
+    this.#serverCache.update(method, serverUpdates);
+    this.#checkLeader(remote);
+  }
+
+  #checkLeader(remote: Remote): void {
+    const { database } = this.#options;
+    const row = [...this.#serverCache.table('Database').values()].find((r) => r['name'] === database);
+    if (row === undefined) throw new OvsdbNotLeaderError(`${remote.text} does not serve ${database} (yet)`);
+    if (row['model'] === 'clustered' && !(row['leader'] === true && row['connected'] === true)) {
+      throw new OvsdbNotLeaderError(`${remote.text} is not the leader of ${database}`);
+    }
+  }
+}
+
+async function monitor(
+  conn: JsonRpcConnection,
+  database: string,
+  plan: MonitorPlan,
+  signal: AbortSignal,
+): Promise<[UpdateForm, unknown]> {
+  const params = monitorParams(database, DATABASE_MONITOR, plan);
+  try {
+    return ['update2', await conn.request('monitor_cond', params, signal)];
+  } catch (error) {
+    if (!(error instanceof OvsdbRpcError && error.error === 'unknown method')) throw error;
+    return ['update', await conn.request('monitor', params, signal)];
+  }
+}
+
+// 50 ms doubling up to 5 s, then a random half of it taken off so clients spread out.
+function backoffMs(rounds: number): number {
+  const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** rounds);
+  return ceiling * (0.5 + Math.random() / 2);
+}

@@ -1,0 +1,189 @@
+/**
+ * A "node" for end-to-end tests: an OVS/OVN sandbox whose ovs-vswitchd runs in its own network
+ * namespace, and the compiled daemon (dist/ovn-multinet daemon) running in that namespace too,
+ * as a host-network DaemonSet pod would. The CNI executable is run there as a runtime would:
+ * env + stdin, stdout parsed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { startSandbox, sandboxSkipReason, type Sandbox, type SandboxOptions } from './sandbox.ts';
+import type { Teardown } from './netns.ts';
+
+export const CNI_BINARY = fileURLToPath(new URL('../../dist/ovn-multinet', import.meta.url));
+
+export function e2eSkipReason(): string | false {
+  const reason = sandboxSkipReason();
+  if (reason !== false) return reason;
+  if (!existsSync(CNI_BINARY)) return `needs ${CNI_BINARY} (npm run build)`;
+  return false;
+}
+
+export interface DaemonProcess {
+  socket: string;
+  nodeName: string;
+  child: ChildProcess;
+  /** Every JSON log line so far. */
+  logs: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export interface StartDaemonOptions {
+  nodeName?: string;
+  extraArgs?: string[];
+  nbDb?: string;
+}
+
+async function waitForListening(child: ChildProcess, logs: Array<Record<string, unknown>>, timeoutMs: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not listen within ${timeoutMs} ms: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry['msg'] === 'ovn-multinet daemon listening') {
+            clearTimeout(timer);
+            resolve();
+          }
+        } catch {
+          logs.push({ raw: line });
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${String(code)}: ${JSON.stringify(logs.slice(-5))}`));
+    });
+  });
+}
+
+/** Starts `dist/ovn-multinet daemon` in the sandbox's namespace against its databases. */
+export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'omd-'));
+  const socket = join(dir, 'run', 'cni.sock');
+  const nodeName = opts.nodeName ?? sandbox.name;
+  const args = [
+    'daemon',
+    '--socket', socket,
+    '--ovs-db', sandbox.env.OVS_DB,
+    '--nb-db', opts.nbDb ?? sandbox.env.NB_DB,
+    '--node-name', nodeName,
+    '--log-level', 'debug',
+    ...(opts.extraArgs ?? []),
+  ];
+  const netns = sandbox.env.SANDBOX_NETNS;
+  const child = netns === '' ? spawn(CNI_BINARY, args, { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('ip', ['netns', 'exec', netns, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const logs: Array<Record<string, unknown>> = [];
+  let stopped: Promise<void> | undefined;
+  const daemon: DaemonProcess = {
+    socket,
+    nodeName,
+    child,
+    logs,
+    stop: () => {
+      stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGTERM');
+          await exited;
+        }
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+  t.teardown(() => daemon.stop());
+  await waitForListening(child, logs, 15_000);
+  return daemon;
+}
+
+export interface CniCall {
+  command: string;
+  containerId?: string;
+  netns?: string;
+  ifName?: string;
+  args?: string;
+  path?: string;
+  /** Extra or overriding env (undefined removes a variable). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface CniOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown> | undefined;
+}
+
+/** Runs the CNI executable exactly as a runtime does: CNI_* env, config on stdin, result on stdout. */
+export async function runCni(node: { env: { SANDBOX_NETNS: string } } | undefined, call: CniCall, config: unknown): Promise<CniOutcome> {
+  const env: Record<string, string | undefined> = {
+    PATH: process.env['PATH'],
+    CNI_COMMAND: call.command,
+    CNI_CONTAINERID: call.containerId,
+    CNI_NETNS: call.netns,
+    CNI_IFNAME: call.ifName,
+    CNI_ARGS: call.args,
+    CNI_PATH: call.path ?? '/opt/cni/bin',
+    ...call.env,
+  };
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
+  const input = typeof config === 'string' ? config : JSON.stringify(config);
+  const netns = node?.env.SANDBOX_NETNS ?? '';
+  const [file, args] = netns === '' ? [CNI_BINARY, []] : ['ip', ['netns', 'exec', netns, CNI_BINARY]];
+  const result = await execa(file, args, { env: clean, extendEnv: false, input, reject: false, timeout: 180_000 });
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = result.stdout === '' ? undefined : (JSON.parse(result.stdout) as Record<string, unknown>);
+  } catch {
+    json = undefined;
+  }
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, json };
+}
+
+export interface TestNode {
+  sandbox: Sandbox;
+  daemon: DaemonProcess;
+  env: Sandbox['env'];
+  /** A network config for a switch, pointing at this node's daemon. */
+  config(name: string, extra?: Record<string, unknown>): Record<string, unknown>;
+  cni(call: CniCall, config: unknown): Promise<CniOutcome>;
+  /** Names of logical switch ports on `lswitch`. */
+  switchPorts(lswitch: string): Promise<string[]>;
+  /** Names of the ports on br-int besides br-int itself. */
+  bridgePorts(): Promise<string[]>;
+  /** Names of links in the node namespace that start with omn (our host veth ends). */
+  hostVeths(): Promise<string[]>;
+}
+
+export async function startNode(t: Teardown, opts: SandboxOptions & { daemon?: StartDaemonOptions } = {}): Promise<TestNode> {
+  const sandbox = await startSandbox({ netns: true, ...opts, t });
+  const daemon = await startDaemon(t, sandbox, opts.daemon);
+  const list = (out: string): string[] => out.split('\n').map((s) => s.trim()).filter((s) => s !== '');
+  return {
+    sandbox,
+    daemon,
+    env: sandbox.env,
+    config: (name, extra = {}) => ({ cniVersion: '1.1.0', name, type: 'ovn-multinet', socket: daemon.socket, ...extra }),
+    cni: (call, config) => runCni(sandbox, call, config),
+    switchPorts: async (lswitch) => list(await sandbox.nbctl(['lsp-list', lswitch])).map((line) => line.replace(/^\S+\s+\((.*)\)$/, '$1')),
+    bridgePorts: async () => list(await sandbox.vsctl(['list-ports', 'br-int'])),
+    hostVeths: async () => {
+      const out = await sandbox.exec(['ip', '-o', 'link', 'show']);
+      return list(out)
+        .map((line) => line.split(':')[1]?.trim().split('@')[0] ?? '')
+        .filter((name) => name.startsWith('omn'));
+    },
+  };
+}

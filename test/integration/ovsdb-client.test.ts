@@ -1,0 +1,209 @@
+// The client against a real ovsdb-server with the Open_vSwitch schema.
+
+import { once } from 'node:events';
+import { execa } from 'execa';
+import t from 'tap';
+import type { RowChange } from '../../daemon/ovsdb/cache.ts';
+import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import type { OvsdbClientOptions } from '../../daemon/ovsdb/client.ts';
+import { OvsdbInactivityError, OvsdbNotConnectedError } from '../../daemon/ovsdb/errors.ts';
+import { namedUuid } from '../../daemon/ovsdb/notation.ts';
+import type { Uuid } from '../../daemon/ovsdb/notation.ts';
+import { del, eq, insert, mutate, mutation, select, update, wait } from '../../daemon/ovsdb/ops.ts';
+import type { Operation } from '../../daemon/ovsdb/ops.ts';
+import { startOvsdbServer, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import type { Teardown } from '../helpers/ovsdb-server.ts';
+
+const monitor = {
+  Open_vSwitch: ['bridges'],
+  Bridge: ['name', 'ports', 'external_ids'],
+  Port: ['name', 'interfaces', 'tag', 'external_ids'],
+  Interface: ['name', 'type'],
+};
+
+const deadline = (): AbortSignal => AbortSignal.timeout(5000);
+
+async function connect(t: Teardown, remote: string, options: Partial<OvsdbClientOptions> = {}): Promise<OvsdbClient> {
+  const client = new OvsdbClient({ remotes: [remote], database: 'Open_vSwitch', monitor, ...options });
+  t.teardown(() => client.close());
+  client.start();
+  await client.waitConnected(deadline());
+  return client;
+}
+
+/** One transaction: the root row, then one bridge per name with a port and an interface of the same name. */
+function bridgesOps(names: readonly string[]): Operation[] {
+  const ops: Operation[] = [insert('Open_vSwitch', {}, 'ovs')];
+  names.forEach((name, i) => {
+    ops.push(
+      insert('Interface', { name, type: 'internal' }, `i${i}`),
+      insert('Port', { name, interfaces: [namedUuid(`i${i}`)] }, `p${i}`),
+      insert('Bridge', { name, ports: [namedUuid(`p${i}`)] }, `b${i}`),
+    );
+  });
+  ops.push(mutate('Open_vSwitch', [], [mutation('bridges', 'insert', names.map((_, i) => namedUuid(`b${i}`)))]));
+  return ops;
+}
+
+function vsctl(remote: string, ...args: string[]): Promise<unknown> {
+  return execa('ovs-vsctl', [`--db=${remote}`, '--no-wait', '--timeout=5', ...args]);
+}
+
+function bridgeNames(client: OvsdbClient): string[] {
+  return [...client.cache.table('Bridge').values()].map((row) => String(row['name'])).sort();
+}
+
+t.test('transact insert, select, mutate, update, delete; the monitor fills the cache', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = await connect(t, server.unixRemote);
+  const results = await client.transact(bridgesOps(['br-int']), deadline());
+  t.equal(results.length, 5);
+  const bridge = results[3]?.uuid;
+  t.ok(bridge, 'insert returns the new uuid');
+
+  const [selected] = await client.transact([select('Bridge', [eq('name', 'br-int')], ['_uuid', 'name', 'ports'])], deadline());
+  t.same(selected?.rows?.map((row) => [row['_uuid'], row['name']]), [[bridge, 'br-int']]);
+  const port = selected?.rows?.[0]?.['ports'];
+  t.ok(Array.isArray(port) && port.length === 1, 'a set column decodes to an array');
+
+  const inCache = await client.waitForRow('Bridge', (row) => row['name'] === 'br-int', deadline());
+  t.equal(inCache['_uuid'], bridge);
+
+  const [mutated, updated] = await client.transact(
+    [
+      mutate('Bridge', [eq('_uuid', bridge)], [mutation('external_ids', 'insert', new Map([['owner', 'test']]))]),
+      update('Port', [eq('name', 'br-int')], { tag: 100 }),
+    ],
+    deadline(),
+  );
+  t.same([mutated?.count, updated?.count], [1, 1]);
+  const tagged = await client.waitForRow('Port', (row) => row['tag'] === 100, deadline());
+  t.equal(tagged['name'], 'br-int');
+  t.same(client.cache.row('Bridge', bridge!)?.['external_ids'], new Map([['owner', 'test']]));
+
+  const gone = once(client.cache, 'change');
+  const [deleted] = await client.transact(
+    [del('Bridge', [eq('name', 'br-int')]), mutate('Open_vSwitch', [], [mutation('bridges', 'delete', [bridge!])])],
+    deadline(),
+  );
+  t.equal(deleted?.count, 1);
+  const [change] = (await gone) as [RowChange];
+  t.match(change, { table: 'Bridge', uuid: bridge, new: undefined });
+});
+
+t.test('the cache sees changes made by another client', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = await connect(t, server.unixRemote);
+  await vsctl(server.unixRemote, 'init');
+  await vsctl(server.unixRemote, 'add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'set', 'Port', 'p1', 'tag=7', 'external_ids:pod=a');
+  const port = await client.waitForRow('Port', (row) => row['name'] === 'p1', deadline());
+  t.equal(port['tag'], 7);
+  t.same(port['external_ids'], new Map([['pod', 'a']]));
+  const bridge = await client.waitForRow('Bridge', (row) => row['name'] === 'br0', deadline());
+  t.ok(Array.isArray(bridge['ports']) && bridge['ports'].includes(port['_uuid'] as Uuid), 'uuids compare as strings');
+
+  await vsctl(server.unixRemote, 'remove', 'Port', 'p1', 'tag', '7', '--', 'set', 'Port', 'p1', 'external_ids:pod=b');
+  const changed = await client.waitForRow('Port', (row) => row['name'] === 'p1' && row['tag'] === undefined, deadline());
+  t.same(changed['external_ids'], new Map([['pod', 'b']]));
+  await vsctl(server.unixRemote, 'del-port', 'br0', 'p1');
+  await client.waitForRow('Bridge', (row) => Array.isArray(row['ports']) && row['ports'].length === 1, deadline());
+  t.equal(client.cache.row('Port', port['_uuid'] as Uuid), undefined, 'the deleted port left the cache');
+});
+
+t.test('operation errors', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA, { tcp: true });
+  const client = await connect(t, server.tcpRemote);
+  await client.transact(bridgesOps(['br0']), deadline());
+
+  const failedWait = client.transact(
+    [select('Bridge', []), wait('Bridge', [eq('name', 'br0')], ['name'], '==', [{ name: 'other' }], 0)],
+    deadline(),
+  );
+  await t.rejects(failedWait, { name: 'OvsdbTransactionError', kind: 'timed-out', opIndex: 1, error: 'timed out' });
+
+  const duplicate = client.transact([insert('Bridge', { name: 'br0' }, 'b'), mutate('Open_vSwitch', [], [mutation('bridges', 'insert', [namedUuid('b')])])], deadline());
+  await t.rejects(duplicate, { name: 'OvsdbTransactionError', kind: 'constraint-violation' });
+
+  // Deleting an interface that a port still refers to: the commit fails, after every operation succeeded.
+  const commit = client.transact([del('Interface', [eq('name', 'br0')])], deadline());
+  await t.rejects(commit, { name: 'OvsdbTransactionError', kind: 'referential-integrity', opIndex: undefined });
+  t.equal(bridgeNames(client).length, 1, 'nothing changed');
+});
+
+t.test('a pending transact fails when the connection drops; abort rejects with the reason', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = await connect(t, server.unixRemote);
+  await client.transact(bridgesOps(['br0']), deadline());
+  // A wait without timeout holds the reply until the condition holds: never, here.
+  const blocking = (): Operation => wait('Bridge', [eq('name', 'br0')], ['name'], '==', [{ name: 'never' }]);
+
+  const controller = new AbortController();
+  const aborted = client.transact([blocking()], controller.signal);
+  const reason = new Error('deadline passed');
+  setTimeout(() => controller.abort(reason), 50);
+  await t.rejects(aborted, reason);
+  t.equal((await client.transact([select('Bridge', [])], deadline()))[0]?.rows?.length, 1, 'the session still works');
+
+  const pending = client.transact([blocking()], deadline());
+  const disconnected = once(client, 'disconnected');
+  setTimeout(() => void server.kill(), 50);
+  await t.rejects(pending, OvsdbNotConnectedError);
+  await disconnected;
+  t.notOk(client.connected);
+  await t.rejects(client.transact([select('Bridge', [])], deadline()), OvsdbNotConnectedError);
+});
+
+t.test('reconnects after a restart and resyncs the cache', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = await connect(t, server.unixRemote);
+  await client.transact(bridgesOps(['br-a', 'br-b']), deadline());
+  await client.waitForRow('Bridge', (row) => row['name'] === 'br-b', deadline());
+  const removed = [...client.cache.table('Bridge').values()].find((row) => row['name'] === 'br-b')?.['_uuid'];
+
+  const disconnected = once(client, 'disconnected');
+  await server.kill();
+  await disconnected;
+  // While the server is down: drop br-b and add br-c, straight in the database file.
+  const offline = [
+    'Open_vSwitch',
+    { op: 'delete', table: 'Bridge', where: [['name', '==', 'br-b']] },
+    { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'delete', ['uuid', removed]]] },
+    { op: 'insert', table: 'Bridge', row: { name: 'br-c' }, 'uuid-name': 'c' },
+    { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'insert', ['named-uuid', 'c']]] },
+  ];
+  await execa('ovsdb-tool', ['transact', server.dbFile, JSON.stringify(offline)]);
+  const changes: RowChange[] = [];
+  client.cache.on('change', (change) => changes.push(change));
+  await server.start();
+
+  await client.waitConnected(deadline());
+  t.same(bridgeNames(client), ['br-a', 'br-c']);
+  t.same(
+    changes.filter((c) => c.table === 'Bridge').map((c) => [c.old?.['name'], c.new?.['name']]),
+    [
+      ['br-b', undefined],
+      [undefined, 'br-c'],
+    ],
+    'a delete for the row gone, an add for the new one, nothing for the unchanged',
+  );
+  await client.transact([select('Bridge', [])], deadline());
+});
+
+t.test('a silent server is dropped after two echo intervals', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = await connect(t, server.unixRemote, { echoIntervalMs: 100 });
+  const disconnected = once(client, 'disconnected');
+  server.signal('SIGSTOP');
+  t.teardown(() => server.signal('SIGCONT'));
+  const [reason] = (await disconnected) as [Error | undefined];
+  t.type(reason, OvsdbInactivityError);
+  server.signal('SIGCONT');
+  await client.waitConnected(deadline());
+});
+
+t.test('ssl: mutual TLS with certificates from a CA', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA, { ssl: true });
+  const client = await connect(t, server.sslRemote, { tls: server.ssl!.client });
+  await client.transact(bridgesOps(['br-tls']), deadline());
+  t.same(bridgeNames(client), ['br-tls']);
+});

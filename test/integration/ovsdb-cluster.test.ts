@@ -1,0 +1,68 @@
+// leaderOnly against a real 3-member raft cluster of OVN_Northbound on 127.0.0.1.
+
+import { once } from 'node:events';
+import t from 'tap';
+import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { eq, insert, select } from '../../daemon/ovsdb/ops.ts';
+import { NB_SCHEMA, startOvsdbCluster } from '../helpers/ovsdb-server.ts';
+import type { Cluster, Teardown } from '../helpers/ovsdb-server.ts';
+
+const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
+
+async function connect(t: Teardown, cluster: Cluster, echoIntervalMs: number): Promise<OvsdbClient> {
+  const client = new OvsdbClient({
+    remotes: cluster.remotes,
+    database: cluster.database,
+    monitor: { Logical_Switch: ['name'] },
+    leaderOnly: true,
+    echoIntervalMs,
+  });
+  t.teardown(() => client.close());
+  client.start();
+  await client.waitConnected(deadline());
+  return client;
+}
+
+async function addSwitch(client: OvsdbClient, name: string): Promise<void> {
+  await client.transact([insert('Logical_Switch', { name })], deadline());
+  await client.waitForRow('Logical_Switch', (row) => row['name'] === name, deadline());
+}
+
+t.test('follows the leader when it dies', async (t) => {
+  const cluster = await startOvsdbCluster(t, NB_SCHEMA);
+  const client = await connect(t, cluster, 1000);
+  const leader = await cluster.leader();
+  t.equal(client.remote, cluster.remotes[leader], 'connected to the leader');
+  await addSwitch(client, 'ls0');
+
+  const disconnected = once(client, 'disconnected');
+  await cluster.members[leader]!.kill();
+  await disconnected;
+  await client.waitConnected(deadline());
+  const survivors = [0, 1, 2].filter((i) => i !== leader);
+  const next = await cluster.leader(survivors);
+  t.equal(client.remote, cluster.remotes[next], 'reconnected to the new leader');
+  await addSwitch(client, 'ls1');
+  const [result] = await client.transact([select('Logical_Switch', [eq('name', 'ls0')], ['name'])], deadline());
+  t.equal(result?.rows?.length, 1, 'data written before the failover is there');
+});
+
+t.test('leaves a leader that steps down', async (t) => {
+  const cluster = await startOvsdbCluster(t, NB_SCHEMA);
+  // Probes too slow to notice the frozen leader: only its _Server row tells the client.
+  const client = await connect(t, cluster, 60_000);
+  const leader = await cluster.leader();
+  t.equal(client.remote, cluster.remotes[leader]);
+
+  const disconnected = once(client, 'disconnected');
+  const frozen = cluster.members[leader]!;
+  frozen.signal('SIGSTOP');
+  t.teardown(() => frozen.signal('SIGCONT'));
+  const next = await cluster.leader([0, 1, 2].filter((i) => i !== leader));
+  frozen.signal('SIGCONT');
+  const [reason] = (await disconnected) as [Error | undefined];
+  t.match(reason, { name: 'OvsdbNotLeaderError' });
+  await client.waitConnected(deadline());
+  t.equal(client.remote, cluster.remotes[next], 'reconnected to the new leader');
+  await addSwitch(client, 'ls0');
+});
