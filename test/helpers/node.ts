@@ -109,11 +109,11 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
 
 export interface CniCall {
   command: string;
-  containerId?: string;
-  netns?: string;
-  ifName?: string;
-  args?: string;
-  path?: string;
+  containerId?: string | undefined;
+  netns?: string | undefined;
+  ifName?: string | undefined;
+  args?: string | undefined;
+  path?: string | undefined;
   /** Extra or overriding env (undefined removes a variable). */
   env?: Record<string, string | undefined>;
 }
