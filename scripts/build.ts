@@ -6,7 +6,7 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,8 +68,11 @@ const seaConfig = {
 writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
 run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);
 
+// Written beside the target and renamed over it: a running daemon keeps its old binary.
 const target = join(dist, 'ovn-multinet');
-copyFileSync(nodeBinary, target);
-chmodSync(target, 0o755);
-run(join(bin, 'postject'), [target, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
+const partial = `${target}.partial`;
+copyFileSync(nodeBinary, partial);
+chmodSync(partial, 0o755);
+run(join(bin, 'postject'), [partial, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
+renameSync(partial, target);
 console.log(`built ${target}`);
