@@ -1,0 +1,101 @@
+// The daemon's Unix socket: root-only permissions, size cap, read deadline, malformed requests,
+// and the next request still served afterwards.
+import t from 'tap';
+import { connect } from 'node:net';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { pino } from 'pino';
+import { listenCniSocket } from '../../daemon/server/socket.ts';
+import { callDaemon } from '../../cni/client.ts';
+import type { DaemonRequest } from '../../cni/protocol.ts';
+import { rootSkipReason } from '../helpers/netns.ts';
+
+/** Sends raw bytes (optionally slowly), half-closes, and resolves with the parsed reply. */
+function rawExchange(path: string, chunks: Buffer[], gapMs = 0): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    let reply = '';
+    sock.on('data', (d) => (reply += d.toString()));
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      try {
+        resolve(JSON.parse(reply) as Record<string, unknown>);
+      } catch (err) {
+        reject(new Error(`bad reply ${JSON.stringify(reply)}: ${String(err)}`));
+      }
+    });
+    sock.on('connect', async () => {
+      for (const c of chunks) {
+        if (sock.destroyed) return;
+        sock.write(c);
+        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+      }
+      if (!sock.destroyed) sock.end();
+    });
+  });
+}
+
+t.test('daemon socket', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'omsock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'run', 'cni.sock');
+  const seen: DaemonRequest[] = [];
+  const server = await listenCniSocket({
+    path,
+    readTimeoutMs: 300,
+    maxRequestBytes: 4096,
+    log: pino({ level: 'silent' }),
+    handle: async (request) => {
+      seen.push(request);
+      return { result: { echoed: request.env.CNI_COMMAND } };
+    },
+  });
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+
+  t.test('permissions: 0700 directory, 0600 socket', async (t) => {
+    t.equal((await stat(join(dir, 'run'))).mode & 0o777, 0o700);
+    t.equal((await stat(path)).mode & 0o777, 0o600);
+  });
+
+  t.test('a well-formed request reaches the handler', async (t) => {
+    const reply = await callDaemon(path, { env: { CNI_COMMAND: 'ADD' }, config: '{}' }, AbortSignal.timeout(5000));
+    t.same(reply, { result: { echoed: 'ADD' } });
+  });
+
+  t.test('malformed requests get code 6 and never reach the handler', async (t) => {
+    const before = seen.length;
+    for (const body of ['{"env":', '[]', '{"env":{},"config":3}', '{"env":{"HOME":"/"},"config":"{}"}', '']) {
+      const reply = await rawExchange(path, [Buffer.from(body)]);
+      t.equal((reply['error'] as Record<string, unknown> | undefined)?.['code'], 6, `${JSON.stringify(body)} → 6`);
+    }
+    t.equal(seen.length, before);
+  });
+
+  t.test('over the size cap: code 6', async (t) => {
+    const reply = await rawExchange(path, [Buffer.alloc(8192, 'x')]);
+    t.equal((reply['error'] as Record<string, unknown> | undefined)?.['code'], 6);
+    t.match(String((reply['error'] as Record<string, unknown>)['msg']), /too large/);
+  });
+
+  t.test('a client sending one byte at a time past the deadline is cut off', async (t) => {
+    const body = Buffer.from(JSON.stringify({ env: { CNI_COMMAND: 'ADD' }, config: '{}' }));
+    const chunks = [...body].map((b) => Buffer.from([b]));
+    const reply = await rawExchange(path, chunks, 50);
+    t.equal((reply['error'] as Record<string, unknown> | undefined)?.['code'], 5);
+    t.match(String((reply['error'] as Record<string, unknown>)['msg']), /in time/);
+  });
+
+  t.test('the next request is still served', async (t) => {
+    const reply = await callDaemon(path, { env: { CNI_COMMAND: 'DEL' }, config: '{}' }, AbortSignal.timeout(5000));
+    t.same(reply, { result: { echoed: 'DEL' } });
+  });
+
+  t.test('a non-root user cannot connect', { skip: rootSkipReason() }, async (t) => {
+    const script = `require('node:net').connect(${JSON.stringify(path)}).on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1); });`;
+    const out = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { reject: false });
+    t.equal(out.exitCode, 1, 'connect refused');
+    t.equal(out.stdout.trim(), 'EACCES');
+  });
+});
