@@ -38,6 +38,9 @@ export function buildCli(): Command {
     .option('--mtu <bytes>', 'MTU of pod interfaces when the network config sets none', positiveInt, 1400)
     .option('--request-timeout <ms>', 'deadline of one CNI request', positiveInt, 120_000)
     .option('--read-timeout <ms>', 'time a client has to send its whole request', positiveInt, 10_000)
+    .option('--db-wait <ms>', 'how long a request waits for a lost database connection to return', positiveInt, 10_000)
+    .option('--reconcile-interval <ms>', 'time between reconciler passes', positiveInt, 30_000)
+    .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runDaemon, parseDaemonFlags } = await import('./main.ts');

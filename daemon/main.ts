@@ -13,6 +13,8 @@ import { NB_MONITOR } from './ovn/switches.ts';
 import { OVS_MONITOR } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
+import { Reconciler } from './attachments/reconcile.ts';
+import { KeyedLock } from './lib/keylock.ts';
 import type { LevelWithSilent } from 'pino';
 
 export interface DaemonOptions {
@@ -25,6 +27,9 @@ export interface DaemonOptions {
   requestTimeoutMs: number;
   readTimeoutMs: number;
   defaultMtu: number;
+  dbWaitMs: number;
+  reconcileIntervalMs: number;
+  reconcileGraceMs: number;
   logLevel: LevelWithSilent;
 }
 
@@ -68,6 +73,9 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     requestTimeoutMs: num('requestTimeout'),
     readTimeoutMs: num('readTimeout'),
     defaultMtu: num('mtu'),
+    dbWaitMs: num('dbWait'),
+    reconcileIntervalMs: num('reconcileInterval'),
+    reconcileGraceMs: num('reconcileGrace'),
     logLevel: level as LevelWithSilent,
   };
 }
@@ -77,6 +85,7 @@ export interface RunningDaemon {
   nb: OvsdbClient;
   ovs: OvsdbClient;
   log: Logger;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
@@ -98,22 +107,32 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   ovs.on('disconnected', (err) => log.warn({ err }, 'lost the local Open_vSwitch database'));
   nb.on('disconnected', (err) => log.warn({ err }, 'lost the OVN Northbound database'));
 
-  const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, log };
+  const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
+  const lock = new KeyedLock();
+  const reconciler = new Reconciler(ctx, lock, { graceMs: options.reconcileGraceMs, intervalMs: options.reconcileIntervalMs });
   const server = await listenCniSocket({
     path: options.socket,
     readTimeoutMs: options.readTimeoutMs,
     log,
-    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs }),
+    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler }),
   });
+  // The first pass waits for both caches, so it sees everything this node owns.
+  const stopping = new AbortController();
+  Promise.all([nb.waitConnected(stopping.signal), ovs.waitConnected(stopping.signal)]).then(
+    () => reconciler.start(),
+    () => undefined,
+  );
   log.info({ socket: options.socket, node: options.nodeName, nb: options.nbDb, ovs: options.ovsDb }, 'ovn-multinet daemon listening');
 
   const stop = async (): Promise<void> => {
+    stopping.abort();
+    await reconciler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });
     await Promise.all([nb.close(), ovs.close()]);
     log.info('ovn-multinet daemon stopped');
   };
-  return { server, nb, ovs, log, stop };
+  return { server, nb, ovs, log, reconciler, stop };
 }
 
 /** Runs until SIGTERM or SIGINT; in-flight requests finish, nothing is torn down in the pods. */

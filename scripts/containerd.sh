@@ -86,6 +86,19 @@ shim_pids() {
   return 0
 }
 
+# NAMESPACE/ID of the task a shim serves, from its -namespace and -id arguments.
+shim_task() {
+  local args ns="" id="" i
+  mapfile -d '' -t args 2>/dev/null <"/proc/$1/cmdline" || return 0
+  for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+      -namespace) ns="${args[i + 1]}" ;;
+      -id) id="${args[i + 1]}" ;;
+    esac
+  done
+  [[ -z "$ns" || -z "$id" || "$ns" == */* || "$id" == */* ]] || echo "$ns/$id"
+}
+
 # Pids whose parent is one of "$@".
 children_of() {
   local p key value
@@ -193,9 +206,13 @@ cmd_stop() {
 
   # Shims left behind (containerd crashed or ignored us): kill their containers' init
   # processes first (children of the shim; killing only the shim would orphan them).
-  local shims kids
+  local shims kids tasks=() shim task
   mapfile -t shims < <(shim_pids "$sock")
   if ((${#shims[@]})); then
+    for shim in "${shims[@]}"; do
+      task="$(shim_task "$shim")"
+      [[ -z "$task" ]] || tasks+=("$task")
+    done
     mapfile -t kids < <(children_of "${shims[@]}")
     if ((${#kids[@]})); then
       kill -KILL "${kids[@]}" 2>/dev/null || true
@@ -203,6 +220,14 @@ cmd_stop() {
     fi
     kill -KILL "${shims[@]}" 2>/dev/null || true
     wait_gone "${shims[@]}"
+    # runc's state of those containers, which only a live shim would have removed.
+    # and the shim's socket, /run/containerd/s/sha256(ADDRESS/NAMESPACE/ID) in containerd 1.6.
+    local hash
+    for task in "${tasks[@]}"; do
+      runc --root "/run/containerd/runc/${task%%/*}" delete --force "${task#*/}" >/dev/null 2>&1 || true
+      hash="$(printf '%s' "$sock/$task" | sha256sum)"
+      rm -f "/run/containerd/s/${hash%% *}"
+    done
   fi
 
   # Rootfs and shm mounts of killed tasks, deepest first.

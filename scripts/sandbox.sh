@@ -14,9 +14,11 @@
 #   --name NODE      system-id / chassis name (default: ovn-multinet-<basename DIR>)
 #   --encap-ip IP    ovn-encap-ip (default 127.0.0.1)
 #   --nb-tcp PORT    also serve NB on tcp:127.0.0.1:PORT (SB likewise with --sb-tcp)
-#   --netns NS       run ovs-vswitchd (and so br-int, its taps and the ports it can see) inside
-#                    the existing network namespace NS (the two-node recipe). Default: the
-#                    current namespace.
+#   --netns NS       run ovs-vswitchd and ovn-controller inside the existing network namespace
+#                    NS (the two-node recipe): br-int, its taps and the ports it can take live
+#                    there. The ovsdb-servers stay here (unix sockets work from any netns; the
+#                    tcp listeners are on this namespace's 127.0.0.1). Default: the current
+#                    namespace.
 #   --sb-db REMOTE   join an existing SB (another sandbox's SB_DB) as a second chassis: no NB,
 #                    SB or northd are started here.
 #   Two netdev ovs-vswitchd cannot share a network namespace (both create the taps ovs-netdev
@@ -36,7 +38,7 @@ WAIT_TIMEOUT="${SANDBOX_WAIT_TIMEOUT:-10}"
 NS_WAIT="${SANDBOX_NETNS_WAIT:-120}"
 
 usage() {
-  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -45,14 +47,17 @@ die() {
   exit 1
 }
 
-# Prints the pid in pidfile $1 if that process still runs (not a zombie), else nothing.
+# Prints the pid in pidfile $1 if that process still runs (not a zombie) and is the daemon
+# that wrote it (its command line names the pid file: a reused pid is left alone).
 live_pid() {
-  local pidfile="$1" pid state
+  local pidfile="$1" pid state args
   [[ -r "$pidfile" ]] || return 0
   pid="$(cat "$pidfile" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 0
   state="$(proc_state "$pid")"
-  if [[ -n "$state" && "$state" != Z ]]; then
+  [[ -n "$state" && "$state" != Z ]] || return 0
+  mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || return 0
+  if [[ " ${args[*]} " == *"--pidfile=$pidfile "* ]]; then
     echo "$pid"
   fi
 }
@@ -108,8 +113,9 @@ write_env() {
     echo "SB_DB=$SB_DB"
     echo "NB_TCP=${NB_TCP:-}"
     echo "SB_TCP=${SB_TCP:-}"
-    # The OVS/OVN tools read these: plain ovs-vsctl, ovn-nbctl, ovn-sbctl and
-    # `ovs-appctl -t ovs-vswitchd` reach this sandbox once DIR/env is sourced and exported.
+    # The OVS/OVN tools read these: plain ovs-vsctl, ovn-nbctl and ovn-sbctl reach this
+    # sandbox once DIR/env is sourced and exported (set -a; . DIR/env; set +a). Daemon
+    # control sockets: ovs-appctl -t "$OVS_VSWITCHD_CTL" / "$OVN_NORTHD_CTL".
     echo "OVN_NB_DB=$NB_DB"
     echo "OVN_SB_DB=$SB_DB"
     echo "OVS_RUNDIR=$dir/ovs"

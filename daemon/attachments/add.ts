@@ -21,7 +21,7 @@ import { parseIpamSettings, parsePortAddresses, IpamConfigError, type IpamSettin
 import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
-import { CLEANUP_TIMEOUT_MS, openPodNetns, requireConnected, type Attacher } from './context.ts';
+import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 
 export interface AddRequest {
   containerId: ContainerId;
@@ -80,7 +80,8 @@ function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: Logic
 }
 
 export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
-  requireConnected(ctx);
+  await ensureConnected(ctx, ctx.nb, signal);
+  await ensureConnected(ctx, ctx.ovs, signal);
   const { conf } = req;
   const { sw, settings } = lookupSwitch(ctx, conf);
   const bridge = requireBridge(ctx);
@@ -95,7 +96,11 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     let port = existingPort(ctx, req, lspName, sw);
     if (port === undefined) {
       try {
-        const created = await createLogicalPort(ctx.nb, { switchName: sw.name, settings, name: lspName, portSecurity: conf.portSecurity, externalIds: owner }, signal);
+        const created = await createLogicalPort(
+          ctx.nb,
+          { switchName: sw.name, settings, name: lspName, portSecurity: conf.portSecurity, externalIds: owner, reconnected: (s) => ensureConnected(ctx, ctx.nb, s) },
+          signal,
+        );
         port = created.port;
         const { uuid } = port;
         undo.push('logical switch port', () => ctx.nb.transact(deletePortOps(created.switchUuid, uuid), cleanupSignal()));

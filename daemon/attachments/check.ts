@@ -14,7 +14,7 @@ import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { ownedBy } from '../ovn/ids.ts';
 import { parsePortAddresses } from '../ovn/ipam.ts';
 import { findInterface } from '../ovs/bridge.ts';
-import { openPodNetns, requireConnected, type Attacher } from './context.ts';
+import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
 
 export interface CheckRequest {
   containerId: ContainerId;
@@ -24,7 +24,8 @@ export interface CheckRequest {
 }
 
 export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: AbortSignal): Promise<void> {
-  requireConnected(ctx);
+  await ensureConnected(ctx, ctx.nb, signal);
+  await ensureConnected(ctx, ctx.ovs, signal);
   const problems: string[] = [];
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);

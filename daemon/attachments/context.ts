@@ -15,15 +15,30 @@ export interface Attacher {
   bridge: string;
   /** MTU of pod interfaces when the network config has none. */
   defaultMtu: number;
+  /** How long a request waits for a lost database connection to come back (within its deadline). */
+  dbWaitMs: number;
   log: Logger;
 }
 
 /** Cleanup after a failed or timed-out request gets its own short deadline. */
 export const CLEANUP_TIMEOUT_MS = 10_000;
 
-export function requireConnected(ctx: Attacher): void {
-  if (!ctx.nb.connected) throw new CniError(ErrorCode.TryAgainLater, 'OVN Northbound database is not reachable');
-  if (!ctx.ovs.connected) throw new CniError(ErrorCode.TryAgainLater, 'local Open_vSwitch database is not reachable');
+function describe(ctx: Attacher, client: OvsdbClient): string {
+  return client === ctx.nb ? 'OVN Northbound database' : 'local Open_vSwitch database';
+}
+
+/**
+ * Waits (up to dbWaitMs, within the request's deadline) for a lost connection to come back, as
+ * after a raft leader change; then gives up with code 11 so the runtime retries.
+ */
+export async function ensureConnected(ctx: Attacher, client: OvsdbClient, signal: AbortSignal): Promise<void> {
+  if (client.connected) return;
+  try {
+    await client.waitConnected(AbortSignal.any([signal, AbortSignal.timeout(ctx.dbWaitMs)]));
+  } catch {
+    signal.throwIfAborted();
+    throw new CniError(ErrorCode.TryAgainLater, `${describe(ctx, client)} is not reachable`, `no connection within ${ctx.dbWaitMs} ms`);
+  }
 }
 
 /** Opens CNI_NETNS: a missing path is an unknown container (3), anything but a netns is bad env (4). */

@@ -1,44 +1,69 @@
 /**
  * CNI DEL: removes the OVS port, the veth (its pod end goes with it) and the logical switch port
  * (which releases the address). Each piece is found by the names derived from the attachment's
- * identity; whatever is already gone counts as done, so DEL always succeeds when nothing is left.
+ * identity; whatever is already gone counts as done. DEL never blocks pod deletion: a database
+ * that is unreachable leaves its part to the reconciler, which finishes it once the database is
+ * back (the host veth is gone by then, which marks the attachment dead).
  */
-import type { ContainerId, IfName } from '../../cni/env.ts';
 import { hostVethName, logicalPortName } from '../../cni/names.ts';
 import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
+import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { findPort, deletePortOps } from '../ovn/ports.ts';
 import { switchOfPort } from '../ovn/switches.ts';
 import { ownedBy } from '../ovn/ids.ts';
 import { deletePortOps as deleteBridgePortOps, findBridge, findBridgePort } from '../ovs/bridge.ts';
-import { requireConnected, type Attacher } from './context.ts';
+import type { Attacher } from './context.ts';
 
 export interface AttachmentKey {
-  containerId: ContainerId | string;
-  ifName: IfName | string;
+  containerId: string;
+  ifName: string;
 }
 
-export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: Logger, signal: AbortSignal): Promise<void> {
-  requireConnected(ctx);
+export type PartOutcome = 'removed' | 'absent' | 'deferred';
+
+export interface DeleteOutcome {
+  ovsPort: PartOutcome;
+  veth: PartOutcome;
+  logicalPort: PartOutcome;
+}
+
+/** Runs one database part; a lost connection defers it instead of failing the DEL. */
+async function databasePart(connected: boolean, part: () => Promise<PartOutcome>): Promise<PartOutcome> {
+  if (!connected) return 'deferred';
+  try {
+    return await part();
+  } catch (err) {
+    if (err instanceof OvsdbNotConnectedError) return 'deferred';
+    throw err;
+  }
+}
+
+export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: Logger, signal: AbortSignal): Promise<DeleteOutcome> {
   const lspName = logicalPortName(key.containerId, key.ifName);
   const vethName = hostVethName(key.containerId, key.ifName);
 
-  const bridge = findBridge(ctx.ovs, ctx.bridge);
-  const ovsPort = findBridgePort(ctx.ovs, vethName);
-  if (bridge !== undefined && ovsPort !== undefined) {
-    await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
-  }
+  const ovsPort = await databasePart(ctx.ovs.connected, async () => {
+    const bridge = findBridge(ctx.ovs, ctx.bridge);
+    const port = findBridgePort(ctx.ovs, vethName);
+    if (bridge === undefined || port === undefined) return 'absent';
+    await ctx.ovs.transact(deleteBridgePortOps(bridge, port.uuid), signal);
+    return 'removed';
+  });
 
-  const removedVeth = await deleteLink(vethName, signal);
+  const veth: PartOutcome = (await deleteLink(vethName, signal)) ? 'removed' : 'absent';
 
-  const port = findPort(ctx.nb, lspName);
-  let removedPort = false;
-  if (port !== undefined && ownedBy(port.externalIds, key.containerId, key.ifName)) {
+  const logicalPort = await databasePart(ctx.nb.connected, async () => {
+    const port = findPort(ctx.nb, lspName);
+    if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
     const sw = switchOfPort(ctx.nb, port.uuid);
-    if (sw !== undefined) {
-      await ctx.nb.transact(deletePortOps(sw.uuid, port.uuid), signal);
-      removedPort = true;
-    }
-  }
-  log.info({ lsp: lspName, veth: vethName, removedOvsPort: ovsPort !== undefined, removedVeth, removedPort }, 'detached');
+    if (sw === undefined) return 'absent';
+    await ctx.nb.transact(deletePortOps(sw.uuid, port.uuid), signal);
+    return 'removed';
+  });
+
+  const outcome = { ovsPort, veth, logicalPort };
+  const deferred = ovsPort === 'deferred' || logicalPort === 'deferred';
+  log[deferred ? 'warn' : 'info']({ lsp: lspName, vethName, ...outcome }, deferred ? 'detached; the rest is left to the reconciler' : 'detached');
+  return outcome;
 }

@@ -1,42 +1,19 @@
 /**
  * CNI GC: removes this node's attachments of this network that the runtime no longer lists in
- * cni.dev/valid-attachments. Only ports carrying our owner ids for this node and network are
- * considered, so attachments of other nodes, other networks and other owners are never touched.
+ * cni.dev/valid-attachments, through the reconciler's removal path (same lock, same DEL).
  */
 import type { NetConf } from '../../cni/config.ts';
 import type { Logger } from '../lib/log.ts';
-import { stringMapOf } from '../lib/rows.ts';
-import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
-import { bridgePortsWhere, findBridge, type BridgePort } from '../ovs/bridge.ts';
-import { deleteAttachment } from './del.ts';
-import { requireConnected, type Attacher } from './context.ts';
+import { attachmentKey, ownedAttachments } from './owned.ts';
+import type { Reconciler } from './reconcile.ts';
+import { ensureConnected, type Attacher } from './context.ts';
 
-export async function garbageCollect(ctx: Attacher, conf: NetConf, log: Logger, signal: AbortSignal): Promise<number> {
-  requireConnected(ctx);
-  const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerId}/${a.ifName}`));
-  const stale: Array<{ containerId: string; ifName: string }> = [];
-  for (const row of ctx.nb.cache.table('Logical_Switch_Port').values()) {
-    const ids = stringMapOf(row, 'external_ids');
-    if (ids.get(OwnerKeys.owner) !== OWNER_VALUE || ids.get(OwnerKeys.node) !== ctx.node || ids.get(OwnerKeys.network) !== conf.name) continue;
-    const containerId = ids.get(OwnerKeys.containerId);
-    const ifName = ids.get(OwnerKeys.ifName);
-    if (containerId === undefined || ifName === undefined || valid.has(`${containerId}/${ifName}`)) continue;
-    stale.push({ containerId, ifName });
-  }
-  for (const port of bridgePortsOf(ctx)) {
-    const ids = port.externalIds;
-    if (ids.get(OwnerKeys.owner) !== OWNER_VALUE || ids.get(OwnerKeys.network) !== conf.name) continue;
-    const containerId = ids.get(OwnerKeys.containerId);
-    const ifName = ids.get(OwnerKeys.ifName);
-    if (containerId === undefined || ifName === undefined || valid.has(`${containerId}/${ifName}`)) continue;
-    if (!stale.some((s) => s.containerId === containerId && s.ifName === ifName)) stale.push({ containerId, ifName });
-  }
-  for (const key of stale) await deleteAttachment(ctx, key, log.child({ containerId: key.containerId, ifname: key.ifName }), signal);
+export async function garbageCollect(ctx: Attacher, reconciler: Reconciler, conf: NetConf, log: Logger, signal: AbortSignal): Promise<number> {
+  await ensureConnected(ctx, ctx.nb, signal);
+  await ensureConnected(ctx, ctx.ovs, signal);
+  const valid = new Set((conf.validAttachments ?? []).map(attachmentKey));
+  const stale = [...ownedAttachments(ctx).values()].filter((a) => a.network === conf.name && !valid.has(attachmentKey(a)));
+  for (const attachment of stale) await reconciler.remove(attachment, 'not in cni.dev/valid-attachments', signal, false);
   if (stale.length > 0) log.info({ network: conf.name, removed: stale.length }, 'garbage-collected attachments');
   return stale.length;
-}
-
-function bridgePortsOf(ctx: Attacher): BridgePort[] {
-  const bridge = findBridge(ctx.ovs, ctx.bridge);
-  return bridge === undefined ? [] : bridgePortsWhere(ctx.ovs, bridge, () => true);
 }

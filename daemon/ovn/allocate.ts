@@ -4,12 +4,13 @@
  * fails, the cache catches up, and the choice is made again from a random point of the pool.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { OvsdbTransactionError } from '../ovsdb/errors.ts';
+import { OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { uuidsOf } from '../lib/rows.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
-import { addressEntry, createPortOps, type LogicalPort } from './ports.ts';
-import { addressesInUse, findSwitch, type LogicalSwitch } from './switches.ts';
+import { addressEntry, createPortOps, findPort, type LogicalPort } from './ports.ts';
+import { addressesInUse, findSwitch, switchOfPort, type LogicalSwitch } from './switches.ts';
+import { OwnerKeys } from './ids.ts';
 
 const MAX_ATTEMPTS = 50;
 /** How long to wait for the cache to show the concurrent change before trying again anyway. */
@@ -29,6 +30,20 @@ export interface PortRequest {
   name: string;
   portSecurity: boolean;
   externalIds: ReadonlyMap<string, string>;
+  /** Called when the connection dropped mid-transaction; resolves once it is back (or throws). */
+  reconnected: (signal: AbortSignal) => Promise<void>;
+}
+
+/**
+ * The port `name` if a previous attempt committed it (a transaction whose reply was lost with
+ * the connection may still have committed): same owner ids, so it is ours.
+ */
+function committedEarlier(nb: OvsdbClient, request: PortRequest): { port: LogicalPort; switchUuid: Uuid } | undefined {
+  const port = findPort(nb, request.name);
+  if (port === undefined) return undefined;
+  const mine = [OwnerKeys.containerId, OwnerKeys.ifName].every((k) => port.externalIds.get(k) === request.externalIds.get(k));
+  const sw = switchOfPort(nb, port.uuid);
+  return mine && sw !== undefined ? { port, switchUuid: sw.uuid } : undefined;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -48,6 +63,8 @@ async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal):
 
 export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<{ port: LogicalPort; switchUuid: Uuid }> {
   for (let attempt = 0; ; attempt++) {
+    const earlier = committedEarlier(nb, request);
+    if (earlier !== undefined) return earlier;
     const sw = findSwitch(nb, request.switchName);
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
     const used = addressesInUse(nb, sw);
@@ -66,8 +83,13 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       const port: LogicalPort = { uuid, name: request.name, addresses: [entry], portSecurity: request.portSecurity ? [entry] : [], externalIds: request.externalIds };
       return { port, switchUuid: sw.uuid };
     } catch (err) {
+      if (attempt + 1 >= MAX_ATTEMPTS) throw err;
+      if (err instanceof OvsdbNotConnectedError) {
+        await request.reconnected(signal);
+        continue;
+      }
       const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex === 0;
-      if (!conflict || attempt + 1 >= MAX_ATTEMPTS) throw err;
+      if (!conflict) throw err;
       await catchUp(nb, sw, signal);
     }
   }

@@ -13,15 +13,19 @@ import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
 import { garbageCollect } from '../attachments/gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
-import { KeyedLock } from './keylock.ts';
+import type { KeyedLock } from '../lib/keylock.ts';
+import type { Reconciler } from '../attachments/reconcile.ts';
 
 export interface HandlerOptions {
   /** Deadline of one request (the kubelet's CRI timeout is 2 minutes). */
   requestTimeoutMs: number;
+  /** Per-attachment lock, shared with the reconciler. */
+  lock: KeyedLock;
+  reconciler: Reconciler;
 }
 
 export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest) => Promise<DaemonResponse> {
-  const lock = new KeyedLock();
+  const { lock, reconciler } = options;
   return async (request) => {
     const signal = AbortSignal.timeout(options.requestTimeoutMs);
     let log = ctx.log;
@@ -54,7 +58,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           if (!ctx.ovs.connected) throw new CniError(ErrorCode.NotAvailable, 'local Open_vSwitch database is not reachable');
           return { result: null };
         case 'GC':
-          await garbageCollect(ctx, conf, log, signal);
+          await garbageCollect(ctx, reconciler, conf, log, signal);
           return { result: null };
         case 'VERSION':
           throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_COMMAND: VERSION is answered by the executable itself');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { pino } from 'pino';
-import { KeyedLock } from '../../daemon/server/keylock.ts';
+import { KeyedLock } from '../../daemon/lib/keylock.ts';
 import { UndoStack } from '../../daemon/lib/undo.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

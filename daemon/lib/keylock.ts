@@ -22,6 +22,11 @@ export class KeyedLock {
     }
   }
 
+  /** Is a task running or queued for `key`? */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   get size(): number {
     return this.#tails.size;
   }

@@ -1,0 +1,46 @@
+/**
+ * The attachments this node owns, as the databases record them: logical switch ports whose owner
+ * ids name this node, and br-int ports carrying our owner ids. Used by the reconciler and by GC.
+ */
+import { stringMapOf } from '../lib/rows.ts';
+import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
+import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
+import type { Attacher } from './context.ts';
+
+export interface OwnedAttachment {
+  containerId: string;
+  ifName: string;
+  network: string;
+}
+
+export function attachmentKey(a: { containerId: string; ifName: string }): string {
+  return `${a.containerId}/${a.ifName}`;
+}
+
+function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined {
+  if (ids.get(OwnerKeys.owner) !== OWNER_VALUE) return undefined;
+  const containerId = ids.get(OwnerKeys.containerId);
+  const ifName = ids.get(OwnerKeys.ifName);
+  if (containerId === undefined || ifName === undefined) return undefined;
+  return { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '' };
+}
+
+/** Keyed by attachmentKey; a database that is not connected contributes nothing. */
+export function ownedAttachments(ctx: Attacher): Map<string, OwnedAttachment> {
+  const out = new Map<string, OwnedAttachment>();
+  if (ctx.nb.connected) {
+    for (const row of ctx.nb.cache.table('Logical_Switch_Port').values()) {
+      const ids = stringMapOf(row, 'external_ids');
+      const owned = ids.get(OwnerKeys.node) === ctx.node ? fromIds(ids) : undefined;
+      if (owned !== undefined) out.set(attachmentKey(owned), owned);
+    }
+  }
+  const bridge = ctx.ovs.connected ? findBridge(ctx.ovs, ctx.bridge) : undefined;
+  if (bridge !== undefined) {
+    for (const port of bridgePortsWhere(ctx.ovs, bridge, (ids) => ids.get(OwnerKeys.owner) === OWNER_VALUE)) {
+      const owned = fromIds(port.externalIds);
+      if (owned !== undefined && !out.has(attachmentKey(owned))) out.set(attachmentKey(owned), owned);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+/**
+ * The reconciler: removes this node's attachments whose container is gone without a DEL (netns
+ * deleted, task killed, node rebooted, DEL that could not reach a database). An attachment is
+ * alive while its host veth exists: the kernel destroys a veth pair when the netns of one end
+ * goes away, and the veth's name is derived from container ID + ifname, never reused by another
+ * attachment. A dead one is removed only after a grace period, never while a request for it is
+ * in flight, and after a last look under the attachment's lock.
+ */
+import { hostVethName } from '../../cni/names.ts';
+import { HOST_VETH_PREFIX } from '../../cni/names.ts';
+import type { KeyedLock } from '../lib/keylock.ts';
+import { findLink, listHostLinks } from '../netlink/link.ts';
+import { deleteAttachment } from './del.ts';
+import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
+import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
+
+export interface ReconcilerOptions {
+  /** How long an attachment must look dead before it is removed. */
+  graceMs: number;
+  /** Time between passes. */
+  intervalMs: number;
+}
+
+export class Reconciler {
+  readonly #ctx: Attacher;
+  readonly #lock: KeyedLock;
+  readonly #options: ReconcilerOptions;
+  readonly #deadSince = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<OwnedAttachment[]> | undefined;
+
+  constructor(ctx: Attacher, lock: KeyedLock, options: ReconcilerOptions) {
+    this.#ctx = ctx;
+    this.#lock = lock;
+    this.#options = options;
+  }
+
+  /** First pass now, then one every intervalMs. */
+  start(): void {
+    const tick = (): void => {
+      this.runOnce().catch((err: unknown) => this.#ctx.log.error({ err }, 'reconciler pass failed'));
+    };
+    tick();
+    this.#timer = setInterval(tick, this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One pass; resolves with what it removed. Passes never overlap. */
+  runOnce(now = Date.now()): Promise<OwnedAttachment[]> {
+    this.#running ??= this.#pass(now).finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #pass(now: number): Promise<OwnedAttachment[]> {
+    const signal = AbortSignal.timeout(CLEANUP_TIMEOUT_MS * 6);
+    const owned = ownedAttachments(this.#ctx);
+    const live = new Set(await listHostLinks(HOST_VETH_PREFIX, signal));
+    const removed: OwnedAttachment[] = [];
+    for (const key of this.#deadSince.keys()) if (!owned.has(key)) this.#deadSince.delete(key);
+    for (const [key, attachment] of owned) {
+      if (live.has(hostVethName(attachment.containerId, attachment.ifName)) || this.#lock.busy(key)) {
+        this.#deadSince.delete(key);
+        continue;
+      }
+      const since = this.#deadSince.get(key) ?? now;
+      this.#deadSince.set(key, since);
+      if (now - since < this.#options.graceMs) continue;
+      if (await this.remove(attachment, 'container gone without DEL', signal)) removed.push(attachment);
+    }
+    return removed;
+  }
+
+  /**
+   * Removes one attachment under its lock, after checking once more that its veth is still gone.
+   * Returns false when it turned out to be alive or a database part had to be deferred again.
+   */
+  async remove(attachment: OwnedAttachment, reason: string, signal: AbortSignal, checkAlive = true): Promise<boolean> {
+    const key = attachmentKey(attachment);
+    const log = this.#ctx.log.child({ containerId: attachment.containerId, ifname: attachment.ifName, network: attachment.network });
+    return this.#lock.run(key, async () => {
+      if (checkAlive && (await findLink(hostVethName(attachment.containerId, attachment.ifName), signal)) !== undefined) return false;
+      const outcome = await deleteAttachment(this.#ctx, attachment, log, signal);
+      this.#deadSince.delete(key);
+      log.info({ reason, ...outcome }, 'reconciler removed attachment');
+      return outcome.logicalPort !== 'deferred' && outcome.ovsPort !== 'deferred';
+    });
+  }
+}
