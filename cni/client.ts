@@ -12,6 +12,8 @@ export class DaemonUnavailableError extends Error {
 }
 
 const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
+/** The daemon went away mid-request (crash, restart): the runtime should simply retry. */
+const DROPPED = new Set(['ECONNRESET', 'EPIPE']);
 
 export function callDaemon(socketPath: string, request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {
   return new Promise((resolve, reject) => {
@@ -35,9 +37,14 @@ export function callDaemon(socketPath: string, request: DaemonRequest, signal: A
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!connected && err.code !== undefined && UNAVAILABLE.has(err.code)) reject(new DaemonUnavailableError(socketPath, { cause: err }));
       else if (signal.aborted) reject(new CniError(ErrorCode.TryAgainLater, 'timed out waiting for the daemon', String(signal.reason)));
+      else if (err.code !== undefined && DROPPED.has(err.code)) reject(new CniError(ErrorCode.TryAgainLater, 'the daemon dropped the connection', err.message));
       else reject(new CniError(ErrorCode.IoFailure, 'lost the connection to the daemon', err.message));
     });
     socket.on('end', () => {
+      if (size === 0) {
+        reject(new CniError(ErrorCode.TryAgainLater, 'the daemon closed the connection without answering', 'it may have restarted'));
+        return;
+      }
       let decoded: unknown;
       try {
         decoded = JSON.parse(Buffer.concat(chunks).toString('utf8'));

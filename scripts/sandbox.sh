@@ -2,9 +2,11 @@
 # A self-contained OVS + OVN "node" in one directory, userspace (netdev) datapath, for tests.
 #
 #   scripts/sandbox.sh start DIR [--name NODE] [--encap-ip IP] [--nb-tcp PORT] [--sb-tcp PORT]
-#                                [--netns NS] [--sb-db REMOTE]
+#                                [--netns NS] [--sb-db REMOTE] [--nb-db REMOTES]
 #   scripts/sandbox.sh stop DIR
 #   scripts/sandbox.sh env DIR        # print DIR/env
+#   scripts/sandbox.sh db-stop DIR nb|ovs   # stop the NB or the Open_vSwitch ovsdb-server (faults)
+#   scripts/sandbox.sh db-start DIR nb|ovs  # start it again on the same file and sockets
 #
 # start: creates DIR, starts ovsdb-server (Open_vSwitch), ovs-vswitchd, the OVN NB and SB
 #   ovsdb-servers, ovn-northd and ovn-controller, all with their sockets, pid files, logs and
@@ -21,6 +23,8 @@
 #                    namespace.
 #   --sb-db REMOTE   join an existing SB (another sandbox's SB_DB) as a second chassis: no NB,
 #                    SB or northd are started here.
+#   --nb-db REMOTES  use an existing NB (e.g. a raft cluster: unix:a,unix:b,unix:c) instead of
+#                    starting one; SB, northd and ovn-controller are started as usual.
 #   Two netdev ovs-vswitchd cannot share a network namespace (both create the taps ovs-netdev
 #   and br-int), so start waits, under a lock, until no other ovs-vswitchd runs in the target
 #   namespace (SANDBOX_NETNS_WAIT seconds, default 120). Sandboxes that must run side by side
@@ -38,7 +42,7 @@ WAIT_TIMEOUT="${SANDBOX_WAIT_TIMEOUT:-10}"
 NS_WAIT="${SANDBOX_NETNS_WAIT:-120}"
 
 usage() {
-  sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -132,10 +136,49 @@ write_env() {
   mv "$dir/env.tmp" "$dir/env"
 }
 
+# The NB ovsdb-server of DIR/ovn, with the remotes recorded at the first start.
+start_nb() {
+  local ovn="$1" remotes=()
+  mapfile -t remotes <"$ovn/ovnnb_db.remotes"
+  ovsdb-server "$ovn/ovnnb_db.db" "${remotes[@]}" --detach --no-chdir -vconsole:err \
+    --pidfile="$ovn/ovnnb_db.pid" --log-file="$ovn/ovsdb-server-nb.log" \
+    --unixctl="$ovn/ovnnb_db.ctl"
+}
+
+# The Open_vSwitch ovsdb-server of DIR/ovs.
+start_ovs_db() {
+  local ovs="$1"
+  ovsdb-server "$ovs/conf.db" --remote="punix:$ovs/db.sock" --detach --no-chdir -vconsole:err \
+    --pidfile="$ovs/ovsdb-server.pid" --log-file="$ovs/ovsdb-server.log" \
+    --unixctl="$ovs/ovsdb-server.ctl"
+}
+
+# db-stop DIR nb|ovs: stops one database server (fault injection); db-start brings it back
+# on the same database file and sockets.
+cmd_db() {
+  local action="$1" dir="${2:-}" which="${3:-}" pidfile ctl pid
+  [[ -d "$dir" && ( "$which" == nb || "$which" == ovs ) ]] || usage
+  dir="$(cd "$dir" && pwd -P)"
+  if [[ "$which" == nb ]]; then
+    pidfile="$dir/ovn/ovnnb_db.pid" ctl="$dir/ovn/ovnnb_db.ctl"
+  else
+    pidfile="$dir/ovs/ovsdb-server.pid" ctl="$dir/ovs/ovsdb-server.ctl"
+  fi
+  pid="$(live_pid "$pidfile")"
+  if [[ "$action" == stop ]]; then
+    [[ -n "$pid" ]] || return 0
+    ovs-appctl -t "$ctl" exit >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid"
+  else
+    [[ -z "$pid" ]] || return 0
+    if [[ "$which" == nb ]]; then start_nb "$dir/ovn"; else start_ovs_db "$dir/ovs"; fi
+  fi
+}
+
 cmd_start() {
   local dir="" arg
   NAME="" ENCAP_IP=127.0.0.1 NB_TCP="" SB_TCP="" NETNS="" SB_DB="" NB_DB=""
-  local nb_port="" sb_port="" join_sb=""
+  local nb_port="" sb_port="" join_sb="" external_nb=""
   while (($#)); do
     arg="$1"
     shift
@@ -146,6 +189,7 @@ cmd_start() {
       --sb-tcp) sb_port="${1:?--sb-tcp needs a port}"; shift ;;
       --netns) NETNS="${1:?--netns needs a name}"; shift ;;
       --sb-db) join_sb="${1:?--sb-db needs a remote}"; shift ;;
+      --nb-db) external_nb="${1:?--nb-db needs remotes}"; shift ;;
       -h | --help) usage ;;
       -*) die "unknown option $arg" ;;
       *)
@@ -196,12 +240,15 @@ cmd_start() {
       SB_TCP="tcp:127.0.0.1:$sb_port"
       sb_remotes+=(--remote="ptcp:$sb_port:127.0.0.1")
     fi
-    ovsdb-tool create "$ovn/ovnnb_db.db" "$NB_SCHEMA"
     ovsdb-tool create "$ovn/ovnsb_db.db" "$SB_SCHEMA"
-    ovsdb-server "$ovn/ovnnb_db.db" "${nb_remotes[@]}" "${common[@]}" \
-      --pidfile="$ovn/ovnnb_db.pid" --log-file="$ovn/ovsdb-server-nb.log" \
-      --unixctl="$ovn/ovnnb_db.ctl" &
-    bg+=($!)
+    if [[ -n "$external_nb" ]]; then
+      NB_DB="$external_nb"
+    else
+      ovsdb-tool create "$ovn/ovnnb_db.db" "$NB_SCHEMA"
+      printf '%s\n' "${nb_remotes[@]}" >"$ovn/ovnnb_db.remotes"
+      start_nb "$ovn" &
+      bg+=($!)
+    fi
     ovsdb-server "$ovn/ovnsb_db.db" "${sb_remotes[@]}" "${common[@]}" \
       --pidfile="$ovn/ovnsb_db.pid" --log-file="$ovn/ovsdb-server-sb.log" \
       --unixctl="$ovn/ovnsb_db.ctl" &
@@ -212,9 +259,7 @@ cmd_start() {
   fi
 
   ovsdb-tool create "$ovs/conf.db" "$OVS_SCHEMA"
-  ovsdb-server "$ovs/conf.db" --remote="punix:$ovs/db.sock" "${common[@]}" \
-    --pidfile="$ovs/ovsdb-server.pid" --log-file="$ovs/ovsdb-server.log" \
-    --unixctl="$ovs/ovsdb-server.ctl"
+  start_ovs_db "$ovs"
   # Everything ovn-controller needs, and br-int itself, before ovs-vswitchd starts.
   ovs-vsctl --db="unix:$ovs/db.sock" --no-wait \
     -- init \
@@ -431,6 +476,7 @@ main() {
       [[ $# -eq 1 ]] || usage
       cmd_stop "$1"
       ;;
+    db-stop | db-start) cmd_db "${cmd#db-}" "$@" ;;
     env)
       [[ $# -eq 1 && -r "$1/env" ]] || die "no env in ${1:-DIR}"
       cat "$1/env"

@@ -10,6 +10,7 @@ import type { NetnsPath, ContainerId, IfName } from '../../cni/env.ts';
 import type { Result } from '../../cni/result.ts';
 import { hostVethName, logicalPortName } from '../../cni/names.ts';
 import { UndoStack } from '../lib/undo.ts';
+import { crashPoint } from '../lib/crash-point.ts';
 import type { Logger } from '../lib/log.ts';
 import { createVethPair } from '../netlink/veth.ts';
 import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
@@ -109,6 +110,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         throw err;
       }
       log.debug({ lsp: lspName, addresses: port.addresses }, 'created logical switch port');
+      crashPoint('logical-port');
     }
     const { mac, ips } = parsePortAddresses(port.addresses[0] ?? '');
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
@@ -125,6 +127,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       if (host !== undefined) await deleteLink(vethName, signal);
       await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal });
       undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
+      crashPoint('veth');
       await configurePodInterface({
         podNetns: netns,
         podName: req.ifName,
@@ -133,6 +136,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         disableTxChecksum: bridge.datapathType === 'netdev',
         signal,
       });
+      crashPoint('pod-interface');
       host = await findLink(vethName, signal);
     }
 
@@ -143,6 +147,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       const results = await ctx.ovs.transact(addPortOps(bridge, vethName, lspName, owner), signal);
       const portUuid = results[1]?.uuid;
       if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(bridge, portUuid), cleanupSignal()));
+      crashPoint('ovs-port');
     }
 
     await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);

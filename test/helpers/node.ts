@@ -29,13 +29,22 @@ export interface DaemonProcess {
   child: ChildProcess;
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>;
+  /** SIGTERM and wait; removes its temp dir. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash) and wait for the exit. */
+  kill(): Promise<void>;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
 }
 
 export interface StartDaemonOptions {
   nodeName?: string;
   extraArgs?: string[];
   nbDb?: string;
+  /** Extra environment of the daemon process. */
+  env?: Record<string, string>;
+  /** Reuse this socket path (a restarted daemon serving the same configs). */
+  socket?: string;
 }
 
 async function waitForListening(child: ChildProcess, logs: Array<Record<string, unknown>>, timeoutMs: number): Promise<void> {
@@ -70,7 +79,7 @@ async function waitForListening(child: ChildProcess, logs: Array<Record<string, 
 /** Starts `dist/ovn-multinet daemon` in the sandbox's namespace against its databases. */
 export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'omd-'));
-  const socket = join(dir, 'run', 'cni.sock');
+  const socket = opts.socket ?? join(dir, 'run', 'cni.sock');
   const nodeName = opts.nodeName ?? sandbox.name;
   const args = [
     'daemon',
@@ -82,18 +91,24 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
     ...(opts.extraArgs ?? []),
   ];
   const netns = sandbox.env.SANDBOX_NETNS;
-  const child = netns === '' ? spawn(CNI_BINARY, args, { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('ip', ['netns', 'exec', netns, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } };
+  const child = netns === '' ? spawn(CNI_BINARY, args, spawnOptions) : spawn('ip', ['netns', 'exec', netns, CNI_BINARY, ...args], spawnOptions);
   const logs: Array<Record<string, unknown>> = [];
   let stopped: Promise<void> | undefined;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const daemon: DaemonProcess = {
     socket,
     nodeName,
     child,
     logs,
+    exited,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
     stop: () => {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
           child.kill('SIGTERM');
           await exited;
         }

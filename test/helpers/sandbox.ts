@@ -58,6 +58,8 @@ export interface SandboxOptions {
   readonly netns?: boolean | string;
   /** Join this SB (another sandbox's env.SB_DB) as an extra chassis: no NB/SB/northd here. */
   readonly sbDb?: string;
+  /** Use this NB (e.g. the members of a raft cluster, comma-separated) instead of starting one. */
+  readonly nbDb?: string;
   /** With a tap Test: stop() at teardown. */
   readonly t?: Teardown;
   /** Bounds start (default: the script's own timeouts). */
@@ -83,6 +85,8 @@ export interface Sandbox {
   exec(args: readonly string[], opts?: ExecOptions): Promise<string>;
   /** pids of the running daemons, read from their pid files. */
   pids(): Promise<number[]>;
+  /** Stops (fault injection) or starts again the NB or the Open_vSwitch ovsdb-server. */
+  db(action: 'stop' | 'start', which: 'nb' | 'ovs'): Promise<void>;
   /** Stops every daemon, removes taps, the dir and (if made here) the netns. Idempotent. */
   stop(): Promise<void>;
 }
@@ -132,6 +136,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (opts.sbTcpPort !== undefined) args.push('--sb-tcp', String(opts.sbTcpPort));
     if (netnsName !== undefined) args.push('--netns', netnsName);
     if (opts.sbDb !== undefined) args.push('--sb-db', opts.sbDb);
+    if (opts.nbDb !== undefined) args.push('--nb-db', opts.nbDb);
     // Waiting for another sandbox in the same namespace can take a while: no short timeout.
     await run('bash', [SANDBOX_SCRIPT, ...args], {
       timeout: 180_000,
@@ -171,6 +176,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (file === undefined) return Promise.reject(new Error('exec needs a command'));
       const full = env.SANDBOX_NETNS === '' ? args.slice(1) : ['netns', 'exec', env.SANDBOX_NETNS, ...args];
       return run(file, full, { ...o, env: { ...processEnv, ...o?.env } });
+    },
+    db: async (action, which) => {
+      await run('bash', [SANDBOX_SCRIPT, `db-${action}`, dir, which]);
     },
     pids: async () => {
       const files = [

@@ -1,0 +1,104 @@
+/**
+ * Where the time of one ovn-multinet ADD/DEL goes, by lining up on one wall clock: the bench's
+ * spawn/exit stamps, the commit times of the NB and Open_vSwitch transactions (database logs,
+ * ms resolution) and the daemon's log lines (pino `time`, ms). For the CLI script, the per-command
+ * times measured directly.
+ */
+import { hostVethName, logicalPortName } from '../cni/names.ts';
+import { firstChange, type DbRecord } from './ovsdb-log.ts';
+import type { Sample } from './method.ts';
+import { summarize, type Summary } from './stats.ts';
+
+export interface Segment {
+  readonly label: string;
+  readonly summary: Summary;
+}
+
+export type DaemonLog = Readonly<Record<string, unknown>>;
+
+function logTime(logs: readonly DaemonLog[], msg: string, command: string, containerId: string): number | undefined {
+  for (const entry of logs) {
+    if (entry['msg'] === msg && entry['command'] === command && entry['containerId'] === containerId) {
+      const t = entry['time'];
+      if (typeof t === 'number') return t;
+    }
+  }
+  return undefined;
+}
+
+/** Segments from consecutive timestamps; a sample missing any timestamp is left out. */
+function segments(labels: readonly string[], rows: ReadonlyArray<ReadonlyArray<number | undefined>>): Segment[] {
+  const complete = rows.filter((r): r is number[] => r.every((x) => x !== undefined));
+  return labels.map((label, i) => ({ label, summary: summarize(complete.map((r) => (r[i + 1] ?? 0) - (r[i] ?? 0))) }));
+}
+
+export interface Sources {
+  readonly nb: readonly DbRecord[];
+  readonly ovs: readonly DbRecord[];
+  readonly daemon: readonly DaemonLog[];
+}
+
+export const ADD_SEGMENTS = [
+  'spawn → LSP committed in NB (ip netns exec, process start, request to daemon, NB transaction)',
+  'LSP committed → OVS port committed (veth, pod netns config)',
+  'OVS port committed → ovn-installed written (ovn-controller)',
+  'ovn-installed written → daemon logs "attached" (monitor update)',
+  '"attached" → executable exits (reply, print result, exit)',
+] as const;
+
+export function addBreakdown(samples: readonly Sample[], src: Sources): Segment[] {
+  const rows = samples
+    .filter((s) => s.ok && s.pod !== undefined)
+    .map((s) => {
+      const pod = s.pod;
+      if (pod === undefined) return [];
+      const lsp = logicalPortName(pod.containerId, pod.ifName);
+      const veth = hostVethName(pod.containerId, pod.ifName);
+      const tLsp = firstChange(src.nb, (c) => c.table === 'Logical_Switch_Port' && c.kind === 'insert' && c.row === lsp);
+      const tIface = firstChange(src.ovs, (c) => c.table === 'Interface' && c.kind === 'insert' && c.row === veth);
+      const tInstalled =
+        tIface === undefined
+          ? undefined
+          : firstChange(src.ovs, (c) => c.table === 'Interface' && c.row === veth && c.columns.some((col) => col.includes('ovn-installed="true"')), tIface);
+      const tAttached = logTime(src.daemon, 'attached', 'ADD', pod.containerId);
+      return [s.start.wallMs, tLsp, tIface, tInstalled, tAttached, s.end.wallMs];
+    });
+  return segments(ADD_SEGMENTS, rows);
+}
+
+export const DEL_SEGMENTS = [
+  'spawn → OVS port deleted (ip netns exec, process start, request to daemon, OVS transaction)',
+  'OVS port deleted → LSP deleted in NB (veth delete, NB transaction)',
+  'LSP deleted → daemon logs "detached"',
+  '"detached" → executable exits',
+] as const;
+
+export function delBreakdown(samples: readonly Sample[], src: Sources): Segment[] {
+  const rows = samples
+    .filter((s) => s.ok && s.pod !== undefined)
+    .map((s) => {
+      const pod = s.pod;
+      if (pod === undefined) return [];
+      const lsp = logicalPortName(pod.containerId, pod.ifName);
+      const veth = hostVethName(pod.containerId, pod.ifName);
+      const tIface = firstChange(src.ovs, (c) => c.table === 'Interface' && c.kind === 'delete' && c.row === veth);
+      const tLsp = firstChange(src.nb, (c) => c.table === 'Logical_Switch_Port' && c.kind === 'delete' && c.row === lsp);
+      const tDetached = logTime(src.daemon, 'detached', 'DEL', pod.containerId);
+      return [s.start.wallMs, tIface, tLsp, tDetached, s.end.wallMs];
+    });
+  return segments(DEL_SEGMENTS, rows);
+}
+
+/** Per-command times of a multi-step method, in the order the commands first appear. */
+export function stepBreakdown(samples: readonly Sample[]): Segment[] {
+  const byLabel = new Map<string, number[]>();
+  for (const s of samples) {
+    if (!s.ok) continue;
+    for (const step of s.steps) {
+      const list = byLabel.get(step.label) ?? [];
+      list.push(step.ms);
+      byLabel.set(step.label, list);
+    }
+  }
+  return [...byLabel].map(([label, ms]) => ({ label, summary: summarize(ms) }));
+}

@@ -1,0 +1,44 @@
+/** How samples are taken: warm-up, serial runs, and bursts of concurrent calls. */
+import { elapsedMs, stamp } from './clock.ts';
+import type { AttachMethod, Sample } from './method.ts';
+import type { Pod } from './pods.ts';
+
+export class BenchStepError extends Error {
+  override name = 'BenchStepError';
+}
+
+/** Untimed ADD/DEL cycles (each on its own pod); any failure aborts the bench. */
+export async function warmUp(method: AttachMethod, pods: readonly Pod[]): Promise<void> {
+  for (const pod of pods) {
+    for (const s of [await method.add(pod), await method.del(pod)]) {
+      if (!s.ok) throw new BenchStepError(`warm-up of ${method.name} failed: ${s.detail}`);
+    }
+  }
+}
+
+/** One call after the other, in pod order. */
+export async function serial(pods: readonly Pod[], call: (pod: Pod) => Promise<Sample>): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (const pod of pods) out.push(await call(pod));
+  return out;
+}
+
+/** The same probe n times, one after the other. */
+export async function repeat(n: number, probe: () => Promise<Sample>): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (let i = 0; i < n; i++) out.push(await probe());
+  return out;
+}
+
+export interface Burst {
+  /** From before the first spawn until the last process has exited. */
+  readonly wallMs: number;
+  readonly samples: readonly Sample[];
+}
+
+/** All calls started at once (each spawns before its first await), awaited together. */
+export async function burst<T>(items: readonly T[], call: (item: T) => Promise<Sample>): Promise<Burst> {
+  const start = stamp();
+  const samples = await Promise.all(items.map(call));
+  return { wallMs: elapsedMs(start, stamp()), samples };
+}

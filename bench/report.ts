@@ -1,0 +1,120 @@
+/** Renders the results as Markdown tables, baselines next to the candidate. */
+import type { Segment } from './breakdown.ts';
+import type { Sample } from './method.ts';
+import type { Burst } from './phases.ts';
+import { summarize } from './stats.ts';
+import type { Target } from './targets.ts';
+
+export interface LatencyRow {
+  readonly label: string;
+  readonly samples: readonly Sample[];
+}
+
+export interface BurstRow {
+  readonly label: string;
+  readonly burst: Burst;
+}
+
+export interface NbWindow {
+  readonly label: string;
+  /** ADDs or DELs done in the window. */
+  readonly operations: number;
+  /** Records per writer; undefined when the log could not be compared (compaction). */
+  readonly counts: ReadonlyMap<string, number> | undefined;
+  /** The writer whose records are the tool's own transactions. */
+  readonly tool: string;
+}
+
+export interface Ratio {
+  readonly label: string;
+  readonly value: number;
+}
+
+export interface Breakdown {
+  readonly title: string;
+  readonly segments: readonly Segment[];
+}
+
+export interface Report {
+  readonly heading: readonly string[];
+  readonly latency: readonly LatencyRow[];
+  readonly bursts: readonly BurstRow[];
+  readonly nb: readonly NbWindow[];
+  readonly ratios: readonly Ratio[];
+  readonly targets: readonly Target[];
+  readonly breakdowns: readonly Breakdown[];
+  readonly notes: readonly string[];
+  readonly failures: readonly string[];
+}
+
+const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Stats over the successful samples only; the ok column says how many that is. */
+function latencyTable(rows: readonly LatencyRow[]): string {
+  return table(
+    ['Measured (ms)', 'ok/n', 'p50', 'p95', 'p99', 'min', 'max', 'mean'],
+    rows.map((r) => {
+      const s = summarize(r.samples.filter((x) => x.ok).map((x) => x.ms));
+      return [r.label, `${s.n}/${r.samples.length}`, f(s.p50), f(s.p95), f(s.p99), f(s.min), f(s.max), f(s.mean)];
+    }),
+  );
+}
+
+function burstTable(rows: readonly BurstRow[]): string {
+  return table(
+    ['Burst (all started at once)', 'ok/n', 'wall until all done (ms)', 'per call p50', 'per call p95', 'per call p99'],
+    rows.map((r) => {
+      const s = summarize(r.burst.samples.filter((x) => x.ok).map((x) => x.ms));
+      return [r.label, `${s.n}/${r.burst.samples.length}`, f(r.burst.wallMs), f(s.p50), f(s.p95), f(s.p99)];
+    }),
+  );
+}
+
+function nbTable(rows: readonly NbWindow[]): string {
+  return table(
+    ['NB log window', 'operations', 'NB records by writer', 'tool\'s transactions per operation'],
+    rows.map((r) => {
+      if (r.counts === undefined) return [r.label, String(r.operations), 'log compacted: not countable', '–'];
+      const by = [...r.counts].sort(([a], [b]) => a.localeCompare(b)).map(([w, n]) => `${w}: ${n}`).join(', ');
+      const own = r.counts.get(r.tool) ?? 0;
+      return [r.label, String(r.operations), by === '' ? 'none' : by, (own / r.operations).toFixed(2)];
+    }),
+  );
+}
+
+function segmentTable(b: Breakdown): string {
+  return table(
+    [b.title, 'n', 'p50', 'p95', 'max'],
+    b.segments.map((s) => [s.label, String(s.summary.n), f(s.summary.p50), f(s.summary.p95), f(s.summary.max)]),
+  );
+}
+
+export function renderReport(r: Report): string {
+  const out: string[] = [];
+  out.push('# ovn-multinet bench', '', ...r.heading, '');
+  out.push('## Latency, serial (one call at a time, each pod in its own fresh netns)', '', latencyTable(r.latency), '');
+  out.push('## Bursts', '', burstTable(r.bursts), '');
+  out.push('## Ratios (p50 / p50)', '', table(['Ratio', 'value'], r.ratios.map((x) => [x.label, Number.isFinite(x.value) ? `${x.value.toFixed(2)}×` : '–'])), '');
+  out.push('## NB transactions', '', nbTable(r.nb), '');
+  out.push(
+    '## Targets',
+    '',
+    table(
+      ['Target', 'Measured', 'Status'],
+      r.targets.map((t) => [t.goal, t.measured, t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**']),
+    ),
+    '',
+  );
+  out.push('## Where the time goes (ms; database and daemon timestamps have 1 ms resolution)', '');
+  for (const b of r.breakdowns) out.push(segmentTable(b), '');
+  if (r.failures.length > 0) {
+    out.push(`## Failures (${r.failures.length})`, '', ...r.failures.slice(0, 20).map((x) => `- ${x}`), '');
+  }
+  out.push('## Method', '', ...r.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
