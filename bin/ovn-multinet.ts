@@ -1,14 +1,25 @@
 /**
  * Entry point of the `ovn-multinet` executable. With CNI_COMMAND set it is the CNI plugin and
- * loads only cni/; otherwise it is the command-line tool (daemon and friends), loaded lazily.
+ * loads only cni/, which keeps every CNI call's start-up short. Otherwise it is the command-line
+ * tool (daemon and friends), loaded on demand: from source, or in the single executable from the
+ * bundle it carries as an asset.
  */
+interface Cli {
+  runCli(argv: string[]): Promise<void>;
+}
+
+async function loadCli(): Promise<Cli> {
+  const { loadBundledScript } = await import('../daemon/lib/addons.ts');
+  return (loadBundledScript('daemon.cjs') as Cli | undefined) ?? (await import('../daemon/cli.ts'));
+}
+
 async function main(): Promise<void> {
   if (process.env['CNI_COMMAND'] !== undefined) {
     const { runCni, processIo } = await import('../cni/main.ts');
     process.exitCode = await runCni(processIo());
     return;
   }
-  const { runCli } = await import('../daemon/cli.ts');
+  const { runCli } = await loadCli();
   await runCli(process.argv);
 }
 

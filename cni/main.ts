@@ -3,7 +3,7 @@
  * to the daemon, print the result in the version the config asked for. Inputs and outputs are
  * injected so tests run it in-process.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readSync } from 'node:fs';
 import { asCniError, CniError, ErrorCode } from './errors.ts';
 import { parseCommand, parseEnv, type CniEnv, type Getenv } from './env.ts';
 import { decodeConfig, parseConfig, requestedVersion, MAX_CONFIG_BYTES } from './config.ts';
@@ -11,7 +11,6 @@ import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, requireCommandS
 import { convertResult, parseResult } from './result.ts';
 import { callDaemon, DaemonUnavailableError } from './client.ts';
 import { FORWARDED_ENV, type DaemonRequest, type ForwardedEnv } from './protocol.ts';
-import { hostVethName } from './names.ts';
 
 /** Longer than the daemon's own per-request deadline, so the daemon's error wins. */
 const DAEMON_TIMEOUT_MS = 150_000;
@@ -59,11 +58,14 @@ function forwardedEnv(getenv: Getenv): ForwardedEnv {
 }
 
 /** The daemon is not running: what each command does then (DEL must never block pod deletion). */
-function withoutDaemon(io: CniIo, env: CniEnv, err: DaemonUnavailableError): void {
+async function withoutDaemon(io: CniIo, env: CniEnv, err: DaemonUnavailableError): Promise<void> {
   switch (env.command) {
-    case 'DEL':
+    case 'DEL': {
+      // Loaded only here: node:crypto costs every CNI call several milliseconds of start-up.
+      const { hostVethName } = await import('./names.ts');
       if (!io.linkExists(hostVethName(env.containerId, env.ifName))) return;
       throw new CniError(ErrorCode.TryAgainLater, 'the ovn-multinet daemon is not running and this attachment still exists', err.message);
+    }
     case 'STATUS':
       throw new CniError(ErrorCode.NotAvailable, 'the ovn-multinet daemon is not running', err.message);
     case 'ADD':
@@ -99,7 +101,7 @@ export async function runCni(io: CniIo): Promise<number> {
       response = await callDaemon(conf.socket, request, AbortSignal.timeout(DAEMON_TIMEOUT_MS));
     } catch (err) {
       if (!(err instanceof DaemonUnavailableError)) throw err;
-      withoutDaemon(io, env, err);
+      await withoutDaemon(io, env, err);
       return 0;
     }
     if ('error' in response) {
@@ -117,17 +119,30 @@ export async function runCni(io: CniIo): Promise<number> {
   }
 }
 
-/** Reads at most `maxBytes` (+1 to detect overflow) from the process's stdin. */
-export async function readProcessStdin(maxBytes: number): Promise<string> {
+/**
+ * Reads stdin, at most `maxBytes` (+1 to detect overflow), with plain read(2) calls: a stream on
+ * process.stdin would cost every CNI call several milliseconds of start-up.
+ */
+export function readProcessStdin(maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of process.stdin) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > maxBytes) throw new CniError(ErrorCode.DecodeFailure, `network configuration is larger than ${maxBytes} bytes`);
-    chunks.push(buf);
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') continue;
+      if (code === 'EOF') break;
+      throw new CniError(ErrorCode.IoFailure, 'cannot read the network configuration from stdin', (err as Error).message);
+    }
+    if (n === 0) break;
+    size += n;
+    if (size > maxBytes) return Promise.reject(new CniError(ErrorCode.DecodeFailure, `network configuration is larger than ${maxBytes} bytes`));
+    chunks.push(chunk.subarray(0, n));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Promise.resolve(Buffer.concat(chunks).toString('utf8'));
 }
 
 export function processIo(): CniIo {

@@ -43,27 +43,37 @@ mkdirSync(dist, { recursive: true });
 const nodeHeaders = join(root, 'node_modules', 'node', 'node_modules', `node-linux-${process.arch}`);
 run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeHeaders}`, '-C', nativeDir]);
 
-await build({
-  entryPoints: [join(root, 'bin', 'ovn-multinet.ts')],
-  outfile: join(out, 'ovn-multinet.cjs'),
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node24',
-  minifySyntax: true,
+  minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [netlinkAddonFromAsset],
   define: { 'import.meta.url': '__ovnMultinetUrl' },
   banner: { js: "const __ovnMultinetUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+} as const;
+
+/** In the CNI bundle the command line is not compiled in: it comes from the daemon.cjs asset. */
+const cliFromAsset: Plugin = {
+  name: 'cli-from-sea-asset',
+  setup(b) {
+    b.onResolve({ filter: /\/daemon\/cli\.ts$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+// The executable's main script: the CNI plugin only, so that every CNI call starts fast.
+await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinet.ts')], outfile: join(out, 'ovn-multinet.cjs'), plugins: [cliFromAsset] });
+// The command line and the daemon, carried as an asset and loaded only when CNI_COMMAND is unset.
+await build({ ...common, entryPoints: [join(root, 'daemon', 'cli.ts')], outfile: join(out, 'daemon.cjs'), plugins: [netlinkAddonFromAsset] });
 
 const seaConfig = {
   main: join(out, 'ovn-multinet.cjs'),
   output: join(out, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
-  assets: { 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
+  assets: { 'daemon.cjs': join(out, 'daemon.cjs'), 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
 };
 writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
 run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);

@@ -117,47 +117,55 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     const prefixLength = settings.subnet?.prefixLength ?? 32;
     const mtu = conf.mtu ?? ctx.defaultMtu;
 
-    let host = await findLink(vethName, signal);
+    let hostMac: string;
+    let podConfigured: Promise<void> = Promise.resolve();
+    const host = await findLink(vethName, signal);
     const pod = await inspectPodInterface(netns, req.ifName, signal);
     const podReady = pod !== undefined && pod.up && pod.mac === mac && ips.every((ip) => pod.addresses.some((a) => a.address === ip));
-    if (host === undefined || !podReady) {
+    if (host !== undefined && podReady) {
+      hostMac = host.mac;
+    } else {
       if (pod !== undefined && host === undefined) {
         throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`);
       }
       if (host !== undefined) await deleteLink(vethName, signal);
-      await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal });
+      ({ hostMac } = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal }));
       undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
       crashPoint('veth');
-      await configurePodInterface({
+      // The pod end is configured while OVS and ovn-controller bind the host end.
+      podConfigured = configurePodInterface({
         podNetns: netns,
         podName: req.ifName,
         addresses: ips.map((address) => ({ address, prefixLength })),
         routes: [],
         disableTxChecksum: bridge.datapathType === 'netdev',
         signal,
-      });
-      crashPoint('pod-interface');
-      host = await findLink(vethName, signal);
+      }).then(() => crashPoint('pod-interface'));
     }
 
-    const ovsPort = findBridgePort(ctx.ovs, vethName);
-    const iface = findInterface(ctx.ovs, vethName);
-    if (ovsPort === undefined || iface?.externalIds.get('iface-id') !== lspName) {
-      if (ovsPort !== undefined) await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
-      const results = await ctx.ovs.transact(addPortOps(bridge, vethName, lspName, owner), signal);
-      const portUuid = results[1]?.uuid;
-      if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(bridge, portUuid), cleanupSignal()));
-      crashPoint('ovs-port');
-    }
-
-    await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
+    const bound = (async () => {
+      const ovsPort = findBridgePort(ctx.ovs, vethName);
+      const iface = findInterface(ctx.ovs, vethName);
+      if (ovsPort === undefined || iface?.externalIds.get('iface-id') !== lspName) {
+        if (ovsPort !== undefined) await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
+        const results = await ctx.ovs.transact(addPortOps(bridge, vethName, lspName, owner), signal);
+        const portUuid = results[1]?.uuid;
+        if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(bridge, portUuid), cleanupSignal()));
+        crashPoint('ovs-port');
+      }
+      await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
+    })();
+    // Both settle before the undo stack may run, whichever fails first.
+    const [configured, binding] = await Promise.allSettled([podConfigured, bound]);
+    if (configured.status === 'rejected') throw configured.reason;
+    if (binding.status === 'rejected') throw binding.reason;
     undo.commit();
     log.info({ lsp: lspName, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
     const gateway = settings.subnet === undefined ? undefined : switchGateway(ctx.nb, sw, settings.subnet);
     return {
       interfaces: [
-        { name: vethName, mac: host?.mac ?? '' },
+        { name: vethName, mac: hostMac },
         { name: req.ifName, mac, mtu, sandbox: req.netns },
       ],
       ips: ips.map((ip) => (gateway === undefined ? { address: `${ip}/${prefixLength}`, interface: 1 } : { address: `${ip}/${prefixLength}`, gateway, interface: 1 })),

@@ -4,6 +4,10 @@
  * identity; whatever is already gone counts as done. DEL never blocks pod deletion: a database
  * that is unreachable leaves its part to the reconciler, which finishes it once the database is
  * back (the host veth is gone by then, which marks the attachment dead).
+ *
+ * The veth goes last and is returned as a pending promise: the kernel takes ~20 ms to destroy a
+ * veth pair, and the runtime need not wait for it (the handler answers once the databases are
+ * done and holds the attachment's lock until the veth is gone too).
  */
 import { hostVethName, logicalPortName } from '../../cni/names.ts';
 import type { Logger } from '../lib/log.ts';
@@ -24,8 +28,9 @@ export type PartOutcome = 'removed' | 'absent' | 'deferred';
 
 export interface DeleteOutcome {
   ovsPort: PartOutcome;
-  veth: PartOutcome;
   logicalPort: PartOutcome;
+  /** Settles once the veth is gone. */
+  veth: Promise<PartOutcome>;
 }
 
 /** Runs one database part; a lost connection defers it instead of failing the DEL. */
@@ -51,8 +56,6 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
     return 'removed';
   });
 
-  const veth: PartOutcome = (await deleteLink(vethName, signal)) ? 'removed' : 'absent';
-
   const logicalPort = await databasePart(ctx.nb.connected, async () => {
     const port = findPort(ctx.nb, lspName);
     if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
@@ -62,8 +65,11 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
     return 'removed';
   });
 
-  const outcome = { ovsPort, veth, logicalPort };
   const deferred = ovsPort === 'deferred' || logicalPort === 'deferred';
-  log[deferred ? 'warn' : 'info']({ lsp: lspName, vethName, ...outcome }, deferred ? 'detached; the rest is left to the reconciler' : 'detached');
-  return outcome;
+  const veth = deleteLink(vethName, signal).then((existed): PartOutcome => {
+    const outcome = { ovsPort, logicalPort, veth: existed ? 'removed' : 'absent' };
+    log[deferred ? 'warn' : 'info']({ lsp: lspName, vethName, ...outcome }, deferred ? 'detached; the rest is left to the reconciler' : 'detached');
+    return outcome.veth as PartOutcome;
+  });
+  return { ovsPort, logicalPort, veth };
 }

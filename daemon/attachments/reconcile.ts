@@ -86,10 +86,11 @@ export class Reconciler {
     const log = this.#ctx.log.child({ containerId: attachment.containerId, ifname: attachment.ifName, network: attachment.network });
     return this.#lock.run(key, async () => {
       if (checkAlive && (await findLink(hostVethName(attachment.containerId, attachment.ifName), signal)) !== undefined) return false;
-      const outcome = await deleteAttachment(this.#ctx, attachment, log, signal);
+      const { ovsPort, logicalPort, veth } = await deleteAttachment(this.#ctx, attachment, log, signal);
+      await veth;
       this.#deadSince.delete(key);
-      log.info({ reason, ...outcome }, 'reconciler removed attachment');
-      return outcome.logicalPort !== 'deferred' && outcome.ovsPort !== 'deferred';
+      log.info({ reason, ovsPort, logicalPort }, 'reconciler removed attachment');
+      return logicalPort !== 'deferred' && ovsPort !== 'deferred';
     });
   }
 }

@@ -42,13 +42,25 @@ function extractDir(): string {
 function extractAsset(mod: SeaModule, asset: string): string {
   const bytes = Buffer.from(mod.getRawAsset(asset));
   const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const path = join(extractDir(), `${asset.replace(/\.node$/, '')}-${digest}.node`);
+  const dot = asset.lastIndexOf('.');
+  const path = join(extractDir(), `${asset.slice(0, dot)}-${digest}${asset.slice(dot)}`);
   if (!existsSync(path)) {
     const partial = `${path}.${process.pid}.tmp`;
     writeFileSync(partial, bytes, { mode: 0o500 });
     renameSync(partial, path);
   }
   return path;
+}
+
+/**
+ * In the single executable: the exports of the CommonJS bundle carried as asset `asset`
+ * (written out like the addons, then required). From source: undefined.
+ */
+export function loadBundledScript(asset: string): unknown {
+  const mod = sea();
+  if (mod === undefined) return undefined;
+  const path = extractAsset(mod, asset);
+  return createRequire(path)(path);
 }
 
 /** The file to load a native addon from: the extracted SEA asset `asset`, or `devPath` from source. */

@@ -13,6 +13,7 @@ import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
 import { garbageCollect } from '../attachments/gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
+import { attachmentKey } from '../attachments/owned.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
 
@@ -26,6 +27,23 @@ export interface HandlerOptions {
 
 export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest) => Promise<DaemonResponse> {
   const { lock, reconciler } = options;
+
+  /** DEL answers once the databases are done; the attachment stays locked until its veth is gone. */
+  const deleteAnsweringEarly = (key: string, del: () => ReturnType<typeof deleteAttachment>): Promise<DaemonResponse> => {
+    const answer = Promise.withResolvers<DaemonResponse>();
+    lock
+      .run(key, async () => {
+        const { veth } = await del();
+        answer.resolve({ result: null });
+        await veth;
+      })
+      .catch((err: unknown) => {
+        ctx.log.error({ err, key }, 'DEL failed');
+        answer.reject(err);
+      });
+    return answer.promise;
+  };
+
   return async (request) => {
     const signal = AbortSignal.timeout(options.requestTimeoutMs);
     let log = ctx.log;
@@ -40,16 +58,13 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
         case 'CHECK':
         case 'DEL': {
           log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
-          const key = `${env.containerId}/${env.ifName}`;
+          const key = attachmentKey(env);
           const reqLog = log;
+          if (env.command === 'DEL') return await deleteAnsweringEarly(key, () => deleteAttachment(ctx, env, reqLog, signal));
           return await lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'ADD') return { result: await addAttachment(ctx, { ...env, conf }, reqLog, signal) };
-            if (env.command === 'CHECK') {
-              await checkAttachment(ctx, { ...env, conf }, signal);
-              return { result: null };
-            }
-            await deleteAttachment(ctx, env, reqLog, signal);
+            await checkAttachment(ctx, { ...env, conf }, signal);
             return { result: null };
           });
         }

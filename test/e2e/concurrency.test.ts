@@ -29,5 +29,5 @@ t.test('concurrent ADDs from two daemons against one NB', { skip }, async (t) =>
   const dels = await Promise.all(calls.map(({ call, config }) => node.cni({ command: 'DEL', ...call }, config)));
   for (const d of dels) t.equal(d.exitCode, 0, d.stdout);
   t.same(await node.switchPorts('blue'), []);
-  t.same(await node.hostVeths(), []);
+  t.same(await node.noHostVeths(), []);
 });

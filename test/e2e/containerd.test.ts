@@ -65,5 +65,5 @@ t.test('ctr run --cni attaches through ovn-multinet', { skip }, async (t) => {
   t.same(await node.switchPorts('red'), [], 'containerd sent DEL: no port on red');
   t.same(await node.switchPorts('blue'), [], 'no port on blue');
   t.same(await node.bridgePorts(), [], 'no OVS port');
-  t.same(await node.hostVeths(), [], 'no host veth');
+  t.same(await node.noHostVeths(), [], 'no host veth');
 });

@@ -19,7 +19,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 async function nothingLeft(t: Test, node: TestNode, lswitch: string): Promise<void> {
   t.same(await node.switchPorts(lswitch), [], 'no logical switch port');
   t.same(await node.bridgePorts(), [], 'no OVS port');
-  t.same(await node.hostVeths(), [], 'no host veth');
+  t.same(await node.noHostVeths(), [], 'no host veth');
 }
 
 /** busybox ping for `seconds` at 10/s in the background; resolves with the packets lost. */

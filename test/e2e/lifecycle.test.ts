@@ -55,7 +55,7 @@ t.test('attachment lifecycle', { skip }, async (t) => {
       }
       t.same(await node.switchPorts('red'), [], 'logical switch port gone');
       t.same(await node.bridgePorts(), [], 'OVS port gone');
-      t.same(await node.hostVeths(), [], 'host veth gone');
+      t.same(await node.noHostVeths(), [], 'host veth gone');
       t.equal(await ns.exec(['ip', '-o', 'link', 'show']).then((s) => s.includes('net1')), false, 'pod interface gone');
     });
   }
@@ -85,7 +85,7 @@ t.test('attachment lifecycle', { skip }, async (t) => {
     t.equal(delNoNetns.exitCode, 0, 'DEL without CNI_NETNS');
     t.same(await node.switchPorts('red'), []);
     t.same(await node.bridgePorts(), []);
-    t.same(await node.hostVeths(), []);
+    t.same(await node.noHostVeths(), []);
   });
 
   t.test('as a Multus delegate: K8S_POD_* land in the port owner ids', async (t) => {

@@ -180,12 +180,23 @@ export interface TestNode {
   bridgePorts(): Promise<string[]>;
   /** Names of links in the node namespace that start with omn (our host veth ends). */
   hostVeths(): Promise<string[]>;
+  /**
+   * hostVeths() once it is empty, or what is left after 3 s: DEL answers before the kernel has
+   * finished destroying the veth pair (the daemon holds the attachment until it has).
+   */
+  noHostVeths(): Promise<string[]>;
 }
 
 export async function startNode(t: Teardown, opts: SandboxOptions & { daemon?: StartDaemonOptions } = {}): Promise<TestNode> {
   const sandbox = await startSandbox({ netns: true, ...opts, t });
   const daemon = await startDaemon(t, sandbox, opts.daemon);
   const list = (out: string): string[] => out.split('\n').map((s) => s.trim()).filter((s) => s !== '');
+  const hostVeths = async (): Promise<string[]> => {
+    const out = await sandbox.exec(['ip', '-o', 'link', 'show']);
+    return list(out)
+      .map((line) => line.split(':')[1]?.trim().split('@')[0] ?? '')
+      .filter((name) => name.startsWith('omn'));
+  };
   return {
     sandbox,
     daemon,
@@ -194,11 +205,15 @@ export async function startNode(t: Teardown, opts: SandboxOptions & { daemon?: S
     cni: (call, config) => runCni(sandbox, call, config),
     switchPorts: async (lswitch) => list(await sandbox.nbctl(['lsp-list', lswitch])).map((line) => line.replace(/^\S+\s+\((.*)\)$/, '$1')),
     bridgePorts: async () => list(await sandbox.vsctl(['list-ports', 'br-int'])),
-    hostVeths: async () => {
-      const out = await sandbox.exec(['ip', '-o', 'link', 'show']);
-      return list(out)
-        .map((line) => line.split(':')[1]?.trim().split('@')[0] ?? '')
-        .filter((name) => name.startsWith('omn'));
+    hostVeths,
+    noHostVeths: async () => {
+      const deadline = Date.now() + 3000;
+      let left = await hostVeths();
+      while (left.length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        left = await hostVeths();
+      }
+      return left;
     },
   };
 }
