@@ -30,6 +30,12 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
   #schema: DatabaseSchema | undefined;
   #plan: MonitorPlan = new Map();
 
+  constructor() {
+    super();
+    // Every request waiting for a row (e.g. ovn-installed) listens for 'change': many at once is normal.
+    this.setMaxListeners(0);
+  }
+
   table(name: string): ReadonlyMap<Uuid, Row> {
     return this.#tables.get(name) ?? noRows;
   }

@@ -72,6 +72,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   constructor(options: OvsdbClientOptions) {
     super();
+    // Every request waiting for a reconnect listens for 'connected': many at once is normal.
+    this.setMaxListeners(0);
     if (options.remotes.length === 0) throw new OvsdbConfigError('no remotes');
     this.#remotes = options.remotes.map(parseRemote);
     if (options.tls === undefined && this.#remotes.some((remote) => remote.scheme === 'ssl')) {

@@ -105,6 +105,7 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+      await rm(dir, { recursive: true, force: true });
     },
     stop: () => {
       stopped ??= (async () => {

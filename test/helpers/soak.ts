@@ -77,7 +77,15 @@ export async function runSoak(t: Teardown, options: SoakOptions): Promise<SoakRe
 
   const stillAttached = async (containerId: string): Promise<boolean> => {
     const name = logicalPortName(containerId, 'net1');
-    return (await node.sandbox.nbctl(['--bare', '--columns=name', 'find', 'logical_switch_port', `name=${name}`])) !== '';
+    for (let attempt = 0; ; attempt++) {
+      await globalFault;
+      try {
+        return (await node.sandbox.nbctl(['--bare', '--columns=name', 'find', 'logical_switch_port', `name=${name}`])) !== '';
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        await sleep(250);
+      }
+    }
   };
 
   const pickFault = (cycle: number): FaultKind | undefined => {
@@ -153,6 +161,7 @@ export async function runSoak(t: Teardown, options: SoakOptions): Promise<SoakRe
     if (i % 100 === 0) say(`cycle ${i}/${options.cycles}`);
   };
 
+  t.teardown(() => Promise.all([...netnsLeft].map((ns) => ns.remove())));
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
       while (next < options.cycles) await cycle(next++);

@@ -69,17 +69,19 @@ export interface TwoNodesOptions {
   readonly daemonArgs?: readonly string[];
 }
 
-interface Record_ {
+/** Everything the harness started or made, for leftovers(). */
+interface Made {
+  /** A process counts as ours while its command line still names `marker`. */
   pids: Array<{ pid: number; marker: string }>;
   paths: string[];
   netns: string[];
 }
 
 export async function startTwoNodes(t: Teardown, opts: TwoNodesOptions = {}): Promise<TwoNodes> {
-  const made: Record_ = { pids: [], paths: [], netns: [] };
+  const made: Made = { pids: [], paths: [], netns: [] };
   const a = await startClusterNode(t, 'a', {}, opts, made);
-  const sbDb = a.env.SB_DB;
-  const b = await startClusterNode(t, 'b', { sbDb, nbDb: a.env.NB_DB }, opts, made);
+  // B has no NB of its own: it lists logical switch ports through A, the one NB.
+  const b = await startClusterNode(t, 'b', { sbDb: a.env.SB_DB, nbDb: a.env.NB_DB, switchPorts: a.switchPorts }, opts, made);
   await connectUnderlay(a, b);
   const nbctl = (args: readonly string[]): Promise<string> => a.sandbox.nbctl(args);
   const sbctl = (args: readonly string[]): Promise<string> => a.sandbox.sbctl(args);
@@ -97,7 +99,15 @@ export async function startTwoNodes(t: Teardown, opts: TwoNodesOptions = {}): Pr
   };
 }
 
-async function startClusterNode(t: Teardown, id: NodeId, join_: { sbDb?: string; nbDb?: string }, opts: TwoNodesOptions, made: Record_): Promise<ClusterNode> {
+interface JoinOptions {
+  /** A's SB, to join as a second chassis. */
+  sbDb?: string;
+  /** A's NB, for the daemon. */
+  nbDb?: string;
+  switchPorts?: TestNode['switchPorts'];
+}
+
+async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, opts: TwoNodesOptions, made: Made): Promise<ClusterNode> {
   const name = `node-${id}`;
   const encapIp = `${UNDERLAY_PREFIX}.${id === 'a' ? 1 : 2}`;
   // One socket path for the node, whichever daemon serves it; the daemon makes run/ 0700.
@@ -108,13 +118,13 @@ async function startClusterNode(t: Teardown, id: NodeId, join_: { sbDb?: string;
     nodeName: name,
     socket: join(socketDir, 'run', 'cni.sock'),
     extraArgs: ['--mtu', String(TWO_NODE_MTU), ...(opts.daemonArgs ?? [])],
-    ...(join_.nbDb === undefined ? {} : { nbDb: join_.nbDb }),
+    ...(joining.nbDb === undefined ? {} : { nbDb: joining.nbDb }),
   };
   const base = await startNode(t, {
     name,
     encapIp,
     netns: true,
-    ...(join_.sbDb === undefined ? {} : { sbDb: join_.sbDb }),
+    ...(joining.sbDb === undefined ? {} : { sbDb: joining.sbDb }),
     daemon: daemonOpts,
   });
   const netns = base.sandbox.netns;
@@ -125,6 +135,10 @@ async function startClusterNode(t: Teardown, id: NodeId, join_: { sbDb?: string;
   const daemons: DaemonProcess[] = [base.daemon];
   made.pids.push(...pidOf(base.daemon));
 
+  // From sysfs, not `ip link show` (node.ts): with a veth whose peer is in another namespace (the
+  // underlay, every pod), iproute2 opens each file under /var/run/netns to name that peer, and
+  // blocks for good on a FIFO there (bad-input tests make one).
+  const hostVeths = async (): Promise<string[]> => (await netns.exec(['ls', '/sys/class/net'])).split('\n').filter((name) => name.startsWith('omn'));
   const tunnelPorts = async (): Promise<Set<string>> =>
     new Set((await base.sandbox.vsctl(['--bare', '--columns=name', 'find', 'Interface', 'type=geneve'])).split('\n').filter((s) => s !== ''));
   const node: ClusterNode = {
@@ -140,12 +154,22 @@ async function startClusterNode(t: Teardown, id: NodeId, join_: { sbDb?: string;
       return current;
     },
     daemons,
-    // Node B has no NB of its own: every node reads the one NB through A (set in startTwoNodes).
-    switchPorts: base.switchPorts,
+    switchPorts: joining.switchPorts ?? base.switchPorts,
     // br-int's ports besides br-int itself and the geneve tunnels ovn-controller makes.
     bridgePorts: async () => {
       const tunnels = await tunnelPorts();
       return (await base.bridgePorts()).filter((p) => !tunnels.has(p));
+    },
+    hostVeths,
+    // DEL answers before the kernel has destroyed the veth pair (~20 ms): wait up to 3 s.
+    noHostVeths: async () => {
+      const deadline = Date.now() + 3000;
+      let left = await hostVeths();
+      while (left.length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        left = await hostVeths();
+      }
+      return left;
     },
     restartDaemon: async (signal, between) => {
       const old = node.daemon;
@@ -194,7 +218,7 @@ export async function underlayBytes(node: ClusterNode): Promise<{ tx: number; rx
   return { tx: await read('tx_bytes'), rx: await read('rx_bytes') };
 }
 
-async function leftovers(made: Record_): Promise<string[]> {
+async function leftovers(made: Made): Promise<string[]> {
   const out: string[] = [];
   for (const { pid, marker } of made.pids) {
     if (await running(pid, marker)) out.push(`process ${pid} (${marker})`);
