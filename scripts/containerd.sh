@@ -20,47 +20,8 @@ set -euo pipefail
 
 NAMESPACE=ovn-multinet
 WAIT_TIMEOUT="${CONTAINERD_WAIT_TIMEOUT:-10}"
-
-usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
-
-die() {
-  echo "containerd.sh: $*" >&2
-  exit 1
-}
-
-proc_state() {
-  local line
-  line="$(grep -m1 '^State:' "/proc/$1/status" 2>/dev/null || true)"
-  line="${line#State:}"
-  line="${line#"${line%%[![:space:]]*}"}"
-  echo "${line:0:1}"
-}
-
-alive() {
-  local state
-  state="$(proc_state "$1")"
-  [[ -n "$state" && "$state" != Z ]]
-}
-
-# Waits until every pid is gone or a zombie; SIGKILL after WAIT_TIMEOUT.
-wait_gone() {
-  local deadline=$((SECONDS + WAIT_TIMEOUT)) pid left
-  while :; do
-    left=()
-    for pid in "$@"; do
-      if alive "$pid"; then left+=("$pid"); fi
-    done
-    ((${#left[@]} == 0)) && return 0
-    if ((SECONDS >= deadline)); then
-      kill -KILL "${left[@]}" 2>/dev/null || true
-      deadline=$((SECONDS + WAIT_TIMEOUT))
-    fi
-    sleep 0.01
-  done
-}
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 daemon_pid() {
   local pid=""

@@ -38,18 +38,10 @@ NB_SCHEMA=/usr/share/ovn/ovn-nb.ovsschema
 SB_SCHEMA=/usr/share/ovn/ovn-sb.ovsschema
 BRIDGE=br-int
 WAIT_TIMEOUT="${SANDBOX_WAIT_TIMEOUT:-10}"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # How long start waits for another sandbox's ovs-vswitchd to leave the same network namespace.
 NS_WAIT="${SANDBOX_NETNS_WAIT:-120}"
-
-usage() {
-  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
-}
-
-die() {
-  echo "sandbox.sh: $*" >&2
-  exit 1
-}
 
 # Prints the pid in pidfile $1 if that process still runs (not a zombie) and is the daemon
 # that wrote it (its command line names the pid file: a reused pid is left alone).
@@ -64,35 +56,6 @@ live_pid() {
   if [[ " ${args[*]} " == *"--pidfile=$pidfile "* ]]; then
     echo "$pid"
   fi
-}
-
-# State letter of a pid from /proc/PID/status, empty if the process is gone.
-proc_state() {
-  local line
-  line="$(grep -m1 '^State:' "/proc/$1/status" 2>/dev/null || true)"
-  line="${line#State:}"
-  line="${line#"${line%%[![:space:]]*}"}"
-  echo "${line:0:1}"
-}
-
-# Waits until every pid given is gone or a zombie (reparented daemons are reaped late).
-wait_gone() {
-  local deadline=$((SECONDS + WAIT_TIMEOUT)) pid state left
-  while :; do
-    left=()
-    for pid in "$@"; do
-      state="$(proc_state "$pid")"
-      if [[ -n "$state" && "$state" != Z ]]; then
-        left+=("$pid")
-      fi
-    done
-    ((${#left[@]} == 0)) && return 0
-    if ((SECONDS >= deadline)); then
-      kill -KILL "${left[@]}" 2>/dev/null || true
-      return 0
-    fi
-    sleep 0.01
-  done
 }
 
 # Runs "$@" inside $NETNS when one is set.
