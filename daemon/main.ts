@@ -104,8 +104,12 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   nb.start();
   ovs.on('connected', (remote) => log.info({ remote }, 'connected to the local Open_vSwitch database'));
   nb.on('connected', (remote) => log.info({ remote }, 'connected to the OVN Northbound database'));
-  ovs.on('disconnected', (err) => log.warn({ err }, 'lost the local Open_vSwitch database'));
-  nb.on('disconnected', (err) => log.warn({ err }, 'lost the OVN Northbound database'));
+  const stopping = new AbortController();
+  const lost = (what: string) => (err: Error | undefined): void => {
+    if (!stopping.signal.aborted) log.warn({ err }, `lost the ${what}`);
+  };
+  ovs.on('disconnected', lost('local Open_vSwitch database'));
+  nb.on('disconnected', lost('OVN Northbound database'));
 
   const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
   const lock = new KeyedLock();
@@ -117,7 +121,6 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler }),
   });
   // The first pass waits for both caches, so it sees everything this node owns.
-  const stopping = new AbortController();
   Promise.all([nb.waitConnected(stopping.signal), ovs.waitConnected(stopping.signal)]).then(
     () => reconciler.start(),
     () => undefined,

@@ -192,12 +192,9 @@ export async function startNode(t: Teardown, opts: SandboxOptions & { daemon?: S
   const sandbox = await startSandbox({ netns: true, ...opts, t });
   const daemon = await startDaemon(t, sandbox, opts.daemon);
   const list = (out: string): string[] => out.split('\n').map((s) => s.trim()).filter((s) => s !== '');
-  const hostVeths = async (): Promise<string[]> => {
-    const out = await sandbox.exec(['ip', '-o', 'link', 'show']);
-    return list(out)
-      .map((line) => line.split(':')[1]?.trim().split('@')[0] ?? '')
-      .filter((name) => name.startsWith('omn'));
-  };
+  // /sys/class/net, not `ip link`: iproute2 opens every file in /var/run/netns to name a veth's
+  // peer, and hangs on anything there that is not a netns.
+  const hostVeths = async (): Promise<string[]> => list(await sandbox.exec(['ls', '/sys/class/net'])).filter((name) => name.startsWith('omn'));
   return {
     sandbox,
     daemon,

@@ -135,10 +135,6 @@ async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, o
   const daemons: DaemonProcess[] = [base.daemon];
   made.pids.push(...pidOf(base.daemon));
 
-  // From sysfs, not `ip link show` (node.ts): with a veth whose peer is in another namespace (the
-  // underlay, every pod), iproute2 opens each file under /var/run/netns to name that peer, and
-  // blocks for good on a FIFO there (bad-input tests make one).
-  const hostVeths = async (): Promise<string[]> => (await netns.exec(['ls', '/sys/class/net'])).split('\n').filter((name) => name.startsWith('omn'));
   const tunnelPorts = async (): Promise<Set<string>> =>
     new Set((await base.sandbox.vsctl(['--bare', '--columns=name', 'find', 'Interface', 'type=geneve'])).split('\n').filter((s) => s !== ''));
   const node: ClusterNode = {
@@ -159,17 +155,6 @@ async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, o
     bridgePorts: async () => {
       const tunnels = await tunnelPorts();
       return (await base.bridgePorts()).filter((p) => !tunnels.has(p));
-    },
-    hostVeths,
-    // DEL answers before the kernel has destroyed the veth pair (~20 ms): wait up to 3 s.
-    noHostVeths: async () => {
-      const deadline = Date.now() + 3000;
-      let left = await hostVeths();
-      while (left.length > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        left = await hostVeths();
-      }
-      return left;
     },
     restartDaemon: async (signal, between) => {
       const old = node.daemon;

@@ -1,0 +1,249 @@
+// Two nodes, one NB: pods on both nodes share a logical switch and talk over geneve; ADDs on both
+// nodes at once never share an address; stopping or killing one node's daemon never disturbs a
+// pod, on either node (the daemon is control plane only: the datapath is OVS); and nothing is
+// left behind on either node.
+import t, { type Test } from 'tap';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { createNetns, type Netns } from '../helpers/netns.ts';
+import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
+import { ping, tcpTransfer } from '../helpers/traffic.ts';
+import { startTwoNodes, underlayBytes, TWO_NODE_MTU, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
+
+const skip = e2eSkipReason();
+const NETWORK = 'green';
+const SUBNET = '10.20.0.0/24';
+const PER_NODE = 10;
+// A reconciler that runs all the time, so a pass that would remove a live pod (on its own node
+// or the other) happens inside the test.
+const DAEMON_ARGS = ['--reconcile-interval', '200', '--reconcile-grace', '500'];
+// Continuous pings: 10 a second for this long, started before the restarts and lasting past them.
+const PING_INTERVAL_S = 0.1;
+const PING_SECONDS = 15;
+
+interface Pod {
+  node: ClusterNode;
+  id: string;
+  ns: Netns;
+  ip: string;
+  add: CniOutcome;
+  call: { containerId: string; netns: string; ifName: string };
+}
+
+/** Every pod namespace the test made, checked again after teardown. */
+const podNetns: string[] = [];
+
+async function makePodNetns(t: Test): Promise<Netns> {
+  const ns = await createNetns(t, 'om2p');
+  podNetns.push(ns.name);
+  return ns;
+}
+
+function ipOf(add: CniOutcome): string {
+  const ips = add.json?.['ips'] as Array<{ address: string }> | undefined;
+  return ips?.[0]?.address.split('/')[0] ?? '';
+}
+
+/** ADD through the node's daemon; a DEL is armed at teardown in case the test does not get to it. */
+async function attach(t: Test, node: ClusterNode, id: string, ns?: Netns): Promise<Pod> {
+  const podNs = ns ?? (await makePodNetns(t));
+  const call = { containerId: id, netns: podNs.path, ifName: 'net1' };
+  const add = await node.cni({ command: 'ADD', ...call }, node.config(NETWORK));
+  t.teardown(() => node.cni({ command: 'DEL', ...call }, node.config(NETWORK)));
+  return { node, id, ns: podNs, ip: ipOf(add), add, call };
+}
+
+async function detach(t: Test, pods: readonly Pod[]): Promise<void> {
+  const dels = await Promise.all(pods.map((p) => p.node.cni({ command: 'DEL', ...p.call }, p.node.config(NETWORK))));
+  dels.forEach((d, i) => t.equal(d.exitCode, 0, `DEL ${pods[i]?.id} on ${pods[i]?.node.name}: ${d.stdout}${d.stderr}`));
+}
+
+async function logicalPortOf(nodes: TwoNodes, containerId: string): Promise<string> {
+  return nodes.nbctl(['--bare', '--columns=name', 'find', 'Logical_Switch_Port', `external_ids:"ovn-multinet/container-id"="${containerId}"`]);
+}
+
+interface PingSummary {
+  transmitted: number;
+  received: number;
+  output: string;
+}
+
+/** busybox ping at PING_INTERVAL_S for `seconds` in the background; resolves with its summary line. */
+async function pingFor(from: Netns, to: string, seconds: number): Promise<PingSummary> {
+  const count = Math.round(seconds / PING_INTERVAL_S);
+  const r = await execa('ip', ['netns', 'exec', from.name, 'busybox', 'ping', '-q', '-c', String(count), '-i', String(PING_INTERVAL_S), '-W', '2', to], {
+    reject: false,
+    timeout: (seconds + 15) * 1000,
+  });
+  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(r.stdout);
+  return { transmitted: m === null ? 0 : Number(m[1]), received: m === null ? 0 : Number(m[2]), output: `${r.stdout}${r.stderr}` };
+}
+
+/** Log lines at pino level warn (40) or above. */
+function problems(logs: ReadonlyArray<Record<string, unknown>>, minLevel = 40): Array<Record<string, unknown>> {
+  return logs.filter((l) => typeof l['level'] === 'number' && l['level'] >= minLevel);
+}
+
+async function nothingLeftOn(t: Test, nodes: TwoNodes): Promise<void> {
+  t.same(await nodes.a.switchPorts(NETWORK), [], 'no logical switch port on the switch');
+  t.same(await nodes.nbctl(['--bare', '--columns=name', 'list', 'Logical_Switch_Port']), '', 'no logical switch port in the NB at all');
+  for (const node of nodes.nodes) {
+    t.same(await node.bridgePorts(), [], `no OVS port on ${node.name}'s br-int`);
+    t.same(await node.noHostVeths(), [], `no host veth on ${node.name}`);
+  }
+}
+
+let harness: TwoNodes | undefined;
+
+t.test('two nodes sharing one NB', { skip }, async (t) => {
+  const nodes = await startTwoNodes(t, { daemonArgs: DAEMON_ARGS });
+  harness = nodes;
+  const { a, b } = nodes;
+  await nodes.nbctl(['ls-add', NETWORK, '--', 'set', 'logical_switch', NETWORK, `other_config:subnet=${SUBNET}`]);
+
+  t.test('pods on the two nodes ping and exchange TCP over geneve', async (t) => {
+    const pa = await attach(t, a, 'tn-pa');
+    const pb = await attach(t, b, 'tn-pb');
+    t.equal(pa.add.exitCode, 0, pa.add.stdout);
+    t.equal(pb.add.exitCode, 0, pb.add.stdout);
+    t.equal(await nodes.chassisOf(await logicalPortOf(nodes, 'tn-pa')), a.name, 'the pod on A is bound to chassis A');
+    t.equal(await nodes.chassisOf(await logicalPortOf(nodes, 'tn-pb')), b.name, 'the pod on B is bound to chassis B');
+    t.equal(await pa.ns.exec(['cat', '/sys/class/net/net1/mtu']), String(TWO_NODE_MTU), 'pod MTU is the daemon --mtu');
+
+    t.ok(await ping(pa.ns, pb.ip), `${pa.ip} (A) pings ${pb.ip} (B)`);
+    t.ok(await ping(pb.ns, pa.ip), `${pb.ip} (B) pings ${pa.ip} (A)`);
+    const before = await underlayBytes(a);
+    const bytes = 2_000_000;
+    t.equal(await tcpTransfer(pb.ns, pa.ns, pb.ip, bytes), bytes, 'TCP carries 2 MB from A to B intact');
+    const after = await underlayBytes(a);
+    t.ok(after.tx - before.tx > bytes, `the 2 MB crossed the underlay (A sent ${after.tx - before.tx} bytes on it)`);
+    await detach(t, [pa, pb]);
+  });
+
+  t.test(`${PER_NODE} ADDs on each node at once: distinct addresses, all succeed; DEL leaves nothing`, async (t) => {
+    const plan = await Promise.all(
+      Array.from({ length: 2 * PER_NODE }, async (_, i) => ({ node: i % 2 === 0 ? a : b, id: `tn-conc-${i}`, ns: await makePodNetns(t) })),
+    );
+    const pods = await Promise.all(plan.map((p) => attach(t, p.node, p.id, p.ns)));
+    for (const p of pods) t.equal(p.add.exitCode, 0, `ADD ${p.id} on ${p.node.name}: ${p.add.stdout}${p.add.stderr}`);
+    const ips = pods.map((p) => p.ip);
+    t.equal(new Set(ips).size, ips.length, `all ${ips.length} addresses distinct`);
+    const nbIps = (await nodes.nbctl(['--bare', '--columns=addresses', 'list', 'Logical_Switch_Port']))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split(' ')[1]);
+    t.equal(nbIps.length, 2 * PER_NODE, 'one logical switch port per ADD');
+    t.equal(new Set(nbIps).size, nbIps.length, 'no address twice in the NB');
+    for (const node of nodes.nodes) {
+      const owned = await nodes.nbctl(['--bare', '--columns=name', 'find', 'Logical_Switch_Port', `external_ids:"ovn-multinet/node"="${node.name}"`]);
+      t.equal(owned.split('\n').filter((l) => l !== '').length, PER_NODE, `${PER_NODE} logical ports owned by ${node.name}`);
+      t.equal((await node.bridgePorts()).length, PER_NODE, `${PER_NODE} OVS ports on ${node.name}`);
+      t.equal((await node.hostVeths()).length, PER_NODE, `${PER_NODE} host veths on ${node.name}`);
+    }
+    // Each pod on A pings its partner on B.
+    const onA = pods.filter((p) => p.node === a);
+    const onB = pods.filter((p) => p.node === b);
+    const pings = await Promise.all(onA.map((p, i) => ping(p.ns, onB[i]?.ip ?? '')));
+    t.same(pings, onA.map(() => true), 'every pod on A reaches its partner on B');
+
+    await detach(t, pods);
+    await nothingLeftOn(t, nodes);
+  });
+
+  t.test("stopping and killing node A's daemon disturbs no pod on either node", async (t) => {
+    const [a1, a2, b1, b2] = await Promise.all([attach(t, a, 'tn-a1'), attach(t, a, 'tn-a2'), attach(t, b, 'tn-b1'), attach(t, b, 'tn-b2')]);
+    const pods = [a1, a2, b1, b2];
+    for (const p of pods) t.equal(p.add.exitCode, 0, `ADD ${p.id}: ${p.add.stdout}`);
+    const pairs: Array<[Pod, Pod, string]> = [
+      [b1, b2, 'B to B'],
+      [b1, a1, 'B to A'],
+      [a1, a2, 'A to A'],
+    ];
+    // Warm up (neighbour entries) so a lost packet below can only be the restarts' doing.
+    for (const [from, to, what] of pairs) t.ok(await ping(from.ns, to.ip), `before: ${what} (${from.ip} to ${to.ip})`);
+    const bDaemon = b.daemon;
+    const bLogsBefore = bDaemon.logs.length;
+    const bPortsBefore = (await b.bridgePorts()).sort();
+    const portsBefore = (await a.switchPorts(NETWORK)).sort();
+
+    const started = Date.now();
+    const running = pairs.map(([from, to]) => pingFor(from.ns, to.ip, PING_SECONDS));
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    await sleep(1000);
+
+    // While A has no daemon, an ADD on A is refused with "try again" (11), and B works as usual.
+    let b3: Pod | undefined;
+    const withoutDaemon = async (when: string): Promise<void> => {
+      const refused = await a.cni({ command: 'ADD', containerId: `tn-refused-${when}`, netns: (await makePodNetns(t)).path, ifName: 'net1' }, a.config(NETWORK));
+      t.equal(refused.json?.['code'], 11, `after ${when}, with no daemon on A, an ADD there says try again: ${refused.stdout}`);
+      if (b3 === undefined) {
+        b3 = await attach(t, b, 'tn-b3');
+        t.equal(b3.add.exitCode, 0, `after ${when}, with no daemon on A, an ADD on B works: ${b3.add.stdout}`);
+        t.ok(await ping(b3.ns, a2.ip), "the new pod on B reaches A's pod");
+      } else {
+        const check = await b.cni({ command: 'CHECK', ...b3.call }, { ...b.config(NETWORK), prevResult: b3.add.json });
+        t.equal(check.exitCode, 0, `after ${when}, with no daemon on A, a CHECK on B works: ${check.stdout}`);
+      }
+      await sleep(300);
+    };
+
+    // SIGTERM, a moment with no daemon, a new daemon on the same socket.
+    await a.restartDaemon('SIGTERM', () => withoutDaemon('SIGTERM'));
+    const afterTerm = await a.cni({ command: 'CHECK', ...a1.call }, { ...a.config(NETWORK), prevResult: a1.add.json });
+    t.equal(afterTerm.exitCode, 0, `after SIGTERM the new daemon CHECKs a pod of the old one: ${afterTerm.stdout}`);
+    const a3 = await attach(t, a, 'tn-a3');
+    t.equal(a3.add.exitCode, 0, `after SIGTERM the new daemon ADDs: ${a3.add.stdout}`);
+    t.ok(await ping(a3.ns, b2.ip), 'the new pod on A reaches B');
+
+    // SIGKILL: a crash, with the socket file left behind.
+    await a.restartDaemon('SIGKILL', () => withoutDaemon('SIGKILL'));
+    for (const p of [a1, a3]) {
+      const check = await a.cni({ command: 'CHECK', ...p.call }, { ...a.config(NETWORK), prevResult: p.add.json });
+      t.equal(check.exitCode, 0, `after SIGKILL the new daemon CHECKs ${p.id}: ${check.stdout}`);
+    }
+    await detach(t, [a3, ...(b3 === undefined ? [] : [b3])]);
+    const sequenceMs = Date.now() - started;
+    t.ok(sequenceMs < (PING_SECONDS - 3) * 1000, `the restarts (${sequenceMs} ms) ended while the pings still had 3 s or more to go`);
+
+    const summaries = await Promise.all(running);
+    summaries.forEach((s, i) => {
+      const what = pairs[i]?.[2] ?? '';
+      t.equal(s.transmitted, Math.round(PING_SECONDS / PING_INTERVAL_S), `${what}: every ping was sent`);
+      t.equal(s.transmitted - s.received, 0, `${what}: no packet lost during and after the restarts (${s.output.trim().split('\n').at(-2) ?? ''})`);
+    });
+
+    t.equal(b.daemon, bDaemon, "B's daemon is the same process");
+    t.equal(bDaemon.child.exitCode, null, "B's daemon still runs");
+    t.same(problems(bDaemon.logs.slice(bLogsBefore)), [], "B's daemon logged no warning or error meanwhile");
+    t.same((await b.bridgePorts()).sort(), bPortsBefore, "B's OVS ports are unchanged");
+    t.same((await a.switchPorts(NETWORK)).sort(), portsBefore, 'the logical switch ports are those from before');
+    t.equal(a.daemons.length, 3, 'A ran three daemons in turn');
+    for (const d of a.daemons) {
+      const bad = problems(d.logs, 50);
+      t.same(bad, [], `daemon ${d.child.pid} on A logged no error`);
+      const warns = problems(d.logs).filter((l) => l['level'] === 40);
+      if (warns.length > 0) t.comment(`daemon ${d.child.pid} on A warned: ${JSON.stringify(warns)}`);
+    }
+    await detach(t, pods);
+  });
+
+  t.test('nothing is left on either node after DEL', async (t) => {
+    await nothingLeftOn(t, nodes);
+    t.ok((await nodes.leftovers()).includes(`netns ${a.netns.name}`), 'control: the leftover check sees the running harness');
+    for (const node of nodes.nodes) {
+      const d = node.daemon;
+      t.same(problems(d.logs, 50), [], `${node.name}'s current daemon logged no error in its whole run`);
+      const warns = problems(d.logs).filter((l) => l['level'] === 40);
+      if (warns.length > 0) t.comment(`${node.name}'s current daemon warned: ${JSON.stringify(warns)}`);
+    }
+  });
+});
+
+t.test('after teardown: no daemon, OVS/OVN process, namespace or directory is left', { skip }, async (t) => {
+  if (harness === undefined) {
+    t.fail('the two nodes never started');
+    return;
+  }
+  t.same(await harness.leftovers(), [], 'the harness left nothing');
+  t.same(podNetns.filter((name) => existsSync(`/var/run/netns/${name}`)), [], 'no pod namespace left');
+});
