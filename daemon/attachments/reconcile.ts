@@ -11,6 +11,7 @@ import { HOST_VETH_PREFIX } from '../../cni/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import { findLink, listHostLinks } from '../netlink/link.ts';
 import { deleteAttachment } from './del.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
 
@@ -58,8 +59,11 @@ export class Reconciler {
     return this.#running;
   }
 
-  async #pass(now: number): Promise<OwnedAttachment[]> {
-    const signal = AbortSignal.timeout(CLEANUP_TIMEOUT_MS * 6);
+  #pass(now: number): Promise<OwnedAttachment[]> {
+    return withDeadline(CLEANUP_TIMEOUT_MS * 6, 'reconciler pass', (signal) => this.#passWithin(now, signal));
+  }
+
+  async #passWithin(now: number, signal: AbortSignal): Promise<OwnedAttachment[]> {
     const owned = ownedAttachments(this.#ctx);
     const live = new Set(await listHostLinks(HOST_VETH_PREFIX, signal));
     const removed: OwnedAttachment[] = [];

@@ -15,6 +15,7 @@ import { garbageCollect } from '../attachments/gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
 import { attachmentKey } from '../attachments/owned.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
+import { withDeadline } from '../lib/deadline.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
 
 export interface HandlerOptions {
@@ -44,8 +45,9 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     return answer.promise;
   };
 
-  return async (request) => {
-    const signal = AbortSignal.timeout(options.requestTimeoutMs);
+  return (request) => withDeadline(options.requestTimeoutMs, 'CNI request', (signal) => handle(request, signal));
+
+  async function handle(request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {
     let log = ctx.log;
     let what = 'request';
     try {
@@ -87,5 +89,5 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
       log.warn({ code: cniErr.code, msg: cniErr.message, details: cniErr.details, err: err instanceof CniError ? undefined : err }, 'request failed');
       return { error: cniErr.toJSON() };
     }
-  };
+  }
 }

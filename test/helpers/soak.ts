@@ -51,7 +51,7 @@ async function rssKiB(daemon: DaemonProcess): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const DAEMON_ARGS = ['--reconcile-grace', '1000', '--reconcile-interval', '500', '--db-wait', '5000'];
-const ADD_TRIES = 5;
+const ADD_TRIES = 10;
 
 export async function runSoak(t: Teardown, options: SoakOptions): Promise<SoakReport> {
   const started = Date.now();
@@ -127,7 +127,7 @@ export async function runSoak(t: Teardown, options: SoakOptions): Promise<SoakRe
       }
       const out = await add;
       if (out.exitCode === 0) ip = String((out.json?.['ips'] as Array<{ address: string }>)[0]?.address);
-      else await sleep(100);
+      else await sleep(250);
     }
     if (ip === undefined) addsGaveUp++;
     else {
