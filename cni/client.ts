@@ -23,7 +23,9 @@ export function callDaemon(socketPath: string, request: DaemonRequest, signal: A
     let connected = false;
     socket.on('connect', () => {
       connected = true;
-      socket.end(JSON.stringify(request));
+      // The newline ends the request; the connection stays open so the daemon can tell when
+      // this process is gone (and cancel an ADD nobody would hear about).
+      socket.write(`${JSON.stringify(request)}\n`);
     });
     socket.on('data', (chunk: Buffer) => {
       size += chunk.length;

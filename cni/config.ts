@@ -2,7 +2,7 @@
  * The network configuration on stdin: the user-facing contract. Decoded once into a typed value;
  * every error names the field.
  */
-import { CniError, ErrorCode } from './errors.ts';
+import { CniError, ErrorCode, shown } from './errors.ts';
 import { negotiateVersion, type CniVersion } from './version.ts';
 import { parseResult, type Result } from './result.ts';
 
@@ -72,7 +72,7 @@ function validateName(value: unknown): string {
   if (value === undefined) throw bad('name', 'is required');
   if (typeof value !== 'string') throw bad('name', `must be a string, got ${typeof value}`);
   if (value === '' || value.length > MAX_NAME || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
-    throw bad('name', `must be 1-${MAX_NAME} letters, digits, "_", "." or "-", starting with a letter or digit`, JSON.stringify(value));
+    throw bad('name', `must be 1-${MAX_NAME} letters, digits, "_", "." or "-", starting with a letter or digit`, shown(value));
   }
   return value;
 }
@@ -80,14 +80,14 @@ function validateName(value: unknown): string {
 function validateLogicalSwitch(value: string | undefined, name: string): string {
   if (value === undefined) return name;
   if (value === '' || value.length > MAX_NAME || /[\s\0]/.test(value)) {
-    throw bad('logicalSwitch', `must be 1-${MAX_NAME} characters without whitespace`, JSON.stringify(value));
+    throw bad('logicalSwitch', `must be 1-${MAX_NAME} characters without whitespace`, shown(value));
   }
   return value;
 }
 
 function validateSocket(value: string | undefined): string {
   if (value === undefined) return DEFAULT_SOCKET;
-  if (!value.startsWith('/') || value.includes('\0')) throw bad('socket', 'must be an absolute path', JSON.stringify(value));
+  if (!value.startsWith('/') || value.includes('\0')) throw bad('socket', 'must be an absolute path', shown(value));
   if (Buffer.byteLength(value) > MAX_SOCKET_PATH) throw bad('socket', `longer than ${MAX_SOCKET_PATH} bytes`);
   return value;
 }
@@ -95,7 +95,7 @@ function validateSocket(value: string | undefined): string {
 function validateMtu(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < MTU_MIN || value > MTU_MAX) {
-    throw bad('mtu', `must be an integer from ${MTU_MIN} to ${MTU_MAX}`, JSON.stringify(value));
+    throw bad('mtu', `must be an integer from ${MTU_MIN} to ${MTU_MAX}`, shown(value));
   }
   return value;
 }

@@ -2,7 +2,7 @@
  * The CNI environment, validated once (cf. cni pkg/skel: one table says which command needs
  * which variable and which validator checks it).
  */
-import { CniError, ErrorCode } from './errors.ts';
+import { CniError, ErrorCode, shown } from './errors.ts';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -27,7 +27,7 @@ export function validateContainerId(value: string): ContainerId {
   if (value === '') throw invalid('CNI_CONTAINERID', 'must not be empty');
   if (value.length > MAX_CONTAINER_ID) throw invalid('CNI_CONTAINERID', `longer than ${MAX_CONTAINER_ID} characters`);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
-    throw invalid('CNI_CONTAINERID', 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"', JSON.stringify(value));
+    throw invalid('CNI_CONTAINERID', 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"', shown(value));
   }
   return value as ContainerId;
 }
@@ -38,21 +38,21 @@ export function validateContainerId(value: string): ContainerId {
  */
 export function validateIfName(value: string): IfName {
   if (value === '') throw invalid('CNI_IFNAME', 'must not be empty');
-  if (Buffer.byteLength(value) > 15) throw invalid('CNI_IFNAME', 'longer than 15 bytes', JSON.stringify(value));
+  if (Buffer.byteLength(value) > 15) throw invalid('CNI_IFNAME', 'longer than 15 bytes', shown(value));
   if (value === '.' || value === '..') throw invalid('CNI_IFNAME', 'must not be "." or ".."');
-  if (/[/:\s]/.test(value)) throw invalid('CNI_IFNAME', 'must not contain "/", ":" or whitespace', JSON.stringify(value));
+  if (/[/:\s]/.test(value)) throw invalid('CNI_IFNAME', 'must not contain "/", ":" or whitespace', shown(value));
   return value as IfName;
 }
 
 /** Absolute, normalized, under one of the netns roots; whether it *is* a netns is checked by the daemon. */
 export function validateNetnsPath(value: string): NetnsPath {
   if (value.length > MAX_PATH) throw invalid('CNI_NETNS', `longer than ${MAX_PATH} characters`);
-  if (!value.startsWith('/')) throw invalid('CNI_NETNS', 'must be an absolute path', JSON.stringify(value));
+  if (!value.startsWith('/')) throw invalid('CNI_NETNS', 'must be an absolute path', shown(value));
   if (value.split('/').some((part) => part === '..' || part === '.') || value.includes('\0')) {
-    throw invalid('CNI_NETNS', 'must not contain "." or ".." segments', JSON.stringify(value));
+    throw invalid('CNI_NETNS', 'must not contain "." or ".." segments', shown(value));
   }
   if (!NETNS_ROOTS.some((root) => value.startsWith(root) && value.length > root.length)) {
-    throw invalid('CNI_NETNS', `must be under ${NETNS_ROOTS.join(', ')}`, JSON.stringify(value));
+    throw invalid('CNI_NETNS', `must be under ${NETNS_ROOTS.join(', ')}`, shown(value));
   }
   return value as NetnsPath;
 }
@@ -64,7 +64,7 @@ export function parseCniArgs(value: string): Record<string, string> {
   for (const pair of value.split(';')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw invalid('CNI_ARGS', 'each item must be KEY=VALUE', JSON.stringify(pair));
+    if (eq <= 0) throw invalid('CNI_ARGS', 'each item must be KEY=VALUE', shown(pair));
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
@@ -95,7 +95,7 @@ export type Getenv = (name: string) => string | undefined;
 export function parseCommand(value: string | undefined): Command {
   if (value === undefined || value === '') throw invalid('CNI_COMMAND', 'is required');
   if (!(COMMANDS as readonly string[]).includes(value)) {
-    throw invalid('CNI_COMMAND', `unknown command ${JSON.stringify(value)}`, `expected one of ${COMMANDS.join(', ')}`);
+    throw invalid('CNI_COMMAND', `unknown command ${shown(value)}`, `expected one of ${COMMANDS.join(', ')}`);
   }
   return value as Command;
 }

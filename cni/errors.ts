@@ -55,3 +55,16 @@ export function asCniError(err: unknown, fallbackMsg = 'internal error'): CniErr
   const details = err instanceof Error ? err.message : String(err);
   return new CniError(ErrorCode.Unknown, fallbackMsg, details, { cause: err });
 }
+
+const SHOWN = 64;
+
+/**
+ * A short, safe rendering of a bad value for an error message: never the whole of a huge string
+ * or a deep structure (JSON.stringify of 10k nested arrays overflows the stack).
+ */
+export function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > SHOWN ? `${value.slice(0, SHOWN)}…` : value);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `a list of ${value.length} items`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

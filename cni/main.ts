@@ -3,7 +3,7 @@
  * to the daemon, print the result in the version the config asked for. Inputs and outputs are
  * injected so tests run it in-process.
  */
-import { existsSync, readSync } from 'node:fs';
+import { existsSync, readSync, statSync } from 'node:fs';
 import { asCniError, CniError, ErrorCode } from './errors.ts';
 import { parseCommand, parseEnv, type CniEnv, type Getenv } from './env.ts';
 import { decodeConfig, parseConfig, requestedVersion, MAX_CONFIG_BYTES } from './config.ts';
@@ -101,6 +101,9 @@ export async function runCni(io: CniIo): Promise<number> {
       response = await callDaemon(conf.socket, request, AbortSignal.timeout(DAEMON_TIMEOUT_MS));
     } catch (err) {
       if (!(err instanceof DaemonUnavailableError)) throw err;
+      if (statSync(conf.socket, { throwIfNoEntry: false })?.isSocket() === false) {
+        throw new CniError(ErrorCode.InvalidConfig, 'socket: not a Unix socket', conf.socket);
+      }
       await withoutDaemon(io, env, err);
       return 0;
     }

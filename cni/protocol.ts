@@ -1,7 +1,7 @@
 /**
  * What the CNI executable and the daemon say to each other over the Unix socket: one JSON
- * request, written then half-closed, and one JSON response. The daemon validates the env and
- * config again with the same code (cf. ovn-kubernetes cnishim.go: the shim only forwards).
+ * request ended by a newline, and one JSON response, after which the daemon closes. The daemon
+ * validates the env and config again with the same code (cf. ovn-kubernetes cnishim.go: the shim only forwards).
  */
 import { MAX_CONFIG_BYTES } from './config.ts';
 

@@ -2,7 +2,7 @@
  * CNI spec versions this plugin speaks and what each one allows (cf. cni pkg/version and
  * plugins pkg/testutils: capabilities are predicates, nobody compares version strings).
  */
-import { CniError, ErrorCode } from './errors.ts';
+import { CniError, ErrorCode, shown } from './errors.ts';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
@@ -32,20 +32,20 @@ export const resultHasInterfaceMtu = (v: CniVersion): boolean => rank(v) >= rank
 export function negotiateVersion(cniVersion: unknown, cniVersions: unknown): CniVersion {
   if (cniVersions !== undefined) {
     if (!Array.isArray(cniVersions) || !cniVersions.every((v) => typeof v === 'string')) {
-      throw new CniError(ErrorCode.InvalidConfig, 'cniVersions must be a list of strings', `got ${JSON.stringify(cniVersions)}`);
+      throw new CniError(ErrorCode.InvalidConfig, 'cniVersions must be a list of strings', `got ${shown(cniVersions)}`);
     }
     const ours = cniVersions.filter(isSupportedVersion).sort((a, b) => rank(b) - rank(a));
     const best = ours[0];
     if (best !== undefined) return best;
     if (cniVersion === undefined) {
-      throw new CniError(ErrorCode.IncompatibleVersion, 'no version in cniVersions is supported', `cniVersions ${JSON.stringify(cniVersions)}, supported ${SUPPORTED_VERSIONS.join(', ')}`);
+      throw new CniError(ErrorCode.IncompatibleVersion, 'no version in cniVersions is supported', `cniVersions ${shown(cniVersions)}, supported ${SUPPORTED_VERSIONS.join(', ')}`);
     }
   }
   if (cniVersion === undefined) {
     throw new CniError(ErrorCode.InvalidConfig, 'cniVersion is required');
   }
   if (!isSupportedVersion(cniVersion)) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${JSON.stringify(cniVersion)} is not supported`, `supported: ${SUPPORTED_VERSIONS.join(', ')}`);
+    throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${shown(cniVersion)} is not supported`, `supported: ${SUPPORTED_VERSIONS.join(', ')}`);
   }
   return cniVersion;
 }

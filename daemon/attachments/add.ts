@@ -4,7 +4,7 @@
  * step that creates something arms its undo; a failure anywhere takes back exactly what this
  * request created. A repeated ADD finds each piece already there and returns the same result.
  */
-import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { CniError, ErrorCode, shown } from '../../cni/errors.ts';
 import type { NetConf } from '../../cni/config.ts';
 import type { NetnsPath, ContainerId, IfName } from '../../cni/env.ts';
 import type { Result } from '../../cni/result.ts';
@@ -50,7 +50,7 @@ function lookupSwitch(ctx: Attacher, conf: NetConf): { sw: LogicalSwitch; settin
     throw err;
   }
   if (sw === undefined) {
-    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: logical switch ${JSON.stringify(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
+    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
   }
   try {
     return { sw, settings: parseIpamSettings(sw.otherConfig) };
@@ -75,7 +75,7 @@ function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: Logic
   }
   const on = switchOfPort(ctx.nb, port.uuid);
   if (on?.uuid !== sw.uuid) {
-    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: this attachment already exists on logical switch ${JSON.stringify(on?.name ?? '?')}`);
+    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`);
   }
   return port;
 }

@@ -41,13 +41,18 @@ export async function ensureConnected(ctx: Attacher, client: OvsdbClient, signal
   }
 }
 
+/** open() failures that say the path is unusable, not that the daemon is broken. */
+const OPEN_ERRORS = new Set(['ELOOP', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EISDIR', 'ENXIO', 'ENODEV']);
+
 /** Opens CNI_NETNS: a missing path is an unknown container (3), anything but a netns is bad env (4). */
 export async function openPodNetns(path: string): Promise<NetnsHandle> {
   try {
     return await openNetns(path);
   } catch (err) {
-    if (err instanceof NetnsNotFoundError) throw new CniError(ErrorCode.UnknownContainer, `CNI_NETNS: ${path} does not exist`, '', { cause: err });
-    if (err instanceof NotANetnsError) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: ${path} is not a network namespace`, '', { cause: err });
+    if (err instanceof NetnsNotFoundError) throw new CniError(ErrorCode.UnknownContainer, 'CNI_NETNS: the network namespace does not exist', path, { cause: err });
+    if (err instanceof NotANetnsError) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS: not a network namespace', path, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined && OPEN_ERRORS.has(code)) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: cannot be opened (${code})`, path, { cause: err });
     throw err;
   }
 }
@@ -56,6 +61,9 @@ export async function openPodNetns(path: string): Promise<NetnsHandle> {
 export function toCniError(err: unknown, signal: AbortSignal, what: string): CniError {
   if (err instanceof CniError) return err;
   if (err instanceof OvsdbNotConnectedError) return new CniError(ErrorCode.TryAgainLater, `${what}: database connection lost`, err.message, { cause: err });
-  if (signal.aborted) return new CniError(ErrorCode.TryAgainLater, `${what}: deadline exceeded`, String(signal.reason), { cause: err });
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    return new CniError(ErrorCode.TryAgainLater, `${what}: ${reason instanceof Error ? reason.message : 'aborted'}`, '', { cause: err });
+  }
   return new CniError(ErrorCode.AttachFailed, `${what} failed`, err instanceof Error ? err.message : String(err), { cause: err });
 }

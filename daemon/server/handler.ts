@@ -26,7 +26,7 @@ export interface HandlerOptions {
   reconciler: Reconciler;
 }
 
-export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest) => Promise<DaemonResponse> {
+export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse> {
   const { lock, reconciler } = options;
 
   /** DEL answers once the databases are done; the attachment stays locked until its veth is gone. */
@@ -45,7 +45,9 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     return answer.promise;
   };
 
-  return (request) => withDeadline(options.requestTimeoutMs, 'CNI request', (signal) => handle(request, signal));
+  // A request ends at its deadline, or when its client is gone (an ADD nobody hears is undone).
+  return (request, clientGone) =>
+    withDeadline(options.requestTimeoutMs, 'CNI request', (deadline) => handle(request, AbortSignal.any([deadline, clientGone])));
 
   async function handle(request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {
     let log = ctx.log;

@@ -1,7 +1,8 @@
 /**
  * The daemon's Unix socket (cf. ovn-kubernetes cniserver_linux.go): a root-owned 0700 directory,
- * a 0600 socket, one JSON request per connection (read until the client half-closes), size-capped
- * and with a deadline for reading it, so a slow or broken client cannot hold the daemon.
+ * a 0600 socket, one JSON request per connection (ended by a newline, or by the client
+ * half-closing), size-capped and with a deadline for reading it, so a slow or broken client
+ * cannot hold the daemon; a request whose client disconnects before the answer is cancelled.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
@@ -16,7 +17,12 @@ export interface SocketOptions {
   readTimeoutMs: number;
   maxRequestBytes?: number;
   log: Logger;
-  handle: (request: DaemonRequest) => Promise<DaemonResponse>;
+  /** `clientGone` aborts when the client disconnects before the answer: nobody would get it. */
+  handle: (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse>;
+}
+
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
 }
 
 export class SocketSetupError extends Error {
@@ -52,14 +58,16 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
   const max = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
   const chunks: Buffer[] = [];
   let size = 0;
-  let done = false;
+  let received = false;
+  let replied = false;
+  const clientGone = new AbortController();
   const reply = (response: DaemonResponse): void => {
+    replied = true;
     if (conn.destroyed) return;
     conn.end(JSON.stringify(response));
   };
   const refuse = (err: CniError): void => {
-    if (done) return;
-    done = true;
+    received = true;
     clearTimeout(timer);
     options.log.warn({ code: err.code, msg: err.message }, 'refused request');
     reply(errorResponse(err));
@@ -68,27 +76,16 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
   const timer = setTimeout(() => {
     refuse(new CniError(ErrorCode.IoFailure, 'request not received in time', `the whole request must arrive within ${options.readTimeoutMs} ms`));
   }, options.readTimeoutMs);
-  conn.on('error', (err) => {
-    clearTimeout(timer);
-    options.log.debug({ err }, 'client connection error');
-  });
-  conn.on('close', () => clearTimeout(timer));
-  conn.on('data', (chunk: Buffer) => {
-    if (done) return;
-    size += chunk.length;
-    if (size > max) {
-      refuse(new CniError(ErrorCode.DecodeFailure, 'request is too large', `more than ${max} bytes`));
-      return;
-    }
-    chunks.push(chunk);
-  });
-  conn.on('end', () => {
-    if (done) return;
-    done = true;
+  const gone = (): void => {
+    if (!replied) clientGone.abort(new ClientGoneError('the client disconnected before the answer'));
+  };
+
+  const handle = (text: string): void => {
+    received = true;
     clearTimeout(timer);
     let decoded: unknown;
     try {
-      decoded = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      decoded = JSON.parse(text);
     } catch (err) {
       reply(errorResponse(new CniError(ErrorCode.DecodeFailure, 'request is not valid JSON', (err as Error).message)));
       return;
@@ -98,10 +95,37 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
       reply(errorResponse(new CniError(ErrorCode.DecodeFailure, 'malformed request', request)));
       return;
     }
-    options.handle(request).then(reply, (err: unknown) => {
+    options.handle(request, clientGone.signal).then(reply, (err: unknown) => {
       options.log.error({ err }, 'request handler failed');
       reply(errorResponse(new CniError(ErrorCode.Unknown, 'internal error', String(err))));
     });
+  };
+
+  conn.on('error', (err) => {
+    clearTimeout(timer);
+    options.log.debug({ err }, 'client connection error');
+  });
+  conn.on('close', () => {
+    clearTimeout(timer);
+    gone();
+  });
+  conn.on('data', (chunk: Buffer) => {
+    if (received) return;
+    const newline = chunk.indexOf(0x0a);
+    const part = newline < 0 ? chunk : chunk.subarray(0, newline);
+    size += part.length;
+    if (size > max) {
+      refuse(new CniError(ErrorCode.DecodeFailure, 'request is too large', `more than ${max} bytes`));
+      return;
+    }
+    chunks.push(part);
+    if (newline >= 0) handle(Buffer.concat(chunks).toString('utf8'));
+  });
+  // A newline ends the request and the client then waits: its end of stream means it is gone.
+  // A client may also end the request by half-closing (no newline); it cannot be watched then.
+  conn.on('end', () => {
+    if (received) gone();
+    else handle(Buffer.concat(chunks).toString('utf8'));
   });
 }
 
