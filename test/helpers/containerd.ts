@@ -1,5 +1,5 @@
 /** A private containerd for tests (scripts/containerd.sh) with the local busybox image imported. */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,12 @@ export interface Containerd {
 }
 
 export async function startContainerd(t: Teardown): Promise<Containerd> {
-  const dir = join(await mkdtemp(join(tmpdir(), 'omctrd-')), 'containerd');
-  t.teardown(() => run('bash', [join(SCRIPTS, 'containerd.sh'), 'stop', dir], { timeout: 60_000 }));
+  const parent = await mkdtemp(join(tmpdir(), 'omctrd-'));
+  const dir = join(parent, 'containerd');
+  t.teardown(async () => {
+    await run('bash', [join(SCRIPTS, 'containerd.sh'), 'stop', dir], { timeout: 60_000 });
+    await rm(parent, { recursive: true, force: true });
+  });
   await run('bash', [join(SCRIPTS, 'containerd.sh'), 'start', dir], { timeout: 60_000 });
   const env = new Map((await readFile(join(dir, 'env'), 'utf8')).split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
   const address = env.get('CONTAINERD_ADDRESS') ?? '';

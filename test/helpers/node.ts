@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startSandbox, sandboxSkipReason, type Sandbox, type SandboxOptions } from './sandbox.ts';
@@ -78,7 +78,8 @@ async function waitForListening(child: ChildProcess, logs: Array<Record<string, 
 
 /** Starts `dist/ovn-multinet daemon` in the sandbox's namespace against its databases. */
 export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'omd-'));
+  // A restarted daemon reuses its predecessor's socket, and with it the same directory.
+  const dir = opts.socket === undefined ? await mkdtemp(join(tmpdir(), 'omd-')) : dirname(dirname(opts.socket));
   const socket = opts.socket ?? join(dir, 'run', 'cni.sock');
   const nodeName = opts.nodeName ?? sandbox.name;
   const args = [
