@@ -3,6 +3,7 @@
 import { rt } from 'netlink';
 import { isErrno } from './errors.ts';
 import { formatMac } from './mac.ts';
+import { native } from './native.ts';
 import type { NetnsHandle } from './netns.ts';
 import { withHostRtnl, withNetnsRtnl, type Rtnl, type RtnlRequest } from './rtnl.ts';
 
@@ -61,8 +62,14 @@ export async function findLink(name: string, signal: AbortSignal): Promise<LinkS
 }
 
 /** Deletes a link of the host netns; false when it did not exist (idempotent). */
-export function deleteLink(name: string, signal: AbortSignal): Promise<boolean> {
-  return withHostRtnl((sock) => deleteLinkOn(sock, name, signal));
+/**
+ * Deletes a host link; false when it did not exist. Runs off the event loop: the kernel destroys a
+ * veth pair inside the request (~20 ms, an RCU grace period), which would stall every other
+ * request. It cannot be aborted once sent, so `signal` only stops it from starting.
+ */
+export async function deleteLink(name: string, signal: AbortSignal): Promise<boolean> {
+  signal.throwIfAborted();
+  return native().deleteLink(name);
 }
 
 /** Deletes a link inside `netns`; false when it did not exist. */

@@ -15,9 +15,11 @@ export interface NativeBinding {
   /** TX checksum offload state of an interface in the calling thread's netns. */
   getTxChecksum(ifname: string): boolean;
   setTxChecksum(ifname: string, on: boolean): void;
+  /** RTM_DELLINK by name on a threadpool thread (host netns); resolves to whether it existed. */
+  deleteLink(ifname: string): Promise<boolean>;
 }
 
-const functionNames = ['setns', 'restoreNetns', 'nsType', 'getTxChecksum', 'setTxChecksum'] as const;
+const functionNames = ['setns', 'restoreNetns', 'nsType', 'getTxChecksum', 'setTxChecksum', 'deleteLink'] as const;
 
 /** The addon file; from source, where `node-gyp rebuild -C daemon/netlink/native` puts it. */
 export function nativeAddonPath(): string {
@@ -47,6 +49,7 @@ function load(path: string): NativeBinding {
     nsType: (fd) => kernelCall(() => raw.nsType(fd)),
     getTxChecksum: (ifname) => kernelCall(() => raw.getTxChecksum(ifname)),
     setTxChecksum: (ifname, on) => kernelCall(() => raw.setTxChecksum(ifname, on)),
+    deleteLink: (ifname) => raw.deleteLink(ifname).catch((err: unknown) => kernelCall(() => { throw err; })),
   };
 }
 

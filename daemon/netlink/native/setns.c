@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dellink.h"
+
 // Throws an Error shaped like Node's system errors: code (errno name), errno, syscall.
 static void throw_errno(napi_env env, int err, const char *syscall) {
   const char *name = strerrorname_np(err);
@@ -140,6 +142,7 @@ NAPI_MODULE_INIT() {
       {"nsType", NULL, js_ns_type, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getTxChecksum", NULL, js_get_tx_checksum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setTxChecksum", NULL, js_set_tx_checksum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"deleteLink", NULL, js_delete_link, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
