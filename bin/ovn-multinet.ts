@@ -16,8 +16,9 @@ async function loadCli(): Promise<Cli> {
 async function main(): Promise<void> {
   if (process.env['CNI_COMMAND'] !== undefined) {
     const { runCni, processIo } = await import('../cni/main.ts');
-    process.exitCode = await runCni(processIo());
-    return;
+    // stdout is written synchronously (files and pipes on Linux): exit at once, skipping the
+    // event loop's wind-down that a short-lived plugin call does not need.
+    process.exit(await runCni(processIo()));
   }
   const { runCli } = await loadCli();
   await runCli(process.argv);
