@@ -2,6 +2,7 @@
  * The network configuration on stdin: the user-facing contract. Decoded once into a typed value;
  * every error names the field.
  */
+import { isIP } from 'node:net';
 import { CniError, ErrorCode, shown } from './errors.ts';
 import { negotiateVersion, type CniVersion } from './version.ts';
 import { parseResult, type Result } from './result.ts';
@@ -15,6 +16,12 @@ const MAX_SOCKET_PATH = 107;
 const MTU_MIN = 68;
 const MTU_MAX = 65535;
 const MAX_VALID_ATTACHMENTS = 100_000;
+
+/** A static address from runtimeConfig.ips: the address, and its prefix length when given. */
+export interface RequestedAddress {
+  address: string;
+  prefixLength: number | undefined;
+}
 
 export interface Attachment {
   containerId: string;
@@ -32,6 +39,10 @@ export interface NetConf {
   prevResult: Result | undefined;
   /** Only for GC: attachments the runtime still uses. */
   validAttachments: Attachment[] | undefined;
+  /** runtimeConfig.ips (CNI capability `ips`, as Multus passes a pod's requested addresses). */
+  staticIps: RequestedAddress[] | undefined;
+  /** runtimeConfig.mac (CNI capability `mac`). */
+  staticMac: string | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -113,6 +124,37 @@ function validateValidAttachments(value: unknown): Attachment[] | undefined {
   });
 }
 
+const MAX_STATIC_IPS = 16;
+
+function validateStaticIps(value: unknown): RequestedAddress[] | undefined {
+  const field = 'runtimeConfig.ips';
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_STATIC_IPS) throw bad(field, `must be a list of 1 to ${MAX_STATIC_IPS} addresses`);
+  const seen = new Set<string>();
+  return value.map((item: unknown, i) => {
+    if (typeof item !== 'string') throw bad(`${field}[${i}]`, 'must be a string');
+    const [address = '', length, ...rest] = item.split('/');
+    const family = isIP(address);
+    const prefixLength = length === undefined ? undefined : Number(length);
+    const max = family === 6 ? 128 : 32;
+    if (family === 0 || rest.length > 0 || (prefixLength !== undefined && (!/^\d{1,3}$/.test(length ?? '') || prefixLength > max))) {
+      throw bad(`${field}[${i}]`, 'must be an IP address, optionally with a prefix length', shown(item));
+    }
+    if (seen.has(address)) throw bad(`${field}[${i}]`, 'is given twice', shown(item));
+    seen.add(address);
+    return { address, prefixLength };
+  });
+}
+
+function validateStaticMac(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) throw bad('runtimeConfig.mac', 'must be a MAC address like 0a:58:0a:01:00:05', shown(value));
+  const mac = value.toLowerCase();
+  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) throw bad('runtimeConfig.mac', 'must be a unicast address', shown(value));
+  if (mac === '00:00:00:00:00:00') throw bad('runtimeConfig.mac', 'must not be all zeros');
+  return mac;
+}
+
 /** Validates a decoded config; `ipam` is refused because addresses come from the OVN switch. */
 export function parseConfig(raw: Record<string, unknown>): NetConf {
   const cniVersion = requestedVersion(raw);
@@ -129,6 +171,8 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     prevResult = parseResult(raw['prevResult']);
     if (prevResult === undefined) throw bad('prevResult', 'is not a CNI result');
   }
+  const runtimeConfig = raw['runtimeConfig'];
+  if (runtimeConfig !== undefined && !isObject(runtimeConfig)) throw bad('runtimeConfig', 'must be an object');
   return {
     cniVersion,
     name,
@@ -139,5 +183,7 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     portSecurity: portSecurity ?? true,
     prevResult,
     validAttachments: validateValidAttachments(raw['cni.dev/valid-attachments']),
+    staticIps: validateStaticIps(runtimeConfig?.['ips']),
+    staticMac: validateStaticMac(runtimeConfig?.['mac']),
   };
 }

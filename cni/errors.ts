@@ -19,6 +19,8 @@ export const ErrorCode = {
   CheckFailed: 101,
   /** The address pool of the network has no free address. */
   AddressPoolExhausted: 102,
+  /** A requested static address or MAC is used by another attachment. */
+  AddressInUse: 103,
   /** Anything not mapped to a code above. */
   Unknown: 999,
 } as const;

@@ -17,7 +17,8 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
-import { createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
+import { AddressInUseError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
+import { subnetContains } from '../lib/ip.ts';
 import { parseIpamSettings, parsePortAddresses, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
 import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
@@ -60,6 +61,25 @@ function lookupSwitch(ctx: Attacher, conf: NetConf): { sw: LogicalSwitch; settin
   }
 }
 
+/**
+ * runtimeConfig.ips, checked against the switch: inside its subnet when it has one (code 7
+ * otherwise); a switch without a subnet leaves addressing to the user.
+ */
+function staticAddresses(conf: NetConf, settings: IpamSettings): string[] {
+  return (conf.staticIps ?? []).map(({ address }, i) => {
+    if (settings.subnet !== undefined && !subnetContains(settings.subnet, address)) {
+      throw new CniError(ErrorCode.InvalidConfig, `runtimeConfig.ips[${i}]: ${shown(address)} is outside the network's subnet`, settings.subnet.cidr);
+    }
+    return address;
+  });
+}
+
+/** An address's prefix length: its subnet's, else the one runtimeConfig gave, else a host route. */
+function prefixLength(ip: string, settings: IpamSettings, conf: NetConf): number {
+  if (settings.subnet !== undefined && subnetContains(settings.subnet, ip)) return settings.subnet.prefixLength;
+  return conf.staticIps?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
+}
+
 function requireBridge(ctx: Attacher): Bridge {
   const bridge = findBridge(ctx.ovs, ctx.bridge);
   if (bridge === undefined) throw new CniError(ErrorCode.TryAgainLater, `OVS bridge ${ctx.bridge} does not exist yet`);
@@ -99,7 +119,16 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       try {
         const created = await createLogicalPort(
           ctx.nb,
-          { switchName: sw.name, settings, name: lspName, portSecurity: conf.portSecurity, externalIds: owner, reconnected: (s) => ensureConnected(ctx, ctx.nb, s) },
+          {
+            switchName: sw.name,
+            settings,
+            name: lspName,
+            portSecurity: conf.portSecurity,
+            externalIds: owner,
+            reconnected: (s) => ensureConnected(ctx, ctx.nb, s),
+            ...(conf.staticIps === undefined ? {} : { staticIps: staticAddresses(conf, settings) }),
+            ...(conf.staticMac === undefined ? {} : { staticMac: conf.staticMac }),
+          },
           signal,
         );
         port = created.port;
@@ -107,6 +136,10 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         undo.push('logical switch port', () => ctx.nb.transact(deletePortOps(created.switchUuid, uuid), cleanupSignal()));
       } catch (err) {
         if (err instanceof PoolExhaustedError) throw new CniError(ErrorCode.AddressPoolExhausted, err.message);
+        if (err instanceof AddressInUseError) {
+          const field = err.kind === 'ip' ? 'runtimeConfig.ips' : 'runtimeConfig.mac';
+          throw new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
+        }
         throw err;
       }
       log.debug({ lsp: lspName, addresses: port.addresses }, 'created logical switch port');
@@ -114,7 +147,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     }
     const { mac, ips } = parsePortAddresses(port.addresses[0] ?? '');
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
-    const prefixLength = settings.subnet?.prefixLength ?? 32;
+    const prefixOf = (ip: string): number => prefixLength(ip, settings, conf);
     const mtu = conf.mtu ?? ctx.defaultMtu;
 
     let hostMac: string;
@@ -136,7 +169,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       podConfigured = configurePodInterface({
         podNetns: netns,
         podName: req.ifName,
-        addresses: ips.map((address) => ({ address, prefixLength })),
+        addresses: ips.map((address) => ({ address, prefixLength: prefixOf(address) })),
         routes: [],
         disableTxChecksum: bridge.datapathType === 'netdev',
         signal,
@@ -168,7 +201,10 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         { name: vethName, mac: hostMac },
         { name: req.ifName, mac, mtu, sandbox: req.netns },
       ],
-      ips: ips.map((ip) => (gateway === undefined ? { address: `${ip}/${prefixLength}`, interface: 1 } : { address: `${ip}/${prefixLength}`, gateway, interface: 1 })),
+      ips: ips.map((ip) => {
+        const address = `${ip}/${prefixOf(ip)}`;
+        return gateway !== undefined && settings.subnet !== undefined && subnetContains(settings.subnet, ip) ? { address, gateway, interface: 1 } : { address, interface: 1 };
+      }),
       routes: [],
       dns: {},
     };

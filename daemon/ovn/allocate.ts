@@ -24,6 +24,21 @@ export class SwitchGoneError extends Error {
   override name = 'SwitchGoneError';
 }
 
+/** A requested static address (or MAC) is already used on the switch. */
+export class AddressInUseError extends Error {
+  override name = 'AddressInUseError';
+  readonly kind: 'ip' | 'mac';
+  readonly address: string;
+  readonly owner: string;
+
+  constructor(kind: 'ip' | 'mac', address: string, owner: string) {
+    super(`${address} is already used by ${owner}`);
+    this.kind = kind;
+    this.address = address;
+    this.owner = owner;
+  }
+}
+
 export interface PortRequest {
   switchName: string;
   settings: IpamSettings;
@@ -32,6 +47,37 @@ export interface PortRequest {
   externalIds: ReadonlyMap<string, string>;
   /** Called when the connection dropped mid-transaction; resolves once it is back (or throws). */
   reconnected: (signal: AbortSignal) => Promise<void>;
+  /** Exactly these addresses (runtimeConfig ips), instead of allocating one. */
+  staticIps?: readonly string[];
+  /** Exactly this MAC (runtimeConfig mac). */
+  staticMac?: string;
+}
+
+/** The addresses and MAC the port gets: the requested ones if free, else allocated ones. */
+function chooseAddresses(request: PortRequest, used: ReturnType<typeof addressesInUse>, attempt: number, switchName: string): { mac: string; ips: string[] } {
+  let ips: string[];
+  if (request.staticIps !== undefined) {
+    for (const ip of request.staticIps) {
+      const owner = used.ips.get(ip);
+      if (owner !== undefined) throw new AddressInUseError('ip', ip, owner);
+    }
+    ips = [...request.staticIps];
+  } else {
+    const ip = allocateAddress(request.settings, { inUse: used.ips, randomStart: attempt > 0 });
+    if (request.settings.subnet !== undefined && ip === undefined) {
+      throw new PoolExhaustedError(`no free address left in ${request.settings.subnet.cidr} on logical switch ${JSON.stringify(switchName)}`);
+    }
+    ips = ip === undefined ? [] : [ip];
+  }
+  if (request.staticMac !== undefined) {
+    const owner = used.macs.get(request.staticMac);
+    if (owner !== undefined) throw new AddressInUseError('mac', request.staticMac, owner);
+    return { mac: request.staticMac, ips };
+  }
+  const v4 = ips.find((ip) => !ip.includes(':'));
+  let mac = v4 === undefined ? randomMac() : macForIpv4(v4);
+  while (used.macs.has(mac)) mac = randomMac();
+  return { mac, ips };
 }
 
 /**
@@ -67,14 +113,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     if (earlier !== undefined) return earlier;
     const sw = findSwitch(nb, request.switchName);
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
-    const used = addressesInUse(nb, sw);
-    const ip = allocateAddress(request.settings, { inUse: used.ips, randomStart: attempt > 0 });
-    if (request.settings.subnet !== undefined && ip === undefined) {
-      throw new PoolExhaustedError(`no free address left in ${request.settings.subnet.cidr} on logical switch ${JSON.stringify(sw.name)}`);
-    }
-    let mac = ip === undefined ? randomMac() : macForIpv4(ip);
-    while (used.macs.has(mac)) mac = randomMac();
-    const ips = ip === undefined ? [] : [ip];
+    const { mac, ips } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw.name);
     try {
       const results = await nb.transact(createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds }), signal);
       const uuid = results[1]?.uuid;

@@ -45,7 +45,7 @@ export function conventionalGateway(subnet: Subnet): bigint {
 
 export interface AllocateOptions {
   /** Addresses (as text) already used on the switch by any port, router or dynamic assignment. */
-  inUse: ReadonlySet<string>;
+  inUse: { has(address: string): boolean };
   /** Start the search at a random offset (after a conflict with a concurrent allocator). */
   randomStart?: boolean;
 }

@@ -1,6 +1,7 @@
 /** Logical switches in the NB: lookup by name, addresses in use, gateway. Reads come from the cache. */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import type { Uuid } from '../ovsdb/notation.ts';
+import type { Row, Uuid } from '../ovsdb/notation.ts';
+import { OwnerKeys } from './ids.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../lib/rows.ts';
 import { parsePortAddresses } from './ipam.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
@@ -62,22 +63,32 @@ function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
   return networks;
 }
 
-/** Every IP and MAC the switch's ports (static, dynamic, router peers) use. */
-export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Set<string>; macs: Set<string> } {
-  const ips = new Set<string>();
-  const macs = new Set<string>();
+/** Every IP and MAC the switch's ports (static, dynamic, router peers) use, with who uses it. */
+export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Map<string, string>; macs: Map<string, string> } {
+  const ips = new Map<string, string>();
+  const macs = new Map<string, string>();
   for (const uuid of sw.ports) {
     const lsp = nb.cache.row('Logical_Switch_Port', uuid);
     if (lsp === undefined) continue;
+    const owner = portOwner(lsp);
     const entries = [...stringsOf(lsp, 'addresses'), ...stringsOf(lsp, 'dynamic_addresses')];
     for (const entry of entries) {
       const { mac, ips: addrs } = parsePortAddresses(entry);
-      if (mac !== undefined) macs.add(mac);
-      for (const ip of addrs) ips.add(ip);
+      if (mac !== undefined) macs.set(mac, owner);
+      for (const ip of addrs) ips.set(ip, owner);
     }
   }
-  for (const network of routerNetworks(nb, sw)) ips.add(network.split('/')[0] ?? '');
+  for (const network of routerNetworks(nb, sw)) ips.set(network.split('/')[0] ?? '', 'a logical router port');
   return { ips, macs };
+}
+
+/** "port NAME (pod NS/NAME, container ID)" as far as the port's owner ids tell. */
+function portOwner(lsp: Row): string {
+  const ids = stringMapOf(lsp, 'external_ids');
+  const pod = ids.get(OwnerKeys.podName) === undefined ? '' : `pod ${ids.get(OwnerKeys.podNamespace) ?? ''}/${ids.get(OwnerKeys.podName) ?? ''}, `;
+  const container = ids.get(OwnerKeys.containerId);
+  const detail = container === undefined ? '' : ` (${pod}container ${container})`;
+  return `logical switch port ${stringOf(lsp, 'name') ?? '?'}${detail}`;
 }
 
 /** The switch's gateway in `subnet`: a connected router port's address there, if any. */

@@ -67,3 +67,22 @@ t.test('valid attachments for GC', (tt) => {
   tt.same(conf.validAttachments, [{ containerId: 'c1', ifName: 'net1' }]);
   tt.end();
 });
+
+t.test('runtimeConfig ips and mac (CNI capabilities)', (tt) => {
+  const conf = parseConfig({ ...good, runtimeConfig: { ips: ['10.1.0.50/24', 'fd00::50'], mac: '0A:58:0A:01:00:32' } });
+  tt.same(conf.staticIps, [
+    { address: '10.1.0.50', prefixLength: 24 },
+    { address: 'fd00::50', prefixLength: undefined },
+  ]);
+  tt.equal(conf.staticMac, '0a:58:0a:01:00:32');
+  tt.equal(parseConfig(good).staticIps, undefined);
+  expectConfigError(tt, { ...good, runtimeConfig: 'x' }, ErrorCode.InvalidConfig, 'runtimeConfig');
+  expectConfigError(tt, { ...good, runtimeConfig: { ips: '10.1.0.5' } }, ErrorCode.InvalidConfig, 'runtimeConfig.ips');
+  expectConfigError(tt, { ...good, runtimeConfig: { ips: [] } }, ErrorCode.InvalidConfig, 'runtimeConfig.ips');
+  expectConfigError(tt, { ...good, runtimeConfig: { ips: ['10.1.0.500'] } }, ErrorCode.InvalidConfig, 'runtimeConfig.ips[0]');
+  expectConfigError(tt, { ...good, runtimeConfig: { ips: ['10.1.0.5/33'] } }, ErrorCode.InvalidConfig, 'runtimeConfig.ips[0]');
+  expectConfigError(tt, { ...good, runtimeConfig: { ips: ['10.1.0.5', '10.1.0.5/24'] } }, ErrorCode.InvalidConfig, 'runtimeConfig.ips[1]');
+  expectConfigError(tt, { ...good, runtimeConfig: { mac: '01:00:5e:00:00:01' } }, ErrorCode.InvalidConfig, 'runtimeConfig.mac');
+  expectConfigError(tt, { ...good, runtimeConfig: { mac: 'zz' } }, ErrorCode.InvalidConfig, 'runtimeConfig.mac');
+  tt.end();
+});
