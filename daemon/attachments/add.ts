@@ -18,8 +18,7 @@ import { deleteLink, findLink } from '../netlink/link.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
-import { subnetContains } from '../lib/ip.ts';
-import { parseIpamSettings, parsePortAddresses, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
+import { parseIpamSettings, parsePortAddresses, subnetOf, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
 import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
@@ -54,7 +53,7 @@ function lookupSwitch(ctx: Attacher, conf: NetConf): { sw: LogicalSwitch; settin
     throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
   }
   try {
-    return { sw, settings: parseIpamSettings(sw.otherConfig) };
+    return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
   } catch (err) {
     if (err instanceof IpamConfigError) throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: ${conf.logicalSwitch}: ${err.message}`);
     throw err;
@@ -67,8 +66,8 @@ function lookupSwitch(ctx: Attacher, conf: NetConf): { sw: LogicalSwitch; settin
  */
 function staticAddresses(conf: NetConf, settings: IpamSettings): string[] {
   return (conf.staticIps ?? []).map(({ address }, i) => {
-    if (settings.subnet !== undefined && !subnetContains(settings.subnet, address)) {
-      throw new CniError(ErrorCode.InvalidConfig, `runtimeConfig.ips[${i}]: ${shown(address)} is outside the network's subnet`, settings.subnet.cidr);
+    if (settings.subnets.length > 0 && subnetOf(settings, address) === undefined) {
+      throw new CniError(ErrorCode.InvalidConfig, `runtimeConfig.ips[${i}]: ${shown(address)} is outside the network's subnets`, settings.subnets.map((s) => s.cidr).join(', '));
     }
     return address;
   });
@@ -76,7 +75,8 @@ function staticAddresses(conf: NetConf, settings: IpamSettings): string[] {
 
 /** An address's prefix length: its subnet's, else the one runtimeConfig gave, else a host route. */
 function prefixLength(ip: string, settings: IpamSettings, conf: NetConf): number {
-  if (settings.subnet !== undefined && subnetContains(settings.subnet, ip)) return settings.subnet.prefixLength;
+  const subnet = subnetOf(settings, ip);
+  if (subnet !== undefined) return subnet.prefixLength;
   return conf.staticIps?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
 }
 
@@ -195,7 +195,10 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     undo.commit();
     log.info({ lsp: lspName, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
-    const gateway = settings.subnet === undefined ? undefined : switchGateway(ctx.nb, sw, settings.subnet);
+    const gatewayOf = (ip: string): string | undefined => {
+      const subnet = subnetOf(settings, ip);
+      return subnet === undefined ? undefined : switchGateway(ctx.nb, sw, subnet);
+    };
     return {
       interfaces: [
         { name: vethName, mac: hostMac },
@@ -203,7 +206,8 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       ],
       ips: ips.map((ip) => {
         const address = `${ip}/${prefixOf(ip)}`;
-        return gateway !== undefined && settings.subnet !== undefined && subnetContains(settings.subnet, ip) ? { address, gateway, interface: 1 } : { address, interface: 1 };
+        const gateway = gatewayOf(ip);
+        return gateway === undefined ? { address, interface: 1 } : { address, gateway, interface: 1 };
       }),
       routes: [],
       dns: {},

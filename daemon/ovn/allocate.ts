@@ -63,11 +63,11 @@ function chooseAddresses(request: PortRequest, used: ReturnType<typeof addresses
     }
     ips = [...request.staticIps];
   } else {
-    const ip = allocateAddress(request.settings, { inUse: used.ips, randomStart: attempt > 0 });
-    if (request.settings.subnet !== undefined && ip === undefined) {
-      throw new PoolExhaustedError(`no free address left in ${request.settings.subnet.cidr} on logical switch ${JSON.stringify(switchName)}`);
-    }
-    ips = ip === undefined ? [] : [ip];
+    ips = request.settings.subnets.map((subnet) => {
+      const ip = allocateAddress(subnet, request.settings.excluded, { inUse: used.ips, randomStart: attempt > 0 });
+      if (ip === undefined) throw new PoolExhaustedError(`no free address left in ${subnet.cidr} on logical switch ${JSON.stringify(switchName)}`);
+      return ip;
+    });
   }
   if (request.staticMac !== undefined) {
     const owner = used.macs.get(request.staticMac);

@@ -4,38 +4,74 @@
  * guarded against concurrent changes (see ports.ts), so the NB stays the only source of truth.
  *
  * Settings follow OVN's own IPAM keys in Logical_Switch other_config: `subnet` (IPv4 CIDR) and
- * `exclude_ips` (space-separated addresses and `a..b` ranges). The network and broadcast
- * addresses and the first host address (left for a gateway) are never handed out.
+ * `exclude_ips` (space-separated addresses and `a..b` ranges); switches ovn-multinet creates also
+ * carry their IPv4 and IPv6 subnets in external_ids. One address per subnet (dual-stack). The
+ * network and broadcast addresses and the first host address (left for a gateway) are never
+ * handed out.
  */
 import { randomBytes } from 'node:crypto';
-import { bigIntToIp, ipToBigInt, parseSubnet, familyOf, type Subnet } from '../lib/ip.ts';
+import { bigIntToIp, ipToBigInt, parseSubnet, familyOf, subnetContains, type Family, type Subnet } from '../lib/ip.ts';
+
+export interface ExcludedRange {
+  family: Family;
+  from: bigint;
+  to: bigint;
+}
 
 export interface IpamSettings {
-  subnet: Subnet | undefined;
-  excluded: Array<[bigint, bigint]>;
+  /** At most one per family: IPv4 from other_config:subnet or ours, IPv6 from ours. */
+  subnets: Subnet[];
+  excluded: ExcludedRange[];
 }
 
 export class IpamConfigError extends Error {
   override name = 'IpamConfigError';
 }
 
-export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>): IpamSettings {
+/** external_ids keys of the switches ovn-multinet manages: all subnets and excluded subnets, comma-separated. */
+export const SUBNETS_KEY = 'ovn-multinet/subnets';
+export const EXCLUDE_SUBNETS_KEY = 'ovn-multinet/exclude-subnets';
+
+function parseCidrList(text: string | undefined, where: string): Subnet[] {
+  return (text ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '')
+    .map((c) => {
+      const subnet = parseSubnet(c);
+      if (subnet === undefined) throw new IpamConfigError(`${where} ${JSON.stringify(c)} is not a CIDR`);
+      return subnet;
+    });
+}
+
+/**
+ * A switch's address settings: OVN's own keys in other_config (`subnet`, `exclude_ips` with
+ * `a..b` ranges, IPv4) and, for switches ovn-multinet manages, its external_ids (IPv4 and IPv6).
+ */
+export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>, externalIds: ReadonlyMap<string, string> = new Map()): IpamSettings {
+  const subnets: Subnet[] = [];
   const subnetText = otherConfig.get('subnet');
-  let subnet: Subnet | undefined;
   if (subnetText !== undefined && subnetText !== '') {
-    subnet = parseSubnet(subnetText.trim());
+    const subnet = parseSubnet(subnetText.trim());
     if (subnet === undefined || subnet.family !== 4) throw new IpamConfigError(`other_config:subnet ${JSON.stringify(subnetText)} is not an IPv4 CIDR`);
+    subnets.push(subnet);
   }
-  const excluded: Array<[bigint, bigint]> = [];
+  for (const subnet of parseCidrList(externalIds.get(SUBNETS_KEY), `external_ids:${SUBNETS_KEY}`)) {
+    if (!subnets.some((s) => s.family === subnet.family)) subnets.push(subnet);
+  }
+  const excluded: ExcludedRange[] = [];
   for (const item of (otherConfig.get('exclude_ips') ?? '').split(/\s+/)) {
     if (item === '') continue;
     const [from = '', to = from] = item.split('..');
     if (familyOf(from) !== 4 || familyOf(to) !== 4) {
       throw new IpamConfigError(`other_config:exclude_ips item ${JSON.stringify(item)} is not an IPv4 address or range`);
     }
-    excluded.push([ipToBigInt(from), ipToBigInt(to)]);
+    excluded.push({ family: 4, from: ipToBigInt(from), to: ipToBigInt(to) });
   }
-  return { subnet, excluded };
+  for (const range of parseCidrList(externalIds.get(EXCLUDE_SUBNETS_KEY), `external_ids:${EXCLUDE_SUBNETS_KEY}`)) {
+    excluded.push({ family: range.family, from: range.network, to: range.last });
+  }
+  return { subnets, excluded };
 }
 
 /** First host address of the subnet: where a gateway sits by convention. */
@@ -50,23 +86,30 @@ export interface AllocateOptions {
   randomStart?: boolean;
 }
 
-/** The lowest (or a random) free IPv4 address of the switch, or undefined when the pool is full. */
-export function allocateAddress(settings: IpamSettings, options: AllocateOptions): string | undefined {
-  const { subnet } = settings;
-  if (subnet === undefined) return undefined;
+/** How many candidates are looked at before a subnet counts as full (IPv6 subnets are vast). */
+const MAX_PROBES = 1n << 17n;
+
+/** The lowest (or a random) free address of `subnet`, or undefined when the pool is full. */
+export function allocateAddress(subnet: Subnet, excludedRanges: readonly ExcludedRange[], options: AllocateOptions): string | undefined {
   const first = conventionalGateway(subnet) + 1n;
-  const last = subnet.prefixLength >= 31 ? subnet.last : subnet.last - 1n;
+  const last = subnet.family === 4 && subnet.prefixLength < 31 ? subnet.last - 1n : subnet.last;
   if (first > last) return undefined;
   const size = last - first + 1n;
-  const offset = options.randomStart === true ? BigInt(`0x${randomBytes(8).toString('hex')}`) % size : 0n;
-  const excluded = (v: bigint): boolean => settings.excluded.some(([a, b]) => v >= a && v <= b);
-  for (let i = 0n; i < size; i++) {
+  const offset = options.randomStart === true ? BigInt(`0x${randomBytes(16).toString('hex')}`) % size : 0n;
+  const excluded = excludedRanges.filter((r) => r.family === subnet.family);
+  const probes = size < MAX_PROBES ? size : MAX_PROBES;
+  for (let i = 0n; i < probes; i++) {
     const value = first + ((offset + i) % size);
-    if (excluded(value)) continue;
+    if (excluded.some((r) => value >= r.from && value <= r.to)) continue;
     const text = bigIntToIp(value, subnet.family);
     if (!options.inUse.has(text)) return text;
   }
   return undefined;
+}
+
+/** The subnet of `settings` that holds `address`, if any. */
+export function subnetOf(settings: IpamSettings, address: string): Subnet | undefined {
+  return settings.subnets.find((s) => subnetContains(s, address));
 }
 
 /** 0a:58 + the IPv4 address, as ovn-kubernetes does: unique on the switch because the IP is. */

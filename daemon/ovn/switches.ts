@@ -11,6 +11,17 @@ export interface LogicalSwitch {
   name: string;
   ports: Uuid[];
   otherConfig: ReadonlyMap<string, string>;
+  externalIds: ReadonlyMap<string, string>;
+}
+
+function toSwitch(row: Row): LogicalSwitch {
+  return {
+    uuid: rowUuid(row),
+    name: stringOf(row, 'name') ?? '',
+    ports: uuidsOf(row, 'ports'),
+    otherConfig: stringMapOf(row, 'other_config'),
+    externalIds: stringMapOf(row, 'external_ids'),
+  };
 }
 
 /** Tables and columns the daemon monitors in the NB. */
@@ -30,7 +41,7 @@ export function findSwitch(nb: OvsdbClient, name: string): LogicalSwitch | undef
   for (const row of nb.cache.table('Logical_Switch').values()) {
     if (stringOf(row, 'name') !== name) continue;
     if (found !== undefined) throw new AmbiguousSwitchError(`more than one logical switch is named ${JSON.stringify(name)}`);
-    found = { uuid: rowUuid(row), name, ports: uuidsOf(row, 'ports'), otherConfig: stringMapOf(row, 'other_config') };
+    found = toSwitch(row);
   }
   return found;
 }
@@ -38,10 +49,7 @@ export function findSwitch(nb: OvsdbClient, name: string): LogicalSwitch | undef
 /** The switch whose `ports` holds `portUuid`. */
 export function switchOfPort(nb: OvsdbClient, portUuid: Uuid): LogicalSwitch | undefined {
   for (const row of nb.cache.table('Logical_Switch').values()) {
-    const ports = uuidsOf(row, 'ports');
-    if (ports.includes(portUuid)) {
-      return { uuid: rowUuid(row), name: stringOf(row, 'name') ?? '', ports, otherConfig: stringMapOf(row, 'other_config') };
-    }
+    if (uuidsOf(row, 'ports').includes(portUuid)) return toSwitch(row);
   }
   return undefined;
 }

@@ -1,28 +1,30 @@
 import t from 'tap';
-import { allocateAddress, macForIpv4, parseIpamSettings, parsePortAddresses, randomMac, IpamConfigError } from '../../daemon/ovn/ipam.ts';
+import { allocateAddress, macForIpv4, parseIpamSettings, parsePortAddresses, randomMac, subnetOf, IpamConfigError, SUBNETS_KEY, EXCLUDE_SUBNETS_KEY, type IpamSettings } from '../../daemon/ovn/ipam.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet } from '../../daemon/lib/ip.ts';
 
-const settings = (cfg: Record<string, string>) => parseIpamSettings(new Map(Object.entries(cfg)));
+const settings = (cfg: Record<string, string>, ids: Record<string, string> = {}) => parseIpamSettings(new Map(Object.entries(cfg)), new Map(Object.entries(ids)));
+/** One address from the settings' first subnet. */
+const allocate = (s: IpamSettings, options: Parameters<typeof allocateAddress>[2]) => (s.subnets[0] === undefined ? undefined : allocateAddress(s.subnets[0], s.excluded, options));
 
 t.test('lowest free address, skipping network, gateway and exclusions', (tt) => {
   const s = settings({ subnet: '10.1.0.0/24', exclude_ips: '10.1.0.2 10.1.0.4..10.1.0.6' });
-  tt.equal(allocateAddress(s, { inUse: new Set() }), '10.1.0.3');
-  tt.equal(allocateAddress(s, { inUse: new Set(['10.1.0.3']) }), '10.1.0.7');
+  tt.equal(allocate(s, { inUse: new Set() }), '10.1.0.3');
+  tt.equal(allocate(s, { inUse: new Set(['10.1.0.3']) }), '10.1.0.7');
   tt.end();
 });
 
 t.test('full pool and no subnet', (tt) => {
   const s = settings({ subnet: '10.1.0.0/30' });
-  tt.equal(allocateAddress(s, { inUse: new Set() }), '10.1.0.2');
-  tt.equal(allocateAddress(s, { inUse: new Set(['10.1.0.2']) }), undefined, 'broadcast is never handed out');
-  tt.equal(allocateAddress(settings({}), { inUse: new Set() }), undefined);
+  tt.equal(allocate(s, { inUse: new Set() }), '10.1.0.2');
+  tt.equal(allocate(s, { inUse: new Set(['10.1.0.2']) }), undefined, 'broadcast is never handed out');
+  tt.equal(allocate(settings({}), { inUse: new Set() }), undefined);
   tt.end();
 });
 
 t.test('random start still finds the only free address', (tt) => {
   const s = settings({ subnet: '10.1.0.0/29' });
   const inUse = new Set(['10.1.0.2', '10.1.0.3', '10.1.0.5', '10.1.0.6']);
-  for (let i = 0; i < 20; i++) tt.equal(allocateAddress(s, { inUse, randomStart: true }), '10.1.0.4');
+  for (let i = 0; i < 20; i++) tt.equal(allocate(s, { inUse, randomStart: true }), '10.1.0.4');
   tt.end();
 });
 
@@ -58,5 +60,20 @@ t.test('ip arithmetic', (tt) => {
   tt.equal(parseSubnet('10.0.0.1/24'), undefined);
   tt.equal(parseSubnet('10.0.0.0/33'), undefined);
   tt.equal(parseSubnet('nonsense'), undefined);
+  tt.end();
+});
+
+t.test('dual-stack settings from external_ids, one address per subnet', (tt) => {
+  const s = settings({}, { [SUBNETS_KEY]: '10.9.0.0/24, fd00:9::/64', [EXCLUDE_SUBNETS_KEY]: '10.9.0.0/28,fd00:9::/120' });
+  tt.same(s.subnets.map((x) => x.cidr), ['10.9.0.0/24', 'fd00:9::/64']);
+  const [v4, v6] = s.subnets;
+  if (v4 === undefined || v6 === undefined) throw new Error('two subnets expected');
+  tt.equal(allocateAddress(v4, s.excluded, { inUse: new Set() }), '10.9.0.16', 'skips the excluded /28');
+  tt.equal(allocateAddress(v6, s.excluded, { inUse: new Set() }), 'fd00:9::100', 'skips the excluded /120');
+  tt.equal(allocateAddress(v6, s.excluded, { inUse: new Set(['fd00:9::100']) }), 'fd00:9::101');
+  const random = allocateAddress(v6, s.excluded, { inUse: new Set(), randomStart: true }) ?? '';
+  tt.ok(subnetOf(s, random)?.cidr === 'fd00:9::/64', `random start stays in the subnet (${random})`);
+  tt.equal(subnetOf(s, '10.8.0.1'), undefined);
+  tt.throws(() => settings({}, { [SUBNETS_KEY]: 'nonsense' }), IpamConfigError);
   tt.end();
 });
