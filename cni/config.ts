@@ -43,6 +43,18 @@ export interface NetConf {
   staticIps: RequestedAddress[] | undefined;
   /** runtimeConfig.mac (CNI capability `mac`). */
   staticMac: string | undefined;
+  /** A network ovn-multinet creates (layer2, localnet) rather than a switch that must exist. */
+  managed: ManagedNetwork | undefined;
+}
+
+export interface ManagedNetwork {
+  topology: 'layer2' | 'localnet';
+  /** CIDRs as written (the daemon canonicalizes them); at most one IPv4 and one IPv6. */
+  subnets: string[];
+  excludeSubnets: string[];
+  /** localnet: the name in the node's ovn-bridge-mappings, and the VLAN to use on it. */
+  physicalNetworkName: string | undefined;
+  vlanId: number | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -155,6 +167,51 @@ function validateStaticMac(value: unknown): string | undefined {
   return mac;
 }
 
+const TOPOLOGIES = ['layer2', 'localnet'] as const;
+
+/** A list of CIDRs, as a JSON list or a comma-separated string (as OVN-Kubernetes NADs write it). */
+function cidrList(value: unknown, field: string): string[] {
+  if (value === undefined) return [];
+  const items: unknown[] = typeof value === 'string' ? value.split(',').map((c) => c.trim()).filter((c) => c !== '') : Array.isArray(value) ? value : [];
+  if (typeof value !== 'string' && !Array.isArray(value)) throw bad(field, 'must be a list of CIDRs or a comma-separated string');
+  if (items.length > 16) throw bad(field, 'at most 16 entries');
+  return items.map((item, i) => {
+    const [address = '', length = ''] = typeof item === 'string' ? item.split('/') : [];
+    const max = isIP(address) === 6 ? 128 : 32;
+    if (typeof item !== 'string' || isIP(address) === 0 || !/^\d{1,3}$/.test(length) || Number(length) > max) throw bad(`${field}[${i}]`, 'must be a CIDR like 10.1.0.0/24 or fd00::/64', shown(item));
+    return item;
+  });
+}
+
+function validateManaged(raw: Record<string, unknown>): ManagedNetwork | undefined {
+  const topology = raw['topology'];
+  const localnetKeys = ['physicalNetworkName', 'vlanID'].filter((k) => raw[k] !== undefined);
+  if (topology === undefined) {
+    for (const key of ['subnets', 'excludeSubnets', ...localnetKeys]) if (raw[key] !== undefined) throw bad(key, 'needs "topology" (layer2 or localnet)');
+    return undefined;
+  }
+  if (typeof topology !== 'string' || !(TOPOLOGIES as readonly string[]).includes(topology)) throw bad('topology', `must be one of ${TOPOLOGIES.join(', ')}`, shown(topology));
+  const subnets = cidrList(raw['subnets'], 'subnets');
+  for (const family of [4, 6]) {
+    if (subnets.filter((c) => isIP(c.split('/')[0] ?? '') === family).length > 1) throw bad('subnets', `at most one IPv${family} subnet`);
+  }
+  const excludeSubnets = cidrList(raw['excludeSubnets'], 'excludeSubnets');
+  if (excludeSubnets.length > 0 && subnets.length === 0) throw bad('excludeSubnets', 'needs subnets');
+  let physicalNetworkName: string | undefined;
+  let vlanId: number | undefined;
+  if (topology === 'localnet') {
+    const name = raw['physicalNetworkName'];
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw bad('physicalNetworkName', 'is required for localnet: 1-64 letters, digits, "_", "." or "-"', shown(name));
+    physicalNetworkName = name;
+    const vlan = raw['vlanID'];
+    if (vlan !== undefined && (typeof vlan !== 'number' || !Number.isInteger(vlan) || vlan < 1 || vlan > 4094)) throw bad('vlanID', 'must be an integer from 1 to 4094', shown(vlan));
+    vlanId = vlan;
+  } else if (localnetKeys.length > 0) {
+    throw bad(localnetKeys[0] ?? 'topology', 'only for topology localnet');
+  }
+  return { topology: topology as ManagedNetwork['topology'], subnets, excludeSubnets, physicalNetworkName, vlanId };
+}
+
 /** Validates a decoded config; `ipam` is refused because addresses come from the OVN switch. */
 export function parseConfig(raw: Record<string, unknown>): NetConf {
   const cniVersion = requestedVersion(raw);
@@ -185,5 +242,6 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     validAttachments: validateValidAttachments(raw['cni.dev/valid-attachments']),
     staticIps: validateStaticIps(runtimeConfig?.['ips']),
     staticMac: validateStaticMac(runtimeConfig?.['mac']),
+    managed: validateManaged(raw),
   };
 }

@@ -18,6 +18,7 @@ import { deleteLink, findLink } from '../netlink/link.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
+import { ensureManagedSwitch, NetworkDefinitionError } from '../ovn/managed.ts';
 import { parseIpamSettings, parsePortAddresses, subnetOf, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
 import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
@@ -41,12 +42,14 @@ function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
   return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
 }
 
-function lookupSwitch(ctx: Attacher, conf: NetConf): { sw: LogicalSwitch; settings: IpamSettings } {
+/** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
+async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
   let sw: LogicalSwitch | undefined;
   try {
-    sw = findSwitch(ctx.nb, conf.logicalSwitch);
+    sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
   } catch (err) {
     if (err instanceof AmbiguousSwitchError) throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: ${err.message}`);
+    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${err.field}: ${err.message}`, err.details);
     throw err;
   }
   if (sw === undefined) {
@@ -104,7 +107,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   await ensureConnected(ctx, ctx.nb, signal);
   await ensureConnected(ctx, ctx.ovs, signal);
   const { conf } = req;
-  const { sw, settings } = lookupSwitch(ctx, conf);
+  const { sw, settings } = await lookupSwitch(ctx, conf, signal);
   const bridge = requireBridge(ctx);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);

@@ -15,6 +15,10 @@ export const OwnerKeys = {
   podNamespace: `${PREFIX}pod-namespace`,
   podName: `${PREFIX}pod-name`,
   podUid: `${PREFIX}pod-uid`,
+  /** On logical switches ovn-multinet created: the network name, its definition and its hash. */
+  managedNetwork: `${PREFIX}managed-network`,
+  networkDefinition: `${PREFIX}network-definition`,
+  networkHash: `${PREFIX}network-hash`,
 } as const;
 
 export const OWNER_VALUE = 'ovn-multinet';

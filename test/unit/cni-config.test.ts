@@ -86,3 +86,21 @@ t.test('runtimeConfig ips and mac (CNI capabilities)', (tt) => {
   expectConfigError(tt, { ...good, runtimeConfig: { mac: 'zz' } }, ErrorCode.InvalidConfig, 'runtimeConfig.mac');
   tt.end();
 });
+
+t.test('managed network definitions', (tt) => {
+  const l2 = parseConfig({ ...good, topology: 'layer2', subnets: '10.1.0.0/24, fd00::/64', excludeSubnets: ['10.1.0.0/28'] });
+  tt.same(l2.managed, { topology: 'layer2', subnets: ['10.1.0.0/24', 'fd00::/64'], excludeSubnets: ['10.1.0.0/28'], physicalNetworkName: undefined, vlanId: undefined });
+  const ln = parseConfig({ ...good, topology: 'localnet', physicalNetworkName: 'physnet1', vlanID: 100 });
+  tt.match(ln.managed, { topology: 'localnet', physicalNetworkName: 'physnet1', vlanId: 100 });
+  tt.equal(parseConfig(good).managed, undefined, 'no topology: attach to an existing switch');
+  expectConfigError(tt, { ...good, topology: 'layer3' }, ErrorCode.InvalidConfig, 'topology');
+  expectConfigError(tt, { ...good, subnets: ['10.1.0.0/24'] }, ErrorCode.InvalidConfig, 'subnets');
+  expectConfigError(tt, { ...good, topology: 'layer2', subnets: ['10.1.0.0/24', '10.2.0.0/24'] }, ErrorCode.InvalidConfig, 'subnets');
+  expectConfigError(tt, { ...good, topology: 'layer2', subnets: ['10.1.0.0'] }, ErrorCode.InvalidConfig, 'subnets[0]');
+  expectConfigError(tt, { ...good, topology: 'layer2', subnets: 5 }, ErrorCode.InvalidConfig, 'subnets');
+  expectConfigError(tt, { ...good, topology: 'layer2', excludeSubnets: ['10.1.0.0/28'] }, ErrorCode.InvalidConfig, 'excludeSubnets');
+  expectConfigError(tt, { ...good, topology: 'localnet' }, ErrorCode.InvalidConfig, 'physicalNetworkName');
+  expectConfigError(tt, { ...good, topology: 'localnet', physicalNetworkName: 'p', vlanID: 4095 }, ErrorCode.InvalidConfig, 'vlanID');
+  expectConfigError(tt, { ...good, topology: 'layer2', vlanID: 10 }, ErrorCode.InvalidConfig, 'vlanID');
+  tt.end();
+});

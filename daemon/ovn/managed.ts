@@ -1,0 +1,137 @@
+/**
+ * Networks ovn-multinet creates from their definition in the network config (topology layer2 or
+ * localnet): the logical switch is made on first use, marked with the network's name and a hash
+ * of its definition, and reused by every later ADD on any node. The switch is created by one
+ * transaction that first `wait`s for no switch of that name to exist, so two nodes racing to
+ * create it end with one switch. A second, different definition under the same name is refused.
+ */
+import { createHash } from 'node:crypto';
+import type { ManagedNetwork } from '../../cni/config.ts';
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { OvsdbTransactionError } from '../ovsdb/errors.ts';
+import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
+import { namedUuid } from '../ovsdb/notation.ts';
+import { bigIntToIp, parseSubnet, type Subnet } from '../lib/ip.ts';
+import { stringOf } from '../lib/rows.ts';
+import { EXCLUDE_SUBNETS_KEY, SUBNETS_KEY } from './ipam.ts';
+import { OWNER_VALUE, OwnerKeys } from './ids.ts';
+import { findSwitch, type LogicalSwitch } from './switches.ts';
+
+export class NetworkDefinitionError extends Error {
+  override name = 'NetworkDefinitionError';
+  /** The config key at fault. */
+  readonly field: string;
+  readonly details: string;
+
+  constructor(field: string, message: string, details = '') {
+    super(message);
+    this.field = field;
+    this.details = details;
+  }
+}
+
+interface Definition {
+  topology: ManagedNetwork['topology'];
+  subnets: string[];
+  excludeSubnets: string[];
+  physicalNetworkName?: string;
+  vlanID?: number;
+}
+
+function canonical(list: readonly string[], field: string): Subnet[] {
+  return list.map((cidr, i) => {
+    const subnet = parseSubnet(cidr);
+    if (subnet === undefined) throw new NetworkDefinitionError(`${field}[${i}]`, `${field}[${i}]: host bits are set`, cidr);
+    return subnet;
+  });
+}
+
+/** The definition in a stable form (canonical CIDRs, IPv4 first), checked for consistency. */
+export function networkDefinition(net: ManagedNetwork): { definition: Definition; subnets: Subnet[]; excluded: Subnet[] } {
+  const byFamily = (a: Subnet, b: Subnet): number => a.family - b.family || (a.network < b.network ? -1 : a.network > b.network ? 1 : 0);
+  const subnets = canonical(net.subnets, 'subnets').sort(byFamily);
+  const excluded = canonical(net.excludeSubnets, 'excludeSubnets').sort(byFamily);
+  excluded.forEach((ex, i) => {
+    if (!subnets.some((s) => s.family === ex.family && ex.network >= s.network && ex.last <= s.last)) {
+      throw new NetworkDefinitionError(`excludeSubnets[${i}]`, `excludeSubnets[${i}]: ${ex.cidr} is not inside any of the subnets`);
+    }
+  });
+  const definition: Definition = { topology: net.topology, subnets: subnets.map((s) => s.cidr), excludeSubnets: excluded.map((s) => s.cidr) };
+  if (net.physicalNetworkName !== undefined) definition.physicalNetworkName = net.physicalNetworkName;
+  if (net.vlanId !== undefined) definition.vlanID = net.vlanId;
+  return { definition, subnets, excluded };
+}
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function createOps(switchName: string, network: string, net: ManagedNetwork): Operation[] {
+  const { definition, subnets, excluded } = networkDefinition(net);
+  const text = JSON.stringify(definition);
+  const otherConfig = new Map<string, string>();
+  const v4 = subnets.find((s) => s.family === 4);
+  if (v4 !== undefined) {
+    otherConfig.set('subnet', v4.cidr);
+    const ranges = excluded.filter((s) => s.family === 4).map((s) => `${bigIntToIp(s.network, 4)}..${bigIntToIp(s.last, 4)}`);
+    if (ranges.length > 0) otherConfig.set('exclude_ips', ranges.join(' '));
+  }
+  const externalIds = new Map<string, string>([
+    [OwnerKeys.owner, OWNER_VALUE],
+    [OwnerKeys.managedNetwork, network],
+    [OwnerKeys.networkDefinition, text],
+    [OwnerKeys.networkHash, hashOf(text)],
+  ]);
+  if (subnets.length > 0) externalIds.set(SUBNETS_KEY, subnets.map((s) => s.cidr).join(','));
+  if (excluded.length > 0) externalIds.set(EXCLUDE_SUBNETS_KEY, excluded.map((s) => s.cidr).join(','));
+  const ops: Operation[] = [wait('Logical_Switch', [eq('name', switchName)], ['name'], '==', [], 0)];
+  const ports = [];
+  if (net.topology === 'localnet' && net.physicalNetworkName !== undefined) {
+    ops.push(
+      insert(
+        'Logical_Switch_Port',
+        {
+          name: `omn-localnet-${switchName}`,
+          type: 'localnet',
+          addresses: ['unknown'],
+          options: new Map([['network_name', net.physicalNetworkName]]),
+          tag: net.vlanId,
+          external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [OwnerKeys.managedNetwork, network]]),
+        },
+        'localnet',
+      ),
+    );
+    ports.push(namedUuid('localnet'));
+  }
+  ops.push(insert('Logical_Switch', { name: switchName, ports, other_config: otherConfig, external_ids: externalIds }, 'network'));
+  return ops;
+}
+
+/** The switch of a managed network: found (same definition) or created; refused otherwise. */
+export async function ensureManagedSwitch(nb: OvsdbClient, switchName: string, network: string, net: ManagedNetwork, signal: AbortSignal): Promise<LogicalSwitch> {
+  const text = JSON.stringify(networkDefinition(net).definition);
+  for (let attempt = 0; ; attempt++) {
+    const existing = findSwitch(nb, switchName);
+    if (existing !== undefined) {
+      const theirs = existing.externalIds.get(OwnerKeys.networkDefinition);
+      if (existing.externalIds.get(OwnerKeys.managedNetwork) === undefined || theirs === undefined) {
+        throw new NetworkDefinitionError('topology', `logical switch ${switchName} exists and was not created by ovn-multinet`, 'remove "topology" to attach to it as it is');
+      }
+      if (existing.externalIds.get(OwnerKeys.networkHash) !== hashOf(text)) {
+        throw new NetworkDefinitionError(
+          'topology',
+          `network ${network}: this definition differs from the one logical switch ${switchName} was created with`,
+          `this config: ${text}; existing (network ${existing.externalIds.get(OwnerKeys.managedNetwork) ?? '?'}): ${theirs}`,
+        );
+      }
+      return existing;
+    }
+    try {
+      await nb.transact(createOps(switchName, network, net), signal);
+    } catch (err) {
+      const raced = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex === 0;
+      if (!raced || attempt >= 3) throw err;
+    }
+    await nb.cache.waitForRow('Logical_Switch', (row) => stringOf(row, 'name') === switchName, signal);
+  }
+}
