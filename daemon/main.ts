@@ -31,6 +31,8 @@ export interface DaemonOptions {
   reconcileIntervalMs: number;
   reconcileGraceMs: number;
   logLevel: LevelWithSilent;
+  /** --kubeconfig: per-pod network requests from Kubernetes (also on in-cluster, see k8s/pods.ts). */
+  kubeconfig: string | undefined;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -77,6 +79,7 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     reconcileIntervalMs: num('reconcileInterval'),
     reconcileGraceMs: num('reconcileGrace'),
     logLevel: level as LevelWithSilent,
+    kubeconfig: optional('kubeconfig'),
   };
 }
 
@@ -112,6 +115,19 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   nb.on('disconnected', lost('OVN Northbound database'));
 
   const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
+  // Kubernetes is optional: loaded only with --kubeconfig or in a cluster (KUBERNETES_SERVICE_HOST).
+  let pods: { stop(): Promise<void> } | undefined;
+  if (options.kubeconfig !== undefined || (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') {
+    const { PodCache, loadKubeConfig } = await import('./k8s/pods.ts');
+    const kubeConfig = loadKubeConfig(options.kubeconfig);
+    if (kubeConfig !== undefined) {
+      const cache = new PodCache({ kubeConfig, nodeName: options.nodeName, log });
+      cache.start();
+      ctx.pods = cache;
+      pods = cache;
+      log.info({ server: kubeConfig.getCurrentCluster()?.server, node: options.nodeName }, 'watching this node\'s pods for network requests');
+    }
+  }
   const lock = new KeyedLock();
   const reconciler = new Reconciler(ctx, lock, { graceMs: options.reconcileGraceMs, intervalMs: options.reconcileIntervalMs });
   const server = await listenCniSocket({
@@ -132,7 +148,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     await reconciler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });
-    await Promise.all([nb.close(), ovs.close()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop()]);
     log.info('ovn-multinet daemon stopped');
   };
   return { server, nb, ovs, log, reconciler, stop };

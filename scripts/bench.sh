@@ -11,4 +11,8 @@ if [[ ! -x dist/ovn-multinet ]]; then
   echo "bench.sh: dist/ovn-multinet is missing: building it" >&2
   bash scripts/build.sh
 fi
+if [[ "${1:-}" == --ipam ]]; then
+  # Cluster IPAM throughput (bench/ipam-throughput.ts): IPAM_ALLOCATORS (20), IPAM_TOTAL (2000).
+  exec node bench/ipam-throughput.ts
+fi
 exec node bench/main.ts "$@"

@@ -5,7 +5,7 @@
  * request created. A repeated ADD finds each piece already there and returns the same result.
  */
 import { CniError, ErrorCode, shown } from '../../cni/errors.ts';
-import type { NetConf } from '../../cni/config.ts';
+import type { NetConf, RequestedAddress } from '../../cni/config.ts';
 import type { NetnsPath, ContainerId, IfName } from '../../cni/env.ts';
 import type { Result } from '../../cni/result.ts';
 import { hostVethName, logicalPortName } from '../../cni/names.ts';
@@ -24,6 +24,7 @@ import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '.
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
+import { podAddressRequest } from '../k8s/requests.ts';
 
 export interface AddRequest {
   containerId: ContainerId;
@@ -63,24 +64,52 @@ async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): 
   }
 }
 
+/** The static addresses asked for, and the field that asked for each kind (named in errors). */
+interface StaticRequest {
+  ips: RequestedAddress[] | undefined;
+  mac: string | undefined;
+  ipsField: string;
+  macField: string;
+}
+
 /**
- * runtimeConfig.ips, checked against the switch: inside its subnet when it has one (code 7
+ * runtimeConfig.ips/mac; with Kubernetes on, what the config lacks comes from the pod's
+ * network-selection element for this network (its annotation), through the same path.
+ */
+async function staticRequest(ctx: Attacher, req: AddRequest, signal: AbortSignal): Promise<StaticRequest> {
+  const { conf } = req;
+  const fromConfig = { ips: conf.staticIps, mac: conf.staticMac, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac' };
+  if (ctx.pods === undefined || (conf.staticIps !== undefined && conf.staticMac !== undefined)) return fromConfig;
+  const pod = await podAddressRequest(ctx.pods, req.args, conf.name, req.ifName, signal);
+  if (pod === undefined) return fromConfig;
+  const ipsFromPod = conf.staticIps === undefined && pod.ips !== undefined;
+  const macFromPod = conf.staticMac === undefined && pod.mac !== undefined;
+  return {
+    ips: ipsFromPod ? pod.ips : conf.staticIps,
+    mac: macFromPod ? pod.mac : conf.staticMac,
+    ipsField: ipsFromPod ? `${pod.field} ips` : fromConfig.ipsField,
+    macField: macFromPod ? `${pod.field} mac` : fromConfig.macField,
+  };
+}
+
+/**
+ * The static addresses, checked against the switch: inside its subnet when it has one (code 7
  * otherwise); a switch without a subnet leaves addressing to the user.
  */
-function staticAddresses(conf: NetConf, settings: IpamSettings): string[] {
-  return (conf.staticIps ?? []).map(({ address }, i) => {
+function staticAddresses(wanted: StaticRequest, settings: IpamSettings): string[] {
+  return (wanted.ips ?? []).map(({ address }, i) => {
     if (settings.subnets.length > 0 && subnetOf(settings, address) === undefined) {
-      throw new CniError(ErrorCode.InvalidConfig, `runtimeConfig.ips[${i}]: ${shown(address)} is outside the network's subnets`, settings.subnets.map((s) => s.cidr).join(', '));
+      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, settings.subnets.map((s) => s.cidr).join(', '));
     }
     return address;
   });
 }
 
-/** An address's prefix length: its subnet's, else the one runtimeConfig gave, else a host route. */
-function prefixLength(ip: string, settings: IpamSettings, conf: NetConf): number {
+/** An address's prefix length: its subnet's, else the one asked for with it, else a host route. */
+function prefixLength(ip: string, settings: IpamSettings, wanted: StaticRequest): number {
   const subnet = subnetOf(settings, ip);
   if (subnet !== undefined) return subnet.prefixLength;
-  return conf.staticIps?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
+  return wanted.ips?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
 }
 
 function requireBridge(ctx: Attacher): Bridge {
@@ -109,6 +138,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   const { conf } = req;
   const { sw, settings } = await lookupSwitch(ctx, conf, signal);
   const bridge = requireBridge(ctx);
+  const wanted = await staticRequest(ctx, req, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
   const netns = await openPodNetns(req.netns);
@@ -129,8 +159,8 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
             portSecurity: conf.portSecurity,
             externalIds: owner,
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s),
-            ...(conf.staticIps === undefined ? {} : { staticIps: staticAddresses(conf, settings) }),
-            ...(conf.staticMac === undefined ? {} : { staticMac: conf.staticMac }),
+            ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
+            ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
           },
           signal,
         );
@@ -140,7 +170,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       } catch (err) {
         if (err instanceof PoolExhaustedError) throw new CniError(ErrorCode.AddressPoolExhausted, err.message);
         if (err instanceof AddressInUseError) {
-          const field = err.kind === 'ip' ? 'runtimeConfig.ips' : 'runtimeConfig.mac';
+          const field = err.kind === 'ip' ? wanted.ipsField : wanted.macField;
           throw new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
         }
         throw err;
@@ -150,7 +180,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     }
     const { mac, ips } = parsePortAddresses(port.addresses[0] ?? '');
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
-    const prefixOf = (ip: string): number => prefixLength(ip, settings, conf);
+    const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
     const mtu = conf.mtu ?? ctx.defaultMtu;
 
     let hostMac: string;

@@ -5,6 +5,7 @@ import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
+import type { PodSource } from '../k8s/pods.ts';
 
 export interface Attacher {
   nb: OvsdbClient;
@@ -18,6 +19,8 @@ export interface Attacher {
   /** How long a request waits for a lost database connection to come back (within its deadline). */
   dbWaitMs: number;
   log: Logger;
+  /** With Kubernetes on: this node's pods, whose network-selection elements may ask for ips/mac. */
+  pods?: PodSource;
 }
 
 /** Cleanup after a failed or timed-out request gets its own short deadline. */

@@ -9,7 +9,7 @@ import type { Uuid } from '../ovsdb/notation.ts';
 import { uuidsOf } from '../lib/rows.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
 import { addressEntry, createPortOps, findPort, type LogicalPort } from './ports.ts';
-import { addressesInUse, findSwitch, switchOfPort, type LogicalSwitch } from './switches.ts';
+import { addressesInUse, describeUser, findSwitch, switchOfPort, type LogicalSwitch } from './switches.ts';
 import { OwnerKeys } from './ids.ts';
 
 const MAX_ATTEMPTS = 50;
@@ -53,25 +53,33 @@ export interface PortRequest {
   staticMac?: string;
 }
 
+/**
+ * Where the last search on a subnet ended: the next one starts after it instead of walking every
+ * used address from the bottom (a hint only; what is free always comes from the NB cache).
+ */
+const nextHint = new Map<string, string>();
+
 /** The addresses and MAC the port gets: the requested ones if free, else allocated ones. */
 function chooseAddresses(request: PortRequest, used: ReturnType<typeof addressesInUse>, attempt: number, switchName: string): { mac: string; ips: string[] } {
   let ips: string[];
   if (request.staticIps !== undefined) {
     for (const ip of request.staticIps) {
-      const owner = used.ips.get(ip);
-      if (owner !== undefined) throw new AddressInUseError('ip', ip, owner);
+      const user = used.ips.get(ip);
+      if (user !== undefined) throw new AddressInUseError('ip', ip, describeUser(user));
     }
     ips = [...request.staticIps];
   } else {
     ips = request.settings.subnets.map((subnet) => {
-      const ip = allocateAddress(subnet, request.settings.excluded, { inUse: used.ips, randomStart: attempt > 0 });
+      const hintKey = `${switchName}/${subnet.cidr}`;
+      const ip = allocateAddress(subnet, request.settings.excluded, { inUse: used.ips, randomStart: attempt > 0, startAfter: nextHint.get(hintKey) });
+      if (ip !== undefined) nextHint.set(hintKey, ip);
       if (ip === undefined) throw new PoolExhaustedError(`no free address left in ${subnet.cidr} on logical switch ${JSON.stringify(switchName)}`);
       return ip;
     });
   }
   if (request.staticMac !== undefined) {
-    const owner = used.macs.get(request.staticMac);
-    if (owner !== undefined) throw new AddressInUseError('mac', request.staticMac, owner);
+    const user = used.macs.get(request.staticMac);
+    if (user !== undefined) throw new AddressInUseError('mac', request.staticMac, describeUser(user));
     return { mac: request.staticMac, ips };
   }
   const v4 = ips.find((ip) => !ip.includes(':'));
@@ -114,10 +122,13 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     const sw = findSwitch(nb, request.switchName);
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
     const { mac, ips } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw.name);
+    let guards = 0;
     try {
-      const results = await nb.transact(createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds }), signal);
-      const uuid = results[1]?.uuid;
-      if (uuid === undefined) throw new OvsdbTransactionError(1, 'insert', 'no uuid in insert result', undefined);
+      const { ops, guards: claimed } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds });
+      guards = claimed;
+      const results = await nb.transact(ops, signal);
+      const uuid = results[claimed]?.uuid;
+      if (uuid === undefined) throw new OvsdbTransactionError(claimed, 'insert', 'no uuid in insert result', undefined);
       const entry = addressEntry(mac, ips);
       const port: LogicalPort = { uuid, name: request.name, addresses: [entry], portSecurity: request.portSecurity ? [entry] : [], externalIds: request.externalIds };
       return { port, switchUuid: sw.uuid };
@@ -127,7 +138,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
         await request.reconnected(signal);
         continue;
       }
-      const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex === 0;
+      const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < guards;
       if (!conflict) throw err;
       await catchUp(nb, sw, signal);
     }

@@ -84,6 +84,8 @@ export interface AllocateOptions {
   inUse: { has(address: string): boolean };
   /** Start the search at a random offset (after a conflict with a concurrent allocator). */
   randomStart?: boolean;
+  /** Otherwise start right after this address (the previous allocation), wrapping around. */
+  startAfter?: string | undefined;
 }
 
 /** How many candidates are looked at before a subnet counts as full (IPv6 subnets are vast). */
@@ -95,7 +97,13 @@ export function allocateAddress(subnet: Subnet, excludedRanges: readonly Exclude
   const last = subnet.family === 4 && subnet.prefixLength < 31 ? subnet.last - 1n : subnet.last;
   if (first > last) return undefined;
   const size = last - first + 1n;
-  const offset = options.randomStart === true ? BigInt(`0x${randomBytes(16).toString('hex')}`) % size : 0n;
+  const after = options.startAfter === undefined || familyOf(options.startAfter) !== subnet.family ? undefined : ipToBigInt(options.startAfter);
+  const offset =
+    options.randomStart === true
+      ? BigInt(`0x${randomBytes(16).toString('hex')}`) % size
+      : after !== undefined && after >= first && after <= last
+        ? (after - first + 1n) % size
+        : 0n;
   const excluded = excludedRanges.filter((r) => r.family === subnet.family);
   const probes = size < MAX_PROBES ? size : MAX_PROBES;
   for (let i = 0n; i < probes; i++) {

@@ -71,26 +71,46 @@ function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
   return networks;
 }
 
+/** Parsed once per row version: the cache replaces a row object whenever the row changes. */
+const parsedRows = new WeakMap<Row, { macs: string[]; ips: string[] }>();
+
+function portAddresses(lsp: Row): { macs: string[]; ips: string[] } {
+  let parsed = parsedRows.get(lsp);
+  if (parsed === undefined) {
+    parsed = { macs: [], ips: [] };
+    for (const entry of [...stringsOf(lsp, 'addresses'), ...stringsOf(lsp, 'dynamic_addresses')]) {
+      const { mac, ips } = parsePortAddresses(entry);
+      if (mac !== undefined) parsed.macs.push(mac);
+      parsed.ips.push(...ips);
+    }
+    parsedRows.set(lsp, parsed);
+  }
+  return parsed;
+}
+
+/** Who uses an address: a logical switch port (described on demand) or a router port. */
+export type AddressUser = Row | 'router';
+
 /** Every IP and MAC the switch's ports (static, dynamic, router peers) use, with who uses it. */
-export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Map<string, string>; macs: Map<string, string> } {
-  const ips = new Map<string, string>();
-  const macs = new Map<string, string>();
+export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Map<string, AddressUser>; macs: Map<string, AddressUser> } {
+  const ips = new Map<string, AddressUser>();
+  const macs = new Map<string, AddressUser>();
   for (const uuid of sw.ports) {
     const lsp = nb.cache.row('Logical_Switch_Port', uuid);
     if (lsp === undefined) continue;
-    const owner = portOwner(lsp);
-    const entries = [...stringsOf(lsp, 'addresses'), ...stringsOf(lsp, 'dynamic_addresses')];
-    for (const entry of entries) {
-      const { mac, ips: addrs } = parsePortAddresses(entry);
-      if (mac !== undefined) macs.set(mac, owner);
-      for (const ip of addrs) ips.set(ip, owner);
-    }
+    const used = portAddresses(lsp);
+    for (const mac of used.macs) macs.set(mac, lsp);
+    for (const ip of used.ips) ips.set(ip, lsp);
   }
-  for (const network of routerNetworks(nb, sw)) ips.set(network.split('/')[0] ?? '', 'a logical router port');
+  for (const network of routerNetworks(nb, sw)) ips.set(network.split('/')[0] ?? '', 'router');
   return { ips, macs };
 }
 
-/** "port NAME (pod NS/NAME, container ID)" as far as the port's owner ids tell. */
+/** "logical switch port NAME (pod NS/NAME, container ID)", as far as the port's owner ids tell. */
+export function describeUser(user: AddressUser): string {
+  return user === 'router' ? 'a logical router port' : portOwner(user);
+}
+
 function portOwner(lsp: Row): string {
   const ids = stringMapOf(lsp, 'external_ids');
   const pod = ids.get(OwnerKeys.podName) === undefined ? '' : `pod ${ids.get(OwnerKeys.podNamespace) ?? ''}/${ids.get(OwnerKeys.podName) ?? ''}, `;

@@ -1,0 +1,199 @@
+/**
+ * The pods of this node, cached from a list+watch (client-node's ListWatch, field selector
+ * `spec.nodeName=<node>`), so an ADD needs no API call when the cache has its pod. An ADD can
+ * arrive before the watch event of its pod: it then waits for the cache (bounded), then falls
+ * back to one GET. A pod is identified by namespace/name, and by UID when the runtime gives one.
+ */
+import { CoreV1Api, KubeConfig, ListWatch, Observable, Watch, type ConfigurationOptions, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../lib/log.ts';
+
+/** What ovn-multinet reads from a pod, narrowed once at the boundary. */
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  uid: string;
+  annotations: ReadonlyMap<string, string>;
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  /** K8S_POD_UID: a pod with the same name and another UID is another pod. */
+  uid: string | undefined;
+}
+
+/** The pod does not exist (GET answered 404), or exists with another UID. */
+export class PodNotFoundError extends Error {
+  override name = 'PodNotFoundError';
+}
+export class PodUidMismatchError extends Error {
+  override name = 'PodUidMismatchError';
+  readonly found: string;
+  constructor(message: string, found: string) {
+    super(message);
+    this.found = found;
+  }
+}
+/** The API server could not be asked (unreachable, refused, an unexpected answer). */
+export class PodLookupError extends Error {
+  override name = 'PodLookupError';
+}
+
+/** Where a pod comes from; the fake in unit tests satisfies it too. */
+export interface PodSource {
+  get(ref: PodRef, signal: AbortSignal): Promise<PodInfo>;
+  stop(): Promise<void>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A pod object as the API server sent it, narrowed to what is used; undefined when malformed. */
+export function toPodInfo(raw: unknown): PodInfo | undefined {
+  if (!isObject(raw) || !isObject(raw['metadata'])) return undefined;
+  const { namespace, name, uid, annotations } = raw['metadata'];
+  if (typeof namespace !== 'string' || typeof name !== 'string' || typeof uid !== 'string') return undefined;
+  const map = new Map<string, string>();
+  if (isObject(annotations)) for (const [k, v] of Object.entries(annotations)) if (typeof v === 'string') map.set(k, v);
+  return { namespace, name, uid, annotations: map };
+}
+
+export interface PodCacheOptions {
+  kubeConfig: KubeConfig;
+  nodeName: string;
+  log: Logger;
+  /** How long an ADD waits for its pod to reach the cache before one GET (default 2 s). */
+  waitMs?: number;
+  /** First delay before restarting a failed list/watch; doubles up to 30 s (default 1 s). */
+  retryMs?: number;
+}
+
+const MAX_RETRY_MS = 30_000;
+
+export class PodCache implements PodSource {
+  readonly #api: CoreV1Api;
+  readonly #informer: ListWatch<V1Pod>;
+  readonly #log: Logger;
+  readonly #waitMs: number;
+  readonly #retryMs: number;
+  readonly #waiters = new Set<() => void>();
+  #retryDelay: number;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: PodCacheOptions) {
+    this.#log = options.log.child({ component: 'pod-cache' });
+    this.#waitMs = options.waitMs ?? 2000;
+    this.#retryMs = options.retryMs ?? 1000;
+    this.#retryDelay = this.#retryMs;
+    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+    const fieldSelector = `spec.nodeName=${options.nodeName}`;
+    const list = () => this.#api.listPodForAllNamespaces({ fieldSelector });
+    this.#informer = new ListWatch<V1Pod>('/api/v1/pods', new Watch(options.kubeConfig), list, false, undefined, fieldSelector);
+    const changed = (): void => {
+      this.#retryDelay = this.#retryMs;
+      for (const wake of this.#waiters) wake();
+    };
+    this.#informer.on('add', changed);
+    this.#informer.on('update', changed);
+    // ListWatch re-lists on 410 and re-watches when a watch ends, but stops on any other error.
+    this.#informer.on('error', (err: unknown) => {
+      if (this.#stopped) return;
+      this.#log.warn({ err, retryMs: this.#retryDelay }, 'pod watch failed; restarting');
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (!this.#stopped) this.#informer.start().catch((e: unknown) => this.#log.warn({ err: e }, 'pod watch restart failed'));
+      }, this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_MS);
+    });
+    this.#informer.on('connect', () => this.#log.debug({ fieldSelector }, 'watching pods'));
+  }
+
+  /** Starts the list+watch; does not wait for it (ADDs wait per pod instead). */
+  start(): void {
+    this.#informer.start().catch((err: unknown) => this.#log.warn({ err }, 'pod watch did not start'));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    for (const wake of this.#waiters) wake();
+    await this.#informer.stop();
+  }
+
+  /** The cached pod when it is the one asked for (same UID when one is given). */
+  #cached(ref: PodRef): PodInfo | undefined {
+    const pod = toPodInfo(this.#informer.get(ref.name, ref.namespace));
+    return pod !== undefined && (ref.uid === undefined || pod.uid === ref.uid) ? pod : undefined;
+  }
+
+  /** Resolves when the cache has the pod, or undefined after waitMs (or on abort/stop). */
+  async #waitCached(ref: PodRef, signal: AbortSignal): Promise<PodInfo | undefined> {
+    const found = Promise.withResolvers<PodInfo | undefined>();
+    const check = (): void => {
+      const pod = this.#cached(ref);
+      if (pod !== undefined || this.#stopped || signal.aborted) found.resolve(pod);
+    };
+    const timer = setTimeout(() => found.resolve(undefined), this.#waitMs);
+    this.#waiters.add(check);
+    signal.addEventListener('abort', check, { once: true });
+    try {
+      check();
+      return await found.promise;
+    } finally {
+      clearTimeout(timer);
+      this.#waiters.delete(check);
+      signal.removeEventListener('abort', check);
+    }
+  }
+
+  async get(ref: PodRef, signal: AbortSignal): Promise<PodInfo> {
+    signal.throwIfAborted();
+    const cached = this.#cached(ref) ?? (await this.#waitCached(ref, signal));
+    signal.throwIfAborted();
+    if (cached !== undefined) return cached;
+    this.#log.debug({ pod: `${ref.namespace}/${ref.name}` }, 'pod not in the cache; asking the API server');
+    const pod = await this.#read(ref, signal);
+    if (ref.uid !== undefined && pod.uid !== ref.uid) {
+      throw new PodUidMismatchError(`pod ${ref.namespace}/${ref.name} has UID ${pod.uid}, not ${ref.uid}`, pod.uid);
+    }
+    return pod;
+  }
+
+  async #read(ref: PodRef, signal: AbortSignal): Promise<PodInfo> {
+    // The request's signal reaches fetch through a middleware (RequestContext.setSignal).
+    const withSignal: ConfigurationOptions = {
+      middleware: [
+        {
+          pre: (c) => {
+            c.setSignal(signal);
+            return new Observable(Promise.resolve(c));
+          },
+          post: (c) => new Observable(Promise.resolve(c)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+    let raw: V1Pod;
+    try {
+      raw = await this.#api.readNamespacedPod({ name: ref.name, namespace: ref.namespace }, withSignal);
+    } catch (err) {
+      signal.throwIfAborted();
+      const code = isObject(err) ? err['code'] : undefined;
+      if (code === 404) throw new PodNotFoundError(`pod ${ref.namespace}/${ref.name} does not exist`, { cause: err });
+      throw new PodLookupError(`cannot read pod ${ref.namespace}/${ref.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const pod = toPodInfo(raw);
+    if (pod === undefined) throw new PodLookupError(`pod ${ref.namespace}/${ref.name}: the API server sent a malformed object`);
+    return pod;
+  }
+}
+
+/** --kubeconfig FILE, else in-cluster config when KUBERNETES_SERVICE_HOST is set, else none. */
+export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig | undefined {
+  if (file === undefined && (env['KUBERNETES_SERVICE_HOST'] ?? '') === '') return undefined;
+  const kc = new KubeConfig();
+  if (file !== undefined) kc.loadFromFile(file);
+  else kc.loadFromCluster();
+  if (kc.getCurrentCluster() === null) throw new Error(`${file ?? 'in-cluster config'}: no current cluster`);
+  return kc;
+}

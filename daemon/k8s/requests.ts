@@ -1,0 +1,53 @@
+/**
+ * What a pod asks for on one network: the `ips`/`mac` of its network-selection element for this
+ * CNI call, read from the pod cache. Every failure becomes a CniError here, so ADD only has to
+ * choose between these and runtimeConfig's.
+ */
+import { CniError, ErrorCode } from '../../cni/errors.ts';
+import type { RequestedAddress } from '../../cni/config.ts';
+import { NETWORKS_ANNOTATION, NetworkSelectionError, parseNetworkSelections, selectNetwork } from './selection.ts';
+import { PodLookupError, PodNotFoundError, PodUidMismatchError, type PodSource } from './pods.ts';
+
+export interface PodAddressRequest {
+  ips: RequestedAddress[] | undefined;
+  mac: string | undefined;
+  /** Names the source in errors: the annotation and the element. */
+  field: string;
+}
+
+/**
+ * The request of the pod named in CNI_ARGS (K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_UID) for
+ * network `network` on interface `ifName`; undefined when the call names no pod or the pod asks
+ * nothing of this network.
+ */
+export async function podAddressRequest(
+  pods: PodSource,
+  args: Readonly<Record<string, string>>,
+  network: string,
+  ifName: string,
+  signal: AbortSignal,
+): Promise<PodAddressRequest | undefined> {
+  const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = args;
+  if (namespace === undefined || namespace === '' || name === undefined || name === '') return undefined;
+  const who = `pod ${namespace}/${name}`;
+  let pod;
+  try {
+    pod = await pods.get({ namespace, name, uid: uid === '' ? undefined : uid }, signal);
+  } catch (err) {
+    if (err instanceof PodUidMismatchError) throw new CniError(ErrorCode.UnknownContainer, `CNI_ARGS: K8S_POD_UID ${uid ?? ''} is not the UID of ${who}`, `the pod has UID ${err.found}`, { cause: err });
+    if (err instanceof PodNotFoundError) throw new CniError(ErrorCode.UnknownContainer, `CNI_ARGS: ${who} does not exist`, '', { cause: err });
+    if (err instanceof PodLookupError) throw new CniError(ErrorCode.TryAgainLater, `${who}: the Kubernetes API server is not reachable`, err.message, { cause: err });
+    throw err;
+  }
+  const annotation = pod.annotations.get(NETWORKS_ANNOTATION);
+  if (annotation === undefined) return undefined;
+  let selected;
+  try {
+    selected = selectNetwork(parseNetworkSelections(annotation, namespace), network, ifName);
+  } catch (err) {
+    if (err instanceof NetworkSelectionError) throw new CniError(ErrorCode.InvalidConfig, `${who}: annotation ${NETWORKS_ANNOTATION} is invalid`, err.message, { cause: err });
+    throw err;
+  }
+  if (selected === undefined || (selected.ips === undefined && selected.mac === undefined)) return undefined;
+  return { ips: selected.ips, mac: selected.mac, field: `${who}: annotation ${NETWORKS_ANNOTATION} (network ${selected.namespace}/${selected.name})` };
+}
