@@ -8,10 +8,9 @@
 import t, { type Test } from 'tap';
 import { connect } from 'node:net';
 import { rm, symlink, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { createNetns, uniqueName } from '../helpers/netns.ts';
-import { CNI_BINARY, e2eSkipReason, runCni, startNode, type CniOutcome, type TestNode } from '../helpers/node.ts';
-import { BAD_CONTAINER_ID, CNI_VARS, IFNAME, buildCorpus, countByCategory, type CorpusCase, type ExecCase, type Expectation, type SocketCase } from '../helpers/corpus.ts';
+import { e2eSkipReason, runCni, startNode, type CniOutcome, type TestNode } from '../helpers/node.ts';
+import { BAD_CONTAINER_ID, IFNAME, buildCorpus, countByCategory, type CorpusCase, type ExecCase, type Expectation, type SocketCase } from '../helpers/corpus.ts';
 import { SUPPORTED_VERSIONS } from '../../cni/version.ts';
 
 const skip = e2eSkipReason();
@@ -33,29 +32,8 @@ interface SocketOutcome {
 
 type Outcome = { kind: 'exec'; out: CniOutcome; ms: number } | { kind: 'socket'; out: SocketOutcome; ms: number };
 
-/** Like runCni, with stdin as exact bytes (invalid UTF-8 cannot go through a JS string). */
-async function runCniBytes(node: TestNode, env: Record<string, string>, input: Buffer): Promise<CniOutcome> {
-  const result = await execa('ip', ['netns', 'exec', node.env.SANDBOX_NETNS, CNI_BINARY], { env, extendEnv: false, input, reject: false, timeout: 180_000 });
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = result.stdout === '' ? undefined : (JSON.parse(result.stdout) as Record<string, unknown>);
-  } catch {
-    json = undefined;
-  }
-  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, json };
-}
-
 async function runExec(node: TestNode, c: ExecCase): Promise<CniOutcome> {
-  if (typeof c.stdin === 'string') {
-    return runCni(node.sandbox, { command: c.env.CNI_COMMAND ?? '', env: { ...c.env } }, c.stdin);
-  }
-  const env: Record<string, string> = {};
-  if (process.env['PATH'] !== undefined) env['PATH'] = process.env['PATH'];
-  for (const name of CNI_VARS) {
-    const v = c.env[name];
-    if (v !== undefined) env[name] = v;
-  }
-  return runCniBytes(node, env, c.stdin);
+  return runCni(node.sandbox, { command: c.env.CNI_COMMAND ?? '', env: { ...c.env } }, c.stdin);
 }
 
 /** Sends the case's chunks (gapMs apart, stopping once the daemon answered), then finishes as told. */

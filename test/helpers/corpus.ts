@@ -9,6 +9,7 @@
  * goes wide instead: every config key with every wrong JSON type, garbage versions, huge values,
  * cut JSON, bad bytes, deep nesting, every env validator per command, and raw socket abuse.
  */
+import type { FORWARDED_ENV } from '../../cni/protocol.ts';
 import { MAX_CONFIG_BYTES } from '../../cni/config.ts';
 import { MAX_REQUEST_BYTES } from '../../cni/protocol.ts';
 
@@ -26,8 +27,8 @@ export interface Expectation {
   readonly knownBug?: string;
 }
 
-export const CNI_VARS = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'] as const;
-export type CniVar = (typeof CNI_VARS)[number];
+/** The CNI_* variables, as the executable forwards them. */
+export type CniVar = (typeof FORWARDED_ENV)[number];
 /** The CNI_* environment of one call; undefined means the variable is not set at all. */
 export type CniEnvVars = Readonly<Record<CniVar, string | undefined>>;
 

@@ -142,7 +142,10 @@ export interface CniOutcome {
   json: Record<string, unknown> | undefined;
 }
 
-/** Runs the CNI executable exactly as a runtime does: CNI_* env, config on stdin, result on stdout. */
+/**
+ * Runs the CNI executable exactly as a runtime does: CNI_* env, config on stdin (an object is
+ * serialized; a string or Buffer goes as it is, e.g. invalid UTF-8), result on stdout.
+ */
 export async function runCni(node: { env: { SANDBOX_NETNS: string } } | undefined, call: CniCall, config: unknown): Promise<CniOutcome> {
   const env: Record<string, string | undefined> = {
     PATH: process.env['PATH'],
@@ -156,7 +159,7 @@ export async function runCni(node: { env: { SANDBOX_NETNS: string } } | undefine
   };
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-  const input = typeof config === 'string' ? config : JSON.stringify(config);
+  const input = typeof config === 'string' || Buffer.isBuffer(config) ? config : JSON.stringify(config);
   const netns = node?.env.SANDBOX_NETNS ?? '';
   const [file, args] = netns === '' ? [CNI_BINARY, []] : ['ip', ['netns', 'exec', netns, CNI_BINARY]];
   const result = await execa(file, args, { env: clean, extendEnv: false, input, reject: false, timeout: 180_000 });
