@@ -50,6 +50,8 @@ t.test('managed networks', { skip }, async (t) => {
     const addr6 = await a.ns.exec(['ip', '-6', '-o', 'addr', 'show', 'dev', 'net1', 'scope', 'global']);
     t.match(addr6, v6);
     t.notMatch(addr6, 'tentative', 'the IPv6 address is usable at once');
+    const check = await node.cni({ command: 'CHECK', containerId: 'l2-a', netns: a.ns.path, ifName: 'net1' }, { ...config, prevResult: a.out.json });
+    t.equal(check.exitCode, 0, `CHECK finds both addresses: ${check.stdout}`);
     t.ok(await ping(a.ns, (b.ips[0] ?? '').split('/')[0] ?? ''), 'IPv4 ping');
     const b6 = (b.ips[1] ?? '').split('/')[0] ?? '';
     const six = await a.ns.exec(['busybox', 'ping', '-6', '-c', '2', '-W', '2', b6]).then(() => true, () => false);
