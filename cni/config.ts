@@ -45,6 +45,13 @@ export interface NetConf {
   staticMac: string | undefined;
   /** A network ovn-multinet creates (layer2, localnet) rather than a switch that must exist. */
   managed: ManagedNetwork | undefined;
+  /** Routes added in the pod through this interface, and reported in the result. */
+  routes: ConfigRoute[];
+}
+
+export interface ConfigRoute {
+  dst: string;
+  gw?: string;
 }
 
 export interface ManagedNetwork {
@@ -55,6 +62,8 @@ export interface ManagedNetwork {
   /** localnet: the name in the node's ovn-bridge-mappings, and the VLAN to use on it. */
   physicalNetworkName: string | undefined;
   vlanId: number | undefined;
+  /** Gateway addresses (one per family at most), inside the subnets, never handed out. */
+  gateways: string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -183,11 +192,40 @@ function cidrList(value: unknown, field: string): string[] {
   });
 }
 
+/** `gateway`: an address or a list of up to one per family. */
+function gatewayList(value: unknown): string[] {
+  if (value === undefined) return [];
+  const items = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  if (items === undefined || items.length > 2) throw bad('gateway', 'must be an address or a list of up to two (one IPv4, one IPv6)');
+  const out = items.map((item: unknown, i) => {
+    if (typeof item !== 'string' || isIP(item) === 0) throw bad(`gateway[${i}]`, 'must be an IP address', shown(item));
+    return item;
+  });
+  if (out.length === 2 && isIP(out[0] ?? '') === isIP(out[1] ?? '')) throw bad('gateway', 'at most one address per family');
+  return out;
+}
+
+function validateRoutes(value: unknown): ConfigRoute[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 32) throw bad('routes', 'must be a list of up to 32 {"dst": CIDR, "gw"?: address}');
+  return value.map((route: unknown, i) => {
+    const field = `routes[${i}]`;
+    if (!isObject(route)) throw bad(field, 'must be an object with dst and optional gw');
+    const { dst, gw } = route;
+    const [address = '', length = ''] = typeof dst === 'string' ? dst.split('/') : [];
+    const family = isIP(address);
+    if (typeof dst !== 'string' || family === 0 || !/^\d{1,3}$/.test(length) || Number(length) > (family === 6 ? 128 : 32)) throw bad(`${field}.dst`, 'must be a CIDR', shown(dst));
+    if (gw === undefined) return { dst };
+    if (typeof gw !== 'string' || isIP(gw) !== family) throw bad(`${field}.gw`, 'must be an address of the same family as dst', shown(gw));
+    return { dst, gw };
+  });
+}
+
 function validateManaged(raw: Record<string, unknown>): ManagedNetwork | undefined {
   const topology = raw['topology'];
   const localnetKeys = ['physicalNetworkName', 'vlanID'].filter((k) => raw[k] !== undefined);
   if (topology === undefined) {
-    for (const key of ['subnets', 'excludeSubnets', ...localnetKeys]) if (raw[key] !== undefined) throw bad(key, 'needs "topology" (layer2 or localnet)');
+    for (const key of ['subnets', 'excludeSubnets', 'gateway', ...localnetKeys]) if (raw[key] !== undefined) throw bad(key, 'needs "topology" (layer2 or localnet)');
     return undefined;
   }
   if (typeof topology !== 'string' || !(TOPOLOGIES as readonly string[]).includes(topology)) throw bad('topology', `must be one of ${TOPOLOGIES.join(', ')}`, shown(topology));
@@ -209,7 +247,8 @@ function validateManaged(raw: Record<string, unknown>): ManagedNetwork | undefin
   } else if (localnetKeys.length > 0) {
     throw bad(localnetKeys[0] ?? 'topology', 'only for topology localnet');
   }
-  return { topology: topology as ManagedNetwork['topology'], subnets, excludeSubnets, physicalNetworkName, vlanId };
+  const gateways = gatewayList(raw['gateway']);
+  return { topology: topology as ManagedNetwork['topology'], subnets, excludeSubnets, physicalNetworkName, vlanId, gateways };
 }
 
 /** Validates a decoded config; `ipam` is refused because addresses come from the OVN switch. */
@@ -243,5 +282,6 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     staticIps: validateStaticIps(runtimeConfig?.['ips']),
     staticMac: validateStaticMac(runtimeConfig?.['mac']),
     managed: validateManaged(raw),
+    routes: validateRoutes(raw['routes']),
   };
 }

@@ -203,7 +203,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         podNetns: netns,
         podName: req.ifName,
         addresses: ips.map((address) => ({ address, prefixLength: prefixOf(address) })),
-        routes: [],
+        routes: conf.routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })),
         disableTxChecksum: bridge.datapathType === 'netdev',
         signal,
       }).then(() => crashPoint('pod-interface'));
@@ -230,7 +230,8 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
 
     const gatewayOf = (ip: string): string | undefined => {
       const subnet = subnetOf(settings, ip);
-      return subnet === undefined ? undefined : switchGateway(ctx.nb, sw, subnet);
+      if (subnet === undefined) return undefined;
+      return settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
     };
     return {
       interfaces: [
@@ -242,7 +243,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         const gateway = gatewayOf(ip);
         return gateway === undefined ? { address, interface: 1 } : { address, gateway, interface: 1 };
       }),
-      routes: [],
+      routes: conf.routes.map((r) => ({ ...r })),
       dns: {},
     };
   } finally {

@@ -22,6 +22,8 @@ export interface IpamSettings {
   /** At most one per family: IPv4 from other_config:subnet or ours, IPv6 from ours. */
   subnets: Subnet[];
   excluded: ExcludedRange[];
+  /** Gateways a managed network declares (router ports give the others). */
+  gateways: string[];
 }
 
 export class IpamConfigError extends Error {
@@ -31,6 +33,8 @@ export class IpamConfigError extends Error {
 /** external_ids keys of the switches ovn-multinet manages: all subnets and excluded subnets, comma-separated. */
 export const SUBNETS_KEY = 'ovn-multinet/subnets';
 export const EXCLUDE_SUBNETS_KEY = 'ovn-multinet/exclude-subnets';
+/** The gateways of a managed network (never handed out, reported in results). */
+export const GATEWAYS_KEY = 'ovn-multinet/gateways';
 
 function parseCidrList(text: string | undefined, where: string): Subnet[] {
   return (text ?? '')
@@ -71,7 +75,13 @@ export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>, exte
   for (const range of parseCidrList(externalIds.get(EXCLUDE_SUBNETS_KEY), `external_ids:${EXCLUDE_SUBNETS_KEY}`)) {
     excluded.push({ family: range.family, from: range.network, to: range.last });
   }
-  return { subnets, excluded };
+  const gateways = (externalIds.get(GATEWAYS_KEY) ?? '').split(',').filter((g) => g !== '');
+  for (const gw of gateways) {
+    const family = familyOf(gw);
+    if (family === undefined) throw new IpamConfigError(`external_ids:${GATEWAYS_KEY} item ${JSON.stringify(gw)} is not an address`);
+    excluded.push({ family, from: ipToBigInt(gw), to: ipToBigInt(gw) });
+  }
+  return { subnets, excluded, gateways };
 }
 
 /** First host address of the subnet: where a gateway sits by convention. */

@@ -11,9 +11,9 @@ import type { OvsdbClient } from '../ovsdb/client.ts';
 import { OvsdbTransactionError } from '../ovsdb/errors.ts';
 import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
-import { bigIntToIp, parseSubnet, type Subnet } from '../lib/ip.ts';
+import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
 import { stringOf } from '../lib/rows.ts';
-import { EXCLUDE_SUBNETS_KEY, SUBNETS_KEY } from './ipam.ts';
+import { EXCLUDE_SUBNETS_KEY, GATEWAYS_KEY, SUBNETS_KEY } from './ipam.ts';
 import { OWNER_VALUE, OwnerKeys } from './ids.ts';
 import { findSwitch, type LogicalSwitch } from './switches.ts';
 
@@ -34,6 +34,7 @@ interface Definition {
   topology: ManagedNetwork['topology'];
   subnets: string[];
   excludeSubnets: string[];
+  gateway?: string[];
   physicalNetworkName?: string;
   vlanID?: number;
 }
@@ -56,7 +57,11 @@ export function networkDefinition(net: ManagedNetwork): { definition: Definition
       throw new NetworkDefinitionError(`excludeSubnets[${i}]`, `excludeSubnets[${i}]: ${ex.cidr} is not inside any of the subnets`);
     }
   });
+  net.gateways.forEach((gw, i) => {
+    if (!subnets.some((s) => subnetContains(s, gw))) throw new NetworkDefinitionError(`gateway[${i}]`, `gateway[${i}]: ${gw} is not inside any of the subnets`);
+  });
   const definition: Definition = { topology: net.topology, subnets: subnets.map((s) => s.cidr), excludeSubnets: excluded.map((s) => s.cidr) };
+  if (net.gateways.length > 0) definition.gateway = [...net.gateways].sort((a, b) => a.length - b.length || a.localeCompare(b));
   if (net.physicalNetworkName !== undefined) definition.physicalNetworkName = net.physicalNetworkName;
   if (net.vlanId !== undefined) definition.vlanID = net.vlanId;
   return { definition, subnets, excluded };
@@ -84,6 +89,7 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
   ]);
   if (subnets.length > 0) externalIds.set(SUBNETS_KEY, subnets.map((s) => s.cidr).join(','));
   if (excluded.length > 0) externalIds.set(EXCLUDE_SUBNETS_KEY, excluded.map((s) => s.cidr).join(','));
+  if (net.gateways.length > 0) externalIds.set(GATEWAYS_KEY, net.gateways.join(','));
   const ops: Operation[] = [wait('Logical_Switch', [eq('name', switchName)], ['name'], '==', [], 0)];
   const ports = [];
   if (net.topology === 'localnet' && net.physicalNetworkName !== undefined) {

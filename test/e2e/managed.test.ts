@@ -58,6 +58,16 @@ t.test('managed networks', { skip }, async (t) => {
     t.ok(six, `IPv6 ping to ${b6}`);
   });
 
+  t.test('gateway and routes', async (t) => {
+    const config = node.config('routed', { topology: 'layer2', subnets: ['10.53.0.0/24'], gateway: '10.53.0.254', routes: [{ dst: '192.0.2.0/24', gw: '10.53.0.254' }] });
+    const a = await attach(t, node, config, 'gw-a');
+    t.equal(a.out.exitCode, 0, a.out.stdout);
+    t.same((a.out.json?.['ips'] as unknown[])[0], { address: `${(a.ips[0] ?? '').split('/')[0] ?? ''}/24`, gateway: '10.53.0.254', interface: 1 }, 'the result names the gateway');
+    t.same(a.out.json?.['routes'], [{ dst: '192.0.2.0/24', gw: '10.53.0.254' }]);
+    t.notMatch(a.ips[0] ?? '', /^10\.53\.0\.254\//, 'the gateway is never handed out');
+    t.match(await a.ns.exec(['ip', 'route', 'show', '192.0.2.0/24']), '192.0.2.0/24 via 10.53.0.254 dev net1', 'the route is in the pod');
+  });
+
   t.test('the same name with another definition is refused, naming both', async (t) => {
     const other = await attach(t, node, node.config('green', { ...LAYER2, subnets: ['10.51.0.0/24'], excludeSubnets: [] }), 'l2-other');
     t.equal(other.out.json?.['code'], 7, other.out.stdout);

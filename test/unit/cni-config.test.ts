@@ -89,7 +89,10 @@ t.test('runtimeConfig ips and mac (CNI capabilities)', (tt) => {
 
 t.test('managed network definitions', (tt) => {
   const l2 = parseConfig({ ...good, topology: 'layer2', subnets: '10.1.0.0/24, fd00::/64', excludeSubnets: ['10.1.0.0/28'] });
-  tt.same(l2.managed, { topology: 'layer2', subnets: ['10.1.0.0/24', 'fd00::/64'], excludeSubnets: ['10.1.0.0/28'], physicalNetworkName: undefined, vlanId: undefined });
+  tt.same(l2.managed, { topology: 'layer2', subnets: ['10.1.0.0/24', 'fd00::/64'], excludeSubnets: ['10.1.0.0/28'], physicalNetworkName: undefined, vlanId: undefined, gateways: [] });
+  tt.same(parseConfig({ ...good, topology: 'layer2', subnets: ['10.1.0.0/24'], gateway: '10.1.0.1' }).managed?.gateways, ['10.1.0.1']);
+  expectConfigError(tt, { ...good, topology: 'layer2', gateway: ['10.1.0.1', '10.1.0.2'] }, ErrorCode.InvalidConfig, 'gateway');
+  expectConfigError(tt, { ...good, gateway: '10.1.0.1' }, ErrorCode.InvalidConfig, 'gateway');
   const ln = parseConfig({ ...good, topology: 'localnet', physicalNetworkName: 'physnet1', vlanID: 100 });
   tt.match(ln.managed, { topology: 'localnet', physicalNetworkName: 'physnet1', vlanId: 100 });
   tt.equal(parseConfig(good).managed, undefined, 'no topology: attach to an existing switch');
@@ -102,5 +105,17 @@ t.test('managed network definitions', (tt) => {
   expectConfigError(tt, { ...good, topology: 'localnet' }, ErrorCode.InvalidConfig, 'physicalNetworkName');
   expectConfigError(tt, { ...good, topology: 'localnet', physicalNetworkName: 'p', vlanID: 4095 }, ErrorCode.InvalidConfig, 'vlanID');
   expectConfigError(tt, { ...good, topology: 'layer2', vlanID: 10 }, ErrorCode.InvalidConfig, 'vlanID');
+  tt.end();
+});
+
+t.test('routes', (tt) => {
+  tt.same(parseConfig({ ...good, routes: [{ dst: '192.168.0.0/16', gw: '10.1.0.1' }, { dst: 'fd00:1::/64' }] }).routes, [
+    { dst: '192.168.0.0/16', gw: '10.1.0.1' },
+    { dst: 'fd00:1::/64' },
+  ]);
+  tt.same(parseConfig(good).routes, []);
+  expectConfigError(tt, { ...good, routes: {} }, ErrorCode.InvalidConfig, 'routes');
+  expectConfigError(tt, { ...good, routes: [{ dst: '10.0.0.0' }] }, ErrorCode.InvalidConfig, 'routes[0].dst');
+  expectConfigError(tt, { ...good, routes: [{ dst: '10.0.0.0/8', gw: 'fd00::1' }] }, ErrorCode.InvalidConfig, 'routes[0].gw');
   tt.end();
 });

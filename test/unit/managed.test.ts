@@ -1,7 +1,7 @@
 import t from 'tap';
 import { networkDefinition, NetworkDefinitionError } from '../../daemon/ovn/managed.ts';
 
-const net = (subnets: string[], excludeSubnets: string[] = []) => ({ topology: 'layer2' as const, subnets, excludeSubnets, physicalNetworkName: undefined, vlanId: undefined });
+const net = (subnets: string[], excludeSubnets: string[] = [], gateways: string[] = []) => ({ topology: 'layer2' as const, subnets, excludeSubnets, physicalNetworkName: undefined, vlanId: undefined, gateways });
 
 t.test('definitions are canonical: the same network written two ways is one definition', (t) => {
   const a = networkDefinition(net(['fd00:0::/64', '10.1.0.0/24']));
@@ -19,5 +19,11 @@ t.test('bad definitions name the field', (t) => {
   } catch (err) {
     t.equal((err as NetworkDefinitionError).field, 'excludeSubnets[0]');
   }
+  t.end();
+});
+
+t.test('gateways must be inside the subnets and are part of the definition', (t) => {
+  t.same(networkDefinition(net(['10.1.0.0/24'], [], ['10.1.0.1'])).definition.gateway, ['10.1.0.1']);
+  t.throws(() => networkDefinition(net(['10.1.0.0/24'], [], ['10.2.0.1'])), NetworkDefinitionError);
   t.end();
 });
