@@ -117,6 +117,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
   // Kubernetes is optional: loaded only with --kubeconfig or in a cluster (KUBERNETES_SERVICE_HOST).
   let pods: { stop(): Promise<void> } | undefined;
+  let networks: { stop(): Promise<void> } | undefined;
   if (options.kubeconfig !== undefined || (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') {
     const { PodCache, loadKubeConfig } = await import('./k8s/pods.ts');
     const kubeConfig = loadKubeConfig(options.kubeconfig);
@@ -126,6 +127,11 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
       ctx.pods = cache;
       pods = cache;
       log.info({ server: kubeConfig.getCurrentCluster()?.server, node: options.nodeName }, 'watching this node\'s pods for network requests');
+      const { NetworkCache } = await import('./k8s/networks.ts');
+      const access = new NetworkCache({ kubeConfig, log });
+      access.start();
+      ctx.networks = access;
+      networks = access;
     }
   }
   const lock = new KeyedLock();
@@ -148,7 +154,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     await reconciler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });
-    await Promise.all([nb.close(), ovs.close(), pods?.stop()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop()]);
     log.info('ovn-multinet daemon stopped');
   };
   return { server, nb, ovs, log, reconciler, stop };
@@ -166,4 +172,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     process.once('SIGINT', onSignal);
   });
   await daemon.stop();
+  // Everything of ours is closed; an HTTP keep-alive socket the Kubernetes client may still hold
+  // must not keep a stopped daemon running.
+  process.exit(0);
 }

@@ -25,6 +25,7 @@ import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridg
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
+import { checkNetworkAccess } from '../k8s/networks.ts';
 
 export interface AddRequest {
   containerId: ContainerId;
@@ -133,6 +134,8 @@ function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: Logic
 }
 
 export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
+  // Before anything is created (a managed switch included): may this pod's namespace attach?
+  if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
   await ensureConnected(ctx, ctx.nb, signal);
   await ensureConnected(ctx, ctx.ovs, signal);
   const { conf } = req;

@@ -6,6 +6,7 @@ import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
+import type { NetworkSource } from '../k8s/networks.ts';
 
 export interface Attacher {
   nb: OvsdbClient;
@@ -21,6 +22,8 @@ export interface Attacher {
   log: Logger;
   /** With Kubernetes on: this node's pods, whose network-selection elements may ask for ips/mac. */
   pods?: PodSource;
+  /** With Kubernetes on: Network objects, which restrict the namespaces that may attach. */
+  networks?: NetworkSource;
 }
 
 /** Cleanup after a failed or timed-out request gets its own short deadline. */

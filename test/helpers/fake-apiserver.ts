@@ -1,7 +1,8 @@
 /**
- * A Kubernetes API server for pods, as much as the daemon uses: list (with a field selector and
- * metadata.resourceVersion), watch from a resourceVersion (JSON lines of ADDED/MODIFIED/DELETED),
- * and GET of one pod (404 as a Status). Plain http on 127.0.0.1, random port, no auth; the real
+ * A Kubernetes API server for pods, namespaces and Networks (ovn-multinet.io/v1, cluster-scoped),
+ * as much as the daemon uses: list (pods with a field selector; metadata.resourceVersion), watch
+ * from a resourceVersion (JSON lines of ADDED/MODIFIED/DELETED), and GET of one object (404 as a
+ * Status). Plain http on 127.0.0.1, random port, no auth; the real
  * client library talks to it through a kubeconfig file written next to it.
  *
  * The e2e daemon runs in the sandbox's network namespace, where 127.0.0.1 is that namespace's
@@ -40,17 +41,55 @@ type PodObject = {
   spec: { nodeName: string; containers: Array<{ name: string; image: string }> };
 };
 
+export interface FakeNamespace {
+  name: string;
+  labels?: Record<string, string>;
+}
+
+export interface FakeNetwork {
+  name: string;
+  /** Sent as is (a LabelSelector, or anything, to test validation); absent when undefined. */
+  namespaceSelector?: unknown;
+  logicalSwitch?: string;
+}
+
+type ClusterObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; uid: string; resourceVersion: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+};
+
+/** The cluster-scoped resources served, by their path. */
+const CLUSTER_PATHS = { namespaces: '/api/v1/namespaces', networks: '/apis/ovn-multinet.io/v1/networks' } as const;
+export type ClusterResource = keyof typeof CLUSTER_PATHS;
+const LIST_KINDS: Record<ClusterResource, { apiVersion: string; kind: string }> = {
+  namespaces: { apiVersion: 'v1', kind: 'NamespaceList' },
+  networks: { apiVersion: 'ovn-multinet.io/v1', kind: 'NetworkList' },
+};
+
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+type Resource = 'pods' | ClusterResource;
 
 interface Watcher {
+  resource: Resource;
   node: string | undefined;
   res: ServerResponse;
+}
+
+interface HistoryEntry {
+  rv: number;
+  type: EventType;
+  resource: Resource;
+  object: PodObject | ClusterObject;
+  node: string | undefined;
 }
 
 /** The server itself, in this process. */
 export class FakeApiServer {
   readonly #pods = new Map<string, { pod: PodObject; hidden: boolean }>();
-  readonly #history: Array<{ rv: number; type: EventType; pod: PodObject }> = [];
+  readonly #cluster: Record<ClusterResource, Map<string, ClusterObject>> = { namespaces: new Map(), networks: new Map() };
+  readonly #history: HistoryEntry[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #server: Server;
   #rv = 100;
@@ -86,8 +125,35 @@ export class FakeApiServer {
     };
     const hidden = options.hidden ?? false;
     this.#pods.set(key, { pod: object, hidden });
-    if (!hidden) this.#emit(existed === undefined || existed.hidden ? 'ADDED' : 'MODIFIED', object);
+    if (!hidden) this.#emit(existed === undefined || existed.hidden ? 'ADDED' : 'MODIFIED', 'pods', object, object.spec.nodeName);
     return object;
+  }
+
+  upsertNamespace(ns: FakeNamespace): void {
+    this.#upsertCluster('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, uid: `uid-ns-${ns.name}`, resourceVersion: '', labels: ns.labels ?? {} } });
+  }
+
+  upsertNetwork(net: FakeNetwork): void {
+    const spec: Record<string, unknown> = {};
+    if (net.namespaceSelector !== undefined) spec['namespaceSelector'] = net.namespaceSelector;
+    if (net.logicalSwitch !== undefined) spec['logicalSwitch'] = net.logicalSwitch;
+    this.#upsertCluster('networks', { apiVersion: 'ovn-multinet.io/v1', kind: 'Network', metadata: { name: net.name, uid: `uid-net-${net.name}`, resourceVersion: '' }, spec });
+  }
+
+  #upsertCluster(resource: ClusterResource, object: ClusterObject): void {
+    const store = this.#cluster[resource];
+    const existed = store.has(object.metadata.name);
+    object.metadata.resourceVersion = String(++this.#rv);
+    store.set(object.metadata.name, object);
+    this.#emit(existed ? 'MODIFIED' : 'ADDED', resource, object, undefined);
+  }
+
+  deleteCluster(resource: ClusterResource, name: string): void {
+    const store = this.#cluster[resource];
+    const existed = store.get(name);
+    if (existed === undefined) return;
+    store.delete(name);
+    this.#emit('DELETED', resource, { ...existed, metadata: { ...existed.metadata, resourceVersion: String(++this.#rv) } }, undefined);
   }
 
   delete(namespace: string, name: string): void {
@@ -96,12 +162,25 @@ export class FakeApiServer {
     if (existed === undefined) return;
     this.#pods.delete(key);
     const object = { ...existed.pod, metadata: { ...existed.pod.metadata, resourceVersion: String(++this.#rv) } };
-    if (!existed.hidden) this.#emit('DELETED', object);
+    if (!existed.hidden) this.#emit('DELETED', 'pods', object, object.spec.nodeName);
   }
 
-  #emit(type: EventType, pod: PodObject): void {
-    this.#history.push({ rv: this.#rv, type, pod });
-    for (const w of this.#watchers) if (w.node === undefined || w.node === pod.spec.nodeName) w.res.write(`${JSON.stringify({ type, object: pod })}\n`);
+  #emit(type: EventType, resource: Resource, object: PodObject | ClusterObject, node: string | undefined): void {
+    this.#history.push({ rv: this.#rv, type, resource, object, node });
+    for (const w of this.#watchers) {
+      if (w.resource === resource && (w.node === undefined || w.node === node)) w.res.write(`${JSON.stringify({ type, object })}\n`);
+    }
+  }
+
+  #watch(req: IncomingMessage, res: ServerResponse, url: URL, resource: Resource, node: string | undefined): void {
+    const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    for (const e of this.#history) {
+      if (e.rv > from && e.resource === resource && (node === undefined || e.node === node)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    }
+    const watcher: Watcher = { resource, node, res };
+    this.#watchers.add(watcher);
+    req.on('close', () => this.#watchers.delete(watcher));
   }
 
   #json(res: ServerResponse, status: number, body: unknown): void {
@@ -126,19 +205,22 @@ export class FakeApiServer {
       if (found === undefined) return this.#status(res, 404, 'NotFound', `pods "${one[2] ?? ''}" not found`);
       return this.#json(res, 200, found.pod);
     }
-    if (url.pathname !== '/api/v1/pods') return this.#status(res, 404, 'NotFound', `${url.pathname} is not served`);
     const watch = url.searchParams.get('watch');
-    if (watch === 'true' || watch === '1') {
-      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      for (const e of this.#history) {
-        if (e.rv > from && (node === undefined || e.pod.spec.nodeName === node)) res.write(`${JSON.stringify({ type: e.type, object: e.pod })}\n`);
+    const watching = watch === 'true' || watch === '1';
+    for (const [resource, path] of Object.entries(CLUSTER_PATHS) as Array<[ClusterResource, string]>) {
+      const store = this.#cluster[resource];
+      if (url.pathname.startsWith(`${path}/`)) {
+        const name = decodeURIComponent(url.pathname.slice(path.length + 1));
+        const found = store.get(name);
+        if (found === undefined) return this.#status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+        return this.#json(res, 200, found);
       }
-      const watcher: Watcher = { node, res };
-      this.#watchers.add(watcher);
-      req.on('close', () => this.#watchers.delete(watcher));
-      return undefined;
+      if (url.pathname !== path) continue;
+      if (watching) return this.#watch(req, res, url, resource, undefined);
+      return this.#json(res, 200, { ...LIST_KINDS[resource], metadata: { resourceVersion: String(this.#rv) }, items: [...store.values()] });
     }
+    if (url.pathname !== '/api/v1/pods') return this.#status(res, 404, 'NotFound', `${url.pathname} is not served`);
+    if (watching) return this.#watch(req, res, url, 'pods', node);
     const items = [...this.#pods.values()].filter((p) => !p.hidden && (node === undefined || p.pod.spec.nodeName === node)).map((p) => p.pod);
     return this.#json(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items });
   }
@@ -164,6 +246,9 @@ export interface FakeApi {
   kubeconfig: string;
   upsert(pod: FakePod, options?: UpsertOptions): Promise<void>;
   delete(namespace: string, name: string): Promise<void>;
+  upsertNamespace(ns: FakeNamespace): Promise<void>;
+  upsertNetwork(net: FakeNetwork): Promise<void>;
+  deleteCluster(resource: ClusterResource, name: string): Promise<void>;
   requests(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -171,6 +256,9 @@ export interface FakeApi {
 type Command =
   | { id: number; op: 'upsert'; pod: FakePod; options: UpsertOptions }
   | { id: number; op: 'delete'; namespace: string; name: string }
+  | { id: number; op: 'upsertNamespace'; ns: FakeNamespace }
+  | { id: number; op: 'upsertNetwork'; net: FakeNetwork }
+  | { id: number; op: 'deleteCluster'; resource: ClusterResource; name: string }
   | { id: number; op: 'requests' };
 type Request = Command extends infer C ? (C extends unknown ? Omit<C, 'id'> : never) : never;
 
@@ -187,6 +275,9 @@ export async function startFakeApiServer(t: Teardown, opts: { netns?: string } =
       kubeconfig,
       upsert: async (pod, options) => void server.upsert(pod, options),
       delete: async (namespace, name) => server.delete(namespace, name),
+      upsertNamespace: async (ns) => server.upsertNamespace(ns),
+      upsertNetwork: async (net) => server.upsertNetwork(net),
+      deleteCluster: async (resource, name) => server.deleteCluster(resource, name),
       requests: async () => [...server.requests],
       stop: () => server.close(),
     };
@@ -216,6 +307,9 @@ export async function startFakeApiServer(t: Teardown, opts: { netns?: string } =
       kubeconfig,
       upsert: async (pod, options = {}) => void (await call({ op: 'upsert', pod, options })),
       delete: async (namespace, name) => void (await call({ op: 'delete', namespace, name })),
+      upsertNamespace: async (ns) => void (await call({ op: 'upsertNamespace', ns })),
+      upsertNetwork: async (net) => void (await call({ op: 'upsertNetwork', net })),
+      deleteCluster: async (resource, name) => void (await call({ op: 'deleteCluster', resource, name })),
       requests: async () => (await call({ op: 'requests' })) as string[],
       stop: async () => {
         child.stdin.end();
@@ -246,6 +340,15 @@ async function serve(): Promise<void> {
         break;
       case 'delete':
         server.delete(cmd.namespace, cmd.name);
+        break;
+      case 'upsertNamespace':
+        server.upsertNamespace(cmd.ns);
+        break;
+      case 'upsertNetwork':
+        server.upsertNetwork(cmd.net);
+        break;
+      case 'deleteCluster':
+        server.deleteCluster(cmd.resource, cmd.name);
         break;
       case 'requests':
         result = server.requests;

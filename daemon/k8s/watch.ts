@@ -1,0 +1,111 @@
+/**
+ * A cluster-scoped list+watch cache (client-node's ListWatch) that ADDs can wait on: restarts
+ * with backoff after errors (ListWatch itself stops on anything but 410), knows when its first
+ * list has arrived, and wakes waiters on every event.
+ */
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../lib/log.ts';
+
+const MAX_RETRY_MS = 30_000;
+
+export interface WatchedOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** The API path watched, e.g. /api/v1/namespaces. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  log: Logger;
+  /** First delay before restarting a failed list/watch; doubles up to 30 s. */
+  retryMs: number;
+}
+
+export class WatchedCache<T extends KubernetesObject> {
+  readonly #informer: ListWatch<T>;
+  readonly #log: Logger;
+  readonly #retryMs: number;
+  readonly #waiters = new Set<() => void>();
+  #retryDelay: number;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #synced = false;
+
+  constructor(options: WatchedOptions<T>) {
+    const { path } = options;
+    this.#log = options.log;
+    this.#retryMs = options.retryMs;
+    this.#retryDelay = this.#retryMs;
+    const list = async (): Promise<KubernetesListObject<T>> => {
+      const result = await options.list();
+      // ListWatch stores the items right after this resolves, in the same continuation.
+      setImmediate(() => {
+        this.#synced = true;
+        this.#wake();
+      });
+      return result;
+    };
+    this.#informer = new ListWatch<T>(path, new Watch(options.kubeConfig), list, false);
+    const changed = (): void => {
+      this.#retryDelay = this.#retryMs;
+      this.#wake();
+    };
+    this.#informer.on('add', changed);
+    this.#informer.on('update', changed);
+    this.#informer.on('delete', changed);
+    this.#informer.on('error', (err: unknown) => {
+      if (this.#stopped) return;
+      this.#log.warn({ err, path, retryMs: this.#retryDelay }, 'watch failed; restarting');
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (!this.#stopped) this.#informer.start().catch((e: unknown) => this.#log.warn({ err: e, path }, 'watch restart failed'));
+      }, this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_MS);
+    });
+    this.#informer.on('connect', () => this.#log.debug({ path }, 'watching'));
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
+  }
+
+  /** Whether the first list has arrived (the cache then holds every object, maybe stale). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get(name: string): T | undefined {
+    return this.#informer.get(name);
+  }
+
+  start(): void {
+    this.#informer.start().catch((err: unknown) => this.#log.warn({ err }, 'watch did not start'));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#wake();
+    await this.#informer.stop();
+  }
+
+  /**
+   * Resolves once `ready()` returns something other than undefined (checked now and on every
+   * event), or with undefined after `waitMs`, on abort or on stop.
+   */
+  async waitFor<R>(ready: () => R | undefined, waitMs: number, signal: AbortSignal): Promise<R | undefined> {
+    const found = Promise.withResolvers<R | undefined>();
+    const check = (): void => {
+      const value = ready();
+      if (value !== undefined || this.#stopped || signal.aborted) found.resolve(value);
+    };
+    const timer = setTimeout(() => found.resolve(undefined), waitMs);
+    this.#waiters.add(check);
+    signal.addEventListener('abort', check, { once: true });
+    try {
+      check();
+      return await found.promise;
+    } finally {
+      clearTimeout(timer);
+      this.#waiters.delete(check);
+      signal.removeEventListener('abort', check);
+    }
+  }
+}
