@@ -6,7 +6,8 @@
  * Kubernetes. Networks and Namespaces are list+watched cluster-wide, so an ADD needs no API call;
  * a namespace the watch has not delivered yet is waited for, then read once.
  */
-import { CoreV1Api, CustomObjectsApi, Observable, type ConfigurationOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
+import { withSignal } from './signal.ts';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
@@ -73,20 +74,6 @@ export interface NetworkCacheOptions {
   retryMs?: number;
 }
 
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (c) => {
-          c.setSignal(signal);
-          return new Observable(Promise.resolve(c));
-        },
-        post: (c) => new Observable(Promise.resolve(c)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
 
 export class NetworkCache implements NetworkSource {
   readonly #core: CoreV1Api;

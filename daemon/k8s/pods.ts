@@ -4,7 +4,8 @@
  * arrive before the watch event of its pod: it then waits for the cache (bounded), then falls
  * back to one GET. A pod is identified by namespace/name, and by UID when the runtime gives one.
  */
-import { CoreV1Api, KubeConfig, ListWatch, Observable, Watch, type ConfigurationOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
+import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
 
 /** What ovn-multinet reads from a pod, narrowed once at the boundary. */
@@ -160,22 +161,9 @@ export class PodCache implements PodSource {
   }
 
   async #read(ref: PodRef, signal: AbortSignal): Promise<PodInfo> {
-    // The request's signal reaches fetch through a middleware (RequestContext.setSignal).
-    const withSignal: ConfigurationOptions = {
-      middleware: [
-        {
-          pre: (c) => {
-            c.setSignal(signal);
-            return new Observable(Promise.resolve(c));
-          },
-          post: (c) => new Observable(Promise.resolve(c)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
     let raw: V1Pod;
     try {
-      raw = await this.#api.readNamespacedPod({ name: ref.name, namespace: ref.namespace }, withSignal);
+      raw = await this.#api.readNamespacedPod({ name: ref.name, namespace: ref.namespace }, withSignal(signal));
     } catch (err) {
       signal.throwIfAborted();
       const code = isObject(err) ? err['code'] : undefined;
