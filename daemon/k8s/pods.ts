@@ -4,7 +4,8 @@
  * arrive before the watch event of its pod: it then waits for the cache (bounded), then falls
  * back to one GET. A pod is identified by namespace/name, and by UID when the runtime gives one.
  */
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { WatchedCache } from './watch.ts';
 import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
 
@@ -68,88 +69,45 @@ export interface PodCacheOptions {
   retryMs?: number;
 }
 
-const MAX_RETRY_MS = 30_000;
-
 export class PodCache implements PodSource {
   readonly #api: CoreV1Api;
-  readonly #informer: ListWatch<V1Pod>;
+  readonly #pods: WatchedCache<V1Pod>;
   readonly #log: Logger;
   readonly #waitMs: number;
-  readonly #retryMs: number;
-  readonly #waiters = new Set<() => void>();
-  #retryDelay: number;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #stopped = false;
 
   constructor(options: PodCacheOptions) {
     this.#log = options.log.child({ component: 'pod-cache' });
     this.#waitMs = options.waitMs ?? 2000;
-    this.#retryMs = options.retryMs ?? 1000;
-    this.#retryDelay = this.#retryMs;
     this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
     const fieldSelector = `spec.nodeName=${options.nodeName}`;
-    const list = () => this.#api.listPodForAllNamespaces({ fieldSelector });
-    this.#informer = new ListWatch<V1Pod>('/api/v1/pods', new Watch(options.kubeConfig), list, false, undefined, fieldSelector);
-    const changed = (): void => {
-      this.#retryDelay = this.#retryMs;
-      for (const wake of this.#waiters) wake();
-    };
-    this.#informer.on('add', changed);
-    this.#informer.on('update', changed);
-    // ListWatch re-lists on 410 and re-watches when a watch ends, but stops on any other error.
-    this.#informer.on('error', (err: unknown) => {
-      if (this.#stopped) return;
-      this.#log.warn({ err, retryMs: this.#retryDelay }, 'pod watch failed; restarting');
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        if (!this.#stopped) this.#informer.start().catch((e: unknown) => this.#log.warn({ err: e }, 'pod watch restart failed'));
-      }, this.#retryDelay);
-      this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_MS);
+    this.#pods = new WatchedCache<V1Pod>({
+      kubeConfig: options.kubeConfig,
+      path: '/api/v1/pods',
+      list: () => this.#api.listPodForAllNamespaces({ fieldSelector }),
+      fieldSelector,
+      log: this.#log,
+      retryMs: options.retryMs ?? 1000,
     });
-    this.#informer.on('connect', () => this.#log.debug({ fieldSelector }, 'watching pods'));
   }
 
   /** Starts the list+watch; does not wait for it (ADDs wait per pod instead). */
   start(): void {
-    this.#informer.start().catch((err: unknown) => this.#log.warn({ err }, 'pod watch did not start'));
+    this.#pods.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    for (const wake of this.#waiters) wake();
-    await this.#informer.stop();
+  stop(): Promise<void> {
+    return this.#pods.stop();
   }
 
   /** The cached pod when it is the one asked for (same UID when one is given). */
   #cached(ref: PodRef): PodInfo | undefined {
-    const pod = toPodInfo(this.#informer.get(ref.name, ref.namespace));
+    const pod = toPodInfo(this.#pods.get(ref.name, ref.namespace));
     return pod !== undefined && (ref.uid === undefined || pod.uid === ref.uid) ? pod : undefined;
-  }
-
-  /** Resolves when the cache has the pod, or undefined after waitMs (or on abort/stop). */
-  async #waitCached(ref: PodRef, signal: AbortSignal): Promise<PodInfo | undefined> {
-    const found = Promise.withResolvers<PodInfo | undefined>();
-    const check = (): void => {
-      const pod = this.#cached(ref);
-      if (pod !== undefined || this.#stopped || signal.aborted) found.resolve(pod);
-    };
-    const timer = setTimeout(() => found.resolve(undefined), this.#waitMs);
-    this.#waiters.add(check);
-    signal.addEventListener('abort', check, { once: true });
-    try {
-      check();
-      return await found.promise;
-    } finally {
-      clearTimeout(timer);
-      this.#waiters.delete(check);
-      signal.removeEventListener('abort', check);
-    }
   }
 
   async get(ref: PodRef, signal: AbortSignal): Promise<PodInfo> {
     signal.throwIfAborted();
-    const cached = this.#cached(ref) ?? (await this.#waitCached(ref, signal));
+    const cached = this.#cached(ref) ?? (await this.#pods.waitFor(() => this.#cached(ref), this.#waitMs, signal));
     signal.throwIfAborted();
     if (cached !== undefined) return cached;
     this.#log.debug({ pod: `${ref.namespace}/${ref.name}` }, 'pod not in the cache; asking the API server');

@@ -1,5 +1,5 @@
 /**
- * A cluster-scoped list+watch cache (client-node's ListWatch) that ADDs can wait on: restarts
+ * A list+watch cache (client-node's ListWatch) that ADDs can wait on: restarts
  * with backoff after errors (ListWatch itself stops on anything but 410), knows when its first
  * list has arrived, and wakes waiters on every event.
  */
@@ -16,6 +16,8 @@ export interface WatchedOptions<T extends KubernetesObject> {
   log: Logger;
   /** First delay before restarting a failed list/watch; doubles up to 30 s. */
   retryMs: number;
+  /** Restricts list and watch, e.g. spec.nodeName=<node>. */
+  fieldSelector?: string;
 }
 
 export class WatchedCache<T extends KubernetesObject> {
@@ -42,7 +44,7 @@ export class WatchedCache<T extends KubernetesObject> {
       });
       return result;
     };
-    this.#informer = new ListWatch<T>(path, new Watch(options.kubeConfig), list, false);
+    this.#informer = new ListWatch<T>(path, new Watch(options.kubeConfig), list, false, undefined, options.fieldSelector);
     const changed = (): void => {
       this.#retryDelay = this.#retryMs;
       this.#wake();
@@ -71,8 +73,8 @@ export class WatchedCache<T extends KubernetesObject> {
     return this.#synced;
   }
 
-  get(name: string): T | undefined {
-    return this.#informer.get(name);
+  get(name: string, namespace?: string): T | undefined {
+    return this.#informer.get(name, namespace);
   }
 
   start(): void {
