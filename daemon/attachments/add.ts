@@ -139,8 +139,9 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   await ensureConnected(ctx, ctx.nb, signal);
   await ensureConnected(ctx, ctx.ovs, signal);
   const { conf } = req;
-  const { sw, settings } = await lookupSwitch(ctx, conf, signal);
   const bridge = requireBridge(ctx);
+  // Everything that can refuse the request comes before lookupSwitch, which may create the
+  // switch of a managed network: a refused ADD leaves nothing behind.
   const wanted = await staticRequest(ctx, req, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
@@ -148,6 +149,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   const undo = new UndoStack(log);
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
+    const { sw, settings } = await lookupSwitch(ctx, conf, signal);
     const owner = ownerExternalIds(identity(ctx, req));
 
     let port = existingPort(ctx, req, lspName, sw);

@@ -48,22 +48,24 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
   const lspName = logicalPortName(key.containerId, key.ifName);
   const vethName = hostVethName(key.containerId, key.ifName);
 
-  const ovsPort = await databasePart(ctx.ovs.connected, async () => {
-    const bridge = findBridge(ctx.ovs, ctx.bridge);
-    const port = findBridgePort(ctx.ovs, vethName);
-    if (bridge === undefined || port === undefined) return 'absent';
-    await ctx.ovs.transact(deleteBridgePortOps(bridge, port.uuid), signal);
-    return 'removed';
-  });
-
-  const logicalPort = await databasePart(ctx.nb.connected, async () => {
-    const port = findPort(ctx.nb, lspName);
-    if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
-    const sw = switchOfPort(ctx.nb, port.uuid);
-    if (sw === undefined) return 'absent';
-    await ctx.nb.transact(deletePortOps(sw.uuid, port.uuid), signal);
-    return 'removed';
-  });
+  // The two databases are independent: both parts run at once.
+  const [ovsPort, logicalPort] = await Promise.all([
+    databasePart(ctx.ovs.connected, async () => {
+      const bridge = findBridge(ctx.ovs, ctx.bridge);
+      const port = findBridgePort(ctx.ovs, vethName);
+      if (bridge === undefined || port === undefined) return 'absent';
+      await ctx.ovs.transact(deleteBridgePortOps(bridge, port.uuid), signal);
+      return 'removed';
+    }),
+    databasePart(ctx.nb.connected, async () => {
+      const port = findPort(ctx.nb, lspName);
+      if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
+      const sw = switchOfPort(ctx.nb, port.uuid);
+      if (sw === undefined) return 'absent';
+      await ctx.nb.transact(deletePortOps(sw.uuid, port.uuid), signal);
+      return 'removed';
+    }),
+  ]);
 
   const deferred = ovsPort === 'deferred' || logicalPort === 'deferred';
   const veth = deleteLink(vethName, signal).then((existed): PartOutcome => {

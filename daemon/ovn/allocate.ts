@@ -116,8 +116,11 @@ async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal):
 }
 
 export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<{ port: LogicalPort; switchUuid: Uuid }> {
+  let reconnected = false;
   for (let attempt = 0; ; attempt++) {
-    const earlier = committedEarlier(nb, request);
+    // The caller has just looked for the port; only a transaction cut off by a lost connection
+    // may have committed it since.
+    const earlier = reconnected ? committedEarlier(nb, request) : undefined;
     if (earlier !== undefined) return earlier;
     const sw = findSwitch(nb, request.switchName);
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
@@ -136,6 +139,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       if (attempt + 1 >= MAX_ATTEMPTS) throw err;
       if (err instanceof OvsdbNotConnectedError) {
         await request.reconnected(signal);
+        reconnected = true;
         continue;
       }
       const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < guards;

@@ -68,6 +68,13 @@ t.test('managed networks', { skip }, async (t) => {
     t.match(await a.ns.exec(['ip', 'route', 'show', '192.0.2.0/24']), '192.0.2.0/24 via 10.53.0.254 dev net1', 'the route is in the pod');
   });
 
+  t.test('a refused ADD does not create the network', async (t) => {
+    const config = node.config('never', { topology: 'layer2', subnets: ['10.54.0.0/24'] });
+    const out = await node.cni({ command: 'ADD', containerId: 'never-a', netns: '/var/run/netns/omt-no-such-netns', ifName: 'net1' }, config);
+    t.equal(out.json?.['code'], 3, out.stdout);
+    t.same(await switches('never'), [], 'no switch was made for it');
+  });
+
   t.test('the same name with another definition is refused, naming both', async (t) => {
     const other = await attach(t, node, node.config('green', { ...LAYER2, subnets: ['10.51.0.0/24'], excludeSubnets: [] }), 'l2-other');
     t.equal(other.out.json?.['code'], 7, other.out.stdout);
