@@ -1,9 +1,12 @@
 /**
- * A Kubernetes API server for pods, namespaces and Networks (ovn-multinet.io/v1, cluster-scoped),
- * as much as the daemon uses: list (pods with a field selector; metadata.resourceVersion), watch
- * from a resourceVersion (JSON lines of ADDED/MODIFIED/DELETED), and GET of one object (404 as a
- * Status). Plain http on 127.0.0.1, random port, no auth; the real
- * client library talks to it through a kubeconfig file written next to it.
+ * A Kubernetes API server for the resources ovn-multinet uses, behaving like the real one for
+ * what is used: list (field selectors spec.nodeName and metadata.name; metadata.resourceVersion),
+ * watch from a resourceVersion (JSON lines of ADDED/MODIFIED/DELETED), get, create (201, 409
+ * AlreadyExists, generateName), update (409 Conflict on a stale resourceVersion), patch
+ * (merge, strategic-merge as merge, and JSON patch), delete, and the status subresource (the main
+ * resource ignores status changes, /status changes nothing else). Errors are Status objects.
+ * Plain http on 127.0.0.1, random port, no auth; the real client library talks to it through a
+ * kubeconfig file written next to it.
  *
  * The e2e daemon runs in the sandbox's network namespace, where 127.0.0.1 is that namespace's
  * own loopback, not the test's. So this file is also a script: `node fake-apiserver.ts serve`
@@ -12,6 +15,7 @@
  * startFakeApiServer() hides the difference: the same handle in-process or in a namespace.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +24,50 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Teardown } from './netns.ts';
+
+interface ResourceDef {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+  statusSubresource: boolean;
+}
+
+/** Every resource served, by plural name. */
+export const RESOURCES = {
+  pods: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true },
+  namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: true },
+  networks: { group: 'ovn-multinet.io', version: 'v1', plural: 'networks', kind: 'Network', namespaced: false, statusSubresource: true },
+  'network-attachment-definitions': { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', kind: 'NetworkAttachmentDefinition', namespaced: true, statusSubresource: false },
+  ipamclaims: { group: 'k8s.cni.cncf.io', version: 'v1alpha1', plural: 'ipamclaims', kind: 'IPAMClaim', namespaced: true, statusSubresource: true },
+  leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false },
+} as const satisfies Record<string, ResourceDef>;
+export type ResourceName = keyof typeof RESOURCES;
+
+const apiVersionOf = (def: ResourceDef): string => (def.group === '' ? def.version : `${def.group}/${def.version}`);
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string | undefined;
+  uid?: string | undefined;
+  resourceVersion?: string | undefined;
+  generation?: number;
+  creationTimestamp?: string | undefined;
+  generateName?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: unknown[];
+  [key: string]: unknown;
+}
+
+/** Any object: metadata typed, the rest as the API carries it. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
 
 export interface FakePod {
   namespace: string;
@@ -34,13 +82,6 @@ export interface UpsertOptions {
   hidden?: boolean;
 }
 
-type PodObject = {
-  apiVersion: 'v1';
-  kind: 'Pod';
-  metadata: { namespace: string; name: string; uid: string; resourceVersion: string; annotations: Record<string, string> };
-  spec: { nodeName: string; containers: Array<{ name: string; image: string }> };
-};
-
 export interface FakeNamespace {
   name: string;
   labels?: Record<string, string>;
@@ -51,44 +92,97 @@ export interface FakeNetwork {
   /** Sent as is (a LabelSelector, or anything, to test validation); absent when undefined. */
   namespaceSelector?: unknown;
   logicalSwitch?: string;
+  /** A managed network's definition (spec.config). */
+  config?: Record<string, unknown>;
 }
 
-type ClusterObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; uid: string; resourceVersion: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-};
-
-/** The cluster-scoped resources served, by their path. */
-const CLUSTER_PATHS = { namespaces: '/api/v1/namespaces', networks: '/apis/ovn-multinet.io/v1/networks' } as const;
-export type ClusterResource = keyof typeof CLUSTER_PATHS;
-const LIST_KINDS: Record<ClusterResource, { apiVersion: string; kind: string }> = {
-  namespaces: { apiVersion: 'v1', kind: 'NamespaceList' },
-  networks: { apiVersion: 'ovn-multinet.io/v1', kind: 'NetworkList' },
-};
-
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-type Resource = 'pods' | ClusterResource;
 
 interface Watcher {
-  resource: Resource;
-  node: string | undefined;
+  resource: ResourceName;
+  matches: (object: KubeObject) => boolean;
   res: ServerResponse;
 }
 
 interface HistoryEntry {
   rv: number;
   type: EventType;
-  resource: Resource;
-  object: PodObject | ClusterObject;
-  node: string | undefined;
+  resource: ResourceName;
+  object: KubeObject;
+}
+
+class ApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  constructor(code: number, reason: string, message: string) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return clone(patch);
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** RFC 6902 JSON patch: add, replace, remove, test. */
+function jsonPatch(target: unknown, ops: unknown): unknown {
+  if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'a JSON patch must be a list');
+  const doc = clone(target);
+  for (const op of ops) {
+    if (!isObject(op) || typeof op['path'] !== 'string' || typeof op['op'] !== 'string') throw new ApiError(400, 'BadRequest', 'malformed JSON patch operation');
+    const parts = op['path'].split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = parts.pop();
+    if (last === undefined) throw new ApiError(422, 'Invalid', 'JSON patch on the whole document');
+    let parent: unknown = doc;
+    for (const p of parts) parent = Array.isArray(parent) ? parent[Number(p)] : isObject(parent) ? parent[p] : undefined;
+    if (!isObject(parent) && !Array.isArray(parent)) throw new ApiError(422, 'Invalid', `JSON patch path ${op['path']} does not exist`);
+    const container = parent as Record<string, unknown>;
+    switch (op['op']) {
+      case 'add':
+      case 'replace':
+        if (Array.isArray(parent) && last === '-') parent.push(clone(op['value']));
+        else container[last] = clone(op['value']);
+        break;
+      case 'remove':
+        if (!(last in container)) throw new ApiError(422, 'Invalid', `JSON patch path ${op['path']} does not exist`);
+        if (Array.isArray(parent)) parent.splice(Number(last), 1);
+        else delete container[last];
+        break;
+      case 'test':
+        if (JSON.stringify(container[last]) !== JSON.stringify(op['value'])) throw new ApiError(422, 'Invalid', `JSON patch test failed at ${op['path']}`);
+        break;
+      default:
+        throw new ApiError(422, 'Invalid', `JSON patch op ${String(op['op'])} is not supported`);
+    }
+  }
+  return doc;
+}
+
+/** The parts of an object that make its generation: all but metadata and status. */
+const specOf = (o: KubeObject): string => JSON.stringify({ ...o, metadata: undefined, status: undefined, apiVersion: undefined, kind: undefined });
+
+interface Target {
+  resource: ResourceName;
+  namespace: string | undefined;
+  name: string | undefined;
+  status: boolean;
 }
 
 /** The server itself, in this process. */
 export class FakeApiServer {
-  readonly #pods = new Map<string, { pod: PodObject; hidden: boolean }>();
-  readonly #cluster: Record<ClusterResource, Map<string, ClusterObject>> = { namespaces: new Map(), networks: new Map() };
+  readonly #store = new Map<ResourceName, Map<string, KubeObject>>();
+  readonly #hidden = new Set<string>();
   readonly #history: HistoryEntry[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #server: Server;
@@ -98,7 +192,12 @@ export class FakeApiServer {
   url = '';
 
   constructor() {
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        if (err instanceof ApiError) this.#status(res, err.code, err.reason, err.message);
+        else this.#status(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
+      });
+    });
   }
 
   async listen(): Promise<string> {
@@ -114,73 +213,87 @@ export class FakeApiServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  upsert(pod: FakePod, options: UpsertOptions = {}): PodObject {
-    const key = `${pod.namespace}/${pod.name}`;
-    const existed = this.#pods.get(key);
-    const object: PodObject = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: String(++this.#rv), annotations: pod.annotations ?? {} },
-      spec: { nodeName: pod.nodeName, containers: [{ name: 'c', image: 'busybox' }] },
-    };
+  #objects(resource: ResourceName): Map<string, KubeObject> {
+    let m = this.#store.get(resource);
+    if (m === undefined) this.#store.set(resource, (m = new Map()));
+    return m;
+  }
+
+  #key(resource: ResourceName, namespace: string | undefined, name: string): string {
+    return RESOURCES[resource].namespaced ? `${namespace ?? ''}/${name}` : name;
+  }
+
+  /** Creates or replaces an object as an admin would (no resourceVersion check, status kept as given). */
+  apply(resource: ResourceName, object: KubeObject, options: UpsertOptions = {}): KubeObject {
+    const def = RESOURCES[resource];
+    const key = this.#key(resource, object.metadata.namespace, object.metadata.name);
+    const store = this.#objects(resource);
+    const existed = store.get(key);
+    const stored = clone(object);
+    stored.apiVersion = apiVersionOf(def);
+    stored.kind = def.kind;
+    stored.metadata.uid = object.metadata.uid ?? existed?.metadata.uid ?? randomUUID();
+    stored.metadata.creationTimestamp = existed?.metadata.creationTimestamp ?? new Date().toISOString();
+    stored.metadata.generation = existed === undefined ? 1 : (existed.metadata.generation ?? 1) + (specOf(existed) === specOf(stored) ? 0 : 1);
+    stored.metadata.resourceVersion = String(++this.#rv);
+    const wasHidden = this.#hidden.has(`${resource}:${key}`);
     const hidden = options.hidden ?? false;
-    this.#pods.set(key, { pod: object, hidden });
-    if (!hidden) this.#emit(existed === undefined || existed.hidden ? 'ADDED' : 'MODIFIED', 'pods', object, object.spec.nodeName);
-    return object;
+    if (hidden) this.#hidden.add(`${resource}:${key}`);
+    else this.#hidden.delete(`${resource}:${key}`);
+    store.set(key, stored);
+    if (!hidden) this.#emit(existed === undefined || wasHidden ? 'ADDED' : 'MODIFIED', resource, stored);
+    return clone(stored);
+  }
+
+  get(resource: ResourceName, namespace: string | undefined, name: string): KubeObject | undefined {
+    const found = this.#objects(resource).get(this.#key(resource, namespace, name));
+    return found === undefined ? undefined : clone(found);
+  }
+
+  list(resource: ResourceName): KubeObject[] {
+    return [...this.#objects(resource).values()].map(clone);
+  }
+
+  remove(resource: ResourceName, namespace: string | undefined, name: string): KubeObject | undefined {
+    const key = this.#key(resource, namespace, name);
+    const store = this.#objects(resource);
+    const existed = store.get(key);
+    if (existed === undefined) return undefined;
+    store.delete(key);
+    const gone = { ...existed, metadata: { ...existed.metadata, resourceVersion: String(++this.#rv) } };
+    if (!this.#hidden.delete(`${resource}:${key}`)) this.#emit('DELETED', resource, gone);
+    return clone(gone);
+  }
+
+  upsert(pod: FakePod, options: UpsertOptions = {}): KubeObject {
+    return this.apply(
+      'pods',
+      {
+        metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: pod.annotations ?? {} },
+        spec: { nodeName: pod.nodeName, containers: [{ name: 'c', image: 'busybox' }] },
+      },
+      options,
+    );
   }
 
   upsertNamespace(ns: FakeNamespace): void {
-    this.#upsertCluster('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, uid: `uid-ns-${ns.name}`, resourceVersion: '', labels: ns.labels ?? {} } });
+    this.apply('namespaces', { metadata: { name: ns.name, uid: `uid-ns-${ns.name}`, labels: ns.labels ?? {} } });
   }
 
   upsertNetwork(net: FakeNetwork): void {
     const spec: Record<string, unknown> = {};
     if (net.namespaceSelector !== undefined) spec['namespaceSelector'] = net.namespaceSelector;
     if (net.logicalSwitch !== undefined) spec['logicalSwitch'] = net.logicalSwitch;
-    this.#upsertCluster('networks', { apiVersion: 'ovn-multinet.io/v1', kind: 'Network', metadata: { name: net.name, uid: `uid-net-${net.name}`, resourceVersion: '' }, spec });
+    if (net.config !== undefined) spec['config'] = net.config;
+    const existing = this.get('networks', undefined, net.name);
+    this.apply('networks', { metadata: { ...existing?.metadata, name: net.name }, spec, ...(existing?.['status'] === undefined ? {} : { status: existing['status'] }) });
   }
 
-  #upsertCluster(resource: ClusterResource, object: ClusterObject): void {
-    const store = this.#cluster[resource];
-    const existed = store.has(object.metadata.name);
-    object.metadata.resourceVersion = String(++this.#rv);
-    store.set(object.metadata.name, object);
-    this.#emit(existed ? 'MODIFIED' : 'ADDED', resource, object, undefined);
-  }
-
-  deleteCluster(resource: ClusterResource, name: string): void {
-    const store = this.#cluster[resource];
-    const existed = store.get(name);
-    if (existed === undefined) return;
-    store.delete(name);
-    this.#emit('DELETED', resource, { ...existed, metadata: { ...existed.metadata, resourceVersion: String(++this.#rv) } }, undefined);
-  }
-
-  delete(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
-    const existed = this.#pods.get(key);
-    if (existed === undefined) return;
-    this.#pods.delete(key);
-    const object = { ...existed.pod, metadata: { ...existed.pod.metadata, resourceVersion: String(++this.#rv) } };
-    if (!existed.hidden) this.#emit('DELETED', 'pods', object, object.spec.nodeName);
-  }
-
-  #emit(type: EventType, resource: Resource, object: PodObject | ClusterObject, node: string | undefined): void {
-    this.#history.push({ rv: this.#rv, type, resource, object, node });
+  #emit(type: EventType, resource: ResourceName, object: KubeObject): void {
+    this.#history.push({ rv: Number(object.metadata.resourceVersion), type, resource, object: clone(object) });
     for (const w of this.#watchers) {
-      if (w.resource === resource && (w.node === undefined || w.node === node)) w.res.write(`${JSON.stringify({ type, object })}\n`);
+      if (w.resource === resource && w.matches(object)) w.res.write(`${JSON.stringify({ type, object })}\n`);
     }
-  }
-
-  #watch(req: IncomingMessage, res: ServerResponse, url: URL, resource: Resource, node: string | undefined): void {
-    const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    for (const e of this.#history) {
-      if (e.rv > from && e.resource === resource && (node === undefined || e.node === node)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
-    }
-    const watcher: Watcher = { resource, node, res };
-    this.#watchers.add(watcher);
-    req.on('close', () => this.#watchers.delete(watcher));
   }
 
   #json(res: ServerResponse, status: number, body: unknown): void {
@@ -189,40 +302,162 @@ export class FakeApiServer {
   }
 
   #status(res: ServerResponse, code: number, reason: string, message: string): void {
+    if (res.headersSent) return void res.end();
     this.#json(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  /** /api/v1/... or /apis/GROUP/VERSION/..., then [namespaces/NS/]PLURAL[/NAME[/status]]. */
+  #route(pathname: string): Target {
+    const segments = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api') [group, version, rest] = ['', segments[1] ?? '', segments.slice(2)];
+    else if (segments[0] === 'apis') [group, version, rest] = [segments[1] ?? '', segments[2] ?? '', segments.slice(3)];
+    else throw new ApiError(404, 'NotFound', `${pathname} is not served`);
+    const find = (plural: string | undefined): ResourceName | undefined =>
+      (Object.keys(RESOURCES) as ResourceName[]).find((r) => RESOURCES[r].plural === plural && RESOURCES[r].group === group && RESOURCES[r].version === version);
+    let namespace: string | undefined;
+    const namespacedResource = rest[0] === 'namespaces' && rest.length >= 3 ? find(rest[2]) : undefined;
+    if (namespacedResource !== undefined && RESOURCES[namespacedResource].namespaced) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const resource = find(rest[0]);
+    if (resource === undefined || rest.length > 3 || (rest.length === 3 && rest[2] !== 'status')) throw new ApiError(404, 'NotFound', `${pathname} is not served`);
+    if (rest.length === 3 && !RESOURCES[resource].statusSubresource) throw new ApiError(404, 'NotFound', `${resource} has no status subresource`);
+    return { resource, namespace, name: rest[1], status: rest.length === 3 };
+  }
+
+  async #body(req: IncomingMessage): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new ApiError(400, 'BadRequest', 'the body is not JSON');
+    }
+  }
+
+  /** What list and watch filter on: the collection's namespace and the field selector. */
+  #filter(target: Target, url: URL): (o: KubeObject) => boolean {
+    const selector = url.searchParams.get('fieldSelector') ?? '';
+    const fields = selector === '' ? [] : selector.split(',').map((term) => {
+      const m = /^(spec\.nodeName|metadata\.name|metadata\.namespace)=(.*)$/.exec(term);
+      if (m === null) throw new ApiError(400, 'BadRequest', `unsupported field selector ${selector}`);
+      return { field: m[1] ?? '', value: m[2] ?? '' };
+    });
+    const valueOf = (o: KubeObject, field: string): unknown => {
+      if (field === 'spec.nodeName') return isObject(o['spec']) ? o['spec']['nodeName'] : undefined;
+      return field === 'metadata.name' ? o.metadata.name : o.metadata.namespace;
+    };
+    return (o) => (target.namespace === undefined || o.metadata.namespace === target.namespace) && fields.every(({ field, value }) => valueOf(o, field) === value);
+  }
+
+  #visible(resource: ResourceName): KubeObject[] {
+    return [...this.#objects(resource).entries()].filter(([key]) => !this.#hidden.has(`${resource}:${key}`)).map(([, o]) => o);
+  }
+
+  #watch(req: IncomingMessage, res: ServerResponse, url: URL, target: Target): void {
+    const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+    const matches = this.#filter(target, url);
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    for (const e of this.#history) {
+      if (e.rv > from && e.resource === target.resource && matches(e.object)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    }
+    const watcher: Watcher = { resource: target.resource, matches, res };
+    this.#watchers.add(watcher);
+    req.on('close', () => this.#watchers.delete(watcher));
+  }
+
+  #existing(target: Target & { name: string }): KubeObject {
+    const found = this.#objects(target.resource).get(this.#key(target.resource, target.namespace, target.name));
+    if (found === undefined) throw new ApiError(404, 'NotFound', `${target.resource} "${target.name}" not found`);
+    return found;
+  }
+
+  /** Writes `next` over the stored object like the API server: only status through /status, never status otherwise. */
+  #write(target: Target & { name: string }, current: KubeObject, next: KubeObject): KubeObject {
+    const def = RESOURCES[target.resource];
+    if (next.metadata.resourceVersion !== undefined && next.metadata.resourceVersion !== '' && next.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${target.resource} "${target.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    if (next.metadata.name !== target.name) throw new ApiError(400, 'BadRequest', `the name of the object (${next.metadata.name}) does not match the name on the URL (${target.name})`);
+    let merged: KubeObject;
+    if (target.status) merged = { ...clone(current), status: clone(next['status']) };
+    else if (def.statusSubresource) merged = { ...clone(next), status: clone(current['status']) };
+    else merged = clone(next);
+    if (merged['status'] === undefined) delete merged['status'];
+    // Only metadata the client may change is taken from it.
+    merged.metadata = { ...(target.status ? current.metadata : merged.metadata), uid: current.metadata.uid, namespace: current.metadata.namespace, name: current.metadata.name, resourceVersion: '' };
+    if (merged.metadata.creationTimestamp === undefined) merged.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    return this.apply(target.resource, merged);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     this.requests.push(`${req.method ?? '?'} ${url.pathname}${url.search}`);
-    if (req.method !== 'GET') return this.#status(res, 405, 'MethodNotAllowed', 'only GET is served');
-    const selector = url.searchParams.get('fieldSelector') ?? '';
-    const node = /^spec\.nodeName=(.*)$/.exec(selector)?.[1];
-    if (selector !== '' && node === undefined) return this.#status(res, 400, 'BadRequest', `unsupported field selector ${selector}`);
-    const one = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(url.pathname);
-    if (one !== null) {
-      const found = this.#pods.get(`${decodeURIComponent(one[1] ?? '')}/${decodeURIComponent(one[2] ?? '')}`);
-      if (found === undefined) return this.#status(res, 404, 'NotFound', `pods "${one[2] ?? ''}" not found`);
-      return this.#json(res, 200, found.pod);
-    }
+    const target = this.#route(url.pathname);
+    const def = RESOURCES[target.resource];
+    const { name } = target;
     const watch = url.searchParams.get('watch');
-    const watching = watch === 'true' || watch === '1';
-    for (const [resource, path] of Object.entries(CLUSTER_PATHS) as Array<[ClusterResource, string]>) {
-      const store = this.#cluster[resource];
-      if (url.pathname.startsWith(`${path}/`)) {
-        const name = decodeURIComponent(url.pathname.slice(path.length + 1));
-        const found = store.get(name);
-        if (found === undefined) return this.#status(res, 404, 'NotFound', `${resource} "${name}" not found`);
-        return this.#json(res, 200, found);
+    switch (req.method) {
+      case 'GET': {
+        if (name !== undefined) return this.#json(res, 200, this.#existing({ ...target, name }));
+        if (watch === 'true' || watch === '1') return this.#watch(req, res, url, target);
+        const matches = this.#filter(target, url);
+        const items = this.#visible(target.resource).filter(matches);
+        return this.#json(res, 200, { apiVersion: apiVersionOf(def), kind: `${def.kind}List`, metadata: { resourceVersion: String(this.#rv) }, items });
       }
-      if (url.pathname !== path) continue;
-      if (watching) return this.#watch(req, res, url, resource, undefined);
-      return this.#json(res, 200, { ...LIST_KINDS[resource], metadata: { resourceVersion: String(this.#rv) }, items: [...store.values()] });
+      case 'POST': {
+        if (name !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'POST goes to a collection');
+        const body = await this.#body(req);
+        if (!isObject(body) || !isObject(body['metadata'])) throw new ApiError(422, 'Invalid', 'metadata is required');
+        const object = body as KubeObject;
+        if ((object.metadata.name ?? '') === '' && typeof object.metadata.generateName === 'string') object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
+        if (typeof object.metadata.name !== 'string' || object.metadata.name === '') throw new ApiError(422, 'Invalid', 'metadata.name: Required value');
+        if (def.namespaced) {
+          if (object.metadata.namespace !== undefined && object.metadata.namespace !== target.namespace) throw new ApiError(400, 'BadRequest', 'the namespace of the object does not match the namespace on the URL');
+          object.metadata.namespace = target.namespace;
+        }
+        if (this.#objects(target.resource).has(this.#key(target.resource, target.namespace, object.metadata.name))) {
+          throw new ApiError(409, 'AlreadyExists', `${target.resource} "${object.metadata.name}" already exists`);
+        }
+        if (def.statusSubresource) delete object['status'];
+        const { uid: _uid, resourceVersion: _rv, ...meta } = object.metadata;
+        return this.#json(res, 201, this.apply(target.resource, { ...object, metadata: meta }));
+      }
+      case 'PUT': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'PUT goes to an object');
+        const body = await this.#body(req);
+        if (!isObject(body) || !isObject(body['metadata'])) throw new ApiError(422, 'Invalid', 'metadata is required');
+        const current = this.#existing({ ...target, name });
+        return this.#json(res, 200, this.#write({ ...target, name }, current, body as KubeObject));
+      }
+      case 'PATCH': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'PATCH goes to an object');
+        const type = (req.headers['content-type'] ?? '').split(';')[0] ?? '';
+        const body = await this.#body(req);
+        const current = this.#existing({ ...target, name });
+        let patched: unknown;
+        if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') patched = mergePatch(current, body);
+        else if (type === 'application/json-patch+json') patched = jsonPatch(current, body);
+        else throw new ApiError(415, 'UnsupportedMediaType', `the patch type ${type} is not supported`);
+        if (!isObject(patched) || !isObject(patched['metadata'])) throw new ApiError(422, 'Invalid', 'the patch removed metadata');
+        const next = patched as KubeObject;
+        // A patch carries a resourceVersion only when the client put one in (a precondition).
+        const sentRv = isObject(body) && isObject(body['metadata']) ? body['metadata']['resourceVersion'] : undefined;
+        if (typeof sentRv !== 'string') next.metadata.resourceVersion = current.metadata.resourceVersion;
+        return this.#json(res, 200, this.#write({ ...target, name }, current, next));
+      }
+      case 'DELETE': {
+        if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'DELETE of a collection is not served');
+        this.#existing({ ...target, name });
+        return this.#json(res, 200, this.remove(target.resource, target.namespace, name));
+      }
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', `${req.method ?? '?'} is not served`);
     }
-    if (url.pathname !== '/api/v1/pods') return this.#status(res, 404, 'NotFound', `${url.pathname} is not served`);
-    if (watching) return this.#watch(req, res, url, 'pods', node);
-    const items = [...this.#pods.values()].filter((p) => !p.hidden && (node === undefined || p.pod.spec.nodeName === node)).map((p) => p.pod);
-    return this.#json(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items });
   }
 }
 
@@ -248,39 +483,65 @@ export interface FakeApi {
   delete(namespace: string, name: string): Promise<void>;
   upsertNamespace(ns: FakeNamespace): Promise<void>;
   upsertNetwork(net: FakeNetwork): Promise<void>;
-  deleteCluster(resource: ClusterResource, name: string): Promise<void>;
+  deleteCluster(resource: 'namespaces' | 'networks', name: string): Promise<void>;
+  /** Any resource: create or replace, read, list, delete. */
+  apply(resource: ResourceName, object: KubeObject): Promise<KubeObject>;
+  get(resource: ResourceName, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
+  list(resource: ResourceName): Promise<KubeObject[]>;
+  remove(resource: ResourceName, namespace: string | undefined, name: string): Promise<void>;
   requests(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 type Command =
   | { id: number; op: 'upsert'; pod: FakePod; options: UpsertOptions }
-  | { id: number; op: 'delete'; namespace: string; name: string }
   | { id: number; op: 'upsertNamespace'; ns: FakeNamespace }
   | { id: number; op: 'upsertNetwork'; net: FakeNetwork }
-  | { id: number; op: 'deleteCluster'; resource: ClusterResource; name: string }
+  | { id: number; op: 'apply'; resource: ResourceName; object: KubeObject }
+  | { id: number; op: 'get'; resource: ResourceName; namespace: string | undefined; name: string }
+  | { id: number; op: 'list'; resource: ResourceName }
+  | { id: number; op: 'remove'; resource: ResourceName; namespace: string | undefined; name: string }
   | { id: number; op: 'requests' };
 type Request = Command extends infer C ? (C extends unknown ? Omit<C, 'id'> : never) : never;
+
+/** Runs one command against a server in this process; the answer is JSON-safe. */
+function run(server: FakeApiServer, cmd: Request): unknown {
+  switch (cmd.op) {
+    case 'upsert':
+      return void server.upsert(cmd.pod, cmd.options);
+    case 'upsertNamespace':
+      return server.upsertNamespace(cmd.ns);
+    case 'upsertNetwork':
+      return server.upsertNetwork(cmd.net);
+    case 'apply':
+      return server.apply(cmd.resource, cmd.object);
+    case 'get':
+      return server.get(cmd.resource, cmd.namespace, cmd.name) ?? null;
+    case 'list':
+      return server.list(cmd.resource);
+    case 'remove':
+      return void server.remove(cmd.resource, cmd.namespace, cmd.name);
+    case 'requests':
+      return [...server.requests];
+    default: {
+      const never: never = cmd;
+      throw new Error(`unknown command ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 /** Starts the server here (no netns) or inside network namespace `netns`; stopped at teardown. */
 export async function startFakeApiServer(t: Teardown, opts: { netns?: string } = {}): Promise<FakeApi> {
   const dir = await mkdtemp(join(tmpdir(), 'fake-k8s-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  let api: FakeApi;
+  let call: (cmd: Request) => Promise<unknown>;
+  let url: string;
+  let stop: () => Promise<void>;
   if (opts.netns === undefined || opts.netns === '') {
     const server = new FakeApiServer();
-    const url = await server.listen();
-    api = {
-      url,
-      kubeconfig,
-      upsert: async (pod, options) => void server.upsert(pod, options),
-      delete: async (namespace, name) => server.delete(namespace, name),
-      upsertNamespace: async (ns) => server.upsertNamespace(ns),
-      upsertNetwork: async (net) => server.upsertNetwork(net),
-      deleteCluster: async (resource, name) => server.deleteCluster(resource, name),
-      requests: async () => [...server.requests],
-      stop: () => server.close(),
-    };
+    url = await server.listen();
+    call = async (cmd) => run(server, cmd);
+    stop = () => server.close();
   } else {
     const self = fileURLToPath(import.meta.url);
     const child = spawn('ip', ['netns', 'exec', opts.netns, process.execPath, self, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -295,28 +556,33 @@ export async function startFakeApiServer(t: Teardown, opts: { netns?: string } =
       else if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
     });
     let next = 0;
-    const call = (cmd: Request): Promise<unknown> =>
+    call = (cmd) =>
       new Promise((resolve) => {
         const id = ++next;
         pending.set(id, resolve);
         child.stdin.write(`${JSON.stringify({ ...cmd, id })}\n`);
       });
-    const url = await ready.promise;
-    api = {
-      url,
-      kubeconfig,
-      upsert: async (pod, options = {}) => void (await call({ op: 'upsert', pod, options })),
-      delete: async (namespace, name) => void (await call({ op: 'delete', namespace, name })),
-      upsertNamespace: async (ns) => void (await call({ op: 'upsertNamespace', ns })),
-      upsertNetwork: async (net) => void (await call({ op: 'upsertNetwork', net })),
-      deleteCluster: async (resource, name) => void (await call({ op: 'deleteCluster', resource, name })),
-      requests: async () => (await call({ op: 'requests' })) as string[],
-      stop: async () => {
-        child.stdin.end();
-        await exited;
-      },
+    url = await ready.promise;
+    stop = async () => {
+      child.stdin.end();
+      await exited;
     };
   }
+  const api: FakeApi = {
+    url,
+    kubeconfig,
+    upsert: async (pod, options = {}) => void (await call({ op: 'upsert', pod, options })),
+    delete: async (namespace, name) => void (await call({ op: 'remove', resource: 'pods', namespace, name })),
+    upsertNamespace: async (ns) => void (await call({ op: 'upsertNamespace', ns })),
+    upsertNetwork: async (net) => void (await call({ op: 'upsertNetwork', net })),
+    deleteCluster: async (resource, name) => void (await call({ op: 'remove', resource, namespace: undefined, name })),
+    apply: async (resource, object) => (await call({ op: 'apply', resource, object })) as KubeObject,
+    get: async (resource, namespace, name) => ((await call({ op: 'get', resource, namespace, name })) as KubeObject | null) ?? undefined,
+    list: async (resource) => (await call({ op: 'list', resource })) as KubeObject[],
+    remove: async (resource, namespace, name) => void (await call({ op: 'remove', resource, namespace, name })),
+    requests: async () => (await call({ op: 'requests' })) as string[],
+    stop,
+  };
   await writeFile(kubeconfig, kubeconfigFor(api.url));
   t.teardown(async () => {
     await api.stop();
@@ -332,33 +598,9 @@ async function serve(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
-    const cmd = JSON.parse(line) as Command;
-    let result: unknown = null;
-    switch (cmd.op) {
-      case 'upsert':
-        server.upsert(cmd.pod, cmd.options);
-        break;
-      case 'delete':
-        server.delete(cmd.namespace, cmd.name);
-        break;
-      case 'upsertNamespace':
-        server.upsertNamespace(cmd.ns);
-        break;
-      case 'upsertNetwork':
-        server.upsertNetwork(cmd.net);
-        break;
-      case 'deleteCluster':
-        server.deleteCluster(cmd.resource, cmd.name);
-        break;
-      case 'requests':
-        result = server.requests;
-        break;
-      default: {
-        const never: never = cmd;
-        throw new Error(`unknown command ${JSON.stringify(never)}`);
-      }
-    }
-    process.stdout.write(`${JSON.stringify({ id: cmd.id, result })}\n`);
+    const { id, ...cmd } = JSON.parse(line) as Command;
+    const result = run(server, cmd as Request) ?? null;
+    process.stdout.write(`${JSON.stringify({ id, result })}\n`);
   }
   await server.close();
 }
