@@ -47,6 +47,8 @@ export interface NetConf {
   managed: ManagedNetwork | undefined;
   /** Routes added in the pod through this interface, and reported in the result. */
   routes: ConfigRoute[];
+  /** A pod's IPAMClaim (ipam-claim-reference) keeps its addresses across pods (KubeVirt VMs). */
+  allowPersistentIPs: boolean;
 }
 
 export interface ConfigRoute {
@@ -269,6 +271,8 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
   }
   const runtimeConfig = raw['runtimeConfig'];
   if (runtimeConfig !== undefined && !isObject(runtimeConfig)) throw bad('runtimeConfig', 'must be an object');
+  const allowPersistentIPs = raw['allowPersistentIPs'];
+  if (allowPersistentIPs !== undefined && typeof allowPersistentIPs !== 'boolean') throw bad('allowPersistentIPs', 'must be a boolean', shown(allowPersistentIPs));
   return {
     cniVersion,
     name,
@@ -283,5 +287,6 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     staticMac: validateStaticMac(runtimeConfig?.['mac']),
     managed: validateManaged(raw),
     routes: validateRoutes(raw['routes']),
+    allowPersistentIPs: allowPersistentIPs ?? false,
   };
 }

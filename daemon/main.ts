@@ -118,6 +118,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   // Kubernetes is optional: loaded only with --kubeconfig or in a cluster (KUBERNETES_SERVICE_HOST).
   let pods: { stop(): Promise<void> } | undefined;
   let networks: { stop(): Promise<void> } | undefined;
+  let claims: { stop(): Promise<void> } | undefined;
   if (options.kubeconfig !== undefined || (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') {
     const { PodCache, loadKubeConfig } = await import('./k8s/pods.ts');
     const kubeConfig = loadKubeConfig(options.kubeconfig);
@@ -132,6 +133,11 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
       access.start();
       ctx.networks = access;
       networks = access;
+      const { ClaimCache } = await import('./k8s/ipamclaims.ts');
+      const claimCache = new ClaimCache({ kubeConfig, log });
+      claimCache.start();
+      ctx.claims = claimCache;
+      claims = claimCache;
     }
   }
   const lock = new KeyedLock();
@@ -154,7 +160,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     await reconciler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });
-    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);
     log.info('ovn-multinet daemon stopped');
   };
   return { server, nb, ovs, log, reconciler, stop };

@@ -17,7 +17,7 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
-import { AddressInUseError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
+import { AddressInUseError, ClaimMismatchError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
 import { ensureManagedSwitch, NetworkDefinitionError } from '../ovn/managed.ts';
 import { parseIpamSettings, parsePortAddresses, subnetOf, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
 import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
@@ -26,6 +26,7 @@ import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
+import { ClaimLookupError, type ClaimInfo } from '../k8s/ipamclaims.ts';
 
 export interface AddRequest {
   containerId: ContainerId;
@@ -35,13 +36,15 @@ export interface AddRequest {
   conf: NetConf;
 }
 
-function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
+function identity(ctx: Attacher, req: AddRequest, claim: ClaimInfo | undefined): AttachmentIdentity {
   const pod: NonNullable<AttachmentIdentity['pod']> = {};
   const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
   if (namespace !== undefined) pod.namespace = namespace;
   if (name !== undefined) pod.name = name;
   if (uid !== undefined) pod.uid = uid;
-  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
+  const id: AttachmentIdentity = { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
+  if (claim !== undefined) id.ipamClaim = `${claim.namespace}/${claim.name}`;
+  return id;
 }
 
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
@@ -71,6 +74,8 @@ interface StaticRequest {
   mac: string | undefined;
   ipsField: string;
   macField: string;
+  /** The IPAMClaim named by the pod's network-selection element, and where it was named. */
+  ipamClaim: { name: string; field: string } | undefined;
 }
 
 /**
@@ -79,8 +84,8 @@ interface StaticRequest {
  */
 async function staticRequest(ctx: Attacher, req: AddRequest, signal: AbortSignal): Promise<StaticRequest> {
   const { conf } = req;
-  const fromConfig = { ips: conf.staticIps, mac: conf.staticMac, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac' };
-  if (ctx.pods === undefined || (conf.staticIps !== undefined && conf.staticMac !== undefined)) return fromConfig;
+  const fromConfig = { ips: conf.staticIps, mac: conf.staticMac, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: undefined };
+  if (ctx.pods === undefined) return fromConfig;
   const pod = await podAddressRequest(ctx.pods, req.args, conf.name, req.ifName, signal);
   if (pod === undefined) return fromConfig;
   const ipsFromPod = conf.staticIps === undefined && pod.ips !== undefined;
@@ -90,7 +95,35 @@ async function staticRequest(ctx: Attacher, req: AddRequest, signal: AbortSignal
     mac: macFromPod ? pod.mac : conf.staticMac,
     ipsField: ipsFromPod ? `${pod.field} ips` : fromConfig.ipsField,
     macField: macFromPod ? `${pod.field} mac` : fromConfig.macField,
+    ipamClaim: pod.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
   };
+}
+
+/**
+ * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
+ * allows persistent IPs (otherwise the reference is ignored, and nothing persists). It must
+ * exist in the pod's namespace and be for this network.
+ */
+async function resolveClaim(ctx: Attacher, req: AddRequest, wanted: StaticRequest, log: Logger, signal: AbortSignal): Promise<ClaimInfo | undefined> {
+  const ref = wanted.ipamClaim;
+  const namespace = req.args['K8S_POD_NAMESPACE'];
+  if (ref === undefined || namespace === undefined || ctx.claims === undefined) return undefined;
+  if (!req.conf.allowPersistentIPs) {
+    log.info({ claim: ref.name }, 'the pod names an IPAMClaim but the network does not set allowPersistentIPs; ignored');
+    return undefined;
+  }
+  let claim: ClaimInfo | undefined;
+  try {
+    claim = await ctx.claims.claim(namespace, ref.name, signal);
+  } catch (err) {
+    if (err instanceof ClaimLookupError) throw new CniError(ErrorCode.TryAgainLater, `${ref.field}: the Kubernetes API server is not reachable`, err.message, { cause: err });
+    throw err;
+  }
+  if (claim === undefined) throw new CniError(ErrorCode.InvalidConfig, `${ref.field}: IPAMClaim ${namespace}/${ref.name} does not exist`);
+  if (claim.network !== req.conf.name) {
+    throw new CniError(ErrorCode.InvalidConfig, `${ref.field}: IPAMClaim ${namespace}/${ref.name} is for network ${shown(claim.network ?? '')}, not ${shown(req.conf.name)}`);
+  }
+  return claim;
 }
 
 /**
@@ -133,6 +166,20 @@ function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: Logic
   return port;
 }
 
+/**
+ * Writes the claim's addresses and owner pod to its status. The attachment is already made and
+ * the addresses are safe in the NB, so a failure here is logged, not returned: the next ADD for
+ * the claim writes it again.
+ */
+async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[], req: AddRequest, log: Logger, signal: AbortSignal): Promise<void> {
+  const ownerPod = req.args['K8S_POD_NAME'] ?? '';
+  try {
+    await ctx.claims?.reportStatus(claim, { ips, ownerPod }, signal);
+  } catch (err) {
+    log.warn({ err, claim: `${claim.namespace}/${claim.name}` }, 'could not write the IPAMClaim status');
+  }
+}
+
 export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   // Before anything is created (a managed switch included): may this pod's namespace attach?
   if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
@@ -143,6 +190,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   // Everything that can refuse the request comes before lookupSwitch, which may create the
   // switch of a managed network: a refused ADD leaves nothing behind.
   const wanted = await staticRequest(ctx, req, signal);
+  const claim = await resolveClaim(ctx, req, wanted, log, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
   const netns = await openPodNetns(req.netns);
@@ -150,7 +198,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
-    const owner = ownerExternalIds(identity(ctx, req));
+    const owner = ownerExternalIds(identity(ctx, req, claim));
 
     let port = existingPort(ctx, req, lspName, sw);
     if (port === undefined) {
@@ -166,6 +214,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s),
             ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
+            ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),
           },
           signal,
         );
@@ -178,6 +227,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           const field = err.kind === 'ip' ? wanted.ipsField : wanted.macField;
           throw new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
         }
+        if (err instanceof ClaimMismatchError) throw new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
         throw err;
       }
       log.debug({ lsp: lspName, addresses: port.addresses }, 'created logical switch port');
@@ -238,13 +288,15 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       if (subnet === undefined) return undefined;
       return settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
     };
+    const addresses = ips.map((ip) => `${ip}/${prefixOf(ip)}`);
+    if (claim !== undefined) await reportClaimStatus(ctx, claim, addresses, req, log, signal);
     return {
       interfaces: [
         { name: vethName, mac: hostMac },
         { name: req.ifName, mac, mtu, sandbox: req.netns },
       ],
-      ips: ips.map((ip) => {
-        const address = `${ip}/${prefixOf(ip)}`;
+      ips: ips.map((ip, i) => {
+        const address = addresses[i] ?? '';
         const gateway = gatewayOf(ip);
         return gateway === undefined ? { address, interface: 1 } : { address, gateway, interface: 1 };
       }),

@@ -7,6 +7,7 @@ import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
 import type { NetworkSource } from '../k8s/networks.ts';
+import type { ClaimSource } from '../k8s/ipamclaims.ts';
 
 export interface Attacher {
   nb: OvsdbClient;
@@ -24,6 +25,8 @@ export interface Attacher {
   pods?: PodSource;
   /** With Kubernetes on: Network objects, which restrict the namespaces that may attach. */
   networks?: NetworkSource;
+  /** With Kubernetes on: IPAMClaims, which keep a VM's addresses across its pods. */
+  claims?: ClaimSource;
 }
 
 /** Cleanup after a failed or timed-out request gets its own short deadline. */

@@ -1,6 +1,6 @@
 /**
- * What a pod asks for on one network: the `ips`/`mac` of its network-selection element for this
- * CNI call, read from the pod cache. Every failure becomes a CniError here, so ADD only has to
+ * What a pod asks for on one network: the `ips`/`mac`/`ipam-claim-reference` of its
+ * network-selection element for this CNI call, read from the pod cache. Every failure becomes a CniError here, so ADD only has to
  * choose between these and runtimeConfig's.
  */
 import { CniError, ErrorCode } from '../../cni/errors.ts';
@@ -11,6 +11,8 @@ import { PodLookupError, PodNotFoundError, PodUidMismatchError, type PodSource }
 export interface PodAddressRequest {
   ips: RequestedAddress[] | undefined;
   mac: string | undefined;
+  /** The IPAMClaim's name (in the pod's namespace). */
+  ipamClaim: string | undefined;
   /** Names the source in errors: the annotation and the element. */
   field: string;
 }
@@ -48,6 +50,6 @@ export async function podAddressRequest(
     if (err instanceof NetworkSelectionError) throw new CniError(ErrorCode.InvalidConfig, `${who}: annotation ${NETWORKS_ANNOTATION} is invalid`, err.message, { cause: err });
     throw err;
   }
-  if (selected === undefined || (selected.ips === undefined && selected.mac === undefined)) return undefined;
-  return { ips: selected.ips, mac: selected.mac, field: `${who}: annotation ${NETWORKS_ANNOTATION} (network ${selected.namespace}/${selected.name})` };
+  if (selected === undefined || (selected.ips === undefined && selected.mac === undefined && selected.ipamClaimReference === undefined)) return undefined;
+  return { ips: selected.ips, mac: selected.mac, ipamClaim: selected.ipamClaimReference, field: `${who}: annotation ${NETWORKS_ANNOTATION} (network ${selected.namespace}/${selected.name})` };
 }

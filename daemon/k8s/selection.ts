@@ -109,7 +109,7 @@ function parseElement(raw: unknown, i: number, podNamespace: string): NetworkSel
     interface: iface === undefined || iface === '' ? undefined : checkInterface(`${path}.interface`, iface),
     ips: parseIps(raw['ips'], `${path}.ips`),
     mac: parseMac(optionalString(raw, 'mac', path), `${path}.mac`),
-    ipamClaimReference: claim === '' ? undefined : claim,
+    ipamClaimReference: claim === undefined || claim === '' ? undefined : checkName(`${path}.ipam-claim-reference`, claim),
   };
 }
 

@@ -24,6 +24,7 @@ export class WatchedCache<T extends KubernetesObject> {
   readonly #informer: ListWatch<T>;
   readonly #log: Logger;
   readonly #retryMs: number;
+  readonly #path: string;
   readonly #waiters = new Set<() => void>();
   #retryDelay: number;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -32,6 +33,7 @@ export class WatchedCache<T extends KubernetesObject> {
 
   constructor(options: WatchedOptions<T>) {
     const { path } = options;
+    this.#path = path;
     this.#log = options.log;
     this.#retryMs = options.retryMs;
     this.#retryDelay = this.#retryMs;
@@ -52,16 +54,19 @@ export class WatchedCache<T extends KubernetesObject> {
     this.#informer.on('add', changed);
     this.#informer.on('update', changed);
     this.#informer.on('delete', changed);
-    this.#informer.on('error', (err: unknown) => {
-      if (this.#stopped) return;
-      this.#log.warn({ err, path, retryMs: this.#retryDelay }, 'watch failed; restarting');
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        if (!this.#stopped) this.#informer.start().catch((e: unknown) => this.#log.warn({ err: e, path }, 'watch restart failed'));
-      }, this.#retryDelay);
-      this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_MS);
-    });
+    this.#informer.on('error', (err: unknown) => this.#retryLater(err));
     this.#informer.on('connect', () => this.#log.debug({ path }, 'watching'));
+  }
+
+  /** After a failed list or watch (ListWatch gives up on its own): starts again after a backoff. */
+  #retryLater(err: unknown): void {
+    if (this.#stopped || this.#retryTimer !== undefined) return;
+    this.#log.warn({ err, path: this.#path, retryMs: this.#retryDelay }, 'list/watch failed; retrying');
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.start();
+    }, this.#retryDelay);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, MAX_RETRY_MS);
   }
 
   #wake(): void {
@@ -77,8 +82,21 @@ export class WatchedCache<T extends KubernetesObject> {
     return this.#informer.get(name, namespace);
   }
 
+  /** Every cached object, of `namespace` or of all namespaces. */
+  list(namespace?: string): readonly T[] {
+    return this.#informer.list(namespace);
+  }
+
+  /** Calls `listener` after the first list and every event (and once on stop); returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#waiters.add(listener);
+    return () => this.#waiters.delete(listener);
+  }
+
+  /** Lists, then watches; an API server that cannot be reached now is tried again with backoff. */
   start(): void {
-    this.#informer.start().catch((err: unknown) => this.#log.warn({ err }, 'watch did not start'));
+    if (this.#stopped) return;
+    this.#informer.start().catch((err: unknown) => this.#retryLater(err));
   }
 
   async stop(): Promise<void> {

@@ -6,10 +6,11 @@
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { uuidsOf } from '../lib/rows.ts';
+import { stringMapOf, uuidsOf } from '../lib/rows.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
-import { addressEntry, createPortOps, findPort, type LogicalPort } from './ports.ts';
-import { addressesInUse, describeUser, findSwitch, switchOfPort, type LogicalSwitch } from './switches.ts';
+import { addressEntry, createPortOps, findPort, type AddressPlan, type LogicalPort } from './ports.ts';
+import { addressesInUse, describeUser, findSwitch, switchOfPort, usedByClaim, type LogicalSwitch } from './switches.ts';
+import { reservationOf } from './claims.ts';
 import { OwnerKeys } from './ids.ts';
 
 const MAX_ATTEMPTS = 50;
@@ -39,6 +40,16 @@ export class AddressInUseError extends Error {
   }
 }
 
+/** The static addresses asked for differ from what the IPAMClaim already holds. */
+export class ClaimMismatchError extends Error {
+  override name = 'ClaimMismatchError';
+  readonly kind: 'ip' | 'mac';
+  constructor(kind: 'ip' | 'mac', message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
 export interface PortRequest {
   switchName: string;
   settings: IpamSettings;
@@ -51,6 +62,11 @@ export interface PortRequest {
   staticIps?: readonly string[];
   /** Exactly this MAC (runtimeConfig mac). */
   staticMac?: string;
+  /**
+   * namespace/name of the IPAMClaim the addresses belong to: its reservation on the switch when
+   * it has one, else addresses chosen as usual and reserved for it in the same transaction.
+   */
+  ipamClaim?: string;
 }
 
 /**
@@ -59,8 +75,32 @@ export interface PortRequest {
  */
 const nextHint = new Map<string, string>();
 
-/** The addresses and MAC the port gets: the requested ones if free, else allocated ones. */
-function chooseAddresses(request: PortRequest, used: ReturnType<typeof addressesInUse>, attempt: number, switchName: string): { mac: string; ips: string[] } {
+type Used = ReturnType<typeof addressesInUse>;
+
+/** The claim's reserved addresses, checked against what is asked for and against other users. */
+function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: LogicalSwitch, used: Used): { mac: string; ips: string[]; plan: AddressPlan } | undefined {
+  const reservation = reservationOf(sw, request.ipamClaim);
+  if (reservation === undefined) return undefined;
+  const holds = `IPAMClaim ${request.ipamClaim} holds`;
+  if (request.staticIps !== undefined && !sameSet(request.staticIps, reservation.ips)) {
+    throw new ClaimMismatchError('ip', `${request.staticIps.join(', ')} differ from what ${holds}: ${reservation.ips.join(', ') || 'no IP'}`);
+  }
+  if (request.staticMac !== undefined && request.staticMac !== reservation.mac) {
+    throw new ClaimMismatchError('mac', `${request.staticMac} differs from what ${holds}: ${reservation.mac}`);
+  }
+  for (const [kind, address, user] of [['mac', reservation.mac, used.macs.get(reservation.mac)] as const, ...reservation.ips.map((ip) => ['ip', ip, used.ips.get(ip)] as const)]) {
+    if (user !== undefined && !usedByClaim(user, request.ipamClaim)) throw new AddressInUseError(kind, address, describeUser(user));
+  }
+  return { mac: reservation.mac, ips: reservation.ips, plan: { kind: 'claim-existing', reservation } };
+}
+
+/** The addresses and MAC the port gets: the claim's, else the requested ones if free, else allocated ones. */
+function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: LogicalSwitch): { mac: string; ips: string[]; plan: AddressPlan } {
+  const { ipamClaim } = request;
+  if (ipamClaim !== undefined) {
+    const claimed = claimedAddresses({ ...request, ipamClaim }, sw, used);
+    if (claimed !== undefined) return claimed;
+  }
   let ips: string[];
   if (request.staticIps !== undefined) {
     for (const ip of request.staticIps) {
@@ -70,22 +110,25 @@ function chooseAddresses(request: PortRequest, used: ReturnType<typeof addresses
     ips = [...request.staticIps];
   } else {
     ips = request.settings.subnets.map((subnet) => {
-      const hintKey = `${switchName}/${subnet.cidr}`;
+      const hintKey = `${sw.name}/${subnet.cidr}`;
       const ip = allocateAddress(subnet, request.settings.excluded, { inUse: used.ips, randomStart: attempt > 0, startAfter: nextHint.get(hintKey) });
       if (ip !== undefined) nextHint.set(hintKey, ip);
-      if (ip === undefined) throw new PoolExhaustedError(`no free address left in ${subnet.cidr} on logical switch ${JSON.stringify(switchName)}`);
+      if (ip === undefined) throw new PoolExhaustedError(`no free address left in ${subnet.cidr} on logical switch ${JSON.stringify(sw.name)}`);
       return ip;
     });
   }
+  let mac: string;
   if (request.staticMac !== undefined) {
     const user = used.macs.get(request.staticMac);
     if (user !== undefined) throw new AddressInUseError('mac', request.staticMac, describeUser(user));
-    return { mac: request.staticMac, ips };
+    mac = request.staticMac;
+  } else {
+    const v4 = ips.find((ip) => !ip.includes(':'));
+    mac = v4 === undefined ? randomMac() : macForIpv4(v4);
+    while (used.macs.has(mac)) mac = randomMac();
   }
-  const v4 = ips.find((ip) => !ip.includes(':'));
-  let mac = v4 === undefined ? randomMac() : macForIpv4(v4);
-  while (used.macs.has(mac)) mac = randomMac();
-  return { mac, ips };
+  const plan: AddressPlan = ipamClaim === undefined ? { kind: 'plain' } : { kind: 'claim-first', reservation: { claim: ipamClaim, mac, ips } };
+  return { mac, ips, plan };
 }
 
 /**
@@ -106,10 +149,12 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return b.every((x) => set.has(x));
 }
 
+/** Waits until the cache shows the switch changed (its ports, or its IPAMClaim reservations). */
 async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
+  const sameIds = (ids: ReadonlyMap<string, string>): boolean => ids.size === sw.externalIds.size && [...ids].every(([k, v]) => sw.externalIds.get(k) === v);
   try {
-    await nb.cache.waitForRow('Logical_Switch', (r) => r['_uuid'] === sw.uuid && !sameSet(uuidsOf(r, 'ports'), sw.ports), timeout);
+    await nb.cache.waitForRow('Logical_Switch', (r) => r['_uuid'] === sw.uuid && (!sameSet(uuidsOf(r, 'ports'), sw.ports) || !sameIds(stringMapOf(r, 'external_ids'))), timeout);
   } catch {
     signal.throwIfAborted();
   }
@@ -124,10 +169,10 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     if (earlier !== undefined) return earlier;
     const sw = findSwitch(nb, request.switchName);
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
-    const { mac, ips } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw.name);
+    const { mac, ips, plan } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw);
     let guards = 0;
     try {
-      const { ops, guards: claimed } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds });
+      const { ops, guards: claimed } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds }, plan);
       guards = claimed;
       const results = await nb.transact(ops, signal);
       const uuid = results[claimed]?.uuid;

@@ -15,6 +15,8 @@ export const OwnerKeys = {
   podNamespace: `${PREFIX}pod-namespace`,
   podName: `${PREFIX}pod-name`,
   podUid: `${PREFIX}pod-uid`,
+  /** On ports attached for an IPAMClaim: its namespace/name (the addresses belong to the claim). */
+  ipamClaim: `${PREFIX}ipam-claim`,
   /** On logical switches ovn-multinet created: the network name, its definition and its hash. */
   managedNetwork: `${PREFIX}managed-network`,
   networkDefinition: `${PREFIX}network-definition`,
@@ -31,6 +33,8 @@ export interface AttachmentIdentity {
   network: string;
   /** From CNI_ARGS K8S_POD_NAMESPACE / K8S_POD_NAME / K8S_POD_UID, when a runtime passes them. */
   pod?: { namespace?: string; name?: string; uid?: string };
+  /** namespace/name of the IPAMClaim the addresses belong to. */
+  ipamClaim?: string;
 }
 
 export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
@@ -45,6 +49,7 @@ export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
   if (id.pod?.namespace !== undefined) ids.set(OwnerKeys.podNamespace, id.pod.namespace);
   if (id.pod?.name !== undefined) ids.set(OwnerKeys.podName, id.pod.name);
   if (id.pod?.uid !== undefined) ids.set(OwnerKeys.podUid, id.pod.uid);
+  if (id.ipamClaim !== undefined) ids.set(OwnerKeys.ipamClaim, id.ipamClaim);
   return ids;
 }
 
@@ -56,3 +61,14 @@ export function ownedBy(externalIds: ReadonlyMap<string, string>, containerId: s
     externalIds.get(OwnerKeys.ifName) === ifName
   );
 }
+
+/**
+ * On logical switches an admin marks to appear as Network objects (the controller's auto-expose,
+ * daemon/controller/expose.ts).
+ */
+export const ExposeKeys = {
+  /** "true": a Network named like the switch; any other value: the Network's name. */
+  expose: `${PREFIX}expose`,
+  /** The namespaces it selects: "key=value[,key=value...]" (matchLabels) or "*" (all); absent: none. */
+  exposeNamespaces: `${PREFIX}expose-namespaces`,
+} as const;

@@ -5,13 +5,15 @@
  * no port holds those claims, so an address chosen from the cache is committed only if no other
  * daemon took it meanwhile: optimistic concurrency per address, no duplicate address ever, and
  * daemons picking different addresses never get in each other's way. Ports other NB clients
- * make are respected from the cache.
+ * make are respected from the cache. Addresses an IPAMClaim holds are guarded the same way, by
+ * their reservation on the switch (claims.ts).
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { condition, eq, insert, mutate, mutation, wait, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf } from '../lib/rows.ts';
 import type { LogicalSwitch } from './switches.ts';
+import { firstReservationGuard, reservationGuard, reservedGuard, reserveOps, type Reservation } from './claims.ts';
 
 export interface LogicalPort {
   uuid: Uuid;
@@ -48,7 +50,6 @@ export function addressEntry(mac: string, ips: readonly string[]): string {
   return [mac, ...ips].join(' ');
 }
 
-/** Inserts the port and links it to the switch, if the switch's ports are still what the caller saw. */
 /** The external_ids claim of one address or MAC on one switch. */
 export function addressClaim(address: string): string {
   return `${CLAIM_PREFIX}${address}`;
@@ -56,13 +57,40 @@ export function addressClaim(address: string): string {
 
 const CLAIM_PREFIX = 'ovn-multinet/addr:';
 
-/** The claim guards come first: a failing one (op index < guards) means "taken meanwhile". */
-export function createPortOps(sw: LogicalSwitch, port: NewPort): { ops: Operation[]; guards: number } {
+/**
+ * How the port's addresses are guarded: ordinary ones must be free of other ports' claims and of
+ * IPAMClaim reservations; the first port of an IPAMClaim also records its reservation (and
+ * commits only if no other reservation appeared meanwhile); a later port of the claim only needs
+ * the reservation to be unchanged, since the addresses are the claim's (live migration runs two
+ * ports of one claim at once).
+ */
+export type AddressPlan =
+  | { kind: 'plain' }
+  | { kind: 'claim-first'; reservation: Reservation }
+  | { kind: 'claim-existing'; reservation: Reservation };
+
+/** The guards come first: a failing one (op index < guards) means "taken meanwhile". */
+export function createPortOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan = { kind: 'plain' }): { ops: Operation[]; guards: number } {
   const entry = addressEntry(port.mac, port.ips);
-  const claims = [port.mac, ...port.ips].map((a) => [addressClaim(a), sw.uuid] as const);
-  const guards = claims.map(([key, value]) =>
+  const addresses = [port.mac, ...port.ips];
+  const claims = addresses.map((a) => [addressClaim(a), sw.uuid] as const);
+  const portGuards = claims.map(([key, value]) =>
     wait('Logical_Switch_Port', [condition('external_ids', 'includes', new Map([[key, value]]))], ['name'], '==', [], 0),
   );
+  let guards: Operation[];
+  let after: Operation[] = [];
+  switch (plan.kind) {
+    case 'plain':
+      guards = [...portGuards, reservedGuard(sw, addresses)];
+      break;
+    case 'claim-first':
+      guards = [...portGuards, firstReservationGuard(sw)];
+      after = reserveOps(sw.uuid, plan.reservation);
+      break;
+    case 'claim-existing':
+      guards = [reservationGuard(sw, plan.reservation)];
+      break;
+  }
   const externalIds = new Map(port.externalIds);
   for (const [key, value] of claims) externalIds.set(key, value);
   return {
@@ -75,6 +103,7 @@ export function createPortOps(sw: LogicalSwitch, port: NewPort): { ops: Operatio
         'new_port',
       ),
       mutate('Logical_Switch', [eq('_uuid', sw.uuid)], [mutation('ports', 'insert', [namedUuid('new_port')])]),
+      ...after,
     ],
   };
 }

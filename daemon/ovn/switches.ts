@@ -4,6 +4,7 @@ import type { Row, Uuid } from '../ovsdb/notation.ts';
 import { OwnerKeys } from './ids.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../lib/rows.ts';
 import { parsePortAddresses } from './ipam.ts';
+import { reservationsOf } from './claims.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 
 export interface LogicalSwitch {
@@ -88,10 +89,24 @@ function portAddresses(lsp: Row): { macs: string[]; ips: string[] } {
   return parsed;
 }
 
-/** Who uses an address: a logical switch port (described on demand) or a router port. */
-export type AddressUser = Row | 'router';
+/**
+ * Who uses an address: a logical switch port (described on demand), a router port, or an
+ * IPAMClaim's reservation (namespace/name) while no port of the claim holds it.
+ */
+export type AddressUser = Row | 'router' | ClaimReservation;
 
-/** Every IP and MAC the switch's ports (static, dynamic, router peers) use, with who uses it. */
+/** An address an IPAMClaim holds while no port of the claim uses it. */
+export class ClaimReservation {
+  readonly claim: string;
+  constructor(claim: string) {
+    this.claim = claim;
+  }
+}
+
+/**
+ * Every IP and MAC the switch's ports (static, dynamic, router peers) and the IPAMClaims
+ * reserved on it use, with who uses it.
+ */
 export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Map<string, AddressUser>; macs: Map<string, AddressUser> } {
   const ips = new Map<string, AddressUser>();
   const macs = new Map<string, AddressUser>();
@@ -103,12 +118,25 @@ export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Map<s
     for (const ip of used.ips) ips.set(ip, lsp);
   }
   for (const network of routerNetworks(nb, sw)) ips.set(network.split('/')[0] ?? '', 'router');
+  for (const r of reservationsOf(sw.externalIds)) {
+    if (!macs.has(r.mac)) macs.set(r.mac, new ClaimReservation(r.claim));
+    for (const ip of r.ips) if (!ips.has(ip)) ips.set(ip, new ClaimReservation(r.claim));
+  }
   return { ips, macs };
+}
+
+/** Whether the address user is the IPAMClaim `claim`: its reservation, or a port attached for it. */
+export function usedByClaim(user: AddressUser, claim: string): boolean {
+  if (user === 'router') return false;
+  if (user instanceof ClaimReservation) return user.claim === claim;
+  return stringMapOf(user, 'external_ids').get(OwnerKeys.ipamClaim) === claim;
 }
 
 /** "logical switch port NAME (pod NS/NAME, container ID)", as far as the port's owner ids tell. */
 export function describeUser(user: AddressUser): string {
-  return user === 'router' ? 'a logical router port' : portOwner(user);
+  if (user === 'router') return 'a logical router port';
+  if (user instanceof ClaimReservation) return `IPAMClaim ${user.claim} (reserved)`;
+  return portOwner(user);
 }
 
 function portOwner(lsp: Row): string {

@@ -200,9 +200,12 @@ export class FakeApiServer {
     });
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  async listen(host = '127.0.0.1', port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, resolve);
+    });
+    this.url = `http://${host}:${(this.#server.address() as AddressInfo).port}`;
     return this.url;
   }
 
@@ -530,8 +533,18 @@ function run(server: FakeApiServer, cmd: Request): unknown {
   }
 }
 
+export interface FakeApiOptions {
+  /** Run inside this network namespace (driven over stdin/stdout). */
+  netns?: string;
+  /** Listen on this address (default 127.0.0.1) and port (default: any free one). */
+  host?: string;
+  port?: number;
+}
+
 /** Starts the server here (no netns) or inside network namespace `netns`; stopped at teardown. */
-export async function startFakeApiServer(t: Teardown, opts: { netns?: string } = {}): Promise<FakeApi> {
+export async function startFakeApiServer(t: Teardown, opts: FakeApiOptions = {}): Promise<FakeApi> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 0;
   const dir = await mkdtemp(join(tmpdir(), 'fake-k8s-'));
   const kubeconfig = join(dir, 'kubeconfig');
   let call: (cmd: Request) => Promise<unknown>;
@@ -539,12 +552,12 @@ export async function startFakeApiServer(t: Teardown, opts: { netns?: string } =
   let stop: () => Promise<void>;
   if (opts.netns === undefined || opts.netns === '') {
     const server = new FakeApiServer();
-    url = await server.listen();
+    url = await server.listen(host, port);
     call = async (cmd) => run(server, cmd);
     stop = () => server.close();
   } else {
     const self = fileURLToPath(import.meta.url);
-    const child = spawn('ip', ['netns', 'exec', opts.netns, process.execPath, self, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('ip', ['netns', 'exec', opts.netns, process.execPath, self, 'serve', host, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const lines = createInterface({ input: child.stdout });
     const pending = new Map<number, (value: unknown) => void>();
@@ -591,10 +604,10 @@ export async function startFakeApiServer(t: Teardown, opts: { netns?: string } =
   return api;
 }
 
-/** `node fake-apiserver.ts serve`: prints {"url"} then answers commands on stdin until it ends. */
-async function serve(): Promise<void> {
+/** `node fake-apiserver.ts serve HOST PORT`: prints {"url"} then answers commands on stdin until it ends. */
+async function serve(host: string, port: number): Promise<void> {
   const server = new FakeApiServer();
-  const url = await server.listen();
+  const url = await server.listen(host, port);
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -605,4 +618,4 @@ async function serve(): Promise<void> {
   await server.close();
 }
 
-if (process.argv[2] === 'serve' && process.argv[1] === fileURLToPath(import.meta.url)) await serve();
+if (process.argv[2] === 'serve' && process.argv[1] === fileURLToPath(import.meta.url)) await serve(process.argv[3] ?? '127.0.0.1', Number(process.argv[4] ?? '0'));
