@@ -1,9 +1,10 @@
-/** The command-line tool: `ovn-multinet daemon [flags]`, `ovn-multinet --version`. */
+/** The command-line tool: `ovn-multinet daemon [flags]`, `ovn-multinet controller [flags]`, `ovn-multinet --version`. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
 import pkg from '../package.json' with { type: 'json' };
 import { DEFAULT_SOCKET } from '../cni/config.ts';
 import type { DaemonOptions } from './main.ts';
+import type { ControllerOptions } from './controller/main.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -20,19 +21,39 @@ function remotes(value: string): string[] {
   return list;
 }
 
+/** A duration: milliseconds (`1500`, `1500ms`), seconds (`15s`) or minutes (`1m`); returns ms. */
+export function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  const ms = m === null ? NaN : Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError('must be a positive duration: 1500, 1500ms, 15s or 1m');
+  return Math.round(ms);
+}
+
+/** The controller's Lease namespace and identity from the pod (downward API), when no flag gives them. */
+export function controllerDefaults(env: NodeJS.ProcessEnv = process.env): { namespace: string; identity: string } {
+  const pick = (v: string | undefined, fallback: string): string => (v === undefined || v === '' ? fallback : v);
+  return { namespace: pick(env['POD_NAMESPACE'], 'ovn-multinet'), identity: pick(env['POD_NAME'], hostname()) };
+}
+
+/** --nb-db and its TLS files, the same for the daemon and the controller. */
+function nbOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--nb-db <remotes>', 'OVN Northbound database, comma-separated for a raft cluster (unix:, tcp:, ssl:)').env('OVN_NB_DB').argParser(remotes).makeOptionMandatory())
+    .option('--nb-private-key <file>', 'private key for ssl: NB remotes')
+    .option('--nb-certificate <file>', 'certificate for ssl: NB remotes')
+    .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes');
+}
+
 export function buildCli(): Command {
   const program = new Command('ovn-multinet')
     .description('Attach containers to OVN logical switches (CNI plugin and node daemon).\nAs a CNI plugin it is run by the container runtime with CNI_COMMAND set.')
     .version(pkg.version, '-v, --version');
-  program
+  const daemon = program
     .command('daemon')
     .description('run the per-node daemon that serves CNI requests on a Unix socket')
     .option('--socket <path>', 'Unix socket for CNI requests (its directory is made root-only)', DEFAULT_SOCKET)
-    .option('--ovs-db <remote>', 'local Open_vSwitch database', 'unix:/var/run/openvswitch/db.sock')
-    .addOption(new Option('--nb-db <remotes>', 'OVN Northbound database, comma-separated for a raft cluster (unix:, tcp:, ssl:)').env('OVN_NB_DB').argParser(remotes).makeOptionMandatory())
-    .option('--nb-private-key <file>', 'private key for ssl: NB remotes')
-    .option('--nb-certificate <file>', 'certificate for ssl: NB remotes')
-    .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes')
+    .option('--ovs-db <remote>', 'local Open_vSwitch database', 'unix:/var/run/openvswitch/db.sock');
+  nbOptions(daemon)
     .option('--node-name <name>', 'name of this node, recorded as the owner of its attachments', hostname())
     .option('--bridge <name>', 'OVS integration bridge', 'br-int')
     .option('--mtu <bytes>', 'MTU of pod interfaces when the network config sets none', positiveInt, 1400)
@@ -47,6 +68,25 @@ export function buildCli(): Command {
       const { runDaemon, parseDaemonFlags } = await import('./main.ts');
       const options: DaemonOptions = parseDaemonFlags(flags);
       await runDaemon(options);
+    });
+  const defaults = controllerDefaults();
+  const controller = program
+    .command('controller')
+    .description('run the Network controller (one active replica, elected with a Lease): NADs and status from Network objects, Networks from marked logical switches')
+    .option('--kubeconfig <file>', 'kubeconfig file (in a cluster, in-cluster config is used without it)');
+  nbOptions(controller)
+    .option('--namespace <name>', 'namespace of the leader election Lease (default: $POD_NAMESPACE, else ovn-multinet)', defaults.namespace)
+    .option('--identity <name>', 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)', defaults.identity)
+    .option('--lease-name <name>', 'name of the Lease', 'ovn-multinet-controller')
+    .option('--lease-duration <duration>', 'how long a Lease holds without renewal (1500, 1500ms, 15s, 1m)', duration, 15_000)
+    .option('--renew-deadline <duration>', 'how long the leader keeps trying to renew before it steps down', duration, 10_000)
+    .option('--retry-period <duration>', 'time between tries to acquire or renew the Lease', duration, 2_000)
+    .option('--resync-interval <duration>', 'time between full passes besides those events trigger', duration, 60_000)
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
+    .action(async (flags: Record<string, unknown>) => {
+      const { runController, parseControllerFlags } = await import('./controller/main.ts');
+      const options: ControllerOptions = parseControllerFlags(flags);
+      await runController(options);
     });
   return program;
 }

@@ -16,6 +16,7 @@ import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import type { LevelWithSilent } from 'pino';
+import { flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
 
 export interface DaemonOptions {
   socket: string;
@@ -35,41 +36,15 @@ export interface DaemonOptions {
   kubeconfig: string | undefined;
 }
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-export class DaemonFlagError extends Error {
-  override name = 'DaemonFlagError';
-}
+export { FlagError as DaemonFlagError } from './lib/flags.ts';
 
 /** Commander hands flags over untyped; this is where they become DaemonOptions. */
 export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions {
-  const str = (key: string): string => {
-    const v = flags[key];
-    if (typeof v !== 'string') throw new DaemonFlagError(`--${key} is required`);
-    return v;
-  };
-  const optional = (key: string): string | undefined => (typeof flags[key] === 'string' ? flags[key] : undefined);
-  const num = (key: string): number => {
-    const v = flags[key];
-    if (typeof v !== 'number') throw new DaemonFlagError(`--${key} must be a number`);
-    return v;
-  };
-  const nbDb = flags['nbDb'];
-  if (!Array.isArray(nbDb) || !nbDb.every((r) => typeof r === 'string')) throw new DaemonFlagError('--nb-db is required');
-  const key = optional('nbPrivateKey');
-  const cert = optional('nbCertificate');
-  const ca = optional('nbCaCert');
-  const anyTls = key !== undefined || cert !== undefined || ca !== undefined;
-  if (anyTls && (key === undefined || cert === undefined || ca === undefined)) {
-    throw new DaemonFlagError('--nb-private-key, --nb-certificate and --nb-ca-cert go together');
-  }
-  const level = str('logLevel');
-  if (!(LEVELS as readonly string[]).includes(level)) throw new DaemonFlagError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  const { str, optional, num } = flagReader(flags);
   return {
     socket: str('socket'),
     ovsDb: str('ovsDb'),
-    nbDb,
-    nbTls: key !== undefined && cert !== undefined && ca !== undefined ? { key, cert, ca } : undefined,
+    ...nbFlags(flags),
     nodeName: str('nodeName'),
     bridge: str('bridge'),
     requestTimeoutMs: num('requestTimeout'),
@@ -78,7 +53,7 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     dbWaitMs: num('dbWait'),
     reconcileIntervalMs: num('reconcileInterval'),
     reconcileGraceMs: num('reconcileGrace'),
-    logLevel: level as LevelWithSilent,
+    logLevel: logLevelFlag(flags),
     kubeconfig: optional('kubeconfig'),
   };
 }

@@ -1,0 +1,40 @@
+/** Small helpers for the controller's API writes: error codes, messages, bounded parallelism. */
+import { isObject } from './objects.ts';
+
+/** The HTTP status of a failed client-node call (ApiException.code), undefined for other errors. */
+export function statusCode(err: unknown): number | undefined {
+  return isObject(err) && typeof err['code'] === 'number' ? err['code'] : undefined;
+}
+
+/** The API server's message for a failed call (the Status body's), else the error's. */
+export function describe(err: unknown): string {
+  if (isObject(err)) {
+    const body = err['body'];
+    const parsed: unknown = typeof body === 'string' ? safeParse(body) : body;
+    if (isObject(parsed) && typeof parsed['message'] === 'string') return parsed['message'];
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** 409 (conflict, already exists) and 404 (gone meanwhile): the cache is behind; try again soon. */
+export const inFlux = (err: unknown): boolean => statusCode(err) === 409 || statusCode(err) === 404;
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,82 @@
+/**
+ * A Network's spec as the CNI config its NADs carry. spec.logicalSwitch (an existing switch) and
+ * spec.config (a managed network: the CNI config's keys, topology required) are exclusive. The
+ * config is validated by the plugin's own parser (cni/config.ts) and, for a managed network, by
+ * the daemon's definition check (daemon/ovn/managed.ts), so a Network is accepted exactly when
+ * an ADD with its NAD's config would be.
+ */
+import { parseConfig } from '../../cni/config.ts';
+import { CniError } from '../../cni/errors.ts';
+import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
+import { isObject } from './objects.ts';
+
+export const CNI_VERSION = '1.0.0';
+export const PLUGIN_TYPE = 'ovn-multinet';
+/** Keys of spec.config the controller sets itself, or that make no sense in a NAD. */
+const RESERVED = ['cniVersion', 'cniVersions', 'name', 'type', 'prevResult', 'runtimeConfig', 'cni.dev/valid-attachments'];
+/** Multus passes a pod's requested ips/mac only to a NAD that declares these. */
+const CAPABILITIES = { ips: true, mac: true };
+
+export interface Definition {
+  /** The logical switch the network is. */
+  switchName: string;
+  /** A managed network: its canonical definition (as the switch's network-definition id). */
+  managed: string | undefined;
+  /** The NAD's spec.config. */
+  config: string;
+}
+
+/** The spec is invalid; `field` is its path (spec.config.subnets[0], metadata.name, ...). */
+export class NetworkSpecError extends Error {
+  override name = 'NetworkSpecError';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** CniError messages start with the config key at fault. */
+function fromCniError(err: CniError, prefix: string): NetworkSpecError {
+  const colon = err.message.indexOf(': ');
+  const key = colon > 0 ? err.message.slice(0, colon) : '';
+  const rest = colon > 0 ? err.message.slice(colon + 2) : err.message;
+  const field = key === 'name' ? 'metadata.name' : key === '' ? prefix.replace(/\.$/, '') : `${prefix}${key}`;
+  return new NetworkSpecError(field, err.details === '' ? rest : `${rest} (${err.details})`);
+}
+
+export function definitionOf(name: string, spec: Readonly<Record<string, unknown>>): Definition {
+  const { logicalSwitch, config } = spec;
+  if (logicalSwitch !== undefined && config !== undefined) throw new NetworkSpecError('spec', 'logicalSwitch (an existing switch) and config (a managed network) are exclusive');
+  if (logicalSwitch === undefined && config === undefined) throw new NetworkSpecError('spec', 'needs logicalSwitch (an existing switch) or config (a managed network)');
+  let cni: Record<string, unknown>;
+  let prefix: string;
+  if (logicalSwitch !== undefined) {
+    if (typeof logicalSwitch !== 'string') throw new NetworkSpecError('spec.logicalSwitch', 'must be a string');
+    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, logicalSwitch, capabilities: CAPABILITIES };
+    prefix = 'spec.';
+  } else {
+    if (!isObject(config)) throw new NetworkSpecError('spec.config', 'must be an object');
+    for (const key of RESERVED) if (config[key] !== undefined) throw new NetworkSpecError(`spec.config.${key}`, 'is set by the controller');
+    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, capabilities: CAPABILITIES, ...config };
+    prefix = 'spec.config.';
+  }
+  let parsed;
+  try {
+    parsed = parseConfig(cni);
+  } catch (err) {
+    if (err instanceof CniError) throw fromCniError(err, prefix);
+    throw err;
+  }
+  let managed: string | undefined;
+  if (config !== undefined) {
+    if (parsed.managed === undefined) throw new NetworkSpecError('spec.config.topology', 'is required (layer2 or localnet); spec.logicalSwitch exposes an existing switch');
+    try {
+      managed = JSON.stringify(networkDefinition(parsed.managed).definition);
+    } catch (err) {
+      if (err instanceof NetworkDefinitionError) throw new NetworkSpecError(`spec.config.${err.field}`, err.message.replace(/^[^:]*: /, ''));
+      throw err;
+    }
+  }
+  return { switchName: parsed.logicalSwitch, managed, config: JSON.stringify(cni) };
+}

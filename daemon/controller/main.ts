@@ -1,0 +1,134 @@
+/**
+ * `ovn-multinet controller`: the Network controller, run as a Deployment of a few replicas. Every
+ * replica keeps its caches warm (Networks, Namespaces, NADs, the NB's logical switches); the one
+ * that holds the Lease runs the leader loops (loops.ts). Runs until SIGTERM/SIGINT, then steps
+ * down and releases the Lease so another replica takes over at once.
+ */
+import type { LevelWithSilent } from 'pino';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { flagReader, logLevelFlag, nbFlags, FlagError } from '../lib/flags.ts';
+import { OvsdbClient } from '../ovsdb/client.ts';
+import { CONTROLLER_NB_MONITOR, switchesWith, switchIds } from '../ovn/exposed.ts';
+import { ExposeKeys } from '../ovn/ids.ts';
+import { loadKubeConfig } from '../k8s/pods.ts';
+import { ControllerCaches } from './caches.ts';
+import { LeaderElector } from './election.ts';
+import { leaderLoops, LoopRunner, type NbView } from './loops.ts';
+
+export const LEASE_NAME = 'ovn-multinet-controller';
+
+export interface ControllerOptions {
+  kubeconfig: string | undefined;
+  nbDb: string[];
+  nbTls: { key: string; cert: string; ca: string } | undefined;
+  namespace: string;
+  identity: string;
+  leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  resyncMs: number;
+  logLevel: LevelWithSilent;
+}
+
+export function parseControllerFlags(flags: Record<string, unknown>): ControllerOptions {
+  const { str, optional, num } = flagReader(flags);
+  return {
+    kubeconfig: optional('kubeconfig'),
+    ...nbFlags(flags),
+    namespace: str('namespace'),
+    identity: str('identity'),
+    leaseName: str('leaseName'),
+    leaseDurationMs: num('leaseDuration'),
+    renewDeadlineMs: num('renewDeadline'),
+    retryPeriodMs: num('retryPeriod'),
+    resyncMs: num('resyncInterval'),
+    logLevel: logLevelFlag(flags),
+  };
+}
+
+/** The NB through our OVSDB client: ready once its first monitor reply is in the cache. */
+function nbView(nb: OvsdbClient): NbView & { ready: boolean } {
+  const view = {
+    ready: false,
+    switchState: (name: string) => switchIds(nb, name),
+    marked: () => switchesWith(nb, ExposeKeys.expose),
+    onChange: (listener: () => void) => {
+      const onRow = (change: { table: string }): void => {
+        if (change.table === 'Logical_Switch') listener();
+      };
+      nb.cache.on('change', onRow);
+      nb.on('connected', listener);
+      return () => {
+        nb.cache.off('change', onRow);
+        nb.off('connected', listener);
+      };
+    },
+  };
+  nb.once('connected', () => {
+    view.ready = true;
+  });
+  return view;
+}
+
+export interface RunningController {
+  elector: LeaderElector;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningController> {
+  const kubeConfig = loadKubeConfig(options.kubeconfig);
+  if (kubeConfig === undefined) throw new FlagError('the controller needs the Kubernetes API: --kubeconfig, or run in a cluster');
+  const nb = new OvsdbClient({
+    remotes: options.nbDb,
+    database: 'OVN_Northbound',
+    monitor: CONTROLLER_NB_MONITOR,
+    leaderOnly: options.nbDb.length > 1,
+    logger: log,
+    ...(options.nbTls === undefined ? {} : { tls: options.nbTls }),
+  });
+  // Registered before start(), so the first 'connected' (the cache is filled by then) is seen.
+  const view = nbView(nb);
+  nb.start();
+  const caches = new ControllerCaches(kubeConfig, log);
+  caches.start();
+  const runner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs }), log);
+  const elector = new LeaderElector({
+    kubeConfig,
+    namespace: options.namespace,
+    name: options.leaseName,
+    identity: options.identity,
+    leaseDurationMs: options.leaseDurationMs,
+    renewDeadlineMs: options.renewDeadlineMs,
+    retryPeriodMs: options.retryPeriodMs,
+    log,
+    onStartedLeading: () => runner.start(),
+    onStoppedLeading: () => runner.stop(),
+  });
+  elector.start();
+  log.info({ identity: options.identity, lease: `${options.namespace}/${options.leaseName}`, nb: options.nbDb }, 'ovn-multinet controller started');
+  const stop = async (): Promise<void> => {
+    await elector.stop();
+    await runner.stop();
+    await Promise.all([caches.stop(), nb.close()]);
+    log.info('ovn-multinet controller stopped');
+  };
+  return { elector, log, stop };
+}
+
+/** Runs until SIGTERM or SIGINT; releases the Lease on the way out. */
+export async function runController(options: ControllerOptions): Promise<void> {
+  const controller = await startController(options);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      controller.log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await controller.stop();
+  // As runDaemon: an HTTP keep-alive socket the Kubernetes client may hold must not keep it running.
+  process.exit(0);
+}

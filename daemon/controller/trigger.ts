@@ -1,0 +1,93 @@
+/**
+ * Runs a reconcile function one pass at a time: soon after `schedule()` (calls in between
+ * coalesce into one pass), every `resyncMs` regardless, and again after `retryMs` when a pass
+ * asks for it (a conflict, a failed write). Restartable: start() after stop() runs it again.
+ */
+import type { Logger } from '../lib/log.ts';
+
+/** 'retry': run again after retryMs (something was in flux or failed). */
+export type PassResult = 'done' | 'retry';
+
+export interface TriggerOptions {
+  name: string;
+  pass: (signal: AbortSignal) => Promise<PassResult>;
+  resyncMs: number;
+  /** Events within this window make one pass (default 20 ms). */
+  debounceMs?: number;
+  retryMs?: number;
+  log: Logger;
+}
+
+export class Trigger {
+  readonly #options: TriggerOptions;
+  #abort: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #resync: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(options: TriggerOptions) {
+    this.#options = options;
+  }
+
+  get running(): boolean {
+    return this.#abort !== undefined;
+  }
+
+  /** Passes get a signal that aborts on stop() or when `signal` does (leadership lost). */
+  start(signal: AbortSignal): void {
+    if (this.#abort !== undefined) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true, signal: abort.signal });
+    this.#resync = setInterval(() => this.schedule(0), this.#options.resyncMs);
+    this.schedule(0);
+  }
+
+  /** A pass soon (after `delayMs`, default the debounce); no-op when stopped. */
+  schedule(delayMs = this.#options.debounceMs ?? 20): void {
+    if (this.#abort === undefined) return;
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#run();
+    }, delayMs);
+  }
+
+  #run(): void {
+    const abort = this.#abort;
+    if (abort === undefined) return;
+    const { log, name, pass, retryMs = 1000 } = this.#options;
+    this.#running = (async () => {
+      let result: PassResult;
+      try {
+        result = await pass(abort.signal);
+      } catch (err) {
+        if (!abort.signal.aborted) log.warn({ err, loop: name }, 'reconcile pass failed');
+        result = 'retry';
+      }
+      this.#running = undefined;
+      if (abort.signal.aborted) return;
+      if (this.#again) {
+        this.#again = false;
+        this.schedule();
+      } else if (result === 'retry') {
+        this.schedule(retryMs);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort?.abort();
+    this.#abort = undefined;
+    clearTimeout(this.#timer);
+    clearInterval(this.#resync);
+    this.#timer = undefined;
+    this.#again = false;
+    await this.#running;
+  }
+}
