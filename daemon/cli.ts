@@ -75,8 +75,8 @@ export function buildCli(): Command {
     .description('run the Network controller (one active replica, elected with a Lease): NADs and status from Network objects, Networks from marked logical switches')
     .option('--kubeconfig <file>', 'kubeconfig file (in a cluster, in-cluster config is used without it)');
   nbOptions(controller)
-    .option('--namespace <name>', 'namespace of the leader election Lease (default: $POD_NAMESPACE, else ovn-multinet)', defaults.namespace)
-    .option('--identity <name>', 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)', defaults.identity)
+    .option('--namespace <name>', 'namespace of the leader election Lease ($POD_NAMESPACE when set)', defaults.namespace)
+    .option('--identity <name>', 'this replica\'s name in the Lease ($POD_NAME when set, else the host name)', defaults.identity)
     .option('--lease-name <name>', 'name of the Lease', 'ovn-multinet-controller')
     .option('--lease-duration <duration>', 'how long a Lease holds without renewal (1500, 1500ms, 15s, 1m)', duration, 15_000)
     .option('--renew-deadline <duration>', 'how long the leader keeps trying to renew before it steps down', duration, 10_000)
