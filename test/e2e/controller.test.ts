@@ -1,0 +1,92 @@
+// The Network controller as it runs (dist/ovn-multinet controller) against a real OVN NB and the
+// fake API server, both in the sandbox's network namespace: an admin marks a logical switch with
+// ovn-nbctl → a Network appears → NADs appear in the namespaces it selects; unmark → all gone.
+// A managed Network whose switch an admin already made is reported as a conflict from the NB.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { e2eSkipReason, CNI_BINARY } from '../helpers/node.ts';
+import { startSandbox } from '../helpers/sandbox.ts';
+import { startFakeApiServer, type FakeApi, type KubeObject } from '../helpers/fake-apiserver.ts';
+import { until } from '../helpers/until.ts';
+
+const skip = e2eSkipReason();
+
+const nadNamespaces = async (api: FakeApi, name: string): Promise<string[]> =>
+  (await api.list('network-attachment-definitions')).filter((n) => n.metadata.name === name).map((n) => n.metadata.namespace ?? '').sort();
+const nadsAre = (api: FakeApi, name: string, expected: string[]): Promise<true> =>
+  until(`NADs ${name} in [${expected.join(', ')}]`, async () => (JSON.stringify(await nadNamespaces(api, name)) === JSON.stringify(expected) ? true : undefined), 10_000);
+type Cond = { type: string; status: string; reason: string; message: string };
+const condition = (api: FakeApi, network: string, type: string): Promise<Cond> =>
+  until(`${network} ${type}`, async () => {
+    const o: KubeObject | undefined = await api.get('networks', undefined, network);
+    const conditions = (((o?.['status'] ?? {}) as Record<string, unknown>)['conditions'] ?? []) as Cond[];
+    return conditions.find((c) => c.type === type);
+  }, 10_000);
+
+t.test('controller against a real NB', { skip }, async (t) => {
+  const sandbox = await startSandbox({ netns: true, t });
+  const api = await startFakeApiServer(t, { netns: sandbox.env.SANDBOX_NETNS });
+  await api.upsertNamespace({ name: 'team-a', labels: { team: 'a' } });
+  await api.upsertNamespace({ name: 'team-b', labels: { team: 'b' } });
+
+  const args = ['controller', '--kubeconfig', api.kubeconfig, '--nb-db', sandbox.env.NB_DB, '--identity', 'e2e', '--namespace', 'ovn-multinet',
+    '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', '5s', '--log-level', 'debug'];
+  const child = spawn('ip', ['netns', 'exec', sandbox.env.SANDBOX_NETNS, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const logs: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const holder = async (): Promise<unknown> => ((await api.get('leases', 'ovn-multinet', 'ovn-multinet-controller'))?.['spec'] as Record<string, unknown> | undefined)?.['holderIdentity'];
+  await until('the controller to lead', async () => ((await holder()) === 'e2e' ? true : undefined), 15_000);
+
+  await t.test('a marked switch becomes a Network, with NADs where it is allowed', async (t) => {
+    await sandbox.nbctl(['ls-add', 'red', '--', 'set', 'logical_switch', 'red', 'other_config:subnet=10.70.0.0/24',
+      'external_ids:"ovn-multinet/expose"=true', 'external_ids:"ovn-multinet/expose-namespaces"="team=a"']);
+    const red = await until('Network red', () => api.get('networks', undefined, 'red'), 10_000);
+    t.equal(red.metadata.labels?.['ovn-multinet.io/discovered'], 'true');
+    t.same(red['spec'], { logicalSwitch: 'red', namespaceSelector: { matchLabels: { team: 'a' } } });
+    await nadsAre(api, 'red', ['team-a']);
+    const config = JSON.parse(String(((await api.get('network-attachment-definitions', 'team-a', 'red'))?.['spec'] as Record<string, unknown>)['config'])) as Record<string, unknown>;
+    t.match(config, { cniVersion: '1.0.0', name: 'red', type: 'ovn-multinet', logicalSwitch: 'red' });
+    t.match(await condition(api, 'red', 'Ready'), { status: 'True', reason: 'NetworkAttachmentDefinitionsReady', message: '1 namespace: team-a' });
+  });
+
+  await t.test('a changed mark changes the Network and its NADs', async (t) => {
+    await sandbox.nbctl(['set', 'logical_switch', 'red', 'external_ids:"ovn-multinet/expose-namespaces"="*"']);
+    await nadsAre(api, 'red', ['team-a', 'team-b']);
+    t.pass('every namespace');
+  });
+
+  await t.test('a managed Network on a switch an admin made is a conflict, read from the NB', async (t) => {
+    await sandbox.nbctl(['ls-add', 'blue']);
+    await api.upsertNetwork({ name: 'blue', config: { topology: 'layer2', subnets: ['10.71.0.0/24'] }, namespaceSelector: {} });
+    t.match(await condition(api, 'blue', 'Accepted'), { status: 'False', reason: 'DefinitionConflict', message: /logical switch blue exists and was not created by ovn-multinet/ });
+    t.same(await nadNamespaces(api, 'blue'), []);
+    await sandbox.nbctl(['ls-del', 'blue']);
+    await until('blue accepted', async () => ((await condition(api, 'blue', 'Accepted')).status === 'True' ? true : undefined), 10_000);
+    await nadsAre(api, 'blue', ['team-a', 'team-b']);
+  });
+
+  await t.test('unmarked or deleted: the Network and its NADs go', async (t) => {
+    await sandbox.nbctl(['remove', 'logical_switch', 'red', 'external_ids', 'ovn-multinet/expose']);
+    await until('Network red gone', async () => ((await api.get('networks', undefined, 'red')) === undefined ? true : undefined), 10_000);
+    await nadsAre(api, 'red', []);
+    t.match(await sandbox.nbctl(['ls-list']), /red/, 'the switch itself is untouched');
+
+    await sandbox.nbctl(['ls-add', 'green', '--', 'set', 'logical_switch', 'green', 'external_ids:"ovn-multinet/expose"=true']);
+    await until('Network green', () => api.get('networks', undefined, 'green'), 10_000);
+    await sandbox.nbctl(['ls-del', 'green']);
+    await until('Network green gone', async () => ((await api.get('networks', undefined, 'green')) === undefined ? true : undefined), 10_000);
+    t.ok(await api.get('networks', undefined, 'blue'), 'a Network the controller did not discover stays');
+  });
+
+  await t.test('SIGTERM: exits 0 and releases the Lease', async (t) => {
+    child.kill('SIGTERM');
+    await exited;
+    t.equal(child.exitCode, 0, logs.join('').split('\n').slice(-5).join('\n'));
+    t.equal(await holder(), undefined);
+  });
+});
