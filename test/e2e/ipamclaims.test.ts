@@ -114,7 +114,10 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
   });
 
   t.test('a second pod of the VM on the other node (live migration) gets the same addresses', async (t) => {
-    if (first === undefined) return t.fail('no first pod');
+    if (first === undefined) {
+      t.fail('no first pod');
+      return;
+    }
     const target = await attach(t, nodes.b, { claim: 'vm1.vmnet' });
     t.equal(target.out.exitCode, 0, target.out.stdout + target.out.stderr);
     t.equal(target.ip, first.ip);
@@ -152,7 +155,10 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
   });
 
   t.test('while no pod holds them, the claim\'s addresses go to nobody else; its next pod gets them', async (t) => {
-    if (first === undefined) return t.fail('no first pod');
+    if (first === undefined) {
+      t.fail('no first pod');
+      return;
+    }
     const others: Pod[] = [];
     for (let i = 0; i < 5; i++) {
       const p = await attach(t, i % 2 === 0 ? nodes.a : nodes.b);

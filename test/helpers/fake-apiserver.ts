@@ -365,6 +365,8 @@ export class FakeApiServer {
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     const matches = this.#filter(target, url);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // Headers go out now, as the real server sends them, even when no event follows for a while.
+    res.flushHeaders();
     for (const e of this.#history) {
       if (e.rv > from && e.resource === target.resource && matches(e.object)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     }

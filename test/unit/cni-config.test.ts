@@ -15,6 +15,8 @@ t.test('defaults', (tt) => {
   tt.equal(conf.socket, DEFAULT_SOCKET);
   tt.equal(conf.mtu, undefined);
   tt.equal(conf.portSecurity, true);
+  tt.equal(conf.allowPersistentIPs, false, 'no persistent IPs unless asked');
+  tt.equal(parseConfig({ ...good, allowPersistentIPs: true }).allowPersistentIPs, true);
   tt.end();
 });
 
@@ -44,6 +46,7 @@ t.test('bad configs name the field', (tt) => {
   expectConfigError(tt, { ...good, logicalSwitch: '' }, ErrorCode.InvalidConfig, 'logicalSwitch');
   expectConfigError(tt, { ...good, socket: 'relative.sock' }, ErrorCode.InvalidConfig, 'socket');
   expectConfigError(tt, { ...good, socket: `/${'s'.repeat(200)}` }, ErrorCode.InvalidConfig, 'socket');
+  expectConfigError(tt, { ...good, allowPersistentIPs: 'yes' }, ErrorCode.InvalidConfig, 'allowPersistentIPs');
   expectConfigError(tt, { ...good, mtu: '1400' }, ErrorCode.InvalidConfig, 'mtu');
   expectConfigError(tt, { ...good, mtu: 10 }, ErrorCode.InvalidConfig, 'mtu');
   expectConfigError(tt, { ...good, mtu: 1e9 }, ErrorCode.InvalidConfig, 'mtu');

@@ -46,6 +46,8 @@ t.test('invalid annotations', async (t) => {
     { name: 'bad prefix', value: '[{"name":"red","ips":["10.1.0.5/33"]}]', path: /^\[0\]\.ips\[0\]/ },
     { name: 'ip twice', value: '[{"name":"red","ips":["10.1.0.5/24","10.1.0.5"]}]', path: /^\[0\]\.ips\[1\]: 10\.1\.0\.5 is given twice/ },
     { name: 'bad mac', value: '[{"name":"red","mac":"zz:00:00:00:00:01"}]', path: /^\[0\]\.mac/ },
+    { name: 'bad claim name', value: '[{"name":"red","ipam-claim-reference":"VM 1"}]', path: /^\[0\]\.ipam-claim-reference: .* not a valid object name/ },
+    { name: 'claim name not a string', value: '[{"name":"red","ipam-claim-reference":7}]', path: /^\[0\]\.ipam-claim-reference: must be a string/ },
     { name: 'multicast mac', value: '[{"name":"red","mac":"01:00:00:00:00:01"}]', path: /^\[0\]\.mac/ },
     { name: 'CSV, two slashes', value: 'a/b/c', path: /^\[0\]: .* more than one "\/"/ },
     { name: 'CSV, two @', value: 'red@a@b', path: /^\[0\]: .* more than one "@"/ },

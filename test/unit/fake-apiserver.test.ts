@@ -1,0 +1,67 @@
+// The fake API server behaves like the real one for what ovn-multinet uses, as seen through the
+// real client library: create (201, 409 AlreadyExists), optimistic concurrency on update (409
+// Conflict), merge and JSON patches, the status subresource kept apart from the rest, generation
+// counting spec changes only, watch from a resourceVersion, delete (404 after).
+import t from 'tap';
+import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type V1Lease } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
+import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+
+const codeOf = async (p: Promise<unknown>): Promise<unknown> => {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    return (err as { code?: unknown }).code;
+  }
+};
+
+t.test('fake API server semantics', async (t) => {
+  const api = await startFakeApiServer(t);
+  const kc = loadKubeConfig(api.kubeconfig, {});
+  if (kc === undefined) throw new Error('no kubeconfig');
+  const leases = kc.makeApiClient(CoordinationV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+
+  const body: V1Lease = { metadata: { name: 'lock', namespace: 'sys' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } };
+  const created = await leases.createNamespacedLease({ namespace: 'sys', body });
+  t.ok(created.metadata?.uid !== undefined && created.metadata.resourceVersion !== undefined, 'uid and resourceVersion set');
+  t.equal(await codeOf(leases.createNamespacedLease({ namespace: 'sys', body })), 409, 'a second create: AlreadyExists');
+
+  const replaced = await leases.replaceNamespacedLease({ name: 'lock', namespace: 'sys', body: { ...created, spec: { ...created.spec, holderIdentity: 'b' } } });
+  t.equal(replaced.spec?.holderIdentity, 'b');
+  t.not(replaced.metadata?.resourceVersion, created.metadata?.resourceVersion, 'a new resourceVersion');
+  t.equal(await codeOf(leases.replaceNamespacedLease({ name: 'lock', namespace: 'sys', body: { ...created, spec: { holderIdentity: 'c' } } })), 409, 'an update from a stale resourceVersion: Conflict');
+  t.equal((await leases.readNamespacedLease({ name: 'lock', namespace: 'sys' })).spec?.holderIdentity, 'b', 'the conflicting update changed nothing');
+
+  const net = { group: 'ovn-multinet.io', version: 'v1', plural: 'networks' };
+  await custom.createClusterCustomObject({ ...net, body: { apiVersion: 'ovn-multinet.io/v1', kind: 'Network', metadata: { name: 'red' }, spec: { logicalSwitch: 'red' }, status: { ignored: true } } });
+  const read = async (): Promise<Record<string, unknown>> => (await custom.getClusterCustomObject({ ...net, name: 'red' })) as Record<string, unknown>;
+  t.equal((await read())['status'], undefined, 'status is not taken on create');
+  t.match(await read(), { metadata: { generation: 1 } });
+
+  await custom.patchClusterCustomObjectStatus({ ...net, name: 'red', body: { status: { conditions: [{ type: 'Ready', status: 'True' }] }, spec: { logicalSwitch: 'changed' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  t.match(await read(), { spec: { logicalSwitch: 'red' }, status: { conditions: [{ type: 'Ready' }] }, metadata: { generation: 1 } }, '/status changes status only, and not the generation');
+
+  await custom.patchClusterCustomObject({ ...net, name: 'red', body: { spec: { logicalSwitch: 'blue' }, status: null } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  t.match(await read(), { spec: { logicalSwitch: 'blue' }, status: { conditions: [{ type: 'Ready' }] }, metadata: { generation: 2 } }, 'the main resource changes spec (generation 2), never status');
+
+  await custom.patchClusterCustomObject({ ...net, name: 'red', body: [{ op: 'replace', path: '/spec/logicalSwitch', value: 'green' }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+  t.match(await read(), { spec: { logicalSwitch: 'green' }, metadata: { generation: 3 } }, 'a JSON patch');
+  t.equal(await codeOf(custom.patchClusterCustomObject({ ...net, name: 'red', body: [{ op: 'test', path: '/spec/logicalSwitch', value: 'nope' }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))), 422, 'a failed JSON patch test');
+
+  // Watch from the resourceVersion the object has now: only later events.
+  const { resourceVersion: from = '' } = (await read())['metadata'] as { resourceVersion?: string };
+  const events: string[] = [];
+  const done = Promise.withResolvers<void>();
+  const req = await new Watch(kc).watch('/apis/ovn-multinet.io/v1/networks', { resourceVersion: from }, (type: string, obj: { metadata?: { name?: string } }) => {
+    events.push(`${type} ${obj.metadata?.name ?? '?'}`);
+    if (type === 'DELETED') done.resolve();
+  }, () => undefined);
+  t.teardown(() => req.abort());
+  await custom.deleteClusterCustomObject({ ...net, name: 'red' });
+  await done.promise;
+  t.same(events, ['DELETED red'], 'the watch sends what came after its resourceVersion');
+  t.equal(await codeOf(read()), 404, 'gone');
+  t.equal(await codeOf(custom.deleteClusterCustomObject({ ...net, name: 'red' })), 404, 'a second delete: NotFound');
+});
