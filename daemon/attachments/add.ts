@@ -36,15 +36,13 @@ export interface AddRequest {
   conf: NetConf;
 }
 
-function identity(ctx: Attacher, req: AddRequest, claim: ClaimInfo | undefined): AttachmentIdentity {
+function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
   const pod: NonNullable<AttachmentIdentity['pod']> = {};
   const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
   if (namespace !== undefined) pod.namespace = namespace;
   if (name !== undefined) pod.name = name;
   if (uid !== undefined) pod.uid = uid;
-  const id: AttachmentIdentity = { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
-  if (claim !== undefined) id.ipamClaim = `${claim.namespace}/${claim.name}`;
-  return id;
+  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
 }
 
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
@@ -198,7 +196,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
-    const owner = ownerExternalIds(identity(ctx, req, claim));
+    const owner = ownerExternalIds(identity(ctx, req));
 
     let port = existingPort(ctx, req, lspName, sw);
     if (port === undefined) {

@@ -161,6 +161,8 @@ async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal):
 }
 
 export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<{ port: LogicalPort; switchUuid: Uuid }> {
+  // A port of a claim says so: other pods of the claim may then share its addresses.
+  const externalIds = request.ipamClaim === undefined ? request.externalIds : new Map([...request.externalIds, [OwnerKeys.ipamClaim, request.ipamClaim]]);
   let reconnected = false;
   for (let attempt = 0; ; attempt++) {
     // The caller has just looked for the port; only a transaction cut off by a lost connection
@@ -172,13 +174,13 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     const { mac, ips, plan } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw);
     let guards = 0;
     try {
-      const { ops, guards: claimed } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: request.externalIds }, plan);
+      const { ops, guards: claimed } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds }, plan);
       guards = claimed;
       const results = await nb.transact(ops, signal);
       const uuid = results[claimed]?.uuid;
       if (uuid === undefined) throw new OvsdbTransactionError(claimed, 'insert', 'no uuid in insert result', undefined);
       const entry = addressEntry(mac, ips);
-      const port: LogicalPort = { uuid, name: request.name, addresses: [entry], portSecurity: request.portSecurity ? [entry] : [], externalIds: request.externalIds };
+      const port: LogicalPort = { uuid, name: request.name, addresses: [entry], portSecurity: request.portSecurity ? [entry] : [], externalIds };
       return { port, switchUuid: sw.uuid };
     } catch (err) {
       if (attempt + 1 >= MAX_ATTEMPTS) throw err;

@@ -33,8 +33,6 @@ export interface AttachmentIdentity {
   network: string;
   /** From CNI_ARGS K8S_POD_NAMESPACE / K8S_POD_NAME / K8S_POD_UID, when a runtime passes them. */
   pod?: { namespace?: string; name?: string; uid?: string };
-  /** namespace/name of the IPAMClaim the addresses belong to. */
-  ipamClaim?: string;
 }
 
 export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
@@ -49,7 +47,6 @@ export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
   if (id.pod?.namespace !== undefined) ids.set(OwnerKeys.podNamespace, id.pod.namespace);
   if (id.pod?.name !== undefined) ids.set(OwnerKeys.podName, id.pod.name);
   if (id.pod?.uid !== undefined) ids.set(OwnerKeys.podUid, id.pod.uid);
-  if (id.ipamClaim !== undefined) ids.set(OwnerKeys.ipamClaim, id.ipamClaim);
   return ids;
 }
 

@@ -1,0 +1,116 @@
+// IPAMClaim reservations under contention, against a live NB ovsdb-server with ten independent
+// clients (what ten nodes' daemons run: own connection, own monitor cache, the daemon's
+// createLogicalPort): ten first pods of one new claim at once end with one reservation and the
+// same addresses everywhere; plain allocations racing to empty the pool never take a reserved
+// address; released addresses go back to the pool.
+import t from 'tap';
+import { execa } from 'execa';
+import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { createLogicalPort } from '../../daemon/ovn/allocate.ts';
+import { findSwitch, NB_MONITOR } from '../../daemon/ovn/switches.ts';
+import { parseIpamSettings, parsePortAddresses } from '../../daemon/ovn/ipam.ts';
+import { deletePortOps } from '../../daemon/ovn/ports.ts';
+import { releaseOps, reservationOf, reservationsOf } from '../../daemon/ovn/claims.ts';
+import { stringMapOf } from '../../daemon/lib/rows.ts';
+import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
+
+const CLIENTS = 10;
+const SWITCH = 'vmnet';
+// .2 to .14: 13 addresses (the first is left for a gateway, the last is broadcast).
+const SUBNET = '10.80.0.0/28';
+
+t.test('IPAMClaim reservations under contention', async (t) => {
+  const { server } = await startOvsdbServer(t, NB_SCHEMA);
+  const remote = server.unixRemote;
+  await execa('ovn-nbctl', [`--db=${remote}`, 'ls-add', SWITCH, '--', 'set', 'logical_switch', SWITCH, `other_config:subnet=${SUBNET}`]);
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const client = new OvsdbClient({ remotes: [remote], database: 'OVN_Northbound', monitor: NB_MONITOR });
+      t.teardown(() => client.close());
+      client.start();
+      await client.waitConnected(AbortSignal.timeout(10_000));
+      await client.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH, AbortSignal.timeout(10_000));
+      return client;
+    }),
+  );
+  const create = (nb: OvsdbClient, name: string, ipamClaim?: string) => {
+    const sw = findSwitch(nb, SWITCH);
+    if (sw === undefined) throw new Error('no switch');
+    return createLogicalPort(
+      nb,
+      {
+        switchName: SWITCH,
+        settings: parseIpamSettings(sw.otherConfig, sw.externalIds),
+        name,
+        portSecurity: true,
+        externalIds: new Map([['ovn-multinet/container-id', name], ['ovn-multinet/ifname', 'net1']]),
+        reconnected: async () => undefined,
+        ...(ipamClaim === undefined ? {} : { ipamClaim }),
+      },
+      AbortSignal.timeout(30_000),
+    );
+  };
+  const nb = clients[0];
+  if (nb === undefined) throw new Error('no client');
+  const current = () => {
+    const sw = findSwitch(nb, SWITCH);
+    if (sw === undefined) throw new Error('no switch');
+    return sw;
+  };
+  /** Waits until `client`'s cache shows the switch with `count` reservations. */
+  const reservationsSeen = (client: OvsdbClient, count: number) =>
+    client.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && reservationsOf(stringMapOf(r, 'external_ids')).length === count, AbortSignal.timeout(5000));
+
+  const firsts = await Promise.all(clients.map((c, i) => create(c, `vm1-pod-${i}`, 'vms/vm1')));
+  const entries = new Set(firsts.map((f) => f.port.addresses[0]));
+  t.equal(entries.size, 1, `ten first pods of one claim at once get the same addresses: ${[...entries].join(' | ')}`);
+  await reservationsSeen(nb, 1);
+  // Let a second reservation, if one slipped through, reach the cache too.
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(reservationsOf(current().externalIds).length, 1, 'one reservation');
+  const reservation = reservationOf(current(), 'vms/vm1');
+  const { mac, ips } = parsePortAddresses(firsts[0]?.port.addresses[0] ?? '');
+  t.same(reservation, { claim: 'vms/vm1', mac, ips }, 'and it holds what the ports got');
+
+  // The VM's pods go; the reservation stays.
+  await nb.transact(firsts.flatMap((f) => deletePortOps(f.switchUuid, f.port.uuid)), AbortSignal.timeout(5000));
+  const reservedIp = ips[0] ?? '';
+
+  // Ten clients empty the pool at once: 12 of the 13 addresses, never the reserved one.
+  const plain: string[] = [];
+  let exhausted = 0;
+  let n = 0;
+  await Promise.all(
+    clients.map(async (c) => {
+      for (;;) {
+        try {
+          const { port } = await create(c, `plain-${n++}`);
+          plain.push(parsePortAddresses(port.addresses[0] ?? '').ips[0] ?? '');
+        } catch (err) {
+          if ((err as Error).name !== 'PoolExhaustedError') throw err;
+          exhausted++;
+          return;
+        }
+      }
+    }),
+  );
+  t.equal(exhausted, CLIENTS, 'every client ran out');
+  t.equal(plain.length, 12, 'the other twelve addresses were handed out');
+  t.equal(new Set(plain).size, plain.length, 'no duplicates');
+  t.notOk(plain.includes(reservedIp), `the reserved ${reservedIp} went to nobody`);
+
+  const back = await create(clients[3] ?? nb, 'vm1-pod-again', 'vms/vm1');
+  t.equal(back.port.addresses[0], firsts[0]?.port.addresses[0], 'the claim\'s next pod gets its addresses in a full pool');
+  await nb.transact(deletePortOps(back.switchUuid, back.port.uuid), AbortSignal.timeout(5000));
+
+  // The claim is deleted: its addresses go back to the pool.
+  if (reservation === undefined) return;
+  await nb.transact(releaseOps(current().uuid, reservation), AbortSignal.timeout(5000));
+  await reservationsSeen(nb, 0);
+  t.same(reservationsOf(current().externalIds), [], 'released');
+  t.equal(current().externalIds.size, 0, 'no key left behind');
+  const other = clients[5] ?? nb;
+  await reservationsSeen(other, 0);
+  const freed = await create(other, 'after-release');
+  t.equal(parsePortAddresses(freed.port.addresses[0] ?? '').ips[0], reservedIp, 'the freed address is handed out again');
+});
