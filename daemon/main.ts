@@ -17,6 +17,8 @@ import { Reconciler } from './attachments/reconcile.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import type { LevelWithSilent } from 'pino';
 import { flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
+import { untilStopSignal } from './lib/signals.ts';
+import { nbClient } from './ovn/nb.ts';
 
 export interface DaemonOptions {
   socket: string;
@@ -70,14 +72,7 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningDaemon> {
   await startThreadpool();
   const ovs = new OvsdbClient({ remotes: [options.ovsDb], database: 'Open_vSwitch', monitor: OVS_MONITOR, logger: log });
-  const nb = new OvsdbClient({
-    remotes: options.nbDb,
-    database: 'OVN_Northbound',
-    monitor: NB_MONITOR,
-    leaderOnly: options.nbDb.length > 1,
-    logger: log,
-    ...(options.nbTls === undefined ? {} : { tls: options.nbTls }),
-  });
+  const nb = nbClient(options, NB_MONITOR, log);
   ovs.start();
   nb.start();
   ovs.on('connected', (remote) => log.info({ remote }, 'connected to the local Open_vSwitch database'));
@@ -144,14 +139,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
 /** Runs until SIGTERM or SIGINT; in-flight requests finish, nothing is torn down in the pods. */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const daemon = await startDaemon(options);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      daemon.log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
+  await untilStopSignal(daemon.log);
   await daemon.stop();
   // Everything of ours is closed; an HTTP keep-alive socket the Kubernetes client may still hold
   // must not keep a stopped daemon running.

@@ -17,13 +17,12 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { withSignal } from '../k8s/signal.ts';
 import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.ts';
-import type { Logger } from '../lib/log.ts';
 import { ExposeKeys } from '../ovn/ids.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import { inFlux } from './api.ts';
-import type { LeaderContext, LeaderLoop } from './loops.ts';
+import type { LeaderContext } from './loops.ts';
 import { DISCOVERED_LABEL, isObject, NETWORK_API_VERSION, NETWORK_KIND, type NetworkObject } from './objects.ts';
-import { Trigger, type PassResult } from './trigger.ts';
+import { ReconcileLoop, type PassResult } from './trigger.ts';
 
 export interface DiscoveredNetwork {
   name: string;
@@ -108,43 +107,28 @@ function canonical(value: unknown): string {
 
 export const isDiscovered = (n: NetworkObject): boolean => n.labels.get(DISCOVERED_LABEL) === 'true';
 
-export class SwitchExposer implements LeaderLoop {
-  readonly name = 'switch-expose';
-  readonly #ctx: LeaderContext;
+export class SwitchExposer extends ReconcileLoop {
   readonly #api: CustomObjectsApi;
-  readonly #log: Logger;
-  readonly #trigger: Trigger;
   /** Problems already logged, so a steady bad mark is logged once, not every pass. */
   #reported = new Set<string>();
-  #unsubscribe: Array<() => void> = [];
 
   constructor(ctx: LeaderContext) {
-    this.#ctx = ctx;
+    super(ctx, 'switch-expose');
     this.#api = ctx.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#log = ctx.log.child({ loop: this.name });
-    this.#trigger = new Trigger({ name: this.name, pass: (signal) => this.#pass(signal), resyncMs: ctx.resyncMs, log: this.#log });
   }
 
-  start(signal: AbortSignal): void {
-    const schedule = (): void => this.#trigger.schedule();
-    this.#unsubscribe = [this.#ctx.caches.onChange(schedule), this.#ctx.nb.onChange(schedule)];
+  override start(signal: AbortSignal): void {
     this.#reported = new Set();
-    this.#trigger.start(signal);
-  }
-
-  async stop(): Promise<void> {
-    for (const off of this.#unsubscribe) off();
-    this.#unsubscribe = [];
-    await this.#trigger.stop();
+    super.start(signal);
   }
 
   #report(problems: readonly string[]): void {
-    for (const p of problems) if (!this.#reported.has(p)) this.#log.warn({ problem: p }, 'logical switch not exposed');
+    for (const p of problems) if (!this.#reported.has(p)) this.log.warn({ problem: p }, 'logical switch not exposed');
     this.#reported = new Set(problems);
   }
 
-  async #pass(signal: AbortSignal): Promise<PassResult> {
-    const { caches, nb } = this.#ctx;
+  protected async pass(signal: AbortSignal): Promise<PassResult> {
+    const { caches, nb } = this.ctx;
     // Before the NB has been read (or the Networks listed), every discovered Network would look stale.
     if (!caches.synced || !nb.ready) return 'done';
     const { networks: wanted, problems } = discoverNetworks(nb.marked());
@@ -155,11 +139,11 @@ export class SwitchExposer implements LeaderLoop {
     const write = async (what: string, name: string, call: () => Promise<unknown>): Promise<void> => {
       try {
         await call();
-        this.#log.info({ network: name }, what);
+        this.log.info({ network: name }, what);
       } catch (err) {
         signal.throwIfAborted();
         retry = true;
-        if (!inFlux(err)) this.#log.warn({ err, network: name }, `${what}: failed`);
+        if (!inFlux(err)) this.log.warn({ err, network: name }, `${what}: failed`);
       }
     };
     for (const want of wanted) {

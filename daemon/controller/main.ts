@@ -7,7 +7,9 @@
 import type { LevelWithSilent } from 'pino';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { flagReader, logLevelFlag, nbFlags, FlagError } from '../lib/flags.ts';
-import { OvsdbClient } from '../ovsdb/client.ts';
+import { untilStopSignal } from '../lib/signals.ts';
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { nbClient } from '../ovn/nb.ts';
 import { CONTROLLER_NB_MONITOR, switchesWith, switchIds } from '../ovn/exposed.ts';
 import { ExposeKeys } from '../ovn/ids.ts';
 import { loadKubeConfig } from '../k8s/pods.ts';
@@ -80,14 +82,7 @@ export interface RunningController {
 export async function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningController> {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   if (kubeConfig === undefined) throw new FlagError('the controller needs the Kubernetes API: --kubeconfig, or run in a cluster');
-  const nb = new OvsdbClient({
-    remotes: options.nbDb,
-    database: 'OVN_Northbound',
-    monitor: CONTROLLER_NB_MONITOR,
-    leaderOnly: options.nbDb.length > 1,
-    logger: log,
-    ...(options.nbTls === undefined ? {} : { tls: options.nbTls }),
-  });
+  const nb = nbClient(options, CONTROLLER_NB_MONITOR, log);
   // Registered before start(), so the first 'connected' (the cache is filled by then) is seen.
   const view = nbView(nb);
   nb.start();
@@ -120,14 +115,7 @@ export async function startController(options: ControllerOptions, log: Logger = 
 /** Runs until SIGTERM or SIGINT; releases the Lease on the way out. */
 export async function runController(options: ControllerOptions): Promise<void> {
   const controller = await startController(options);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      controller.log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
+  await untilStopSignal(controller.log);
   await controller.stop();
   // As runDaemon: an HTTP keep-alive socket the Kubernetes client may hold must not keep it running.
   process.exit(0);

@@ -8,45 +8,25 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { withSignal } from '../k8s/signal.ts';
 import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.ts';
-import type { Logger } from '../lib/log.ts';
 import { describe, eachLimited, inFlux, statusCode } from './api.ts';
 import { desiredConditions, mergeConditions, READY, sameConditions } from './conditions.ts';
-import type { LeaderContext, LeaderLoop } from './loops.ts';
+import type { LeaderContext } from './loops.ts';
 import { isObject, NAD_GROUP, NAD_PLURAL, NAD_VERSION } from './objects.ts';
 import { planNads, type NadAction, type NetworkVerdict } from './plan.ts';
-import { Trigger, type PassResult } from './trigger.ts';
+import { ReconcileLoop, type PassResult } from './trigger.ts';
 
 const PARALLEL_WRITES = 8;
 
-export class NetworkSync implements LeaderLoop {
-  readonly name = 'network-sync';
-  readonly #ctx: LeaderContext;
+export class NetworkSync extends ReconcileLoop {
   readonly #api: CustomObjectsApi;
-  readonly #log: Logger;
-  readonly #trigger: Trigger;
-  #unsubscribe: Array<() => void> = [];
 
   constructor(ctx: LeaderContext) {
-    this.#ctx = ctx;
+    super(ctx, 'network-sync');
     this.#api = ctx.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#log = ctx.log.child({ loop: this.name });
-    this.#trigger = new Trigger({ name: this.name, pass: (signal) => this.#pass(signal), resyncMs: ctx.resyncMs, log: this.#log });
   }
 
-  start(signal: AbortSignal): void {
-    const schedule = (): void => this.#trigger.schedule();
-    this.#unsubscribe = [this.#ctx.caches.onChange(schedule), this.#ctx.nb.onChange(schedule)];
-    this.#trigger.start(signal);
-  }
-
-  async stop(): Promise<void> {
-    for (const off of this.#unsubscribe) off();
-    this.#unsubscribe = [];
-    await this.#trigger.stop();
-  }
-
-  async #pass(signal: AbortSignal): Promise<PassResult> {
-    const { caches, nb } = this.#ctx;
+  protected async pass(signal: AbortSignal): Promise<PassResult> {
+    const { caches, nb } = this.ctx;
     // The first lists wake the trigger again when they arrive.
     if (!caches.synced) return 'done';
     const plan = planNads({
@@ -60,7 +40,7 @@ export class NetworkSync implements LeaderLoop {
     await eachLimited(plan.actions, PARALLEL_WRITES, async (action) => {
       try {
         await this.#apply(action, signal);
-        this.#log.info({ network: action.network, namespace: action.namespace, action: action.kind }, 'NetworkAttachmentDefinition written');
+        this.log.info({ network: action.network, namespace: action.namespace, action: action.kind }, 'NetworkAttachmentDefinition written');
       } catch (err) {
         signal.throwIfAborted();
         if (action.kind === 'delete' && statusCode(err) === 404) return;
@@ -68,7 +48,7 @@ export class NetworkSync implements LeaderLoop {
           behind.add(action.network);
           return;
         }
-        this.#log.warn({ err, network: action.network, namespace: action.namespace, action: action.kind }, 'cannot write a NetworkAttachmentDefinition');
+        this.log.warn({ err, network: action.network, namespace: action.namespace, action: action.kind }, 'cannot write a NetworkAttachmentDefinition');
         const perNetwork = failures.get(action.network) ?? new Map<string, string>();
         perNetwork.set(action.namespace, describe(err));
         failures.set(action.network, perNetwork);
@@ -117,7 +97,7 @@ export class NetworkSync implements LeaderLoop {
       throw err;
     }
     const ready = conditions.find((c) => c.type === READY);
-    this.#log.info({ network: network.name, ready: ready?.status, reason: ready?.reason, message: ready?.message }, 'Network status written');
+    this.log.info({ network: network.name, ready: ready?.status, reason: ready?.reason, message: ready?.message }, 'Network status written');
     return true;
   }
 }

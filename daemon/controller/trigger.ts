@@ -2,8 +2,10 @@
  * Runs a reconcile function one pass at a time: soon after `schedule()` (calls in between
  * coalesce into one pass), every `resyncMs` regardless, and again after `retryMs` when a pass
  * asks for it (a conflict, a failed write). Restartable: start() after stop() runs it again.
+ * ReconcileLoop (below) is a leader loop built on it.
  */
 import type { Logger } from '../lib/log.ts';
+import type { LeaderContext, LeaderLoop } from './loops.ts';
 
 /** 'retry': run again after retryMs (something was in flux or failed). */
 export type PassResult = 'done' | 'retry';
@@ -89,5 +91,38 @@ export class Trigger {
     this.#timer = undefined;
     this.#again = false;
     await this.#running;
+  }
+}
+
+/**
+ * A leader loop made of reconcile passes: run on every change of the controller's caches and of
+ * the NB, every resync, and on retry. Subclasses give `name` and `pass`.
+ */
+export abstract class ReconcileLoop implements LeaderLoop {
+  readonly name: string;
+  protected readonly ctx: LeaderContext;
+  protected readonly log: Logger;
+  readonly #trigger: Trigger;
+  #unsubscribe: Array<() => void> = [];
+
+  constructor(ctx: LeaderContext, name: string) {
+    this.name = name;
+    this.ctx = ctx;
+    this.log = ctx.log.child({ loop: name });
+    this.#trigger = new Trigger({ name, pass: (signal) => this.pass(signal), resyncMs: ctx.resyncMs, log: this.log });
+  }
+
+  protected abstract pass(signal: AbortSignal): Promise<PassResult>;
+
+  start(signal: AbortSignal): void {
+    const schedule = (): void => this.#trigger.schedule();
+    this.#unsubscribe = [this.ctx.caches.onChange(schedule), this.ctx.nb.onChange(schedule)];
+    this.#trigger.start(signal);
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#unsubscribe) off();
+    this.#unsubscribe = [];
+    await this.#trigger.stop();
   }
 }

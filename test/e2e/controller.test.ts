@@ -40,7 +40,9 @@ t.test('controller against a real NB', { skip }, async (t) => {
     await exited;
   });
   const holder = async (): Promise<unknown> => ((await api.get('leases', 'ovn-multinet', 'ovn-multinet-controller'))?.['spec'] as Record<string, unknown> | undefined)?.['holderIdentity'];
-  await until('the controller to lead', async () => ((await holder()) === 'e2e' ? true : undefined), 15_000);
+  await until('the controller to lead', async () => ((await holder()) === 'e2e' ? true : undefined), 15_000).catch((err: unknown) => {
+    throw new Error(`${String(err)}; exit ${String(child.exitCode ?? child.signalCode)}; log: ${logs.join('').slice(-2000)}`);
+  });
 
   await t.test('a marked switch becomes a Network, with NADs where it is allowed', async (t) => {
     await sandbox.nbctl(['ls-add', 'red', '--', 'set', 'logical_switch', 'red', 'other_config:subnet=10.70.0.0/24',

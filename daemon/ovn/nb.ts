@@ -1,0 +1,17 @@
+/** The OVN Northbound client as the daemon and the controller make it from their flags. */
+import type { Logger } from '../lib/log.ts';
+import type { NbFlags } from '../lib/flags.ts';
+import { OvsdbClient } from '../ovsdb/client.ts';
+import type { MonitorSpec } from '../ovsdb/monitor.ts';
+
+/** Not started; with several remotes (a raft cluster) it talks to the leader only. */
+export function nbClient(flags: NbFlags, monitor: MonitorSpec, logger: Logger): OvsdbClient {
+  return new OvsdbClient({
+    remotes: flags.nbDb,
+    database: 'OVN_Northbound',
+    monitor,
+    leaderOnly: flags.nbDb.length > 1,
+    logger,
+    ...(flags.nbTls === undefined ? {} : { tls: flags.nbTls }),
+  });
+}
