@@ -9,7 +9,9 @@ import { discoverNetworks, parseExposeNamespaces } from '../../daemon/controller
 import { acquiredSpec, formatMicroTime, leaseExpiry, mayAcquire, releasedSpec, toLeaseRecord } from '../../daemon/controller/lease.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, NETWORK_LABEL, toNadObject, toNetworkObject, type NadObject, type NamespaceObject, type NetworkObject } from '../../daemon/controller/objects.ts';
 import { ExposeKeys, OwnerKeys } from '../../daemon/ovn/ids.ts';
-import { duration } from '../../daemon/cli.ts';
+import { buildCli, controllerDefaults, duration } from '../../daemon/cli.ts';
+import { parseControllerFlags } from '../../daemon/controller/main.ts';
+import { FlagError, nbFlags } from '../../daemon/lib/flags.ts';
 
 function network(name: string, spec: Record<string, unknown>, extra: { created?: string; uid?: string; conditions?: unknown[] } = {}): NetworkObject {
   const n = toNetworkObject({
@@ -232,4 +234,31 @@ t.test('lease arithmetic', async (t) => {
   t.equal(duration('1m'), 60_000);
   t.throws(() => duration('0'));
   t.throws(() => duration('5h'));
+});
+
+t.test('controller flags', async (t) => {
+  const cli = buildCli();
+  const controller = cli.commands.find((c) => c.name() === 'controller');
+  if (controller === undefined) throw new Error('no controller command');
+  controller.action(async () => undefined);
+  await cli.parseAsync(['node', 'ovn-multinet', 'controller', '--nb-db', 'tcp:10.0.0.1:6641,tcp:10.0.0.2:6641', '--lease-duration', '20s', '--identity', 'me']);
+  const options = parseControllerFlags(controller.opts());
+  t.match(options, {
+    kubeconfig: undefined,
+    nbDb: ['tcp:10.0.0.1:6641', 'tcp:10.0.0.2:6641'],
+    nbTls: undefined,
+    identity: 'me',
+    leaseName: 'ovn-multinet-controller',
+    leaseDurationMs: 20_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+    resyncMs: 60_000,
+    logLevel: 'info',
+  });
+  t.same(controllerDefaults({ POD_NAMESPACE: 'kube-net', POD_NAME: 'ctl-0' }), { namespace: 'kube-net', identity: 'ctl-0' });
+  t.equal(controllerDefaults({}).namespace, 'ovn-multinet');
+  t.throws(() => nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k' }), FlagError, 'TLS files go together');
+  t.same(nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k', nbCertificate: 'c', nbCaCert: 'a' }).nbTls, { key: 'k', cert: 'c', ca: 'a' });
+  t.throws(() => parseControllerFlags({ ...controller.opts(), logLevel: 'loud' }), { name: 'FlagError', message: /--log-level/ });
+  t.throws(() => parseControllerFlags({ ...controller.opts(), leaseName: undefined }), { message: '--lease-name is required' });
 });
