@@ -1,13 +1,14 @@
 /**
  * Runs a reconcile function one pass at a time: soon after `schedule()` (calls in between
- * coalesce into one pass), every `resyncMs` regardless, and again after `retryMs` when a pass
- * asks for it (a conflict, a failed write). Restartable: start() after stop() runs it again.
+ * coalesce into one pass), every `resyncMs` regardless, and again when a pass asks for it (a
+ * conflict, a failed write) after `retryMs`, doubling while passes keep failing, up to 30 s.
+ * Restartable: start() after stop() runs it again.
  * ReconcileLoop (below) is a leader loop built on it.
  */
 import type { Logger } from '../lib/log.ts';
 import type { LeaderContext, LeaderLoop } from './loops.ts';
 
-/** 'retry': run again after retryMs (something was in flux or failed). */
+/** 'retry': run again after a backoff (something was in flux or failed). */
 export type PassResult = 'done' | 'retry';
 
 export interface TriggerOptions {
@@ -20,13 +21,17 @@ export interface TriggerOptions {
   log: Logger;
 }
 
+const MAX_RETRY_MS = 30_000;
+
 export class Trigger {
   readonly #options: TriggerOptions;
   #abort: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #resync: NodeJS.Timeout | undefined;
+  #due = 0;
   #running: Promise<void> | undefined;
   #again = false;
+  #failures = 0;
 
   constructor(options: TriggerOptions) {
     this.#options = options;
@@ -53,7 +58,13 @@ export class Trigger {
       this.#again = true;
       return;
     }
-    if (this.#timer !== undefined) return;
+    const due = Date.now() + delayMs;
+    if (this.#timer !== undefined) {
+      // An event does not wait for a pending retry's backoff.
+      if (this.#due <= due) return;
+      clearTimeout(this.#timer);
+    }
+    this.#due = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#run();
@@ -74,11 +85,12 @@ export class Trigger {
       }
       this.#running = undefined;
       if (abort.signal.aborted) return;
+      this.#failures = result === 'retry' ? this.#failures + 1 : 0;
       if (this.#again) {
         this.#again = false;
         this.schedule();
       } else if (result === 'retry') {
-        this.schedule(retryMs);
+        this.schedule(Math.min(retryMs * 2 ** (this.#failures - 1), MAX_RETRY_MS));
       }
     })();
   }
@@ -90,6 +102,7 @@ export class Trigger {
     clearInterval(this.#resync);
     this.#timer = undefined;
     this.#again = false;
+    this.#failures = 0;
     await this.#running;
   }
 }

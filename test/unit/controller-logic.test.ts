@@ -12,6 +12,9 @@ import { ExposeKeys, OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { buildCli, controllerDefaults, duration } from '../../daemon/cli.ts';
 import { parseControllerFlags } from '../../daemon/controller/main.ts';
 import { FlagError, nbFlags } from '../../daemon/lib/flags.ts';
+import { Trigger, type PassResult } from '../../daemon/controller/trigger.ts';
+import { pino } from 'pino';
+import { sleep, until } from '../helpers/until.ts';
 
 function network(name: string, spec: Record<string, unknown>, extra: { created?: string; uid?: string; conditions?: unknown[] } = {}): NetworkObject {
   const n = toNetworkObject({
@@ -261,4 +264,75 @@ t.test('controller flags', async (t) => {
   t.same(nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k', nbCertificate: 'c', nbCaCert: 'a' }).nbTls, { key: 'k', cert: 'c', ca: 'a' });
   t.throws(() => parseControllerFlags({ ...controller.opts(), logLevel: 'loud' }), { name: 'FlagError', message: /--log-level/ });
   t.throws(() => parseControllerFlags({ ...controller.opts(), leaseName: undefined }), { message: '--lease-name is required' });
+});
+
+t.test('reconcile trigger', async (t) => {
+  const log = pino({ level: 'silent' });
+  const passes: number[] = [];
+  let result: PassResult = 'done';
+  let gate: Promise<void> | undefined;
+  const trigger = new Trigger({
+    name: 'test',
+    resyncMs: 60_000,
+    debounceMs: 5,
+    retryMs: 50,
+    log,
+    pass: async () => {
+      passes.push(Date.now());
+      await gate;
+      return result;
+    },
+  });
+  const count = (n: number) => until(`${n} passes`, () => (passes.length >= n ? true : undefined));
+  const leadership = new AbortController();
+  trigger.start(leadership.signal);
+  await count(1);
+  for (let i = 0; i < 5; i++) trigger.schedule();
+  await count(2);
+  await sleep(50);
+  t.equal(passes.length, 2, 'events within the debounce make one pass');
+
+  const open = Promise.withResolvers<void>();
+  gate = open.promise;
+  trigger.schedule();
+  await count(3);
+  trigger.schedule();
+  trigger.schedule();
+  gate = undefined;
+  open.resolve();
+  await count(4);
+  await sleep(50);
+  t.equal(passes.length, 4, 'events during a pass make one more pass after it');
+
+  result = 'retry';
+  passes.length = 0;
+  trigger.schedule();
+  await count(3);
+  result = 'done';
+  const gaps = passes.slice(1, 3).map((p, i) => p - (passes[i] ?? 0));
+  t.ok((gaps[0] ?? 0) >= 45 && (gaps[1] ?? 0) >= 95, `retries back off, doubling: ${gaps.join(', ')} ms`);
+  await count(4); // the retry already pending, then quiet
+  await sleep(250);
+  t.equal(passes.length, 4, 'done: no more passes');
+
+  result = 'retry';
+  trigger.schedule();
+  await count(7); // backoff now at 200 ms
+  result = 'done';
+  const before = passes.length;
+  const at = Date.now();
+  trigger.schedule();
+  await count(before + 1);
+  t.ok(Date.now() - at < 150, 'an event does not wait for the backoff');
+
+  leadership.abort();
+  await trigger.stop();
+  const stopped = passes.length;
+  trigger.schedule();
+  await sleep(50);
+  t.equal(passes.length, stopped, 'stopped: nothing runs');
+  trigger.start(new AbortController().signal);
+  await count(stopped + 1);
+  t.pass('restartable');
+  await trigger.stop();
 });
