@@ -1,7 +1,9 @@
 /**
  * Leader-only work: a list of loops that run while this replica holds the Lease and stop the
  * moment it does not. Each loop is a LeaderLoop; `leaderLoops` is the list. To add a loop, write
- * a class implementing LeaderLoop (see sync.ts) and add one line to `leaderLoops` below.
+ * a class implementing LeaderLoop (a pass-per-event loop extends ReconcileLoop from trigger.ts,
+ * as sync.ts does) and add one line to `leaderLoops` below. Loops are restarted on every new
+ * leadership term: anything a loop starts in start() it must be able to start again after stop().
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
