@@ -13,6 +13,7 @@ import type { ControllerCaches } from './caches.ts';
 import type { SwitchState } from './plan.ts';
 import { NetworkSync } from './sync.ts';
 import { SwitchExposer } from './expose.ts';
+import { ClaimReleaser, nbReservations } from './claims.ts';
 
 export interface LeaderLoop {
   readonly name: string;
@@ -49,6 +50,7 @@ export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
   return [
     new NetworkSync(ctx),
     new SwitchExposer(ctx),
+    new ClaimReleaser(ctx, nbReservations(ctx.nbClient)),
   ];
 }
 

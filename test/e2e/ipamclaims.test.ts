@@ -4,7 +4,7 @@
 // node (live migration: while the first still runs; and after it is gone) gets the same ones; the
 // claim's status carries the addresses and the owner pod; while no pod holds them, nobody else
 // gets them; without allowPersistentIPs the reference is ignored; bad references are refused with
-// 7 and create nothing.
+// 7 and create nothing; deleting the claim frees them (the controller's ipamclaim-release loop).
 //
 // The API server runs in node A's namespace, on a veth pair of its own between the two node
 // namespaces (192.168.201.0/24), so both daemons reach it and no traffic leaves the test's
@@ -17,6 +17,9 @@ import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApi } from '../helpers/fake-apiserver.ts';
 import { startTwoNodes, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
+import { until } from '../helpers/until.ts';
+import { spawn } from 'node:child_process';
+import { CNI_BINARY } from '../helpers/node.ts';
 
 const skip = e2eSkipReason();
 const NETWORK = 'vmnet';
@@ -43,16 +46,6 @@ async function connectManagement(nodes: TwoNodes): Promise<void> {
   await nodes.a.netns.exec(['ip', 'link', 'set', 'mgmt-a', 'up']);
   await nodes.b.netns.exec(['ip', 'addr', 'add', '192.168.201.2/24', 'dev', 'mgmt-b']);
   await nodes.b.netns.exec(['ip', 'link', 'set', 'mgmt-b', 'up']);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 t.test('IPAMClaims across two nodes', { skip }, async (t) => {
@@ -176,5 +169,29 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
     t.equal(back.mac, first.mac, 'and its MAC');
     await detach(t, back);
     for (const p of others) await detach(t, p);
+  });
+
+  t.test('deleting the claim frees its addresses (the controller releases the reservation)', async (t) => {
+    const args = ['controller', '--kubeconfig', kubeconfig, '--nb-db', nodes.a.env.NB_DB, '--identity', 'e2e', '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', '2s'];
+    const controller = spawn('ip', ['netns', 'exec', nodes.a.netns.name, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const logs: string[] = [];
+    controller.stdout.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
+    const exited = new Promise<void>((resolve) => controller.once('exit', () => resolve()));
+    t.teardown(async () => {
+      if (controller.exitCode === null && controller.signalCode === null) controller.kill('SIGTERM');
+      await exited;
+    });
+    await until('the controller to lead', async () => (logs.join('').includes('ipamclaim-release') ? true : undefined), 15_000);
+    // A full resync later, a claim that exists keeps its addresses.
+    await new Promise((r) => setTimeout(r, 2500));
+    t.match(await reservations(), 'ovn-multinet/ipam-claim:vms/vm1.vmnet', 'an existing claim keeps its reservation');
+    await api.remove('ipamclaims', NAMESPACE, 'vm1.vmnet');
+    await until('the reservation released', async () => (!(await reservations()).includes('vm1.vmnet') ? true : undefined), 10_000);
+    t.notMatch(await reservations(), 'ovn-multinet/reserved:', 'no address key left');
+    const all: Pod[] = [];
+    for (let i = 0; i < 5; i++) all.push(await attach(t, i % 2 === 0 ? nodes.a : nodes.b));
+    t.same(all.map((p) => p.out.exitCode), [0, 0, 0, 0, 0], 'all five addresses can be handed out again');
+    t.ok(all.some((p) => p.ip === first?.ip), `including ${first?.ip ?? '?'}`);
+    for (const p of all) await detach(t, p);
   });
 });
