@@ -1,0 +1,93 @@
+// The controller's ipamclaim-release loop against the fake API server (through the real client
+// library) and an in-memory reservation store: reservations of deleted claims are released, those
+// of existing claims never, not even of a claim the watch has not delivered (a GET finds it); the
+// loop works again after a leadership term ends and a new one begins. The NB side runs against a
+// live NB in test/e2e/ipamclaims.test.ts and test/integration/ipamclaims-race.test.ts.
+import t from 'tap';
+import { pino } from 'pino';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClaimReleaser, type PlacedReservation, type ReservationStore } from '../../daemon/controller/claims.ts';
+import { ControllerCaches } from '../../daemon/controller/caches.ts';
+import type { LeaderContext, NbView } from '../../daemon/controller/loops.ts';
+import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
+import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import type { Uuid } from '../../daemon/ovsdb/notation.ts';
+import { FakeApiServer, kubeconfigFor } from '../helpers/fake-apiserver.ts';
+import { until } from '../helpers/until.ts';
+
+const log = pino({ level: 'silent' });
+
+class MemoryStore implements ReservationStore {
+  ready = true;
+  readonly reservations: PlacedReservation[] = [];
+  readonly released: string[] = [];
+  readonly #listeners = new Set<() => void>();
+  list(): PlacedReservation[] {
+    return [...this.reservations];
+  }
+  async release(r: PlacedReservation): Promise<void> {
+    const i = this.reservations.indexOf(r);
+    if (i >= 0) this.reservations.splice(i, 1);
+    this.released.push(r.claim);
+  }
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  add(claim: string): void {
+    this.reservations.push({ claim, mac: '0a:00:00:00:00:01', ips: ['10.0.0.2'], switchUuid: 'u' as unknown as Uuid, switchName: 'vmnet' });
+    for (const l of this.#listeners) l();
+  }
+}
+
+t.test('ipamclaim-release', async (t) => {
+  const server = new FakeApiServer();
+  const url = await server.listen();
+  const dir = await mkdtemp(join(tmpdir(), 'om-release-'));
+  t.teardown(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(join(dir, 'kubeconfig'), kubeconfigFor(url));
+  const kubeConfig = loadKubeConfig(join(dir, 'kubeconfig'), {});
+  if (kubeConfig === undefined) throw new Error('no kubeconfig');
+  const claim = (name: string, hidden = false) => server.apply('ipamclaims', { metadata: { namespace: 'vms', name }, spec: { network: 'vmnet', interface: 'net1' } }, { hidden });
+
+  const store = new MemoryStore();
+  const nb: NbView = { ready: true, switchState: () => 'missing', marked: () => [], onChange: () => () => undefined };
+  // Neither is started: this loop reads its own claims cache and the store only.
+  const nbClient = new OvsdbClient({ remotes: ['unix:/nonexistent'], database: 'OVN_Northbound', monitor: {} });
+  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 200 };
+  const loop = new ClaimReleaser(ctx, store);
+
+  claim('alive');
+  claim('late', true);
+  store.add('vms/alive');
+  store.add('vms/late');
+  store.add('vms/gone');
+  const term1 = new AbortController();
+  loop.start(term1.signal);
+  await until('vms/gone released', () => (store.released.includes('vms/gone') ? true : undefined));
+  // Two more resyncs.
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(store.released, ['vms/gone'], 'only the reservation of the deleted claim');
+  t.ok(server.requests.includes('GET /apis/k8s.cni.cncf.io/v1alpha1/namespaces/vms/ipamclaims/late'), 'a claim missing from the watch was looked up');
+  t.ok(server.requests.includes('GET /apis/k8s.cni.cncf.io/v1alpha1/namespaces/vms/ipamclaims/gone'), 'so was the deleted one');
+
+  term1.abort();
+  await loop.stop();
+  server.remove('ipamclaims', 'vms', 'alive');
+  t.same(store.released, ['vms/gone'], 'no leader, no release');
+
+  const term2 = new AbortController();
+  loop.start(term2.signal);
+  t.teardown(async () => {
+    term2.abort();
+    await loop.stop();
+  });
+  await until('vms/alive released in the next term', () => (store.released.includes('vms/alive') ? true : undefined));
+  t.same(store.released, ['vms/gone', 'vms/alive']);
+  t.same(store.list().map((r) => r.claim), ['vms/late'], 'the claim that exists keeps its addresses');
+});
