@@ -18,7 +18,8 @@ import { deleteLink, findLink } from '../netlink/link.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, ClaimMismatchError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
-import { ensureManagedSwitch, NetworkDefinitionError } from '../ovn/managed.ts';
+import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
+import { subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, parsePortAddresses, subnetOf, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
 import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
@@ -137,6 +138,27 @@ function staticAddresses(wanted: StaticRequest, settings: IpamSettings): string[
   });
 }
 
+/**
+ * A managed network's static addresses, checked against its definition before its switch may be
+ * created (a refused ADD leaves no switch behind). Existing switches are checked by
+ * staticAddresses against their own settings.
+ */
+function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
+  if (conf.managed === undefined || wanted.ips === undefined) return;
+  let subnets: Subnet[];
+  try {
+    ({ subnets } = networkDefinition(conf.managed));
+  } catch (err) {
+    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${err.field}: ${err.message}`, err.details);
+    throw err;
+  }
+  wanted.ips.forEach(({ address }, i) => {
+    if (!subnets.some((s) => subnetContains(s, address))) {
+      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, subnets.map((s) => s.cidr).join(', '));
+    }
+  });
+}
+
 /** An address's prefix length: its subnet's, else the one asked for with it, else a host route. */
 function prefixLength(ip: string, settings: IpamSettings, wanted: StaticRequest): number {
   const subnet = subnetOf(settings, ip);
@@ -188,6 +210,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   // Everything that can refuse the request comes before lookupSwitch, which may create the
   // switch of a managed network: a refused ADD leaves nothing behind.
   const wanted = await staticRequest(ctx, req, signal);
+  checkManagedStatic(conf, wanted);
   const claim = await resolveClaim(ctx, req, wanted, log, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);

@@ -73,6 +73,11 @@ t.test('managed networks', { skip }, async (t) => {
     const out = await node.cni({ command: 'ADD', containerId: 'never-a', netns: '/var/run/netns/omt-no-such-netns', ifName: 'net1' }, config);
     t.equal(out.json?.['code'], 3, out.stdout);
     t.same(await switches('never'), [], 'no switch was made for it');
+    const ns = await createNetns(t);
+    const outside = await node.cni({ command: 'ADD', containerId: 'never-b', netns: ns.path, ifName: 'net1' }, { ...config, runtimeConfig: { ips: ['10.99.0.5/24'] } });
+    t.equal(outside.json?.['code'], 7, outside.stdout);
+    t.equal(outside.json?.['msg'], 'runtimeConfig.ips[0]: "10.99.0.5" is outside the network\'s subnets');
+    t.same(await switches('never'), [], 'a static address outside the subnets leaves no switch either');
   });
 
   t.test('the same name with another definition is refused, naming both', async (t) => {
