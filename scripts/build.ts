@@ -63,10 +63,18 @@ const cliFromAsset: Plugin = {
   },
 };
 
+/** The deprecated `punycode` builtin, which the Kubernetes client's URL parser requires, is replaced (scripts/shims/punycode.ts). */
+const punycodeShim: Plugin = {
+  name: 'punycode-shim',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?punycode$/ }, () => ({ path: join(root, 'scripts', 'shims', 'punycode.ts') }));
+  },
+};
+
 // The executable's main script: the CNI plugin only, so that every CNI call starts fast.
 await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinet.ts')], outfile: join(out, 'ovn-multinet.cjs'), plugins: [cliFromAsset] });
 // The command line and the daemon, carried as an asset and loaded only when CNI_COMMAND is unset.
-await build({ ...common, entryPoints: [join(root, 'daemon', 'cli.ts')], outfile: join(out, 'daemon.cjs'), plugins: [netlinkAddonFromAsset] });
+await build({ ...common, entryPoints: [join(root, 'daemon', 'cli.ts')], outfile: join(out, 'daemon.cjs'), plugins: [netlinkAddonFromAsset, punycodeShim] });
 
 const seaConfig = {
   main: join(out, 'ovn-multinet.cjs'),
