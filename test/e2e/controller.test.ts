@@ -3,8 +3,8 @@
 // ovn-nbctl → a Network appears → NADs appear in the namespaces it selects; unmark → all gone.
 // A managed Network whose switch an admin already made is reported as a conflict from the NB.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { e2eSkipReason, CNI_BINARY } from '../helpers/node.ts';
+import { e2eSkipReason } from '../helpers/node.ts';
+import { startController } from '../helpers/controller.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { startFakeApiServer, type FakeApi, type KubeObject } from '../helpers/fake-apiserver.ts';
 import { until } from '../helpers/until.ts';
@@ -29,20 +29,9 @@ t.test('controller against a real NB', { skip }, async (t) => {
   await api.upsertNamespace({ name: 'team-a', labels: { team: 'a' } });
   await api.upsertNamespace({ name: 'team-b', labels: { team: 'b' } });
 
-  const args = ['controller', '--kubeconfig', api.kubeconfig, '--nb-db', sandbox.env.NB_DB, '--identity', 'e2e', '--namespace', 'ovn-multinet',
-    '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', '5s', '--log-level', 'debug'];
-  const child = spawn('ip', ['netns', 'exec', sandbox.env.SANDBOX_NETNS, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const logs: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const holder = async (): Promise<unknown> => ((await api.get('leases', 'ovn-multinet', 'ovn-multinet-controller'))?.['spec'] as Record<string, unknown> | undefined)?.['holderIdentity'];
-  await until('the controller to lead', async () => ((await holder()) === 'e2e' ? true : undefined), 15_000).catch((err: unknown) => {
-    throw new Error(`${String(err)}; exit ${String(child.exitCode ?? child.signalCode)}; log: ${logs.join('').slice(-2000)}`);
-  });
+  const controller = startController(t, { netns: sandbox.env.SANDBOX_NETNS, kubeconfig: api.kubeconfig, nbDb: sandbox.env.NB_DB, api });
+  const { child, exited } = controller;
+  await controller.leading();
 
   await t.test('a marked switch becomes a Network, with NADs where it is allowed', async (t) => {
     await sandbox.nbctl(['ls-add', 'red', '--', 'set', 'logical_switch', 'red', 'other_config:subnet=10.70.0.0/24',
@@ -88,7 +77,7 @@ t.test('controller against a real NB', { skip }, async (t) => {
   await t.test('SIGTERM: exits 0 and releases the Lease', async (t) => {
     child.kill('SIGTERM');
     await exited;
-    t.equal(child.exitCode, 0, logs.join('').split('\n').slice(-5).join('\n'));
-    t.equal(await holder(), undefined);
+    t.equal(child.exitCode, 0, controller.logs().split('\n').slice(-5).join('\n'));
+    t.equal(await controller.holder(), undefined);
   });
 });

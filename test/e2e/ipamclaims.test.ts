@@ -18,8 +18,7 @@ import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApi } from '../helpers/fake-apiserver.ts';
 import { startTwoNodes, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
 import { until } from '../helpers/until.ts';
-import { spawn } from 'node:child_process';
-import { CNI_BINARY } from '../helpers/node.ts';
+import { startController } from '../helpers/controller.ts';
 
 const skip = e2eSkipReason();
 const NETWORK = 'vmnet';
@@ -172,16 +171,8 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
   });
 
   t.test('deleting the claim frees its addresses (the controller releases the reservation)', async (t) => {
-    const args = ['controller', '--kubeconfig', kubeconfig, '--nb-db', nodes.a.env.NB_DB, '--identity', 'e2e', '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', '2s'];
-    const controller = spawn('ip', ['netns', 'exec', nodes.a.netns.name, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const logs: string[] = [];
-    controller.stdout.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-    const exited = new Promise<void>((resolve) => controller.once('exit', () => resolve()));
-    t.teardown(async () => {
-      if (controller.exitCode === null && controller.signalCode === null) controller.kill('SIGTERM');
-      await exited;
-    });
-    await until('the controller to lead', async () => (logs.join('').includes('ipamclaim-release') ? true : undefined), 15_000);
+    const controller = startController(t, { netns: nodes.a.netns.name, kubeconfig, nbDb: nodes.a.env.NB_DB, api, resyncInterval: '2s' });
+    await controller.leading();
     // A full resync later, a claim that exists keeps its addresses.
     await new Promise((r) => setTimeout(r, 2500));
     t.match(await reservations(), 'ovn-multinet/ipam-claim:vms/vm1.vmnet', 'an existing claim keeps its reservation');
