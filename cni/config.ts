@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { CniError, ErrorCode, shown } from './errors.ts';
 import { negotiateVersion, type CniVersion } from './version.ts';
 import { parseResult, type Result } from './result.ts';
+import { isObject } from './json.ts';
 
 export const DEFAULT_SOCKET = '/run/ovn-multinet/cni.sock';
 /** A network config is small; prevResult of a long chain stays far below this. */
@@ -68,7 +69,6 @@ export interface ManagedNetwork {
   gateways: string[];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function bad(field: string, msg: string, details = ''): CniError {
   return new CniError(ErrorCode.InvalidConfig, `${field}: ${msg}`, details);

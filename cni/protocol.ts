@@ -4,6 +4,7 @@
  * validates the env and config again with the same code (cf. ovn-kubernetes cnishim.go: the shim only forwards).
  */
 import { MAX_CONFIG_BYTES } from './config.ts';
+import { isObject } from './json.ts';
 
 /** The config plus a few kilobytes of env fit easily. */
 export const MAX_REQUEST_BYTES = MAX_CONFIG_BYTES + 64 * 1024;
@@ -26,7 +27,6 @@ export interface DaemonError {
 
 export type DaemonResponse = { result: unknown } | { error: DaemonError };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Narrows a request read from the socket; returns a reason when it has the wrong shape. */
 export function parseDaemonRequest(value: unknown): DaemonRequest | string {

@@ -3,6 +3,7 @@
  * (cf. cni pkg/types/internal/convert.go).
  */
 import { resultHasInterfaceMtu, resultHasIpVersion, type CniVersion } from './version.ts';
+import { isObject } from './json.ts';
 
 export interface ResultInterface {
   name: string;
@@ -44,7 +45,6 @@ export function convertResult(result: Result, version: CniVersion): PrintedResul
   return { cniVersion: version, interfaces, ips, routes: result.routes, dns: result.dns };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Narrows a result received over the daemon socket (or a prevResult) to the newest shape. */
 export function parseResult(value: unknown): Result | undefined {

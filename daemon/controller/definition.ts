@@ -8,7 +8,7 @@
 import { parseConfig } from '../../cni/config.ts';
 import { CniError } from '../../cni/errors.ts';
 import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
-import { isObject } from './objects.ts';
+import { isObject } from '../../cni/json.ts';
 
 export const CNI_VERSION = '1.0.0';
 export const PLUGIN_TYPE = 'ovn-multinet';

@@ -21,7 +21,9 @@ import { ExposeKeys } from '../ovn/ids.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import { inFlux } from './api.ts';
 import type { LeaderContext } from './loops.ts';
-import { DISCOVERED_LABEL, isObject, NETWORK_API_VERSION, NETWORK_KIND, type NetworkObject } from './objects.ts';
+import { DISCOVERED_LABEL, NETWORK_API_VERSION, NETWORK_KIND, type NetworkObject } from './objects.ts';
+import { isObject } from '../../cni/json.ts';
+import { isDnsSubdomain, isLabelKey, isLabelValue } from '../k8s/names.ts';
 import { ReconcileLoop, type PassResult } from './trigger.ts';
 
 export interface DiscoveredNetwork {
@@ -31,9 +33,6 @@ export interface DiscoveredNetwork {
   spec: Record<string, unknown> | undefined;
 }
 
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 export class ExposeMarkError extends Error {
   override name = 'ExposeMarkError';
@@ -47,7 +46,7 @@ export function parseExposeNamespaces(value: string | undefined): Record<string,
   const matchLabels: Record<string, string> = {};
   for (const term of text.split(',')) {
     const [key = '', label, ...rest] = term.trim().split('=');
-    if (label === undefined || rest.length > 0 || !LABEL_KEY.test(key) || key.length > 317 || !LABEL_VALUE.test(label) || label.length > 63) {
+    if (label === undefined || rest.length > 0 || !isLabelKey(key) || !isLabelValue(label)) {
       throw new ExposeMarkError(`${ExposeKeys.exposeNamespaces}: ${JSON.stringify(term)} is not key=value (the whole value: "*" or key=value[,key=value...])`);
     }
     matchLabels[key] = label;
@@ -60,7 +59,7 @@ function networkName(sw: SwitchIds): string | undefined {
   const mark = (sw.externalIds.get(ExposeKeys.expose) ?? '').trim();
   if (mark === '' || mark === 'false') return undefined;
   const name = mark === 'true' ? sw.name : mark;
-  if (name.length > 253 || !SUBDOMAIN.test(name)) {
+  if (!isDnsSubdomain(name)) {
     throw new ExposeMarkError(`${JSON.stringify(name)} is not a valid Network name (lower-case letters, digits, "-" and "."); set ${ExposeKeys.expose} to a valid name`);
   }
   return name;

@@ -4,6 +4,7 @@
  * Also the names, labels and marks the controller puts on what it owns.
  */
 import { NETWORK_GROUP, NETWORK_VERSION } from '../k8s/networks.ts';
+import { isObject } from '../../cni/json.ts';
 
 export const NAD_GROUP = 'k8s.cni.cncf.io';
 export const NAD_VERSION = 'v1';
@@ -64,7 +65,6 @@ export interface NadObject {
   raw: Readonly<Record<string, unknown>>;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function stringMap(v: unknown): Map<string, string> {
   const map = new Map<string, string>();
@@ -136,5 +136,3 @@ export function toNadObject(raw: unknown): NadObject | undefined {
 
 export const ownedNad = (nad: NadObject): boolean => nad.labels.get(MANAGED_BY_LABEL) === MANAGED_BY;
 
-/** Whether a string may be a label value (63 characters, alphanumerics with -_. inside). */
-export const isLabelValue = (v: string): boolean => v.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v);

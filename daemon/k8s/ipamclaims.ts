@@ -9,6 +9,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, typ
 import type { Logger } from '../lib/log.ts';
 import { withSignal } from './signal.ts';
 import { WatchedCache } from './watch.ts';
+import { isObject } from '../../cni/json.ts';
 
 export const IPAMCLAIM_GROUP = 'k8s.cni.cncf.io';
 export const IPAMCLAIM_VERSION = 'v1alpha1';
@@ -47,7 +48,6 @@ export interface ClaimSource {
   stop(): Promise<void>;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** A claim as the API server sent it, narrowed to what is used; undefined when malformed. */

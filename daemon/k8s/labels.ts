@@ -6,6 +6,7 @@
  * object; an absent (or null) selector selects none. NotIn and DoesNotExist also match objects
  * that lack the key.
  */
+import { isObject } from '../../cni/json.ts';
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -27,7 +28,6 @@ export class LabelSelectorError extends Error {
 
 const OPERATORS: readonly string[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'] satisfies SelectorOperator[];
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseRequirement(raw: unknown, path: string): SelectorRequirement {
   if (!isObject(raw)) throw new LabelSelectorError(`${path}: must be an object`);

@@ -12,6 +12,7 @@ import { CniError, ErrorCode } from '../../cni/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
 import { WatchedCache } from './watch.ts';
+import { isObject } from '../../cni/json.ts';
 
 export const NETWORK_GROUP = 'ovn-multinet.io';
 export const NETWORK_VERSION = 'v1';
@@ -40,7 +41,6 @@ export interface NetworkSource {
   stop(): Promise<void>;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function toNetworkInfo(raw: unknown): NetworkInfo | undefined {
   if (!isObject(raw) || !isObject(raw['metadata'])) return undefined;

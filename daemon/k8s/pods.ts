@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { WatchedCache } from './watch.ts';
 import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
+import { isObject } from '../../cni/json.ts';
 
 /** What ovn-multinet reads from a pod, narrowed once at the boundary. */
 export interface PodInfo {
@@ -47,7 +48,6 @@ export interface PodSource {
   stop(): Promise<void>;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A pod object as the API server sent it, narrowed to what is used; undefined when malformed. */
 export function toPodInfo(raw: unknown): PodInfo | undefined {

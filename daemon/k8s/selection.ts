@@ -6,6 +6,8 @@
  */
 import { isIP } from 'node:net';
 import type { RequestedAddress } from '../../cni/config.ts';
+import { isObject } from '../../cni/json.ts';
+import { isDnsLabel, isDnsSubdomain } from './names.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 
@@ -33,8 +35,6 @@ export class NetworkSelectionError extends Error {
 }
 
 /** Kubernetes object names (DNS-1123 subdomain) and namespaces (DNS-1123 label). */
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** The kernel's limit (IFNAMSIZ - 1) and the characters it refuses. */
 const IFNAME = /^[^\s/:]{1,15}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -42,15 +42,14 @@ const MAX_ELEMENTS = 64;
 const MAX_IPS = 16;
 const MAX_ANNOTATION = 64 * 1024;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkName(path: string, value: string): string {
-  if (value.length > 253 || !SUBDOMAIN.test(value)) throw new NetworkSelectionError(path, `${JSON.stringify(value)} is not a valid object name`);
+  if (!isDnsSubdomain(value)) throw new NetworkSelectionError(path, `${JSON.stringify(value)} is not a valid object name`);
   return value;
 }
 
 function checkNamespace(path: string, value: string): string {
-  if (value.length > 63 || !LABEL.test(value)) throw new NetworkSelectionError(path, `${JSON.stringify(value)} is not a valid namespace`);
+  if (!isDnsLabel(value)) throw new NetworkSelectionError(path, `${JSON.stringify(value)} is not a valid namespace`);
   return value;
 }
 

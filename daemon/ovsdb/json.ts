@@ -1,7 +1,6 @@
 // Narrowers for JSON that arrives as `unknown`.
+import { isObject } from '../../cni/json.ts';
 
 export type JsonObject = { readonly [key: string]: unknown };
 
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export const isJsonObject: (value: unknown) => value is JsonObject = isObject;

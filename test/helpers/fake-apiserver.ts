@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Teardown } from './netns.ts';
+import { isObject } from '../../cni/json.ts';
 
 interface ResourceDef {
   group: string;
@@ -121,7 +122,6 @@ class ApiError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const clone = <T>(v: T): T => structuredClone(v);
 
 /** RFC 7386 JSON merge patch. */
