@@ -5,15 +5,24 @@
  * goes away, and the veth's name is derived from container ID + ifname, never reused by another
  * attachment. A dead one is removed only after a grace period, never while a request for it is
  * in flight, and after a last look under the attachment's lock.
+ *
+ * The other way round, a host veth of ours (named like one) that no database records is an
+ * orphan: a DEL that removed the database parts and died before the veth, with a container whose
+ * netns outlives it. ADD always records the logical switch port before it makes the veth, so a
+ * veth without a record for a whole grace period, while both databases are connected, is
+ * deleted (its pod end goes with it).
  */
 import { hostVethName } from '../../cni/names.ts';
 import { HOST_VETH_PREFIX } from '../../cni/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
-import { findLink, listHostLinks } from '../netlink/link.ts';
+import { deleteLink, findLink, listHostLinks } from '../netlink/link.ts';
 import { deleteAttachment } from './del.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
+
+/** hostVethName()'s form: the prefix and 12 hex digits. */
+const HOST_VETH_NAME = new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{12}$`);
 
 export interface ReconcilerOptions {
   /** How long an attachment must look dead before it is removed. */
@@ -27,6 +36,8 @@ export class Reconciler {
   readonly #lock: KeyedLock;
   readonly #options: ReconcilerOptions;
   readonly #deadSince = new Map<string, number>();
+  /** Host veths no database records, by name: since when. */
+  readonly #orphanSince = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<OwnedAttachment[]> | undefined;
 
@@ -78,7 +89,31 @@ export class Reconciler {
       if (now - since < this.#options.graceMs) continue;
       if (await this.remove(attachment, 'container gone without DEL', signal)) removed.push(attachment);
     }
+    await this.#removeOrphanVeths(live, owned, now, signal);
     return removed;
+  }
+
+  /** Deletes host veths that no database has recorded for a whole grace period. */
+  async #removeOrphanVeths(live: ReadonlySet<string>, owned: ReadonlyMap<string, OwnedAttachment>, now: number, signal: AbortSignal): Promise<void> {
+    // Without both databases (or before their first contents) nothing can be called an orphan.
+    if (!this.#ctx.nb.connected || !this.#ctx.ovs.connected) {
+      this.#orphanSince.clear();
+      return;
+    }
+    const recorded = new Set([...owned.values()].map((a) => hostVethName(a.containerId, a.ifName)));
+    for (const name of this.#orphanSince.keys()) if (!live.has(name) || recorded.has(name)) this.#orphanSince.delete(name);
+    for (const name of live) {
+      if (recorded.has(name) || !HOST_VETH_NAME.test(name)) continue;
+      const since = this.#orphanSince.get(name) ?? now;
+      this.#orphanSince.set(name, since);
+      if (now - since < this.#options.graceMs) continue;
+      // A last look: recorded meanwhile (an ADD that began after this pass read the databases)?
+      const again = ownedAttachments(this.#ctx);
+      if ([...again.values()].some((a) => hostVethName(a.containerId, a.ifName) === name)) continue;
+      await deleteLink(name, signal);
+      this.#orphanSince.delete(name);
+      this.#ctx.log.info({ veth: name, reason: 'no database records it' }, 'reconciler removed orphan veth');
+    }
   }
 
   /**

@@ -100,6 +100,23 @@ t.test('faults', { skip }, async (t) => {
     await nothingLeft(t, node, 'red');
   });
 
+  t.test('the reconciler removes a host veth no database records (a DEL that died before the veth)', async (t) => {
+    const live = await createNetns(t);
+    t.equal((await node.cni({ command: 'ADD', containerId: 'orphan-keep', netns: live.path, ifName: 'net1' }, config)).exitCode, 0);
+    // What such a DEL leaves: the host end of a veth named like ours, its pod end in a live netns.
+    const pod = await createNetns(t);
+    await node.sandbox.exec(['ip', 'link', 'add', 'omn0123456789ab', 'type', 'veth', 'peer', 'name', 'net1', 'netns', pod.name]);
+    await node.sandbox.exec(['ip', 'link', 'add', 'omnotours', 'type', 'veth', 'peer', 'name', 'omnotours-p']);
+    t.teardown(() => node.sandbox.exec(['ip', 'link', 'del', 'omnotours']).catch(() => undefined));
+    await waitFor('the orphan veth to go', async () => !(await node.hostVeths()).includes('omn0123456789ab'));
+    t.notMatch(await pod.exec(['ls', '/sys/class/net']), 'net1', 'its pod end went with it');
+    t.ok(daemon.logs.some((l) => l['msg'] === 'reconciler removed orphan veth' && l['veth'] === 'omn0123456789ab'), 'logged');
+    t.ok((await node.hostVeths()).includes('omnotours'), 'a link not named like ours is left alone');
+    const check = await node.cni({ command: 'CHECK', containerId: 'orphan-keep', netns: live.path, ifName: 'net1' }, config);
+    t.equal(check.exitCode, 0, `a recorded attachment keeps its veth: ${check.stdout}`);
+    t.equal((await node.cni({ command: 'DEL', containerId: 'orphan-keep', netns: live.path, ifName: 'net1' }, config)).exitCode, 0);
+  });
+
   for (const which of ['nb', 'ovs'] as const) {
     const name = which === 'nb' ? 'Northbound' : 'Open_vSwitch';
     t.test(`${name} database unreachable`, async (t) => {
