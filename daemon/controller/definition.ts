@@ -45,6 +45,14 @@ function fromCniError(err: CniError, prefix: string): NetworkSpecError {
   return new NetworkSpecError(field, err.details === '' ? rest : `${rest} (${err.details})`);
 }
 
+/** spec.allowPersistentIPs, for either form: VMs' IPAMClaims keep their addresses. */
+function persistentIps(spec: Readonly<Record<string, unknown>>): Record<string, boolean> {
+  const { allowPersistentIPs } = spec;
+  if (allowPersistentIPs === undefined) return {};
+  if (typeof allowPersistentIPs !== 'boolean') throw new NetworkSpecError('spec.allowPersistentIPs', 'must be a boolean');
+  return { allowPersistentIPs };
+}
+
 export function definitionOf(name: string, spec: Readonly<Record<string, unknown>>): Definition {
   const { logicalSwitch, config } = spec;
   if (logicalSwitch !== undefined && config !== undefined) throw new NetworkSpecError('spec', 'logicalSwitch (an existing switch) and config (a managed network) are exclusive');
@@ -53,12 +61,12 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
   let prefix: string;
   if (logicalSwitch !== undefined) {
     if (typeof logicalSwitch !== 'string') throw new NetworkSpecError('spec.logicalSwitch', 'must be a string');
-    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, logicalSwitch, capabilities: CAPABILITIES };
+    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, logicalSwitch, capabilities: CAPABILITIES, ...persistentIps(spec) };
     prefix = 'spec.';
   } else {
     if (!isObject(config)) throw new NetworkSpecError('spec.config', 'must be an object');
     for (const key of RESERVED) if (config[key] !== undefined) throw new NetworkSpecError(`spec.config.${key}`, 'is set by the controller');
-    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, capabilities: CAPABILITIES, ...config };
+    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, capabilities: CAPABILITIES, ...persistentIps(spec), ...config };
     prefix = 'spec.config.';
   }
   let parsed;

@@ -39,6 +39,10 @@ t.test('spec to NAD config', async (t) => {
   t.same(JSON.parse(plain.config), { cniVersion: '1.0.0', name: 'red', type: 'ovn-multinet', logicalSwitch: 'ls-red', capabilities: { ips: true, mac: true } });
   t.equal(plain.switchName, 'ls-red');
   t.equal(plain.managed, undefined);
+  const vms = definitionOf('vmnet', { logicalSwitch: 'vmnet', allowPersistentIPs: true });
+  t.equal((JSON.parse(vms.config) as Record<string, unknown>)['allowPersistentIPs'], true, 'spec.allowPersistentIPs reaches the NAD (existing switch)');
+  const managedVms = definitionOf('vmnet2', { allowPersistentIPs: true, config: { topology: 'layer2', subnets: ['10.70.0.0/24'] } });
+  t.equal((JSON.parse(managedVms.config) as Record<string, unknown>)['allowPersistentIPs'], true, 'and for a managed network');
 
   const managed = definitionOf('blue', { config: { topology: 'layer2', subnets: ['10.9.0.0/24', 'fd00:9::/64'], excludeSubnets: ['10.9.0.0/28'], mtu: 1300 } });
   const cni = JSON.parse(managed.config) as Record<string, unknown>;
@@ -52,6 +56,8 @@ t.test('spec to NAD config', async (t) => {
     { spec: {}, field: 'spec' },
     { spec: { logicalSwitch: 'a', config: { topology: 'layer2' } }, field: 'spec' },
     { spec: { logicalSwitch: 7 }, field: 'spec.logicalSwitch' },
+    { spec: { logicalSwitch: 'a', allowPersistentIPs: 'yes' }, field: 'spec.allowPersistentIPs' },
+    { spec: { config: { topology: 'layer2', allowPersistentIPs: 1 } }, field: 'spec.config.allowPersistentIPs' },
     { spec: { logicalSwitch: 'has space' }, field: 'spec.logicalSwitch' },
     { spec: { config: 'layer2' }, field: 'spec.config' },
     { spec: { config: { subnets: ['10.0.0.0/24'] } }, field: 'spec.config.subnets' },
