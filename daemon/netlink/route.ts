@@ -1,7 +1,7 @@
 // Routes (RTM_NEWROUTE) in the main table, through one interface.
 import { rt } from 'netlink';
 import { InvalidAddressError } from './errors.ts';
-import { parseCidr, parseIp } from './ip.ts';
+import { parseCidr, parseIp } from './ip-bytes.ts';
 import { createFlags, type RtnlRequest } from './rtnl.ts';
 
 const RT_TABLE_MAIN = 254;

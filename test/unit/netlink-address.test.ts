@@ -1,6 +1,6 @@
 import t from 'tap';
 import { InvalidAddressError } from '../../daemon/netlink/errors.ts';
-import { AF_INET, AF_INET6, encodePrefix, formatIp, parseCidr, parseIp } from '../../daemon/netlink/ip.ts';
+import { AF_INET, AF_INET6, encodePrefix, formatIp, parseCidr, parseIp } from '../../daemon/netlink/ip-bytes.ts';
 import { formatMac, parseMac } from '../../daemon/netlink/mac.ts';
 
 t.test('MAC parse and format round trip', (tt) => {
