@@ -1,22 +1,35 @@
 # The ovn-multinet node image: the single executable, nothing else. Run as a privileged,
 # host-network DaemonSet (manifests/daemonset.yaml); an init container copies the executable
-# to the host's CNI bin directory.
-#   podman build --network host -t ovn-multinet:dev .
+# to the host's CNI bin directory. `npm run image` (scripts/image.sh) builds and smoke-tests it:
+#   podman build --network host -t localhost/ovn-multinet:dev .
 # BASE can point at a locally imported image where no registry is reachable
-# (e.g. --build-arg BASE=localhost/debian:bookworm-slim).
+# (e.g. --build-arg BASE=localhost/debian:bookworm-slim, which scripts/image.sh makes).
 ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
+# Debian's nodejs/npm (Node 18, npm 9) only run `npm ci`: the lock brings Node 24 (the `node`
+# package) and everything after that runs on it. g++/make/python3: node-gyp builds the setns
+# addon against the Node 24 headers that come with the `node` package.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm g++ make python3 ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm g++ make python3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Where TLS to the npm registry goes through an intercepting proxy, pass the host's CA bundle as
+# the build secret npm_ca (podman build --secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt;
+# scripts/image.sh does): it is used for this step only and stays out of the image.
+RUN --mount=type=secret,id=npm_ca \
+    if [ -s /run/secrets/npm_ca ]; then export npm_config_cafile=/run/secrets/npm_ca NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
+ && npm ci --no-audit --no-fund --loglevel=error \
+ && test "$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]')" = 24
 COPY . .
 RUN PATH=/src/node_modules/.bin:$PATH node scripts/build.ts
 
 FROM ${BASE}
 COPY --from=build /src/dist/ovn-multinet /usr/local/bin/ovn-multinet
+# A Node SEA, linked against glibc, libstdc++ and libgcc_s (the netlink addon too): the base has
+# them (apt needs them); fail the build here rather than at the first CNI call if it does not.
+RUN if ldd /usr/local/bin/ovn-multinet | grep 'not found'; then exit 1; fi \
+ && /usr/local/bin/ovn-multinet --version
 ENTRYPOINT ["/usr/local/bin/ovn-multinet"]
 CMD ["daemon"]
