@@ -16,8 +16,8 @@ import { createVethPair } from '../netlink/veth.ts';
 import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
-import { findPort, deletePortOps, type LogicalPort } from '../ovn/ports.ts';
-import { AddressInUseError, ClaimMismatchError, createLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
+import { findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { AddressInUseError, ClaimMismatchError, createLogicalPort, deleteLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, parsePortAddresses, subnetOf, IpamConfigError, type IpamSettings } from '../ovn/ipam.ts';
@@ -240,8 +240,8 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           signal,
         );
         port = created.port;
-        const { uuid } = port;
-        undo.push('logical switch port', () => ctx.nb.transact(deletePortOps(created.switchUuid, uuid), cleanupSignal()));
+        const made = port;
+        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, made, created.switchUuid, cleanupSignal()));
       } catch (err) {
         if (err instanceof PoolExhaustedError) throw new CniError(ErrorCode.AddressPoolExhausted, err.message);
         if (err instanceof AddressInUseError) {
@@ -254,7 +254,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       log.debug({ lsp: lspName, addresses: port.addresses }, 'created logical switch port');
       crashPoint('logical-port');
     }
-    const { mac, ips } = parsePortAddresses(port.addresses[0] ?? '');
+    const { mac, ips } = parsePortAddresses(portEntry(port));
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
     const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
     const mtu = conf.mtu ?? ctx.defaultMtu;

@@ -9,7 +9,7 @@ import type { ContainerId, IfName, NetnsPath } from '../../cni/env.ts';
 import { hostVethName, logicalPortName } from '../../cni/names.ts';
 import { findLink } from '../netlink/link.ts';
 import { inspectPodInterface } from '../netlink/pod.ts';
-import { findPort } from '../ovn/ports.ts';
+import { findPort, portEntry } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { ownedBy } from '../ovn/ids.ts';
 import { parsePortAddresses } from '../ovn/ipam.ts';
@@ -36,7 +36,7 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
   if (port === undefined || !ownedBy(port.externalIds, req.containerId, req.ifName)) {
     problems.push(`logical switch port ${lspName} is missing`);
   } else {
-    ({ mac, ips } = parsePortAddresses(port.addresses[0] ?? ''));
+    ({ mac, ips } = parsePortAddresses(portEntry(port)));
     const sw = switchOfPort(ctx.nb, port.uuid);
     if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`logical switch port ${lspName} is not on logical switch ${req.conf.logicalSwitch}`);
     if (req.conf.portSecurity && port.portSecurity.length === 0) problems.push(`logical switch port ${lspName} has no port security`);

@@ -13,7 +13,8 @@ import { hostVethName, logicalPortName } from '../../cni/names.ts';
 import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
-import { findPort, deletePortOps } from '../ovn/ports.ts';
+import { findPort } from '../ovn/ports.ts';
+import { deleteLogicalPort } from '../ovn/allocate.ts';
 import { switchOfPort } from '../ovn/switches.ts';
 import { ownedBy } from '../ovn/ids.ts';
 import { deletePortOps as deleteBridgePortOps, findBridge, findBridgePort } from '../ovs/bridge.ts';
@@ -62,7 +63,7 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
       if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
       const sw = switchOfPort(ctx.nb, port.uuid);
       if (sw === undefined) return 'absent';
-      await ctx.nb.transact(deletePortOps(sw.uuid, port.uuid), signal);
+      await deleteLogicalPort(ctx.nb, port, sw.uuid, signal);
       return 'removed';
     }),
   ]);

@@ -6,10 +6,10 @@
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { stringMapOf, uuidsOf } from '../lib/rows.ts';
+import { stringMapOf, stringOf, uuidsOf } from '../lib/rows.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
-import { addressEntry, createPortOps, findPort, type AddressPlan, type LogicalPort } from './ports.ts';
-import { addressesInUse, describeUser, findSwitch, switchOfPort, usedByClaim, type LogicalSwitch } from './switches.ts';
+import { createPortOps, deletePortOps, findPort, handOverOps, standbyPorts, type AddressPlan, type LogicalPort } from './ports.ts';
+import { addressesInUse, ClaimReservation, describeUser, findSwitch, switchOfPort, usedByClaim, type LogicalSwitch } from './switches.ts';
 import { reservationOf } from './claims.ts';
 import { OwnerKeys } from './ids.ts';
 
@@ -91,7 +91,10 @@ function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: Logi
   for (const [kind, address, user] of [['mac', reservation.mac, used.macs.get(reservation.mac)] as const, ...reservation.ips.map((ip) => ['ip', ip, used.ips.get(ip)] as const)]) {
     if (user !== undefined && !usedByClaim(user, request.ipamClaim)) throw new AddressInUseError(kind, address, describeUser(user));
   }
-  return { mac: reservation.mac, ips: reservation.ips, plan: { kind: 'claim-existing', reservation } };
+  // A port of the claim that has the MAC in its addresses is active (a standby one has none).
+  const holder = used.macs.get(reservation.mac);
+  const activePort = holder !== undefined && holder !== 'router' && !(holder instanceof ClaimReservation) ? stringOf(holder, 'name') : undefined;
+  return { mac: reservation.mac, ips: reservation.ips, plan: { kind: 'claim-existing', reservation, activePort } };
 }
 
 /** The addresses and MAC the port gets: the claim's, else the requested ones if free, else allocated ones. */
@@ -174,13 +177,12 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     const { mac, ips, plan } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw);
     let guards = 0;
     try {
-      const { ops, guards: claimed } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds }, plan);
+      const { ops, guards: claimed, row } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds }, plan);
       guards = claimed;
       const results = await nb.transact(ops, signal);
       const uuid = results[claimed]?.uuid;
       if (uuid === undefined) throw new OvsdbTransactionError(claimed, 'insert', 'no uuid in insert result', undefined);
-      const entry = addressEntry(mac, ips);
-      const port: LogicalPort = { uuid, name: request.name, addresses: [entry], portSecurity: request.portSecurity ? [entry] : [], externalIds };
+      const port: LogicalPort = { uuid, ...row };
       return { port, switchUuid: sw.uuid };
     } catch (err) {
       if (attempt + 1 >= MAX_ATTEMPTS) throw err;
@@ -191,6 +193,32 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       }
       const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < guards;
       if (!conflict) throw err;
+      await catchUp(nb, sw, signal);
+    }
+  }
+}
+
+/**
+ * Deletes the port. The active port of an IPAMClaim hands its addresses over to a standby port of
+ * the claim (a live migration's target) in the same transaction, which commits only if the
+ * claim's standby ports are still the ones the cache shows; otherwise it is tried again.
+ */
+export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, switchUuid: Uuid, signal: AbortSignal): Promise<void> {
+  const claim = port.externalIds.get(OwnerKeys.ipamClaim);
+  const entry = port.addresses[0];
+  for (let attempt = 0; ; attempt++) {
+    const sw = switchOfPort(nb, port.uuid);
+    if (claim === undefined || entry === undefined || sw === undefined) {
+      await nb.transact(deletePortOps(switchUuid, port.uuid), signal);
+      return;
+    }
+    const handOver = handOverOps(claim, entry, standbyPorts(nb, sw, claim));
+    try {
+      await nb.transact([...handOver.ops, ...deletePortOps(sw.uuid, port.uuid)], signal);
+      return;
+    } catch (err) {
+      const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < handOver.guards;
+      if (!conflict || attempt + 1 >= MAX_ATTEMPTS) throw err;
       await catchUp(nb, sw, signal);
     }
   }

@@ -17,6 +17,11 @@ export const OwnerKeys = {
   podUid: `${PREFIX}pod-uid`,
   /** On ports attached for an IPAMClaim: its namespace/name (the addresses belong to the claim). */
   ipamClaim: `${PREFIX}ipam-claim`,
+  /**
+   * On a claim's port made while another port of the claim is active (a live migration's
+   * target): its "MAC IPs" entry, held back from `addresses` until the active port is deleted.
+   */
+  claimStandby: `${PREFIX}claim-standby`,
   /** On logical switches ovn-multinet created: the network name, its definition and its hash. */
   managedNetwork: `${PREFIX}managed-network`,
   networkDefinition: `${PREFIX}network-definition`,

@@ -9,9 +9,10 @@
  * their reservation on the switch (claims.ts).
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { condition, eq, insert, mutate, mutation, wait, type Operation } from '../ovsdb/ops.ts';
+import { condition, eq, insert, mutate, mutation, update, wait, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf } from '../lib/rows.ts';
+import { OwnerKeys } from './ids.ts';
 import type { LogicalSwitch } from './switches.ts';
 import { firstReservationGuard, reservationGuard, reservedGuard, reserveOps, type Reservation } from './claims.ts';
 
@@ -45,6 +46,14 @@ export function findPort(nb: OvsdbClient, name: string): LogicalPort | undefined
   return undefined;
 }
 
+/**
+ * The port's "MAC IP..." entry: its `addresses`, or for a standby port of an IPAMClaim the entry
+ * it gets once promoted.
+ */
+export function portEntry(port: LogicalPort): string {
+  return port.addresses[0] ?? port.externalIds.get(OwnerKeys.claimStandby) ?? '';
+}
+
 /** "MAC IP IP": the form of `addresses` and `port_security` entries. */
 export function addressEntry(mac: string, ips: readonly string[]): string {
   return [mac, ...ips].join(' ');
@@ -61,16 +70,19 @@ const CLAIM_PREFIX = 'ovn-multinet/addr:';
  * How the port's addresses are guarded: ordinary ones must be free of other ports' claims and of
  * IPAMClaim reservations; the first port of an IPAMClaim also records its reservation (and
  * commits only if no other reservation appeared meanwhile); a later port of the claim only needs
- * the reservation to be unchanged, since the addresses are the claim's (live migration runs two
- * ports of one claim at once).
+ * the reservation to be unchanged, since the addresses are the claim's. While another port of the
+ * claim is active (`activePort`: a live migration's source), the new one is a standby: port
+ * security as usual, but no `addresses` (so no L2 lookup flow: unicast keeps going to the running
+ * VM) until DEL of the active port promotes it (promoteOps); its creation commits only while the
+ * active port exists, so it is never left without one to promote it.
  */
 export type AddressPlan =
   | { kind: 'plain' }
   | { kind: 'claim-first'; reservation: Reservation }
-  | { kind: 'claim-existing'; reservation: Reservation };
+  | { kind: 'claim-existing'; reservation: Reservation; activePort: string | undefined };
 
 /** The guards come first: a failing one (op index < guards) means "taken meanwhile". */
-export function createPortOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan = { kind: 'plain' }): { ops: Operation[]; guards: number } {
+export function createPortOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan = { kind: 'plain' }): { ops: Operation[]; guards: number; row: Omit<LogicalPort, 'uuid'> } {
   const entry = addressEntry(port.mac, port.ips);
   const addresses = [port.mac, ...port.ips];
   const claims = addresses.map((a) => [addressClaim(a), sw.uuid] as const);
@@ -89,23 +101,61 @@ export function createPortOps(sw: LogicalSwitch, port: NewPort, plan: AddressPla
       break;
     case 'claim-existing':
       guards = [reservationGuard(sw, plan.reservation)];
+      if (plan.activePort !== undefined) guards.push(wait('Logical_Switch_Port', [eq('name', plan.activePort)], ['name'], '==', [{ name: plan.activePort }], 0));
       break;
   }
+  const standby = plan.kind === 'claim-existing' && plan.activePort !== undefined;
   const externalIds = new Map(port.externalIds);
   for (const [key, value] of claims) externalIds.set(key, value);
+  if (standby) externalIds.set(OwnerKeys.claimStandby, entry);
+  const row = { name: port.name, addresses: standby ? [] : [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds };
   return {
     guards: guards.length,
+    row,
     ops: [
       ...guards,
-      insert(
-        'Logical_Switch_Port',
-        { name: port.name, addresses: [entry], port_security: port.portSecurity ? [entry] : [], external_ids: externalIds },
-        'new_port',
-      ),
+      insert('Logical_Switch_Port', { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds }, 'new_port'),
       mutate('Logical_Switch', [eq('_uuid', sw.uuid)], [mutation('ports', 'insert', [namedUuid('new_port')])]),
       ...after,
     ],
   };
+}
+
+/** The standby ports of IPAMClaim `claim` on the switch (claimStandby set), from the cache. */
+export function standbyPorts(nb: OvsdbClient, sw: LogicalSwitch, claim: string): Array<{ uuid: Uuid; name: string; entry: string }> {
+  const found: Array<{ uuid: Uuid; name: string; entry: string }> = [];
+  for (const uuid of sw.ports) {
+    const row = nb.cache.row('Logical_Switch_Port', uuid);
+    if (row === undefined) continue;
+    const ids = stringMapOf(row, 'external_ids');
+    const entry = ids.get(OwnerKeys.claimStandby);
+    if (entry !== undefined && ids.get(OwnerKeys.ipamClaim) === claim) found.push({ uuid, name: stringOf(row, 'name') ?? '', entry });
+  }
+  return found;
+}
+
+/**
+ * Deleting the active port of a claim: commits only if the claim's standby ports are exactly the
+ * ones the caller saw (`standby`), and promotes the first of them (its entry into `addresses`).
+ */
+export function handOverOps(claim: string, entry: string, standby: ReadonlyArray<{ uuid: Uuid; name: string }>): { ops: Operation[]; guards: number } {
+  const guard = wait(
+    'Logical_Switch_Port',
+    [condition('external_ids', 'includes', new Map([[OwnerKeys.ipamClaim, claim], [OwnerKeys.claimStandby, entry]]))],
+    ['name'],
+    '==',
+    standby.map((p) => ({ name: p.name })),
+    0,
+  );
+  const next = standby[0];
+  const promote =
+    next === undefined
+      ? []
+      : [
+          update('Logical_Switch_Port', [eq('_uuid', next.uuid)], { addresses: [entry] }),
+          mutate('Logical_Switch_Port', [eq('_uuid', next.uuid)], [mutation('external_ids', 'delete', [OwnerKeys.claimStandby])]),
+        ];
+  return { ops: [guard, ...promote], guards: 1 };
 }
 
 /** Unlinks the port from its switch; the NB garbage-collects the unreferenced port row. */

@@ -1,7 +1,8 @@
 // Persistent addresses for VMs (IPAMClaims, as KubeVirt uses them), on two nodes sharing one NB
 // and one fake API server: a pod whose network-selection element names an IPAMClaim, on a network
 // with allowPersistentIPs, gets the claim's MAC and IPs; a new pod for the same VM on the other
-// node (live migration: while the first still runs; and after it is gone) gets the same ones; the
+// node (live migration: while the first still runs, as a standby that gets unicast only once the
+// first is deleted; and after it is gone) gets the same ones; the
 // claim's status carries the addresses and the owner pod; while no pod holds them, nobody else
 // gets them; without allowPersistentIPs the reference is ignored; bad references are refused with
 // 7 and create nothing; deleting the claim frees them (the controller's ipamclaim-release loop).
@@ -13,7 +14,8 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetns } from '../helpers/netns.ts';
+import { createNetns, type Netns } from '../helpers/netns.ts';
+import { ping } from '../helpers/traffic.ts';
 import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApi } from '../helpers/fake-apiserver.ts';
 import { startTwoNodes, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
@@ -30,6 +32,7 @@ const API_PORT = 6443;
 const ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 
 interface Pod {
+  ns: Netns;
   out: CniOutcome;
   ip: string;
   mac: string;
@@ -81,19 +84,26 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
     t.teardown(() => node.cni({ command: 'DEL', ...call, args }, config));
     const ips = out.json?.['ips'] as Array<{ address: string }> | undefined;
     const ifaces = out.json?.['interfaces'] as Array<{ mac: string }> | undefined;
-    return { out, ip: ips?.[0]?.address ?? '', mac: ifaces?.[1]?.mac ?? '', call: { ...call }, node, persistent };
+    return { ns, out, ip: ips?.[0]?.address ?? '', mac: ifaces?.[1]?.mac ?? '', call: { ...call }, node, persistent };
   }
   async function detach(t: Test, pod: Pod): Promise<void> {
     const config = pod.node.config(NETWORK, pod.persistent ? { allowPersistentIPs: true } : {});
     const out = await pod.node.cni({ command: 'DEL', ...pod.call }, config);
     t.equal(out.exitCode, 0, `DEL: ${out.stdout}${out.stderr}`);
   }
+  /** ICMP echo requests the pod's namespace has received (its Icmp InEchos counter). */
+  const echoesIn = async (p: Pod): Promise<number> => {
+    const [names = [], values = []] = (await p.ns.exec(['cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Icmp:')).map((l) => l.split(/\s+/));
+    return Number(values[names.indexOf('InEchos')]);
+  };
   const claimStatus = async (name: string): Promise<unknown> => (await api.get('ipamclaims', NAMESPACE, name))?.['status'];
 
+  // The VM's first pod lives on across the subtests (a live migration starts from it).
+  const top = t;
   let first: Pod | undefined;
   t.test('the first pod of a claim gets addresses, reserved in the NB, reported in the status', async (t) => {
     await claim('vm1.vmnet');
-    first = await attach(t, nodes.a, { claim: 'vm1.vmnet' });
+    first = await attach(top, nodes.a, { claim: 'vm1.vmnet' });
     t.equal(first.out.exitCode, 0, first.out.stdout + first.out.stderr);
     t.match(first.ip, /^10\.70\.0\.[2-6]\/29$/);
     const ip = first.ip.split('/')[0] ?? '';
@@ -110,14 +120,35 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
       t.fail('no first pod');
       return;
     }
+    const source = first;
+    const client = await attach(t, nodes.a);
     const target = await attach(t, nodes.b, { claim: 'vm1.vmnet' });
     t.equal(target.out.exitCode, 0, target.out.stdout + target.out.stderr);
-    t.equal(target.ip, first.ip);
-    t.equal(target.mac, first.mac);
-    await until('owner pod-2', async () => (JSON.stringify(await claimStatus('vm1.vmnet')).includes('pod-2') ? true : undefined));
+    t.equal(target.ip, source.ip);
+    t.equal(target.mac, source.mac);
+    await until('owner pod-3', async () => (JSON.stringify(await claimStatus('vm1.vmnet')).includes('pod-3') ? true : undefined));
     t.pass('the status names the new owner');
-    await detach(t, first);
+
+    // The target is a standby: port security, but no addresses (no L2 lookup flow) while the
+    // source runs, so unicast for the VM's MAC goes to the source only.
+    const lsp = (p: Pod) => nodes.nbctl(['--bare', '--columns=addresses', 'find', 'Logical_Switch_Port', `external_ids:"ovn-multinet/container-id"="${p.call.containerId}"`]);
+    t.equal(await lsp(target), '', 'the target port has no addresses yet');
+    t.equal(await lsp(source), `${source.mac} ${source.ip.split('/')[0] ?? ''}`);
+    const ip = source.ip.split('/')[0] ?? '';
+    const unicast = async (): Promise<{ source: number; target: number }> => {
+      const before = [await echoesIn(source), await echoesIn(target)];
+      t.ok(await ping(client.ns, ip, { count: 3 }), `the VM's IP answers`);
+      return { source: (await echoesIn(source)) - (before[0] ?? 0), target: (await echoesIn(target)) - (before[1] ?? 0) };
+    };
+    t.same(await unicast(), { source: 3, target: 0 }, 'the source got the pings, the target none');
+
+    // The migration is over: the source pod goes, its DEL promotes the target in the same transaction.
+    await detach(t, source);
+    t.equal(await lsp(target), `${target.mac} ${ip}`, 'the target port now has the addresses');
+    await until('the target to get unicast', async () => ((await unicast()).target === 3 ? true : undefined), 10_000);
+    t.pass('traffic for the VM goes to the target');
     await detach(t, target);
+    await detach(t, client);
     t.match(await reservations(), 'ovn-multinet/ipam-claim:vms/vm1.vmnet', 'the reservation outlives the pods');
   });
 

@@ -1,15 +1,16 @@
 // IPAMClaim reservations under contention, against a live NB ovsdb-server with ten independent
 // clients (what ten nodes' daemons run: own connection, own monitor cache, the daemon's
-// createLogicalPort): ten first pods of one new claim at once end with one reservation and the
-// same addresses everywhere; plain allocations racing to empty the pool never take a reserved
+// createLogicalPort): ten first pods of one new claim at once end with one reservation, the same
+// addresses everywhere and one active port (the others standbys), and deleting the active port
+// promotes exactly one standby; plain allocations racing to empty the pool never take a reserved
 // address; released addresses go back to the pool.
 import t from 'tap';
 import { execa } from 'execa';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
-import { createLogicalPort } from '../../daemon/ovn/allocate.ts';
+import { createLogicalPort, deleteLogicalPort } from '../../daemon/ovn/allocate.ts';
 import { findSwitch, NB_MONITOR } from '../../daemon/ovn/switches.ts';
 import { parseIpamSettings, parsePortAddresses } from '../../daemon/ovn/ipam.ts';
-import { deletePortOps } from '../../daemon/ovn/ports.ts';
+import { deletePortOps, portEntry } from '../../daemon/ovn/ports.ts';
 import { releaseOps, reservationOf, reservationsOf } from '../../daemon/ovn/claims.ts';
 import { stringMapOf } from '../../daemon/lib/rows.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
@@ -62,18 +63,27 @@ t.test('IPAMClaim reservations under contention', async (t) => {
     client.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && reservationsOf(stringMapOf(r, 'external_ids')).length === count, AbortSignal.timeout(5000));
 
   const firsts = await Promise.all(clients.map((c, i) => create(c, `vm1-pod-${i}`, 'vms/vm1')));
-  const entries = new Set(firsts.map((f) => f.port.addresses[0]));
+  const entries = new Set(firsts.map((f) => portEntry(f.port)));
   t.equal(entries.size, 1, `ten first pods of one claim at once get the same addresses: ${[...entries].join(' | ')}`);
+  t.equal(firsts.filter((f) => f.port.addresses.length > 0).length, 1, 'one port is active (has the addresses), the others are standbys');
   await reservationsSeen(nb, 1);
   // Let a second reservation, if one slipped through, reach the cache too.
   await new Promise((r) => setTimeout(r, 100));
   t.equal(reservationsOf(current().externalIds).length, 1, 'one reservation');
   const reservation = reservationOf(current(), 'vms/vm1');
-  const { mac, ips } = parsePortAddresses(firsts[0]?.port.addresses[0] ?? '');
+  const { mac, ips } = parsePortAddresses([...entries][0] ?? '');
   t.same(reservation, { claim: 'vms/vm1', mac, ips }, 'and it holds what the ports got');
 
+  // The active port goes (the source pod of a migration): one standby takes over its addresses.
+  const active = firsts.find((f) => f.port.addresses.length > 0);
+  if (active === undefined) throw new Error('no active port');
+  await deleteLogicalPort(clients[7] ?? nb, active.port, active.switchUuid, AbortSignal.timeout(5000));
+  const rest = firsts.filter((f) => f !== active);
+  const addressesOf = async () => (await execa('ovn-nbctl', [`--db=${remote}`, '--bare', '--columns=addresses', 'find', 'Logical_Switch_Port', 'external_ids:"ovn-multinet/ipam-claim"="vms/vm1"'])).stdout.split('\n').filter((l) => l.trim() !== '');
+  t.same(await addressesOf(), [[...entries][0]], 'exactly one of the nine standbys was promoted');
+
   // The VM's pods go; the reservation stays.
-  await nb.transact(firsts.flatMap((f) => deletePortOps(f.switchUuid, f.port.uuid)), AbortSignal.timeout(5000));
+  await nb.transact(rest.flatMap((f) => deletePortOps(f.switchUuid, f.port.uuid)), AbortSignal.timeout(5000));
   const reservedIp = ips[0] ?? '';
 
   // Ten clients empty the pool at once: 12 of the 13 addresses, never the reserved one.
@@ -100,7 +110,7 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   t.notOk(plain.includes(reservedIp), `the reserved ${reservedIp} went to nobody`);
 
   const back = await create(clients[3] ?? nb, 'vm1-pod-again', 'vms/vm1');
-  t.equal(back.port.addresses[0], firsts[0]?.port.addresses[0], 'the claim\'s next pod gets its addresses in a full pool');
+  t.equal(back.port.addresses[0], [...entries][0], 'the claim\'s next pod gets its addresses in a full pool');
   await nb.transact(deletePortOps(back.switchUuid, back.port.uuid), AbortSignal.timeout(5000));
 
   // The claim is deleted: its addresses go back to the pool.

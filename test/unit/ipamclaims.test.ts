@@ -1,10 +1,12 @@
 // IPAMClaims: the reservation keys on a logical switch and the operations that guard and free
-// them (pure), the claim objects as narrowed from the API, the claim cache and its status writes
+// them, the standby port of a live migration's target and its promotion (pure), the claim objects as narrowed from the API, the claim cache and its status writes
 // through the real client library against the fake API server, and the release decision.
 import t from 'tap';
 import { pino } from 'pino';
 import { claimKey, firstReservationGuard, releaseOps, reservationGuard, reservationOf, reservationsOf, reservedGuard, reserveOps } from '../../daemon/ovn/claims.ts';
 import { addressesInUse, describeUser, usedByClaim, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
+import { createPortOps, handOverOps, portEntry } from '../../daemon/ovn/ports.ts';
+import { OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { orphanedReservations, type PlacedReservation } from '../../daemon/controller/claims.ts';
@@ -52,6 +54,31 @@ t.test('reservations on a switch', async (t) => {
   t.ok(user !== undefined && !usedByClaim(user, 'vms/vm2'), 'another claim may not');
   t.equal(user === undefined ? '' : describeUser(user), 'IPAMClaim vms/vm1 (reserved)');
   t.ok(used.macs.has(r.mac), 'the MAC too');
+});
+
+t.test('a standby port while another port of the claim is active (live migration)', async (t) => {
+  const r = { claim: 'vms/vm1', mac: '0a:58:0a:46:00:02', ips: ['10.70.0.2'] };
+  const sw = switchWith({});
+  const port = { name: 'target', mac: r.mac, ips: r.ips, portSecurity: true, externalIds: new Map([[OwnerKeys.ipamClaim, 'vms/vm1']]) };
+  const standby = createPortOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: 'source' });
+  t.equal(standby.guards, 2, 'the reservation unchanged, and the active port still there');
+  t.match(standby.ops[1], { op: 'wait', table: 'Logical_Switch_Port', where: [['name', '==', 'source']], until: '==', rows: [{ name: 'source' }] });
+  t.same(standby.row.addresses, [], 'no addresses: no L2 lookup flow, unicast stays with the running VM');
+  t.same(standby.row.portSecurity, ['0a:58:0a:46:00:02 10.70.0.2'], 'port security as usual');
+  t.equal(standby.row.externalIds.get(OwnerKeys.claimStandby), '0a:58:0a:46:00:02 10.70.0.2', 'the entry it gets when promoted');
+  t.equal(portEntry({ uuid: uuid('x'), ...standby.row }), '0a:58:0a:46:00:02 10.70.0.2');
+  const alone = createPortOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: undefined });
+  t.same(alone.row.addresses, ['0a:58:0a:46:00:02 10.70.0.2'], 'no active port: the new one is active at once');
+  t.equal(alone.guards, 1);
+
+  const handOver = handOverOps('vms/vm1', '0a:58:0a:46:00:02 10.70.0.2', [{ uuid: uuid('s1'), name: 'target' }, { uuid: uuid('s2'), name: 'other' }]);
+  t.equal(handOver.guards, 1);
+  t.match(handOver.ops[0], { op: 'wait', table: 'Logical_Switch_Port', rows: [{ name: 'target' }, { name: 'other' }] }, 'the standbys are the ones seen');
+  t.match(handOver.ops.slice(1), [
+    { op: 'update', where: [['_uuid', '==', 's1']], row: { addresses: ['0a:58:0a:46:00:02 10.70.0.2'] } },
+    { op: 'mutate', where: [['_uuid', '==', 's1']], mutations: [['external_ids', 'delete', [OwnerKeys.claimStandby]]] },
+  ], 'the first standby is promoted');
+  t.same(handOverOps('vms/vm1', 'e', []).ops.length, 1, 'no standby: only the guard');
 });
 
 t.test('claim objects', async (t) => {
