@@ -19,3 +19,8 @@ export function logicalPortName(containerId: string, ifName: string): string {
 }
 
 export const HOST_VETH_PREFIX = 'omn';
+
+/** Whether a link's name has hostVethName()'s form (the prefix, then 12 hex characters). */
+export function isHostVethName(name: string): boolean {
+  return name.startsWith(HOST_VETH_PREFIX) && /^[0-9a-f]{12}$/.test(name.slice(HOST_VETH_PREFIX.length));
+}

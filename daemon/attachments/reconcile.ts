@@ -12,17 +12,13 @@
  * veth without a record for a whole grace period, while both databases are connected, is
  * deleted (its pod end goes with it).
  */
-import { hostVethName } from '../../cni/names.ts';
-import { HOST_VETH_PREFIX } from '../../cni/names.ts';
+import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../../cni/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import { deleteLink, findLink, listHostLinks } from '../netlink/link.ts';
 import { deleteAttachment } from './del.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
-
-/** hostVethName()'s form: the prefix and 12 hex digits. */
-const HOST_VETH_NAME = new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{12}$`);
 
 export interface ReconcilerOptions {
   /** How long an attachment must look dead before it is removed. */
@@ -103,7 +99,7 @@ export class Reconciler {
     const recorded = new Set([...owned.values()].map((a) => hostVethName(a.containerId, a.ifName)));
     for (const name of this.#orphanSince.keys()) if (!live.has(name) || recorded.has(name)) this.#orphanSince.delete(name);
     for (const name of live) {
-      if (recorded.has(name) || !HOST_VETH_NAME.test(name)) continue;
+      if (recorded.has(name) || !isHostVethName(name)) continue;
       const since = this.#orphanSince.get(name) ?? now;
       this.#orphanSince.set(name, since);
       if (now - since < this.#options.graceMs) continue;

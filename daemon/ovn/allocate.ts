@@ -4,7 +4,7 @@
  * fails, the cache catches up, and the choice is made again from a random point of the pool.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
+import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { stringMapOf, stringOf, uuidsOf } from '../lib/rows.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
@@ -191,7 +191,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
         reconnected = true;
         continue;
       }
-      const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < guards;
+      const conflict = isGuardConflict(err, guards);
       if (!conflict) throw err;
       await catchUp(nb, sw, signal);
     }
@@ -217,7 +217,7 @@ export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, swit
       await nb.transact([...handOver.ops, ...deletePortOps(sw.uuid, port.uuid)], signal);
       return;
     } catch (err) {
-      const conflict = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < handOver.guards;
+      const conflict = isGuardConflict(err, handOver.guards);
       if (!conflict || attempt + 1 >= MAX_ATTEMPTS) throw err;
       await catchUp(nb, sw, signal);
     }

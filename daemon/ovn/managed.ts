@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { ManagedNetwork } from '../../cni/config.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { OvsdbTransactionError } from '../ovsdb/errors.ts';
+import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
 import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
@@ -135,7 +135,7 @@ export async function ensureManagedSwitch(nb: OvsdbClient, switchName: string, n
     try {
       await nb.transact(createOps(switchName, network, net), signal);
     } catch (err) {
-      const raced = err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex === 0;
+      const raced = isGuardConflict(err, 1);
       if (!raced || attempt >= 3) throw err;
     }
     await nb.cache.waitForRow('Logical_Switch', (row) => stringOf(row, 'name') === switchName, signal);

@@ -73,6 +73,14 @@ export class OvsdbTransactionError extends OvsdbError {
   }
 }
 
+/**
+ * Whether `err` is a `wait` among the first `guards` operations that did not hold (timeout 0):
+ * what an optimistic transaction reports when another writer changed the guarded rows first.
+ */
+export function isGuardConflict(err: unknown, guards: number): boolean {
+  return err instanceof OvsdbTransactionError && err.kind === 'timed-out' && err.opIndex !== undefined && err.opIndex < guards;
+}
+
 /** A table, column or value does not match the database schema (caught before anything is sent). */
 export class OvsdbSchemaError extends OvsdbError {
   static override readonly code: string = 'OVSDB_SCHEMA';
