@@ -114,10 +114,7 @@ export class ClaimCache implements ClaimSource {
   }
 
   async claim(namespace: string, name: string, signal: AbortSignal): Promise<ClaimInfo | undefined> {
-    signal.throwIfAborted();
-    const cached = (): ClaimInfo | undefined => toClaimInfo(this.#claims.get(name, namespace));
-    const found = cached() ?? (await this.#claims.waitFor(cached, this.#waitMs, signal));
-    signal.throwIfAborted();
+    const found = await this.#claims.waitFor(() => toClaimInfo(this.#claims.get(name, namespace)), this.#waitMs, signal);
     if (found !== undefined) return found;
     this.#log.debug({ claim: `${namespace}/${name}` }, 'IPAMClaim not in the cache; asking the API server');
     let raw: unknown;

@@ -116,19 +116,14 @@ export class NetworkCache implements NetworkSource {
 
   /** Waits (bounded) for the first list: before it, "no Network" cannot be told from "not yet". */
   async network(name: string, signal: AbortSignal): Promise<NetworkInfo | undefined> {
-    signal.throwIfAborted();
-    if (!this.#networks.synced) await this.#networks.waitFor(() => (this.#networks.synced ? true : undefined), this.#waitMs, signal);
-    signal.throwIfAborted();
+    await this.#networks.waitFor(() => (this.#networks.synced ? true : undefined), this.#waitMs, signal);
     if (!this.#networks.synced) throw new NetworkLookupError(`Networks not listed within ${this.#waitMs} ms`);
     const raw = this.#networks.get(name);
     return raw === undefined ? undefined : toNetworkInfo(raw);
   }
 
   async namespaceLabels(namespace: string, signal: AbortSignal): Promise<ReadonlyMap<string, string>> {
-    signal.throwIfAborted();
-    const cached = (): ReadonlyMap<string, string> | undefined => namespaceLabelsOf(this.#namespaces.get(namespace));
-    const labels = cached() ?? (await this.#namespaces.waitFor(cached, this.#waitMs, signal));
-    signal.throwIfAborted();
+    const labels = await this.#namespaces.waitFor(() => namespaceLabelsOf(this.#namespaces.get(namespace)), this.#waitMs, signal);
     if (labels !== undefined) return labels;
     this.#log.debug({ namespace }, 'namespace not in the cache; asking the API server');
     let raw: V1Namespace;

@@ -106,9 +106,7 @@ export class PodCache implements PodSource {
   }
 
   async get(ref: PodRef, signal: AbortSignal): Promise<PodInfo> {
-    signal.throwIfAborted();
-    const cached = this.#cached(ref) ?? (await this.#pods.waitFor(() => this.#cached(ref), this.#waitMs, signal));
-    signal.throwIfAborted();
+    const cached = await this.#pods.waitFor(() => this.#cached(ref), this.#waitMs, signal);
     if (cached !== undefined) return cached;
     this.#log.debug({ pod: `${ref.namespace}/${ref.name}` }, 'pod not in the cache; asking the API server');
     const pod = await this.#read(ref, signal);

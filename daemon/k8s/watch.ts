@@ -107,10 +107,13 @@ export class WatchedCache<T extends KubernetesObject> {
   }
 
   /**
-   * Resolves once `ready()` returns something other than undefined (checked now and on every
-   * event), or with undefined after `waitMs`, on abort or on stop.
+   * Resolves once `ready()` returns something other than undefined (checked now, without waiting,
+   * and on every event), or with undefined after `waitMs` or on stop; throws when `signal` aborts.
    */
   async waitFor<R>(ready: () => R | undefined, waitMs: number, signal: AbortSignal): Promise<R | undefined> {
+    signal.throwIfAborted();
+    const now = ready();
+    if (now !== undefined) return now;
     const found = Promise.withResolvers<R | undefined>();
     const check = (): void => {
       const value = ready();
@@ -121,7 +124,9 @@ export class WatchedCache<T extends KubernetesObject> {
     signal.addEventListener('abort', check, { once: true });
     try {
       check();
-      return await found.promise;
+      const value = await found.promise;
+      signal.throwIfAborted();
+      return value;
     } finally {
       clearTimeout(timer);
       this.#waiters.delete(check);
