@@ -206,12 +206,14 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
 export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, switchUuid: Uuid, signal: AbortSignal): Promise<void> {
   const claim = port.externalIds.get(OwnerKeys.ipamClaim);
   const entry = port.addresses[0];
+  // Not the active port of a claim (the common case): nothing to hand over.
+  if (claim === undefined || entry === undefined) {
+    await nb.transact(deletePortOps(switchUuid, port.uuid), signal);
+    return;
+  }
   for (let attempt = 0; ; attempt++) {
     const sw = switchOfPort(nb, port.uuid);
-    if (claim === undefined || entry === undefined || sw === undefined) {
-      await nb.transact(deletePortOps(switchUuid, port.uuid), signal);
-      return;
-    }
+    if (sw === undefined) return;
     const handOver = handOverOps(claim, entry, standbyPorts(nb, sw, claim));
     try {
       await nb.transact([...handOver.ops, ...deletePortOps(sw.uuid, port.uuid)], signal);
