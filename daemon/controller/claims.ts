@@ -26,7 +26,6 @@ export interface ReservationStore {
   readonly ready: boolean;
   list(): PlacedReservation[];
   release(r: PlacedReservation, signal: AbortSignal): Promise<void>;
-  onChange(listener: () => void): () => void;
 }
 
 /** The reservations in the NB the OvsdbClient `nb` is connected to. */
@@ -37,13 +36,6 @@ export function nbReservations(nb: OvsdbClient): ReservationStore {
     },
     list: () => allReservations(nb),
     release: async (r, signal) => void (await nb.transact(releaseOps(r.switchUuid, r), signal)),
-    onChange: (listener) => {
-      const onRow = (change: { table: string }): void => {
-        if (change.table === 'Logical_Switch') listener();
-      };
-      nb.cache.on('change', onRow);
-      return () => nb.cache.off('change', onRow);
-    },
   };
 }
 
@@ -81,7 +73,7 @@ export class ClaimReleaser implements LeaderLoop {
     const claims = new WatchedCache({ kubeConfig: this.#ctx.kubeConfig, path: `/apis/${IPAMCLAIM_GROUP}/${IPAMCLAIM_VERSION}/${IPAMCLAIM_PLURAL}`, list, log: this.#log, retryMs: 1000 });
     this.#claims = claims;
     claims.start();
-    this.#offs = [claims.onChange(() => this.#trigger.schedule()), this.#store.onChange(() => this.#trigger.schedule())];
+    this.#offs = [claims.onChange(() => this.#trigger.schedule()), this.#ctx.nb.onChange(() => this.#trigger.schedule())];
     this.#trigger.start(signal);
   }
 

@@ -23,7 +23,6 @@ class MemoryStore implements ReservationStore {
   ready = true;
   readonly reservations: PlacedReservation[] = [];
   readonly released: string[] = [];
-  readonly #listeners = new Set<() => void>();
   list(): PlacedReservation[] {
     return [...this.reservations];
   }
@@ -32,13 +31,8 @@ class MemoryStore implements ReservationStore {
     if (i >= 0) this.reservations.splice(i, 1);
     this.released.push(r.claim);
   }
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
   add(claim: string): void {
     this.reservations.push({ claim, mac: '0a:00:00:00:00:01', ips: ['10.0.0.2'], switchUuid: 'u' as unknown as Uuid, switchName: 'vmnet' });
-    for (const l of this.#listeners) l();
   }
 }
 
