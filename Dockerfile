@@ -1,6 +1,6 @@
-# The ovn-multinet node image: the single executable, nothing else. Run as a privileged,
-# host-network DaemonSet (manifests/daemonset.yaml); an init container copies the executable
-# to the host's CNI bin directory. `npm run image` (scripts/image.sh) builds and smoke-tests it:
+# The ovn-multinet node image: the two executables, nothing else. ovn-multinetd (the daemon,
+# controller and tool) runs as a privileged, host-network DaemonSet (manifests/daemonset.yaml);
+# an init container copies ovn-multinet (the CNI executable) to the host's CNI bin directory. `npm run image` (scripts/image.sh) builds and smoke-tests it:
 #   podman build --network host -t localhost/ovn-multinet:dev .
 # BASE can point at a locally imported image where no registry is reachable
 # (e.g. --build-arg BASE=localhost/debian:bookworm-slim, which scripts/image.sh makes).
@@ -9,9 +9,10 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 # Debian's nodejs/npm (Node 18, npm 9) only run `npm ci`: the lock brings Node 24 (the `node`
 # package) and everything after that runs on it. g++/make/python3: node-gyp builds the setns
-# addon against the Node 24 headers that come with the `node` package.
+# addon against the Node 24 headers that come with the `node` package. golang-go builds the CNI
+# executable (standard library only: nothing is downloaded).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm g++ make python3 ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm g++ make python3 ca-certificates golang-go \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -26,10 +27,12 @@ COPY . .
 RUN PATH=/src/node_modules/.bin:$PATH node scripts/build.ts
 
 FROM ${BASE}
-COPY --from=build /src/dist/ovn-multinet /usr/local/bin/ovn-multinet
-# A Node SEA, linked against glibc, libstdc++ and libgcc_s (the netlink addon too): the base has
-# them (apt needs them); fail the build here rather than at the first CNI call if it does not.
-RUN if ldd /usr/local/bin/ovn-multinet | grep 'not found'; then exit 1; fi \
+COPY --from=build /src/dist/ovn-multinet /src/dist/ovn-multinetd /usr/local/bin/
+# ovn-multinetd is a Node SEA, linked against glibc, libstdc++ and libgcc_s (the netlink addon
+# too): the base has them (apt needs them); fail the build here rather than at the daemon's
+# start if it does not. ovn-multinet is static.
+RUN if ldd /usr/local/bin/ovn-multinetd | grep 'not found'; then exit 1; fi \
+ && /usr/local/bin/ovn-multinetd --version \
  && /usr/local/bin/ovn-multinet --version
-ENTRYPOINT ["/usr/local/bin/ovn-multinet"]
+ENTRYPOINT ["/usr/local/bin/ovn-multinetd"]
 CMD ["daemon"]

@@ -20,7 +20,7 @@ export function createCleanup(): Cleanup {
         return;
       }
       // Registered after cleanup began (work still in flight after Ctrl-C): undo it at once.
-      void (async () => fn())().catch((err: unknown) => process.stderr.write(`bench: late cleanup: ${String(err)}\n`));
+      void new Promise((resolve) => resolve(fn())).catch((err: unknown) => process.stderr.write(`bench: late cleanup: ${String(err)}\n`));
     },
     run() {
       ran ??= (async () => {

@@ -63,8 +63,9 @@ async function allocate(remote: string, name: string, allocators: number, total:
             name: `${name}-${k}-${i}`,
             portSecurity: true,
             externalIds: new Map([['ovn-multinet/container-id', `${name}-${i}`], ['ovn-multinet/ifname', 'net1']]),
-            reconnected: async () => {
+            reconnected: () => {
               retries++;
+              return Promise.resolve();
             },
           },
           AbortSignal.timeout(60_000),

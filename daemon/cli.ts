@@ -1,8 +1,8 @@
-/** The command-line tool: `ovn-multinet daemon [flags]`, `ovn-multinet controller [flags]`, `ovn-multinet --version`. */
+/** The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`, `ovn-multinetd --version`. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
 import pkg from '../package.json' with { type: 'json' };
-import { DEFAULT_SOCKET } from '../cni/config.ts';
+import { DEFAULT_SOCKET } from './cni/config.ts';
 import type { DaemonOptions } from './main.ts';
 import type { ControllerOptions } from './controller/main.ts';
 
@@ -45,8 +45,8 @@ function nbOptions(command: Command): Command {
 }
 
 export function buildCli(): Command {
-  const program = new Command('ovn-multinet')
-    .description('Attach containers to OVN logical switches (CNI plugin and node daemon).\nAs a CNI plugin it is run by the container runtime with CNI_COMMAND set.')
+  const program = new Command('ovn-multinetd')
+    .description('Attach containers to OVN logical switches: the node daemon and the Network controller.\nThe CNI plugin the container runtime runs is the separate executable ovn-multinet.')
     .version(pkg.version, '-v, --version');
   const daemon = program
     .command('daemon')

@@ -1,12 +1,15 @@
 /**
- * Builds dist/ovn-multinet: one file that runs with no Node installed (a Node single-executable
- * application). Steps: compile the setns addon, bundle bin/ovn-multinet.ts to one CommonJS file
- * with esbuild, make the SEA blob with the native addons as assets, inject it into a copy of the
- * node binary that this repo brings (node_modules/node).
+ * Builds the two executables:
+ * - dist/ovn-multinet, the CNI executable a runtime spawns: the Go front end in cni/ (standard
+ *   library only, static, stripped), built by Debian's golang-go;
+ * - dist/ovn-multinetd, the daemon, controller and command-line tool: one file that runs with no
+ *   Node installed (a Node single-executable application). Steps: compile the setns addon, bundle
+ *   bin/ovn-multinetd.ts to one CommonJS file with esbuild, make the SEA blob with the native
+ *   addons as assets, inject it into a copy of the node binary that this repo brings.
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,8 +22,16 @@ const nativeAddon = join(nativeDir, 'build', 'Release', 'ovn_multinet_native.nod
 const netlinkAddon = join(root, 'node_modules', 'netlink', 'prebuilds', `linux-${process.arch}`, 'node.napi.node');
 const nodeBinary = join(root, 'node_modules', 'node', 'bin', 'node');
 
-function run(file: string, args: string[]): void {
-  execFileSync(file, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` } });
+function run(file: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): void {
+  execFileSync(file, args, { cwd: options.cwd ?? root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, ...options.env } });
+}
+
+/** Written beside the target and renamed over it: a running process keeps its old binary. */
+function replaceAtomically(target: string, make: (partial: string) => void): void {
+  const partial = `${target}.partial`;
+  make(partial);
+  renameSync(partial, target);
+  console.log(`built ${target}`);
 }
 
 /** The `netlink` package finds its addon with node-gyp-build; in the SEA it is an asset instead. */
@@ -55,14 +66,6 @@ const common = {
   banner: { js: "const __ovnMultinetUrl = require('node:url').pathToFileURL(__filename).href;" },
 } as const;
 
-/** In the CNI bundle the command line is not compiled in: it comes from the daemon.cjs asset. */
-const cliFromAsset: Plugin = {
-  name: 'cli-from-sea-asset',
-  setup(b) {
-    b.onResolve({ filter: /\/daemon\/cli\.ts$/ }, (args) => ({ path: args.path, external: true }));
-  },
-};
-
 /** The deprecated `punycode` builtin, which the Kubernetes client's URL parser requires, is replaced (scripts/shims/punycode.ts). */
 const punycodeShim: Plugin = {
   name: 'punycode-shim',
@@ -71,26 +74,30 @@ const punycodeShim: Plugin = {
   },
 };
 
-// The executable's main script: the CNI plugin only, so that every CNI call starts fast.
-await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinet.ts')], outfile: join(out, 'ovn-multinet.cjs'), plugins: [cliFromAsset] });
-// The command line and the daemon, carried as an asset and loaded only when CNI_COMMAND is unset.
-await build({ ...common, entryPoints: [join(root, 'daemon', 'cli.ts')], outfile: join(out, 'daemon.cjs'), plugins: [netlinkAddonFromAsset, punycodeShim] });
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+// The CNI executable: no cgo (static), no module downloads (standard library only).
+replaceAtomically(join(dist, 'ovn-multinet'), (partial) =>
+  run('go', ['build', '-trimpath', '-ldflags', `-s -w -X main.version=${version}`, '-o', partial, '.'], {
+    cwd: join(root, 'cni'),
+    env: { CGO_ENABLED: '0', GOPROXY: 'off', GOFLAGS: '-mod=mod', GOCACHE: process.env['GOCACHE'] ?? join(out, 'go-cache') },
+  }),
+);
+
+await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinetd.ts')], outfile: join(out, 'ovn-multinetd.cjs'), plugins: [netlinkAddonFromAsset, punycodeShim] });
 
 const seaConfig = {
-  main: join(out, 'ovn-multinet.cjs'),
+  main: join(out, 'ovn-multinetd.cjs'),
   output: join(out, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
-  assets: { 'daemon.cjs': join(out, 'daemon.cjs'), 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
+  assets: { 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
 };
 writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
 run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);
 
-// Written beside the target and renamed over it: a running daemon keeps its old binary.
-const target = join(dist, 'ovn-multinet');
-const partial = `${target}.partial`;
-copyFileSync(nodeBinary, partial);
-chmodSync(partial, 0o755);
-run(join(bin, 'postject'), [partial, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
-renameSync(partial, target);
-console.log(`built ${target}`);
+replaceAtomically(join(dist, 'ovn-multinetd'), (partial) => {
+  copyFileSync(nodeBinary, partial);
+  chmodSync(partial, 0o755);
+  run(join(bin, 'postject'), [partial, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
+});

@@ -24,7 +24,7 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 say "Set-up: dependencies and build"
 bash scripts/install-deps.sh
 export PATH="$ROOT/node_modules/.bin:$PATH"
-[[ -x dist/ovn-multinet ]] || node scripts/build.ts
+[[ -x dist/ovn-multinet && -x dist/ovn-multinetd ]] || node scripts/build.ts
 
 WORK=$(mktemp -d /tmp/ovn-multinet-demo.XXXXXX)
 CNI_CONF=/etc/cni/net.d/00-ovn-multinet-demo-red.conflist
@@ -55,7 +55,7 @@ bash scripts/busybox-image.sh "$CONTAINERD_ADDRESS" --no-check >/dev/null
 ctr() { command ctr -a "$CONTAINERD_ADDRESS" -n "$CONTAINERD_NAMESPACE" "$@"; }
 
 say "Set-up: the ovn-multinet daemon"
-dist/ovn-multinet daemon --socket "$SOCKET" --ovs-db "$OVS_DB" --nb-db "$NB_DB" --node-name demo-node \
+dist/ovn-multinetd daemon --socket "$SOCKET" --ovs-db "$OVS_DB" --nb-db "$NB_DB" --node-name demo-node \
   >"$WORK/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 100); do [[ -S "$SOCKET" ]] && break; sleep 0.05; done

@@ -10,8 +10,8 @@
 #    debootstrap --variant=minbase from the Debian mirror apt already uses, unless podman has it.
 # 3. podman build --network host --build-arg BASE=localhost/debian:bookworm-slim
 #    -t localhost/ovn-multinet:dev .
-# 4. Smoke tests (skipped with --no-test): `ovn-multinet --version`; ldd of the executable in
-#    the image; a CNI VERSION call through the image; the DaemonSet's install-cni command
+# 4. Smoke tests (skipped with --no-test): `ovn-multinetd --version`; ldd of the daemon
+#    executable in the image; a CNI VERSION call to ovn-multinet (the Go CNI executable) in the image; the DaemonSet's install-cni command
 #    copies the executable out of the image; the daemon runs from the image as the DaemonSet
 #    pod does (privileged, hostPID, the node's network namespace, /var/run/netns shared rshared,
 #    the socket's run dir and the OVS/OVN sockets mounted) against a private OVS/OVN
@@ -189,7 +189,7 @@ prun() { podman run --rm "${ULIMITS[@]}" --network none "$@"; }
 # unpacks its bundle into OVN_MULTINET_ADDON_DIR on the emptyDir /tmp.
 controller_check() {
   prun --user 65534 --read-only --cap-drop ALL --security-opt no-new-privileges --tmpfs /tmp \
-    -e OVN_MULTINET_ADDON_DIR=/tmp/ovn-multinet --entrypoint /usr/local/bin/ovn-multinet "$IMAGE" \
+    -e OVN_MULTINET_ADDON_DIR=/tmp/ovn-multinet --entrypoint /usr/local/bin/ovn-multinetd "$IMAGE" \
     controller --help | grep -q -- '--lease-duration'
 }
 check "controller starts as in its Deployment (uid 65534, read-only root)" controller_check
@@ -197,21 +197,21 @@ check "controller starts as in its Deployment (uid 65534, read-only root)" contr
 version_check() {
   local out
   out="$(prun "$IMAGE" --version)" || return 1
-  log "ovn-multinet --version: $out"
+  log "ovn-multinetd --version: $out"
   [[ "$out" == "$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)" ]]
 }
-check "ovn-multinet --version in the image" version_check
+check "ovn-multinetd --version in the image" version_check
 
 ldd_check() {
   local out
-  out="$(prun --entrypoint ldd "$IMAGE" /usr/local/bin/ovn-multinet)" || return 1
+  out="$(prun --entrypoint ldd "$IMAGE" /usr/local/bin/ovn-multinetd)" || return 1
   ! grep 'not found' <<<"$out"
 }
 check "ldd: every shared library found in the image" ldd_check
 
 cni_version_check() {
   local out
-  out="$(prun -i -e CNI_COMMAND=VERSION "$IMAGE" <<<'{"cniVersion":"1.0.0","name":"img","type":"ovn-multinet"}')" || return 1
+  out="$(prun -i -e CNI_COMMAND=VERSION --entrypoint /usr/local/bin/ovn-multinet "$IMAGE" <<<'{"cniVersion":"1.0.0","name":"img","type":"ovn-multinet"}')" || return 1
   log "CNI VERSION: $out"
   grep -q '"supportedVersions":\[[^]]*"1.0.0"' <<<"$out"
 }

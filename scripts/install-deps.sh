@@ -26,6 +26,7 @@ APT_PACKAGES=(
   hyperfine
   busybox-static
   ca-certificates
+  golang-go
 )
 
 log() {

@@ -4,11 +4,11 @@
  * step that creates something arms its undo; a failure anywhere takes back exactly what this
  * request created. A repeated ADD finds each piece already there and returns the same result.
  */
-import { CniError, ErrorCode, shown } from '../../cni/errors.ts';
-import type { NetConf, RequestedAddress } from '../../cni/config.ts';
-import type { NetnsPath, ContainerId, IfName } from '../../cni/env.ts';
-import type { Result } from '../../cni/result.ts';
-import { hostVethName, logicalPortName } from '../../cni/names.ts';
+import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import type { NetConf, RequestedAddress } from '../cni/config.ts';
+import type { NetnsPath, ContainerId, IfName } from '../cni/env.ts';
+import type { Result } from '../cni/result.ts';
+import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { UndoStack } from '../lib/undo.ts';
 import { crashPoint } from '../lib/crash-point.ts';
 import type { Logger } from '../lib/log.ts';

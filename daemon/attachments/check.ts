@@ -3,10 +3,10 @@
  * port security, OVS port with the right iface-id and ovn-installed, host veth, and the pod
  * interface with its MAC, addresses and link up (and the prevResult's addresses, when given).
  */
-import { CniError, ErrorCode } from '../../cni/errors.ts';
-import type { NetConf } from '../../cni/config.ts';
-import type { ContainerId, IfName, NetnsPath } from '../../cni/env.ts';
-import { hostVethName, logicalPortName } from '../../cni/names.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import type { NetConf } from '../cni/config.ts';
+import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
+import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { findLink } from '../netlink/link.ts';
 import { inspectPodInterface } from '../netlink/pod.ts';
 import { findPort, portEntry } from '../ovn/ports.ts';

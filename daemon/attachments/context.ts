@@ -1,5 +1,5 @@
 /** What every CNI command handler needs, and the mapping of lower-layer failures to CNI errors. */
-import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';

@@ -12,7 +12,7 @@
  * veth without a record for a whole grace period, while both databases are connected, is
  * deleted (its pod end goes with it).
  */
-import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../../cni/names.ts';
+import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../cni/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import { deleteLink, findLink, listHostLinks } from '../netlink/link.ts';
 import { deleteAttachment } from './del.ts';

@@ -5,10 +5,10 @@
  * the daemon's definition check (daemon/ovn/managed.ts), so a Network is accepted exactly when
  * an ADD with its NAD's config would be.
  */
-import { parseConfig } from '../../cni/config.ts';
-import { CniError } from '../../cni/errors.ts';
+import { parseConfig } from '../cni/config.ts';
+import { CniError } from '../cni/errors.ts';
 import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
-import { isObject } from '../../cni/json.ts';
+import { isObject } from '../cni/json.ts';
 
 export const CNI_VERSION = '1.0.0';
 export const PLUGIN_TYPE = 'ovn-multinet';

@@ -79,7 +79,7 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export async function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningController> {
+export function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): RunningController {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   if (kubeConfig === undefined) throw new FlagError('the controller needs the Kubernetes API: --kubeconfig, or run in a cluster');
   const nb = nbClient(options, CONTROLLER_NB_MONITOR, log);
@@ -114,7 +114,7 @@ export async function startController(options: ControllerOptions, log: Logger = 
 
 /** Runs until SIGTERM or SIGINT; releases the Lease on the way out. */
 export async function runController(options: ControllerOptions): Promise<void> {
-  const controller = await startController(options);
+  const controller = startController(options);
   await untilStopSignal(controller.log);
   await controller.stop();
   // As runDaemon: an HTTP keep-alive socket the Kubernetes client may hold must not keep it running.

@@ -14,7 +14,7 @@ import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSele
 import { OwnerKeys } from '../ovn/ids.ts';
 import { definitionOf, NetworkSpecError, type Definition } from './definition.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, NAD_GROUP, NAD_KIND, NAD_VERSION, NETWORK_API_VERSION, NETWORK_KIND, NETWORK_LABEL, ownedNad, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
-import { isObject } from '../../cni/json.ts';
+import { isObject } from '../cni/json.ts';
 import { isLabelValue } from '../k8s/names.ts';
 
 /** A logical switch as the NB cache knows it: its external_ids, or why not. */
@@ -78,7 +78,7 @@ function checkDefinitions(parsed: Parsed[], switches: PlanInput['switches']): vo
     let conflict: (e: Entry) => string | undefined;
     if (state === 'ambiguous') {
       conflict = () => `more than one logical switch is named ${switchName}`;
-    } else if (state instanceof Map) {
+    } else if (typeof state === 'object') {
       const theirs = state.get(OwnerKeys.networkDefinition);
       const creator = state.get(OwnerKeys.managedNetwork);
       conflict = (e) => {
@@ -111,7 +111,7 @@ export function desiredNad(network: NetworkObject, definition: Definition, names
   const meta = existing !== undefined && isObject(existing.raw['metadata']) ? existing.raw['metadata'] : {};
   const labels: Record<string, string> = { ...Object.fromEntries(existing?.labels ?? []), [MANAGED_BY_LABEL]: MANAGED_BY };
   if (isLabelValue(network.name)) labels[NETWORK_LABEL] = network.name;
-  const others = Array.isArray(meta['ownerReferences']) ? meta['ownerReferences'].filter((o: unknown) => !(isObject(o) && o['kind'] === NETWORK_KIND && o['apiVersion'] === NETWORK_API_VERSION)) : [];
+  const others: unknown[] = Array.isArray(meta['ownerReferences']) ? meta['ownerReferences'].filter((o: unknown) => !(isObject(o) && o['kind'] === NETWORK_KIND && o['apiVersion'] === NETWORK_API_VERSION)) : [];
   return {
     apiVersion: `${NAD_GROUP}/${NAD_VERSION}`,
     kind: NAD_KIND,

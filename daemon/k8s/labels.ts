@@ -6,7 +6,7 @@
  * object; an absent (or null) selector selects none. NotIn and DoesNotExist also match objects
  * that lack the key.
  */
-import { isObject } from '../../cni/json.ts';
+import { isObject } from '../cni/json.ts';
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -38,7 +38,7 @@ function parseRequirement(raw: unknown, path: string): SelectorRequirement {
   if (values !== undefined && values !== null && (!Array.isArray(values) || !values.every((v) => typeof v === 'string'))) {
     throw new LabelSelectorError(`${path}.values: must be a list of strings`);
   }
-  const list: string[] = Array.isArray(values) ? (values as string[]) : [];
+  const list: string[] = Array.isArray(values) ? values : [];
   // As apimachinery's ValidateLabelSelectorRequirement.
   if ((op === 'In' || op === 'NotIn') && list.length === 0) throw new LabelSelectorError(`${path}.values: must be non-empty for ${op}`);
   if ((op === 'Exists' || op === 'DoesNotExist') && list.length > 0) throw new LabelSelectorError(`${path}.values: must be empty for ${op}`);

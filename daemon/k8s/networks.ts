@@ -8,11 +8,11 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
 import { withSignal } from './signal.ts';
-import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
 import { WatchedCache } from './watch.ts';
-import { isObject } from '../../cni/json.ts';
+import { isObject } from '../cni/json.ts';
 
 export const NETWORK_GROUP = 'ovn-multinet.io';
 export const NETWORK_VERSION = 'v1';

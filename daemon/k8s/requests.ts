@@ -3,8 +3,8 @@
  * network-selection element for this CNI call, read from the pod cache. Every failure becomes a CniError here, so ADD only has to
  * choose between these and runtimeConfig's.
  */
-import { CniError, ErrorCode } from '../../cni/errors.ts';
-import type { RequestedAddress } from '../../cni/config.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import type { RequestedAddress } from '../cni/config.ts';
 import { NETWORKS_ANNOTATION, NetworkSelectionError, parseNetworkSelections, selectNetwork } from './selection.ts';
 import { PodLookupError, PodNotFoundError, PodUidMismatchError, type PodSource } from './pods.ts';
 

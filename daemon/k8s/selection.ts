@@ -5,8 +5,8 @@
  * value once into typed elements and picks the one a CNI call is for.
  */
 import { isIP } from 'node:net';
-import type { RequestedAddress } from '../../cni/config.ts';
-import { isObject } from '../../cni/json.ts';
+import type { RequestedAddress } from '../cni/config.ts';
+import { isObject } from '../cni/json.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';

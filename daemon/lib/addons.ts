@@ -52,17 +52,6 @@ function extractAsset(mod: SeaModule, asset: string): string {
   return path;
 }
 
-/**
- * In the single executable: the exports of the CommonJS bundle carried as asset `asset`
- * (written out like the addons, then required). From source: undefined.
- */
-export function loadBundledScript(asset: string): unknown {
-  const mod = sea();
-  if (mod === undefined) return undefined;
-  const path = extractAsset(mod, asset);
-  return createRequire(path)(path);
-}
-
 /** The file to load a native addon from: the extracted SEA asset `asset`, or `devPath` from source. */
 export function addonPath(asset: string, devPath: string): string {
   const mod = sea();

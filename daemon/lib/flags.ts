@@ -11,9 +11,9 @@ export class FlagError extends Error {
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export interface FlagReader {
-  str(key: string): string;
-  optional(key: string): string | undefined;
-  num(key: string): number;
+  str: (key: string) => string;
+  optional: (key: string) => string | undefined;
+  num: (key: string) => number;
 }
 
 /** Keys are commander's camelCase names; errors name the --flag. */

@@ -70,7 +70,7 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
   resync(schema: DatabaseSchema, plan: MonitorPlan, form: UpdateForm, initial: unknown): void {
     this.#schema = schema;
     this.#plan = plan;
-    const fresh: Tables = new Map([...plan.keys()].map((table) => [table, new Map()]));
+    const fresh: Tables = new Map([...plan.keys()].map((table) => [table, new Map<Uuid, Row>()]));
     this.#apply(fresh, form, initial);
     const changes: RowChange[] = [];
     for (const [table, rows] of this.#tables) {

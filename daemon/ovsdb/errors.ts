@@ -12,7 +12,7 @@ export class OvsdbError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
-    this.code = (new.target as typeof OvsdbError).code;
+    this.code = new.target.code;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

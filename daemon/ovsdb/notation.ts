@@ -173,8 +173,8 @@ export function decodeUuid(json: unknown, label: string): Uuid {
 
 function decodeAtom(type: AtomicType, json: unknown, label: string): Atom {
   if (type === 'uuid') {
-    const text = Array.isArray(json) && json.length === 2 && json[0] === 'uuid' ? json[1] : undefined;
-    if (isUuid(text)) return text.toLowerCase() as Uuid;
+    const text: unknown = Array.isArray(json) && json.length === 2 && json[0] === 'uuid' ? json[1] : undefined;
+    if (isUuid(text)) return text.toLowerCase();
   } else if (atomMatches(type, json)) {
     return json;
   }
@@ -200,8 +200,13 @@ function atomMatches(type: Exclude<AtomicType, 'uuid'>, value: unknown): value i
 function tagged(json: unknown, tag: 'set' | 'map'): readonly unknown[] | undefined {
   if (!Array.isArray(json) || json.length !== 2 || json[0] !== tag) return undefined;
   const elements: unknown = json[1];
-  if (!Array.isArray(elements)) throw new OvsdbProtocolError(`invalid ${tag}`);
+  if (!isArray(elements)) throw new OvsdbProtocolError(`invalid ${tag}`);
   return elements;
+}
+
+/** `Array.isArray` that narrows to `unknown[]` rather than `any[]`. */
+function isArray(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
 }
 
 function isMap<K, V>(value: unknown): value is ReadonlyMap<K, V> {

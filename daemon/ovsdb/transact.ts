@@ -36,11 +36,11 @@ export function decodeTransactionReply(
   if (!Array.isArray(reply)) throw new OvsdbProtocolError('transact: the reply is not an array');
   reply.forEach((result: unknown, index) => {
     if (!isJsonObject(result) || result['error'] === undefined || result['error'] === null) return;
-    const details = result['details'];
+    const { error, details } = result;
     throw new OvsdbTransactionError(
       index < ops.length ? index : undefined,
       ops[index]?.op,
-      String(result['error']),
+      typeof error === 'string' ? error : JSON.stringify(error),
       typeof details === 'string' ? details : undefined,
     );
   });

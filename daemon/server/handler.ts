@@ -1,13 +1,15 @@
 /**
  * Turns one socket request into one CNI command (cf. ovn-kubernetes cniserver.go): validates env
- * and config with the same code as the executable, gives the request its deadline, serializes
- * requests for the same attachment, and maps every failure to a CNI error.
+ * and config (the executable forwards them unchecked), gives the request its deadline,
+ * serializes requests for the same attachment, maps every failure to a CNI error, and renders
+ * what the executable prints.
  */
-import { CniError, ErrorCode } from '../../cni/errors.ts';
-import { parseEnv } from '../../cni/env.ts';
-import { decodeConfig, parseConfig } from '../../cni/config.ts';
-import { requireCommandSupported } from '../../cni/version.ts';
-import type { DaemonRequest, DaemonResponse } from '../../cni/protocol.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import { parseEnv } from '../cni/env.ts';
+import { decodeConfig, parseConfig } from '../cni/config.ts';
+import { requireCommandSupported } from '../cni/version.ts';
+import { bestEffortVersion, errorOutput, successOutput, versionOutput } from '../cni/output.ts';
+import type { DaemonRequest, DaemonResponse } from '../cni/protocol.ts';
 import { addAttachment } from '../attachments/add.ts';
 import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
@@ -30,12 +32,12 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
   const { lock, reconciler } = options;
 
   /** DEL answers once the databases are done; the attachment stays locked until its veth is gone. */
-  const deleteAnsweringEarly = (key: string, del: () => ReturnType<typeof deleteAttachment>): Promise<DaemonResponse> => {
-    const answer = Promise.withResolvers<DaemonResponse>();
+  const deleteAnsweringEarly = (key: string, del: () => ReturnType<typeof deleteAttachment>): Promise<undefined> => {
+    const answer = Promise.withResolvers<undefined>();
     lock
       .run(key, async () => {
         const { veth } = await del();
-        answer.resolve({ result: null });
+        answer.resolve(undefined);
         await veth;
       })
       .catch((err: unknown) => {
@@ -52,9 +54,12 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
   async function handle(request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {
     let log = ctx.log;
     let what = 'request';
+    let version = bestEffortVersion(request.config);
     try {
       const env = parseEnv((name) => request.env[name as keyof typeof request.env]);
+      if (env.command === 'VERSION') return versionOutput(request.config);
       const conf = parseConfig(decodeConfig(request.config));
+      version = conf.cniVersion;
       requireCommandSupported(env.command, conf.cniVersion);
       what = `${env.command} on network ${conf.name}`;
       switch (env.command) {
@@ -64,23 +69,22 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
           const key = attachmentKey(env);
           const reqLog = log;
-          if (env.command === 'DEL') return await deleteAnsweringEarly(key, () => deleteAttachment(ctx, env, reqLog, signal));
-          return await lock.run(key, async () => {
+          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(key, () => deleteAttachment(ctx, env, reqLog, signal)), version);
+          const result = await lock.run(key, async () => {
             signal.throwIfAborted();
-            if (env.command === 'ADD') return { result: await addAttachment(ctx, { ...env, conf }, reqLog, signal) };
+            if (env.command === 'ADD') return addAttachment(ctx, { ...env, conf }, reqLog, signal);
             await checkAttachment(ctx, { ...env, conf }, signal);
-            return { result: null };
+            return undefined;
           });
+          return successOutput(result, version);
         }
         case 'STATUS':
           if (!ctx.nb.connected) throw new CniError(ErrorCode.NotAvailable, 'OVN Northbound database is not reachable');
           if (!ctx.ovs.connected) throw new CniError(ErrorCode.NotAvailable, 'local Open_vSwitch database is not reachable');
-          return { result: null };
+          return successOutput(undefined, version);
         case 'GC':
           await garbageCollect(ctx, reconciler, conf, log, signal);
-          return { result: null };
-        case 'VERSION':
-          throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_COMMAND: VERSION is answered by the executable itself');
+          return successOutput(undefined, version);
         default: {
           const never: never = env;
           throw new CniError(ErrorCode.InvalidEnvironment, `CNI_COMMAND: unhandled ${String(never)}`);
@@ -89,7 +93,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     } catch (err) {
       const cniErr = toCniError(err, signal, what);
       log.warn({ code: cniErr.code, msg: cniErr.message, details: cniErr.details, err: err instanceof CniError ? undefined : err }, 'request failed');
-      return { error: cniErr.toJSON() };
+      return errorOutput(cniErr, version);
     }
   }
 }

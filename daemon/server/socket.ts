@@ -7,8 +7,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CniError, ErrorCode } from '../../cni/errors.ts';
-import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonResponse } from '../../cni/protocol.ts';
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonResponse } from '../cni/protocol.ts';
+import { errorOutput } from '../cni/output.ts';
+import { LATEST_VERSION } from '../cni/version.ts';
 import type { Logger } from '../lib/log.ts';
 
 export interface SocketOptions {
@@ -50,8 +52,9 @@ async function removeStaleSocket(path: string): Promise<void> {
   await rm(path);
 }
 
+/** A request refused before its config could be read: the error is printed in the latest version. */
 function errorResponse(err: CniError): DaemonResponse {
-  return { error: err.toJSON() };
+  return errorOutput(err, LATEST_VERSION);
 }
 
 function serveConnection(conn: Socket, options: SocketOptions): void {

@@ -11,7 +11,7 @@ import { rm, symlink, writeFile } from 'node:fs/promises';
 import { createNetns, uniqueName } from '../helpers/netns.ts';
 import { e2eSkipReason, runCni, startNode, type CniOutcome, type TestNode } from '../helpers/node.ts';
 import { BAD_CONTAINER_ID, IFNAME, buildCorpus, countByCategory, type CorpusCase, type ExecCase, type Expectation, type SocketCase } from '../helpers/corpus.ts';
-import { SUPPORTED_VERSIONS } from '../../cni/version.ts';
+import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';
 
 const skip = e2eSkipReason();
 const LSWITCH = 'corpus';
@@ -128,19 +128,22 @@ function describeOutcome(o: Outcome): string {
   return `reply ${clip(o.out.reply)}${o.out.error === undefined ? '' : `, client error ${o.out.error}`}${o.out.timedOut ? ', timed out' : ''}`;
 }
 
+/** A msg or details field as text: a string as it is, anything else as JSON, absent as ''. */
+const fieldText = (v: unknown): string => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+
 /** The CNI error in an outcome: code, msg, details, as far as they parse. */
 function errorOf(o: Outcome): { code: unknown; msg: string; details: string; cniVersion: unknown } | undefined {
   if (o.kind === 'exec') {
     const j = o.out.json;
     if (j === undefined) return undefined;
-    return { code: j['code'], msg: String(j['msg'] ?? ''), details: String(j['details'] ?? ''), cniVersion: j['cniVersion'] };
+    return { code: j['code'], msg: fieldText(j['msg']), details: fieldText(j['details']), cniVersion: j['cniVersion'] };
   }
   try {
     const parsed = JSON.parse(o.out.reply) as Record<string, unknown>;
     const e = parsed['error'];
     if (typeof e !== 'object' || e === null) return undefined;
     const err = e as Record<string, unknown>;
-    return { code: err['code'], msg: String(err['msg'] ?? ''), details: String(err['details'] ?? ''), cniVersion: undefined };
+    return { code: err['code'], msg: fieldText(err['msg']), details: fieldText(err['details']), cniVersion: undefined };
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-// The Network controller as it runs (dist/ovn-multinet controller) against a real OVN NB and the
+// The Network controller as it runs (dist/ovn-multinetd controller) against a real OVN NB and the
 // fake API server, both in the sandbox's network namespace: an admin marks a logical switch with
 // ovn-nbctl → a Network appears → NADs appear in the namespaces it selects; unmark → all gone.
 // A managed Network whose switch an admin already made is reported as a conflict from the NB.

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason, startNode } from '../helpers/node.ts';
-import { SUPPORTED_VERSIONS, supportsCheck } from '../../cni/version.ts';
+import { SUPPORTED_VERSIONS, supportsCheck } from '../../daemon/cni/version.ts';
 
 const skip = e2eSkipReason();
 

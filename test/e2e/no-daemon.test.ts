@@ -2,7 +2,7 @@
 // unavailable (50), DEL succeeds only when nothing of the attachment is left on the host.
 import t from 'tap';
 import { execa } from 'execa';
-import { hostVethName } from '../../cni/names.ts';
+import { hostVethName } from '../../daemon/cni/names.ts';
 import { rootSkipReason } from '../helpers/netns.ts';
 import { CNI_BINARY, runCni } from '../helpers/node.ts';
 import { existsSync } from 'node:fs';

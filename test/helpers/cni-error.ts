@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import { CniError } from '../../cni/errors.ts';
+import { CniError } from '../../daemon/cni/errors.ts';
 
 /** Asserts that `fn` throws a CniError with `code` whose message names `field`. */
 export function expectCniError(tt: Test, fn: () => unknown, code: number, field: string): void {

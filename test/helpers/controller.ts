@@ -1,10 +1,10 @@
 /**
- * The compiled controller (`dist/ovn-multinet controller`) run inside a network namespace, as a
+ * The compiled controller (`dist/ovn-multinetd controller`) run inside a network namespace, as a
  * test starts it: with short lease timings, its JSON log kept, killed at teardown if still running,
  * and a wait for it to lead (its Lease held under its identity).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CNI_BINARY } from './node.ts';
+import { DAEMON_BINARY } from './node.ts';
 import type { FakeApi } from './fake-apiserver.ts';
 import type { Teardown } from './netns.ts';
 import { until } from './until.ts';
@@ -35,7 +35,7 @@ export function startController(t: Teardown, opts: ControllerOptions): Controlle
   const identity = opts.identity ?? 'e2e';
   const args = ['controller', '--kubeconfig', opts.kubeconfig, '--nb-db', opts.nbDb, '--identity', identity, '--namespace', 'ovn-multinet',
     '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', opts.resyncInterval ?? '5s', '--log-level', 'debug', ...(opts.extraArgs ?? [])];
-  const child = spawn('ip', ['netns', 'exec', opts.netns, CNI_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', opts.netns, DAEMON_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const chunks: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

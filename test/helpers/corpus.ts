@@ -9,9 +9,9 @@
  * goes wide instead: every config key with every wrong JSON type, garbage versions, huge values,
  * cut JSON, bad bytes, deep nesting, every env validator per command, and raw socket abuse.
  */
-import type { FORWARDED_ENV } from '../../cni/protocol.ts';
-import { MAX_CONFIG_BYTES } from '../../cni/config.ts';
-import { MAX_REQUEST_BYTES } from '../../cni/protocol.ts';
+import type { FORWARDED_ENV } from '../../daemon/cni/protocol.ts';
+import { MAX_CONFIG_BYTES } from '../../daemon/cni/config.ts';
+import { MAX_REQUEST_BYTES } from '../../daemon/cni/protocol.ts';
 
 /** What a case must get: one of `codes` (the first is the rule's answer), with `field` in the message. */
 export interface Expectation {

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Teardown } from './netns.ts';
-import { isObject } from '../../cni/json.ts';
+import { isObject } from '../../daemon/cni/json.ts';
 
 interface ResourceDef {
   group: string;
@@ -218,7 +218,7 @@ export class FakeApiServer {
 
   #objects(resource: ResourceName): Map<string, KubeObject> {
     let m = this.#store.get(resource);
-    if (m === undefined) this.#store.set(resource, (m = new Map()));
+    if (m === undefined) this.#store.set(resource, (m = new Map<string, KubeObject>()));
     return m;
   }
 
@@ -429,7 +429,10 @@ export class FakeApiServer {
           throw new ApiError(409, 'AlreadyExists', `${target.resource} "${object.metadata.name}" already exists`);
         }
         if (def.statusSubresource) delete object['status'];
-        const { uid: _uid, resourceVersion: _rv, ...meta } = object.metadata;
+        // The server assigns these.
+        const meta = { ...object.metadata };
+        delete meta.uid;
+        delete meta.resourceVersion;
         return this.#json(res, 201, this.apply(target.resource, { ...object, metadata: meta }));
       }
       case 'PUT': {
@@ -614,7 +617,7 @@ async function serve(host: string, port: number): Promise<void> {
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     const { id, ...cmd } = JSON.parse(line) as Command;
-    const result = run(server, cmd as Request) ?? null;
+    const result = run(server, cmd) ?? null;
     process.stdout.write(`${JSON.stringify({ id, result })}\n`);
   }
   await server.close();

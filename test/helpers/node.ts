@@ -1,6 +1,6 @@
 /**
  * A "node" for end-to-end tests: an OVS/OVN sandbox whose ovs-vswitchd runs in its own network
- * namespace, and the compiled daemon (dist/ovn-multinet daemon) running in that namespace too,
+ * namespace, and the compiled daemon (dist/ovn-multinetd daemon) running in that namespace too,
  * as a host-network DaemonSet pod would. The CNI executable is run there as a runtime would:
  * env + stdin, stdout parsed.
  */
@@ -14,12 +14,17 @@ import { execa } from 'execa';
 import { startSandbox, sandboxSkipReason, type Sandbox, type SandboxOptions } from './sandbox.ts';
 import type { Teardown } from './netns.ts';
 
+/** The CNI executable a runtime spawns (the Go front end). */
 export const CNI_BINARY = fileURLToPath(new URL('../../dist/ovn-multinet', import.meta.url));
+/** The daemon, controller and command-line tool (the Node single executable). */
+export const DAEMON_BINARY = fileURLToPath(new URL('../../dist/ovn-multinetd', import.meta.url));
 
 export function e2eSkipReason(): string | false {
   const reason = sandboxSkipReason();
   if (reason !== false) return reason;
-  if (!existsSync(CNI_BINARY)) return `needs ${CNI_BINARY} (npm run build)`;
+  for (const binary of [CNI_BINARY, DAEMON_BINARY]) {
+    if (!existsSync(binary)) return `needs ${binary} (npm run build)`;
+  }
   return false;
 }
 
@@ -76,7 +81,7 @@ async function waitForListening(child: ChildProcess, logs: Array<Record<string, 
   });
 }
 
-/** Starts `dist/ovn-multinet daemon` in the sandbox's namespace against its databases. */
+/** Starts `dist/ovn-multinetd daemon` in the sandbox's namespace against its databases. */
 export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
   // A restarted daemon reuses its predecessor's socket, and with it the same directory.
   const dir = opts.socket === undefined ? await mkdtemp(join(tmpdir(), 'omd-')) : dirname(dirname(opts.socket));
@@ -93,7 +98,7 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
   ];
   const netns = sandbox.env.SANDBOX_NETNS;
   const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } };
-  const child = netns === '' ? spawn(CNI_BINARY, args, spawnOptions) : spawn('ip', ['netns', 'exec', netns, CNI_BINARY, ...args], spawnOptions);
+  const child = netns === '' ? spawn(DAEMON_BINARY, args, spawnOptions) : spawn('ip', ['netns', 'exec', netns, DAEMON_BINARY, ...args], spawnOptions);
   const logs: Array<Record<string, unknown>> = [];
   let stopped: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, startNode, CNI_BINARY, type DaemonProcess, type StartDaemonOptions, type TestNode } from './node.ts';
+import { startDaemon, startNode, DAEMON_BINARY, type DaemonProcess, type StartDaemonOptions, type TestNode } from './node.ts';
 import type { Netns, Teardown } from './netns.ts';
 
 /** The pod MTU the geneve underlay allows: 1500 - 58 (outer Ethernet, IPv4, UDP, Geneve + option). */
@@ -81,7 +81,7 @@ export async function startTwoNodes(t: Teardown, opts: TwoNodesOptions = {}): Pr
   const made: Made = { pids: [], paths: [], netns: [] };
   const a = await startClusterNode(t, 'a', {}, opts, made);
   // B has no NB of its own: it lists logical switch ports through A, the one NB.
-  const b = await startClusterNode(t, 'b', { sbDb: a.env.SB_DB, nbDb: a.env.NB_DB, switchPorts: a.switchPorts }, opts, made);
+  const b = await startClusterNode(t, 'b', { sbDb: a.env.SB_DB, nbDb: a.env.NB_DB, switchPorts: (lswitch) => a.switchPorts(lswitch) }, opts, made);
   await connectUnderlay(a, b);
   const nbctl = (args: readonly string[]): Promise<string> => a.sandbox.nbctl(args);
   const sbctl = (args: readonly string[]): Promise<string> => a.sandbox.sbctl(args);
@@ -150,7 +150,7 @@ async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, o
       return current;
     },
     daemons,
-    switchPorts: joining.switchPorts ?? base.switchPorts,
+    switchPorts: joining.switchPorts ?? ((lswitch) => base.switchPorts(lswitch)),
     // br-int's ports besides br-int itself and the geneve tunnels ovn-controller makes.
     bridgePorts: async () => {
       const tunnels = await tunnelPorts();
@@ -171,7 +171,7 @@ async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, o
 }
 
 function pidOf(daemon: DaemonProcess): Array<{ pid: number; marker: string }> {
-  return daemon.child.pid === undefined ? [] : [{ pid: daemon.child.pid, marker: CNI_BINARY }];
+  return daemon.child.pid === undefined ? [] : [{ pid: daemon.child.pid, marker: DAEMON_BINARY }];
 }
 
 /** The veth pair between the two node namespaces, each end in its node's br-phy with the encap IP. */

@@ -8,9 +8,14 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { pino } from 'pino';
 import { listenCniSocket } from '../../daemon/server/socket.ts';
-import { callDaemon } from '../../cni/client.ts';
-import type { DaemonRequest } from '../../cni/protocol.ts';
+import type { DaemonRequest } from '../../daemon/cni/protocol.ts';
 import { rootSkipReason } from '../helpers/netns.ts';
+
+/** The CNI error the daemon rendered for the executable to print. */
+function printedError(reply: Record<string, unknown>): Record<string, unknown> {
+  if (reply['exitCode'] !== 1 || typeof reply['stdout'] !== 'string') throw new Error(`not an error reply: ${JSON.stringify(reply)}`);
+  return JSON.parse(reply['stdout']) as Record<string, unknown>;
+}
 
 /** Sends raw bytes (optionally slowly), half-closes, and resolves with the parsed reply. */
 function rawExchange(path: string, chunks: Buffer[], gapMs = 0): Promise<Record<string, unknown>> {
@@ -26,13 +31,15 @@ function rawExchange(path: string, chunks: Buffer[], gapMs = 0): Promise<Record<
         reject(new Error(`bad reply ${JSON.stringify(reply)}: ${String(err)}`));
       }
     });
-    sock.on('connect', async () => {
-      for (const c of chunks) {
-        if (sock.destroyed) return;
-        sock.write(c);
-        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
-      }
-      if (!sock.destroyed) sock.end();
+    sock.on('connect', () => {
+      void (async () => {
+        for (const c of chunks) {
+          if (sock.destroyed) return;
+          sock.write(c);
+          if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+        }
+        if (!sock.destroyed) sock.end();
+      })();
     });
   });
 }
@@ -49,7 +56,7 @@ t.test('daemon socket', async (t) => {
     log: pino({ level: 'silent' }),
     handle: async (request) => {
       seen.push(request);
-      return { result: { echoed: request.env.CNI_COMMAND } };
+      return { exitCode: 0, stdout: `echoed ${request.env.CNI_COMMAND ?? ''}\n` };
     },
   });
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
@@ -60,36 +67,34 @@ t.test('daemon socket', async (t) => {
   });
 
   t.test('a well-formed request reaches the handler', async (t) => {
-    const reply = await callDaemon(path, { env: { CNI_COMMAND: 'ADD' }, config: '{}' }, AbortSignal.timeout(5000));
-    t.same(reply, { result: { echoed: 'ADD' } });
+    const reply = await rawExchange(path, [Buffer.from(`${JSON.stringify({ env: { CNI_COMMAND: 'ADD' }, config: '{}' })}\n`)]);
+    t.same(reply, { exitCode: 0, stdout: 'echoed ADD\n' });
   });
 
   t.test('malformed requests get code 6 and never reach the handler', async (t) => {
     const before = seen.length;
     for (const body of ['{"env":', '[]', '{"env":{},"config":3}', '{"env":{"HOME":"/"},"config":"{}"}', '']) {
       const reply = await rawExchange(path, [Buffer.from(body)]);
-      t.equal((reply['error'] as Record<string, unknown> | undefined)?.['code'], 6, `${JSON.stringify(body)} → 6`);
+      t.match(printedError(reply), { cniVersion: '1.1.0', code: 6 }, `${JSON.stringify(body)} → 6`);
     }
     t.equal(seen.length, before);
   });
 
   t.test('over the size cap: code 6', async (t) => {
     const reply = await rawExchange(path, [Buffer.alloc(8192, 'x')]);
-    t.equal((reply['error'] as Record<string, unknown> | undefined)?.['code'], 6);
-    t.match(String((reply['error'] as Record<string, unknown>)['msg']), /too large/);
+    t.match(printedError(reply), { code: 6, msg: /too large/ });
   });
 
   t.test('a client sending one byte at a time past the deadline is cut off', async (t) => {
     const body = Buffer.from(JSON.stringify({ env: { CNI_COMMAND: 'ADD' }, config: '{}' }));
     const chunks = [...body].map((b) => Buffer.from([b]));
     const reply = await rawExchange(path, chunks, 50);
-    t.equal((reply['error'] as Record<string, unknown> | undefined)?.['code'], 5);
-    t.match(String((reply['error'] as Record<string, unknown>)['msg']), /in time/);
+    t.match(printedError(reply), { code: 5, msg: /in time/ });
   });
 
   t.test('the next request is still served', async (t) => {
-    const reply = await callDaemon(path, { env: { CNI_COMMAND: 'DEL' }, config: '{}' }, AbortSignal.timeout(5000));
-    t.same(reply, { result: { echoed: 'DEL' } });
+    const reply = await rawExchange(path, [Buffer.from(`${JSON.stringify({ env: { CNI_COMMAND: 'DEL' }, config: '{}' })}\n`)]);
+    t.same(reply, { exitCode: 0, stdout: 'echoed DEL\n' });
   });
 
   t.test('a non-root user cannot connect', { skip: rootSkipReason() }, async (t) => {

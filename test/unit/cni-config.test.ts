@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
-import { decodeConfig, parseConfig, DEFAULT_SOCKET } from '../../cni/config.ts';
-import { ErrorCode } from '../../cni/errors.ts';
+import { decodeConfig, parseConfig, DEFAULT_SOCKET } from '../../daemon/cni/config.ts';
+import { ErrorCode } from '../../daemon/cni/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
 const good = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet' };

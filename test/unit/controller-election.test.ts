@@ -135,7 +135,7 @@ t.test('a killed leader is replaced within the lease duration', async (t) => {
   t.ok(took <= timing.leaseDurationMs + 3 * timing.retryPeriodMs, `took over ${took} ms after the kill (lease 2 s)`);
 
   // SIGTERM: the survivor releases the lease and exits 0.
-  const survivor = procs[other as 'p1' | 'p2'];
+  const survivor = procs[other];
   survivor.child.kill('SIGTERM');
   await survivor.exited;
   t.equal(survivor.child.exitCode, 0);

@@ -231,7 +231,7 @@ t.test('lease arithmetic', async (t) => {
   t.equal(taken.holderIdentity, 'b');
   t.equal(taken.acquireTime?.toISOString(), '2026-01-01T00:00:10.500000Z');
   t.equal(acquiredSpec(undefined, 'a', 15, now).leaseTransitions, 0);
-  t.equal(JSON.parse(JSON.stringify(taken)).renewTime, '2026-01-01T00:00:10.500000Z', 'serialized as MicroTime');
+  t.equal((JSON.parse(JSON.stringify(taken)) as { renewTime?: unknown }).renewTime, '2026-01-01T00:00:10.500000Z', 'serialized as MicroTime');
   const released = releasedSpec(held, now);
   t.equal(released.holderIdentity, undefined);
   t.equal(released.leaseDurationSeconds, 1);

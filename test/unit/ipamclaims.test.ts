@@ -26,7 +26,7 @@ t.test('reservations on a switch', async (t) => {
   const r = { claim: 'vms/vm1', mac: '0a:58:0a:46:00:02', ips: ['10.70.0.2', 'fd00::2'] };
   const [reserve] = reserveOps(switchWith({}).uuid, r);
   t.match(reserve, { op: 'mutate', table: 'Logical_Switch', mutations: [['external_ids', 'insert']] });
-  const pairs = reserve?.op === 'mutate' ? (reserve.mutations[0]?.[2] as Map<string, string>) : new Map();
+  const pairs = reserve?.op === 'mutate' ? (reserve.mutations[0]?.[2] as Map<string, string>) : new Map<string, string>();
   t.same(Object.fromEntries(pairs), {
     'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:46:00:02 10.70.0.2 fd00::2',
     'ovn-multinet/reserved:0a:58:0a:46:00:02': 'ipam-claim',

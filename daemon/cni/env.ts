@@ -88,7 +88,8 @@ export interface AttachmentEnv {
 export type CniEnv =
   | ({ command: 'ADD' | 'CHECK'; netns: NetnsPath } & AttachmentEnv)
   | ({ command: 'DEL'; netns: NetnsPath | undefined } & AttachmentEnv)
-  | { command: 'VERSION' | 'STATUS' | 'GC' };
+  | { command: 'VERSION' }
+  | { command: 'STATUS' | 'GC' };
 
 export type Getenv = (name: string) => string | undefined;
 
@@ -113,6 +114,7 @@ export function parseEnv(getenv: Getenv): CniEnv {
   read('CNI_PATH');
   switch (command) {
     case 'VERSION':
+      return { command };
     case 'STATUS':
     case 'GC':
       return { command };

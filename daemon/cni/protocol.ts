@@ -1,14 +1,14 @@
 /**
- * What the CNI executable and the daemon say to each other over the Unix socket: one JSON
- * request ended by a newline, and one JSON response, after which the daemon closes. The daemon
- * validates the env and config again with the same code (cf. ovn-kubernetes cnishim.go: the shim only forwards).
+ * What the CNI executable (Go, cni/) and the daemon say to each other over the Unix socket: one
+ * JSON request ended by a newline, then one JSON response, after which the daemon closes. The
+ * executable only forwards its environment and stdin (cf. ovn-kubernetes cnishim.go); the daemon
+ * validates both and renders the final stdout text and exit status.
  */
 import { MAX_CONFIG_BYTES } from './config.ts';
 import { isObject } from './json.ts';
 
 /** The config plus a few kilobytes of env fit easily. */
 export const MAX_REQUEST_BYTES = MAX_CONFIG_BYTES + 64 * 1024;
-export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** The CNI_* variables a request carries. */
 export const FORWARDED_ENV = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'] as const;
@@ -19,14 +19,11 @@ export interface DaemonRequest {
   config: string;
 }
 
-export interface DaemonError {
-  code: number;
-  msg: string;
-  details?: string;
+/** The executable prints `stdout` byte for byte and exits with `exitCode`. */
+export interface DaemonResponse {
+  exitCode: number;
+  stdout: string;
 }
-
-export type DaemonResponse = { result: unknown } | { error: DaemonError };
-
 
 /** Narrows a request read from the socket; returns a reason when it has the wrong shape. */
 export function parseDaemonRequest(value: unknown): DaemonRequest | string {
@@ -41,16 +38,4 @@ export function parseDaemonRequest(value: unknown): DaemonRequest | string {
     out[key as keyof ForwardedEnv] = v;
   }
   return { env: out, config };
-}
-
-export function parseDaemonResponse(value: unknown): DaemonResponse | undefined {
-  if (!isObject(value)) return undefined;
-  if ('result' in value) return { result: value['result'] };
-  const error = value['error'];
-  if (isObject(error) && typeof error['code'] === 'number' && typeof error['msg'] === 'string') {
-    const out: DaemonError = { code: error['code'], msg: error['msg'] };
-    if (typeof error['details'] === 'string') out.details = error['details'];
-    return { error: out };
-  }
-  return undefined;
 }

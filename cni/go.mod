@@ -1,0 +1,3 @@
+module ovn-multinet/cni
+
+go 1.19

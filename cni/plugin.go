@@ -1,0 +1,132 @@
+package main
+
+import (
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Inputs are everything run takes from the process and the node, injected as in cni pkg/skel
+// so that tests drive run in-process.
+type Inputs struct {
+	LookupEnv  func(name string) (string, bool)
+	Args       []string // os.Args, for --version
+	Stdin      io.Reader
+	Stdout     io.Writer // the CNI result or one CNI error line, nothing else
+	Stderr     io.Writer
+	LinkExists func(name string) bool
+	Dial       func(path string, deadline time.Time) (net.Conn, error)
+	Timeout    time.Duration // for the whole exchange with the daemon
+}
+
+// run is the executable: it returns the exit status. Every failure is printed as CNI error JSON;
+// a panic is a bug, reported as code 999 rather than as a Go trace on stdout.
+func run(in Inputs) (status int) {
+	cniVersion := newestVersion
+	defer func() {
+		if r := recover(); r != nil {
+			status = writeError(in.Stdout, cniVersion, &cniError{codeInternal, "internal error", panicText(r)})
+		}
+	}()
+
+	command, ok := in.LookupEnv("CNI_COMMAND")
+	if !ok {
+		return runByHand(in)
+	}
+	raw, err := readConfig(in.Stdin)
+	if err != nil {
+		return writeError(in.Stdout, cniVersion, err)
+	}
+	config, err := parseConfig(raw)
+	cniVersion = configVersion(config)
+	if command == "VERSION" {
+		return writeVersionInfo(in.Stdout, cniVersion)
+	}
+	if err != nil {
+		return writeError(in.Stdout, cniVersion, err)
+	}
+	path, err := socketPath(config)
+	if err != nil {
+		return writeError(in.Stdout, cniVersion, err)
+	}
+
+	deadline := time.Now().Add(in.Timeout)
+	conn, dialErr := in.Dial(path, deadline)
+	if dialErr != nil {
+		if err := withoutDaemon(in, command, path, dialErr); err != nil {
+			return writeError(in.Stdout, cniVersion, err)
+		}
+		return 0
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return writeError(in.Stdout, cniVersion, connectionError(err, in.Timeout))
+	}
+	answer, err := exchange(conn, encodeRequest(in.LookupEnv, raw), in.Timeout)
+	if err != nil {
+		return writeError(in.Stdout, cniVersion, err)
+	}
+	if _, err := io.WriteString(in.Stdout, answer.stdout); err != nil {
+		return 1 // stdout is gone: nowhere left to report anything
+	}
+	return answer.exitCode
+}
+
+// runByHand handles a start without CNI_COMMAND, which only a person does: answer --version,
+// otherwise say what this executable is, and still print a CNI error in case a runtime did it.
+func runByHand(in Inputs) int {
+	for i, arg := range in.Args {
+		if i > 0 && arg == "--version" {
+			_, _ = io.WriteString(in.Stdout, "ovn-multinet "+version+"\n")
+			return 0
+		}
+	}
+	_, _ = io.WriteString(in.Stderr, "ovn-multinet is a CNI plugin, run by a container runtime with CNI_COMMAND set; the daemon and tools are ovn-multinetd\n")
+	return writeError(in.Stdout, newestVersion, &cniError{codeInvalidEnv, "CNI_COMMAND: not set", ""})
+}
+
+// withoutDaemon decides a command when the daemon cannot be reached. These are the only rules
+// the front end owns: what the spec requires of a plugin whose daemon is down. nil means
+// success with no output.
+func withoutDaemon(in Inputs, command, path string, dialErr error) *cniError {
+	if !daemonAbsent(dialErr) {
+		return &cniError{codeTryAgainLater, "cannot connect to the ovn-multinet daemon", dialErr.Error()}
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode()&fs.ModeSocket == 0 {
+		return &cniError{codeInvalidConfig, "socket: not a Unix socket", path}
+	}
+	switch command {
+	case "DEL":
+		// DEL must succeed when there is nothing to delete (e.g. the node rebooted, or DEL is
+		// repeated). Without the daemon, the host veth is the sign that the attachment exists.
+		name, err := vethOf(in.LookupEnv)
+		if err != nil {
+			return err
+		}
+		if !in.LinkExists(name) {
+			return nil
+		}
+		return &cniError{codeTryAgainLater, "the ovn-multinet daemon is not running and this attachment still exists", dialErr.Error()}
+	case "STATUS":
+		return &cniError{codeNotAvailable, "the ovn-multinet daemon is not running", dialErr.Error()}
+	case "ADD", "CHECK", "GC":
+		return &cniError{codeTryAgainLater, "the ovn-multinet daemon is not running", dialErr.Error()}
+	}
+	return &cniError{codeInvalidEnv, "CNI_COMMAND: unknown command " + strconv.Quote(command), "want one of ADD, DEL, CHECK, VERSION, STATUS, GC"}
+}
+
+// vethOf is the host veth name of the attachment the env names.
+func vethOf(lookupEnv func(string) (string, bool)) (string, *cniError) {
+	containerID, _ := lookupEnv("CNI_CONTAINERID")
+	if containerID == "" {
+		return "", &cniError{codeInvalidEnv, "CNI_CONTAINERID: must not be empty", ""}
+	}
+	ifName, _ := lookupEnv("CNI_IFNAME")
+	if ifName == "" {
+		return "", &cniError{codeInvalidEnv, "CNI_IFNAME: must not be empty", ""}
+	}
+	return hostVethName(containerID, ifName), nil
+}
