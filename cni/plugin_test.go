@@ -182,3 +182,12 @@ func TestStaleSocket(t *testing.T) {
 		t.Fatalf("got %d %q", o.status, o.stdout)
 	}
 }
+
+func TestSysfsLinkExists(t *testing.T) {
+	if _, err := os.Stat("/sys/class/net/lo"); err != nil {
+		t.Skip("no /sys/class/net/lo here:", err)
+	}
+	if !sysfsLinkExists("lo") || sysfsLinkExists(hostVethName("no such", "attachment")) {
+		t.Fatal("sysfsLinkExists should see lo and not an unknown veth")
+	}
+}

@@ -30,7 +30,7 @@ if ((${#files[@]} == 0)); then
   fuzz_time="${FUZZ_TIME:-$([[ "${CI:-}" == true ]] && echo 60s || echo 15s)}"
   if [[ "$fuzz_time" != 0 ]]; then
     step "go fuzz FuzzRun for $fuzz_time"
-    (cd cni && go test -run='^$' -fuzz='^FuzzRun$' -fuzztime="$fuzz_time" .)
+    (cd cni && go test -run='^$' -fuzz='^FuzzRun$' -fuzztime="$fuzz_time" -fuzzminimizetime=5s .)
   fi
   files=(test/unit test/integration test/e2e)
   # Coverage floor of the TypeScript that the tests load in-process (the executables' own runs
