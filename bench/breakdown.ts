@@ -28,8 +28,13 @@ function logTime(logs: readonly DaemonLog[], msg: string, command: string, conta
 
 /** Segments from consecutive timestamps; a sample missing any timestamp is left out. */
 function segments(labels: readonly string[], rows: ReadonlyArray<ReadonlyArray<number | undefined>>): Segment[] {
+  return spans(labels.map((label, i) => [label, i, i + 1] as const), rows);
+}
+
+/** Segments from chosen pairs of timestamps [label, from, to]; a sample missing any timestamp is left out. */
+function spans(pairs: ReadonlyArray<readonly [string, number, number]>, rows: ReadonlyArray<ReadonlyArray<number | undefined>>): Segment[] {
   const complete = rows.filter((r): r is number[] => r.every((x) => x !== undefined));
-  return labels.map((label, i) => ({ label, summary: summarize(complete.map((r) => (r[i + 1] ?? 0) - (r[i] ?? 0))) }));
+  return pairs.map(([label, from, to]) => ({ label, summary: summarize(complete.map((r) => (r[to] ?? 0) - (r[from] ?? 0))) }));
 }
 
 export interface Sources {
@@ -39,11 +44,11 @@ export interface Sources {
 }
 
 export const ADD_SEGMENTS = [
-  'spawn → LSP committed in NB (ip netns exec, process start, request to daemon, NB transaction)',
+  'spawn → LSP committed in NB (ip netns exec, Go executable start, request to daemon, NB transaction)',
   'LSP committed → OVS port committed (veth, pod netns config)',
   'OVS port committed → ovn-installed written (ovn-controller)',
   'ovn-installed written → daemon logs "attached" (monitor update)',
-  '"attached" → executable exits (reply, print result, exit)',
+  '"attached" → executable exits (reply over the socket, print result, exit)',
 ] as const;
 
 export function addBreakdown(samples: readonly Sample[], src: Sources): Segment[] {
@@ -66,11 +71,16 @@ export function addBreakdown(samples: readonly Sample[], src: Sources): Segment[
   return segments(ADD_SEGMENTS, rows);
 }
 
+/**
+ * The daemon deletes the OVS port and the LSP at the same time, answers once both are committed,
+ * and destroys the veth after answering ("detached" is logged when the veth is gone). So the two
+ * commits are each measured from the spawn, and "detached" from the later commit.
+ */
 export const DEL_SEGMENTS = [
-  'spawn → OVS port deleted (ip netns exec, process start, request to daemon, OVS transaction)',
-  'OVS port deleted → LSP deleted in NB (veth delete, NB transaction)',
-  'LSP deleted → daemon logs "detached"',
-  '"detached" → executable exits',
+  'spawn → OVS port deleted (ip netns exec, Go executable start, request to daemon, OVS transaction)',
+  'spawn → LSP deleted in NB (the same, NB transaction; at the same time as the OVS one)',
+  'later of the two commits → executable exits (reply over the socket, exit)',
+  'later of the two commits → daemon logs "detached" (veth destroyed; the answer does not wait for it)',
 ] as const;
 
 export function delBreakdown(samples: readonly Sample[], src: Sources): Segment[] {
@@ -83,10 +93,20 @@ export function delBreakdown(samples: readonly Sample[], src: Sources): Segment[
       const veth = hostVethName(pod.containerId, pod.ifName);
       const tIface = firstChange(src.ovs, (c) => c.table === 'Interface' && c.kind === 'delete' && c.row === veth);
       const tLsp = firstChange(src.nb, (c) => c.table === 'Logical_Switch_Port' && c.kind === 'delete' && c.row === lsp);
+      const tCommitted = tIface === undefined || tLsp === undefined ? undefined : Math.max(tIface, tLsp);
       const tDetached = logTime(src.daemon, 'detached', 'DEL', pod.containerId);
-      return [s.start.wallMs, tIface, tLsp, tDetached, s.end.wallMs];
+      return [s.start.wallMs, tIface, tLsp, tCommitted, s.end.wallMs, tDetached];
     });
-  return segments(DEL_SEGMENTS, rows);
+  const [spawnIface, spawnLsp, committedExit, committedDetached] = DEL_SEGMENTS;
+  return spans(
+    [
+      [spawnIface, 0, 1],
+      [spawnLsp, 0, 2],
+      [committedExit, 3, 4],
+      [committedDetached, 3, 5],
+    ],
+    rows,
+  );
 }
 
 /** Per-command times of a multi-step method, in the order the commands first appear. */

@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type Teardown } from '../test/helpers/netns.ts';
-import { execCni, type CniExecutable } from './cni-exec.ts';
-import type { AttachMethod } from './method.ts';
+import { execCni, execCniPeakRss, type CniExecutable, type PeakRssProbes, type RssSample } from './cni-exec.ts';
+import type { AttachMethod, Sample } from './method.ts';
 
 export const REFERENCE_PLUGINS = '/usr/lib/cni';
 export const BRIDGE_NAME = 'ombench0';
@@ -18,6 +18,19 @@ export const BRIDGE_SUBNET = '10.99.0.0/16';
 export interface BridgePlugin extends AttachMethod {
   /** Deletes the Linux bridge the plugin created (DEL leaves it). Idempotent. */
   removeBridge(): Promise<void>;
+  /**
+   * The same calls under GNU time. Its figure is the bridge process alone: host-local, which
+   * bridge runs as its own child, is not in it.
+   */
+  readonly peakRss: PeakRssProbes;
+}
+
+const bridgeExecutable = (nodeNetns: string): CniExecutable => ({ nodeNetns, binary: join(REFERENCE_PLUGINS, 'bridge'), cniPath: REFERENCE_PLUGINS });
+const VERSION_CONFIG = { cniVersion: '1.0.0' };
+
+/** CNI_COMMAND=VERSION of the reference bridge plugin (needs no bridge, IPAM or state). */
+export function bridgeVersion(nodeNetns: string): Promise<Sample> {
+  return execCni(bridgeExecutable(nodeNetns), 'VERSION', undefined, VERSION_CONFIG);
 }
 
 export function bridgePluginSkipReason(): string | false {
@@ -35,7 +48,7 @@ export async function bridgePlugin(cleanup: Teardown, nodeNetns: string): Promis
   };
   cleanup.teardown(() => rm(dataDir, { recursive: true, force: true }));
   cleanup.teardown(removeBridge);
-  const exe: CniExecutable = { nodeNetns, binary: join(REFERENCE_PLUGINS, 'bridge'), cniPath: REFERENCE_PLUGINS };
+  const exe = bridgeExecutable(nodeNetns);
   const config = {
     cniVersion: '1.0.0',
     name: 'omb-bridge',
@@ -50,5 +63,10 @@ export async function bridgePlugin(cleanup: Teardown, nodeNetns: string): Promis
     add: (pod) => execCni(exe, 'ADD', pod, config),
     del: (pod) => execCni(exe, 'DEL', pod, config),
     removeBridge,
+    peakRss: {
+      add: (pod): Promise<RssSample> => execCniPeakRss(exe, 'ADD', pod, config),
+      del: (pod): Promise<RssSample> => execCniPeakRss(exe, 'DEL', pod, config),
+      version: (): Promise<RssSample> => execCniPeakRss(exe, 'VERSION', undefined, VERSION_CONFIG),
+    },
   };
 }

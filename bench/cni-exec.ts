@@ -39,23 +39,63 @@ function succeeded(command: CniCommand, exitCode: number | null, stdout: string)
   }
 }
 
+/** GNU time (Debian package `time`): forks the executable and prints its own peak RSS (%M, KiB). */
+export const GNU_TIME = '/usr/bin/time';
+
+interface CniRun {
+  readonly sample: Sample;
+  readonly stderr: string;
+}
+
 /** Spawns synchronously (before its first await), so a burst of calls starts in one tick. */
-export async function execCni(exe: CniExecutable, command: CniCommand, pod: Pod | undefined, config: unknown): Promise<Sample> {
-  const t = await timedSpawn('ip', ['netns', 'exec', exe.nodeNetns, exe.binary], {
+async function runCni(exe: CniExecutable, command: CniCommand, pod: Pod | undefined, config: unknown, wrapper: readonly string[]): Promise<CniRun> {
+  const t = await timedSpawn('ip', ['netns', 'exec', exe.nodeNetns, ...wrapper, exe.binary], {
     env: cniEnv(exe, command, pod),
     input: JSON.stringify(config),
     timeoutMs: 150_000,
   });
   const ok = t.failure === undefined && succeeded(command, t.exitCode, t.stdout);
-  return {
+  const sample: Sample = {
     pod,
     ms: t.ms,
     start: t.start,
     end: t.end,
     ok,
-    detail: ok ? '' : failureDetail(`${exe.binary} ${command} ${pod?.containerId ?? ''}`.trim(), t.exitCode, t.failure, t.stdout, t.stderr),
+    detail: ok ? '' : failureDetail(`${[...wrapper, exe.binary].join(' ')} ${command} ${pod?.containerId ?? ''}`.trim(), t.exitCode, t.failure, t.stdout, t.stderr),
     steps: [],
   };
+  return { sample, stderr: t.stderr };
+}
+
+export async function execCni(exe: CniExecutable, command: CniCommand, pod: Pod | undefined, config: unknown): Promise<Sample> {
+  return (await runCni(exe, command, pod, config, [])).sample;
+}
+
+export interface RssSample {
+  /** The call itself (its time includes GNU time's fork: not comparable with the latency rows). */
+  readonly sample: Sample;
+  /** Peak RSS of the CNI process alone (not its children's children), KiB; undefined if unreadable. */
+  readonly peakKiB: number | undefined;
+}
+
+/** The executable's calls run under GNU time (not part of the latency rows). */
+export interface PeakRssProbes {
+  add(pod: Pod): Promise<RssSample>;
+  del(pod: Pod): Promise<RssSample>;
+  version(): Promise<RssSample>;
+}
+
+/**
+ * The same call as `ip netns exec NODE /usr/bin/time -f %M <executable>`: time forks the executable
+ * as its child, so %M is that process alone. Its figure is the last line of stderr. A call whose
+ * figure cannot be read counts as failed.
+ */
+export async function execCniPeakRss(exe: CniExecutable, command: CniCommand, pod: Pod | undefined, config: unknown): Promise<RssSample> {
+  const { sample, stderr } = await runCni(exe, command, pod, config, [GNU_TIME, '-f', '%M']);
+  const last = stderr.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  const peakKiB = /^\d+$/.test(last) ? Number(last) : undefined;
+  if (!sample.ok || peakKiB !== undefined) return { sample, peakKiB };
+  return { sample: { ...sample, ok: false, detail: `${GNU_TIME} printed no peak RSS for ${exe.binary} ${command}: ${JSON.stringify(last.slice(0, 200))}` }, peakKiB };
 }
 
 /** `ip netns exec NODE true`: what entering the namespace costs every call above. */

@@ -9,7 +9,11 @@ export interface BenchConfig {
   readonly warmup: number;
 }
 
-export const DEFAULTS: BenchConfig = { runs: 50, burst: 50, warmup: 3 };
+export const DEFAULTS: BenchConfig = { runs: 50, burst: 100, warmup: 3 };
+
+/** Calls per executable and command run under GNU time for the CNI process's peak RSS. */
+export const RSS_PROBES = 10;
+export const rssProbeCount = (cfg: BenchConfig): number => Math.min(cfg.runs, RSS_PROBES);
 
 const LIMITS = { runs: [1, 5000], burst: [1, 1000], warmup: [0, 100] } as const;
 

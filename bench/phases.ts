@@ -23,10 +23,15 @@ export async function serial(pods: readonly Pod[], call: (pod: Pod) => Promise<S
   return out;
 }
 
-/** The same probe n times, one after the other. */
-export async function repeat(n: number, probe: () => Promise<Sample>): Promise<Sample[]> {
-  const out: Sample[] = [];
-  for (let i = 0; i < n; i++) out.push(await probe());
+/**
+ * Several probes n times each, taking turns (a, b, c, a, b, c, …), so that a change in the
+ * machine's load during the loop falls on all of them alike. One array of samples per probe.
+ */
+export async function interleave(n: number, probes: ReadonlyArray<() => Promise<Sample>>): Promise<Sample[][]> {
+  const out: Sample[][] = probes.map(() => []);
+  for (let i = 0; i < n; i++) {
+    for (const [j, probe] of probes.entries()) out[j]?.push(await probe());
+  }
   return out;
 }
 

@@ -1,7 +1,9 @@
 /** Renders the results as Markdown tables, baselines next to the candidate. */
 import type { Segment } from './breakdown.ts';
 import type { Sample } from './method.ts';
+import type { RssSample } from './cni-exec.ts';
 import type { Burst } from './phases.ts';
+import { kibToMB, summarizeRss } from './rss.ts';
 import { summarize } from './stats.ts';
 import type { Target } from './targets.ts';
 
@@ -13,6 +15,11 @@ export interface LatencyRow {
 export interface BurstRow {
   readonly label: string;
   readonly burst: Burst;
+}
+
+export interface RssRow {
+  readonly label: string;
+  readonly samples: readonly RssSample[];
 }
 
 export interface NbWindow {
@@ -39,6 +46,11 @@ export interface Report {
   readonly heading: readonly string[];
   readonly latency: readonly LatencyRow[];
   readonly bursts: readonly BurstRow[];
+  /** Lines under the burst table (the daemon's memory). */
+  readonly burstNotes: readonly string[];
+  /** The CNI process's own peak RSS (GNU time), per executable and command. */
+  readonly peakRss: readonly RssRow[];
+  readonly peakRssNotes: readonly string[];
   readonly nb: readonly NbWindow[];
   readonly ratios: readonly Ratio[];
   readonly targets: readonly Target[];
@@ -75,6 +87,17 @@ function burstTable(rows: readonly BurstRow[]): string {
   );
 }
 
+function rssTable(rows: readonly RssRow[]): string {
+  const m = (kib: number): string => (Number.isFinite(kib) ? kibToMB(kib).toFixed(1) : '–');
+  return table(
+    ['Peak RSS of the CNI process (MB)', 'ok/n', 'p50', 'max'],
+    rows.map((r) => {
+      const s = summarizeRss(r.samples);
+      return [r.label, `${s.n}/${s.total}`, m(s.p50KiB), m(s.maxKiB)];
+    }),
+  );
+}
+
 function nbTable(rows: readonly NbWindow[]): string {
   return table(
     ['NB log window', 'operations', 'NB records by writer', 'tool\'s transactions per operation'],
@@ -99,14 +122,17 @@ export function renderReport(r: Report): string {
   out.push('# ovn-multinet bench', '', ...r.heading, '');
   out.push('## Latency, serial (one call at a time, each pod in its own fresh netns)', '', latencyTable(r.latency), '');
   out.push('## Bursts', '', burstTable(r.bursts), '');
-  out.push('## Ratios (p50 / p50)', '', table(['Ratio', 'value'], r.ratios.map((x) => [x.label, Number.isFinite(x.value) ? `${x.value.toFixed(2)}×` : '–'])), '');
+  if (r.burstNotes.length > 0) out.push(...r.burstNotes.map((n) => `- ${n}`), '');
+  out.push('## CNI process peak RSS (GNU time `%M`; not part of the latency rows)', '', rssTable(r.peakRss), '');
+  if (r.peakRssNotes.length > 0) out.push(...r.peakRssNotes.map((n) => `- ${n}`), '');
+  out.push('## Ratios (p50 / p50; burst rows: wall / wall)', '', table(['Ratio', 'value'], r.ratios.map((x) => [x.label, Number.isFinite(x.value) ? `${x.value.toFixed(2)}×` : '–'])), '');
   out.push('## NB transactions', '', nbTable(r.nb), '');
   out.push(
     '## Targets',
     '',
     table(
       ['Target', 'Measured', 'Status'],
-      r.targets.map((t) => [t.goal, t.measured, t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**']),
+      r.targets.map((t) => [t.goal, t.measured, t.info === true ? 'shown, not a target' : t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**']),
     ),
     '',
   );

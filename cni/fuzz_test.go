@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -123,7 +124,7 @@ func expect(command, containerID, ifName string, stdin []byte, withDaemon bool, 
 	path := defaultSocketPath
 	if raw, ok := config["socket"]; ok {
 		s, ok := raw.(string)
-		if !ok || s == "" {
+		if !ok || s == "" || !strings.HasPrefix(s, "/") || strings.ContainsRune(s, 0) || len(s) > maxSocketPath {
 			return fail(7)
 		}
 		path = s

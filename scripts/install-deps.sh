@@ -27,6 +27,7 @@ APT_PACKAGES=(
   busybox-static
   ca-certificates
   golang-go
+  time
 )
 
 log() {

@@ -12,7 +12,6 @@ export const ErrorCode = {
   InvalidConfig: 7,
   TryAgainLater: 11,
   NotAvailable: 50,
-  LimitedConnectivity: 51,
   /** An OVN/OVS/netlink step failed in a way the runtime should not simply retry. */
   AttachFailed: 100,
   /** CHECK found the attachment different from what ADD made. */

@@ -138,12 +138,12 @@ function errorOf(o: Outcome): { code: unknown; msg: string; details: string; cni
     if (j === undefined) return undefined;
     return { code: j['code'], msg: fieldText(j['msg']), details: fieldText(j['details']), cniVersion: j['cniVersion'] };
   }
+  // The daemon's reply: the exit status and the stdout text the executable would print.
   try {
-    const parsed = JSON.parse(o.out.reply) as Record<string, unknown>;
-    const e = parsed['error'];
-    if (typeof e !== 'object' || e === null) return undefined;
-    const err = e as Record<string, unknown>;
-    return { code: err['code'], msg: fieldText(err['msg']), details: fieldText(err['details']), cniVersion: undefined };
+    const reply = JSON.parse(o.out.reply) as Record<string, unknown>;
+    if (reply['exitCode'] !== 1 || typeof reply['stdout'] !== 'string') return undefined;
+    const err = JSON.parse(reply['stdout']) as Record<string, unknown>;
+    return { code: err['code'], msg: fieldText(err['msg']), details: fieldText(err['details']), cniVersion: err['cniVersion'] };
   } catch {
     return undefined;
   }
@@ -233,7 +233,7 @@ t.test('generated bad-input corpus', { skip }, async (t) => {
     const text = o.kind === 'exec' ? err.msg : `${err.msg} ${err.details}`;
     tt.ok(text.includes(e.field), `${o.kind === 'exec' ? 'msg' : 'msg or details'} names ${JSON.stringify(e.field)}: ${clip(text, 200)}`);
     tt.ok(err.msg.length <= MAX_MSG, `msg is short (${err.msg.length} <= ${MAX_MSG} chars)`);
-    if (o.kind === 'exec') tt.ok((SUPPORTED_VERSIONS as readonly unknown[]).includes(err.cniVersion), `error carries a supported cniVersion (${String(err.cniVersion)})`);
+    tt.ok((SUPPORTED_VERSIONS as readonly unknown[]).includes(err.cniVersion), `error carries a supported cniVersion (${String(err.cniVersion)})`);
   };
 
   await t.test('the node serves before the corpus', (tt) => checkpoint(tt, 'before'));

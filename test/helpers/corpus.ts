@@ -352,9 +352,11 @@ export function buildCorpus(ctx: CorpusContext): CorpusCase[] {
   }
 
   // --- config: required fields missing -------------------------------------------------------
-  exec('config: missing', 'empty object', { stdin: '{}', expect: expect(BAD_CONFIG, 'cniVersion') });
-  exec('config: missing', 'only cniVersion', { stdin: '{"cniVersion":"1.1.0"}', expect: expect(BAD_CONFIG, 'name') });
-  exec('config: missing', 'only cniVersion and name', { stdin: JSON.stringify({ cniVersion: '1.1.0', name: ctx.lswitch }), expect: expect(BAD_CONFIG, 'type') });
+  // Without `socket` the executable asks the default socket, where no daemon listens here.
+  exec('config: missing', 'empty object', { stdin: '{}', expect: expect(TRY_AGAIN, 'daemon', { why: 'the default socket has no daemon in tests' }) });
+  exec('config: missing', 'only the socket', { stdin: JSON.stringify({ socket: ctx.socket }), expect: expect(BAD_CONFIG, 'cniVersion') });
+  exec('config: missing', 'only cniVersion', { stdin: JSON.stringify({ cniVersion: '1.1.0', socket: ctx.socket }), expect: expect(BAD_CONFIG, 'name') });
+  exec('config: missing', 'only cniVersion and name', { stdin: JSON.stringify({ cniVersion: '1.1.0', name: ctx.lswitch, socket: ctx.socket }), expect: expect(BAD_CONFIG, 'type') });
   exec('config: missing', 'no cniVersion but a socket', { stdin: config({ cniVersion: undefined, name: undefined, type: undefined }), expect: expect(BAD_CONFIG, 'cniVersion') });
   exec('config: missing', 'no name and no type', { stdin: config({ name: undefined, type: undefined }), expect: expect(BAD_CONFIG, 'name') });
   exec('config: missing', 'cniVersions without name', { stdin: config({ cniVersion: undefined, cniVersions: ['1.1.0'], name: undefined }), expect: expect(BAD_CONFIG, 'name') });
@@ -438,45 +440,29 @@ export function buildCorpus(ctx: CorpusContext): CorpusCase[] {
   exec('config: invalid UTF-8', 'config encoded as UTF-16LE with BOM', { stdin: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(config(), 'utf16le')]), expect: expect(DECODE, 'JSON') });
 
   // --- config: deeply nested JSON -------------------------------------------------------------
-  // Fields whose error text does not print the value: the field's own code at any depth.
-  for (const [key, e] of [
-    ['name', expect(BAD_CONFIG, 'name')],
-    ['type', expect(BAD_CONFIG, 'type')],
-    ['logicalSwitch', expect(BAD_CONFIG, 'logicalSwitch')],
-    ['socket', expect(BAD_CONFIG, 'socket')],
-    ['portSecurity', expect(BAD_CONFIG, 'portSecurity')],
-    ['prevResult', expect(BAD_CONFIG, 'prevResult')],
-    ['cni.dev/valid-attachments', expect(BAD_CONFIG, 'cni.dev/valid-attachments')],
-    ['ipam', expect(UNSUPPORTED_FIELD, 'ipam')],
-  ] as const) {
-    exec('config: nested', `${key} as 100k nested arrays`, { stdin: configRaw(key, nestedArrays(100_000)), expect: e });
+  // The executable decodes the config (to find `socket`) with Go's encoding/json, which stops at
+  // 10000 levels: deeper configs are refused there (6). The daemon's own answer to them, which
+  // names the field, is checked by the socket cases below.
+  const tooDeep = expect(DECODE, 'nests deeper than 10000 levels', { why: "Go's encoding/json stops at 10000 levels" });
+  for (const key of ['name', 'type', 'logicalSwitch', 'socket', 'portSecurity', 'prevResult', 'cni.dev/valid-attachments', 'ipam', 'mtu', 'cniVersions', 'cniVersion']) {
+    exec('config: nested', `${key} as 100k nested arrays`, { stdin: configRaw(key, nestedArrays(100_000)), expect: tooDeep });
   }
-  exec('config: nested', 'prevResult.ips[0].address as 50k nested objects', {
-    stdin: configRaw('prevResult', `{"ips":[{"address":${nestedObjects(50_000)}}]}`),
-    expect: expect(BAD_CONFIG, 'prevResult'),
-  });
-  // A moderate depth works in every field.
-  exec('config: nested', 'mtu as 1000 nested arrays', { stdin: configRaw('mtu', nestedArrays(1000)), expect: expect(BAD_CONFIG, 'mtu') });
-  exec('config: nested', 'cniVersion as 1000 nested arrays', {
-    stdin: configRaw('cniVersion', nestedArrays(1000)),
-    expect: expect([VERSION, BAD_CONFIG, DECODE], 'cniVersion', { why: 'non-string version, see "cniVersion as number"' }),
-  });
-  // Fields whose error text does print the value.
-  for (const depth of [10_000, 100_000]) {
+  exec('config: nested', 'prevResult.ips[0].address as 50k nested objects', { stdin: configRaw('prevResult', `{"ips":[{"address":${nestedObjects(50_000)}}]}`), expect: tooDeep });
+  exec('config: nested', 'mtu as 50k nested objects', { stdin: configRaw('mtu', nestedObjects(50_000)), expect: tooDeep });
+  exec('config: nested', 'mtu as 10000 nested arrays', { stdin: configRaw('mtu', nestedArrays(10_000)), expect: tooDeep });
+  exec('config: nested', 'stdin 500k nested arrays', { stdin: nestedArrays(500_000), expect: tooDeep });
+  exec('config: nested', 'stdin 100k nested objects', { stdin: nestedObjects(100_000), expect: tooDeep });
+  // Up to the limit, every field gets its own error from the daemon.
+  for (const depth of [1000, 9998]) {
     exec('config: nested', `mtu as ${depth} nested arrays`, { stdin: configRaw('mtu', nestedArrays(depth)), expect: expect(BAD_CONFIG, 'mtu') });
-    exec('config: nested', `cniVersions as ${depth} nested arrays`, {
-      stdin: configRaw('cniVersions', nestedArrays(depth)),
-      expect: expect(BAD_CONFIG, 'cniVersions'),
-    });
+    exec('config: nested', `cniVersions as ${depth} nested arrays`, { stdin: configRaw('cniVersions', nestedArrays(depth)), expect: expect(BAD_CONFIG, 'cniVersions') });
     exec('config: nested', `cniVersion as ${depth} nested arrays`, {
       stdin: configRaw('cniVersion', nestedArrays(depth)),
       expect: expect([VERSION, BAD_CONFIG, DECODE], 'cniVersion', { why: 'non-string version, see "cniVersion as number"' }),
     });
+    exec('config: nested', `name as ${depth} nested arrays`, { stdin: configRaw('name', nestedArrays(depth)), expect: expect(BAD_CONFIG, 'name') });
   }
-  exec('config: nested', 'mtu as 50k nested objects', { stdin: configRaw('mtu', nestedObjects(50_000)), expect: expect(BAD_CONFIG, 'mtu') });
-  exec('config: nested', 'stdin 500k nested arrays', { stdin: nestedArrays(500_000), expect: expect(DECODE, 'object') });
-  exec('config: nested', 'stdin 100k nested objects', { stdin: nestedObjects(100_000), expect: expect(BAD_CONFIG, 'cniVersion') });
-  exec('config: nested', 'stdin 100k unclosed arrays', { stdin: '['.repeat(100_000), expect: expect(DECODE, 'JSON') });
+  exec('config: nested', 'stdin 100k unclosed arrays', { stdin: '['.repeat(100_000), expect: tooDeep });
 
   // --- env: CNI_NETNS ---------------------------------------------------------------------
   // Format errors are caught by validateNetnsPath (4, also for DEL, which otherwise ignores the
@@ -685,7 +671,6 @@ export function buildCorpus(ctx: CorpusContext): CorpusCase[] {
   const bypass: ReadonlyArray<readonly [string, Record<string, unknown>, string, Expectation]> = [
     ['empty env', {}, config(), expect(BAD_ENV, 'CNI_COMMAND')],
     ['unknown command', { ...addEnv, CNI_COMMAND: 'ATTACH' }, config(), expect(BAD_ENV, 'CNI_COMMAND')],
-    ['VERSION', { CNI_COMMAND: 'VERSION' }, config(), expect(BAD_ENV, 'CNI_COMMAND')],
     ['bad ifname', { ...addEnv, CNI_IFNAME: 'a/b' }, config(), expect(BAD_ENV, 'CNI_IFNAME')],
     ['ifname of 16 bytes', { ...addEnv, CNI_IFNAME: 'x'.repeat(16) }, config(), expect(BAD_ENV, 'CNI_IFNAME')],
     ['bad container id', { ...addEnv, CNI_CONTAINERID: '-x' }, config(), expect(BAD_ENV, 'CNI_CONTAINERID')],

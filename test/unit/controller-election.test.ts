@@ -111,7 +111,7 @@ t.test('a stale resourceVersion loses', async (t) => {
 
 t.test('a killed leader is replaced within the lease duration', async (t) => {
   const api = await startFakeApiServer(t);
-  const cli = fileURLToPath(new URL('../../bin/ovn-multinet.ts', import.meta.url));
+  const cli = fileURLToPath(new URL('../../bin/ovn-multinetd.ts', import.meta.url));
   const start = (identity: string) => {
     const child = spawn(process.execPath, [cli, 'controller', '--kubeconfig', api.kubeconfig, '--nb-db', 'unix:/nonexistent/nb.sock', '--identity', identity, '--namespace', NS,
       '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200', '--log-level', 'silent'], { stdio: 'ignore' });

@@ -1,0 +1,39 @@
+// Facts the Go executable and the TypeScript daemon must agree on live in one data file that both
+// test suites read (cni/testdata/vectors.json; the Go side is cni/names_test.go): the host veth
+// name (DEL without a daemon looks for it) and the supported versions (VERSION is answered by
+// both).
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { hostVethName, isHostVethName, logicalPortName } from '../../daemon/cni/names.ts';
+import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';
+import { isObject } from '../../daemon/cni/json.ts';
+
+interface NameVector {
+  containerId: string;
+  ifName: string;
+  hostVeth: string;
+  logicalPort: string;
+}
+
+function nameVector(value: unknown): NameVector {
+  if (!isObject(value)) throw new Error('a name vector must be an object');
+  const { containerId, ifName, hostVeth, logicalPort } = value;
+  if (typeof containerId !== 'string' || typeof ifName !== 'string' || typeof hostVeth !== 'string' || typeof logicalPort !== 'string') {
+    throw new Error(`bad name vector ${JSON.stringify(value)}`);
+  }
+  return { containerId, ifName, hostVeth, logicalPort };
+}
+
+t.test('shared vectors', async (t) => {
+  const vectors: unknown = JSON.parse(await readFile(new URL('../../cni/testdata/vectors.json', import.meta.url), 'utf8'));
+  if (!isObject(vectors) || !Array.isArray(vectors['names'])) throw new Error('vectors.json: no names list');
+  t.same(vectors['supportedVersions'], SUPPORTED_VERSIONS, 'supported versions');
+  const names = vectors['names'].map(nameVector);
+  t.ok(names.length >= 5, `${names.length} name vectors`);
+  for (const v of names) {
+    t.equal(hostVethName(v.containerId, v.ifName), v.hostVeth, `host veth of ${v.containerId}/${v.ifName}`);
+    t.equal(logicalPortName(v.containerId, v.ifName), v.logicalPort, `logical port of ${v.containerId}/${v.ifName}`);
+    t.ok(isHostVethName(v.hostVeth));
+    t.ok(Buffer.byteLength(v.hostVeth) <= 15, 'fits IFNAMSIZ');
+  }
+});
