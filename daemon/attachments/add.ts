@@ -1,8 +1,9 @@
 /**
- * CNI ADD: logical switch port (address from the NB, port security) → veth with the pod end
- * configured in the pod netns → port on br-int with iface-id → wait for ovn-installed. Every
- * step that creates something arms its undo; a failure anywhere takes back exactly what this
- * request created. A repeated ADD finds each piece already there and returns the same result.
+ * CNI ADD: logical switch port (address from the NB, port security), and at the same time the
+ * veth and its port on br-int with iface-id; then the pod end configured in the pod netns while
+ * ovn-controller binds the port; then wait for ovn-installed. Every step that creates something
+ * arms its undo; a failure anywhere takes back exactly what this request created. A repeated ADD
+ * finds each piece already there and returns the same result.
  */
 import { CniError, ErrorCode, shown } from '../cni/errors.ts';
 import type { NetConf, RequestedAddress } from '../cni/config.ts';
@@ -15,6 +16,8 @@ import type { Logger } from '../lib/log.ts';
 import { createVethPair } from '../netlink/veth.ts';
 import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
+import { isErrno } from '../netlink/errors.ts';
+import type { NetnsHandle } from '../netlink/netns.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, ClaimMismatchError, createLogicalPort, deleteLogicalPort, PoolExhaustedError } from '../ovn/allocate.ts';
@@ -200,6 +203,46 @@ async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[],
   }
 }
 
+/** What a fresh attachment's host side needs: known before any address is. */
+interface HostSide {
+  vethName: string;
+  lspName: string;
+  podName: string;
+  netns: NetnsHandle;
+  mtu: number;
+  bridge: Bridge;
+  owner: ReadonlyMap<string, string>;
+}
+
+/** The br-int port with iface-id = the logical port, whose undo is armed at once. */
+async function addBridgePort(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<void> {
+  const results = await ctx.ovs.transact(addPortOps(side.bridge, side.vethName, side.lspName, side.owner), signal);
+  const portUuid = results[1]?.uuid;
+  if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(side.bridge, portUuid), AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
+  crashPoint('ovs-port');
+}
+
+/**
+ * A fresh attachment's veth and br-int port, made while the NB commits its logical switch port:
+ * neither needs the address (the pod end stays down and gets its MAC when it is configured), and
+ * ovn-controller binds the port as soon as northd has processed it. Resolves to the host end's
+ * MAC, or to undefined when a link of either name exists already (a retried ADD after a crash,
+ * or a taken CNI_IFNAME): the caller then sorts it out once the port is known.
+ */
+async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<string | undefined> {
+  let hostMac: string;
+  try {
+    ({ hostMac } = await createVethPair({ hostName: side.vethName, podName: side.podName, podNetns: side.netns, mtu: side.mtu, signal }));
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return undefined;
+    throw err;
+  }
+  undo.push('veth', () => deleteLink(side.vethName, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
+  crashPoint('veth');
+  await addBridgePort(ctx, side, undo, signal);
+  return hostMac;
+}
+
 export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   // Before anything is created (a managed switch included): may this pod's namespace attach?
   if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
@@ -220,9 +263,11 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
     const owner = ownerExternalIds(identity(ctx, req));
+    const mtu = conf.mtu ?? ctx.defaultMtu;
+    const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner };
 
-    let port = existingPort(ctx, req, lspName, sw);
-    if (port === undefined) {
+    const existing = existingPort(ctx, req, lspName, sw);
+    const newPort = async (): Promise<LogicalPort> => {
       try {
         const created = await createLogicalPort(
           ctx.nb,
@@ -239,9 +284,10 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           },
           signal,
         );
-        port = created.port;
-        const made = port;
-        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, made, created.switchUuid, cleanupSignal()));
+        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, created.port, created.switchUuid, cleanupSignal()));
+        log.debug({ lsp: lspName, addresses: created.port.addresses }, 'created logical switch port');
+        crashPoint('logical-port');
+        return created.port;
       } catch (err) {
         if (err instanceof PoolExhaustedError) throw new CniError(ErrorCode.AddressPoolExhausted, err.message);
         if (err instanceof AddressInUseError) {
@@ -251,50 +297,56 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         if (err instanceof ClaimMismatchError) throw new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
         throw err;
       }
-      log.debug({ lsp: lspName, addresses: port.addresses }, 'created logical switch port');
-      crashPoint('logical-port');
-    }
+    };
+    // A new attachment makes its host side while the NB commits; a repeated ADD finds its port
+    // and checks each piece in turn. Both settle before the undo stack may run.
+    const [portMade, sideMade] = await Promise.allSettled([existing ?? newPort(), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
+    if (portMade.status === 'rejected') throw portMade.reason;
+    if (sideMade.status === 'rejected') throw sideMade.reason;
+    const port = portMade.value;
     const { mac, ips } = parsePortAddresses(portEntry(port));
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
     const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
-    const mtu = conf.mtu ?? ctx.defaultMtu;
+    const podInterface = {
+      podNetns: netns,
+      podName: req.ifName,
+      addresses: ips.map((address) => ({ address, prefixLength: prefixOf(address) })),
+      routes: conf.routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })),
+      disableTxChecksum: bridge.datapathType === 'netdev',
+      signal,
+    };
 
-    let hostMac: string;
+    let hostMac = sideMade.value;
     let podConfigured: Promise<void> = Promise.resolve();
-    const host = await findLink(vethName, signal);
-    const pod = await inspectPodInterface(netns, req.ifName, signal);
-    const podReady = pod !== undefined && pod.up && pod.mac === mac && ips.every((ip) => pod.addresses.some((a) => a.address === ip));
-    if (host !== undefined && podReady) {
-      hostMac = host.mac;
+    let bridgePortMade = hostMac !== undefined;
+    if (hostMac !== undefined) {
+      podConfigured = configurePodInterface({ ...podInterface, mac }).then(() => crashPoint('pod-interface'));
     } else {
-      if (pod !== undefined && host === undefined) {
-        throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`);
+      const host = await findLink(vethName, signal);
+      const pod = await inspectPodInterface(netns, req.ifName, signal);
+      const podReady = pod !== undefined && pod.up && pod.mac === mac && ips.every((ip) => pod.addresses.some((a) => a.address === ip));
+      if (host !== undefined && podReady) {
+        hostMac = host.mac;
+      } else {
+        if (pod !== undefined && host === undefined) {
+          throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`);
+        }
+        if (host !== undefined) await deleteLink(vethName, signal);
+        ({ hostMac } = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal }));
+        undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
+        crashPoint('veth');
+        // The pod end is configured while OVS and ovn-controller bind the host end.
+        podConfigured = configurePodInterface(podInterface).then(() => crashPoint('pod-interface'));
       }
-      if (host !== undefined) await deleteLink(vethName, signal);
-      ({ hostMac } = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal }));
-      undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
-      crashPoint('veth');
-      // The pod end is configured while OVS and ovn-controller bind the host end.
-      podConfigured = configurePodInterface({
-        podNetns: netns,
-        podName: req.ifName,
-        addresses: ips.map((address) => ({ address, prefixLength: prefixOf(address) })),
-        routes: conf.routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })),
-        disableTxChecksum: bridge.datapathType === 'netdev',
-        signal,
-      }).then(() => crashPoint('pod-interface'));
+      // The br-int port of an earlier try is kept when it points at this logical port.
+      const ovsPort = findBridgePort(ctx.ovs, vethName);
+      const iface = findInterface(ctx.ovs, vethName);
+      bridgePortMade = ovsPort !== undefined && iface?.externalIds.get('iface-id') === lspName;
+      if (ovsPort !== undefined && !bridgePortMade) await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
     }
 
     const bound = (async () => {
-      const ovsPort = findBridgePort(ctx.ovs, vethName);
-      const iface = findInterface(ctx.ovs, vethName);
-      if (ovsPort === undefined || iface?.externalIds.get('iface-id') !== lspName) {
-        if (ovsPort !== undefined) await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
-        const results = await ctx.ovs.transact(addPortOps(bridge, vethName, lspName, owner), signal);
-        const portUuid = results[1]?.uuid;
-        if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(bridge, portUuid), cleanupSignal()));
-        crashPoint('ovs-port');
-      }
+      if (!bridgePortMade) await addBridgePort(ctx, side, undo, signal);
       await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.

@@ -2,7 +2,7 @@
 // `*On` variants run on a socket the caller already has (e.g. one bound to a pod netns).
 import { rt } from 'netlink';
 import { isErrno } from './errors.ts';
-import { formatMac } from './mac.ts';
+import { formatMac, parseMac } from './mac.ts';
 import { native } from './native.ts';
 import type { NetnsHandle } from './netns.ts';
 import { withHostRtnl, withNetnsRtnl, type Rtnl, type RtnlRequest } from './rtnl.ts';
@@ -37,10 +37,14 @@ export async function getLinkOn(sock: Rtnl, name: string, signal: AbortSignal): 
   }
 }
 
-/** RTM_NEWLINK setting IFF_UP on the link with this index. */
-export function linkUpRequest(index: number): RtnlRequest {
+/**
+ * RTM_NEWLINK setting IFF_UP on the link with this index, and its MAC first when given (the
+ * kernel applies IFLA_ADDRESS before the flags, so the link comes up with it).
+ */
+export function linkUpRequest(index: number, mac?: string): RtnlRequest {
   const data = { index, flags: { up: true }, change: { up: true } } as const;
-  return { type: rt.MessageType.NEWLINK, message: { kind: 'link', data, attrs: {} }, flags: 0, operation: `RTM_NEWLINK up dev ${index}` };
+  const attrs = mac === undefined ? {} : { address: parseMac(mac) };
+  return { type: rt.MessageType.NEWLINK, message: { kind: 'link', data, attrs }, flags: 0, operation: `RTM_NEWLINK up${mac === undefined ? '' : ` address ${mac}`} dev ${index}` };
 }
 
 /** RTM_DELLINK by name; false when it did not exist. Deleting either end of a veth removes both. */

@@ -11,6 +11,8 @@ import { withNetnsRtnl } from './rtnl.ts';
 export interface PodInterfaceConfig {
   podNetns: NetnsHandle;
   podName: string;
+  /** Set before the link comes up, when the veth was made before the MAC was known. */
+  mac?: string;
   /** IPv4 and IPv6 addresses; IPv6 ones are added without DAD. */
   addresses: readonly IpAddress[];
   /** Added after the addresses, so gateways are already on-link. */
@@ -26,7 +28,7 @@ export interface PodInterfaceState extends LinkState {
   txChecksum?: boolean;
 }
 
-/** In the pod netns: TX checksum off (if asked), link up, addresses, routes. */
+/** In the pod netns: TX checksum off (if asked), MAC (if given) and link up, addresses, routes. */
 export async function configurePodInterface(config: PodInterfaceConfig): Promise<void> {
   const { podNetns, podName, signal } = config;
   await withNetnsRtnl(podNetns, async (sock) => {
@@ -34,7 +36,7 @@ export async function configurePodInterface(config: PodInterfaceConfig): Promise
     if (link?.data.index === undefined) throw new KernelError(constants.errno.ENODEV, `RTM_GETLINK ${podName}`);
     const index = link.data.index;
     // Built (and validated) before anything is changed; sent in one pipeline, handled in order.
-    const requests = [linkUpRequest(index), ...config.addresses.map((address) => addressRequest(index, address)), ...config.routes.map((route) => routeRequest(index, route))];
+    const requests = [linkUpRequest(index, config.mac), ...config.addresses.map((address) => addressRequest(index, address)), ...config.routes.map((route) => routeRequest(index, route))];
     if (config.disableTxChecksum) setTxChecksum(podNetns, podName, false);
     await sock.pipeline(requests, signal);
   });

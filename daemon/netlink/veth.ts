@@ -1,5 +1,6 @@
 // A veth pair created by one RTM_NEWLINK: the host end in the host netns (up), the peer placed
-// straight into the pod netns (IFLA_NET_NS_FD) with its final name, MAC and MTU (left down).
+// straight into the pod netns (IFLA_NET_NS_FD) with its final name and MTU, and its MAC when it is
+// known already (left down).
 import { constants } from 'node:os';
 import { AttrStream, ifla, readU32, rt } from 'netlink';
 import { KernelError } from './errors.ts';
@@ -13,7 +14,8 @@ export interface VethPairOptions {
   hostName: string;
   podName: string;
   podNetns: NetnsHandle;
-  podMac: string;
+  /** The kernel picks a random one when absent (configurePodInterface sets the final one). */
+  podMac?: string;
   /** Both ends; the kernel default (1500) when absent. */
   mtu?: number;
   signal: AbortSignal;
@@ -29,7 +31,8 @@ export interface VethPair {
 /** Creates the pair; EEXIST (KernelError) when either name is taken. */
 export async function createVethPair(opts: VethPairOptions): Promise<VethPair> {
   const mtu = opts.mtu === undefined ? {} : { mtu: opts.mtu };
-  const peer = { ifname: opts.podName, address: parseMac(opts.podMac), netNsFd: opts.podNetns.fd, ...mtu };
+  const address = opts.podMac === undefined ? {} : { address: parseMac(opts.podMac) };
+  const peer = { ifname: opts.podName, netNsFd: opts.podNetns.fd, ...address, ...mtu };
   const attrs = { ifname: opts.hostName, linkinfo: vethLinkInfo(peer), ...mtu };
   const data = { flags: { up: true }, change: { up: true } } as const;
   const operation = `RTM_NEWLINK veth ${opts.hostName}/${opts.podName}`;
