@@ -13,7 +13,7 @@ import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { UndoStack } from '../lib/undo.ts';
 import { crashPoint } from '../lib/crash-point.ts';
 import type { Logger } from '../lib/log.ts';
-import { createVethPair } from '../netlink/veth.ts';
+import { createVethPair, type VethPair } from '../netlink/veth.ts';
 import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { isErrno } from '../netlink/errors.ts';
@@ -225,14 +225,14 @@ async function addBridgePort(ctx: Attacher, side: HostSide, undo: UndoStack, sig
 /**
  * A fresh attachment's veth and br-int port, made while the NB commits its logical switch port:
  * neither needs the address (the pod end stays down and gets its MAC when it is configured), and
- * ovn-controller binds the port as soon as northd has processed it. Resolves to the host end's
- * MAC, or to undefined when a link of either name exists already (a retried ADD after a crash,
+ * ovn-controller binds the port as soon as northd has processed it. Resolves to the pair, or to
+ * undefined when a link of either name exists already (a retried ADD after a crash,
  * or a taken CNI_IFNAME): the caller then sorts it out once the port is known.
  */
-async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<string | undefined> {
-  let hostMac: string;
+async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<VethPair | undefined> {
+  let pair: VethPair;
   try {
-    ({ hostMac } = await createVethPair({ hostName: side.vethName, podName: side.podName, podNetns: side.netns, mtu: side.mtu, signal }));
+    pair = await createVethPair({ hostName: side.vethName, podName: side.podName, podNetns: side.netns, mtu: side.mtu, signal });
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return undefined;
     throw err;
@@ -240,7 +240,7 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
   undo.push('veth', () => deleteLink(side.vethName, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
   crashPoint('veth');
   await addBridgePort(ctx, side, undo, signal);
-  return hostMac;
+  return pair;
 }
 
 export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
@@ -316,11 +316,13 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       signal,
     };
 
-    let hostMac = sideMade.value;
+    const made = sideMade.value;
+    let hostMac: string;
     let podConfigured: Promise<void> = Promise.resolve();
-    let bridgePortMade = hostMac !== undefined;
-    if (hostMac !== undefined) {
-      podConfigured = configurePodInterface({ ...podInterface, mac }).then(() => crashPoint('pod-interface'));
+    let bridgePortMade = made !== undefined;
+    if (made !== undefined) {
+      hostMac = made.hostMac;
+      podConfigured = configurePodInterface({ ...podInterface, mac, podIndex: made.podIndex }).then(() => crashPoint('pod-interface'));
     } else {
       const host = await findLink(vethName, signal);
       const pod = await inspectPodInterface(netns, req.ifName, signal);
@@ -332,11 +334,12 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`);
         }
         if (host !== undefined) await deleteLink(vethName, signal);
-        ({ hostMac } = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal }));
+        const pair = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal });
+        hostMac = pair.hostMac;
         undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
         crashPoint('veth');
         // The pod end is configured while OVS and ovn-controller bind the host end.
-        podConfigured = configurePodInterface(podInterface).then(() => crashPoint('pod-interface'));
+        podConfigured = configurePodInterface({ ...podInterface, podIndex: pair.podIndex }).then(() => crashPoint('pod-interface'));
       }
       // The br-int port of an earlier try is kept when it points at this logical port.
       const ovsPort = findBridgePort(ctx.ovs, vethName);

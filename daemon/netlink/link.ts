@@ -1,11 +1,10 @@
-// Links by name: find, bring up, delete, list. Host-netns functions open their own socket; the
-// `*On` variants run on a socket the caller already has (e.g. one bound to a pod netns).
+// Links by name: find, bring up, delete, list. Host-netns functions send to the host netns; the
+// `*On` variants send where the caller's Rtnl points (e.g. a pod netns).
 import { rt } from 'netlink';
 import { isErrno } from './errors.ts';
 import { formatMac, parseMac } from './mac.ts';
-import { native } from './native.ts';
 import type { NetnsHandle } from './netns.ts';
-import { withHostRtnl, withNetnsRtnl, type Rtnl, type RtnlRequest } from './rtnl.ts';
+import { Rtnl, type RtnlRequest } from './rtnl.ts';
 
 export interface LinkState {
   index: number;
@@ -25,11 +24,15 @@ export function linkState({ data, attrs }: rt.LinkMessage): LinkState {
   };
 }
 
+/** RTM_GETLINK by name. */
+export function getLinkRequest(name: string): RtnlRequest {
+  return { type: rt.MessageType.GETLINK, message: { kind: 'link', data: {}, attrs: { ifname: name } }, flags: 0, operation: `RTM_GETLINK ${name}` };
+}
+
 /** RTM_GETLINK by name; undefined when there is no such link (ENODEV). */
 export async function getLinkOn(sock: Rtnl, name: string, signal: AbortSignal): Promise<rt.LinkMessage | undefined> {
   try {
-    const message = { kind: 'link', data: {}, attrs: { ifname: name } } as const;
-    const [reply] = await sock.request({ type: rt.MessageType.GETLINK, message, flags: 0, operation: `RTM_GETLINK ${name}` }, signal);
+    const [reply] = await sock.request(getLinkRequest(name), signal);
     return reply?.kind === 'link' ? reply : undefined;
   } catch (err) {
     if (isErrno(err, 'ENODEV')) return undefined;
@@ -61,28 +64,26 @@ export async function deleteLinkOn(sock: Rtnl, name: string, signal: AbortSignal
 
 /** A link of the host netns, or undefined. */
 export async function findLink(name: string, signal: AbortSignal): Promise<LinkState | undefined> {
-  const link = await withHostRtnl((sock) => getLinkOn(sock, name, signal));
+  const link = await getLinkOn(Rtnl.host(), name, signal);
   return link === undefined ? undefined : linkState(link);
 }
 
-/** Deletes a link of the host netns; false when it did not exist (idempotent). */
 /**
- * Deletes a host link; false when it did not exist. Runs off the event loop: the kernel destroys a
- * veth pair inside the request (~20 ms, an RCU grace period), which would stall every other
- * request. It cannot be aborted once sent, so `signal` only stops it from starting.
+ * Deletes a host link; false when it did not exist. The kernel destroys a veth pair inside the
+ * request (~20 ms, an RCU grace period), off the event loop (see rtnl.ts); once sent it cannot
+ * be aborted, so `signal` only stops it from starting.
  */
-export async function deleteLink(name: string, signal: AbortSignal): Promise<boolean> {
-  signal.throwIfAborted();
-  return native().deleteLink(name);
+export function deleteLink(name: string, signal: AbortSignal): Promise<boolean> {
+  return deleteLinkOn(Rtnl.host(), name, signal);
 }
 
 /** Deletes a link inside `netns`; false when it did not exist. */
 export function deleteLinkInNetns(netns: NetnsHandle, name: string, signal: AbortSignal): Promise<boolean> {
-  return withNetnsRtnl(netns, (sock) => deleteLinkOn(sock, name, signal));
+  return deleteLinkOn(Rtnl.in(netns), name, signal);
 }
 
 /** Names of the host-netns links that start with `prefix` (for garbage collection). */
 export async function listHostLinks(prefix: string, signal: AbortSignal): Promise<string[]> {
-  const links = await withHostRtnl((sock) => sock.dump(rt.MessageType.GETLINK, { kind: 'link', data: {}, attrs: {} }, signal));
+  const links = await Rtnl.host().dump(rt.MessageType.GETLINK, { kind: 'link', data: {}, attrs: {} }, signal);
   return links.flatMap((msg) => (msg.kind === 'link' && msg.attrs.ifname?.startsWith(prefix) === true ? [msg.attrs.ifname] : []));
 }

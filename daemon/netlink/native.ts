@@ -14,12 +14,24 @@ export interface NativeBinding {
   nsType(fd: number): number;
   /** TX checksum offload state of an interface in the calling thread's netns. */
   getTxChecksum(ifname: string): boolean;
-  setTxChecksum(ifname: string, on: boolean): void;
-  /** RTM_DELLINK by name on a threadpool thread (host netns); resolves to whether it existed. */
-  deleteLink(ifname: string): Promise<boolean>;
+  /**
+   * Sends netlink messages one by one on a threadpool thread, in the netns behind netnsFd (-1:
+   * the host's, hostFd), optionally turning off TX checksum offload of an interface first.
+   * Resolves with each message's replies; the first kernel error stops it (`failed`, `errno`).
+   */
+  rtnlExchange(hostFd: number, netnsFd: number, messages: Buffer, txChecksumOff: string | undefined): Promise<RtnlExchange>;
 }
 
-const functionNames = ['setns', 'restoreNetns', 'nsType', 'getTxChecksum', 'setTxChecksum', 'deleteLink'] as const;
+export interface RtnlExchange {
+  /** Per message: the raw netlink messages it was answered with (empty for a bare ACK). */
+  replies: Buffer[];
+  /** Index of the message the kernel refused, -1 when none was. */
+  failed: number;
+  /** The positive errno of that refusal. */
+  errno: number;
+}
+
+const functionNames = ['setns', 'restoreNetns', 'nsType', 'getTxChecksum', 'rtnlExchange'] as const;
 
 /** The addon file; from source, where `node-gyp rebuild -C daemon/netlink/native` puts it. */
 export function nativeAddonPath(): string {
@@ -48,8 +60,8 @@ function load(path: string): NativeBinding {
     restoreNetns: (fd) => raw.restoreNetns(fd),
     nsType: (fd) => kernelCall(() => raw.nsType(fd)),
     getTxChecksum: (ifname) => kernelCall(() => raw.getTxChecksum(ifname)),
-    setTxChecksum: (ifname, on) => kernelCall(() => raw.setTxChecksum(ifname, on)),
-    deleteLink: (ifname) => raw.deleteLink(ifname).catch((err: unknown) => kernelCall(() => { throw err; })),
+    rtnlExchange: (hostFd, netnsFd, messages, txChecksumOff) =>
+      raw.rtnlExchange(hostFd, netnsFd, messages, txChecksumOff).catch((err: unknown) => kernelCall(() => { throw err; })),
   };
 }
 

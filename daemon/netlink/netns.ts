@@ -20,7 +20,7 @@ export interface NetnsHandle {
   close(): Promise<void>;
 }
 
-let hostNetnsFd: number | undefined;
+let hostNetns: number | undefined;
 let threadpoolStarted: Promise<void> | undefined;
 
 /**
@@ -54,7 +54,7 @@ export async function openNetns(path: string): Promise<NetnsHandle> {
  * Callers must have awaited openNetns() (which starts the threadpool) before.
  */
 export function inNetnsSync<T>(netns: NetnsHandle, fn: () => T): T {
-  const host = hostFd();
+  const host = hostNetnsFd();
   native().setns(netns.fd);
   try {
     const result = fn();
@@ -72,9 +72,9 @@ export function startThreadpool(): Promise<void> {
 }
 
 /** The netns the main thread started in, opened once and kept for the life of the process. */
-function hostFd(): number {
-  hostNetnsFd ??= openSync('/proc/thread-self/ns/net', constants.O_RDONLY);
-  return hostNetnsFd;
+export function hostNetnsFd(): number {
+  hostNetns ??= openSync('/proc/thread-self/ns/net', constants.O_RDONLY);
+  return hostNetns;
 }
 
 function isCode(err: unknown, code: string): boolean {

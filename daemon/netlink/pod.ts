@@ -2,17 +2,19 @@
 import { constants } from 'node:os';
 import { addressRequest, listAddressesOn, type IpAddress } from './addr.ts';
 import { KernelError } from './errors.ts';
-import { getTxChecksum, setTxChecksum } from './ethtool.ts';
+import { getTxChecksum } from './ethtool.ts';
 import { getLinkOn, linkState, linkUpRequest, type LinkState } from './link.ts';
 import type { NetnsHandle } from './netns.ts';
 import { routeRequest, type RouteSpec } from './route.ts';
-import { withNetnsRtnl } from './rtnl.ts';
+import { Rtnl } from './rtnl.ts';
 
 export interface PodInterfaceConfig {
   podNetns: NetnsHandle;
   podName: string;
   /** Set before the link comes up, when the veth was made before the MAC was known. */
   mac?: string;
+  /** The interface's index in the pod netns, when known (createVethPair returns it). */
+  podIndex?: number;
   /** IPv4 and IPv6 addresses; IPv6 ones are added without DAD. */
   addresses: readonly IpAddress[];
   /** Added after the addresses, so gateways are already on-link. */
@@ -28,28 +30,27 @@ export interface PodInterfaceState extends LinkState {
   txChecksum?: boolean;
 }
 
-/** In the pod netns: TX checksum off (if asked), MAC (if given) and link up, addresses, routes. */
+/**
+ * In the pod netns, in one trip to a pool thread (rtnl.ts): TX checksum off (if asked), MAC (if
+ * given) and link up, addresses, routes. Without `podIndex` the link is looked up first.
+ */
 export async function configurePodInterface(config: PodInterfaceConfig): Promise<void> {
   const { podNetns, podName, signal } = config;
-  await withNetnsRtnl(podNetns, async (sock) => {
-    const link = await getLinkOn(sock, podName, signal);
-    if (link?.data.index === undefined) throw new KernelError(constants.errno.ENODEV, `RTM_GETLINK ${podName}`);
-    const index = link.data.index;
-    // Built (and validated) before anything is changed; sent in one pipeline, handled in order.
-    const requests = [linkUpRequest(index, config.mac), ...config.addresses.map((address) => addressRequest(index, address)), ...config.routes.map((route) => routeRequest(index, route))];
-    if (config.disableTxChecksum) setTxChecksum(podNetns, podName, false);
-    await sock.pipeline(requests, signal);
-  });
+  const sock = Rtnl.in(podNetns);
+  const index = config.podIndex ?? (await getLinkOn(sock, podName, signal))?.data.index;
+  if (index === undefined) throw new KernelError(constants.errno.ENODEV, `RTM_GETLINK ${podName}`);
+  // Built (and validated) before anything is changed; sent in order, each seeing the ones before.
+  const requests = [linkUpRequest(index, config.mac), ...config.addresses.map((address) => addressRequest(index, address)), ...config.routes.map((route) => routeRequest(index, route))];
+  await sock.batch(requests, signal, config.disableTxChecksum ? { disableTxChecksumOf: podName } : {});
 }
 
 /** The pod interface as the kernel sees it, or undefined when it does not exist. */
-export function inspectPodInterface(podNetns: NetnsHandle, podName: string, signal: AbortSignal): Promise<PodInterfaceState | undefined> {
-  return withNetnsRtnl(podNetns, async (sock) => {
-    const link = await getLinkOn(sock, podName, signal);
-    if (link === undefined) return undefined;
-    const state = linkState(link);
-    const addresses = await listAddressesOn(sock, state.index, signal);
-    const txChecksum = getTxChecksum(podNetns, podName);
-    return { ...state, addresses, ...(txChecksum === undefined ? {} : { txChecksum }) };
-  });
+export async function inspectPodInterface(podNetns: NetnsHandle, podName: string, signal: AbortSignal): Promise<PodInterfaceState | undefined> {
+  const sock = Rtnl.in(podNetns);
+  const link = await getLinkOn(sock, podName, signal);
+  if (link === undefined) return undefined;
+  const state = linkState(link);
+  const addresses = await listAddressesOn(sock, state.index, signal);
+  const txChecksum = getTxChecksum(podNetns, podName);
+  return { ...state, addresses, ...(txChecksum === undefined ? {} : { txChecksum }) };
 }

@@ -1,11 +1,11 @@
-// One rtnetlink socket, bound to the netns it was created in, with requests that honour an
-// AbortSignal and turn kernel NLMSG_ERROR replies into KernelError.
-import { AttrStream, createRtNetlink, FlagsGet, FlagsNew, parseError, rt } from 'netlink';
-import type { RtNetlinkSocket } from 'netlink';
+// rtnetlink requests, sent from a libuv threadpool thread in the host netns or in a pod's
+// (native/rtnl.c): the kernel handles a request inside sendmsg(), under its RTNL lock, which can
+// take milliseconds (veth creation and destruction) and far longer while other work holds the
+// lock. The event loop never waits for it. Kernel NLMSG_ERROR replies become KernelError.
+import { AttrStream, FlagsGet, FlagsNew, formatMessage, parseMessages, rt } from 'netlink';
 import { KernelError } from './errors.ts';
-import { inNetnsSync, startThreadpool, type NetnsHandle } from './netns.ts';
-
-const NLMSG_ERROR = 2;
+import { hostNetnsFd, startThreadpool, type NetnsHandle } from './netns.ts';
+import { native } from './native.ts';
 
 /** NLM_F_CREATE | NLM_F_EXCL: create, EEXIST if it exists. */
 export const createFlags = FlagsNew.CREATE | FlagsNew.EXCL;
@@ -22,67 +22,70 @@ export interface RtnlRequest {
   operation: string;
 }
 
-// Replies queue in the socket's receive buffer until read; an overflow (ENOBUFS) makes the `netlink`
-// package's poll handler throw from native code and abort the process. Bounding the requests in
-// flight keeps their ACKs far below the default 208 KiB buffer.
-const maxInFlight = 32;
+export interface BatchOptions {
+  /** An interface of this netns whose TX checksum offload is turned off before the requests. */
+  disableTxChecksumOf?: string;
+}
 
+/** Where requests go: the host netns, or a pod's (whose handle the caller keeps open). */
 export class Rtnl {
-  readonly #sock: RtNetlinkSocket;
-  readonly #failed = new AbortController();
+  readonly #netnsFd: number;
 
-  private constructor(sock: RtNetlinkSocket) {
-    this.#sock = sock;
-    // Without a listener an 'error' event would throw; fail the pending requests instead.
-    sock.socket.on('error', (err) => this.#failed.abort(err));
+  private constructor(netnsFd: number) {
+    this.#netnsFd = netnsFd;
   }
 
-  /** Opens a socket in the calling thread's netns. */
-  static open(): Rtnl {
-    return new Rtnl(createRtNetlink());
+  static host(): Rtnl {
+    return new Rtnl(-1);
   }
 
-  close(): void {
-    this.#sock.socket.close();
+  static in(netns: NetnsHandle): Rtnl {
+    return new Rtnl(netns.fd);
   }
 
   /**
-   * Sends one request (REQUEST|ACK plus its flags) and returns the parsed replies (empty for an ACK).
+   * Sends one request and returns the parsed replies (empty for an ACK).
    * @throws KernelError when the kernel answers with an error.
    */
   async request(req: RtnlRequest, signal: AbortSignal): Promise<rt.Message[]> {
-    const stop = AbortSignal.any([signal, this.#failed.signal]);
-    stop.throwIfAborted();
-    const body = new AttrStream();
-    formatMessage(req.message, body);
-    const reply = this.#sock.socket.request(req.type, body.bufs, { flags: req.flags, checkError: false });
-    const [messages] = await untilAborted(reply, stop);
-    const first = messages[0];
-    if (first?.type === NLMSG_ERROR) {
-      const { errno } = parseError(first.data, first.flags);
-      if (errno !== 0) throw new KernelError(-errno, req.operation);
-      return [];
-    }
-    return messages.map((msg) => rt.parseMessage(msg.type, msg.data));
+    const [replies] = await this.batch([req], signal);
+    return replies ?? [];
   }
 
   /**
-   * Sends requests back to back without waiting for each reply; the kernel handles them in order,
-   * so later ones see the effect of earlier ones. Rejects with the first failure.
+   * Sends requests in order in one trip to the thread (later ones see the effect of earlier
+   * ones) and returns each one's replies. Rejects with the first failure; once sent, a batch is
+   * not cancelled (`signal` only stops it from starting).
    */
-  async pipeline(requests: readonly RtnlRequest[], signal: AbortSignal): Promise<void> {
-    for (let start = 0; start < requests.length; start += maxInFlight) {
-      await Promise.all(requests.slice(start, start + maxInFlight).map((req) => this.request(req, signal)));
-    }
+  async batch(requests: readonly RtnlRequest[], signal: AbortSignal, options: BatchOptions = {}): Promise<rt.Message[][]> {
+    signal.throwIfAborted();
+    await startThreadpool();
+    const messages = Buffer.concat(requests.flatMap((req) => formatRequest(req)));
+    const result = await native().rtnlExchange(hostNetnsFd(), this.#netnsFd, messages, options.disableTxChecksumOf);
+    const failed = requests[result.failed];
+    if (failed !== undefined) throw new KernelError(result.errno, failed.operation);
+    return result.replies.map((raw) => parseMessages(raw).map((msg) => rt.parseMessage(msg.type, msg.data)));
   }
 
   /** A dump request (all links, all addresses...). */
-  dump(type: rt.MessageType, message: OutMessage, signal: AbortSignal): Promise<rt.Message[]> {
+  async dump(type: rt.MessageType, message: OutMessage, signal: AbortSignal): Promise<rt.Message[]> {
     return this.request({ type, message, flags: FlagsGet.DUMP, operation: `RTM_${rt.MessageType[type]} dump` }, signal);
   }
 }
 
-function formatMessage(message: OutMessage, out: AttrStream): void {
+/**
+ * The whole netlink message, padded to 4 bytes as messages are in a batch (NLMSG_ALIGN);
+ * sequence numbers and ACK flags are the native side's.
+ */
+function formatRequest(req: RtnlRequest): Uint8Array[] {
+  const body = new AttrStream();
+  formatBody(req.message, body);
+  const parts = formatMessage({ type: req.type, flags: req.flags, seq: 0, port: 0, data: body.bufs });
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  return length % 4 === 0 ? parts : [...parts, Buffer.alloc(4 - (length % 4))];
+}
+
+function formatBody(message: OutMessage, out: AttrStream): void {
   switch (message.kind) {
     case 'link':
       return rt.formatLinkMessage(message, out);
@@ -92,33 +95,5 @@ function formatMessage(message: OutMessage, out: AttrStream): void {
       return rt.formatRouteMessage(message, out);
     default:
       return message satisfies never;
-  }
-}
-
-/** Settles like `promise`, or rejects with the signal's reason once it aborts; always drops the listener. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** Runs `fn` with a socket in the host netns (the one the process started in), closed afterwards. */
-export async function withHostRtnl<T>(fn: (sock: Rtnl) => Promise<T>): Promise<T> {
-  return using(Rtnl.open(), fn);
-}
-
-/** Runs `fn` with a socket bound to `netns`, closed afterwards. */
-export async function withNetnsRtnl<T>(netns: NetnsHandle, fn: (sock: Rtnl) => Promise<T>): Promise<T> {
-  await startThreadpool();
-  return using(inNetnsSync(netns, () => Rtnl.open()), fn);
-}
-
-async function using<T>(sock: Rtnl, fn: (sock: Rtnl) => Promise<T>): Promise<T> {
-  try {
-    return await fn(sock);
-  } finally {
-    sock.close();
   }
 }

@@ -4,10 +4,10 @@
 import { constants } from 'node:os';
 import { AttrStream, ifla, readU32, rt } from 'netlink';
 import { KernelError } from './errors.ts';
-import { getLinkOn } from './link.ts';
+import { getLinkRequest } from './link.ts';
 import { formatMac, parseMac } from './mac.ts';
 import type { NetnsHandle } from './netns.ts';
-import { createFlags, withHostRtnl } from './rtnl.ts';
+import { createFlags, Rtnl } from './rtnl.ts';
 
 export interface VethPairOptions {
   /** Host end name, at most 15 bytes (the caller picks it). */
@@ -36,17 +36,17 @@ export async function createVethPair(opts: VethPairOptions): Promise<VethPair> {
   const attrs = { ifname: opts.hostName, linkinfo: vethLinkInfo(peer), ...mtu };
   const data = { flags: { up: true }, change: { up: true } } as const;
   const operation = `RTM_NEWLINK veth ${opts.hostName}/${opts.podName}`;
-  return withHostRtnl(async (sock) => {
-    await sock.request({ type: rt.MessageType.NEWLINK, message: { kind: 'link', data, attrs }, flags: createFlags, operation }, opts.signal);
-    const host = await getLinkOn(sock, opts.hostName, opts.signal);
-    // IFLA_LINK of a veth end is the ifindex of its peer (here, in the pod netns).
-    if (host?.attrs.link === undefined) throw new KernelError(constants.errno.ENODEV, `RTM_GETLINK ${opts.hostName}`);
-    return {
-      hostIndex: host.data.index ?? 0,
-      podIndex: readU32.call(host.attrs.link, 0),
-      hostMac: formatMac(host.attrs.address ?? Buffer.alloc(0)),
-    };
-  });
+  // One trip: create the pair, then read the host end (its MAC, and its peer's index).
+  const create = { type: rt.MessageType.NEWLINK, message: { kind: 'link', data, attrs }, flags: createFlags, operation } as const;
+  const [, replies] = await Rtnl.host().batch([create, getLinkRequest(opts.hostName)], opts.signal);
+  const host = replies?.[0];
+  // IFLA_LINK of a veth end is the ifindex of its peer (here, in the pod netns).
+  if (host?.kind !== 'link' || host.attrs.link === undefined) throw new KernelError(constants.errno.ENODEV, `RTM_GETLINK ${opts.hostName}`);
+  return {
+    hostIndex: host.data.index ?? 0,
+    podIndex: readU32.call(host.attrs.link, 0),
+    hostMac: formatMac(host.attrs.address ?? Buffer.alloc(0)),
+  };
 }
 
 /** IFLA_LINKINFO { KIND "veth", DATA { VETH_INFO_PEER: ifinfomsg + peer attributes } }. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsNotFoundError, NotANetnsError } from '../../daemon/netlink/errors.ts';
 import { inNetnsSync, openNetns } from '../../daemon/netlink/netns.ts';
-import { withNetnsRtnl } from '../../daemon/netlink/rtnl.ts';
+import { Rtnl } from '../../daemon/netlink/rtnl.ts';
 import { rt } from 'netlink';
 import { createNetns, rootSkipReason } from '../helpers/netns.ts';
 
@@ -51,23 +51,32 @@ if (skip !== false) {
     tt.same(allThreadsNetns(), [host], 'every thread (libuv pool included) is in the host netns');
   });
 
-  t.test('withNetnsRtnl talks to the netns it was opened for', async (tt) => {
+  t.test('requests for a netns go to that netns, and the pool thread comes back', async (tt) => {
     const handle = await openNetns(path);
     tt.teardown(() => handle.close());
-    const names = await withNetnsRtnl(handle, async (sock) => {
-      const links = await sock.dump(rt.MessageType.GETLINK, { kind: 'link', data: {}, attrs: {} }, AbortSignal.timeout(2000));
-      return links.flatMap((msg) => (msg.kind === 'link' && msg.attrs.ifname !== undefined ? [msg.attrs.ifname] : []));
-    });
+    const links = await Rtnl.in(handle).dump(rt.MessageType.GETLINK, { kind: 'link', data: {}, attrs: {} }, AbortSignal.timeout(2000));
+    const names = links.flatMap((msg) => (msg.kind === 'link' && msg.attrs.ifname !== undefined ? [msg.attrs.ifname] : []));
     tt.same(names, ['lo'], 'a fresh netns has only lo');
+    const hostLinks = await Rtnl.host().dump(rt.MessageType.GETLINK, { kind: 'link', data: {}, attrs: {} }, AbortSignal.timeout(2000));
+    tt.ok(hostLinks.length > 1, `the host netns has its own links (${hostLinks.length})`);
     tt.equal(threadNetns(), host);
+    tt.same(allThreadsNetns(), [host], 'every thread (libuv pool included) is back in the host netns');
   });
 
-  t.test('a long pipeline of large replies does not overflow the receive buffer', async (tt) => {
-    // Unbounded, 200 RTM_GETLINK replies overflow the socket buffer and the netlink package aborts the process.
+  t.test('a batch of 1000 requests: each answered, in order', async (tt) => {
     const request = { type: rt.MessageType.GETLINK, message: { kind: 'link', data: {}, attrs: { ifname: 'lo' } } as const, flags: 0, operation: 'RTM_GETLINK lo' };
     const handle = await openNetns(path);
     tt.teardown(() => handle.close());
-    await withNetnsRtnl(handle, (sock) => sock.pipeline(Array.from({ length: 1000 }, () => request), AbortSignal.timeout(10_000)));
-    tt.pass('1000 requests answered');
+    const replies = await Rtnl.in(handle).batch(Array.from({ length: 1000 }, () => request), AbortSignal.timeout(10_000));
+    tt.equal(replies.length, 1000);
+    tt.ok(replies.every((r) => r.length === 1 && r[0]?.kind === 'link' && r[0].attrs.ifname === 'lo'), 'every reply is lo');
+  });
+
+  t.test('the first kernel error stops the batch and names its request', async (tt) => {
+    const lo = { type: rt.MessageType.GETLINK, message: { kind: 'link', data: {}, attrs: { ifname: 'lo' } } as const, flags: 0, operation: 'RTM_GETLINK lo' };
+    const none = { ...lo, message: { kind: 'link', data: {}, attrs: { ifname: 'nlt-none' } } as const, operation: 'RTM_GETLINK nlt-none' };
+    const handle = await openNetns(path);
+    tt.teardown(() => handle.close());
+    await tt.rejects(Rtnl.in(handle).batch([lo, none, lo], AbortSignal.timeout(2000)), { name: 'KernelError', code: 'ENODEV', operation: 'RTM_GETLINK nlt-none' });
   });
 }

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dellink.h"
+#include "rtnl.h"
 
 // Throws an Error shaped like Node's system errors: code (errno name), errno, syscall.
 static void throw_errno(napi_env env, int err, const char *syscall) {
@@ -89,7 +89,7 @@ static napi_value js_ns_type(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// One ETHTOOL_[GS]TXCSUM request on an interface of the calling thread's netns.
+// One ETHTOOL_GTXCSUM request on an interface of the calling thread's netns.
 static int ethtool_txcsum(const char name[IFNAMSIZ], struct ethtool_value *value) {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return -1;
@@ -118,31 +118,13 @@ static napi_value js_get_tx_checksum(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// setTxChecksum(ifname, on): turns TX checksum offload on or off (all checksum kinds, as ethtool -K tx).
-static napi_value js_set_tx_checksum(napi_env env, napi_callback_info info) {
-  char name[IFNAMSIZ] = {0};
-  size_t argc = 2;
-  napi_value argv[2];
-  bool on;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (!arg_ifname(env, info, name)) return NULL;
-  if (argc < 2 || napi_get_value_bool(env, argv[1], &on) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a boolean");
-    return NULL;
-  }
-  struct ethtool_value value = {.cmd = ETHTOOL_STXCSUM, .data = on ? 1 : 0};
-  if (ethtool_txcsum(name, &value) != 0) throw_errno(env, errno, "ioctl(SIOCETHTOOL)");
-  return NULL;
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setns", NULL, js_setns, NULL, NULL, NULL, napi_enumerable, NULL},
       {"restoreNetns", NULL, js_restore_netns, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nsType", NULL, js_ns_type, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getTxChecksum", NULL, js_get_tx_checksum, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setTxChecksum", NULL, js_set_tx_checksum, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"deleteLink", NULL, js_delete_link, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rtnlExchange", NULL, js_rtnl_exchange, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
