@@ -26,11 +26,6 @@ function logTime(logs: readonly DaemonLog[], msg: string, command: string, conta
   return undefined;
 }
 
-/** Segments from consecutive timestamps; a sample missing any timestamp is left out. */
-function segments(labels: readonly string[], rows: ReadonlyArray<ReadonlyArray<number | undefined>>): Segment[] {
-  return spans(labels.map((label, i) => [label, i, i + 1] as const), rows);
-}
-
 /** Segments from chosen pairs of timestamps [label, from, to]; a sample missing any timestamp is left out. */
 function spans(pairs: ReadonlyArray<readonly [string, number, number]>, rows: ReadonlyArray<ReadonlyArray<number | undefined>>): Segment[] {
   const complete = rows.filter((r): r is number[] => r.every((x) => x !== undefined));
@@ -43,13 +38,20 @@ export interface Sources {
   readonly daemon: readonly DaemonLog[];
 }
 
+/**
+ * A fresh ADD commits its logical switch port and makes its veth and OVS port at the same time,
+ * so both commits are measured from the spawn; OVN's binding from the LSP commit.
+ */
 export const ADD_SEGMENTS = [
   'spawn → LSP committed in NB (ip netns exec, Go executable start, request to daemon, NB transaction)',
-  'LSP committed → OVS port committed (veth, pod netns config)',
-  'OVS port committed → ovn-installed written (ovn-controller)',
-  'ovn-installed written → daemon logs "attached" (monitor update)',
+  'spawn → OVS port committed (the same, then the veth pair and the OVS transaction, beside the NB one)',
+  'LSP committed → ovn-installed written (ovn-northd and ovn-controller: OVN\'s share)',
+  'ovn-installed written → daemon logs "attached" (monitor update; the pod end was configured meanwhile)',
   '"attached" → executable exits (reply over the socket, print result, exit)',
 ] as const;
+
+/** Index in addBreakdown()'s result of OVN's share (LSP committed → ovn-installed). */
+export const OVN_BINDING_SEGMENT = 2;
 
 export function addBreakdown(samples: readonly Sample[], src: Sources): Segment[] {
   const rows = samples
@@ -68,7 +70,17 @@ export function addBreakdown(samples: readonly Sample[], src: Sources): Segment[
       const tAttached = logTime(src.daemon, 'attached', 'ADD', pod.containerId);
       return [s.start.wallMs, tLsp, tIface, tInstalled, tAttached, s.end.wallMs];
     });
-  return segments(ADD_SEGMENTS, rows);
+  const [spawnLsp, spawnIface, binding, installedAttached, attachedExit] = ADD_SEGMENTS;
+  return spans(
+    [
+      [spawnLsp, 0, 1],
+      [spawnIface, 0, 2],
+      [binding, 1, 3],
+      [installedAttached, 3, 4],
+      [attachedExit, 4, 5],
+    ],
+    rows,
+  );
 }
 
 /**
