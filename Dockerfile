@@ -1,18 +1,29 @@
 # The ovn-multinet node image: the two executables, nothing else. ovn-multinetd (the daemon,
 # controller and tool) runs as a privileged, host-network DaemonSet (manifests/daemonset.yaml);
-# an init container copies ovn-multinet (the CNI executable) to the host's CNI bin directory. `npm run image` (scripts/image.sh) builds and smoke-tests it:
+# an init container copies ovn-multinet (the CNI executable) to the host's CNI bin directory.
+# `npm run image` (scripts/image.sh) builds and smoke-tests it:
 #   podman build --network host -t localhost/ovn-multinet:dev .
 # BASE can point at a locally imported image where no registry is reachable
 # (e.g. --build-arg BASE=localhost/debian:bookworm-slim, which scripts/image.sh makes).
 ARG BASE=debian:bookworm-slim
 
+# The CNI executable: Go, standard library only (nothing is downloaded), static and stripped.
+FROM ${BASE} AS cni
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends golang-go \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json ./
+COPY scripts/build-cni.sh scripts/
+COPY cni/ cni/
+RUN mkdir -p dist && bash scripts/build-cni.sh dist/ovn-multinet "$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)"
+
 FROM ${BASE} AS build
 # Debian's nodejs/npm (Node 18, npm 9) only run `npm ci`: the lock brings Node 24 (the `node`
 # package) and everything after that runs on it. g++/make/python3: node-gyp builds the setns
-# addon against the Node 24 headers that come with the `node` package. golang-go builds the CNI
-# executable (standard library only: nothing is downloaded).
+# addon against the Node 24 headers that come with the `node` package.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm g++ make python3 ca-certificates golang-go \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm g++ make python3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -24,10 +35,11 @@ RUN --mount=type=secret,id=npm_ca \
  && npm ci --no-audit --no-fund --loglevel=error \
  && test "$(node_modules/.bin/node -p 'process.versions.node.split(".")[0]')" = 24
 COPY . .
-RUN PATH=/src/node_modules/.bin:$PATH node scripts/build.ts
+RUN PATH=/src/node_modules/.bin:$PATH node scripts/build.ts daemon
 
 FROM ${BASE}
-COPY --from=build /src/dist/ovn-multinet /src/dist/ovn-multinetd /usr/local/bin/
+COPY --from=cni /src/dist/ovn-multinet /usr/local/bin/
+COPY --from=build /src/dist/ovn-multinetd /usr/local/bin/
 # ovn-multinetd is a Node SEA, linked against glibc, libstdc++ and libgcc_s (the netlink addon
 # too): the base has them (apt needs them); fail the build here rather than at the daemon's
 # start if it does not. ovn-multinet is static.

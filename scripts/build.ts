@@ -6,6 +6,8 @@
  *   Node installed (a Node single-executable application). Steps: compile the setns addon, bundle
  *   bin/ovn-multinetd.ts to one CommonJS file with esbuild, make the SEA blob with the native
  *   addons as assets, inject it into a copy of the node binary that this repo brings.
+ * `node scripts/build.ts cni` or `… daemon` builds one of them (the Dockerfile builds each in its
+ * own stage).
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -22,8 +24,8 @@ const nativeAddon = join(nativeDir, 'build', 'Release', 'ovn_multinet_native.nod
 const netlinkAddon = join(root, 'node_modules', 'netlink', 'prebuilds', `linux-${process.arch}`, 'node.napi.node');
 const nodeBinary = join(root, 'node_modules', 'node', 'bin', 'node');
 
-function run(file: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): void {
-  execFileSync(file, args, { cwd: options.cwd ?? root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, ...options.env } });
+function run(file: string, args: string[], options: { env?: Record<string, string> } = {}): void {
+  execFileSync(file, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, ...options.env } });
 }
 
 /** Written beside the target and renamed over it: a running process keeps its old binary. */
@@ -47,12 +49,11 @@ const netlinkAddonFromAsset: Plugin = {
   },
 };
 
+const only = process.argv[2];
+if (only !== undefined && only !== 'cni' && only !== 'daemon') throw new Error(`usage: node scripts/build.ts [cni|daemon], not ${only}`);
+
 mkdirSync(out, { recursive: true });
 mkdirSync(dist, { recursive: true });
-
-// Node 24's headers ship in the node package this repo installs (node-gyp would download them).
-const nodeHeaders = join(root, 'node_modules', 'node', 'node_modules', `node-linux-${process.arch}`);
-run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeHeaders}`, '-C', nativeDir]);
 
 const common = {
   bundle: true,
@@ -76,28 +77,32 @@ const punycodeShim: Plugin = {
 
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
-// The CNI executable: no cgo (static), no module downloads (standard library only).
-replaceAtomically(join(dist, 'ovn-multinet'), (partial) =>
-  run('go', ['build', '-trimpath', '-ldflags', `-s -w -X main.version=${version}`, '-o', partial, '.'], {
-    cwd: join(root, 'cni'),
-    env: { CGO_ENABLED: '0', GOPROXY: 'off', GOFLAGS: '-mod=mod', GOCACHE: process.env['GOCACHE'] ?? join(out, 'go-cache') },
-  }),
-);
+if (only !== 'daemon') {
+  // The CNI executable: no cgo (static), no module downloads (standard library only).
+  replaceAtomically(join(dist, 'ovn-multinet'), (partial) =>
+    run('bash', [join(root, 'scripts', 'build-cni.sh'), partial, version], { env: { GOCACHE: process.env['GOCACHE'] ?? join(out, 'go-cache') } }),
+  );
+}
 
-await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinetd.ts')], outfile: join(out, 'ovn-multinetd.cjs'), plugins: [netlinkAddonFromAsset, punycodeShim] });
+if (only !== 'cni') {
+  // Node 24's headers ship in the node package this repo installs (node-gyp would download them).
+  const nodeHeaders = join(root, 'node_modules', 'node', 'node_modules', `node-linux-${process.arch}`);
+  run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeHeaders}`, '-C', nativeDir]);
+  await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinetd.ts')], outfile: join(out, 'ovn-multinetd.cjs'), plugins: [netlinkAddonFromAsset, punycodeShim] });
 
-const seaConfig = {
-  main: join(out, 'ovn-multinetd.cjs'),
-  output: join(out, 'sea-prep.blob'),
-  disableExperimentalSEAWarning: true,
-  useCodeCache: true,
-  assets: { 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
-};
-writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
-run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);
+  const seaConfig = {
+    main: join(out, 'ovn-multinetd.cjs'),
+    output: join(out, 'sea-prep.blob'),
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    assets: { 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
+  };
+  writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
+  run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);
 
-replaceAtomically(join(dist, 'ovn-multinetd'), (partial) => {
-  copyFileSync(nodeBinary, partial);
-  chmodSync(partial, 0o755);
-  run(join(bin, 'postject'), [partial, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
-});
+  replaceAtomically(join(dist, 'ovn-multinetd'), (partial) => {
+    copyFileSync(nodeBinary, partial);
+    chmodSync(partial, 0o755);
+    run(join(bin, 'postject'), [partial, 'NODE_SEA_BLOB', join(out, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2']);
+  });
+}
