@@ -31,6 +31,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "errno_error.h"
 #include "rtnl.h"
 
 #define MAX_MESSAGES 4096
@@ -178,21 +179,6 @@ static void free_job(exchange_t *job) {
   free(job->replies);
   free(job->messages);
   free(job);
-}
-
-static napi_value errno_error(napi_env env, int err, const char *syscall) {
-  napi_value code, msg, error, errnum, sys;
-  const char *name = strerrorname_np(err);
-  char message[160];
-  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
-  napi_create_string_utf8(env, name != NULL ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_set_named_property(env, error, "syscall", sys);
-  return error;
 }
 
 static void complete(napi_env env, napi_status status, void *data) {

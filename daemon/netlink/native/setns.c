@@ -16,22 +16,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "errno_error.h"
 #include "rtnl.h"
 
-// Throws an Error shaped like Node's system errors: code (errno name), errno, syscall.
+// Throws an Error shaped like Node's system errors (see errno_error.c).
 static void throw_errno(napi_env env, int err, const char *syscall) {
-  const char *name = strerrorname_np(err);
-  char message[160];
-  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
-  napi_value code, msg, error, errnum, sys;
-  napi_create_string_utf8(env, name != NULL ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, code, msg, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_set_named_property(env, error, "syscall", sys);
-  napi_throw(env, error);
+  napi_throw(env, errno_error(env, err, syscall));
 }
 
 static bool arg_int(napi_env env, napi_callback_info info, size_t index, int32_t *out) {
