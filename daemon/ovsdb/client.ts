@@ -2,8 +2,10 @@
 // background and reconnects forever with jittered exponential back-off, moving to
 // the next remote after each failure or drop. Each session: get_schema, with
 // `leaderOnly` a monitor of _Server.Database that rejects (and later drops) a
-// non-leader, then monitor_cond (or monitor on old servers) into the cache.
-// Reads come from `cache`; writes are one `transact` of operations from ops.ts.
+// non-leader, then monitor_cond (or monitor on old servers) into the cache. With `conditions`
+// only the rows they select are monitored, and `updateConditions()` moves the selection
+// (monitor_cond_change). Reads come from `cache`; writes are one `transact` of operations from
+// ops.ts.
 
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,8 +13,8 @@ import type { Logger } from 'pino';
 import { TableCache } from './cache.ts';
 import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError } from './errors.ts';
 import { JsonRpcConnection } from './jsonrpc.ts';
-import { monitorParams, notificationUpdates, planMonitor } from './monitor.ts';
-import type { MonitorPlan, MonitorSpec, UpdateForm } from './monitor.ts';
+import { conditionChangeParams, encodeMonitorConditions, monitorParams, notificationUpdates, planMonitor } from './monitor.ts';
+import type { MonitorConditions, MonitorPlan, MonitorSpec, UpdateForm } from './monitor.ts';
 import type { Row } from './notation.ts';
 import type { Operation } from './ops.ts';
 import { dial, parseRemote } from './remote.ts';
@@ -31,6 +33,11 @@ export interface OvsdbClientOptions {
   readonly database: string;
   /** Tables and columns kept in `cache`. */
   readonly monitor: MonitorSpec;
+  /**
+   * The rows to keep of each conditioned table, read at every (re)connect and by
+   * `updateConditions()`. Without it, or on a server without monitor_cond, every row.
+   */
+  readonly conditions?: () => MonitorConditions;
   /** Talk only to the leader of a clustered database; reconnect when leadership moves. */
   readonly leaderOnly?: boolean;
   /** Echo probe interval; a peer silent for two intervals is dropped. 0 disables. Default 5000. */
@@ -51,6 +58,9 @@ interface Session {
   readonly conn: JsonRpcConnection;
   readonly remote: Remote;
   readonly schema: DatabaseSchema;
+  readonly form: UpdateForm;
+  /** The `where` of each conditioned table as the server has it (JSON text), to send only changes. */
+  readonly sentWhere: Map<string, string>;
 }
 
 const DATABASE_MONITOR = 'db';
@@ -69,6 +79,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #session: Session | undefined;
+  /** updateConditions() calls run one after the other. */
+  #conditionsSent: Promise<void> = Promise.resolve();
 
   constructor(options: OvsdbClientOptions) {
     super();
@@ -126,6 +138,39 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     if (session === undefined) throw new OvsdbNotConnectedError();
     const reply = await session.conn.request('transact', encodeTransaction(session.schema, ops), signal);
     return decodeTransactionReply(session.schema, ops, reply);
+  }
+
+  /**
+   * Sends the current `conditions` for the tables whose selection changed, and resolves once the
+   * server has applied them: the rows that newly match are in the cache by then (the server sends
+   * them before its reply), those that no longer match are gone. Without a session it resolves at
+   * once (the next session starts with the current conditions).
+   */
+  updateConditions(signal: AbortSignal): Promise<void> {
+    const next = this.#conditionsSent.then(() => this.#sendConditions(signal));
+    this.#conditionsSent = next.catch(() => undefined);
+    return next;
+  }
+
+  async #sendConditions(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const session = this.#session;
+    const conditions = this.#options.conditions;
+    if (session === undefined || conditions === undefined || session.form !== 'update2') return;
+    const changed = new Map<string, unknown[]>();
+    for (const [table, where] of encodeMonitorConditions(session.schema, conditions())) {
+      const text = JSON.stringify(where);
+      if (session.sentWhere.get(table) !== text) changed.set(table, where);
+    }
+    if (changed.size === 0) return;
+    try {
+      await session.conn.request('monitor_cond_change', conditionChangeParams(DATABASE_MONITOR, changed), signal);
+    } catch (error) {
+      // The session is gone: the next one starts with the current conditions.
+      if (this.#session !== session) return;
+      throw error;
+    }
+    for (const [table, where] of changed) session.sentWhere.set(table, JSON.stringify(where));
   }
 
   /** The first cached row of `table` that satisfies `predicate`, now or once a change brings one. */
@@ -197,11 +242,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         this.#checkLeader(remote);
       }
       const plan = planMonitor(schema, this.#options.monitor);
-      const [form, initial] = await monitor(conn, database, plan, signal);
+      const where = encodeMonitorConditions(schema, this.#options.conditions?.() ?? new Map());
+      const [form, initial] = await monitor(conn, database, plan, where, signal);
       this.cache.resync(schema, plan, form, initial);
       for (const [method, params] of queue) this.#onNotification(remote, method, params);
       queue = undefined;
-      return { conn, remote, schema };
+      const sentWhere = new Map(form === 'update2' ? [...where].map(([table, clauses]) => [table, JSON.stringify(clauses)] as const) : []);
+      return { conn, remote, schema, form, sentWhere };
     } catch (error) {
       conn.close();
       throw error;
@@ -232,18 +279,19 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 }
 
+/** monitor_cond with the conditions; on a server without it, monitor of every row. */
 async function monitor(
   conn: JsonRpcConnection,
   database: string,
   plan: MonitorPlan,
+  where: ReadonlyMap<string, unknown[]>,
   signal: AbortSignal,
 ): Promise<[UpdateForm, unknown]> {
-  const params = monitorParams(database, DATABASE_MONITOR, plan);
   try {
-    return ['update2', await conn.request('monitor_cond', params, signal)];
+    return ['update2', await conn.request('monitor_cond', monitorParams(database, DATABASE_MONITOR, plan, where), signal)];
   } catch (error) {
     if (!(error instanceof OvsdbRpcError && error.error === 'unknown method')) throw error;
-    return ['update', await conn.request('monitor', params, signal)];
+    return ['update', await conn.request('monitor', monitorParams(database, DATABASE_MONITOR, plan), signal)];
   }
 }
 

@@ -1,11 +1,14 @@
 // What the client monitors and how it asks for it (RFC 7047 section 4.1.5,
-// ovsdb-server(7) monitor_cond). Both methods take the same request shape here.
+// ovsdb-server(7) monitor_cond and monitor_cond_change). Both methods take the same request
+// shape here; only monitor_cond takes conditions.
 
 import { OvsdbProtocolError } from './errors.ts';
 import { isJsonObject } from './json.ts';
 import type { JsonObject } from './json.ts';
 import { getColumn, getTable } from './schema.ts';
 import type { DatabaseSchema } from './schema.ts';
+import type { Condition } from './ops.ts';
+import { encodeConditions } from './transact.ts';
 
 /** Table -> columns to keep in the cache; an empty list means every column. */
 export type MonitorSpec = Readonly<Record<string, readonly string[]>>;
@@ -26,10 +29,35 @@ export function planMonitor(schema: DatabaseSchema, spec: MonitorSpec): MonitorP
   return plan;
 }
 
-export function monitorParams(database: string, id: string, plan: MonitorPlan): unknown[] {
+/**
+ * Per table, the clauses that select the rows to monitor, ORed (monitor_cond's `where`): no
+ * clause selects nothing. A table without an entry is monitored whole.
+ */
+export type MonitorConditions = ReadonlyMap<string, readonly Condition[]>;
+
+/** Each conditioned table's `where` in its wire form (`[false]` for no clause). */
+export function encodeMonitorConditions(schema: DatabaseSchema, conditions: MonitorConditions): Map<string, unknown[]> {
+  const encoded = new Map<string, unknown[]>();
+  for (const [table, clauses] of conditions) {
+    encoded.set(table, clauses.length === 0 ? [false] : encodeConditions(getTable(schema, table), clauses));
+  }
+  return encoded;
+}
+
+export function monitorParams(database: string, id: string, plan: MonitorPlan, where: ReadonlyMap<string, unknown[]> = new Map()): unknown[] {
   const requests: Record<string, unknown> = {};
-  for (const [table, columns] of plan) requests[table] = [{ columns }];
+  for (const [table, columns] of plan) {
+    const clauses = where.get(table);
+    requests[table] = [clauses === undefined ? { columns } : { columns, where: clauses }];
+  }
   return [database, id, requests];
+}
+
+/** monitor_cond_change of monitor `id`: the new `where` of each table in `where`. */
+export function conditionChangeParams(id: string, where: ReadonlyMap<string, unknown[]>): unknown[] {
+  const requests: Record<string, unknown> = {};
+  for (const [table, clauses] of where) requests[table] = [{ where: clauses }];
+  return [id, id, requests];
 }
 
 /** The table-updates of an update notification for monitor `id`, or `undefined` if it is for another monitor. */

@@ -94,7 +94,8 @@ function encodeOperation(schema: DatabaseSchema, op: Operation): Record<string, 
   }
 }
 
-function encodeConditions(table: TableSchema, where: readonly Condition[]): unknown[] {
+/** Conditions in their wire form (also the clauses of a monitor_cond `where`). */
+export function encodeConditions(table: TableSchema, where: readonly Condition[]): unknown[] {
   return where.map(([column, fn, value]) => [
     column,
     fn,

@@ -11,7 +11,7 @@ import { namedUuid } from '../../daemon/ovsdb/notation.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { del, eq, insert, mutate, mutation, select, update, wait } from '../../daemon/ovsdb/ops.ts';
 import type { Operation } from '../../daemon/ovsdb/ops.ts';
-import { startOvsdbServer, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { startOvsdbServer, VSWITCH_SCHEMA, waitUntil } from '../helpers/ovsdb-server.ts';
 import type { Teardown } from '../helpers/ovsdb-server.ts';
 
 const monitor = {
@@ -212,4 +212,42 @@ t.test('ssl: mutual TLS with certificates from a CA', async (t) => {
   const client = await connect(t, server.sslRemote, { tls: server.ssl!.client });
   await client.transact(bridgesOps(['br-tls']), deadline());
   t.same(bridgeNames(client), ['br-tls']);
+});
+
+t.test('conditions: only selected rows reach the cache; updateConditions moves the selection', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const writer = await connect(t, server.unixRemote);
+  await writer.transact(bridgesOps(['br-a', 'br-b', 'br-c']), deadline());
+  let wanted = ['br-a'];
+  const client = await connect(t, server.unixRemote, { conditions: () => new Map([['Bridge', wanted.map((name) => eq('name', name))]]) });
+  t.same(bridgeNames(client), ['br-a'], 'the initial contents hold the selected rows only');
+  t.equal(client.cache.table('Port').size, 3, 'tables without a condition are monitored whole');
+
+  wanted = ['br-a', 'br-c'];
+  await client.updateConditions(deadline());
+  t.same(bridgeNames(client), ['br-a', 'br-c'], 'rows that newly match are in the cache when updateConditions resolves');
+
+  const seen: string[] = [];
+  client.cache.on('change', (c: RowChange) => {
+    if (c.table === 'Bridge') seen.push(String((c.new ?? c.old)?.['name']));
+  });
+  await vsctl(server.unixRemote, 'add-br', 'br-d');
+  await vsctl(server.unixRemote, 'set', 'bridge', 'br-b', 'external_ids:x=1');
+  await vsctl(server.unixRemote, 'set', 'bridge', 'br-a', 'external_ids:x=1');
+  await waitUntil(() => seen.includes('br-a'), 5000, 'the change of br-a');
+  t.same(seen, ['br-a'], 'changes of rows outside the condition never arrive');
+
+  wanted = [];
+  await client.updateConditions(deadline());
+  t.same(bridgeNames(client), [], 'no clause selects no row; rows that stop matching leave the cache');
+  await client.updateConditions(deadline());
+  t.pass('an unchanged selection sends nothing');
+
+  wanted = ['br-d'];
+  const disconnected = once(client, 'disconnected');
+  await server.kill();
+  await disconnected;
+  await server.start();
+  await client.waitConnected(deadline());
+  t.same(bridgeNames(client), ['br-d'], 'a new session starts with the current conditions');
 });
