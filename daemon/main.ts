@@ -10,6 +10,8 @@ import { createLogger, type Logger } from './lib/log.ts';
 import { listenCniSocket } from './server/socket.ts';
 import { createHandler } from './server/handler.ts';
 import { NB_MONITOR } from './ovn/switches.ts';
+import { NbScope } from './ovn/scope.ts';
+import { indexNb } from './ovn/indexes.ts';
 import { OVS_MONITOR } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
@@ -72,7 +74,12 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningDaemon> {
   await startThreadpool();
   const ovs = new OvsdbClient({ remotes: [options.ovsDb], database: 'Open_vSwitch', monitor: OVS_MONITOR, logger: log });
-  const nb = nbClient(options, NB_MONITOR, log);
+  // Only what this node needs of the shared NB: its own ports, and the switches it serves.
+  const scope = new NbScope(options.nodeName, log);
+  const nb = nbClient(options, NB_MONITOR, log, scope.conditions);
+  scope.attach(nb);
+  // Indexed as rows arrive, so the first ADD finds them built.
+  indexNb(nb);
   ovs.start();
   nb.start();
   ovs.on('connected', (remote) => log.info({ remote }, 'connected to the local Open_vSwitch database'));
@@ -84,7 +91,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   ovs.on('disconnected', lost('local Open_vSwitch database'));
   nb.on('disconnected', lost('OVN Northbound database'));
 
-  const ctx: Attacher = { nb, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
+  const ctx: Attacher = { nb, scope, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
   // Kubernetes is optional: loaded only with --kubeconfig or in a cluster (KUBERNETES_SERVICE_HOST).
   let pods: { stop(): Promise<void> } | undefined;
   let networks: { stop(): Promise<void> } | undefined;

@@ -52,6 +52,8 @@ function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
 async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
   let sw: LogicalSwitch | undefined;
+  // The switch and all its ports are in the daemon's view from here on (NbScope).
+  await ctx.scope.serve(conf.logicalSwitch, signal);
   try {
     sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
   } catch (err) {

@@ -26,6 +26,7 @@ export interface CheckRequest {
 export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: AbortSignal): Promise<void> {
   await ensureConnected(ctx, ctx.nb, signal);
   await ensureConnected(ctx, ctx.ovs, signal);
+  await ctx.scope.serve(req.conf.logicalSwitch, signal);
   const problems: string[] = [];
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);

@@ -1,6 +1,7 @@
 /** What every CNI command handler needs, and the mapping of lower-layer failures to CNI errors. */
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
+import type { NbScope } from '../ovn/scope.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
@@ -11,6 +12,8 @@ import type { ClaimSource } from '../k8s/ipamclaims.ts';
 
 export interface Attacher {
   nb: OvsdbClient;
+  /** What of the NB the daemon monitors; a request serves its switch before looking at it. */
+  scope: NbScope;
   ovs: OvsdbClient;
   /** Recorded as the owner of this node's attachments. */
   node: string;

@@ -16,7 +16,7 @@ import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { findPort } from '../ovn/ports.ts';
 import { deleteLogicalPort } from '../ovn/allocate.ts';
 import { switchOfPort } from '../ovn/switches.ts';
-import { ownedBy } from '../ovn/ids.ts';
+import { OwnerKeys, ownedBy } from '../ovn/ids.ts';
 import { deletePortOps as deleteBridgePortOps, findBridge, findBridgePort } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
 
@@ -63,6 +63,9 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
       if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
       const sw = switchOfPort(ctx.nb, port.uuid);
       if (sw === undefined) return 'absent';
+      // A claim's port hands its addresses to a standby port, likely on another node: the
+      // switch's other ports must be in view.
+      if (port.externalIds.has(OwnerKeys.ipamClaim)) await ctx.scope.serve(sw.name, signal);
       await deleteLogicalPort(ctx.nb, port, sw.uuid, signal);
       return 'removed';
     }),

@@ -11,7 +11,7 @@ import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipa
 import { createPortOps, deletePortOps, findPort, handOverOps, standbyPorts, type AddressPlan, type LogicalPort } from './ports.ts';
 import { addressesInUse, ClaimReservation, describeUser, findSwitch, switchOfPort, usedByClaim, type LogicalSwitch } from './switches.ts';
 import { reservationOf } from './claims.ts';
-import { OwnerKeys } from './ids.ts';
+import { OwnerKeys, ScopeKeys } from './ids.ts';
 
 const MAX_ATTEMPTS = 50;
 /** How long to wait for the cache to show the concurrent change before trying again anyway. */
@@ -177,7 +177,9 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     const { mac, ips, plan } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw);
     let guards = 0;
     try {
-      const { ops, guards: claimed, row } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds }, plan);
+      // The switch key lets every daemon serving the switch monitor the port (scope.ts).
+      const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
+      const { ops, guards: claimed, row } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids }, plan);
       guards = claimed;
       const results = await nb.transact(ops, signal);
       const uuid = results[claimed]?.uuid;

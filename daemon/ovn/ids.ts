@@ -30,6 +30,12 @@ export const OwnerKeys = {
 
 export const OWNER_VALUE = 'ovn-multinet';
 
+/** What the daemons' NB monitor conditions select by (scope.ts). */
+export const ScopeKeys = {
+  /** On every logical switch port ovn-multinet makes: its switch's uuid. */
+  switch: `${PREFIX}switch`,
+} as const;
+
 export interface AttachmentIdentity {
   containerId: string;
   ifName: string;

@@ -2,10 +2,13 @@
 import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
 import { OvsdbClient } from '../ovsdb/client.ts';
-import type { MonitorSpec } from '../ovsdb/monitor.ts';
+import type { MonitorConditions, MonitorSpec } from '../ovsdb/monitor.ts';
 
-/** Not started; with several remotes (a raft cluster) it talks to the leader only. */
-export function nbClient(flags: NbFlags, monitor: MonitorSpec, logger: Logger): OvsdbClient {
+/**
+ * Not started; with several remotes (a raft cluster) it talks to the leader only. With
+ * `conditions`, only the rows they select are monitored (the daemon's NbScope).
+ */
+export function nbClient(flags: NbFlags, monitor: MonitorSpec, logger: Logger, conditions?: () => MonitorConditions): OvsdbClient {
   return new OvsdbClient({
     remotes: flags.nbDb,
     database: 'OVN_Northbound',
@@ -13,5 +16,6 @@ export function nbClient(flags: NbFlags, monitor: MonitorSpec, logger: Logger): 
     leaderOnly: flags.nbDb.length > 1,
     logger,
     ...(flags.nbTls === undefined ? {} : { tls: flags.nbTls }),
+    ...(conditions === undefined ? {} : { conditions }),
   });
 }

@@ -13,7 +13,8 @@ import { condition, eq, insert, mutate, mutation, update, wait, type Operation }
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf } from '../lib/rows.ts';
 import { OwnerKeys } from './ids.ts';
-import type { LogicalSwitch } from './switches.ts';
+import { inPortOrder, type LogicalSwitch } from './switches.ts';
+import { portsByClaim, portsByName, switchesByPort } from './indexes.ts';
 import { firstReservationGuard, reservationGuard, reservedGuard, reserveOps, type Reservation } from './claims.ts';
 
 export interface LogicalPort {
@@ -32,18 +33,17 @@ export interface NewPort {
   externalIds: ReadonlyMap<string, string>;
 }
 
+/** The port named `name` (unique in the NB schema), from the cache's name index. */
 export function findPort(nb: OvsdbClient, name: string): LogicalPort | undefined {
-  for (const row of nb.cache.table('Logical_Switch_Port').values()) {
-    if (stringOf(row, 'name') !== name) continue;
-    return {
-      uuid: rowUuid(row),
-      name,
-      addresses: stringsOf(row, 'addresses'),
-      portSecurity: stringsOf(row, 'port_security'),
-      externalIds: stringMapOf(row, 'external_ids'),
-    };
-  }
-  return undefined;
+  const [row] = portsByName(nb).rows(name);
+  if (row === undefined) return undefined;
+  return {
+    uuid: rowUuid(row),
+    name,
+    addresses: stringsOf(row, 'addresses'),
+    portSecurity: stringsOf(row, 'port_security'),
+    externalIds: stringMapOf(row, 'external_ids'),
+  };
 }
 
 /**
@@ -121,10 +121,15 @@ export function createPortOps(sw: LogicalSwitch, port: NewPort, plan: AddressPla
   };
 }
 
-/** The standby ports of IPAMClaim `claim` on the switch (claimStandby set), from the cache. */
+/**
+ * The standby ports of IPAMClaim `claim` on the switch (claimStandby set), from the cache's
+ * claim and port -> switch indexes, in the order of the switch's `ports`. `sw` must be current.
+ */
 export function standbyPorts(nb: OvsdbClient, sw: LogicalSwitch, claim: string): Array<{ uuid: Uuid; name: string; entry: string }> {
+  const onSwitch = switchesByPort(nb);
+  const ofClaim = [...portsByClaim(nb).get(claim)].filter((uuid) => onSwitch.has(uuid, sw.uuid));
   const found: Array<{ uuid: Uuid; name: string; entry: string }> = [];
-  for (const uuid of sw.ports) {
+  for (const uuid of inPortOrder(sw, ofClaim)) {
     const row = nb.cache.row('Logical_Switch_Port', uuid);
     if (row === undefined) continue;
     const ids = stringMapOf(row, 'external_ids');

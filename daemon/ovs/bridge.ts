@@ -4,7 +4,8 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { eq, insert, mutate, mutation, type Operation } from '../ovsdb/ops.ts';
-import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
+import { namedUuid, type Row, type Uuid } from '../ovsdb/notation.ts';
+import { columnKeys } from '../ovsdb/index.ts';
 import { numberOf, rowUuid, stringMapOf, stringOf, uuidsOf } from '../lib/rows.ts';
 
 /** Tables and columns the daemon monitors in the local Open_vSwitch DB. */
@@ -36,23 +37,22 @@ export interface BridgeInterface {
   error: string | undefined;
 }
 
+/** The row of `table` named `name` (names are unique in these tables), from the cache's name index. */
+function byName(ovs: OvsdbClient, table: 'Bridge' | 'Port' | 'Interface', name: string): Row | undefined {
+  return ovs.cache.index(table, 'name', columnKeys('name')).rows(name)[0];
+}
+
 export function findBridge(ovs: OvsdbClient, name: string): Bridge | undefined {
-  for (const row of ovs.cache.table('Bridge').values()) {
-    if (stringOf(row, 'name') === name) {
-      return { uuid: rowUuid(row), name, ports: uuidsOf(row, 'ports'), datapathType: stringOf(row, 'datapath_type') ?? '' };
-    }
-  }
-  return undefined;
+  const row = byName(ovs, 'Bridge', name);
+  return row === undefined ? undefined : { uuid: rowUuid(row), name, ports: uuidsOf(row, 'ports'), datapathType: stringOf(row, 'datapath_type') ?? '' };
 }
 
 export function findBridgePort(ovs: OvsdbClient, name: string): BridgePort | undefined {
-  for (const row of ovs.cache.table('Port').values()) {
-    if (stringOf(row, 'name') === name) return { uuid: rowUuid(row), name, externalIds: stringMapOf(row, 'external_ids') };
-  }
-  return undefined;
+  const row = byName(ovs, 'Port', name);
+  return row === undefined ? undefined : { uuid: rowUuid(row), name, externalIds: stringMapOf(row, 'external_ids') };
 }
 
-function toInterface(row: Parameters<typeof rowUuid>[0]): BridgeInterface {
+function toInterface(row: Row): BridgeInterface {
   return {
     uuid: rowUuid(row),
     name: stringOf(row, 'name') ?? '',
@@ -63,8 +63,8 @@ function toInterface(row: Parameters<typeof rowUuid>[0]): BridgeInterface {
 }
 
 export function findInterface(ovs: OvsdbClient, name: string): BridgeInterface | undefined {
-  for (const row of ovs.cache.table('Interface').values()) if (stringOf(row, 'name') === name) return toInterface(row);
-  return undefined;
+  const row = byName(ovs, 'Interface', name);
+  return row === undefined ? undefined : toInterface(row);
 }
 
 /** Every port on `bridge` whose external_ids satisfy `match` (for garbage collection). */

@@ -1,9 +1,12 @@
 // The client-side replica of the monitored tables (libovsdb cache/cache.go): filled
 // from monitor replies and update notifications, read by everyone, and emitting a
 // `change` event per row that was added (old undefined), updated or deleted (new undefined).
+// Secondary indexes (index.ts) registered on it are current whenever a `change` is emitted.
 
 import { EventEmitter } from 'node:events';
-import { OvsdbProtocolError } from './errors.ts';
+import { OvsdbConfigError, OvsdbProtocolError } from './errors.ts';
+import { MaintainedIndex } from './index.ts';
+import type { CacheIndex, KeysOf } from './index.ts';
 import { isJsonObject } from './json.ts';
 import type { MonitorPlan, UpdateForm } from './monitor.ts';
 import { applyDiff, decodeRow, defaultValue, isUuid, valuesEqual } from './notation.ts';
@@ -29,6 +32,8 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
   #tables: Tables = new Map();
   #schema: DatabaseSchema | undefined;
   #plan: MonitorPlan = new Map();
+  /** table -> index name -> index */
+  readonly #indexes = new Map<string, Map<string, MaintainedIndex>>();
 
   constructor() {
     super();
@@ -42,6 +47,40 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
 
   row(table: string, uuid: Uuid): Row | undefined {
     return this.#tables.get(table)?.get(uuid);
+  }
+
+  /**
+   * The index `name` of `table`, made (from the rows there now) on first use and kept current
+   * from then on. Asking again with the same `keysOf` gives the same index; another `keysOf`
+   * under the same name is a bug.
+   */
+  index(table: string, name: string, keysOf: KeysOf): CacheIndex {
+    let indexes = this.#indexes.get(table);
+    if (indexes === undefined) {
+      indexes = new Map();
+      this.#indexes.set(table, indexes);
+    }
+    const existing = indexes.get(name);
+    if (existing !== undefined) {
+      if (existing.keysOf !== keysOf) throw new OvsdbConfigError(`index ${name} of table ${table} is already registered with other keys`);
+      return existing;
+    }
+    const index = new MaintainedIndex(table, name, keysOf, (uuids) => this.rowsOf(table, uuids));
+    index.rebuild(this.table(table));
+    indexes.set(name, index);
+    return index;
+  }
+
+  /** The rows of `uuids` that `table` holds, in the order a scan of the table meets them. */
+  rowsOf(table: string, uuids: ReadonlySet<Uuid>): Row[] {
+    if (uuids.size <= 1) {
+      const [uuid] = uuids;
+      const row = uuid === undefined ? undefined : this.row(table, uuid);
+      return row === undefined ? [] : [row];
+    }
+    const rows: Row[] = [];
+    for (const [uuid, row] of this.table(table)) if (uuids.has(uuid)) rows.push(row);
+    return rows;
   }
 
   /** Resolves with the first row of `table` that satisfies `predicate`, now or after a later change. */
@@ -85,19 +124,29 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
       }
     }
     this.#tables = fresh;
+    for (const [table, indexes] of this.#indexes) for (const index of indexes.values()) index.rebuild(this.table(table));
     for (const change of changes) this.emit('change', change);
   }
 
   /** Applies the table-updates of an update notification. */
   update(form: UpdateForm, updates: unknown): void {
-    for (const change of this.#apply(this.#tables, form, updates)) this.emit('change', change);
+    const changes: RowChange[] = [];
+    try {
+      this.#apply(this.#tables, form, updates, changes);
+    } finally {
+      // Rows applied before an invalid one stay applied: the indexes follow them all the same.
+      for (const change of changes) {
+        for (const index of this.#indexes.get(change.table)?.values() ?? []) index.apply(change.uuid, change.old, change.new);
+      }
+    }
+    for (const change of changes) this.emit('change', change);
   }
 
-  #apply(tables: Tables, form: UpdateForm, updates: unknown): RowChange[] {
+  /** Applies the updates to `tables`, recording each row's change in `changes` as it goes. */
+  #apply(tables: Tables, form: UpdateForm, updates: unknown, changes: RowChange[] = []): void {
     const schema = this.#schema;
     if (schema === undefined) throw new OvsdbProtocolError('an update came before the monitor reply');
     if (!isJsonObject(updates)) throw new OvsdbProtocolError('table-updates is not an object');
-    const changes: RowChange[] = [];
     for (const [tableName, rowUpdates] of Object.entries(updates)) {
       const rows = tables.get(tableName);
       if (rows === undefined || !isJsonObject(rowUpdates)) {
@@ -113,7 +162,6 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
         if (old !== undefined || row !== undefined) changes.push({ table: tableName, uuid, old, new: row });
       }
     }
-    return changes;
   }
 
   // <row-update>: "new" absent for a delete; "new" holds the monitored columns otherwise.

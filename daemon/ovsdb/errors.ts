@@ -86,7 +86,7 @@ export class OvsdbSchemaError extends OvsdbError {
   static override readonly code: string = 'OVSDB_SCHEMA';
 }
 
-/** The client options are invalid, e.g. a remote with an unknown scheme. */
+/** The client options are invalid, e.g. a remote with an unknown scheme, or one index name given two key functions. */
 export class OvsdbConfigError extends OvsdbError {
   static override readonly code: string = 'OVSDB_CONFIG';
 }

@@ -105,6 +105,9 @@ export function defaultValue(type: ColumnType): Value {
   }
 }
 
+/** Up to this many toggles of a set are applied by searching it, with no Set of its members. */
+const FEW_TOGGLES = 8;
+
 /**
  * Applies an update2 "modify" diff: columns with max 1 take the new value; a set
  * toggles each listed element; a map adds new keys, drops a key listed with its
@@ -121,8 +124,17 @@ export function applyDiff(type: ColumnType, old: Value, diff: unknown, label: st
     }
     return result;
   }
-  const result = new Set(isList(old) ? old : []);
-  for (const atom of isList(change) ? change : []) {
+  const toggles = isList(change) ? change : [];
+  const before = isList(old) ? old : [];
+  // A few toggles of a large set (a port added to a switch of 20,000): the same result, with
+  // no Set of every member. Sets from the server hold each member once.
+  if (toggles.length <= FEW_TOGGLES && new Set(toggles).size === toggles.length) {
+    const present = toggles.filter((atom) => before.includes(atom));
+    const kept = present.length === 0 ? before : before.filter((atom) => !present.includes(atom));
+    return [...kept, ...toggles.filter((atom) => !present.includes(atom))];
+  }
+  const result = new Set(before);
+  for (const atom of toggles) {
     if (!result.delete(atom)) result.add(atom);
   }
   return [...result];

@@ -150,9 +150,20 @@ export async function startOvsdbCluster(t: Teardown, schema: string, size = 3): 
   const database = await schemaName(schema);
   const raftPorts: number[] = [];
   const members: OvsdbServerProcess[] = [];
+  // The kernel may hand out a port again once it is released: each one must be distinct.
+  const taken = new Set<number>();
+  const distinctPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   for (let i = 0; i < size; i++) {
-    raftPorts.push(await freePort());
-    members.push(new OvsdbServerProcess(dir, `member${i}`, await freePort()));
+    raftPorts.push(await distinctPort());
+    members.push(new OvsdbServerProcess(dir, `member${i}`, await distinctPort()));
   }
   t.teardown(() => Promise.all(members.map((member) => member.kill())));
   const raft = (i: number): string => `tcp:127.0.0.1:${raftPorts[i]}`;

@@ -11,6 +11,7 @@ import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamcla
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { orphanedReservations, type PlacedReservation } from '../../daemon/controller/claims.ts';
 import type { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { TableCache } from '../../daemon/ovsdb/cache.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
 
@@ -47,7 +48,7 @@ t.test('reservations on a switch', async (t) => {
   t.match(firstReservationGuard(sw), { op: 'wait', columns: ['external_ids'], until: '==' }, 'the first pod of a claim waits for the switch external_ids to be unchanged');
 
   // A reserved address is in use for everyone but its claim.
-  const nb = { cache: { row: () => undefined, table: () => new Map() } } as unknown as OvsdbClient;
+  const nb = { cache: new TableCache() } as unknown as OvsdbClient;
   const used = addressesInUse(nb, sw);
   const user = used.ips.get('10.70.0.2');
   t.ok(user !== undefined && usedByClaim(user, 'vms/vm1'), 'its own claim may use it');

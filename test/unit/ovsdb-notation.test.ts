@@ -117,6 +117,16 @@ t.test('update2 diffs', async (t) => {
   t.equal(applyDiff(scalar('integer', 0), 1, ['set', []], 'c'), undefined, 'an optional value is replaced, not toggled');
   t.equal(applyDiff(scalar('integer', 0), undefined, 5, 'c'), 5);
   t.same(applyDiff(set('uuid'), [U1], ['set', [['uuid', U1], ['uuid', U2]]], 'c'), [U2], 'a set toggles elements');
+  // However many toggles (a few are searched for, more go through a Set), each in turn.
+  const members = Array.from({ length: 40 }, (_, i) => `m${i}`);
+  const toggleEach = (before: readonly string[], toggles: readonly string[]) => {
+    const result = new Set(before);
+    for (const m of toggles) if (!result.delete(m)) result.add(m);
+    return [...result];
+  };
+  for (const toggles of [[], ['m3'], ['new'], ['m0', 'new', 'm39'], ['m5', 'm5'], ['m5', 'x', 'm5', 'x'], members.slice(10, 30), [...members.slice(0, 5), 'a', 'b', 'c', 'd', 'e']]) {
+    t.same(applyDiff(set('string'), members, ['set', toggles], 'c'), toggleEach(members, toggles), `toggles ${toggles.join(',') || 'none'}`);
+  }
   const old = new Map([
     ['keep', '1'],
     ['drop', '2'],

@@ -1,0 +1,81 @@
+// The daemon's view of a shared NB (daemon/ovn/scope.ts) against a real ovsdb-server: only this
+// node's ports and their switches, plus the switches it serves with every port on them, reach
+// its cache; nothing of other switches does, not even their changes.
+import t from 'tap';
+import { stringOf } from '../../daemon/lib/rows.ts';
+import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import type { RowChange } from '../../daemon/ovsdb/cache.ts';
+import { eq, insert, mutate, mutation } from '../../daemon/ovsdb/ops.ts';
+import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
+import { NbScope } from '../../daemon/ovn/scope.ts';
+import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
+import { OwnerKeys, ScopeKeys } from '../../daemon/ovn/ids.ts';
+import { NB_SCHEMA, startOvsdbServer, waitUntil } from '../helpers/ovsdb-server.ts';
+import type { Teardown } from '../helpers/ovsdb-server.ts';
+
+const deadline = (): AbortSignal => AbortSignal.timeout(5000);
+const NODE = 'node-a';
+
+async function client(t: Teardown, remote: string, scope?: NbScope): Promise<OvsdbClient> {
+  const nb = new OvsdbClient({ remotes: [remote], database: 'OVN_Northbound', monitor: NB_MONITOR, ...(scope === undefined ? {} : { conditions: scope.conditions }) });
+  scope?.attach(nb);
+  t.teardown(() => nb.close());
+  nb.start();
+  await nb.waitConnected(deadline());
+  return nb;
+}
+
+async function addSwitch(nb: OvsdbClient, name: string): Promise<Uuid> {
+  const [result] = await nb.transact([insert('Logical_Switch', { name })], deadline());
+  if (result?.uuid === undefined) throw new Error('no uuid');
+  return result.uuid;
+}
+
+/** A port on the switch, with these external_ids (none: someone else's port). */
+async function addPort(nb: OvsdbClient, switchName: string, name: string, ids: ReadonlyMap<string, string> = new Map()): Promise<void> {
+  await nb.transact(
+    [insert('Logical_Switch_Port', { name, external_ids: ids }, 'p'), mutate('Logical_Switch', [eq('name', switchName)], [mutation('ports', 'insert', [namedUuid('p')])])],
+    deadline(),
+  );
+}
+
+const names = (nb: OvsdbClient, table: string): string[] => [...nb.cache.table(table).values()].map((row) => stringOf(row, 'name') ?? '').sort();
+
+t.test('the view of one node', async (t) => {
+  const { server } = await startOvsdbServer(t, NB_SCHEMA);
+  const admin = await client(t, server.unixRemote);
+  const served = await addSwitch(admin, 'served');
+  await addSwitch(admin, 'other');
+  await addSwitch(admin, 'home');
+  await addPort(admin, 'home', 'mine', new Map([[OwnerKeys.node, NODE]]));
+  await addPort(admin, 'served', 'theirs', new Map([[OwnerKeys.node, 'node-b'], [ScopeKeys.switch, served]]));
+  await addPort(admin, 'served', 'admin-made');
+  await addPort(admin, 'other', 'unrelated', new Map([[OwnerKeys.node, 'node-b']]));
+
+  const scope = new NbScope(NODE);
+  const nb = await client(t, server.unixRemote, scope);
+  await waitUntil(() => names(nb, 'Logical_Switch').includes('home'), 5000, 'the switch of this node\'s port');
+  t.same(names(nb, 'Logical_Switch_Port'), ['mine'], 'at start: this node\'s ports only');
+  t.same(names(nb, 'Logical_Switch'), ['home'], 'and their switches');
+
+  await scope.serve('served', deadline());
+  t.same(names(nb, 'Logical_Switch').sort(), ['home', 'served'], 'a served switch is in view once serve() resolves');
+  t.same(names(nb, 'Logical_Switch_Port'), ['admin-made', 'mine', 'theirs'], 'with every port on it: by the switch key, and by uuid');
+
+  const seen: string[] = [];
+  nb.cache.on('change', (c: RowChange) => seen.push(`${c.table}:${stringOf(c.new ?? c.old ?? {}, 'name') ?? ''}`));
+  await addPort(admin, 'other', 'unrelated-2', new Map([[OwnerKeys.node, 'node-b']]));
+  await addSwitch(admin, 'other-2');
+  await addPort(admin, 'served', 'admin-made-2');
+  await waitUntil(() => seen.includes('Logical_Switch_Port:admin-made-2'), 5000, 'a new foreign port of the served switch');
+  t.notOk(seen.some((s) => s.includes('unrelated') || s.includes('other')), `nothing of other switches arrives (${seen.join(', ')})`);
+
+  await scope.serve('missing', deadline());
+  t.notOk(names(nb, 'Logical_Switch').includes('missing'), 'serving a switch that does not exist is not an error');
+  await addSwitch(admin, 'missing');
+  await waitUntil(() => names(nb, 'Logical_Switch').includes('missing'), 5000, 'it arrives when it is made');
+
+  const restarted = await client(t, server.unixRemote, new NbScope(NODE));
+  await waitUntil(() => names(restarted, 'Logical_Switch').includes('home'), 5000, 'the switch of this node\'s port, again');
+  t.same(names(restarted, 'Logical_Switch_Port'), ['mine'], 'after a restart the view is rebuilt from this node\'s ports');
+});
