@@ -15,7 +15,7 @@ export interface CniExecutable {
   readonly cniPath: string;
 }
 
-export type CniCommand = 'ADD' | 'DEL' | 'VERSION';
+export type CniCommand = 'ADD' | 'DEL' | 'VERSION' | 'STATUS';
 
 function cniEnv(exe: CniExecutable, command: CniCommand, pod: Pod | undefined): Record<string, string> {
   const env: Record<string, string> = { PATH: basePath(), CNI_COMMAND: command, CNI_PATH: exe.cniPath };
@@ -27,7 +27,7 @@ function cniEnv(exe: CniExecutable, command: CniCommand, pod: Pod | undefined): 
   return env;
 }
 
-/** ADD succeeds with exit 0 and a JSON result; DEL and VERSION with exit 0. */
+/** ADD succeeds with exit 0 and a JSON result; DEL, VERSION and STATUS with exit 0. */
 function succeeded(command: CniCommand, exitCode: number | null, stdout: string): boolean {
   if (exitCode !== 0) return false;
   if (command !== 'ADD') return true;

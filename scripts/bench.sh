@@ -16,4 +16,23 @@ if [[ "${1:-}" == --ipam ]]; then
   # Cluster IPAM throughput (bench/ipam-throughput.ts): IPAM_ALLOCATORS (20), IPAM_TOTAL (2000).
   exec node bench/ipam-throughput.ts
 fi
+if [[ "${1:-}" == --scale ]]; then
+  # The daemon's cost as the shared NB grows (bench/scale.ts): SCALE_UNRELATED (0,20000,50000),
+  # SCALE_OURS (20000), SCALE_ADDS (10), SCALE_CHURN (10000), SCALE_SWITCHES (100), SCALE_PROBES (10).
+  # A run starts a daemon per scenario over a quarter of an hour, and dist/ is shared: it runs in
+  # a private mount namespace where dist/ovn-multinet and dist/ovn-multinetd are copies taken
+  # now (bind mounts), so a rebuild meanwhile cannot give its scenarios different builds. Its
+  # netns and sandbox live in that namespace too, and go with it.
+  if [[ -z "${OVN_MULTINET_SCALE_PINNED:-}" ]]; then
+    exec unshare --mount --propagation private env OVN_MULTINET_SCALE_PINNED=1 bash "$0" --scale
+  fi
+  pin=$(mktemp -d /tmp/omscale-dist-XXXXXX)
+  trap 'umount dist/ovn-multinet dist/ovn-multinetd 2>/dev/null; rm -rf "$pin"' EXIT
+  for exe in ovn-multinet ovn-multinetd; do
+    cp -p "dist/$exe" "$pin/$exe"
+    mount --bind "$pin/$exe" "dist/$exe"
+  done
+  node bench/scale.ts
+  exit
+fi
 exec node bench/main.ts "$@"
