@@ -6,7 +6,7 @@
  * - unrelated ports: on switches this node never uses, shaped like OVN-Kubernetes' pod ports
  *   (`addresses`/`port_security` "MAC IP", external_ids namespace/pod, options requested-chassis);
  * - ports of ours: on one of our switches, shaped like the ports other nodes' daemons commit
- *   (owner external_ids of another node, and the per-address guards `ovn-multinet/addr:*`), with
+ *   (owner external_ids of another node, the switch key, and the per-address guards `ovn-multinet/addr:*`), with
  *   consecutive addresses from the bottom of the subnet, so an allocation there must skip them.
  *
  * The filling client monitors only Logical_Switch names: it never holds the ports it writes.
@@ -15,7 +15,7 @@ import { OvsdbClient } from '../daemon/ovsdb/client.ts';
 import { eq, insert, mutate, mutation, type Operation } from '../daemon/ovsdb/ops.ts';
 import { namedUuid, type RowInput, type Uuid } from '../daemon/ovsdb/notation.ts';
 import { addressClaim } from '../daemon/ovn/ports.ts';
-import { OWNER_VALUE, OwnerKeys } from '../daemon/ovn/ids.ts';
+import { OWNER_VALUE, OwnerKeys, ScopeKeys } from '../daemon/ovn/ids.ts';
 import type { Teardown } from '../test/helpers/netns.ts';
 import { elapsedMs, stamp } from './clock.ts';
 
@@ -196,6 +196,7 @@ export function oursPort(i: number, subnet: string, switchUuid: Uuid, network: s
         [OwnerKeys.network, network],
         [addressClaim(mac), switchUuid],
         [addressClaim(ip), switchUuid],
+        [ScopeKeys.switch, switchUuid],
       ]),
     },
   };

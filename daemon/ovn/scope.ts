@@ -32,6 +32,8 @@ export class NbScope {
   readonly #serving = new Map<string, Promise<void>>();
   #nb: OvsdbClient | undefined;
   #scheduled = false;
+  /** What the last conditions selected, to skip condition changes that would change nothing. */
+  #selected = '';
 
   constructor(node: string, log?: Logger) {
     this.#node = node;
@@ -45,7 +47,12 @@ export class NbScope {
   attach(nb: OvsdbClient): void {
     this.#nb = nb;
     nb.cache.on('change', (change: RowChange) => {
-      if (change.table === 'Logical_Switch' || change.table === 'Logical_Switch_Port') this.#schedule();
+      // Only a switch's ports, or a port coming or going, can move the selection.
+      const moved =
+        change.table === 'Logical_Switch'
+          ? change.old === undefined || change.new === undefined || uuidsOf(change.old, 'ports').length !== uuidsOf(change.new, 'ports').length
+          : change.table === 'Logical_Switch_Port' && (change.old === undefined || change.new === undefined);
+      if (moved) this.#schedule();
     });
   }
 
@@ -104,10 +111,27 @@ export class NbScope {
     // After the whole update notification is applied: one condition change for all its rows.
     queueMicrotask(() => {
       this.#scheduled = false;
+      // Encoding the conditions costs as much as the ports they name: only when they differ.
+      const selected = this.#selection();
+      if (selected === this.#selected) return;
+      this.#selected = selected;
       this.#nb?.updateConditions(AbortSignal.timeout(CHANGE_TIMEOUT_MS)).catch((err: unknown) => {
         this.#log?.warn({ err }, 'could not move the NB monitor conditions; the next change tries again');
       });
     });
+  }
+
+  /** A fingerprint of what the conditions select: served and known switches, orphan and foreign ports. */
+  #selection(): string {
+    const switches = this.#switchRows();
+    const known = new Set(switches.flatMap((sw) => uuidsOf(sw, 'ports')));
+    const served = switches.filter((sw) => this.#served.has(stringOf(sw, 'name') ?? ''));
+    return [
+      [...this.#served].sort().join(','),
+      switches.map((sw) => rowUuid(sw)).sort().join(','),
+      this.#nodePorts().filter((uuid) => !known.has(uuid)).sort().join(','),
+      served.flatMap((sw) => this.#foreignPorts(sw)).sort().join(','),
+    ].join('|');
   }
 
   #switchRows(): Row[] {
