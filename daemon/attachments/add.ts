@@ -241,6 +241,10 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
   }
   undo.push('veth', () => deleteLink(side.vethName, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
   crashPoint('veth');
+  // A br-int port of that name left without its veth (a DEL whose Open_vSwitch part was
+  // deferred) is replaced, as the repeated ADD's path does.
+  const stale = findBridgePort(ctx.ovs, side.vethName);
+  if (stale !== undefined) await ctx.ovs.transact(deleteBridgePortOps(side.bridge, stale.uuid), signal);
   await addBridgePort(ctx, side, undo, signal);
   return pair;
 }

@@ -4,6 +4,7 @@ import t from 'tap';
 import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason, startNode } from '../helpers/node.ts';
 import { SUPPORTED_VERSIONS, supportsCheck } from '../../daemon/cni/version.ts';
+import { hostVethName, logicalPortName } from '../../daemon/cni/names.ts';
 
 const skip = e2eSkipReason();
 
@@ -72,6 +73,18 @@ t.test('attachment lifecycle', { skip }, async (t) => {
     t.equal((await node.bridgePorts()).length, 1);
     t.equal((await node.hostVeths()).length, 1);
     t.equal((await node.cni({ ...call, command: 'DEL' }, red)).exitCode, 0);
+  });
+
+  t.test('a br-int port left without its veth (a deferred DEL) is replaced by the next ADD', async (t) => {
+    const ns = await createNetns(t);
+    const call = { command: 'ADD', containerId: 'stale-ovs', netns: ns.path, ifName: 'net1' };
+    const veth = hostVethName(call.containerId, call.ifName);
+    await node.sandbox.vsctl(['--no-wait', 'add-port', 'br-int', veth, '--', 'set', 'interface', veth, `external_ids:iface-id=${logicalPortName(call.containerId, call.ifName)}`]);
+    const add = await node.cni(call, red);
+    t.equal(add.exitCode, 0, add.stdout);
+    t.same(await node.bridgePorts(), [veth], 'one br-int port, the attachment\'s');
+    t.equal((await node.cni({ ...call, command: 'DEL' }, red)).exitCode, 0);
+    t.same(await node.bridgePorts(), []);
   });
 
   t.test('DEL after the netns is gone', async (t) => {
