@@ -12,7 +12,7 @@ import { e2eSkipReason, startNode, CNI_BINARY, DAEMON_BINARY } from '../test/hel
 import { addBreakdown, delBreakdown, stepBreakdown, OVN_BINDING_SEGMENT, type Segment, type Sources } from './breakdown.ts';
 import { kernelFloor, nbFloor } from './floors.ts';
 import { bridgePlugin, bridgePluginSkipReason, bridgeVersion, BRIDGE_NAME, BRIDGE_SUBNET } from './bridge-plugin.ts';
-import { createCleanup, type Cleanup } from './cleanup.ts';
+import { runBench, type Cleanup } from './cleanup.ts';
 import { cliAttach } from './cli-attach.ts';
 import { netnsExecTrue, GNU_TIME, type PeakRssProbes, type RssSample } from './cni-exec.ts';
 import { sleep } from './clock.ts';
@@ -435,31 +435,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: cannot run: ${skip}\n`);
     return 1;
   }
-  const cleanup = createCleanup();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    progress(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let code = 0;
-  try {
-    const { text, failed } = await bench(cleanup, cfg);
-    process.stdout.write(`${text}\n`);
-    if (failed) {
-      progress('some baseline or serial calls failed (see Failures)');
-      code = 1;
-    }
-  } catch (err) {
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    code = 1;
-  } finally {
-    progress('cleaning up');
-    const errors = await cleanup.run();
-    for (const e of errors) progress(`cleanup: ${e.message}`);
-    if (errors.length > 0) code = 1;
-  }
-  return code;
+  return runBench(progress, (cleanup) => bench(cleanup, cfg));
 }
 
 process.exitCode = await main();

@@ -16,7 +16,7 @@ import { hostVethName } from '../daemon/cni/names.ts';
 import { e2eSkipReason } from '../test/helpers/node.ts';
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.ts';
 import type { OvsdbClient } from '../daemon/ovsdb/client.ts';
-import { createCleanup, type Cleanup } from './cleanup.ts';
+import { runBench, type Cleanup } from './cleanup.ts';
 import { elapsedMs, sleep, stamp } from './clock.ts';
 import type { Sample } from './method.ts';
 import { createSwitches, deletePorts, insertPorts, nbWriter, oursAddresses, oursPort, unrelatedPort } from './nb-fill.ts';
@@ -387,31 +387,7 @@ async function main(): Promise<number> {
     progress(`cannot run: ${skip}`);
     return 1;
   }
-  const cleanup = createCleanup();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    progress(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let code = 0;
-  try {
-    const { text, failed } = await bench(cleanup, cfg);
-    process.stdout.write(`${text}\n`);
-    if (failed) {
-      progress('some steps failed (see Failures)');
-      code = 1;
-    }
-  } catch (err) {
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : errText(err)}`);
-    code = 1;
-  } finally {
-    progress('cleaning up');
-    const errors = await cleanup.run();
-    for (const e of errors) progress(`cleanup: ${e.message}`);
-    if (errors.length > 0) code = 1;
-  }
-  return code;
+  return runBench(progress, (cleanup) => bench(cleanup, cfg));
 }
 
 process.exitCode = await main();
