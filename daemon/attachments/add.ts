@@ -216,8 +216,17 @@ interface HostSide {
   owner: ReadonlyMap<string, string>;
 }
 
-/** The br-int port with iface-id = the logical port, whose undo is armed at once. */
-async function addBridgePort(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<void> {
+/**
+ * The br-int port with iface-id = the logical port. One of that name from an earlier try is kept
+ * when it points at this logical port and replaced otherwise (e.g. left by a DEL whose
+ * Open_vSwitch part was deferred); a new one's undo is armed at once.
+ */
+async function ensureBridgePort(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<void> {
+  const existing = findBridgePort(ctx.ovs, side.vethName);
+  if (existing !== undefined) {
+    if (findInterface(ctx.ovs, side.vethName)?.externalIds.get('iface-id') === side.lspName) return;
+    await ctx.ovs.transact(deleteBridgePortOps(side.bridge, existing.uuid), signal);
+  }
   const results = await ctx.ovs.transact(addPortOps(side.bridge, side.vethName, side.lspName, side.owner), signal);
   const portUuid = results[1]?.uuid;
   if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(side.bridge, portUuid), AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
@@ -241,11 +250,7 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
   }
   undo.push('veth', () => deleteLink(side.vethName, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
   crashPoint('veth');
-  // A br-int port of that name left without its veth (a DEL whose Open_vSwitch part was
-  // deferred) is replaced, as the repeated ADD's path does.
-  const stale = findBridgePort(ctx.ovs, side.vethName);
-  if (stale !== undefined) await ctx.ovs.transact(deleteBridgePortOps(side.bridge, stale.uuid), signal);
-  await addBridgePort(ctx, side, undo, signal);
+  await ensureBridgePort(ctx, side, undo, signal);
   return pair;
 }
 
@@ -325,7 +330,6 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     const made = sideMade.value;
     let hostMac: string;
     let podConfigured: Promise<void> = Promise.resolve();
-    let bridgePortMade = made !== undefined;
     if (made !== undefined) {
       hostMac = made.hostMac;
       podConfigured = configurePodInterface({ ...podInterface, mac, podIndex: made.podIndex }).then(() => crashPoint('pod-interface'));
@@ -347,15 +351,11 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         // The pod end is configured while OVS and ovn-controller bind the host end.
         podConfigured = configurePodInterface({ ...podInterface, podIndex: pair.podIndex }).then(() => crashPoint('pod-interface'));
       }
-      // The br-int port of an earlier try is kept when it points at this logical port.
-      const ovsPort = findBridgePort(ctx.ovs, vethName);
-      const iface = findInterface(ctx.ovs, vethName);
-      bridgePortMade = ovsPort !== undefined && iface?.externalIds.get('iface-id') === lspName;
-      if (ovsPort !== undefined && !bridgePortMade) await ctx.ovs.transact(deleteBridgePortOps(bridge, ovsPort.uuid), signal);
     }
 
     const bound = (async () => {
-      if (!bridgePortMade) await addBridgePort(ctx, side, undo, signal);
+      // A fresh attachment's port was made with its veth; a repeated ADD checks the one it finds.
+      if (made === undefined) await ensureBridgePort(ctx, side, undo, signal);
       await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.

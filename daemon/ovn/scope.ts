@@ -12,7 +12,6 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
-import type { Condition } from '../ovsdb/ops.ts';
 import { condition, eq } from '../ovsdb/ops.ts';
 import type { Row, Uuid } from '../ovsdb/notation.ts';
 import type { RowChange } from '../ovsdb/cache.ts';
@@ -22,6 +21,14 @@ import { OwnerKeys, ScopeKeys } from './ids.ts';
 
 /** How long a condition change may take before it is retried with the next change. */
 const CHANGE_TIMEOUT_MS = 10_000;
+
+interface Selection {
+  switchNames: string[];
+  orphanPorts: Uuid[];
+  servedSwitches: Uuid[];
+  foreignPorts: Uuid[];
+  routerPorts: string[];
+}
 
 export class NbScope {
   readonly #node: string;
@@ -58,28 +65,41 @@ export class NbScope {
 
   /** The client's `conditions` option. */
   readonly conditions = (): MonitorConditions => {
-    const switches = this.#switchRows();
-    const served = switches.filter((sw) => this.#served.has(stringOf(sw, 'name') ?? ''));
-    const nodePorts = this.#nodePorts();
-    const known = new Set(switches.flatMap((sw) => uuidsOf(sw, 'ports')));
-    // This node's ports whose switch is not in the cache yet (after a restart) find it by port.
-    const orphans = nodePorts.filter((uuid) => !known.has(uuid));
-    const switchClauses: Condition[] = [
-      ...[...new Set([...this.#served, ...switches.map((sw) => stringOf(sw, 'name') ?? '')])].filter((name) => name !== '').map((name) => eq('name', name)),
-      ...orphans.map((uuid) => condition('ports', 'includes', [uuid])),
-    ];
-    const portClauses: Condition[] = [
-      condition('external_ids', 'includes', new Map([[OwnerKeys.node, this.#node]])),
-      ...served.map((sw) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, rowUuid(sw)]]))),
-      ...served.flatMap((sw) => this.#foreignPorts(sw)).map((uuid) => eq('_uuid', uuid)),
-    ];
-    const routerPorts = served.flatMap((sw) => this.#routerPortNames(sw)).map((name) => eq('name', name));
+    const selection = this.#select();
     return new Map([
-      ['Logical_Switch', switchClauses],
-      ['Logical_Switch_Port', portClauses],
-      ['Logical_Router_Port', routerPorts],
+      ['Logical_Switch', [...selection.switchNames.map((name) => eq('name', name)), ...selection.orphanPorts.map((uuid) => condition('ports', 'includes', [uuid]))]],
+      [
+        'Logical_Switch_Port',
+        [
+          condition('external_ids', 'includes', new Map([[OwnerKeys.node, this.#node]])),
+          ...selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]]))),
+          ...selection.foreignPorts.map((uuid) => eq('_uuid', uuid)),
+        ],
+      ],
+      ['Logical_Router_Port', selection.routerPorts.map((name) => eq('name', name))],
     ]);
   };
+
+  /**
+   * What the conditions select: switches by name (served ones, and those already in view), this
+   * node's ports whose switch is not in view yet (after a restart: found by port), the served
+   * switches (their ports of ours, by the switch key), the ports on them made by anyone else,
+   * and the router ports they connect to. Sorted, so that equal selections compare equal.
+   */
+  #select(): Selection {
+    const switches = this.#switchRows();
+    const served = switches.filter((sw) => this.#served.has(stringOf(sw, 'name') ?? ''));
+    const known = new Set(switches.flatMap((sw) => uuidsOf(sw, 'ports')));
+    const names = new Set([...this.#served, ...switches.map((sw) => stringOf(sw, 'name') ?? '')]);
+    names.delete('');
+    return {
+      switchNames: [...names].sort(),
+      orphanPorts: this.#nodePorts().filter((uuid) => !known.has(uuid)).sort(),
+      servedSwitches: served.map(rowUuid).sort(),
+      foreignPorts: served.flatMap((sw) => this.#foreignPorts(sw)).sort(),
+      routerPorts: served.flatMap((sw) => this.#routerPortNames(sw)).sort(),
+    };
+  }
 
   /**
    * Makes the switch named `name` and every port on it part of the view, and resolves once they
@@ -112,26 +132,13 @@ export class NbScope {
     queueMicrotask(() => {
       this.#scheduled = false;
       // Encoding the conditions costs as much as the ports they name: only when they differ.
-      const selected = this.#selection();
+      const selected = JSON.stringify(this.#select());
       if (selected === this.#selected) return;
       this.#selected = selected;
       this.#nb?.updateConditions(AbortSignal.timeout(CHANGE_TIMEOUT_MS)).catch((err: unknown) => {
         this.#log?.warn({ err }, 'could not move the NB monitor conditions; the next change tries again');
       });
     });
-  }
-
-  /** A fingerprint of what the conditions select: served and known switches, orphan and foreign ports. */
-  #selection(): string {
-    const switches = this.#switchRows();
-    const known = new Set(switches.flatMap((sw) => uuidsOf(sw, 'ports')));
-    const served = switches.filter((sw) => this.#served.has(stringOf(sw, 'name') ?? ''));
-    return [
-      [...this.#served].sort().join(','),
-      switches.map((sw) => rowUuid(sw)).sort().join(','),
-      this.#nodePorts().filter((uuid) => !known.has(uuid)).sort().join(','),
-      served.flatMap((sw) => this.#foreignPorts(sw)).sort().join(','),
-    ].join('|');
   }
 
   #switchRows(): Row[] {
