@@ -8,9 +8,9 @@
  */
 import { execa } from 'execa';
 import { OvsdbClient } from '../daemon/ovsdb/client.ts';
-import { createLogicalPort } from '../daemon/ovn/allocate.ts';
+import { createLogicalPort } from '../daemon/ipam/allocate.ts';
 import { findSwitch, NB_MONITOR } from '../daemon/ovn/switches.ts';
-import { parseIpamSettings } from '../daemon/ovn/ipam.ts';
+import { parseIpamSettings } from '../daemon/ipam/pool.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../test/helpers/ovsdb-server.ts';
 
 const num = (name: string, fallback: number): number => {

@@ -6,7 +6,7 @@
  * - unrelated ports: on switches this node never uses, shaped like OVN-Kubernetes' pod ports
  *   (`addresses`/`port_security` "MAC IP", external_ids namespace/pod, options requested-chassis);
  * - ports of ours: on one of our switches, shaped like the ports other nodes' daemons commit
- *   (owner external_ids of another node, the switch key, and the per-address guards `ovn-multinet/addr:*`), with
+ *   (owner external_ids of another node and the switch key; the per-address guard keys go on the switch), with
  *   consecutive addresses from the bottom of the subnet, so an allocation there must skip them.
  *
  * The filling client monitors only Logical_Switch names: it never holds the ports it writes.
@@ -14,7 +14,7 @@
 import { OvsdbClient } from '../daemon/ovsdb/client.ts';
 import { eq, insert, mutate, mutation, type Operation } from '../daemon/ovsdb/ops.ts';
 import { namedUuid, type RowInput, type Uuid } from '../daemon/ovsdb/notation.ts';
-import { addressClaim } from '../daemon/ovn/ports.ts';
+import { guardPairs } from '../daemon/ipam/guards.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys } from '../daemon/ovn/ids.ts';
 import type { Teardown } from '../test/helpers/netns.ts';
 import { elapsedMs, stamp } from './clock.ts';
@@ -57,6 +57,8 @@ const macOf = (n: number): string => ['0a', '58', ...[n >>> 24, (n >>> 16) & 255
 export interface PortRow {
   readonly sw: number;
   readonly row: RowInput;
+  /** Keys its switch's external_ids get with it (a port of ours: its guard keys). */
+  readonly switchIds?: ReadonlyMap<string, string>;
 }
 
 export interface Inserted {
@@ -83,21 +85,23 @@ export async function insertPorts(
   for (let from = 0; from < count; from += chunk) {
     const to = Math.min(count, from + chunk);
     const ops: Operation[] = [];
-    const bySwitch = new Map<number, string[]>();
+    const bySwitch = new Map<number, { names: string[]; ids: Map<string, string> }>();
     const order: number[] = [];
     for (let i = from; i < to; i++) {
-      const { sw, row } = make(i);
+      const { sw, row, switchIds } = make(i);
       const name = `p${i - from}`;
       ops.push(insert('Logical_Switch_Port', row, name));
       order.push(sw);
-      const names = bySwitch.get(sw) ?? [];
-      names.push(name);
-      bySwitch.set(sw, names);
+      const entry = bySwitch.get(sw) ?? { names: [], ids: new Map<string, string>() };
+      entry.names.push(name);
+      for (const [key, value] of switchIds ?? []) entry.ids.set(key, value);
+      bySwitch.set(sw, entry);
     }
-    for (const [sw, names] of bySwitch) {
+    for (const [sw, { names, ids }] of bySwitch) {
       const uuid = switches[sw];
       if (uuid === undefined) throw new Error(`no switch #${sw}`);
-      ops.push(mutate('Logical_Switch', [eq('_uuid', uuid)], [mutation('ports', 'insert', names.map(namedUuid))]));
+      const mutations = [mutation('ports', 'insert', names.map(namedUuid)), ...(ids.size === 0 ? [] : [mutation('external_ids', 'insert', ids)])];
+      ops.push(mutate('Logical_Switch', [eq('_uuid', uuid)], mutations));
     }
     const start = stamp();
     const results = await nb.transact(ops, signal());
@@ -194,11 +198,10 @@ export function oursPort(i: number, subnet: string, switchUuid: Uuid, network: s
         [OwnerKeys.netns, `/var/run/netns/${containerId}`],
         [OwnerKeys.node, `other-node-${i % 100}`],
         [OwnerKeys.network, network],
-        [addressClaim(mac), switchUuid],
-        [addressClaim(ip), switchUuid],
         [ScopeKeys.switch, switchUuid],
       ]),
     },
+    switchIds: guardPairs([mac, ip], { port: `${containerId}_net1` }),
   };
 }
 

@@ -9,7 +9,8 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { eq, insert, mutate, mutation, type Operation } from '../daemon/ovsdb/ops.ts';
-import { createPortOps } from '../daemon/ovn/ports.ts';
+import { creationOps } from '../daemon/ipam/allocate.ts';
+import { freeOps, guardPairs } from '../daemon/ipam/guards.ts';
 import type { LogicalSwitch } from '../daemon/ovn/switches.ts';
 import { namedUuid, type Uuid } from '../daemon/ovsdb/notation.ts';
 import { hostVethName } from '../daemon/cni/names.ts';
@@ -94,20 +95,20 @@ async function statusRtt(env: Env, daemon: TimedDaemon): Promise<number[]> {
  * The NB's own commit time for one logical switch port, from a client that monitors nothing but
  * switch names, with ovn-northd paused (it would otherwise recompute between the commits), then
  * resumed; in turns: a bare insert (+ switch mutation), and the transaction the daemon sends
- * (daemon/ovn/ports.ts createPortOps: the per-address `wait` guards first, which ovsdb-server
- * evaluates against every logical switch port).
+ * (daemon/ipam/allocate.ts creationOps: the guard keys inserted on the switch and a `wait` for
+ * them, both selecting the switch by `_uuid`).
  */
 async function nbFloor(env: Env): Promise<{ bare: number[]; guarded: number[] }> {
   const sw: LogicalSwitch = { uuid: env.floorSwitch, name: FLOOR, ports: [], otherConfig: new Map(), externalIds: new Map() };
   const bare: number[] = [];
   const guarded: number[] = [];
-  const commit = async (ops: readonly Operation[], index: number, into: number[]): Promise<void> => {
+  const commit = async (ops: readonly Operation[], index: number, into: number[], guardKeys: ReadonlyMap<string, string> = new Map()): Promise<void> => {
     const signal = AbortSignal.timeout(30_000);
     const start = stamp();
     const results = await env.writer.transact(ops, signal);
     into.push(elapsedMs(start, stamp()));
     const uuid = results[index]?.uuid;
-    if (uuid !== undefined) await env.writer.transact([mutate('Logical_Switch', [eq('_uuid', env.floorSwitch)], [mutation('ports', 'delete', [uuid])])], signal);
+    if (uuid !== undefined) await env.writer.transact([mutate('Logical_Switch', [eq('_uuid', env.floorSwitch)], [mutation('ports', 'delete', [uuid])]), ...freeOps(env.floorSwitch, guardKeys)], signal);
   };
   await env.sandbox.appctl('ovn-northd', ['pause']);
   try {
@@ -119,8 +120,9 @@ async function nbFloor(env: Env): Promise<{ bare: number[]; guarded: number[] }>
         0,
         bare,
       );
-      const { ops, guards } = createPortOps(sw, { name: `${FLOOR}-g${i}`, mac, ips: [ip], portSecurity: true, externalIds: new Map() });
-      await commit(ops, guards, guarded);
+      const name = `${FLOOR}-g${i}`;
+      const { ops, guards } = creationOps(sw, { name, mac, ips: [ip], portSecurity: true, externalIds: new Map() });
+      await commit(ops, guards, guarded, guardPairs([mac, ip], { port: name }));
     }
   } finally {
     await env.sandbox.appctl('ovn-northd', ['resume']);

@@ -12,7 +12,7 @@ import { inspectPodInterface } from '../netlink/pod.ts';
 import { findPort, portEntry } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { ownedBy } from '../ovn/ids.ts';
-import { parsePortAddresses } from '../ovn/ipam.ts';
+import { parsePortAddresses } from '../ovn/entries.ts';
 import { findInterface } from '../ovs/bridge.ts';
 import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
 

@@ -14,7 +14,7 @@ import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { findPort } from '../ovn/ports.ts';
-import { deleteLogicalPort } from '../ovn/allocate.ts';
+import { deleteLogicalPort } from '../ipam/allocate.ts';
 import { switchOfPort } from '../ovn/switches.ts';
 import { OwnerKeys, ownedBy } from '../ovn/ids.ts';
 import { deletePortOps as deleteBridgePortOps, findBridge, findBridgePort } from '../ovs/bridge.ts';

@@ -11,6 +11,10 @@
  * netns outlives it. ADD always records the logical switch port before it makes the veth, so a
  * veth without a record for a whole grace period, while both databases are connected, is
  * deleted (its pod end goes with it).
+ *
+ * Last, guard keys whose port is gone from its switch (another NB client deleted a port of ours)
+ * would keep their addresses taken for ever: once they have looked so for a grace period, they
+ * are freed (daemon/ipam/stale-guards.ts).
  */
 import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../cni/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
@@ -19,6 +23,7 @@ import { deleteAttachment } from './del.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
+import { freeStaleOps, staleGuardKeys, staleKey } from '../ipam/stale-guards.ts';
 
 export interface ReconcilerOptions {
   /** How long an attachment must look dead before it is removed. */
@@ -34,6 +39,8 @@ export class Reconciler {
   readonly #deadSince = new Map<string, number>();
   /** Host veths no database records, by name: since when. */
   readonly #orphanSince = new Map<string, number>();
+  /** Guard keys whose port is gone, by staleKey: since when. */
+  readonly #staleSince = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<OwnedAttachment[]> | undefined;
 
@@ -86,7 +93,33 @@ export class Reconciler {
       if (await this.remove(attachment, 'container gone without DEL', signal)) removed.push(attachment);
     }
     await this.#removeOrphanVeths(live, owned, now, signal);
+    await this.#freeStaleGuards(now, signal);
     return removed;
+  }
+
+  /** Frees guard keys whose port has been gone from their switch for a whole grace period. */
+  async #freeStaleGuards(now: number, signal: AbortSignal): Promise<void> {
+    if (!this.#ctx.nb.connected) {
+      this.#staleSince.clear();
+      return;
+    }
+    const stale = staleGuardKeys(this.#ctx.nb);
+    const seen = new Set(stale.map(staleKey));
+    for (const key of this.#staleSince.keys()) if (!seen.has(key)) this.#staleSince.delete(key);
+    for (const keys of stale) {
+      const key = staleKey(keys);
+      const since = this.#staleSince.get(key) ?? now;
+      this.#staleSince.set(key, since);
+      if (now - since < this.#options.graceMs) continue;
+      try {
+        await this.#ctx.nb.transact(freeStaleOps(keys), signal);
+        this.#ctx.log.info({ port: keys.port, addresses: [...keys.pairs.keys()] }, 'reconciler freed the guard keys of a port that is gone');
+      } catch (err) {
+        // A port of that name exists again (its keys are its own), or the NB is away: next pass.
+        this.#ctx.log.debug({ err, port: keys.port }, 'stale guard keys not freed');
+      }
+      this.#staleSince.delete(key);
+    }
   }
 
   /** Deletes host veths that no database has recorded for a whole grace period. */

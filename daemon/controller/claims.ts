@@ -1,6 +1,6 @@
 /**
  * Releases the addresses of deleted IPAMClaims: a reservation on a logical switch
- * (daemon/ovn/claims.ts) whose claim no longer exists is removed, so the addresses go back to the
+ * (daemon/ipam/reservations.ts) whose claim no longer exists is removed, so the addresses go back to the
  * pool. A reservation is released only when the claims list has arrived, the claim is missing from
  * it, and a GET of the claim answers 404 (a claim the watch has not delivered yet, or a claims CRD
  * that is not installed, never frees anything). Runs on claim events, NB changes and every resync.
@@ -8,7 +8,7 @@
 import { CustomObjectsApi, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { allReservations, releaseOps, type Reservation } from '../ovn/claims.ts';
+import { allReservations, releaseOps, type Reservation } from '../ipam/reservations.ts';
 import { IPAMCLAIM_GROUP, IPAMCLAIM_PLURAL, IPAMCLAIM_VERSION } from '../k8s/ipamclaims.ts';
 import { withSignal } from '../k8s/signal.ts';
 import { WatchedCache } from '../k8s/watch.ts';

@@ -1,5 +1,5 @@
 /** Typed reads of decoded OVSDB rows (the cache holds `Value`s; table layers want plain types). */
-import type { Row, Uuid, Value } from '../ovsdb/notation.ts';
+import { isMap, type Row, type Uuid, type Value } from '../ovsdb/notation.ts';
 
 export function rowUuid(row: Row): Uuid {
   return row['_uuid'] as Uuid;
@@ -29,7 +29,7 @@ const empty: ReadonlyMap<string, string> = new Map();
 
 export function stringMapOf(row: Row, column: string): ReadonlyMap<string, string> {
   const v: Value = row[column];
-  if (!(v instanceof Map)) return empty;
+  if (!isMap(v)) return empty;
   const out = new Map<string, string>();
   for (const [k, val] of v) if (typeof k === 'string' && typeof val === 'string') out.set(k, val);
   return out;

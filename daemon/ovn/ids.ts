@@ -30,6 +30,21 @@ export const OwnerKeys = {
 
 export const OWNER_VALUE = 'ovn-multinet';
 
+/**
+ * Addressing keys in a logical switch's external_ids (daemon/ipam/). The per-address keys hold who
+ * has the address: `port:<logical switch port name>` or `ipam-claim:<namespace>/<name>`.
+ */
+export const IpamKeys = {
+  /** `addr:<IP or MAC>` = its holder: the per-address guard (daemon/ipam/guards.ts). */
+  address: `${PREFIX}addr:`,
+  /** `ipam-claim:<namespace>/<name>` = "<mac> <ip> [<ip>]": what an IPAMClaim holds on the switch. */
+  reservation: `${PREFIX}ipam-claim:`,
+  /** On switches ovn-multinet manages: all subnets, excluded subnets and gateways, comma-separated. */
+  subnets: `${PREFIX}subnets`,
+  excludeSubnets: `${PREFIX}exclude-subnets`,
+  gateways: `${PREFIX}gateways`,
+} as const;
+
 /** What the daemons' NB monitor conditions select by (scope.ts). */
 export const ScopeKeys = {
   /** On every logical switch port ovn-multinet makes: its switch's uuid. */

@@ -5,9 +5,9 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { columnKeys, type CacheIndex, type KeysOf } from '../ovsdb/index.ts';
-import type { Atom, Row, Value } from '../ovsdb/notation.ts';
+import { isMap, type Row } from '../ovsdb/notation.ts';
 import { stringOf, stringsOf } from '../lib/rows.ts';
-import { parsePortAddresses } from './ipam.ts';
+import { parsePortAddresses } from './entries.ts';
 import { OwnerKeys } from './ids.ts';
 
 /** Logical switches by name (names are not unique in the NB schema). */
@@ -84,7 +84,3 @@ const claimKeys: KeysOf = (lsp) => {
   const claim = isMap(ids) ? ids.get(OwnerKeys.ipamClaim) : undefined;
   return typeof claim === 'string' ? [claim] : [];
 };
-
-function isMap(value: Value): value is ReadonlyMap<Atom, Atom> {
-  return value instanceof Map;
-}

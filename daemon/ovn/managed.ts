@@ -13,8 +13,7 @@ import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
 import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
 import { stringOf } from '../lib/rows.ts';
-import { EXCLUDE_SUBNETS_KEY, GATEWAYS_KEY, SUBNETS_KEY } from './ipam.ts';
-import { OWNER_VALUE, OwnerKeys } from './ids.ts';
+import { IpamKeys, OWNER_VALUE, OwnerKeys } from './ids.ts';
 import { findSwitch, type LogicalSwitch } from './switches.ts';
 
 export class NetworkDefinitionError extends Error {
@@ -87,9 +86,9 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
     [OwnerKeys.networkDefinition, text],
     [OwnerKeys.networkHash, hashOf(text)],
   ]);
-  if (subnets.length > 0) externalIds.set(SUBNETS_KEY, subnets.map((s) => s.cidr).join(','));
-  if (excluded.length > 0) externalIds.set(EXCLUDE_SUBNETS_KEY, excluded.map((s) => s.cidr).join(','));
-  if (net.gateways.length > 0) externalIds.set(GATEWAYS_KEY, net.gateways.join(','));
+  if (subnets.length > 0) externalIds.set(IpamKeys.subnets, subnets.map((s) => s.cidr).join(','));
+  if (excluded.length > 0) externalIds.set(IpamKeys.excludeSubnets, excluded.map((s) => s.cidr).join(','));
+  if (net.gateways.length > 0) externalIds.set(IpamKeys.gateways, net.gateways.join(','));
   const ops: Operation[] = [wait('Logical_Switch', [eq('name', switchName)], ['name'], '==', [], 0)];
   const ports = [];
   if (net.topology === 'localnet' && net.physicalNetworkName !== undefined) {

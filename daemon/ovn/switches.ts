@@ -1,10 +1,8 @@
-/** Logical switches in the NB: lookup by name, addresses in use, gateway. Reads come from the cache, through its indexes. */
+/** Logical switches in the NB: lookup by name, the switch of a port, router networks, gateway. Reads come from the cache, through its indexes. */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import type { Row, Uuid } from '../ovsdb/notation.ts';
-import { OwnerKeys } from './ids.ts';
+import { isMap, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../lib/rows.ts';
-import { reservationsOf } from './claims.ts';
-import { portsByAddress, portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
+import { portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 
 /** A switch as the cache holds it now; shared between readers, never changed. */
@@ -18,8 +16,6 @@ export interface LogicalSwitch {
 
 /** Made once per row version: the cache replaces a row object whenever the row changes. */
 const switches = new WeakMap<Row, LogicalSwitch>();
-/** Maps made once per column value: a change to `ports` leaves `external_ids` the same object. */
-const stringMaps = new WeakMap<object, ReadonlyMap<string, string>>();
 
 function toSwitch(row: Row): LogicalSwitch {
   let sw = switches.get(row);
@@ -28,25 +24,21 @@ function toSwitch(row: Row): LogicalSwitch {
     sw = {
       uuid: rowUuid(row),
       name: stringOf(row, 'name') ?? '',
-      // The row's own list (the cache decoded it as uuids), not a copy of 20,000 of them.
+      // The row's own list and maps (the cache decoded them as the schema's types), not copies
+      // of 20,000 entries: a switch's external_ids holds a guard key per address in use.
       ports: Array.isArray(ports) ? (ports as readonly Uuid[]) : uuidsOf(row, 'ports'),
-      otherConfig: sharedStringMap(row, 'other_config'),
-      externalIds: sharedStringMap(row, 'external_ids'),
+      otherConfig: stringMapView(row, 'other_config'),
+      externalIds: stringMapView(row, 'external_ids'),
     };
     switches.set(row, sw);
   }
   return sw;
 }
 
-function sharedStringMap(row: Row, column: string): ReadonlyMap<string, string> {
+/** A string-to-string map column as the cache holds it (read-only, shared). */
+function stringMapView(row: Row, column: string): ReadonlyMap<string, string> {
   const value = row[column];
-  if (typeof value !== 'object' || Array.isArray(value)) return stringMapOf(row, column);
-  let map = stringMaps.get(value);
-  if (map === undefined) {
-    map = stringMapOf(row, column);
-    stringMaps.set(value, map);
-  }
-  return map;
+  return isMap(value) ? (value as ReadonlyMap<string, string>) : stringMapOf(row, column);
 }
 
 /** Tables and columns the daemon monitors in the NB. */
@@ -78,7 +70,7 @@ export function switchOfPort(nb: OvsdbClient, portUuid: Uuid): LogicalSwitch | u
  * Of `uuids`, the ones that are ports of `sw`, which must be current (just found): the cache's
  * port -> switch index answers, not the switch's list.
  */
-function portsOn(nb: OvsdbClient, sw: LogicalSwitch, uuids: Iterable<Uuid>): Uuid[] {
+export function portsOn(nb: OvsdbClient, sw: LogicalSwitch, uuids: Iterable<Uuid>): Uuid[] {
   const onSwitch = switchesByPort(nb);
   const found: Uuid[] = [];
   for (const uuid of uuids) if (onSwitch.has(uuid, sw.uuid)) found.push(uuid);
@@ -93,7 +85,7 @@ export function inPortOrder(sw: LogicalSwitch, uuids: readonly Uuid[]): Uuid[] {
 }
 
 /** Router port networks ("10.1.0.1/24") reached through router-type ports of the switch. */
-function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
+export function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
   const routers = portsByType(nb).get('router');
   // Whichever is shorter: the switch's ports, or every router-type port there is.
   const candidates = routers.size < sw.ports.length ? portsOn(nb, sw, routers) : sw.ports;
@@ -111,95 +103,6 @@ function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
   const networks: string[] = [];
   for (const lrp of nb.cache.rowsOf('Logical_Router_Port', lrps)) networks.push(...stringsOf(lrp, 'networks'));
   return networks;
-}
-
-/**
- * Who uses an address: a logical switch port (described on demand), a router port, or an
- * IPAMClaim's reservation (namespace/name) while no port of the claim holds it.
- */
-export type AddressUser = Row | 'router' | ClaimReservation;
-
-/** An address an IPAMClaim holds while no port of the claim uses it. */
-export class ClaimReservation {
-  readonly claim: string;
-  constructor(claim: string) {
-    this.claim = claim;
-  }
-}
-
-/** Who uses each address of one kind on a switch. */
-export interface AddressUsers {
-  get(address: string): AddressUser | undefined;
-  has(address: string): boolean;
-}
-
-interface Reserved {
-  ips: Map<string, ClaimReservation>;
-  macs: Map<string, ClaimReservation>;
-}
-
-/** Made once per external_ids value (sharedStringMap), so not on every allocation. */
-const reservedOn = new WeakMap<ReadonlyMap<string, string>, Reserved>();
-
-/** The addresses IPAMClaims reserve on the switch; the first reservation of an address wins. */
-function reserved(externalIds: ReadonlyMap<string, string>): Reserved {
-  let found = reservedOn.get(externalIds);
-  if (found === undefined) {
-    found = { ips: new Map(), macs: new Map() };
-    for (const r of reservationsOf(externalIds)) {
-      const user = new ClaimReservation(r.claim);
-      if (!found.macs.has(r.mac)) found.macs.set(r.mac, user);
-      for (const ip of r.ips) if (!found.ips.has(ip)) found.ips.set(ip, user);
-    }
-    reservedOn.set(externalIds, found);
-  }
-  return found;
-}
-
-/**
- * Every IP and MAC the switch's ports (static, dynamic, router peers) and the IPAMClaims
- * reserved on it use, with who uses it. `sw` must be current (just found). A router port's
- * address comes first, then a port's (the last in the switch's `ports` when several hold it),
- * then a reservation. Each look-up goes through the cache's indexes: its cost does not grow
- * with the switch's ports.
- */
-export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: AddressUsers; macs: AddressUsers } {
-  const routerIps = new Set(routerNetworks(nb, sw).map((network) => network.split('/')[0] ?? ''));
-  const claims = reserved(sw.externalIds);
-  const byAddress = portsByAddress(nb);
-  const portUser = (address: string): Row | undefined => {
-    const holders = portsOn(nb, sw, byAddress.get(address));
-    const last = holders.length <= 1 ? holders[0] : inPortOrder(sw, holders).at(-1);
-    return last === undefined ? undefined : nb.cache.row('Logical_Switch_Port', last);
-  };
-  const ips = (ip: string): AddressUser | undefined => (routerIps.has(ip) ? 'router' : (portUser(ip) ?? claims.ips.get(ip)));
-  const macs = (mac: string): AddressUser | undefined => portUser(mac) ?? claims.macs.get(mac);
-  return {
-    ips: { get: ips, has: (ip) => ips(ip) !== undefined },
-    macs: { get: macs, has: (mac) => macs(mac) !== undefined },
-  };
-}
-
-/** Whether the address user is the IPAMClaim `claim`: its reservation, or a port attached for it. */
-export function usedByClaim(user: AddressUser, claim: string): boolean {
-  if (user === 'router') return false;
-  if (user instanceof ClaimReservation) return user.claim === claim;
-  return stringMapOf(user, 'external_ids').get(OwnerKeys.ipamClaim) === claim;
-}
-
-/** "logical switch port NAME (pod NS/NAME, container ID)", as far as the port's owner ids tell. */
-export function describeUser(user: AddressUser): string {
-  if (user === 'router') return 'a logical router port';
-  if (user instanceof ClaimReservation) return `IPAMClaim ${user.claim} (reserved)`;
-  return portOwner(user);
-}
-
-function portOwner(lsp: Row): string {
-  const ids = stringMapOf(lsp, 'external_ids');
-  const pod = ids.get(OwnerKeys.podName) === undefined ? '' : `pod ${ids.get(OwnerKeys.podNamespace) ?? ''}/${ids.get(OwnerKeys.podName) ?? ''}, `;
-  const container = ids.get(OwnerKeys.containerId);
-  const detail = container === undefined ? '' : ` (${pod}container ${container})`;
-  return `logical switch port ${stringOf(lsp, 'name') ?? '?'}${detail}`;
 }
 
 /** The switch's gateway in `subnet`: a connected router port's address there, if any. */

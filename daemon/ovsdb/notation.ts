@@ -6,13 +6,15 @@
 //                                      and Map keys work); `parseUuid` validates one
 //   column with max 1               -> the atom, or `undefined` when empty (min 0)
 //   set column (max > 1)            -> array of atoms
-//   map column                      -> Map of atom to atom
+//   map column                      -> ReadonlyMap of atom to atom (a Map, or after a diff of a
+//                                      large map a LayeredMap: test with `isMap`)
 // Encoders also take `namedUuid(name)` wherever a uuid goes, to refer to a row
 // inserted by the same transaction.
 
 import { OvsdbProtocolError, OvsdbSchemaError } from './errors.ts';
 import { isJsonObject } from './json.ts';
 import { getColumn } from './schema.ts';
+import { LayeredMap } from './layered-map.ts';
 import type { AtomicType, ColumnType, TableSchema } from './schema.ts';
 
 declare const uuidBrand: unique symbol;
@@ -117,12 +119,14 @@ export function applyDiff(type: ColumnType, old: Value, diff: unknown, label: st
   const change = decodeValue(type, diff, label);
   if (type.max <= 1 && type.value === undefined) return change;
   if (isMap(change)) {
-    const result = new Map(isMap(old) ? old : []);
+    const before: ReadonlyMap<Atom, Atom> = isMap(old) ? old : new Map();
+    const set: Array<[Atom, Atom]> = [];
+    const deleted: Atom[] = [];
     for (const [key, value] of change) {
-      if (result.get(key) === value) result.delete(key);
-      else result.set(key, value);
+      if (before.get(key) === value) deleted.push(key);
+      else set.push([key, value]);
     }
-    return result;
+    return LayeredMap.with(before, set, deleted);
   }
   const toggles = isList(change) ? change : [];
   const before = isList(old) ? old : [];
@@ -221,8 +225,9 @@ function isArray(value: unknown): value is readonly unknown[] {
   return Array.isArray(value);
 }
 
-function isMap<K, V>(value: unknown): value is ReadonlyMap<K, V> {
-  return value instanceof Map;
+/** A decoded map value: a Map, or a LayeredMap the cache made from a diff. */
+export function isMap<K, V>(value: unknown): value is ReadonlyMap<K, V> {
+  return value instanceof Map || value instanceof LayeredMap;
 }
 
 function isList<T>(value: T | readonly T[] | undefined | ReadonlyMap<T, T>): value is readonly T[] {

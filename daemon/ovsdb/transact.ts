@@ -3,7 +3,7 @@
 
 import { OvsdbProtocolError, OvsdbTransactionError } from './errors.ts';
 import { isJsonObject } from './json.ts';
-import { decodeRow, decodeUuid, encodeRow, encodeValue, namedUuid } from './notation.ts';
+import { decodeRow, decodeUuid, encodeRow, encodeValue, isMap, namedUuid } from './notation.ts';
 import type { Row, Uuid } from './notation.ts';
 import type { Condition, Mutation, Operation } from './ops.ts';
 import { getColumn, getTable } from './schema.ts';
@@ -119,7 +119,7 @@ function encodeMutation(table: TableSchema, [column, mutator, value]: Mutation):
       break;
     case 'insert':
     case 'delete':
-      operandType = type.value !== undefined && value instanceof Map ? type : { key: type.key, min: 0, max: Infinity };
+      operandType = type.value !== undefined && isMap(value) ? type : { key: type.key, min: 0, max: Infinity };
       break;
     default:
       return mutator satisfies never;

@@ -117,6 +117,21 @@ t.test('faults', { skip }, async (t) => {
     t.equal((await node.cni({ command: 'DEL', containerId: 'orphan-keep', netns: live.path, ifName: 'net1' }, config)).exitCode, 0);
   });
 
+  t.test('the reconciler frees the guard keys of a port another NB client deleted', async (t) => {
+    const pod = await createNetns(t);
+    t.equal((await node.cni({ command: 'ADD', containerId: 'gk-a', netns: pod.path, ifName: 'net1' }, config)).exitCode, 0);
+    const [port] = await node.switchPorts('red');
+    if (port === undefined) throw new Error('no port');
+    const keysOf = async (): Promise<string> => node.sandbox.nbctl(['get', 'logical_switch', 'red', 'external_ids']);
+    t.match(await keysOf(), `"port:${port}"`, 'the port holds guard keys on its switch');
+    await node.sandbox.nbctl(['lsp-del', port]);
+    await waitFor('the stale keys to be freed', async () => !(await keysOf()).includes(`"port:${port}"`));
+    t.ok(daemon.logs.some((l) => l['msg'] === 'reconciler freed the guard keys of a port that is gone' && l['port'] === port), 'logged');
+    t.equal((await node.cni({ command: 'DEL', containerId: 'gk-a', netns: pod.path, ifName: 'net1' }, config)).exitCode, 0, 'DEL succeeds without its port');
+    await nothingLeft(t, node, 'red');
+    t.notMatch(await keysOf(), 'ovn-multinet/addr:', 'no guard key left');
+  });
+
   for (const which of ['nb', 'ovs'] as const) {
     const name = which === 'nb' ? 'Northbound' : 'Open_vSwitch';
     t.test(`${name} database unreachable`, async (t) => {

@@ -3,16 +3,18 @@
 // createLogicalPort): ten first pods of one new claim at once end with one reservation, the same
 // addresses everywhere and one active port (the others standbys), and deleting the active port
 // promotes exactly one standby; plain allocations racing to empty the pool never take a reserved
-// address; released addresses go back to the pool.
+// address; deleting a port frees its guard keys; released addresses go back to the pool.
 import t from 'tap';
 import { execa } from 'execa';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
-import { createLogicalPort, deleteLogicalPort } from '../../daemon/ovn/allocate.ts';
+import { createLogicalPort, deleteLogicalPort } from '../../daemon/ipam/allocate.ts';
 import { findSwitch, NB_MONITOR } from '../../daemon/ovn/switches.ts';
-import { parseIpamSettings, parsePortAddresses } from '../../daemon/ovn/ipam.ts';
+import { parseIpamSettings } from '../../daemon/ipam/pool.ts';
+import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { deletePortOps, portEntry } from '../../daemon/ovn/ports.ts';
-import { releaseOps, reservationOf, reservationsOf } from '../../daemon/ovn/claims.ts';
-import { stringMapOf } from '../../daemon/lib/rows.ts';
+import { releaseOps, reservationOf, reservationsOf } from '../../daemon/ipam/reservations.ts';
+import { IpamKeys } from '../../daemon/ovn/ids.ts';
+import { stringMapOf, uuidsOf } from '../../daemon/lib/rows.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const CLIENTS = 10;
@@ -88,13 +90,16 @@ t.test('IPAMClaim reservations under contention', async (t) => {
 
   // Ten clients empty the pool at once: 12 of the 13 addresses, never the reserved one.
   const plain: string[] = [];
+  const plainPorts: Array<Awaited<ReturnType<typeof create>>> = [];
   let exhausted = 0;
   let n = 0;
   await Promise.all(
     clients.map(async (c) => {
       for (;;) {
         try {
-          const { port } = await create(c, `plain-${n++}`);
+          const created = await create(c, `plain-${n++}`);
+          const { port } = created;
+          plainPorts.push(created);
           plain.push(parsePortAddresses(port.addresses[0] ?? '').ips[0] ?? '');
         } catch (err) {
           if ((err as Error).name !== 'PoolExhaustedError') throw err;
@@ -113,14 +118,23 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   t.equal(back.port.addresses[0], [...entries][0], 'the claim\'s next pod gets its addresses in a full pool');
   await nb.transact(deletePortOps(back.switchUuid, back.port.uuid), AbortSignal.timeout(5000));
 
+  // Every address in use has its guard key: 12 ports' IP and MAC, the claim's IP and MAC.
+  const guardKeys = () => [...current().externalIds].filter(([key]) => key.startsWith(IpamKeys.address));
+  t.equal(guardKeys().length, 2 * 12 + 2, 'one guard key per address and MAC in use');
+
   // The claim is deleted: its addresses go back to the pool.
   if (reservation === undefined) return;
   await nb.transact(releaseOps(current().uuid, reservation), AbortSignal.timeout(5000));
   await reservationsSeen(nb, 0);
   t.same(reservationsOf(current().externalIds), [], 'released');
-  t.equal(current().externalIds.size, 0, 'no key left behind');
+  t.same(guardKeys().filter(([, holder]) => holder.startsWith('ipam-claim:')), [], 'no key of the claim left behind');
   const other = clients[5] ?? nb;
   await reservationsSeen(other, 0);
   const freed = await create(other, 'after-release');
   t.equal(parsePortAddresses(freed.port.addresses[0] ?? '').ips[0], reservedIp, 'the freed address is handed out again');
+
+  // Deleting the plain ports (each from another client's cache) frees their keys with them.
+  await Promise.all([...plainPorts, freed].map((p, i) => deleteLogicalPort(clients[i % CLIENTS] ?? nb, p.port, p.switchUuid, AbortSignal.timeout(5000))));
+  await nb.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && uuidsOf(r, 'ports').length === 0, AbortSignal.timeout(5000));
+  t.same(current().externalIds, new Map(), 'no key left behind');
 });

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { allocateAddress, macForIpv4, parseIpamSettings, parsePortAddresses, randomMac, subnetOf, IpamConfigError, SUBNETS_KEY, EXCLUDE_SUBNETS_KEY, type IpamSettings } from '../../daemon/ovn/ipam.ts';
+import { allocateAddress, macForIpv4, parseIpamSettings, randomMac, subnetOf, IpamConfigError, type IpamSettings } from '../../daemon/ipam/pool.ts';
+import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
+import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet } from '../../daemon/lib/ip.ts';
 
 const settings = (cfg: Record<string, string>, ids: Record<string, string> = {}) => parseIpamSettings(new Map(Object.entries(cfg)), new Map(Object.entries(ids)));
@@ -64,7 +66,7 @@ t.test('ip arithmetic', (tt) => {
 });
 
 t.test('dual-stack settings from external_ids, one address per subnet', (tt) => {
-  const s = settings({}, { [SUBNETS_KEY]: '10.9.0.0/24, fd00:9::/64', [EXCLUDE_SUBNETS_KEY]: '10.9.0.0/28,fd00:9::/120' });
+  const s = settings({}, { [IpamKeys.subnets]: '10.9.0.0/24, fd00:9::/64', [IpamKeys.excludeSubnets]: '10.9.0.0/28,fd00:9::/120' });
   tt.same(s.subnets.map((x) => x.cidr), ['10.9.0.0/24', 'fd00:9::/64']);
   const [v4, v6] = s.subnets;
   if (v4 === undefined || v6 === undefined) throw new Error('two subnets expected');
@@ -74,6 +76,6 @@ t.test('dual-stack settings from external_ids, one address per subnet', (tt) => 
   const random = allocateAddress(v6, s.excluded, { inUse: new Set(), randomStart: true }) ?? '';
   tt.ok(subnetOf(s, random)?.cidr === 'fd00:9::/64', `random start stays in the subnet (${random})`);
   tt.equal(subnetOf(s, '10.8.0.1'), undefined);
-  tt.throws(() => settings({}, { [SUBNETS_KEY]: 'nonsense' }), IpamConfigError);
+  tt.throws(() => settings({}, { [IpamKeys.subnets]: 'nonsense' }), IpamConfigError);
   tt.end();
 });

@@ -3,9 +3,12 @@
 // through the real client library against the fake API server, and the release decision.
 import t from 'tap';
 import { pino } from 'pino';
-import { claimKey, firstReservationGuard, releaseOps, reservationGuard, reservationOf, reservationsOf, reservedGuard, reserveOps } from '../../daemon/ovn/claims.ts';
-import { addressesInUse, describeUser, usedByClaim, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
-import { createPortOps, handOverOps, portEntry } from '../../daemon/ovn/ports.ts';
+import { claimKey, releaseOps, reservationGuard, reservationOf, reservationsOf, reserveOps } from '../../daemon/ipam/reservations.ts';
+import { addressesInUse, describeUser, usedByClaim } from '../../daemon/ipam/in-use.ts';
+import { creationOps } from '../../daemon/ipam/allocate.ts';
+import { handOverOps } from '../../daemon/ipam/handover.ts';
+import { portEntry } from '../../daemon/ovn/ports.ts';
+import type { LogicalSwitch } from '../../daemon/ovn/switches.ts';
 import { OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
@@ -25,15 +28,17 @@ function switchWith(ids: Record<string, string>): LogicalSwitch {
 
 t.test('reservations on a switch', async (t) => {
   const r = { claim: 'vms/vm1', mac: '0a:58:0a:46:00:02', ips: ['10.70.0.2', 'fd00::2'] };
-  const [reserve] = reserveOps(switchWith({}).uuid, r);
-  t.match(reserve, { op: 'mutate', table: 'Logical_Switch', mutations: [['external_ids', 'insert']] });
+  const [reserve, guard] = reserveOps(switchWith({}), r);
+  t.match(reserve, { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==']], mutations: [['external_ids', 'insert']] });
   const pairs = reserve?.op === 'mutate' ? (reserve.mutations[0]?.[2] as Map<string, string>) : new Map<string, string>();
   t.same(Object.fromEntries(pairs), {
+    'ovn-multinet/addr:0a:58:0a:46:00:02': 'ipam-claim:vms/vm1',
+    'ovn-multinet/addr:10.70.0.2': 'ipam-claim:vms/vm1',
+    'ovn-multinet/addr:fd00::2': 'ipam-claim:vms/vm1',
     'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:46:00:02 10.70.0.2 fd00::2',
-    'ovn-multinet/reserved:0a:58:0a:46:00:02': 'ipam-claim',
-    'ovn-multinet/reserved:10.70.0.2': 'ipam-claim',
-    'ovn-multinet/reserved:fd00::2': 'ipam-claim',
   });
+  t.match(guard, { op: 'wait', until: '==', rows: [{ name: 'vmnet' }], timeout: 0, where: [['_uuid', '=='], ['external_ids', 'includes']] }, 'then waits for every key to be the claim\'s: an address or the claim taken meanwhile fails it');
+  t.same(guard?.op === 'wait' ? guard.where[1]?.[2] : undefined, pairs, 'the same pairs');
   const [release] = releaseOps(switchWith({}).uuid, r);
   t.match(release, { op: 'mutate', mutations: [['external_ids', 'delete']] }, 'release deletes key-value pairs, so a newer reservation survives a stale release');
   t.same(release?.op === 'mutate' ? release.mutations[0]?.[2] : undefined, pairs, 'the same pairs');
@@ -43,9 +48,7 @@ t.test('reservations on a switch', async (t) => {
   t.equal(reservationOf(sw, 'vms/other'), undefined);
   t.same(reservationsOf(new Map([[claimKey('a/b'), '0a:00:00:00:00:01'], [claimKey('a/bad'), 'not-a-mac'], ['other', 'x']])), [{ claim: 'a/b', mac: '0a:00:00:00:00:01', ips: [] }], 'malformed values are skipped');
 
-  t.match(reservedGuard(sw, ['10.70.0.3']), { op: 'wait', until: '==', rows: [{ name: 'vmnet' }], timeout: 0, where: [['_uuid', '=='], ['external_ids', 'excludes']] }, 'plain allocations wait for no reservation of their addresses');
   t.match(reservationGuard(sw, r), { op: 'wait', until: '==', rows: [{ name: 'vmnet' }], where: [['_uuid', '=='], ['external_ids', 'includes']] }, 'later pods of a claim wait for its reservation to be unchanged');
-  t.match(firstReservationGuard(sw), { op: 'wait', columns: ['external_ids'], until: '==' }, 'the first pod of a claim waits for the switch external_ids to be unchanged');
 
   // A reserved address is in use for everyone but its claim.
   const nb = { cache: new TableCache() } as unknown as OvsdbClient;
@@ -61,14 +64,14 @@ t.test('a standby port while another port of the claim is active (live migration
   const r = { claim: 'vms/vm1', mac: '0a:58:0a:46:00:02', ips: ['10.70.0.2'] };
   const sw = switchWith({});
   const port = { name: 'target', mac: r.mac, ips: r.ips, portSecurity: true, externalIds: new Map([[OwnerKeys.ipamClaim, 'vms/vm1']]) };
-  const standby = createPortOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: 'source' });
+  const standby = creationOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: 'source' });
   t.equal(standby.guards, 2, 'the reservation unchanged, and the active port still there');
   t.match(standby.ops[1], { op: 'wait', table: 'Logical_Switch_Port', where: [['name', '==', 'source']], until: '==', rows: [{ name: 'source' }] });
   t.same(standby.row.addresses, [], 'no addresses: no L2 lookup flow, unicast stays with the running VM');
   t.same(standby.row.portSecurity, ['0a:58:0a:46:00:02 10.70.0.2'], 'port security as usual');
   t.equal(standby.row.externalIds.get(OwnerKeys.claimStandby), '0a:58:0a:46:00:02 10.70.0.2', 'the entry it gets when promoted');
   t.equal(portEntry({ uuid: uuid('x'), ...standby.row }), '0a:58:0a:46:00:02 10.70.0.2');
-  const alone = createPortOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: undefined });
+  const alone = creationOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: undefined });
   t.same(alone.row.addresses, ['0a:58:0a:46:00:02 10.70.0.2'], 'no active port: the new one is active at once');
   t.equal(alone.guards, 1);
 

@@ -11,10 +11,15 @@ import { parseUuid, type Row, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import type { DatabaseSchema } from '../../daemon/ovsdb/schema.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../../daemon/lib/rows.ts';
 import { parseSubnet, subnetContains, type Subnet } from '../../daemon/lib/ip.ts';
-import { addressesInUse, AmbiguousSwitchError, ClaimReservation, findSwitch, switchGateway, switchOfPort, NB_MONITOR, type AddressUser, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
-import { findPort, standbyPorts } from '../../daemon/ovn/ports.ts';
-import { claimKey, reservationsOf } from '../../daemon/ovn/claims.ts';
-import { allocateAddress, macForIpv4, parseIpamSettings, parsePortAddresses } from '../../daemon/ovn/ipam.ts';
+import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, NB_MONITOR, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
+import { addressesInUse, ClaimReservation, StaleGuard, type AddressUser } from '../../daemon/ipam/in-use.ts';
+import { findPort } from '../../daemon/ovn/ports.ts';
+import { standbyPorts } from '../../daemon/ipam/handover.ts';
+import { claimKey } from '../../daemon/ipam/reservations.ts';
+import { addressKey, holderValue, parseHolder } from '../../daemon/ipam/guards.ts';
+import { allocateAddress, macForIpv4, parseIpamSettings } from '../../daemon/ipam/pool.ts';
+import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
+import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { findBridge, findBridgePort, findInterface, OVS_MONITOR } from '../../daemon/ovs/bridge.ts';
 import { indexNb } from '../../daemon/ovn/indexes.ts';
@@ -84,9 +89,12 @@ const scan = {
       }
     }
     for (const network of scan.routerNetworks(nb, sw)) ips.set(network.split('/')[0] ?? '', 'router');
-    for (const r of reservationsOf(sw.externalIds)) {
-      if (!macs.has(r.mac)) macs.set(r.mac, new ClaimReservation(r.claim));
-      for (const ip of r.ips) if (!ips.has(ip)) ips.set(ip, new ClaimReservation(r.claim));
+    for (const [key, value] of sw.externalIds) {
+      const holder = key.startsWith(IpamKeys.address) ? parseHolder(value) : undefined;
+      if (holder === undefined) continue;
+      const address = key.slice(IpamKeys.address.length);
+      const user = 'claim' in holder ? new ClaimReservation(holder.claim) : new StaleGuard(holder.port);
+      for (const users of [ips, macs]) if (!users.has(address)) users.set(address, user);
     }
     return { ips, macs };
   },
@@ -207,7 +215,7 @@ const SWITCH_NAMES = ['a', 'b', 'c'];
 const MISSING = newUuid();
 
 const who = (user: AddressUser | undefined): string =>
-  user === undefined ? 'free' : user === 'router' ? 'router' : user instanceof ClaimReservation ? `claim ${user.claim}` : `port ${rowUuid(user)}`;
+  user === undefined ? 'free' : user === 'router' ? 'router' : user instanceof ClaimReservation ? `claim ${user.claim}` : user instanceof StaleGuard ? `gone ${user.port}` : `port ${rowUuid(user)}`;
 
 type Impl = Pick<typeof scan, 'findSwitch' | 'switchOfPort' | 'switchGateway' | 'standbyPorts'> & {
   findPort(nb: OvsdbClient, name: string): Uuid | undefined;
@@ -312,6 +320,10 @@ t.test('the indexed look-ups answer as the scans did, through random changes and
         const claim = pick(CLAIMS);
         for (const key of [...sw.ids.keys()]) if (key === claimKey(claim) || chance(0.2)) sw.ids.delete(key);
         if (chance(0.6)) sw.ids.set(claimKey(claim), [pick(MACS).toLowerCase(), ...IPS.filter(() => chance(0.2))].join(' '));
+        // Guard keys of the claim or of a port, which may or may not hold the address itself.
+        for (const address of [pick(MACS).toLowerCase(), ...IPS.filter(() => chance(0.2))]) {
+          if (chance(0.5)) sw.ids.set(addressKey(address), holderValue(chance(0.5) ? { claim } : { port: `lsp${Math.floor(rnd() * nextUuid)}` }));
+        }
       } else if (kind < 0.9) {
         const lrps = [...next.lrp.keys()];
         if (lrps.length > 0 && chance(0.3)) next.lrp.delete(pick(lrps));
@@ -335,12 +347,18 @@ t.test('the indexed look-ups answer as the scans did, through random changes and
   t.equal(checked, steps, `${steps} steps, ${model.lsp.size} ports at the end, the same answers after each`);
 });
 
-t.test('who uses an address: router first, then the last port in the switch order, then a reservation', async (t) => {
+t.test('who uses an address: router first, then the last port in the switch order, then the holder of its guard key', async (t) => {
   const nb = client('OVN_Northbound', NB_MONITOR);
   indexNb(nb); // registered before the monitor reply: built with its rows
   const [S, P1, P2, R, L] = [newUuid(), newUuid(), newUuid(), newUuid(), newUuid()];
+  const guardKeys = new Map([
+    [claimKey('vms/a'), '0a:00:00:00:00:09 10.0.0.7 10.0.0.1'],
+    ...['0a:00:00:00:00:09', '10.0.0.7', '10.0.0.1'].map((a) => [addressKey(a), holderValue({ claim: 'vms/a' })] as const),
+    [addressKey('10.0.0.5'), holderValue({ port: 'p1' })],
+    [addressKey('10.0.0.10'), holderValue({ port: 'deleted-by-an-admin' })],
+  ]);
   feed(nb.cache, nbSchema, nbPlan, {
-    Logical_Switch: { [S]: { initial: { name: 'net', ports: wireUuids([P2, P1, R]), external_ids: wireMap(new Map([[claimKey('vms/a'), '0a:00:00:00:00:09 10.0.0.7 10.0.0.1']])) } } },
+    Logical_Switch: { [S]: { initial: { name: 'net', ports: wireUuids([P2, P1, R]), external_ids: wireMap(guardKeys) } } },
     Logical_Switch_Port: {
       [P1]: { initial: { name: 'p1', addresses: ['set', ['0a:00:00:00:00:01 10.0.0.5']] } },
       [P2]: { initial: { name: 'p2', addresses: ['set', ['0a:00:00:00:00:01 10.0.0.5 10.0.0.6']], dynamic_addresses: '0a:00:00:00:00:02 10.0.0.8' } },
@@ -356,6 +374,7 @@ t.test('who uses an address: router first, then the last port in the switch orde
   t.equal(who(used.ips.get('10.0.0.8')), `port ${P2}`, 'dynamic_addresses count');
   t.equal(who(used.ips.get('10.0.0.1')), 'router', 'a router port before a reservation');
   t.equal(who(used.ips.get('10.0.0.7')), 'claim vms/a');
+  t.equal(who(used.ips.get('10.0.0.10')), 'gone deleted-by-an-admin', 'a guard key whose port is gone keeps the address taken');
   t.equal(who(used.macs.get('0a:00:00:00:00:09')), 'claim vms/a');
   t.equal(who(used.ips.get('10.0.0.9')), 'free');
   t.notOk(used.ips.has('10.0.0.9'));
@@ -398,15 +417,17 @@ t.test('cost of one ADD look-ups: an empty switch and one of 20,000 ports (measu
   const [BIG, EMPTY] = [newUuid(), newUuid()];
   const lsps: Record<string, unknown> = {};
   const bigPorts: Uuid[] = [];
+  const bigGuards = new Map<string, string>();
   for (let i = 0; i < PORTS; i++) {
     const uuid = newUuid();
     const ip = `10.128.${(i + 2) >> 8}.${(i + 2) & 255}`;
     bigPorts.push(uuid);
+    for (const address of [ip, macForIpv4(ip)]) bigGuards.set(addressKey(address), holderValue({ port: `big-${i}` }));
     lsps[uuid] = { initial: { name: `big-${i}`, addresses: ['set', [`${macForIpv4(ip)} ${ip}`]], external_ids: wireMap(new Map([[OwnerKeys.containerId, `c${i}`]])) } };
   }
   feed(nb.cache, nbSchema, nbPlan, {
     Logical_Switch: {
-      [BIG]: { initial: { name: 'big', ports: wireUuids(bigPorts), other_config: wireMap(new Map([['subnet', '10.128.0.0/16']])) } },
+      [BIG]: { initial: { name: 'big', ports: wireUuids(bigPorts), other_config: wireMap(new Map([['subnet', '10.128.0.0/16']])), external_ids: wireMap(bigGuards) } },
       [EMPTY]: { initial: { name: 'empty', other_config: wireMap(new Map([['subnet', '10.129.0.0/16']])) } },
     },
     Logical_Switch_Port: lsps,
@@ -447,10 +468,14 @@ t.test('cost of one ADD look-ups: an empty switch and one of 20,000 ports (measu
   t.comment(`switchOfPort, indexed: ${fmt(perCall(() => switchOfPort(nb, bigPorts[PORTS - 1]!), 5000))}; scanned: ${fmt(perCall(() => scan.switchOfPort(nb, bigPorts[PORTS - 1]!), 10))}`);
 
   // What keeping the indexes costs per port added: the cache's own update copies the switch's
-  // ports list (an update2 set diff), so it grows with the switch either way.
+  // ports list and external_ids (update2 diffs: the new port and its two guard keys), so it
+  // grows with the switch either way.
   const addOne = (sw: Uuid, i: number) => {
     const uuid = newUuid();
-    nb.cache.update('update2', { Logical_Switch_Port: { [uuid]: { insert: { name: `added-${sw}-${i}`, addresses: ['set', [`0a:00:00:00:00:01 10.130.0.${i % 250}`]] } } }, Logical_Switch: { [sw]: { modify: { ports: wireUuids([uuid]) } } } });
+    const name = `added-${sw}-${i}`;
+    const ip = `10.130.${(i >> 8) & 255}.${i & 255}`;
+    const guards = wireMap(new Map([ip, macForIpv4(ip)].map((a) => [addressKey(a), holderValue({ port: name })])));
+    nb.cache.update('update2', { Logical_Switch_Port: { [uuid]: { insert: { name, addresses: ['set', [`${macForIpv4(ip)} ${ip}`]] } } }, Logical_Switch: { [sw]: { modify: { ports: wireUuids([uuid]), external_ids: guards } } } });
   };
   let n = 0;
   const addEmpty = perCall(() => addOne(EMPTY, n++), 100);

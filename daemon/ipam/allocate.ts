@@ -1,17 +1,23 @@
 /**
  * Creates a logical switch port with an address chosen from the NB cache and committed by one
- * guarded transaction (see ports.ts). When another writer changed the switch first, the `wait`
- * fails, the cache catches up, and the choice is made again from a random point of the pool.
+ * guarded transaction (guards.ts). When another writer took an address first, the guard fails,
+ * the cache catches up, and the choice is made again from a random point of the pool. Deleting
+ * a port frees its guard keys in the same transaction.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { stringMapOf, stringOf, uuidsOf } from '../lib/rows.ts';
-import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './ipam.ts';
-import { createPortOps, deletePortOps, findPort, handOverOps, standbyPorts, type AddressPlan, type LogicalPort } from './ports.ts';
-import { addressesInUse, ClaimReservation, describeUser, findSwitch, switchOfPort, usedByClaim, type LogicalSwitch } from './switches.ts';
-import { reservationOf } from './claims.ts';
-import { OwnerKeys, ScopeKeys } from './ids.ts';
+import { stringOf } from '../lib/rows.ts';
+import { eq, wait, type Operation } from '../ovsdb/ops.ts';
+import { OwnerKeys, ScopeKeys } from '../ovn/ids.ts';
+import { addressEntry, parsePortAddresses } from '../ovn/entries.ts';
+import { deletePortOps, findPort, insertPortOps, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
+import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './pool.ts';
+import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim } from './in-use.ts';
+import { freeOps, guardPairs, takeOps } from './guards.ts';
+import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
+import { handOverOps, standbyPorts } from './handover.ts';
 
 const MAX_ATTEMPTS = 50;
 /** How long to wait for the cache to show the concurrent change before trying again anyway. */
@@ -93,7 +99,7 @@ function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: Logi
   }
   // A port of the claim that has the MAC in its addresses is active (a standby one has none).
   const holder = used.macs.get(reservation.mac);
-  const activePort = holder !== undefined && holder !== 'router' && !(holder instanceof ClaimReservation) ? stringOf(holder, 'name') : undefined;
+  const activePort = holder !== undefined && holder !== 'router' && !(holder instanceof ClaimReservation) && !(holder instanceof StaleGuard) ? stringOf(holder, 'name') : undefined;
   return { mac: reservation.mac, ips: reservation.ips, plan: { kind: 'claim-existing', reservation, activePort } };
 }
 
@@ -135,6 +141,54 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
 }
 
 /**
+ * How the port's addresses are guarded: ordinary ones are taken for the port (guards.ts); the
+ * first port of an IPAMClaim takes them for the claim, with its reservation; a later port of the
+ * claim only needs the reservation to be unchanged, since the addresses are the claim's. While
+ * another port of the claim is active (`activePort`: a live migration's source), the new one is
+ * a standby (handover.ts); its creation commits only while the active port exists, so it is
+ * never left without one to promote it.
+ */
+type AddressPlan =
+  | { kind: 'plain' }
+  | { kind: 'claim-first'; reservation: Reservation }
+  | { kind: 'claim-existing'; reservation: Reservation; activePort: string | undefined };
+
+export interface NewPort {
+  name: string;
+  mac: string;
+  ips: string[];
+  portSecurity: boolean;
+  externalIds: ReadonlyMap<string, string>;
+}
+
+/**
+ * The transaction that creates the port: guards first (a failing one, op index < guards, means
+ * "taken meanwhile"), then the insert, whose result holds the port's uuid.
+ */
+export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan = { kind: 'plain' }): { ops: Operation[]; guards: number; row: Omit<LogicalPort, 'uuid'> } {
+  const entry = addressEntry(port.mac, port.ips);
+  const addresses = [port.mac, ...port.ips];
+  let guards: Operation[];
+  switch (plan.kind) {
+    case 'plain':
+      guards = takeOps(sw, guardPairs(addresses, { port: port.name }));
+      break;
+    case 'claim-first':
+      guards = reserveOps(sw, plan.reservation);
+      break;
+    case 'claim-existing':
+      guards = [reservationGuard(sw, plan.reservation)];
+      if (plan.activePort !== undefined) guards.push(wait('Logical_Switch_Port', [eq('name', plan.activePort)], ['name'], '==', [{ name: plan.activePort }], 0));
+      break;
+  }
+  const standby = plan.kind === 'claim-existing' && plan.activePort !== undefined;
+  const externalIds = new Map(port.externalIds);
+  if (standby) externalIds.set(OwnerKeys.claimStandby, entry);
+  const row = { name: port.name, addresses: standby ? [] : [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds };
+  return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row)] };
+}
+
+/**
  * The port `name` if a previous attempt committed it (a transaction whose reply was lost with
  * the connection may still have committed): same owner ids, so it is ours.
  */
@@ -152,12 +206,14 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return b.every((x) => set.has(x));
 }
 
-/** Waits until the cache shows the switch changed (its ports, or its IPAMClaim reservations). */
+/**
+ * Waits until the cache shows the switch changed (its ports, or its external_ids: guard keys and
+ * reservations). The cache gives a changed column a new value object, so identity tells.
+ */
 async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
-  const sameIds = (ids: ReadonlyMap<string, string>): boolean => ids.size === sw.externalIds.size && [...ids].every(([k, v]) => sw.externalIds.get(k) === v);
   try {
-    await nb.cache.waitForRow('Logical_Switch', (r) => r['_uuid'] === sw.uuid && (!sameSet(uuidsOf(r, 'ports'), sw.ports) || !sameIds(stringMapOf(r, 'external_ids'))), timeout);
+    await nb.cache.waitForRow('Logical_Switch', (r) => r['_uuid'] === sw.uuid && (r['ports'] !== sw.ports || r['external_ids'] !== sw.externalIds), timeout);
   } catch {
     signal.throwIfAborted();
   }
@@ -179,11 +235,12 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     try {
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
-      const { ops, guards: claimed, row } = createPortOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids }, plan);
-      guards = claimed;
-      const results = await nb.transact(ops, signal);
-      const uuid = results[claimed]?.uuid;
-      if (uuid === undefined) throw new OvsdbTransactionError(claimed, 'insert', 'no uuid in insert result', undefined);
+      const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids }, plan);
+      guards = creation.guards;
+      const results = await nb.transact(creation.ops, signal);
+      const uuid = results[guards]?.uuid;
+      if (uuid === undefined) throw new OvsdbTransactionError(guards, 'insert', 'no uuid in insert result', undefined);
+      const { row } = creation;
       const port: LogicalPort = { uuid, ...row };
       return { port, switchUuid: sw.uuid };
     } catch (err) {
@@ -210,7 +267,7 @@ export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, swit
   const entry = port.addresses[0];
   // Not the active port of a claim (the common case): nothing to hand over.
   if (claim === undefined || entry === undefined) {
-    await nb.transact(deletePortOps(switchUuid, port.uuid), signal);
+    await nb.transact([...deletePortOps(switchUuid, port.uuid), ...freeOps(switchUuid, portGuards(port))], signal);
     return;
   }
   for (let attempt = 0; ; attempt++) {
@@ -226,4 +283,14 @@ export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, swit
       await catchUp(nb, sw, signal);
     }
   }
+}
+
+/**
+ * The guard keys the port holds: those of its entry's addresses with the port as holder. Deleting
+ * pairs needs no look at the switch (a key another holder has is left alone), so a cache that
+ * has not seen the port's creation yet frees them all the same.
+ */
+function portGuards(port: LogicalPort): Map<string, string> {
+  const { mac, ips } = parsePortAddresses(portEntry(port));
+  return guardPairs(mac === undefined ? ips : [mac, ...ips], { port: port.name });
 }

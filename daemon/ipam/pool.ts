@@ -1,7 +1,7 @@
 /**
  * Address allocation for a logical switch, pure (cf. host-local's allocator): the caller gives the
  * switch's settings and every address in use; the result is committed by one NB transaction
- * guarded against concurrent changes (see ports.ts), so the NB stays the only source of truth.
+ * guarded against concurrent changes (see guards.ts), so the NB stays the only source of truth.
  *
  * Settings follow OVN's own IPAM keys in Logical_Switch other_config: `subnet` (IPv4 CIDR) and
  * `exclude_ips` (space-separated addresses and `a..b` ranges); switches ovn-multinet creates also
@@ -10,6 +10,7 @@
  * handed out.
  */
 import { randomBytes } from 'node:crypto';
+import { IpamKeys } from '../ovn/ids.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet, familyOf, subnetContains, type Family, type Subnet } from '../lib/ip.ts';
 
 export interface ExcludedRange {
@@ -29,12 +30,6 @@ export interface IpamSettings {
 export class IpamConfigError extends Error {
   override name = 'IpamConfigError';
 }
-
-/** external_ids keys of the switches ovn-multinet manages: all subnets and excluded subnets, comma-separated. */
-export const SUBNETS_KEY = 'ovn-multinet/subnets';
-export const EXCLUDE_SUBNETS_KEY = 'ovn-multinet/exclude-subnets';
-/** The gateways of a managed network (never handed out, reported in results). */
-export const GATEWAYS_KEY = 'ovn-multinet/gateways';
 
 function parseCidrList(text: string | undefined, where: string): Subnet[] {
   return (text ?? '')
@@ -60,7 +55,7 @@ export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>, exte
     if (subnet === undefined || subnet.family !== 4) throw new IpamConfigError(`other_config:subnet ${JSON.stringify(subnetText)} is not an IPv4 CIDR`);
     subnets.push(subnet);
   }
-  for (const subnet of parseCidrList(externalIds.get(SUBNETS_KEY), `external_ids:${SUBNETS_KEY}`)) {
+  for (const subnet of parseCidrList(externalIds.get(IpamKeys.subnets), `external_ids:${IpamKeys.subnets}`)) {
     if (!subnets.some((s) => s.family === subnet.family)) subnets.push(subnet);
   }
   const excluded: ExcludedRange[] = [];
@@ -72,13 +67,13 @@ export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>, exte
     }
     excluded.push({ family: 4, from: ipToBigInt(from), to: ipToBigInt(to) });
   }
-  for (const range of parseCidrList(externalIds.get(EXCLUDE_SUBNETS_KEY), `external_ids:${EXCLUDE_SUBNETS_KEY}`)) {
+  for (const range of parseCidrList(externalIds.get(IpamKeys.excludeSubnets), `external_ids:${IpamKeys.excludeSubnets}`)) {
     excluded.push({ family: range.family, from: range.network, to: range.last });
   }
-  const gateways = (externalIds.get(GATEWAYS_KEY) ?? '').split(',').filter((g) => g !== '');
+  const gateways = (externalIds.get(IpamKeys.gateways) ?? '').split(',').filter((g) => g !== '');
   for (const gw of gateways) {
     const family = familyOf(gw);
-    if (family === undefined) throw new IpamConfigError(`external_ids:${GATEWAYS_KEY} item ${JSON.stringify(gw)} is not an address`);
+    if (family === undefined) throw new IpamConfigError(`external_ids:${IpamKeys.gateways} item ${JSON.stringify(gw)} is not an address`);
     excluded.push({ family, from: ipToBigInt(gw), to: ipToBigInt(gw) });
   }
   return { subnets, excluded, gateways };
@@ -142,16 +137,4 @@ export function randomMac(): string {
   const bytes = randomBytes(6);
   bytes[0] = ((bytes[0] ?? 0) & 0xfc) | 0x02;
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-/**
- * Addresses a port's `addresses`/`dynamic_addresses` entry uses: "MAC IP...", "dynamic",
- * "router", "unknown". Returns the MAC and the IPs (prefix lengths dropped).
- */
-export function parsePortAddresses(entry: string): { mac: string | undefined; ips: string[] } {
-  const words = entry.trim().split(/\s+/);
-  const [first, ...rest] = words;
-  if (first === undefined || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(first)) return { mac: undefined, ips: [] };
-  const ips = rest.map((w) => w.split('/')[0] ?? '').filter((w) => familyOf(w) !== undefined);
-  return { mac: first.toLowerCase(), ips };
 }

@@ -1,0 +1,73 @@
+/**
+ * Per-address guards: how a daemon commits an address only if no other writer took it meanwhile.
+ *
+ * Every IP and MAC that a port of ours or an IPAMClaim holds on a logical switch is recorded in
+ * the switch's external_ids, `ovn-multinet/addr:<address>` = its holder (`port:<port name>` or
+ * `ipam-claim:<namespace>/<name>`), by the transaction that creates the port or the reservation.
+ * That transaction first inserts the keys and then `wait`s until the switch holds them with its
+ * own holder. A map `insert` leaves a key that is already there unchanged, so an address another
+ * daemon took meanwhile fails the `wait`: the daemon's cache catches up and it chooses again
+ * (optimistic concurrency per address; daemons choosing different addresses never get in each
+ * other's way, and no address is ever committed twice).
+ *
+ * Both operations select the switch by `_uuid`, which ovsdb-server looks up directly: a guard
+ * costs the same whatever the size of the NB. (A `where` on any other column is a scan of the
+ * whole table in OVS 3.1: per-address keys on the ports themselves cost a scan of every port in
+ * the NB per address.)
+ *
+ * Freeing deletes key-value pairs, so a late free never frees an address that another holder has
+ * taken since.
+ */
+import { condition, eq, mutate, mutation, wait, type Operation } from '../ovsdb/ops.ts';
+import type { Uuid } from '../ovsdb/notation.ts';
+import { IpamKeys } from '../ovn/ids.ts';
+import type { LogicalSwitch } from '../ovn/switches.ts';
+
+/** Who holds an address: a logical switch port (by name, unique in the NB) or an IPAMClaim (namespace/name). */
+export type Holder = { port: string } | { claim: string };
+
+const PORT = 'port:';
+const CLAIM = 'ipam-claim:';
+
+export function holderValue(holder: Holder): string {
+  return 'port' in holder ? `${PORT}${holder.port}` : `${CLAIM}${holder.claim}`;
+}
+
+export function parseHolder(value: string): Holder | undefined {
+  if (value.startsWith(PORT)) return { port: value.slice(PORT.length) };
+  if (value.startsWith(CLAIM)) return { claim: value.slice(CLAIM.length) };
+  return undefined;
+}
+
+export function addressKey(address: string): string {
+  return `${IpamKeys.address}${address}`;
+}
+
+/** Who holds `address` on the switch, by its guard key. */
+export function holderOf(sw: LogicalSwitch, address: string): Holder | undefined {
+  const value = sw.externalIds.get(addressKey(address));
+  return value === undefined ? undefined : parseHolder(value);
+}
+
+/** The guard keys of `addresses` for `holder`. */
+export function guardPairs(addresses: readonly string[], holder: Holder): Map<string, string> {
+  const value = holderValue(holder);
+  return new Map(addresses.map((address) => [addressKey(address), value] as const));
+}
+
+/**
+ * Takes `pairs` (guard keys, and any other key that must be new or already the same, such as a
+ * reservation) on the switch: the insert, then the guard. The guard is the second operation:
+ * a transaction with these first fails at index 1 when a key was taken meanwhile.
+ */
+export function takeOps(sw: LogicalSwitch, pairs: ReadonlyMap<string, string>): Operation[] {
+  return [
+    mutate('Logical_Switch', [eq('_uuid', sw.uuid)], [mutation('external_ids', 'insert', pairs)]),
+    wait('Logical_Switch', [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pairs)], ['name'], '==', [{ name: sw.name }], 0),
+  ];
+}
+
+/** Deletes `pairs` from the switch; a key whose value changed meanwhile is left alone. */
+export function freeOps(switchUuid: Uuid, pairs: ReadonlyMap<string, string>): Operation[] {
+  return pairs.size === 0 ? [] : [mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('external_ids', 'delete', pairs)])];
+}
