@@ -2,7 +2,9 @@
 // background and reconnects forever with jittered exponential back-off, moving to
 // the next remote after each failure or drop. Each session: get_schema, with
 // `leaderOnly` a monitor of _Server.Database that rejects (and later drops) a
-// non-leader, then monitor_cond (or monitor on old servers) into the cache. With `conditions`
+// non-leader, then monitor_cond_since (monitor_cond, or monitor, on older servers) into the
+// cache: after a reconnect, a server that keeps the transaction history (a raft cluster) sends
+// only what changed since the last transaction the cache holds. With `conditions`
 // only the rows they select are monitored, and `updateConditions()` moves the selection
 // (monitor_cond_change). Reads come from `cache`; writes are one `transact` of operations from
 // ops.ts.
@@ -13,7 +15,7 @@ import type { Logger } from 'pino';
 import { TableCache } from './cache.ts';
 import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError } from './errors.ts';
 import { JsonRpcConnection } from './jsonrpc.ts';
-import { conditionChangeParams, encodeMonitorConditions, monitorParams, notificationUpdates, planMonitor } from './monitor.ts';
+import { conditionChangeParams, encodeMonitorConditions, monitorParams, NO_TRANSACTION, notificationUpdates, planMonitor, sinceReply } from './monitor.ts';
 import type { MonitorConditions, MonitorPlan, MonitorSpec, UpdateForm } from './monitor.ts';
 import type { Row } from './notation.ts';
 import type { Operation } from './ops.ts';
@@ -63,6 +65,17 @@ interface Session {
   readonly sentWhere: Map<string, string>;
 }
 
+/**
+ * Where the cache stands, for monitor_cond_since: the last transaction it holds, and what it
+ * monitored then (schema version and `where`). Resuming is only right for the same selection:
+ * a changed one needs the rows that match it now, changed or not.
+ */
+interface ResumePoint {
+  txnId: string;
+  schemaVersion: string;
+  where: string;
+}
+
 const DATABASE_MONITOR = 'db';
 const SERVER_MONITOR = 'server';
 const serverMonitor: MonitorSpec = { Database: ['name', 'model', 'leader', 'connected'] };
@@ -79,6 +92,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #session: Session | undefined;
+  #resume: ResumePoint | undefined;
   /** updateConditions() calls run one after the other. */
   #conditionsSent: Promise<void> = Promise.resolve();
 
@@ -171,6 +185,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       throw error;
     }
     for (const [table, where] of changed) session.sentWhere.set(table, JSON.stringify(where));
+    if (this.#resume !== undefined) this.#resume.where = whereText(session.sentWhere);
   }
 
   /** The first cached row of `table` that satisfies `predicate`, now or once a change brings one. */
@@ -243,12 +258,17 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       }
       const plan = planMonitor(schema, this.#options.monitor);
       const where = encodeMonitorConditions(schema, this.#options.conditions?.() ?? new Map());
-      const [form, initial] = await monitor(conn, database, plan, where, signal);
-      this.cache.resync(schema, plan, form, initial);
+      const sentWhere = new Map([...where].map(([table, clauses]) => [table, JSON.stringify(clauses)] as const));
+      const resume = this.#resume;
+      const since = resume !== undefined && resume.schemaVersion === schema.version && resume.where === whereText(sentWhere) ? resume.txnId : NO_TRANSACTION;
+      const reply = await monitor(conn, database, plan, where, since, signal);
+      if (reply.found) this.cache.update('update2', reply.updates);
+      else this.cache.resync(schema, plan, reply.form, reply.updates);
+      this.#resume = reply.txnId === undefined ? undefined : { txnId: reply.txnId, schemaVersion: schema.version, where: whereText(sentWhere) };
+      this.#log?.debug({ remote: remote.text, method: reply.method, resumed: reply.found }, 'ovsdb monitor started');
       for (const [method, params] of queue) this.#onNotification(remote, method, params);
       queue = undefined;
-      const sentWhere = new Map(form === 'update2' ? [...where].map(([table, clauses]) => [table, JSON.stringify(clauses)] as const) : []);
-      return { conn, remote, schema, form, sentWhere };
+      return { conn, remote, schema, form: reply.form, sentWhere: reply.form === 'update2' ? sentWhere : new Map() };
     } catch (error) {
       conn.close();
       throw error;
@@ -257,15 +277,17 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   // Throws to the connection, which closes with that error as the reason.
   #onNotification(remote: Remote, method: string, params: unknown): void {
-    if (method !== 'update' && method !== 'update2') return;
-    const updates = notificationUpdates(params, DATABASE_MONITOR);
-    if (updates !== undefined) {
-      this.cache.update(method, updates);
+    if (method !== 'update' && method !== 'update2' && method !== 'update3') return;
+    const form = method === 'update' ? 'update' : 'update2';
+    const database = notificationUpdates(method, params, DATABASE_MONITOR);
+    if (database !== undefined) {
+      this.cache.update(form, database.updates);
+      if (database.txnId !== undefined && this.#resume !== undefined) this.#resume.txnId = database.txnId;
       return;
     }
-    const serverUpdates = notificationUpdates(params, SERVER_MONITOR);
-    if (serverUpdates === undefined) return;
-    this.#serverCache.update(method, serverUpdates);
+    const server = notificationUpdates(method, params, SERVER_MONITOR);
+    if (server === undefined) return;
+    this.#serverCache.update(form, server.updates);
     this.#checkLeader(remote);
   }
 
@@ -279,20 +301,39 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 }
 
-/** monitor_cond with the conditions; on a server without it, monitor of every row. */
-async function monitor(
-  conn: JsonRpcConnection,
-  database: string,
-  plan: MonitorPlan,
-  where: ReadonlyMap<string, unknown[]>,
-  signal: AbortSignal,
-): Promise<[UpdateForm, unknown]> {
+interface MonitorReply {
+  method: 'monitor_cond_since' | 'monitor_cond' | 'monitor';
+  form: UpdateForm;
+  /** The updates bring only what changed since the transaction asked for (else: every row, as initial). */
+  found: boolean;
+  /** monitor_cond_since's last transaction id. */
+  txnId: string | undefined;
+  updates: unknown;
+}
+
+/**
+ * monitor_cond_since from transaction `since`, with the conditions; on older servers
+ * monitor_cond, and monitor (of every row) on the oldest.
+ */
+async function monitor(conn: JsonRpcConnection, database: string, plan: MonitorPlan, where: ReadonlyMap<string, unknown[]>, since: string, signal: AbortSignal): Promise<MonitorReply> {
+  const unknownMethod = (error: unknown): boolean => error instanceof OvsdbRpcError && error.error === 'unknown method';
   try {
-    return ['update2', await conn.request('monitor_cond', monitorParams(database, DATABASE_MONITOR, plan, where), signal)];
+    const reply = sinceReply(await conn.request('monitor_cond_since', [...monitorParams(database, DATABASE_MONITOR, plan, where), since], signal));
+    return { method: 'monitor_cond_since', form: 'update2', found: reply.found && since !== NO_TRANSACTION, txnId: reply.txnId, updates: reply.updates };
   } catch (error) {
-    if (!(error instanceof OvsdbRpcError && error.error === 'unknown method')) throw error;
-    return ['update', await conn.request('monitor', monitorParams(database, DATABASE_MONITOR, plan), signal)];
+    if (!unknownMethod(error)) throw error;
   }
+  try {
+    return { method: 'monitor_cond', form: 'update2', found: false, txnId: undefined, updates: await conn.request('monitor_cond', monitorParams(database, DATABASE_MONITOR, plan, where), signal) };
+  } catch (error) {
+    if (!unknownMethod(error)) throw error;
+    return { method: 'monitor', form: 'update', found: false, txnId: undefined, updates: await conn.request('monitor', monitorParams(database, DATABASE_MONITOR, plan), signal) };
+  }
+}
+
+/** A session's `where` as one text, to compare selections. */
+function whereText(sentWhere: ReadonlyMap<string, string>): string {
+  return JSON.stringify([...sentWhere].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 // 50 ms doubling up to 5 s, then a random half of it taken off so clients spread out.

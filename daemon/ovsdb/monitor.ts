@@ -1,6 +1,7 @@
 // What the client monitors and how it asks for it (RFC 7047 section 4.1.5,
-// ovsdb-server(7) monitor_cond and monitor_cond_change). Both methods take the same request
-// shape here; only monitor_cond takes conditions.
+// ovsdb-server(7) monitor_cond_since, monitor_cond and monitor_cond_change). The methods take
+// the same request shape here; only the conditional ones take conditions, and
+// monitor_cond_since also the id of the last transaction the client has seen.
 
 import { OvsdbProtocolError } from './errors.ts';
 import { isJsonObject } from './json.ts';
@@ -60,11 +61,28 @@ export function conditionChangeParams(id: string, where: ReadonlyMap<string, unk
   return [id, id, requests];
 }
 
-/** The table-updates of an update notification for monitor `id`, or `undefined` if it is for another monitor. */
-export function notificationUpdates(params: unknown, id: string): JsonObject | undefined {
-  if (!Array.isArray(params) || params.length !== 2) throw new OvsdbProtocolError('invalid update notification');
-  const updates: unknown = params[1];
+/** monitor_cond_since's id for "from the start": every row comes as initial. */
+export const NO_TRANSACTION = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The table-updates of an update, update2 or update3 notification for monitor `id` (update3 with
+ * the id of the transaction it brings), or `undefined` if it is for another monitor.
+ */
+export function notificationUpdates(method: string, params: unknown, id: string): { updates: JsonObject; txnId?: string } | undefined {
+  const length = method === 'update3' ? 3 : 2;
+  if (!Array.isArray(params) || params.length !== length) throw new OvsdbProtocolError(`invalid ${method} notification`);
+  const updates: unknown = params[length - 1];
   if (params[0] !== id) return undefined;
   if (!isJsonObject(updates)) throw new OvsdbProtocolError('invalid table-updates');
-  return updates;
+  if (length === 2) return { updates };
+  const txnId: unknown = params[1];
+  if (typeof txnId !== 'string') throw new OvsdbProtocolError('invalid update3 transaction id');
+  return { updates, txnId };
+}
+
+/** monitor_cond_since's reply: whether the server could answer from `txnId` on, its last id, the updates. */
+export function sinceReply(reply: unknown): { found: boolean; txnId: string; updates: unknown } {
+  if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'boolean' || typeof reply[1] !== 'string') throw new OvsdbProtocolError('invalid monitor_cond_since reply');
+  const [found, txnId, updates]: unknown[] = reply;
+  return { found: found === true, txnId: String(txnId), updates };
 }

@@ -2,6 +2,7 @@
 
 import { once } from 'node:events';
 import t from 'tap';
+import { pino } from 'pino';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import { eq, insert, select } from '../../daemon/ovsdb/ops.ts';
 import { NB_SCHEMA, startOvsdbCluster } from '../helpers/ovsdb-server.ts';
@@ -65,4 +66,29 @@ t.test('leaves a leader that steps down', async (t) => {
   await client.waitConnected(deadline());
   t.equal(client.remote, cluster.remotes[next], 'reconnected to the new leader');
   await addSwitch(client, 'ls0');
+});
+
+t.test('after a failover the monitor resumes from the last transaction it saw (monitor_cond_since)', async (t) => {
+  const cluster = await startOvsdbCluster(t, NB_SCHEMA);
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const client = new OvsdbClient({ remotes: cluster.remotes, database: cluster.database, monitor: { Logical_Switch: ['name'] }, leaderOnly: true, echoIntervalMs: 1000, logger });
+  t.teardown(() => client.close());
+  client.start();
+  await client.waitConnected(deadline());
+  await addSwitch(client, 'before');
+  const started = () => lines.filter((l) => l['msg'] === 'ovsdb monitor started');
+  t.match(started(), [{ method: 'monitor_cond_since', resumed: false }], 'the first session starts from nothing');
+
+  const leader = await cluster.leader();
+  const disconnected = once(client, 'disconnected');
+  await cluster.members[leader]!.kill();
+  await disconnected;
+  // Written while the client is away, through another client.
+  const writer = await connect(t, cluster, 1000);
+  await addSwitch(writer, 'while-away');
+  await client.waitConnected(deadline());
+  await client.waitForRow('Logical_Switch', (row) => row['name'] === 'while-away', deadline());
+  t.match(started().at(-1), { method: 'monitor_cond_since', resumed: true }, 'the new session brings only what changed');
+  t.same([...client.cache.table('Logical_Switch').values()].map((r) => r['name']).sort(), ['before', 'while-away'], 'and the cache is whole');
 });

@@ -31,10 +31,12 @@ t.test('monitor requests', async (t) => {
   t.ok(all.get('Open_vSwitch')?.includes('bridges'), 'an empty column list means every column');
   t.throws(() => planMonitor(schema, { Nope: [] }), OvsdbSchemaError);
   t.throws(() => planMonitor(schema, { Bridge: ['nope'] }), OvsdbSchemaError);
-  t.same(notificationUpdates(['db', { Bridge: {} }], 'db'), { Bridge: {} });
-  t.equal(notificationUpdates(['server', {}], 'db'), undefined, 'another monitor');
-  t.throws(() => notificationUpdates(['db'], 'db'), OvsdbProtocolError);
-  t.throws(() => notificationUpdates(['db', []], 'db'), OvsdbProtocolError);
+  t.same(notificationUpdates('update2', ['db', { Bridge: {} }], 'db'), { updates: { Bridge: {} } });
+  t.same(notificationUpdates('update3', ['db', 'a-txn', { Bridge: {} }], 'db'), { updates: { Bridge: {} }, txnId: 'a-txn' });
+  t.throws(() => notificationUpdates('update3', ['db', { Bridge: {} }], 'db'), OvsdbProtocolError);
+  t.equal(notificationUpdates('update2', ['server', {}], 'db'), undefined, 'another monitor');
+  t.throws(() => notificationUpdates('update2', ['db'], 'db'), OvsdbProtocolError);
+  t.throws(() => notificationUpdates('update2', ['db', []], 'db'), OvsdbProtocolError);
 });
 
 t.test('update2: initial rows get defaults, then insert, modify and delete', async (t) => {
