@@ -268,7 +268,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       this.#log?.debug({ remote: remote.text, method: reply.method, resumed: reply.found }, 'ovsdb monitor started');
       for (const [method, params] of queue) this.#onNotification(remote, method, params);
       queue = undefined;
-      return { conn, remote, schema, form: reply.form, sentWhere: reply.form === 'update2' ? sentWhere : new Map() };
+      return { conn, remote, schema, form: reply.form, sentWhere: reply.form === 'update2' ? sentWhere : new Map<string, string>() };
     } catch (error) {
       conn.close();
       throw error;

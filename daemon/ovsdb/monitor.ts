@@ -82,7 +82,9 @@ export function notificationUpdates(method: string, params: unknown, id: string)
 
 /** monitor_cond_since's reply: whether the server could answer from `txnId` on, its last id, the updates. */
 export function sinceReply(reply: unknown): { found: boolean; txnId: string; updates: unknown } {
-  if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'boolean' || typeof reply[1] !== 'string') throw new OvsdbProtocolError('invalid monitor_cond_since reply');
-  const [found, txnId, updates]: unknown[] = reply;
-  return { found: found === true, txnId: String(txnId), updates };
+  if (!Array.isArray(reply) || reply.length !== 3) throw new OvsdbProtocolError('invalid monitor_cond_since reply');
+  const fields: readonly unknown[] = reply;
+  const [found, txnId, updates] = fields;
+  if (typeof found !== 'boolean' || typeof txnId !== 'string') throw new OvsdbProtocolError('invalid monitor_cond_since reply');
+  return { found, txnId, updates };
 }

@@ -3,6 +3,7 @@
 // after every step of a random run of NB changes and resyncs; then what one ADD's look-ups cost
 // on a switch of 20,000 ports against an empty one (measured, not asserted).
 import t from 'tap';
+import { seededRandom } from '../helpers/random.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import type { TableCache } from '../../daemon/ovsdb/cache.ts';
@@ -249,19 +250,8 @@ function answers(nb: OvsdbClient, impl: Impl): unknown {
   return out;
 }
 
-/** Deterministic, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 t.test('the indexed look-ups answer as the scans did, through random changes and resyncs', async (t) => {
-  const rnd = random(Number(process.env['LOOKUP_SEED'] ?? 20_000));
+  const rnd = seededRandom(Number(process.env['LOOKUP_SEED'] ?? 20_000));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const chance = (p: number) => rnd() < p;
   const nb = client('OVN_Northbound', NB_MONITOR);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { TableCache } from '../../daemon/ovsdb/cache.ts';
 import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.ts';
-import { monitorParams, notificationUpdates, planMonitor } from '../../daemon/ovsdb/monitor.ts';
+import { monitorParams, notificationUpdates, planMonitor, sinceReply } from '../../daemon/ovsdb/monitor.ts';
 import { parseUuid } from '../../daemon/ovsdb/notation.ts';
 import { loadSchema, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
 
@@ -37,6 +37,9 @@ t.test('monitor requests', async (t) => {
   t.equal(notificationUpdates('update2', ['server', {}], 'db'), undefined, 'another monitor');
   t.throws(() => notificationUpdates('update2', ['db'], 'db'), OvsdbProtocolError);
   t.throws(() => notificationUpdates('update2', ['db', []], 'db'), OvsdbProtocolError);
+  t.same(sinceReply([true, 'txn-1', { Bridge: {} }]), { found: true, txnId: 'txn-1', updates: { Bridge: {} } }, 'monitor_cond_since reply');
+  t.throws(() => sinceReply([true, 'txn-1']), OvsdbProtocolError);
+  t.throws(() => sinceReply(['yes', 'txn-1', {}]), OvsdbProtocolError);
 });
 
 t.test('update2: initial rows get defaults, then insert, modify and delete', async (t) => {

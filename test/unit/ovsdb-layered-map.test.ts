@@ -2,25 +2,15 @@
 // same diffs would give, through random diffs on maps small and large, and leaves the values it
 // was made from unchanged (readers keep the value they read).
 import t from 'tap';
+import { seededRandom } from '../helpers/random.ts';
 import { LayeredMap } from '../../daemon/ovsdb/layered-map.ts';
 import { isMap } from '../../daemon/ovsdb/notation.ts';
-
-/** Deterministic, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const snapshot = (m: ReadonlyMap<string, string>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 for (const start of [10, 5000]) {
   t.test(`random diffs on a map of ${start}`, async (t) => {
-    const rnd = random(start);
+    const rnd = seededRandom(start);
     const flat = new Map<string, string>(Array.from({ length: start }, (_, i) => [`k${i}`, `v${i}`]));
     let layered: ReadonlyMap<string, string> = new Map(flat);
     let layers = 0;
