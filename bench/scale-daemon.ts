@@ -18,6 +18,7 @@ import type { Pod } from './pods.ts';
 import { findDaemon } from './rss.ts';
 
 export const CREATED_LSP = 'created logical switch port';
+const RECEIVED = 'request received';
 const NB_CONNECTED = 'connected to the OVN Northbound database';
 
 export interface TimedDaemon {
@@ -40,7 +41,8 @@ export interface TimedDaemon {
    * When the daemon logged that it committed the pod's logical switch port (pino `time`, ms; the
    * line follows the NB transaction's reply at once), and the port's first IP.
    */
-  committed(pod: Pod): { at: number | undefined; ip: string | undefined };
+  /** The daemon's log times (ms) of the ADD's "request received" and "created logical switch port", and the IP it got. */
+  committed(pod: Pod): { at: number | undefined; receivedAt: number | undefined; ip: string | undefined };
 }
 
 export function cniExecutable(sandbox: Sandbox): CniExecutable {
@@ -95,11 +97,13 @@ export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts
     del: (pod, network) => execCni(exe, 'DEL', pod, config(network)),
     status: () => execCni(exe, 'STATUS', undefined, statusConfig),
     committed(pod) {
-      const entry = proc.logs.find((e) => e['msg'] === CREATED_LSP && e['command'] === 'ADD' && e['containerId'] === pod.containerId);
+      const ofAdd = (msg: string) => proc.logs.find((e) => e['msg'] === msg && e['command'] === 'ADD' && e['containerId'] === pod.containerId);
+      const entry = ofAdd(CREATED_LSP);
       const at = entry?.['time'];
+      const received = ofAdd(RECEIVED)?.['time'];
       const addresses = entry?.['addresses'];
       const first = Array.isArray(addresses) && typeof addresses[0] === 'string' ? addresses[0] : undefined;
-      return { at: typeof at === 'number' ? at : undefined, ip: first?.split(' ')[1] };
+      return { at: typeof at === 'number' ? at : undefined, receivedAt: typeof received === 'number' ? received : undefined, ip: first?.split(' ')[1] };
     },
   };
 }

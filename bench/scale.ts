@@ -186,6 +186,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
   const firstAt = first === undefined || !first.sample.ok ? undefined : daemon.committed(first.pod).at;
   const ok = runs.filter((r) => r.sample.ok);
   const execToCommit: number[] = [];
+  const requestToCommit: number[] = [];
   const ovn: number[] = [];
   const ips: string[] = [];
   for (const r of ok) {
@@ -193,6 +194,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
     if (c.ip !== undefined) ips.push(c.ip);
     if (c.at === undefined) continue;
     execToCommit.push(c.at - r.sample.start.wallMs);
+    if (c.receivedAt !== undefined) requestToCommit.push(c.at - c.receivedAt);
     const inst = installedAt(ovs, r.pod);
     if (inst !== undefined) ovn.push(inst - c.at);
   }
@@ -200,6 +202,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
     n: runs.length,
     ok: ok.length,
     execToCommit: summarize(execToCommit),
+    requestToCommit: summarize(requestToCommit),
     full: summarize(ok.map((r) => r.sample.ms)),
     ovn: summarize(ovn),
     quietMs: summarize(runs.map((r) => r.quietMs)),

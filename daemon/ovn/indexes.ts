@@ -8,7 +8,7 @@ import { columnKeys, type CacheIndex, type KeysOf } from '../ovsdb/index.ts';
 import { isMap, type Row } from '../ovsdb/notation.ts';
 import { stringOf, stringsOf } from '../lib/rows.ts';
 import { parsePortAddresses } from './entries.ts';
-import { OwnerKeys } from './ids.ts';
+import { OwnerKeys, ScopeKeys } from './ids.ts';
 
 /** Logical switches by name (names are not unique in the NB schema). */
 export function switchesByName(nb: OvsdbClient): CacheIndex {
@@ -44,6 +44,16 @@ export function portsByClaim(nb: OvsdbClient): CacheIndex {
   return nb.cache.index('Logical_Switch_Port', 'ipam-claim', claimKeys);
 }
 
+/** Logical switch ports by the node that owns them (`ovn-multinet/node`). */
+export function portsByNode(nb: OvsdbClient): CacheIndex {
+  return nb.cache.index('Logical_Switch_Port', 'node', nodeKeys);
+}
+
+/** Logical switch ports ovn-multinet made, by their switch key (`ovn-multinet/switch`, a switch's uuid). */
+export function portsBySwitchKey(nb: OvsdbClient): CacheIndex {
+  return nb.cache.index('Logical_Switch_Port', 'switch-key', switchKeys);
+}
+
 /** Logical router ports by name (unique in the NB schema). */
 export function routerPortsByName(nb: OvsdbClient): CacheIndex {
   return nb.cache.index('Logical_Router_Port', 'name', columnKeys('name'));
@@ -54,7 +64,7 @@ export function routerPortsByName(nb: OvsdbClient): CacheIndex {
  * daemon's start) rather than on the first ADD that asks.
  */
 export function indexNb(nb: OvsdbClient): void {
-  for (const index of [switchesByName, switchesByPort, portsByName, portsByType, portsByAddress, portsByClaim, routerPortsByName]) index(nb);
+  for (const index of [switchesByName, switchesByPort, portsByName, portsByType, portsByAddress, portsByClaim, portsByNode, portsBySwitchKey, routerPortsByName]) index(nb);
 }
 
 const typeKeys: KeysOf = (lsp) => {
@@ -79,8 +89,16 @@ const addressKeys: KeysOf = (lsp) => {
   return macs.length === 0 ? ips : ips.length === 0 ? macs : [...macs, ...ips];
 };
 
-const claimKeys: KeysOf = (lsp) => {
-  const ids = lsp['external_ids'];
-  const claim = isMap(ids) ? ids.get(OwnerKeys.ipamClaim) : undefined;
-  return typeof claim === 'string' ? [claim] : [];
-};
+/** The value of one external_ids key, when the row has it. */
+function externalIdKeys(key: string): KeysOf {
+  return (row) => {
+    const ids = row['external_ids'];
+    const value = isMap(ids) ? ids.get(key) : undefined;
+    return typeof value === 'string' ? [value] : [];
+  };
+}
+
+// One function per index: the cache refuses an index name registered with another.
+const claimKeys = externalIdKeys(OwnerKeys.ipamClaim);
+const nodeKeys = externalIdKeys(OwnerKeys.node);
+const switchKeys = externalIdKeys(ScopeKeys.switch);

@@ -15,9 +15,10 @@ import type { MonitorConditions } from '../ovsdb/monitor.ts';
 import { condition, eq } from '../ovsdb/ops.ts';
 import type { Row, Uuid } from '../ovsdb/notation.ts';
 import type { RowChange } from '../ovsdb/cache.ts';
-import { rowUuid, stringMapOf, stringOf, uuidsOf } from '../lib/rows.ts';
+import { rowUuid, stringMapOf, uuidsOf, stringOf } from '../lib/rows.ts';
 import type { Logger } from '../lib/log.ts';
 import { OwnerKeys, ScopeKeys } from './ids.ts';
+import { portsByNode, portsBySwitchKey, portsByType, switchesByPort } from './indexes.ts';
 
 /** How long a condition change may take before it is retried with the next change. */
 const CHANGE_TIMEOUT_MS = 10_000;
@@ -35,12 +36,25 @@ export class NbScope {
   readonly #log: Logger | undefined;
   /** Names of the switches served since the daemon started. */
   readonly #served = new Set<string>();
+  /**
+   * Served switches whose key clause the server has applied (their ports of ours are in the
+   * cache): only for those can the ports not in the cache be told to be someone else's.
+   */
+  readonly #keyed = new Set<Uuid>();
+  /** The served switches of the conditions last handed to the client. */
+  #sentServed: readonly Uuid[] = [];
   /** In-flight serve() calls, by switch name. */
   readonly #serving = new Map<string, Promise<void>>();
   #nb: OvsdbClient | undefined;
   #scheduled = false;
   /** What the last conditions selected, to skip condition changes that would change nothing. */
   #selected = '';
+  /**
+   * The foreign ports of a served switch, by its `ports` value: the cache gives a changed column
+   * a new value. (A port of ours arrives with the switch change that adds it, so the answer for
+   * a `ports` value never changes.)
+   */
+  readonly #foreignSeen = new WeakMap<object, Uuid[]>();
 
   constructor(node: string, log?: Logger) {
     this.#node = node;
@@ -66,6 +80,7 @@ export class NbScope {
   /** The client's `conditions` option. */
   readonly conditions = (): MonitorConditions => {
     const selection = this.#select();
+    this.#sentServed = selection.servedSwitches;
     return new Map([
       ['Logical_Switch', [...selection.switchNames.map((name) => eq('name', name)), ...selection.orphanPorts.map((uuid) => condition('ports', 'includes', [uuid]))]],
       [
@@ -89,14 +104,14 @@ export class NbScope {
   #select(): Selection {
     const switches = this.#switchRows();
     const served = switches.filter((sw) => this.#served.has(stringOf(sw, 'name') ?? ''));
-    const known = new Set(switches.flatMap((sw) => uuidsOf(sw, 'ports')));
     const names = new Set([...this.#served, ...switches.map((sw) => stringOf(sw, 'name') ?? '')]);
     names.delete('');
+    const onSwitch = this.#nb === undefined ? undefined : switchesByPort(this.#nb);
     return {
       switchNames: [...names].sort(),
-      orphanPorts: this.#nodePorts().filter((uuid) => !known.has(uuid)).sort(),
+      orphanPorts: this.#nodePorts().filter((uuid) => (onSwitch?.get(uuid).size ?? 0) === 0).sort(),
       servedSwitches: served.map(rowUuid).sort(),
-      foreignPorts: served.flatMap((sw) => this.#foreignPorts(sw)).sort(),
+      foreignPorts: served.filter((sw) => this.#keyed.has(rowUuid(sw))).flatMap((sw) => this.#foreignPorts(sw)).sort(),
       routerPorts: served.flatMap((sw) => this.#routerPortNames(sw)).sort(),
     };
   }
@@ -117,11 +132,18 @@ export class NbScope {
     return pending;
   }
 
-  /** Two rounds: the switch row (by name) arrives with the first, the ports it names with the second. */
+  /**
+   * Three rounds: the switch row (by name) arrives with the first, its ports of ours (by the
+   * switch key) with the second, and the others on it (by uuid) with the third. Without the
+   * second, every port of a switch of 20,000 would look like someone else's and be asked for by
+   * uuid.
+   */
   async #load(signal: AbortSignal): Promise<void> {
     const nb = this.#nb;
     if (nb === undefined) return;
     await nb.updateConditions(signal);
+    await nb.updateConditions(signal);
+    this.#markKeyed();
     await nb.updateConditions(signal);
   }
 
@@ -135,43 +157,65 @@ export class NbScope {
       const selected = JSON.stringify(this.#select());
       if (selected === this.#selected) return;
       this.#selected = selected;
-      this.#nb?.updateConditions(AbortSignal.timeout(CHANGE_TIMEOUT_MS)).catch((err: unknown) => {
-        this.#log?.warn({ err }, 'could not move the NB monitor conditions; the next change tries again');
-      });
+      this.#nb?.updateConditions(AbortSignal.timeout(CHANGE_TIMEOUT_MS)).then(
+        () => {
+          // A served switch whose key clause is now applied: its other ports can be asked for.
+          if (this.#markKeyed()) this.#schedule();
+        },
+        (err: unknown) => {
+          this.#log?.warn({ err }, 'could not move the NB monitor conditions; the next change tries again');
+        },
+      );
     });
+  }
+
+  /** Records the switches of the last conditions sent as keyed; whether any was new. */
+  #markKeyed(): boolean {
+    const before = this.#keyed.size;
+    for (const uuid of this.#sentServed) this.#keyed.add(uuid);
+    return this.#keyed.size > before;
   }
 
   #switchRows(): Row[] {
     return [...(this.#nb?.cache.table('Logical_Switch').values() ?? [])];
   }
 
+  /** This node's ports, from the cache's node index. */
   #nodePorts(): Uuid[] {
-    const out: Uuid[] = [];
-    for (const [uuid, row] of this.#nb?.cache.table('Logical_Switch_Port') ?? []) {
-      if (stringMapOf(row, 'external_ids').get(OwnerKeys.node) === this.#node) out.push(uuid);
-    }
-    return out;
+    return this.#nb === undefined ? [] : [...portsByNode(this.#nb).get(this.#node)];
   }
 
-  /** Ports of a served switch that the key clauses do not select: made by someone else. */
+  /**
+   * Ports of a served switch that the key clauses do not select: made by someone else. One set
+   * look-up per port of the switch (the indexes say which are ours), done again only when the
+   * switch's `ports` changed.
+   */
   #foreignPorts(sw: Row): Uuid[] {
-    const cache = this.#nb?.cache;
-    return uuidsOf(sw, 'ports').filter((uuid) => {
-      const row = cache?.row('Logical_Switch_Port', uuid);
-      if (row === undefined) return true;
-      const ids = stringMapOf(row, 'external_ids');
-      return ids.get(ScopeKeys.switch) !== rowUuid(sw) && ids.get(OwnerKeys.node) !== this.#node;
-    });
+    const nb = this.#nb;
+    const ports = sw['ports'];
+    if (nb === undefined || !Array.isArray(ports)) return [];
+    const seen = this.#foreignSeen.get(ports);
+    if (seen !== undefined) return seen;
+    const switchUuid = rowUuid(sw);
+    const byKey = portsBySwitchKey(nb);
+    const mine = portsByNode(nb);
+    const foreign = uuidsOf(sw, 'ports').filter((uuid) => !byKey.has(switchUuid, uuid) && !mine.has(this.#node, uuid));
+    this.#foreignSeen.set(ports, foreign);
+    return foreign;
   }
 
   /** The names of the router ports a served switch's router-type ports point at. */
   #routerPortNames(sw: Row): string[] {
-    const cache = this.#nb?.cache;
-    return uuidsOf(sw, 'ports').flatMap((uuid) => {
-      const row = cache?.row('Logical_Switch_Port', uuid);
-      if (row === undefined || stringOf(row, 'type') !== 'router') return [];
+    const nb = this.#nb;
+    if (nb === undefined) return [];
+    const switchUuid = rowUuid(sw);
+    const onSwitch = switchesByPort(nb);
+    const names: string[] = [];
+    for (const row of portsByType(nb).rows('router')) {
+      if (!onSwitch.has(rowUuid(row), switchUuid)) continue;
       const peer = stringMapOf(row, 'options').get('router-port');
-      return peer === undefined ? [] : [peer];
-    });
+      if (peer !== undefined) names.push(peer);
+    }
+    return names;
   }
 }

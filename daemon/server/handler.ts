@@ -67,6 +67,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
         case 'CHECK':
         case 'DEL': {
           log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
+          log.debug('request received');
           const key = attachmentKey(env);
           const reqLog = log;
           if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(key, () => deleteAttachment(ctx, env, reqLog, signal)), version);
