@@ -41,7 +41,8 @@ function nbOptions(command: Command): Command {
     .addOption(new Option('--nb-db <remotes>', 'OVN Northbound database, comma-separated for a raft cluster (unix:, tcp:, ssl:)').env('OVN_NB_DB').argParser(remotes).makeOptionMandatory())
     .option('--nb-private-key <file>', 'private key for ssl: NB remotes')
     .option('--nb-certificate <file>', 'certificate for ssl: NB remotes')
-    .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes');
+    .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes')
+    .option('--db-inactivity-probe <ms>', 'a database connection silent this long (echo probes unanswered) is dropped, and the next raft member tried', positiveInt, 4500);
 }
 
 export function buildCli(): Command {
@@ -55,11 +56,12 @@ export function buildCli(): Command {
     .option('--ovs-db <remote>', 'local Open_vSwitch database', 'unix:/var/run/openvswitch/db.sock');
   nbOptions(daemon)
     .option('--node-name <name>', 'name of this node, recorded as the owner of its attachments', hostname())
+    .option('--boot-id-file <path>', 'this boot\'s id, recorded on each attachment: one made under another boot is removed at once', '/proc/sys/kernel/random/boot_id')
     .option('--bridge <name>', 'OVS integration bridge', 'br-int')
     .option('--mtu <bytes>', 'MTU of pod interfaces when the network config sets none', positiveInt, 1400)
     .option('--request-timeout <ms>', 'deadline of one CNI request', positiveInt, 120_000)
     .option('--read-timeout <ms>', 'time a client has to send its whole request', positiveInt, 10_000)
-    .option('--db-wait <ms>', 'how long a request waits for a lost database connection to return', positiveInt, 10_000)
+    .option('--db-wait <ms>', 'how long a request waits, from its arrival, for a database connection that is away (then code 11)', positiveInt, 8_000)
     .option('--reconcile-interval <ms>', 'time between reconciler passes', positiveInt, 30_000)
     .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)
     .option('--kubeconfig <file>', 'take per-pod ips/mac from the pod annotation k8s.v1.cni.cncf.io/networks (in a cluster, in-cluster config is used without it)')

@@ -4,7 +4,7 @@
  * It keeps no state of its own: everything it needs is in the two databases and the kernel.
  */
 import type { Server } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { OvsdbClient } from './ovsdb/client.ts';
 import { createLogger, type Logger } from './lib/log.ts';
 import { listenCniSocket } from './server/socket.ts';
@@ -18,7 +18,7 @@ import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import type { LevelWithSilent } from 'pino';
-import { flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
+import { echoIntervalFor, flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
 import { untilStopSignal } from './lib/signals.ts';
 import { nbClient } from './ovn/nb.ts';
 
@@ -27,7 +27,10 @@ export interface DaemonOptions {
   ovsDb: string;
   nbDb: string[];
   nbTls: { key: string; cert: string; ca: string } | undefined;
+  dbInactivityProbeMs: number;
   nodeName: string;
+  /** Where this boot's id is read (the kernel's, or a test's stand-in). */
+  bootIdFile: string;
   bridge: string;
   requestTimeoutMs: number;
   readTimeoutMs: number;
@@ -50,6 +53,7 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     ovsDb: str('ovsDb'),
     ...nbFlags(flags),
     nodeName: str('nodeName'),
+    bootIdFile: str('bootIdFile'),
     bridge: str('bridge'),
     requestTimeoutMs: num('requestTimeout'),
     readTimeoutMs: num('readTimeout'),
@@ -73,7 +77,8 @@ export interface RunningDaemon {
 
 export async function startDaemon(options: DaemonOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningDaemon> {
   await startThreadpool();
-  const ovs = new OvsdbClient({ remotes: [options.ovsDb], database: 'Open_vSwitch', monitor: OVS_MONITOR, logger: log });
+  const bootId = (await readFile(options.bootIdFile, 'utf8')).trim();
+  const ovs = new OvsdbClient({ remotes: [options.ovsDb], database: 'Open_vSwitch', monitor: OVS_MONITOR, logger: log, echoIntervalMs: echoIntervalFor(options.dbInactivityProbeMs) });
   // Only what this node needs of the shared NB: its own ports, and the switches it serves.
   const scope = new NbScope(options.nodeName, log);
   const nb = nbClient(options, NB_MONITOR, log, scope.conditions);
@@ -91,7 +96,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   ovs.on('disconnected', lost('local Open_vSwitch database'));
   nb.on('disconnected', lost('OVN Northbound database'));
 
-  const ctx: Attacher = { nb, scope, ovs, node: options.nodeName, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
+  const ctx: Attacher = { nb, scope, ovs, node: options.nodeName, bootId, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
   // Kubernetes is optional: loaded only with --kubeconfig or in a cluster (KUBERNETES_SERVICE_HOST).
   let pods: { stop(): Promise<void> } | undefined;
   let networks: { stop(): Promise<void> } | undefined;

@@ -39,6 +39,8 @@ export interface AddRequest {
   netns: NetnsPath;
   args: Record<string, string>;
   conf: NetConf;
+  /** performance.now() when the request arrived: waits for a lost database count from there. */
+  arrivedAt: number;
 }
 
 function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
@@ -47,7 +49,7 @@ function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
   if (namespace !== undefined) pod.namespace = namespace;
   if (name !== undefined) pod.name = name;
   if (uid !== undefined) pod.uid = uid;
-  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, network: req.conf.name, pod };
+  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod };
 }
 
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
@@ -258,8 +260,8 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
 export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   // Before anything is created (a managed switch included): may this pod's namespace attach?
   if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
-  await ensureConnected(ctx, ctx.nb, signal);
-  await ensureConnected(ctx, ctx.ovs, signal);
+  await ensureConnected(ctx, ctx.nb, signal, req.arrivedAt);
+  await ensureConnected(ctx, ctx.ovs, signal, req.arrivedAt);
   const { conf } = req;
   const bridge = requireBridge(ctx);
   // Everything that can refuse the request comes before lookupSwitch, which may create the
@@ -289,7 +291,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
             name: lspName,
             portSecurity: conf.portSecurity,
             externalIds: owner,
-            reconnected: (s) => ensureConnected(ctx, ctx.nb, s),
+            reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
             ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
             ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),

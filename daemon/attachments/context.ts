@@ -17,6 +17,8 @@ export interface Attacher {
   ovs: OvsdbClient;
   /** Recorded as the owner of this node's attachments. */
   node: string;
+  /** This boot of the node (/proc/sys/kernel/random/boot_id), recorded on each attachment. */
+  bootId: string;
   /** The OVS integration bridge, normally br-int. */
   bridge: string;
   /** MTU of pod interfaces when the network config has none. */
@@ -40,16 +42,19 @@ function describe(ctx: Attacher, client: OvsdbClient): string {
 }
 
 /**
- * Waits (up to dbWaitMs, within the request's deadline) for a lost connection to come back, as
- * after a raft leader change; then gives up with code 11 so the runtime retries.
+ * Waits for a lost connection to come back, as after a raft leader change, until dbWaitMs after
+ * `since` (the request's arrival: a request that already waited for a hung database does not
+ * wait the whole time again), within the request's deadline; then gives up with code 11 so the
+ * runtime retries.
  */
-export async function ensureConnected(ctx: Attacher, client: OvsdbClient, signal: AbortSignal): Promise<void> {
+export async function ensureConnected(ctx: Attacher, client: OvsdbClient, signal: AbortSignal, since = performance.now()): Promise<void> {
   if (client.connected) return;
+  const left = Math.max(0, since + ctx.dbWaitMs - performance.now());
   try {
-    await client.waitConnected(AbortSignal.any([signal, AbortSignal.timeout(ctx.dbWaitMs)]));
+    await client.waitConnected(AbortSignal.any([signal, AbortSignal.timeout(left)]));
   } catch {
     signal.throwIfAborted();
-    throw new CniError(ErrorCode.TryAgainLater, `${describe(ctx, client)} is not reachable`, `no connection within ${ctx.dbWaitMs} ms`);
+    throw new CniError(ErrorCode.TryAgainLater, `${describe(ctx, client)} is not reachable`, `no connection within ${ctx.dbWaitMs} ms of the request`);
   }
 }
 

@@ -11,6 +11,8 @@ export interface OwnedAttachment {
   containerId: string;
   ifName: string;
   network: string;
+  /** The node's boot it was made under, when recorded. */
+  bootId?: string;
 }
 
 export function attachmentKey(a: { containerId: string; ifName: string }): string {
@@ -22,7 +24,8 @@ function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined 
   const containerId = ids.get(OwnerKeys.containerId);
   const ifName = ids.get(OwnerKeys.ifName);
   if (containerId === undefined || ifName === undefined) return undefined;
-  return { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '' };
+  const bootId = ids.get(OwnerKeys.bootId);
+  return { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '', ...(bootId === undefined ? {} : { bootId }) };
 }
 
 /** Keyed by attachmentKey; a database that is not connected contributes nothing. */

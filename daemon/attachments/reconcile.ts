@@ -12,6 +12,13 @@
  * veth without a record for a whole grace period, while both databases are connected, is
  * deleted (its pod end goes with it).
  *
+ * Some attachments are known dead before they look it for a grace period: those a DEL could not
+ * finish (a database away), those of an ADD that failed (its NB transaction may still commit, on
+ * a database that was hung), and those recorded under another boot of this node (a reboot took
+ * their pods). They are removed as soon as both databases are connected: a pass runs on every
+ * reconnection, and every second while any is left. A suspect whose host veth exists is alive
+ * after all (a retried ADD succeeded) and is left alone.
+ *
  * Last, guard keys whose port is gone from its switch (another NB client deleted a port of ours)
  * would keep their addresses taken for ever: once they have looked so for a grace period, they
  * are freed (daemon/ipam/stale-guards.ts).
@@ -32,6 +39,9 @@ export interface ReconcilerOptions {
   intervalMs: number;
 }
 
+/** Time between passes while suspects are left. */
+const SUSPECT_RETRY_MS = 1000;
+
 export class Reconciler {
   readonly #ctx: Attacher;
   readonly #lock: KeyedLock;
@@ -41,6 +51,9 @@ export class Reconciler {
   readonly #orphanSince = new Map<string, number>();
   /** Guard keys whose port is gone, by staleKey: since when. */
   readonly #staleSince = new Map<string, number>();
+  /** Attachments known or suspected dead, by attachmentKey: since when. */
+  readonly #suspects = new Map<string, { attachment: OwnedAttachment; since: number }>();
+  #retry: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<OwnedAttachment[]> | undefined;
 
@@ -50,19 +63,48 @@ export class Reconciler {
     this.#options = options;
   }
 
-  /** First pass now, then one every intervalMs. */
+  /** First pass now, then one every intervalMs, and one whenever a database connection is back. */
   start(): void {
-    const tick = (): void => {
-      this.runOnce().catch((err: unknown) => this.#ctx.log.error({ err }, 'reconciler pass failed'));
-    };
-    tick();
-    this.#timer = setInterval(tick, this.#options.intervalMs);
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), this.#options.intervalMs);
     this.#timer.unref();
+    this.#ctx.nb.on('connected', this.#onConnected);
+    this.#ctx.ovs.on('connected', this.#onConnected);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#retry);
+    this.#ctx.nb.off('connected', this.#onConnected);
+    this.#ctx.ovs.off('connected', this.#onConnected);
     await this.#running?.catch(() => undefined);
+  }
+
+  /**
+   * An attachment that is dead or may be: a DEL that left a database part undone, an ADD that
+   * failed. It is removed without the grace period once both databases are connected.
+   */
+  suspect(attachment: OwnedAttachment, now = Date.now()): void {
+    const key = attachmentKey(attachment);
+    if (!this.#suspects.has(key)) this.#suspects.set(key, { attachment, since: now });
+    this.#retrySoon();
+  }
+
+  readonly #onConnected = (): void => {
+    if (this.#timer !== undefined) this.#tick();
+  };
+
+  #tick(): void {
+    this.runOnce().catch((err: unknown) => this.#ctx.log.error({ err }, 'reconciler pass failed'));
+  }
+
+  #retrySoon(): void {
+    if (this.#retry !== undefined || this.#timer === undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#tick();
+    }, SUSPECT_RETRY_MS);
+    this.#retry.unref();
   }
 
   /** One pass; resolves with what it removed. Passes never overlap. */
@@ -82,16 +124,25 @@ export class Reconciler {
     const live = new Set(await listHostLinks(HOST_VETH_PREFIX, signal));
     const removed: OwnedAttachment[] = [];
     for (const key of this.#deadSince.keys()) if (!owned.has(key)) this.#deadSince.delete(key);
+    const connected = this.#ctx.nb.connected && this.#ctx.ovs.connected;
     for (const [key, attachment] of owned) {
       if (live.has(hostVethName(attachment.containerId, attachment.ifName)) || this.#lock.busy(key)) {
         this.#deadSince.delete(key);
+        if (!this.#lock.busy(key)) this.#suspects.delete(key);
         continue;
       }
       const since = this.#deadSince.get(key) ?? now;
       this.#deadSince.set(key, since);
-      if (now - since < this.#options.graceMs) continue;
-      if (await this.remove(attachment, 'container gone without DEL', signal)) removed.push(attachment);
+      const otherBoot = attachment.bootId !== undefined && attachment.bootId !== this.#ctx.bootId;
+      const known = otherBoot || this.#suspects.has(key);
+      if (!(known && connected) && now - since < this.#options.graceMs) continue;
+      const reason = otherBoot ? 'recorded under another boot of this node' : known ? 'its DEL or failed ADD left it' : 'container gone without DEL';
+      if (await this.remove(attachment, reason, signal)) {
+        removed.push(attachment);
+        this.#suspects.delete(key);
+      }
     }
+    this.#forgetSuspects(owned, live, now);
     await this.#removeOrphanVeths(live, owned, now, signal);
     await this.#freeStaleGuards(now, signal);
     return removed;
@@ -120,6 +171,21 @@ export class Reconciler {
       }
       this.#staleSince.delete(key);
     }
+  }
+
+  /**
+   * Drops suspects that need nothing more: alive (their veth exists), or with no record in
+   * either database for a whole grace period (a failed ADD's transaction that never committed).
+   * While any is left, another pass comes soon.
+   */
+  #forgetSuspects(owned: ReadonlyMap<string, OwnedAttachment>, live: ReadonlySet<string>, now: number): void {
+    for (const [key, { attachment, since }] of this.#suspects) {
+      if (this.#lock.busy(key)) continue;
+      const alive = live.has(hostVethName(attachment.containerId, attachment.ifName));
+      const settled = !owned.has(key) && this.#ctx.nb.connected && this.#ctx.ovs.connected && now - since >= this.#options.graceMs;
+      if (alive || settled) this.#suspects.delete(key);
+    }
+    if (this.#suspects.size > 0) this.#retrySoon();
   }
 
   /** Deletes host veths that no database has recorded for a whole grace period. */

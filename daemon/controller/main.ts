@@ -23,6 +23,7 @@ export interface ControllerOptions {
   kubeconfig: string | undefined;
   nbDb: string[];
   nbTls: { key: string; cert: string; ca: string } | undefined;
+  dbInactivityProbeMs: number;
   namespace: string;
   identity: string;
   leaseName: string;

@@ -40,19 +40,31 @@ export function flagReader(flags: Record<string, unknown>): FlagReader {
 export interface NbFlags {
   nbDb: string[];
   nbTls: { key: string; cert: string; ca: string } | undefined;
+  /** --db-inactivity-probe: a database connection silent this long is dropped. */
+  dbInactivityProbeMs: number;
 }
 
 /** --nb-db (already split by the option's parser) and the three TLS files, all or none. */
 export function nbFlags(flags: Record<string, unknown>): NbFlags {
-  const { optional } = flagReader(flags);
+  const { optional, num } = flagReader(flags);
+  const dbInactivityProbeMs = num('dbInactivityProbe');
   const nbDb = flags['nbDb'];
   if (!Array.isArray(nbDb) || !nbDb.every((r) => typeof r === 'string')) throw new FlagError('--nb-db is required');
   const key = optional('nbPrivateKey');
   const cert = optional('nbCertificate');
   const ca = optional('nbCaCert');
-  if (key === undefined && cert === undefined && ca === undefined) return { nbDb, nbTls: undefined };
+  if (key === undefined && cert === undefined && ca === undefined) return { nbDb, nbTls: undefined, dbInactivityProbeMs };
   if (key === undefined || cert === undefined || ca === undefined) throw new FlagError('--nb-private-key, --nb-certificate and --nb-ca-cert go together');
-  return { nbDb, nbTls: { key, cert, ca } };
+  return { nbDb, nbTls: { key, cert, ca }, dbInactivityProbeMs };
+}
+
+/**
+ * The echo interval of a database session for an inactivity probe: an interval without input
+ * sends an echo and a second one drops the peer, so a silent database is dropped two to three
+ * intervals after its last message.
+ */
+export function echoIntervalFor(inactivityProbeMs: number): number {
+  return Math.max(1, Math.floor(inactivityProbeMs / 3));
 }
 
 export function logLevelFlag(flags: Record<string, unknown>): LevelWithSilent {

@@ -11,6 +11,11 @@ export const OwnerKeys = {
   ifName: `${PREFIX}ifname`,
   netns: `${PREFIX}netns`,
   node: `${PREFIX}node`,
+  /**
+   * The node's boot (/proc/sys/kernel/random/boot_id) when the attachment was made: under
+   * another boot its pod is gone for sure (a reboot takes every network namespace).
+   */
+  bootId: `${PREFIX}boot-id`,
   network: `${PREFIX}network`,
   podNamespace: `${PREFIX}pod-namespace`,
   podName: `${PREFIX}pod-name`,
@@ -56,6 +61,7 @@ export interface AttachmentIdentity {
   ifName: string;
   netns: string;
   node: string;
+  bootId: string;
   network: string;
   /** From CNI_ARGS K8S_POD_NAMESPACE / K8S_POD_NAME / K8S_POD_UID, when a runtime passes them. */
   pod?: { namespace?: string; name?: string; uid?: string };
@@ -68,6 +74,7 @@ export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
     [OwnerKeys.ifName, id.ifName],
     [OwnerKeys.netns, id.netns],
     [OwnerKeys.node, id.node],
+    [OwnerKeys.bootId, id.bootId],
     [OwnerKeys.network, id.network],
   ]);
   if (id.pod?.namespace !== undefined) ids.set(OwnerKeys.podNamespace, id.pod.namespace);

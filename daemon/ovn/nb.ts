@@ -1,6 +1,6 @@
 /** The OVN Northbound client as the daemon and the controller make it from their flags. */
 import type { Logger } from '../lib/log.ts';
-import type { NbFlags } from '../lib/flags.ts';
+import { echoIntervalFor, type NbFlags } from '../lib/flags.ts';
 import { OvsdbClient } from '../ovsdb/client.ts';
 import type { MonitorConditions, MonitorSpec } from '../ovsdb/monitor.ts';
 
@@ -14,6 +14,7 @@ export function nbClient(flags: NbFlags, monitor: MonitorSpec, logger: Logger, c
     database: 'OVN_Northbound',
     monitor,
     leaderOnly: flags.nbDb.length > 1,
+    echoIntervalMs: echoIntervalFor(flags.dbInactivityProbeMs),
     logger,
     ...(flags.nbTls === undefined ? {} : { tls: flags.nbTls }),
     ...(conditions === undefined ? {} : { conditions }),

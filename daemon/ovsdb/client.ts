@@ -80,7 +80,8 @@ const DATABASE_MONITOR = 'db';
 const SERVER_MONITOR = 'server';
 const serverMonitor: MonitorSpec = { Database: ['name', 'model', 'leader', 'connected'] };
 const MIN_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 5000;
+// Low enough that work left for a database that was away (reconcile.ts) is done within 5 s of its return.
+const MAX_BACKOFF_MS = 2000;
 
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   /** The monitored tables; its `change` events report every row added, updated or deleted. */
@@ -336,7 +337,7 @@ function whereText(sentWhere: ReadonlyMap<string, string>): string {
   return JSON.stringify([...sentWhere].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-// 50 ms doubling up to 5 s, then a random half of it taken off so clients spread out.
+// 50 ms doubling up to 2 s, then a random half of it taken off so clients spread out.
 function backoffMs(rounds: number): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** rounds);
   return ceiling * (0.5 + Math.random() / 2);

@@ -15,7 +15,7 @@ import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
 import { garbageCollect } from '../attachments/gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
-import { attachmentKey } from '../attachments/owned.ts';
+import { attachmentKey, type OwnedAttachment } from '../attachments/owned.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
@@ -31,12 +31,17 @@ export interface HandlerOptions {
 export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse> {
   const { lock, reconciler } = options;
 
-  /** DEL answers once the databases are done; the attachment stays locked until its veth is gone. */
-  const deleteAnsweringEarly = (key: string, del: () => ReturnType<typeof deleteAttachment>): Promise<undefined> => {
+  /**
+   * DEL answers once the databases are done; the attachment stays locked until its veth is gone.
+   * A database part left undone is the reconciler's as soon as that database is back.
+   */
+  const deleteAnsweringEarly = (attachment: OwnedAttachment, del: () => ReturnType<typeof deleteAttachment>): Promise<undefined> => {
     const answer = Promise.withResolvers<undefined>();
+    const key = attachmentKey(attachment);
     lock
       .run(key, async () => {
-        const { veth } = await del();
+        const { veth, ovsPort, logicalPort } = await del();
+        if (ovsPort === 'deferred' || logicalPort === 'deferred') reconciler.suspect(attachment);
         answer.resolve(undefined);
         await veth;
       })
@@ -52,6 +57,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     withDeadline(options.requestTimeoutMs, 'CNI request', (deadline) => handle(request, AbortSignal.any([deadline, clientGone])));
 
   async function handle(request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {
+    const arrivedAt = performance.now();
     let log = ctx.log;
     let what = 'request';
     let version = bestEffortVersion(request.config);
@@ -69,13 +75,23 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
           log.debug('request received');
           const key = attachmentKey(env);
+          const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name };
           const reqLog = log;
-          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(key, () => deleteAttachment(ctx, env, reqLog, signal)), version);
+          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, env, reqLog, signal)), version);
           const result = await lock.run(key, async () => {
             signal.throwIfAborted();
-            if (env.command === 'ADD') return addAttachment(ctx, { ...env, conf }, reqLog, signal);
-            await checkAttachment(ctx, { ...env, conf }, signal);
-            return undefined;
+            if (env.command === 'CHECK') {
+              await checkAttachment(ctx, { ...env, conf }, signal);
+              return undefined;
+            }
+            try {
+              return await addAttachment(ctx, { ...env, conf, arrivedAt }, reqLog, signal);
+            } catch (err) {
+              // What its undo could not remove (a database away), or its NB transaction if a
+              // hung database commits it later: the reconciler's, once the databases answer.
+              reconciler.suspect(attachment);
+              throw err;
+            }
           });
           return successOutput(result, version);
         }

@@ -85,8 +85,11 @@ export interface Sandbox {
   exec(args: readonly string[], opts?: ExecOptions): Promise<string>;
   /** pids of the running daemons, read from their pid files. */
   pids(): Promise<number[]>;
-  /** Stops (fault injection) or starts again the NB or the Open_vSwitch ovsdb-server. */
-  db(action: 'stop' | 'start', which: 'nb' | 'ovs'): Promise<void>;
+  /**
+   * Fault injection on the NB or the Open_vSwitch ovsdb-server: stops it or starts it again;
+   * hangs it (SIGSTOP: connections stay open, nothing is answered) or wakes it (SIGCONT).
+   */
+  db(action: 'stop' | 'start' | 'hang' | 'wake', which: 'nb' | 'ovs'): Promise<void>;
   /** Stops every daemon, removes taps, the dir and (if made here) the netns. Idempotent. */
   stop(): Promise<void>;
 }
@@ -178,6 +181,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return run(file, full, { ...o, env: { ...processEnv, ...o?.env } });
     },
     db: async (action, which) => {
+      if (action === 'hang' || action === 'wake') {
+        process.kill(await readPid(join(dir, which === 'nb' ? 'ovn/ovnnb_db.pid' : 'ovs/ovsdb-server.pid')), action === 'hang' ? 'SIGSTOP' : 'SIGCONT');
+        return;
+      }
       await run('bash', [SANDBOX_SCRIPT, `db-${action}`, dir, which]);
     },
     pids: async () => {

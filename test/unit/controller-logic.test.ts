@@ -11,7 +11,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, NETWORK_LABEL, toNadObject, toNetworkObje
 import { ExposeKeys, OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { buildCli, controllerDefaults, duration } from '../../daemon/cli.ts';
 import { parseControllerFlags } from '../../daemon/controller/main.ts';
-import { FlagError, nbFlags } from '../../daemon/lib/flags.ts';
+import { echoIntervalFor, FlagError, nbFlags } from '../../daemon/lib/flags.ts';
 import { Trigger, type PassResult } from '../../daemon/controller/trigger.ts';
 import { pino } from 'pino';
 import { sleep, until } from '../helpers/until.ts';
@@ -256,6 +256,7 @@ t.test('controller flags', async (t) => {
     kubeconfig: undefined,
     nbDb: ['tcp:10.0.0.1:6641', 'tcp:10.0.0.2:6641'],
     nbTls: undefined,
+    dbInactivityProbeMs: 4500,
     identity: 'me',
     leaseName: 'ovn-multinet-controller',
     leaseDurationMs: 20_000,
@@ -266,8 +267,9 @@ t.test('controller flags', async (t) => {
   });
   t.same(controllerDefaults({ POD_NAMESPACE: 'kube-net', POD_NAME: 'ctl-0' }), { namespace: 'kube-net', identity: 'ctl-0' });
   t.equal(controllerDefaults({}).namespace, 'ovn-multinet');
-  t.throws(() => nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k' }), FlagError, 'TLS files go together');
-  t.same(nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k', nbCertificate: 'c', nbCaCert: 'a' }).nbTls, { key: 'k', cert: 'c', ca: 'a' });
+  t.throws(() => nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k', dbInactivityProbe: 4500 }), FlagError, 'TLS files go together');
+  t.same(nbFlags({ nbDb: ['ssl:h:1'], nbPrivateKey: 'k', nbCertificate: 'c', nbCaCert: 'a', dbInactivityProbe: 4500 }).nbTls, { key: 'k', cert: 'c', ca: 'a' });
+  t.equal(echoIntervalFor(4500), 1500, 'a silent database is dropped two to three echo intervals after its last message: within the probe');
   t.throws(() => parseControllerFlags({ ...controller.opts(), logLevel: 'loud' }), { name: 'FlagError', message: /--log-level/ });
   t.throws(() => parseControllerFlags({ ...controller.opts(), leaseName: undefined }), { message: '--lease-name is required' });
 });

@@ -1,0 +1,102 @@
+// Prompt recovery, with the reconciler's default grace period (60 s) so that only the daemon's
+// own knowledge can explain a fast clean-up: a hung NB (SIGSTOP: connections open, nothing
+// answered) is dropped by the inactivity probe, an ADD answers 11 and a DEL succeeds while it
+// hangs, STATUS answers 50, and once it wakes the DEL's part and whatever the failed ADD's
+// transaction committed late are gone within 5 s; after a "reboot" (pods gone, a new boot id,
+// the daemon restarted) the attachments of the old boot go within 5 s of the start, while an
+// ADD on the nearly full switch succeeds.
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetns } from '../helpers/netns.ts';
+import { e2eSkipReason, startDaemon, startNode, type DaemonProcess } from '../helpers/node.ts';
+
+const skip = e2eSkipReason();
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - start;
+}
+
+t.test('prompt recovery', { skip }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'omn-boot-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const bootFile = join(dir, 'boot_id');
+  await writeFile(bootFile, `${randomUUID()}\n`);
+  const args = ['--boot-id-file', bootFile];
+  const node = await startNode(t, { daemon: { extraArgs: args } });
+  let daemon: DaemonProcess = node.daemon;
+  const guardKeys = async (sw: string): Promise<number> => ((await node.sandbox.nbctl(['get', 'logical_switch', sw, 'external_ids'])).match(/ovn-multinet\/addr:/g) ?? []).length;
+
+  t.test('a hung NB: ADD answers 11, DEL succeeds, STATUS 50; clean within 5 s of its waking', async (t) => {
+    await node.sandbox.nbctl(['ls-add', 'hung', '--', 'set', 'logical_switch', 'hung', 'other_config:subnet=10.61.0.0/24']);
+    const config = node.config('hung');
+    const old = await createNetns(t);
+    const oldCall = { containerId: 'hung-old', netns: old.path, ifName: 'net1' };
+    t.equal((await node.cni({ command: 'ADD', ...oldCall }, config)).exitCode, 0);
+
+    await node.sandbox.db('hang', 'nb');
+    let awake = false;
+    t.teardown(() => (awake ? undefined : node.sandbox.db('wake', 'nb')));
+    const fresh = await createNetns(t);
+    const started = Date.now();
+    const [add, del] = await Promise.all([
+      node.cni({ command: 'ADD', containerId: 'hung-new', netns: fresh.path, ifName: 'net1' }, config).then((r) => ({ ...r, ms: Date.now() - started })),
+      node.cni({ command: 'DEL', ...oldCall }, config).then((r) => ({ ...r, ms: Date.now() - started })),
+    ]);
+    t.equal(add.json?.['code'], 11, `ADD: try again later: ${add.stdout}`);
+    t.ok(add.ms < 10_000, `ADD answered ${add.ms} ms after arriving (≤ 10 s)`);
+    t.equal(del.exitCode, 0, `DEL succeeds in ${del.ms} ms: ${del.stdout}`);
+    t.notMatch(await fresh.exec(['ip', '-o', 'link', 'show']), 'net1', 'the failed ADD left nothing in its pod');
+    const status = await node.cni({ command: 'STATUS' }, config);
+    t.equal(status.json?.['code'], 50, `STATUS once the probe dropped it: ${status.stdout}`);
+    t.ok(daemon.logs.some((l) => typeof l['err'] === 'object' && JSON.stringify(l['err']).includes('no message from the peer')), 'the inactivity probe dropped it');
+
+    await node.sandbox.db('wake', 'nb');
+    awake = true;
+    const clean = await waitFor('the hung NB\'s leftovers to go', async () => (await node.switchPorts('hung')).length === 0 && (await guardKeys('hung')) === 0);
+    t.ok(clean <= 5000, `no port and no guard key left ${clean} ms after the NB woke (≤ 5 s)`);
+    t.same(await node.bridgePorts(), [], 'no OVS port');
+    t.equal((await node.cni({ command: 'STATUS' }, config)).exitCode, 0, 'STATUS ok again');
+    t.comment(`hung NB: ADD answered 11 after ${add.ms} ms, DEL after ${del.ms} ms, clean ${clean} ms after waking`);
+  });
+
+  t.test('after a reboot, the old boot\'s attachments go within 5 s of the start; a new ADD on the nearly full switch succeeds', async (t) => {
+    // .2 to .6: five addresses (the network, .1 for a gateway and the broadcast are never handed out).
+    await node.sandbox.nbctl(['ls-add', 'small', '--', 'set', 'logical_switch', 'small', 'other_config:subnet=10.62.0.0/29']);
+    const config = node.config('small');
+    const before = [];
+    for (let i = 0; i < 4; i++) {
+      const pod = await createNetns(t);
+      t.equal((await node.cni({ command: 'ADD', containerId: `boot-${i}`, netns: pod.path, ifName: 'net1' }, config)).exitCode, 0);
+      before.push(pod);
+    }
+    // The reboot: the daemon goes, every pod's netns with it (their veths too), the boot id changes.
+    await daemon.stop();
+    for (const pod of before) await pod.remove();
+    await waitFor('the veths to go with their netns', async () => (await node.noHostVeths()).length === 0);
+    await writeFile(bootFile, `${randomUUID()}\n`);
+    const start = Date.now();
+    daemon = await startDaemon(t, node.sandbox, { socket: node.daemon.socket, extraArgs: args });
+    const pod = await createNetns(t);
+    const add = await node.cni({ command: 'ADD', containerId: 'after-boot', netns: pod.path, ifName: 'net1' }, config);
+    t.equal(add.exitCode, 0, `an ADD right after the start gets the last free address: ${add.stdout}`);
+    const gone = await waitFor('the old boot\'s attachments to go', async () => (await node.switchPorts('small')).length === 1);
+    const sinceStart = Date.now() - start;
+    t.ok(sinceStart <= 5000, `removed ${sinceStart} ms after the daemon's start (≤ 5 s; ${gone} ms after the ADD)`);
+    t.ok(daemon.logs.some((l) => l['msg'] === 'reconciler removed attachment' && l['reason'] === 'recorded under another boot of this node'), 'for that reason');
+    t.equal(await guardKeys('small'), 2, 'only the new port\'s guard keys are left');
+    const again = await createNetns(t);
+    t.equal((await node.cni({ command: 'ADD', containerId: 'after-boot-2', netns: again.path, ifName: 'net1' }, config)).exitCode, 0, 'the freed addresses are handed out again');
+    for (const [id, ns] of [['after-boot', pod], ['after-boot-2', again]] as const) {
+      t.equal((await node.cni({ command: 'DEL', containerId: id, netns: ns.path, ifName: 'net1' }, config)).exitCode, 0);
+    }
+    t.comment(`reboot: the old boot's 4 attachments removed ${sinceStart} ms after the daemon's start`);
+  });
+});
