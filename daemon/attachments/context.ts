@@ -49,7 +49,7 @@ function describe(ctx: Attacher, client: OvsdbClient): string {
  */
 export async function ensureConnected(ctx: Attacher, client: OvsdbClient, signal: AbortSignal, since = performance.now()): Promise<void> {
   if (client.connected) return;
-  const left = Math.max(0, since + ctx.dbWaitMs - performance.now());
+  const left = Math.max(0, Math.ceil(since + ctx.dbWaitMs - performance.now()));
   try {
     await client.waitConnected(AbortSignal.any([signal, AbortSignal.timeout(left)]));
   } catch {
