@@ -17,6 +17,11 @@ import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
 import { KeyedLock } from './lib/keylock.ts';
+import { Semaphore } from './lib/semaphore.ts';
+import { LoopDelayReport } from './lib/loop-delay.ts';
+
+/** How often the event loop delay of a busy daemon is logged. */
+const LOOP_DELAY_REPORT_MS = 10_000;
 import type { LevelWithSilent } from 'pino';
 import { echoIntervalFor, flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
 import { untilStopSignal } from './lib/signals.ts';
@@ -34,6 +39,7 @@ export interface DaemonOptions {
   bridge: string;
   requestTimeoutMs: number;
   readTimeoutMs: number;
+  maxParallelRequests: number;
   defaultMtu: number;
   dbWaitMs: number;
   reconcileIntervalMs: number;
@@ -57,6 +63,7 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     bridge: str('bridge'),
     requestTimeoutMs: num('requestTimeout'),
     readTimeoutMs: num('readTimeout'),
+    maxParallelRequests: num('maxParallelRequests'),
     defaultMtu: num('mtu'),
     dbWaitMs: num('dbWait'),
     reconcileIntervalMs: num('reconcileInterval'),
@@ -123,12 +130,14 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     }
   }
   const lock = new KeyedLock();
+  const loopDelay = new LoopDelayReport(log);
+  loopDelay.start(LOOP_DELAY_REPORT_MS);
   const reconciler = new Reconciler(ctx, lock, { graceMs: options.reconcileGraceMs, intervalMs: options.reconcileIntervalMs });
   const server = await listenCniSocket({
     path: options.socket,
     readTimeoutMs: options.readTimeoutMs,
     log,
-    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler }),
+    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission: new Semaphore(options.maxParallelRequests), served: () => loopDelay.served() }),
   });
   // The first pass waits for both caches, so it sees everything this node owns.
   Promise.all([nb.waitConnected(stopping.signal), ovs.waitConnected(stopping.signal)]).then(
@@ -139,6 +148,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
 
   const stop = async (): Promise<void> => {
     stopping.abort();
+    loopDelay.stop();
     await reconciler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });

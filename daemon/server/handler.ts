@@ -17,6 +17,7 @@ import { garbageCollect } from '../attachments/gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
 import { attachmentKey, type OwnedAttachment } from '../attachments/owned.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
+import type { Semaphore } from '../lib/semaphore.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
 
@@ -26,10 +27,14 @@ export interface HandlerOptions {
   /** Per-attachment lock, shared with the reconciler. */
   lock: KeyedLock;
   reconciler: Reconciler;
+  /** How many ADD, CHECK and DEL run at once; the others queue in arrival order. */
+  admission: Semaphore;
+  /** Told of every request served. */
+  served: () => void;
 }
 
 export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse> {
-  const { lock, reconciler } = options;
+  const { lock, reconciler, admission } = options;
 
   /**
    * DEL answers once the databases are done; the attachment stays locked until its veth is gone.
@@ -53,8 +58,10 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
   };
 
   // A request ends at its deadline, or when its client is gone (an ADD nobody hears is undone).
-  return (request, clientGone) =>
-    withDeadline(options.requestTimeoutMs, 'CNI request', (deadline) => handle(request, AbortSignal.any([deadline, clientGone])));
+  return (request, clientGone) => {
+    options.served();
+    return withDeadline(options.requestTimeoutMs, 'CNI request', (deadline) => handle(request, AbortSignal.any([deadline, clientGone])));
+  };
 
   async function handle(request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {
     const arrivedAt = performance.now();
@@ -77,8 +84,9 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           const key = attachmentKey(env);
           const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name };
           const reqLog = log;
-          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, env, reqLog, signal)), version);
-          const result = await lock.run(key, async () => {
+          // Queued first (a burst waits its turn here), then one at a time per attachment.
+          if (env.command === 'DEL') return successOutput(await admission.run(signal, () => deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, env, reqLog, signal))), version);
+          const result = await admission.run(signal, () => lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'CHECK') {
               await checkAttachment(ctx, { ...env, conf }, signal);
@@ -92,7 +100,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
               reconciler.suspect(attachment);
               throw err;
             }
-          });
+          }));
           return successOutput(result, version);
         }
         case 'STATUS':
