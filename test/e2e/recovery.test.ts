@@ -71,6 +71,27 @@ t.test('prompt recovery', { skip }, async (t) => {
     t.comment(`hung NB: ADD answered 11 after ${add.ms} ms, DEL after ${del.ms} ms, clean ${clean} ms after waking`);
   });
 
+  t.test('a failed ADD retried as soon as the NB is back keeps what the retry made', async (t) => {
+    const config = node.config('hung');
+    const pod = await createNetns(t);
+    const call = { containerId: 'hung-retry', netns: pod.path, ifName: 'net1' };
+    await node.sandbox.db('hang', 'nb');
+    let awake = false;
+    t.teardown(() => (awake ? undefined : node.sandbox.db('wake', 'nb')));
+    t.equal((await node.cni({ command: 'ADD', ...call }, config)).json?.['code'], 11, 'the ADD against the hung NB fails');
+    await node.sandbox.db('wake', 'nb');
+    awake = true;
+    // The runtime retries at once: the retry and the reconciler's removal of the suspect meet
+    // under the attachment's lock, in either order; the retry's attachment must survive.
+    const retry = await node.cni({ command: 'ADD', ...call }, config);
+    t.equal(retry.exitCode, 0, `the retried ADD succeeds: ${retry.stdout}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const check = await node.cni({ command: 'CHECK', ...call }, config);
+    t.equal(check.exitCode, 0, `several passes later it is intact: ${check.stdout}`);
+    t.equal((await node.switchPorts('hung')).length, 1);
+    t.equal((await node.cni({ command: 'DEL', ...call }, config)).exitCode, 0);
+  });
+
   t.test('after a reboot, the old boot\'s attachments go within 5 s of the start; a new ADD on the nearly full switch succeeds', async (t) => {
     // .2 to .6: five addresses (the network, .1 for a gateway and the broadcast are never handed out).
     await node.sandbox.nbctl(['ls-add', 'small', '--', 'set', 'logical_switch', 'small', 'other_config:subnet=10.62.0.0/29']);

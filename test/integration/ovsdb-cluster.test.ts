@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import { eq, insert, select } from '../../daemon/ovsdb/ops.ts';
 import { NB_SCHEMA, startOvsdbCluster } from '../helpers/ovsdb-server.ts';
+import { echoIntervalFor } from '../../daemon/lib/flags.ts';
 import type { Cluster, Teardown } from '../helpers/ovsdb-server.ts';
 
 const deadline = (): AbortSignal => AbortSignal.timeout(15_000);
@@ -91,4 +92,25 @@ t.test('after a failover the monitor resumes from the last transaction it saw (m
   await client.waitForRow('Logical_Switch', (row) => row['name'] === 'while-away', deadline());
   t.match(started().at(-1), { method: 'monitor_cond_since', resumed: true }, 'the new session brings only what changed');
   t.same([...client.cache.table('Logical_Switch').values()].map((r) => r['name']).sort(), ['before', 'while-away'], 'and the cache is whole');
+});
+
+t.test('a leader that hangs (SIGSTOP, its connections open) is dropped by the inactivity probe; another member serves', async (t) => {
+  const cluster = await startOvsdbCluster(t, NB_SCHEMA);
+  // The daemon's default probe (4.5 s: echoes every 1.5 s).
+  const client = await connect(t, cluster, echoIntervalFor(4500));
+  const leader = await cluster.leader();
+  await addSwitch(client, 'before');
+  const disconnected = once(client, 'disconnected');
+  const hung = cluster.members[leader]!;
+  const hungAt = Date.now();
+  hung.signal('SIGSTOP');
+  t.teardown(() => hung.signal('SIGCONT'));
+  const [reason] = (await disconnected) as [Error | undefined];
+  const detectedMs = Date.now() - hungAt;
+  t.match(reason, { name: 'OvsdbInactivityError' }, 'dropped by the probe');
+  t.ok(detectedMs <= 5000, `within ${detectedMs} ms (≤ 5 s)`);
+  await client.waitConnected(AbortSignal.timeout(30_000));
+  t.not(client.remote, cluster.remotes[leader], 'connected to another member, the new leader');
+  await addSwitch(client, 'after');
+  hung.signal('SIGCONT');
 });
