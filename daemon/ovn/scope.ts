@@ -49,12 +49,8 @@ export class NbScope {
   #scheduled = false;
   /** What the last conditions selected, to skip condition changes that would change nothing. */
   #selected = '';
-  /**
-   * The foreign ports of a served switch, by its `ports` value: the cache gives a changed column
-   * a new value. (A port of ours arrives with the switch change that adds it, so the answer for
-   * a `ports` value never changes.)
-   */
-  readonly #foreignSeen = new WeakMap<object, Uuid[]>();
+  /** The foreign ports last found on each served switch, by its uuid. */
+  readonly #foreignSeen = new Map<Uuid, readonly Uuid[]>();
 
   constructor(node: string, log?: Logger) {
     this.#node = node;
@@ -71,7 +67,7 @@ export class NbScope {
       // Only a switch's ports, or a port coming or going, can move the selection.
       const moved =
         change.table === 'Logical_Switch'
-          ? change.old === undefined || change.new === undefined || uuidsOf(change.old, 'ports').length !== uuidsOf(change.new, 'ports').length
+          ? change.old === undefined || change.new === undefined || portCount(change.old) !== portCount(change.new)
           : change.table === 'Logical_Switch_Port' && (change.old === undefined || change.new === undefined);
       if (moved) this.#schedule();
     });
@@ -186,21 +182,23 @@ export class NbScope {
   }
 
   /**
-   * Ports of a served switch that the key clauses do not select: made by someone else. One set
-   * look-up per port of the switch (the indexes say which are ours), done again only when the
-   * switch's `ports` changed.
+   * Ports of a served switch that the key clauses do not select: made by someone else. A port of
+   * ours arrives in the same update as the switch change that adds it, so when the switch's
+   * ports less those with its key are as many as the foreign ports found last time, and those
+   * are all still on it, nothing foreign came or went: the answer costs a look-up per foreign
+   * port. Otherwise one set look-up per port of the switch (the indexes say which are ours).
    */
-  #foreignPorts(sw: Row): Uuid[] {
+  #foreignPorts(sw: Row): readonly Uuid[] {
     const nb = this.#nb;
-    const ports = sw['ports'];
-    if (nb === undefined || !Array.isArray(ports)) return [];
-    const seen = this.#foreignSeen.get(ports);
-    if (seen !== undefined) return seen;
+    if (nb === undefined) return [];
     const switchUuid = rowUuid(sw);
     const byKey = portsBySwitchKey(nb);
+    const onSwitch = switchesByPort(nb);
+    const last = this.#foreignSeen.get(switchUuid);
+    if (last !== undefined && portCount(sw) - byKey.get(switchUuid).size === last.length && last.every((uuid) => onSwitch.has(uuid, switchUuid))) return last;
     const mine = portsByNode(nb);
     const foreign = uuidsOf(sw, 'ports').filter((uuid) => !byKey.has(switchUuid, uuid) && !mine.has(this.#node, uuid));
-    this.#foreignSeen.set(ports, foreign);
+    this.#foreignSeen.set(switchUuid, foreign);
     return foreign;
   }
 
@@ -218,4 +216,10 @@ export class NbScope {
     }
     return names;
   }
+}
+
+/** How many ports a switch row lists, without copying the list. */
+function portCount(sw: Row): number {
+  const ports = sw['ports'];
+  return Array.isArray(ports) ? ports.length : uuidsOf(sw, 'ports').length;
 }
