@@ -10,7 +10,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { eq, insert, mutate, mutation, type Operation } from '../daemon/ovsdb/ops.ts';
 import { creationOps } from '../daemon/ipam/allocate.ts';
-import { freeOps, guardPairs } from '../daemon/ipam/guards.ts';
+import { guardPairs } from '../daemon/ipam/guards.ts';
+import { deleteKeysOps } from '../daemon/ovn/switch-keys.ts';
 import type { LogicalSwitch } from '../daemon/ovn/switches.ts';
 import { namedUuid, type Uuid } from '../daemon/ovsdb/notation.ts';
 import { hostVethName } from '../daemon/cni/names.ts';
@@ -108,7 +109,7 @@ async function nbFloor(env: Env): Promise<{ bare: number[]; guarded: number[] }>
     const results = await env.writer.transact(ops, signal);
     into.push(elapsedMs(start, stamp()));
     const uuid = results[index]?.uuid;
-    if (uuid !== undefined) await env.writer.transact([mutate('Logical_Switch', [eq('_uuid', env.floorSwitch)], [mutation('ports', 'delete', [uuid])]), ...freeOps(env.floorSwitch, guardKeys)], signal);
+    if (uuid !== undefined) await env.writer.transact([mutate('Logical_Switch', [eq('_uuid', env.floorSwitch)], [mutation('ports', 'delete', [uuid])]), ...deleteKeysOps(env.floorSwitch, guardKeys)], signal);
   };
   await env.sandbox.appctl('ovn-northd', ['pause']);
   try {

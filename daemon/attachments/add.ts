@@ -22,6 +22,7 @@ import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type Log
 import { findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, ClaimMismatchError, createLogicalPort, deleteLogicalPort, PoolExhaustedError } from '../ipam/allocate.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
+import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
@@ -280,9 +281,12 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     const mtu = conf.mtu ?? ctx.defaultMtu;
     const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner };
 
+    const subnetGateway = (subnet: Subnet): string | undefined => settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
     const existing = existingPort(ctx, req, lspName, sw);
     const newPort = async (): Promise<LogicalPort> => {
       try {
+        // A network with DHCP: its options rows first (shared by its ports, made once).
+        const dhcp = conf.dhcp === undefined ? undefined : await ensureDhcpOptions(ctx.nb, sw, settings.subnets, subnetGateway, { dhcp: conf.dhcp, mtu, routes: conf.routes }, signal);
         const created = await createLogicalPort(
           ctx.nb,
           {
@@ -295,6 +299,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
             ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
             ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),
+            ...(dhcp === undefined ? {} : { dhcp }),
           },
           signal,
         );
@@ -321,11 +326,13 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     const { mac, ips } = parsePortAddresses(portEntry(port));
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
     const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
+    // With dhcp.guestAddresses the guest behind the pod interface takes them by DHCP instead.
+    const onPod = conf.dhcp?.guestAddresses !== true;
     const podInterface = {
       podNetns: netns,
       podName: req.ifName,
-      addresses: ips.map((address) => ({ address, prefixLength: prefixOf(address) })),
-      routes: conf.routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })),
+      addresses: onPod ? ips.map((address) => ({ address, prefixLength: prefixOf(address) })) : [],
+      routes: onPod ? conf.routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })) : [],
       disableTxChecksum: bridge.datapathType === 'netdev',
       signal,
     };
@@ -370,8 +377,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
 
     const gatewayOf = (ip: string): string | undefined => {
       const subnet = subnetOf(settings, ip);
-      if (subnet === undefined) return undefined;
-      return settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
+      return subnet === undefined ? undefined : subnetGateway(subnet);
     };
     const addresses = ips.map((ip) => `${ip}/${prefixOf(ip)}`);
     if (claim !== undefined) await reportClaimStatus(ctx, claim, addresses, req, log, signal);

@@ -50,7 +50,22 @@ export interface NetConf {
   routes: ConfigRoute[];
   /** A pod's IPAMClaim (ipam-claim-reference) keeps its addresses across pods (KubeVirt VMs). */
   allowPersistentIPs: boolean;
+  /** OVN answers DHCP on the port (a VM behind the pod's interface configures itself). */
+  dhcp: DhcpConfig | undefined;
 }
+
+export interface DhcpConfig {
+  /** Seconds. */
+  leaseTime: number;
+  dnsServers: string[];
+  domainSearch: string[];
+  /** The pod interface gets no addresses: the guest behind it takes them by DHCP. */
+  guestAddresses: boolean;
+}
+
+const LEASE_MIN = 60;
+const LEASE_MAX = 2 ** 31 - 1;
+const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export interface ConfigRoute {
   dst: string;
@@ -253,6 +268,33 @@ function validateManaged(raw: Record<string, unknown>): ManagedNetwork | undefin
   return { topology: topology as ManagedNetwork['topology'], subnets, excludeSubnets, physicalNetworkName, vlanId, gateways };
 }
 
+function validateDhcp(value: unknown): DhcpConfig | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw bad('dhcp', 'must be an object: {"leaseTime"?, "dnsServers"?, "domainSearch"?, "guestAddresses"?}', shown(value));
+  for (const key of Object.keys(value)) {
+    if (!['leaseTime', 'dnsServers', 'domainSearch', 'guestAddresses'].includes(key)) throw bad(`dhcp.${key}`, 'is not a DHCP setting (leaseTime, dnsServers, domainSearch, guestAddresses)');
+  }
+  const { leaseTime, dnsServers, domainSearch, guestAddresses } = value;
+  if (leaseTime !== undefined && (typeof leaseTime !== 'number' || !Number.isInteger(leaseTime) || leaseTime < LEASE_MIN || leaseTime > LEASE_MAX)) {
+    throw bad('dhcp.leaseTime', `must be an integer from ${LEASE_MIN} to ${LEASE_MAX} (seconds)`, shown(leaseTime));
+  }
+  const list = (items: unknown, field: string, valid: (item: string) => boolean, what: string): string[] => {
+    if (items === undefined) return [];
+    if (!Array.isArray(items) || items.length > 8) throw bad(field, `must be a list of up to 8 ${what}s`, shown(items));
+    return items.map((item: unknown, i) => {
+      if (typeof item !== 'string' || !valid(item)) throw bad(`${field}[${i}]`, `must be ${what === 'address' ? 'an IP address' : 'a domain name'}`, shown(item));
+      return item;
+    });
+  };
+  if (guestAddresses !== undefined && typeof guestAddresses !== 'boolean') throw bad('dhcp.guestAddresses', 'must be a boolean', shown(guestAddresses));
+  return {
+    leaseTime: leaseTime ?? 3600,
+    dnsServers: list(dnsServers, 'dhcp.dnsServers', (item) => isIP(item) !== 0, 'address'),
+    domainSearch: list(domainSearch, 'dhcp.domainSearch', (item) => DOMAIN.test(item), 'domain'),
+    guestAddresses: guestAddresses ?? false,
+  };
+}
+
 /** Validates a decoded config; `ipam` is refused because addresses come from the OVN switch. */
 export function parseConfig(raw: Record<string, unknown>): NetConf {
   const cniVersion = requestedVersion(raw);
@@ -288,5 +330,6 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     managed: validateManaged(raw),
     routes: validateRoutes(raw['routes']),
     allowPersistentIPs: allowPersistentIPs ?? false,
+    dhcp: validateDhcp(raw['dhcp']),
   };
 }

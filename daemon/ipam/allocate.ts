@@ -15,9 +15,11 @@ import { deletePortOps, findPort, insertPortOps, portEntry, type LogicalPort } f
 import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './pool.ts';
 import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim } from './in-use.ts';
-import { freeOps, guardPairs, takeOps } from './guards.ts';
+import { guardPairs } from './guards.ts';
+import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
 import { handOverOps, standbyPorts } from './handover.ts';
+import type { PortDhcp } from '../ovn/dhcp.ts';
 
 const MAX_ATTEMPTS = 50;
 /** How long to wait for the cache to show the concurrent change before trying again anyway. */
@@ -64,6 +66,8 @@ export interface PortRequest {
   externalIds: ReadonlyMap<string, string>;
   /** Called when the connection dropped mid-transaction; resolves once it is back (or throws). */
   reconnected: (signal: AbortSignal) => Promise<void>;
+  /** The DHCP_Options rows the port answers DHCP with (the network's `dhcp`). */
+  dhcp?: PortDhcp;
   /** Exactly these addresses (runtimeConfig ips), instead of allocating one. */
   staticIps?: readonly string[];
   /** Exactly this MAC (runtimeConfig mac). */
@@ -159,6 +163,7 @@ export interface NewPort {
   ips: string[];
   portSecurity: boolean;
   externalIds: ReadonlyMap<string, string>;
+  dhcp?: PortDhcp;
 }
 
 /**
@@ -171,7 +176,7 @@ export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan 
   let guards: Operation[];
   switch (plan.kind) {
     case 'plain':
-      guards = takeOps(sw, guardPairs(addresses, { port: port.name }));
+      guards = takeKeysOps(sw, guardPairs(addresses, { port: port.name }));
       break;
     case 'claim-first':
       guards = reserveOps(sw, plan.reservation);
@@ -185,7 +190,7 @@ export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan 
   const externalIds = new Map(port.externalIds);
   if (standby) externalIds.set(OwnerKeys.claimStandby, entry);
   const row = { name: port.name, addresses: standby ? [] : [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds };
-  return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row)] };
+  return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row, port.dhcp)] };
 }
 
 /**
@@ -235,7 +240,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     try {
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
-      const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids }, plan);
+      const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids, ...(request.dhcp === undefined ? {} : { dhcp: request.dhcp }) }, plan);
       guards = creation.guards;
       const results = await nb.transact(creation.ops, signal);
       const uuid = results[guards]?.uuid;
@@ -267,7 +272,7 @@ export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, swit
   const entry = port.addresses[0];
   // Not the active port of a claim (the common case): nothing to hand over.
   if (claim === undefined || entry === undefined) {
-    await nb.transact([...deletePortOps(switchUuid, port.uuid), ...freeOps(switchUuid, portGuards(port))], signal);
+    await nb.transact([...deletePortOps(switchUuid, port.uuid), ...deleteKeysOps(switchUuid, portGuards(port))], signal);
     return;
   }
   for (let attempt = 0; ; attempt++) {

@@ -16,10 +16,9 @@
  * the NB per address.)
  *
  * Freeing deletes key-value pairs, so a late free never frees an address that another holder has
- * taken since.
+ * taken since. The two operations are the switch's (daemon/ovn/switch-keys.ts): takeKeysOps and
+ * deleteKeysOps.
  */
-import { condition, eq, mutate, mutation, wait, type Operation } from '../ovsdb/ops.ts';
-import type { Uuid } from '../ovsdb/notation.ts';
 import { IpamKeys } from '../ovn/ids.ts';
 import type { LogicalSwitch } from '../ovn/switches.ts';
 
@@ -53,21 +52,4 @@ export function holderOf(sw: LogicalSwitch, address: string): Holder | undefined
 export function guardPairs(addresses: readonly string[], holder: Holder): Map<string, string> {
   const value = holderValue(holder);
   return new Map(addresses.map((address) => [addressKey(address), value] as const));
-}
-
-/**
- * Takes `pairs` (guard keys, and any other key that must be new or already the same, such as a
- * reservation) on the switch: the insert, then the guard. The guard is the second operation:
- * a transaction with these first fails at index 1 when a key was taken meanwhile.
- */
-export function takeOps(sw: LogicalSwitch, pairs: ReadonlyMap<string, string>): Operation[] {
-  return [
-    mutate('Logical_Switch', [eq('_uuid', sw.uuid)], [mutation('external_ids', 'insert', pairs)]),
-    wait('Logical_Switch', [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pairs)], ['name'], '==', [{ name: sw.name }], 0),
-  ];
-}
-
-/** Deletes `pairs` from the switch; a key whose value changed meanwhile is left alone. */
-export function freeOps(switchUuid: Uuid, pairs: ReadonlyMap<string, string>): Operation[] {
-  return pairs.size === 0 ? [] : [mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('external_ids', 'delete', pairs)])];
 }

@@ -18,7 +18,8 @@ import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { IpamKeys } from '../ovn/ids.ts';
 import type { LogicalSwitch } from '../ovn/switches.ts';
-import { freeOps, guardPairs, takeOps } from './guards.ts';
+import { guardPairs } from './guards.ts';
+import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 
 /** What a claim holds on one switch. */
 export interface Reservation {
@@ -60,12 +61,12 @@ function reservationPairs(r: Reservation): Map<string, string> {
  * two operations, the second the guard, failing when an address or the claim was taken meanwhile.
  */
 export function reserveOps(sw: LogicalSwitch, r: Reservation): Operation[] {
-  return takeOps(sw, reservationPairs(r));
+  return takeKeysOps(sw, reservationPairs(r));
 }
 
 /** Frees the reservation; pairs that changed meanwhile (a newer reservation) are left alone. */
 export function releaseOps(switchUuid: Uuid, r: Reservation): Operation[] {
-  return freeOps(switchUuid, reservationPairs(r));
+  return deleteKeysOps(switchUuid, reservationPairs(r));
 }
 
 /** Commits only if the claim's reservation is still exactly `r`. */

@@ -9,7 +9,8 @@ import { rowUuid } from '../lib/rows.ts';
 import { isMap, type Uuid } from '../ovsdb/notation.ts';
 import { IpamKeys } from '../ovn/ids.ts';
 import { portsByName, switchesByPort } from '../ovn/indexes.ts';
-import { freeOps, parseHolder } from './guards.ts';
+import { parseHolder } from './guards.ts';
+import { deleteKeysOps } from '../ovn/switch-keys.ts';
 
 export interface StaleGuardKeys {
   switchUuid: Uuid;
@@ -45,7 +46,7 @@ export function staleGuardKeys(nb: OvsdbClient): StaleGuardKeys[] {
 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */
 export function freeStaleOps(stale: StaleGuardKeys): Operation[] {
-  return [wait('Logical_Switch_Port', [eq('name', stale.port)], ['name'], '==', [], 0), ...freeOps(stale.switchUuid, stale.pairs)];
+  return [wait('Logical_Switch_Port', [eq('name', stale.port)], ['name'], '==', [], 0), ...deleteKeysOps(stale.switchUuid, stale.pairs)];
 }
 
 /** "<switch uuid> <port>": what the reconciler tracks a stale set by. */

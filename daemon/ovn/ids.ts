@@ -50,9 +50,15 @@ export const IpamKeys = {
   gateways: `${PREFIX}gateways`,
 } as const;
 
+/** On a logical switch: the key under which its first DHCP_Options row for a subnet was made (dhcp.ts). */
+export const DhcpKeys = {
+  /** `dhcp:<cidr>` = the token of the daemon that made it. */
+  firstRow: `${PREFIX}dhcp:`,
+} as const;
+
 /** What the daemons' NB monitor conditions select by (scope.ts). */
 export const ScopeKeys = {
-  /** On every logical switch port ovn-multinet makes: its switch's uuid. */
+  /** On every logical switch port and DHCP_Options row ovn-multinet makes: its switch's uuid. */
   switch: `${PREFIX}switch`,
 } as const;
 

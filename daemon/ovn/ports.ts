@@ -42,10 +42,14 @@ export function portEntry(port: LogicalPort): string {
 /** The named uuid of the new port within its transaction. */
 const NEW_PORT = 'new_port';
 
-/** Inserts the port and links it into the switch: the insert comes first (its result has the port's uuid). */
-export function insertPortOps(switchUuid: Uuid, row: Omit<LogicalPort, 'uuid'>): Operation[] {
+/**
+ * Inserts the port and links it into the switch: the insert comes first (its result has the
+ * port's uuid). `dhcp`: the DHCP_Options rows OVN answers the port's DHCP requests with.
+ */
+export function insertPortOps(switchUuid: Uuid, row: Omit<LogicalPort, 'uuid'>, dhcp: { v4?: Uuid; v6?: Uuid } = {}): Operation[] {
+  const options = { ...(dhcp.v4 === undefined ? {} : { dhcpv4_options: dhcp.v4 }), ...(dhcp.v6 === undefined ? {} : { dhcpv6_options: dhcp.v6 }) };
   return [
-    insert('Logical_Switch_Port', { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds }, NEW_PORT),
+    insert('Logical_Switch_Port', { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...options }, NEW_PORT),
     mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('ports', 'insert', [namedUuid(NEW_PORT)])]),
   ];
 }

@@ -5,7 +5,8 @@
  * - the switches it serves (a network used here since the daemon started), with every port on
  *   them: ovn-multinet's by the `switch` key each of its ports carries, anyone else's (an admin,
  *   Neutron) by uuid;
- * - the router ports that served switches connect to.
+ * - the router ports that served switches connect to, and the DHCP options ovn-multinet made
+ *   for them.
  * Rows of other switches never reach the daemon, so its memory and work grow with its own pods
  * and networks, not with the size of the NB. The selection grows when a network is first used
  * here (serve()); after a restart it is rebuilt from this node's ports.
@@ -88,6 +89,7 @@ export class NbScope {
         ],
       ],
       ['Logical_Router_Port', selection.routerPorts.map((name) => eq('name', name))],
+      ['DHCP_Options', selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]])))],
     ]);
   };
 

@@ -46,6 +46,7 @@ export const NB_MONITOR = {
   Logical_Switch: ['name', 'ports', 'other_config', 'external_ids'],
   Logical_Switch_Port: ['name', 'type', 'addresses', 'dynamic_addresses', 'port_security', 'options', 'external_ids'],
   Logical_Router_Port: ['name', 'networks'],
+  DHCP_Options: ['cidr', 'options', 'external_ids'],
 } as const;
 
 export class AmbiguousSwitchError extends Error {

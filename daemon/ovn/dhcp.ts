@@ -1,0 +1,131 @@
+/**
+ * OVN's DHCP for the ports of a network whose config has a `dhcp` section (a VM behind the pod's
+ * interface configures itself): one DHCP_Options row per switch and subnet, shared by its ports,
+ * made on the first ADD that needs it and brought up to date by any later ADD whose definition
+ * differs. ovn-controller answers the port's DHCP (v4) and DHCPv6 requests with its own address
+ * (the port's `addresses`), and these options.
+ *
+ * Two daemons making a switch's first row at once: each takes the switch key
+ * `ovn-multinet/dhcp:<cidr>` with a token of its own in the transaction that inserts the row
+ * (switch-keys.ts), so one commits and the other finds its row.
+ */
+import { randomUUID } from 'node:crypto';
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { isGuardConflict } from '../ovsdb/errors.ts';
+import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
+import type { Row, Uuid } from '../ovsdb/notation.ts';
+import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
+import { bigIntToIp, ipToBigInt, type Subnet } from '../lib/ip.ts';
+import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
+import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
+import { takeKeysOps } from './switch-keys.ts';
+import type { LogicalSwitch } from './switches.ts';
+
+/** What one network asks of DHCP. */
+export interface DhcpRequest {
+  dhcp: DhcpConfig;
+  mtu: number;
+  routes: readonly ConfigRoute[];
+}
+
+/** The rows a port points at, per family. */
+export interface PortDhcp {
+  v4?: Uuid;
+  v6?: Uuid;
+}
+
+const CATCH_UP_MS = 2000;
+
+/** "10.0.0.1" -> "0a:58:0a:00:00:01": the server's MAC, as ovn-kubernetes derives pod MACs. */
+function macOf(ipv4: string): string {
+  const value = ipToBigInt(ipv4);
+  return ['0a', '58', ...[24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 255n).toString(16).padStart(2, '0'))].join(':');
+}
+
+/** An OVN set value: "{a, b}". */
+const setOf = (items: readonly string[]): string => `{${items.join(', ')}}`;
+
+/**
+ * The options of the subnet's row (ovn-nb(5) DHCP_Options). IPv4: the server is the gateway
+ * when the network has one (and then also the router), else the subnet's first host address,
+ * which is never handed out; classless static routes from the config's routes with a gateway.
+ * IPv6: the server's MAC and the DNS servers.
+ */
+export function dhcpOptions(subnet: Subnet, gateway: string | undefined, request: DhcpRequest): Map<string, string> {
+  const { dhcp } = request;
+  const options = new Map<string, string>();
+  const dns = dhcp.dnsServers.filter((server) => server.includes(':') === (subnet.family === 6));
+  if (subnet.family === 4) {
+    const server = gateway ?? bigIntToIp(subnet.network + 1n, 4);
+    options.set('server_id', server);
+    options.set('server_mac', macOf(server));
+    options.set('lease_time', String(dhcp.leaseTime));
+    options.set('mtu', String(request.mtu));
+    if (gateway !== undefined) options.set('router', gateway);
+    if (dns.length > 0) options.set('dns_server', setOf(dns));
+    // A string in ovn-controller's action syntax: quoted (unquoted, the flow does not parse).
+    if (dhcp.domainSearch.length > 0) options.set('domain_search_list', `"${dhcp.domainSearch.join(',')}"`);
+    const routes = request.routes.filter((r) => r.gw !== undefined && !r.dst.includes(':')).flatMap((r) => [r.dst, r.gw ?? '']);
+    if (routes.length > 0) options.set('classless_static_route', setOf(routes));
+  } else {
+    options.set('server_id', macOf(bigIntToIp(subnet.network & 0xffffffffn, 4)));
+    if (dns.length > 0) options.set('dns_server', setOf(dns));
+    if (dhcp.domainSearch.length > 0) options.set('domain_search', `"${dhcp.domainSearch.join(',')}"`);
+  }
+  return options;
+}
+
+/** The switch's row for `cidr`, from the cache (the NB scope monitors the rows of served switches). */
+function findRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string): Row | undefined {
+  for (const row of nb.cache.table('DHCP_Options').values()) {
+    if (stringOf(row, 'cidr') === cidr && stringMapOf(row, 'external_ids').get(ScopeKeys.switch) === sw.uuid) return row;
+  }
+  return undefined;
+}
+
+function sameOptions(row: Row, options: ReadonlyMap<string, string>): boolean {
+  const current = stringMapOf(row, 'options');
+  return current.size === options.size && [...options].every(([key, value]) => current.get(key) === value);
+}
+
+/** The key a switch's first row for `cidr` is made under. */
+export const dhcpKey = (cidr: string): string => `${DhcpKeys.firstRow}${cidr}`;
+
+/**
+ * The rows for the switch's subnets with these options, made or updated as needed; `gatewayOf`
+ * gives a subnet's gateway, if any.
+ */
+export async function ensureDhcpOptions(nb: OvsdbClient, sw: LogicalSwitch, subnets: readonly Subnet[], gatewayOf: (subnet: Subnet) => string | undefined, request: DhcpRequest, signal: AbortSignal): Promise<PortDhcp> {
+  const out: PortDhcp = {};
+  for (const subnet of subnets) {
+    const options = dhcpOptions(subnet, gatewayOf(subnet), request);
+    const uuid = await ensureRow(nb, sw, subnet.cidr, options, signal);
+    if (subnet.family === 4) out.v4 = uuid;
+    else out.v6 = uuid;
+  }
+  return out;
+}
+
+async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, options: ReadonlyMap<string, string>, signal: AbortSignal): Promise<Uuid> {
+  const existing = findRow(nb, sw, cidr);
+  if (existing !== undefined) {
+    if (!sameOptions(existing, options)) await nb.transact([update('DHCP_Options', [eq('_uuid', rowUuid(existing))], { options })], signal);
+    return rowUuid(existing);
+  }
+  const ops: Operation[] = [
+    ...takeKeysOps(sw, new Map([[dhcpKey(cidr), randomUUID()]])),
+    insert('DHCP_Options', { cidr, options, external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [ScopeKeys.switch, sw.uuid]]) }),
+  ];
+  try {
+    const results = await nb.transact(ops, signal);
+    const uuid = results[2]?.uuid;
+    if (uuid === undefined) throw new Error('no uuid in the DHCP_Options insert result');
+    return uuid;
+  } catch (err) {
+    // Another daemon made the row first: it is on its way to the cache.
+    if (!isGuardConflict(err, 2)) throw err;
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
+    const row = await nb.cache.waitForRow('DHCP_Options', (r) => stringOf(r, 'cidr') === cidr && stringMapOf(r, 'external_ids').get(ScopeKeys.switch) === sw.uuid, timeout);
+    return ensureRow(nb, sw, stringOf(row, 'cidr') ?? cidr, options, signal);
+  }
+}

@@ -1,0 +1,112 @@
+// OVN DHCP for guests (a network config's `dhcp` section), with busybox udhcpc in a pod netns
+// standing in for the VM behind the pod interface: with dhcp.guestAddresses the pod interface
+// gets no address, the client gets exactly the port's address, router, DNS, domain, MTU, lease
+// time and classless routes; a renewal keeps the address; port security drops a guest that takes
+// another address; one DHCP_Options row per subnet is shared by the network's ports and follows
+// its definition; a bad dhcp setting is refused with code 7 naming the field, leaving nothing.
+import t from 'tap';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createNetns, type Netns } from '../helpers/netns.ts';
+import { e2eSkipReason, startNode } from '../helpers/node.ts';
+
+const skip = e2eSkipReason();
+const NETWORK = 'vmdhcp';
+const BASE = {
+  topology: 'layer2',
+  subnets: ['10.71.0.0/24'],
+  gateway: '10.71.0.1',
+  mtu: 1400,
+  routes: [{ dst: '192.168.50.0/24', gw: '10.71.0.1' }],
+};
+const DHCP = { leaseTime: 600, dnsServers: ['10.0.0.10', '10.0.0.11'], domainSearch: ['example.com'], guestAddresses: true };
+
+/** udhcpc's script: writes what the server offered (its environment) for `bound` and `renew`. */
+async function dhcpScript(dir: string): Promise<string> {
+  const path = join(dir, 'udhcpc.sh');
+  await writeFile(path, `#!/bin/sh\ncase "$1" in bound|renew) env > "${dir}/$1.env" ;; esac\nexit 0\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+async function lease(pod: Netns, dir: string, script: string, requestIp?: string): Promise<Record<string, string>> {
+  await rm(join(dir, 'bound.env'), { force: true });
+  const args = ['netns', 'exec', pod.name, 'busybox', 'udhcpc', '-i', 'net1', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', script, ...(requestIp === undefined ? [] : ['-r', requestIp])];
+  const run = await execa('ip', args, { reject: false });
+  if (run.exitCode !== 0) throw new Error(`udhcpc: ${run.stderr}`);
+  const env = await readFile(join(dir, 'bound.env'), 'utf8');
+  return Object.fromEntries(env.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+async function ping(pod: Netns, to: string): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'exec', pod.name, 'busybox', 'ping', '-c', '2', '-W', '1', to], { reject: false });
+  return r.exitCode === 0;
+}
+
+t.test('OVN DHCP for guests', { skip }, async (t) => {
+  const node = await startNode(t);
+  const dir = await mkdtemp(join(tmpdir(), 'omn-dhcp-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const script = await dhcpScript(dir);
+  const vmConfig = node.config(NETWORK, { ...BASE, dhcp: DHCP });
+  const plainConfig = node.config(NETWORK, { ...BASE, dhcp: { ...DHCP, guestAddresses: false } });
+
+  const vm = await createNetns(t);
+  const peer = await createNetns(t);
+  const vmCall = { containerId: 'dhcp-vm', netns: vm.path, ifName: 'net1' };
+  const peerCall = { containerId: 'dhcp-peer', netns: peer.path, ifName: 'net1' };
+  const added = await node.cni({ command: 'ADD', ...vmCall }, vmConfig);
+  t.equal(added.exitCode, 0, added.stdout);
+  const ip = String((added.json?.['ips'] as Array<{ address: string }> | undefined)?.[0]?.address).split('/')[0] ?? '';
+  t.match(ip, /^10\.71\.0\.\d+$/, `the result reports the port's address ${ip}`);
+  t.equal(await vm.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'net1']), '', 'the pod interface has no IPv4 address: the guest takes it');
+  const peerAdded = await node.cni({ command: 'ADD', ...peerCall }, plainConfig);
+  t.equal(peerAdded.exitCode, 0, peerAdded.stdout);
+  const peerIp = String((peerAdded.json?.['ips'] as Array<{ address: string }> | undefined)?.[0]?.address).split('/')[0] ?? '';
+  t.match(await peer.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'net1']), peerIp, 'without guestAddresses the pod interface has its address');
+
+  const offered = await lease(vm, dir, script);
+  t.equal(offered['ip'], ip, 'the guest gets exactly the port\'s address');
+  t.equal(offered['subnet'], '255.255.255.0');
+  t.equal(offered['router'], '10.71.0.1', 'the network\'s gateway as router');
+  t.equal(offered['dns'], '10.0.0.10 10.0.0.11', 'the DNS servers');
+  t.equal(offered['search'], 'example.com', 'the search domain (option 119)');
+  t.equal(offered['mtu'], '1400', 'the MTU');
+  t.equal(offered['lease'], '600', 'the lease time');
+  t.equal(offered['staticroutes'], '192.168.50.0/24 10.71.0.1', 'the routes as classless static routes');
+  t.equal(offered['serverid'], '10.71.0.1', 'served by the gateway\'s address');
+
+  const renewed = await lease(vm, dir, script, ip);
+  t.equal(renewed['ip'], ip, 'asked again for its address, the guest keeps it');
+
+  await vm.exec(['ip', 'addr', 'add', `${ip}/24`, 'dev', 'net1']);
+  t.ok(await ping(vm, peerIp), 'with its leased address the guest reaches a peer');
+  await vm.exec(['ip', 'addr', 'flush', 'dev', 'net1']);
+  await vm.exec(['ip', 'addr', 'add', '10.71.0.250/24', 'dev', 'net1']);
+  t.notOk(await ping(vm, peerIp), 'with another address it is dropped by port security');
+
+  const rows = async (): Promise<string[]> => (await node.sandbox.nbctl(['--bare', '--columns=_uuid', 'find', 'DHCP_Options', 'cidr=10.71.0.0/24'])).split('\n').filter((l) => l.trim() !== '');
+  const [row] = await rows();
+  t.equal((await rows()).length, 1, 'one DHCP_Options row for the subnet, shared');
+  const portOptions = (await node.sandbox.nbctl(['--bare', '--columns=dhcpv4_options', 'find', 'Logical_Switch_Port', 'external_ids:"ovn-multinet/network"=vmdhcp'])).split('\n').filter((l) => l.trim() !== '');
+  t.same(portOptions, [row, row], 'both ports point at it');
+
+  const third = await createNetns(t);
+  const thirdCall = { containerId: 'dhcp-third', netns: third.path, ifName: 'net1' };
+  t.equal((await node.cni({ command: 'ADD', ...thirdCall }, node.config(NETWORK, { ...BASE, dhcp: { ...DHCP, leaseTime: 900 } }))).exitCode, 0);
+  t.equal((await node.sandbox.nbctl(['get', 'DHCP_Options', row ?? '', 'options:lease_time'])).replaceAll('"', ''), '900', 'a changed definition updates the shared row');
+  t.same(await rows(), [row], 'still one row');
+
+  const refusedPod = await createNetns(t);
+  const refused = await node.cni({ command: 'ADD', containerId: 'dhcp-bad', netns: refusedPod.path, ifName: 'net1' }, node.config(NETWORK, { ...BASE, dhcp: { leaseTime: 5 } }));
+  t.equal(refused.json?.['code'], 7, `refused: ${refused.stdout}`);
+  t.match(String(refused.json?.['msg']), /dhcp\.leaseTime/, 'naming the field');
+  const badDns = await node.cni({ command: 'ADD', containerId: 'dhcp-bad', netns: refusedPod.path, ifName: 'net1' }, node.config(NETWORK, { ...BASE, dhcp: { dnsServers: ['not-an-ip'] } }));
+  t.match(String(badDns.json?.['msg']), /dhcp\.dnsServers\[0\]/, `naming the item: ${badDns.stdout}`);
+  t.equal((await node.switchPorts(NETWORK)).length, 3, 'the refused ADDs made no port');
+
+  for (const call of [vmCall, peerCall, thirdCall]) t.equal((await node.cni({ command: 'DEL', ...call }, vmConfig)).exitCode, 0);
+  t.same(await node.switchPorts(NETWORK), [], 'no port left');
+});
