@@ -57,9 +57,8 @@ export async function releasePortsOf(nb: OvsdbClient, node: string, signal: Abor
  * `signal` bounds the whole (an NB that cannot be reached: its reason is thrown).
  */
 export async function releaseNode(flags: NbFlags, node: string, log: Logger, signal: AbortSignal): Promise<ReleasedPort[]> {
-  let nb: OvsdbClient | undefined = undefined;
-  const client = nbClient(flags, NODE_PORTS_MONITOR, log, () => nodePortConditions(node, nb));
-  nb = client;
+  // The conditions are read at connect time, after the client exists.
+  const client: OvsdbClient = nbClient(flags, NODE_PORTS_MONITOR, log, () => nodePortConditions(node, client));
   client.start();
   try {
     await client.waitConnected(signal);

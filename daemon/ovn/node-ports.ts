@@ -40,8 +40,8 @@ export async function nodesWithPorts(nb: OvsdbClient, except: Iterable<string>, 
  * The monitor conditions for `node`'s ports (read `nb`'s cache: once the node's ports are in,
  * one more condition change brings their switches and their IPAMClaims' other ports).
  */
-export function nodePortConditions(node: string, nb: OvsdbClient | undefined): MonitorConditions {
-  const ports = nb === undefined ? [] : [...portsByNode(nb).rows(node)];
+export function nodePortConditions(node: string, nb: OvsdbClient): MonitorConditions {
+  const ports = [...portsByNode(nb).rows(node)];
   const claims = new Set<string>();
   const switches = new Set<Uuid>();
   const unkeyed: Condition[] = [];
