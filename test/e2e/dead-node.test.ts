@@ -109,6 +109,8 @@ t.test('a dead node is released by the controller once its Node object is gone',
     await until("B's ports released", async () => ((await portsOfNode(nodes, b.name)).length === 0 ? true : undefined), GRACE_MS + 20_000);
     t.ok(Date.now() - deleted >= GRACE_MS, `not before the grace period (${Date.now() - deleted} ms)`);
     t.same(await guardsOf(nodes, bPorts), [], 'no guard key of B is left on the switch');
+    // The controller logs once the whole node is released, just after the NB shows it.
+    await until('the release logged', () => (controller.logs().includes('Node deleted: its attachments are released') ? true : undefined), 10_000);
     for (const port of bPorts) t.match(controller.logs(), new RegExp(`"port":"${port}"[^\\n]*dead node: logical switch port released`), `the release of ${port} is logged`);
     t.same(await portsOfNode(nodes, a.name), aPorts, 'A keeps its ports');
   });
