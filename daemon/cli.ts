@@ -1,10 +1,11 @@
-/** The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`, `ovn-multinetd --version`. */
+/** The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`, `ovn-multinetd gc --node NAME`, `ovn-multinetd --version`. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
 import pkg from '../package.json' with { type: 'json' };
 import { DEFAULT_SOCKET } from './cni/config.ts';
 import type { DaemonOptions } from './main.ts';
 import type { ControllerOptions } from './controller/main.ts';
+import type { GcOptions } from './gc-main.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -19,6 +20,11 @@ function remotes(value: string): string[] {
     if (!/^(unix:.+|tcp:.+:\d+|ssl:.+:\d+)$/.test(r)) throw new InvalidArgumentError(`${r}: expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT`);
   }
   return list;
+}
+
+function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
+  return value;
 }
 
 /** A duration: milliseconds (`1500`, `1500ms`), seconds (`15s`) or minutes (`1m`); returns ms. */
@@ -85,11 +91,24 @@ export function buildCli(): Command {
     .option('--renew-deadline <duration>', 'how long the leader keeps trying to renew before it steps down', duration, 10_000)
     .option('--retry-period <duration>', 'time between tries to acquire or renew the Lease', duration, 2_000)
     .option('--resync-interval <duration>', 'time between full passes besides those events trigger', duration, 60_000)
+    .option('--dead-node-grace <duration>', 'how long a node with attachments must have no Node object before its attachments are released', duration, 300_000)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');
       const options: ControllerOptions = parseControllerFlags(flags);
       await runController(options);
+    });
+  const gc = program
+    .command('gc')
+    .description('release the attachments of a node that is gone: every logical switch port ovn-multinet made for it (its addresses become free); prints each port removed, then the count')
+    .requiredOption('--node <name>', 'the dead node (the daemon\'s --node-name there)', nonEmpty);
+  nbOptions(gc)
+    .option('--timeout <duration>', 'give up (non-zero exit) when the NB cannot be reached or the work is not done within this', duration, 30_000)
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'warn')
+    .action(async (flags: Record<string, unknown>) => {
+      const { runGc, parseGcFlags } = await import('./gc-main.ts');
+      const options: GcOptions = parseGcFlags(flags);
+      await runGc(options);
     });
   return program;
 }

@@ -7,6 +7,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
+import type { NbFlags } from '../lib/flags.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import type { ControllerCaches } from './caches.ts';
@@ -14,6 +15,7 @@ import type { SwitchState } from './plan.ts';
 import { NetworkSync } from './sync.ts';
 import { SwitchExposer } from './expose.ts';
 import { ClaimReleaser, nbReservations } from './claims.ts';
+import { DeadNodeReleaser, nbNodeAttachments } from './dead-nodes.ts';
 
 export interface LeaderLoop {
   readonly name: string;
@@ -43,6 +45,10 @@ export interface LeaderContext {
   log: Logger;
   /** Full passes this often, besides the ones events trigger. */
   resyncMs: number;
+  /** The NB flags, for loops that open a short-lived NB client of their own. */
+  nbFlags: NbFlags;
+  /** --dead-node-grace: how long a node with attachments has no Node object before they are released. */
+  deadNodeGraceMs: number;
 }
 
 /** The leader-only loops, in start order. One line per loop. */
@@ -51,6 +57,7 @@ export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
     new NetworkSync(ctx),
     new SwitchExposer(ctx),
     new ClaimReleaser(ctx, nbReservations(ctx.nbClient)),
+    new DeadNodeReleaser(ctx, nbNodeAttachments(ctx.nbClient, ctx.nbFlags, ctx.log), ctx.deadNodeGraceMs),
   ];
 }
 

@@ -31,6 +31,7 @@ export interface ControllerOptions {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   resyncMs: number;
+  deadNodeGraceMs: number;
   logLevel: LevelWithSilent;
 }
 
@@ -46,6 +47,7 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
     renewDeadlineMs: num('renewDeadline'),
     retryPeriodMs: num('retryPeriod'),
     resyncMs: num('resyncInterval'),
+    deadNodeGraceMs: num('deadNodeGrace'),
     logLevel: logLevelFlag(flags),
   };
 }
@@ -89,7 +91,7 @@ export function startController(options: ControllerOptions, log: Logger = create
   nb.start();
   const caches = new ControllerCaches(kubeConfig, log);
   caches.start();
-  const runner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs }), log);
+  const runner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs }), log);
   const elector = new LeaderElector({
     kubeConfig,
     namespace: options.namespace,

@@ -39,6 +39,7 @@ interface ResourceDef {
 export const RESOURCES = {
   pods: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true },
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: true },
+  nodes: { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, statusSubresource: true },
   networks: { group: 'ovn-multinet.io', version: 'v1', plural: 'networks', kind: 'Network', namespaced: false, statusSubresource: true },
   'network-attachment-definitions': { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', kind: 'NetworkAttachmentDefinition', namespaced: true, statusSubresource: false },
   ipamclaims: { group: 'k8s.cni.cncf.io', version: 'v1alpha1', plural: 'ipamclaims', kind: 'IPAMClaim', namespaced: true, statusSubresource: true },

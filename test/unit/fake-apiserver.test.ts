@@ -1,9 +1,10 @@
 // The fake API server behaves like the real one for what ovn-multinet uses, as seen through the
 // real client library: create (201, 409 AlreadyExists), optimistic concurrency on update (409
 // Conflict), merge and JSON patches, the status subresource kept apart from the rest, generation
-// counting spec changes only, watch from a resourceVersion, delete (404 after).
+// counting spec changes only, watch from a resourceVersion, delete (404 after); Nodes (core v1,
+// cluster-scoped) listed, read and deleted.
 import t from 'tap';
-import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type V1Lease } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
 
@@ -64,4 +65,26 @@ t.test('fake API server semantics', async (t) => {
   t.same(events, ['DELETED red'], 'the watch sends what came after its resourceVersion');
   t.equal(await codeOf(read()), 404, 'gone');
   t.equal(await codeOf(custom.deleteClusterCustomObject({ ...net, name: 'red' })), 404, 'a second delete: NotFound');
+});
+
+t.test('nodes: list, get, watch, delete', async (t) => {
+  const api = await startFakeApiServer(t);
+  const kc = loadKubeConfig(api.kubeconfig, {});
+  if (kc === undefined) throw new Error('no kubeconfig');
+  const core = kc.makeApiClient(CoreV1Api);
+  await api.apply('nodes', { metadata: { name: 'node-a' }, status: { conditions: [{ type: 'Ready', status: 'False' }] } });
+  const list = await core.listNode();
+  t.same(list.items.map((n) => [n.kind, n.metadata?.name]), [['Node', 'node-a']]);
+  t.equal((await core.readNode({ name: 'node-a' })).status?.conditions?.[0]?.status, 'False', 'status as given');
+  const events: string[] = [];
+  const done = Promise.withResolvers<void>();
+  const req = await new Watch(kc).watch('/api/v1/nodes', { resourceVersion: list.metadata?.resourceVersion ?? '' }, (type: string, obj: { metadata?: { name?: string } }) => {
+    events.push(`${type} ${obj.metadata?.name ?? '?'}`);
+    if (type === 'DELETED') done.resolve();
+  }, () => undefined);
+  t.teardown(() => req.abort());
+  await core.deleteNode({ name: 'node-a' });
+  await done.promise;
+  t.same(events, ['DELETED node-a']);
+  t.equal(await codeOf(core.readNode({ name: 'node-a' })), 404, 'gone');
 });

@@ -1,0 +1,71 @@
+/**
+ * Releases a dead node's attachments: every logical switch port ovn-multinet made for the node
+ * goes as a DEL's does (deleteLogicalPort: its guard keys freed in the same transaction, an
+ * IPAMClaim's addresses handed to a standby port), so its addresses are free again. OVS state and
+ * veths on the node are not touched: the node is gone. Reads through a short-lived NB client
+ * that monitors only that node's ports, their switches and their IPAMClaims' other ports.
+ * Used by the controller's dead-node loop and by `ovn-multinetd gc --node`.
+ */
+import type { Logger } from '../lib/log.ts';
+import type { NbFlags } from '../lib/flags.ts';
+import type { OvsdbClient } from '../ovsdb/client.ts';
+import { stringMapOf, stringOf } from '../lib/rows.ts';
+import { nbClient } from '../ovn/nb.ts';
+import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
+import { portsByNode } from '../ovn/indexes.ts';
+import { NODE_PORTS_MONITOR, nodePortConditions } from '../ovn/node-ports.ts';
+import { findPort, portEntry } from '../ovn/ports.ts';
+import { switchOfPort } from '../ovn/switches.ts';
+import { deleteLogicalPort } from '../ipam/allocate.ts';
+
+export interface ReleasedPort {
+  name: string;
+  switchName: string;
+  /** "MAC IP..." */
+  entry: string;
+  containerId: string | undefined;
+  /** namespace/name, when the runtime passed the pod. */
+  pod: string | undefined;
+}
+
+/** Releases every ovn-multinet port of `node` in the NB `nb` (monitoring with nodePortConditions). */
+export async function releasePortsOf(nb: OvsdbClient, node: string, signal: AbortSignal): Promise<ReleasedPort[]> {
+  const released: ReleasedPort[] = [];
+  for (const row of [...portsByNode(nb).rows(node)]) {
+    if (stringMapOf(row, 'external_ids').get(OwnerKeys.owner) !== OWNER_VALUE) continue;
+    const port = findPort(nb, stringOf(row, 'name') ?? '');
+    const sw = port === undefined ? undefined : switchOfPort(nb, port.uuid);
+    // A port on no switch is no port: the NB drops it with its last reference.
+    if (port === undefined || sw === undefined) continue;
+    await deleteLogicalPort(nb, port, sw.uuid, signal);
+    const ids = port.externalIds;
+    const namespace = ids.get(OwnerKeys.podNamespace);
+    const podName = ids.get(OwnerKeys.podName);
+    released.push({
+      name: port.name,
+      switchName: sw.name,
+      entry: portEntry(port),
+      containerId: ids.get(OwnerKeys.containerId),
+      pod: namespace === undefined || podName === undefined ? undefined : `${namespace}/${podName}`,
+    });
+  }
+  return released;
+}
+
+/**
+ * Connects to the NB of `flags` with a monitor of `node`'s ports only, releases them, closes.
+ * `signal` bounds the whole (an NB that cannot be reached: its reason is thrown).
+ */
+export async function releaseNode(flags: NbFlags, node: string, log: Logger, signal: AbortSignal): Promise<ReleasedPort[]> {
+  // The conditions are read at connect time, after the client exists.
+  const client: OvsdbClient = nbClient(flags, NODE_PORTS_MONITOR, log, () => nodePortConditions(node, client));
+  client.start();
+  try {
+    await client.waitConnected(signal);
+    // The node's ports are in; this brings their switches and their claims' other ports.
+    await client.updateConditions(signal);
+    return await releasePortsOf(client, node, signal);
+  } finally {
+    await client.close();
+  }
+}
