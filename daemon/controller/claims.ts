@@ -15,7 +15,7 @@ import { WatchedCache } from '../k8s/watch.ts';
 import { isObject } from '../cni/json.ts';
 import { statusCode } from './api.ts';
 import type { Logger } from '../lib/log.ts';
-import type { LeaderContext, LeaderLoop } from './loops.ts';
+import type { LeaderContext, LeaderLoop } from './context.ts';
 import { Trigger, type PassResult } from './trigger.ts';
 
 /** A reservation and the switch it is on. */

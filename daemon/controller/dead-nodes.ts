@@ -16,7 +16,7 @@ import { withSignal } from '../k8s/signal.ts';
 import { WatchedCache } from '../k8s/watch.ts';
 import { statusCode } from './api.ts';
 import { planDeadNodes } from './node-plan.ts';
-import type { LeaderContext, LeaderLoop } from './loops.ts';
+import type { LeaderContext, LeaderLoop } from './context.ts';
 import { Trigger, type PassResult } from './trigger.ts';
 
 /** The NB side: which nodes own ports, and how to release them. */

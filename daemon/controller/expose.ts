@@ -20,7 +20,7 @@ import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.
 import { ExposeKeys } from '../ovn/ids.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import { inFlux } from './api.ts';
-import type { LeaderContext } from './loops.ts';
+import type { LeaderContext } from './context.ts';
 import { DISCOVERED_LABEL, NETWORK_API_VERSION, NETWORK_KIND, type NetworkObject } from './objects.ts';
 import { isObject } from '../cni/json.ts';
 import { isDnsSubdomain, isLabelKey, isLabelValue } from '../k8s/names.ts';

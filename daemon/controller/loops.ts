@@ -1,55 +1,16 @@
 /**
  * Leader-only work: a list of loops that run while this replica holds the Lease and stop the
- * moment it does not. Each loop is a LeaderLoop; `leaderLoops` is the list. To add a loop, write
+ * moment it does not. Each loop is a LeaderLoop (context.ts); `leaderLoops` is the list. To add a loop, write
  * a class implementing LeaderLoop (a pass-per-event loop extends ReconcileLoop from trigger.ts,
  * as sync.ts does) and add one line to `leaderLoops` below. Loops are restarted on every new
  * leadership term: anything a loop starts in start() it must be able to start again after stop().
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
-import type { NbFlags } from '../lib/flags.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import type { SwitchIds } from '../ovn/exposed.ts';
-import type { ControllerCaches } from './caches.ts';
-import type { SwitchState } from './plan.ts';
+import type { LeaderContext, LeaderLoop } from './context.ts';
 import { NetworkSync } from './sync.ts';
 import { SwitchExposer } from './expose.ts';
 import { ClaimReleaser, nbReservations } from './claims.ts';
 import { DeadNodeReleaser, nbNodeAttachments } from './dead-nodes.ts';
-
-export interface LeaderLoop {
-  readonly name: string;
-  /** Begins the loop; `signal` aborts when leadership is lost or the controller stops. */
-  start(signal: AbortSignal): void;
-  /** Ends it; resolves once none of its writes is in flight. Restartable by start(). */
-  stop(): Promise<void>;
-}
-
-/** The NB as the loops see it (the OvsdbClient in main.ts; fakes in tests). */
-export interface NbView {
-  /** Whether the NB has been read at least once: before that, nothing can be said about switches. */
-  readonly ready: boolean;
-  switchState(name: string): SwitchState;
-  /** Switches carrying the expose mark (ExposeKeys.expose). */
-  marked(): SwitchIds[];
-  onChange(listener: () => void): () => void;
-}
-
-/** What every loop may use. */
-export interface LeaderContext {
-  kubeConfig: KubeConfig;
-  caches: ControllerCaches;
-  nb: NbView;
-  /** The NB client behind `nb`, for loops that write to the NB (monitor: CONTROLLER_NB_MONITOR). */
-  nbClient: OvsdbClient;
-  log: Logger;
-  /** Full passes this often, besides the ones events trigger. */
-  resyncMs: number;
-  /** The NB flags, for loops that open a short-lived NB client of their own. */
-  nbFlags: NbFlags;
-  /** --dead-node-grace: how long a node with attachments has no Node object before they are released. */
-  deadNodeGraceMs: number;
-}
 
 /** The leader-only loops, in start order. One line per loop. */
 export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {

@@ -15,7 +15,8 @@ import { ExposeKeys } from '../ovn/ids.ts';
 import { loadKubeConfig } from '../k8s/pods.ts';
 import { ControllerCaches } from './caches.ts';
 import { LeaderElector } from './election.ts';
-import { leaderLoops, LoopRunner, type NbView } from './loops.ts';
+import { leaderLoops, LoopRunner } from './loops.ts';
+import type { NbView } from './context.ts';
 
 export const LEASE_NAME = 'ovn-multinet-controller';
 

@@ -10,7 +10,7 @@ import { withSignal } from '../k8s/signal.ts';
 import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.ts';
 import { describe, eachLimited, inFlux, statusCode } from './api.ts';
 import { desiredConditions, mergeConditions, READY, sameConditions } from './conditions.ts';
-import type { LeaderContext } from './loops.ts';
+import type { LeaderContext } from './context.ts';
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION } from './objects.ts';
 import { isObject } from '../cni/json.ts';
 import { planNads, type NadAction, type NetworkVerdict } from './plan.ts';

@@ -6,7 +6,7 @@
  * ReconcileLoop (below) is a leader loop built on it.
  */
 import type { Logger } from '../lib/log.ts';
-import type { LeaderContext, LeaderLoop } from './loops.ts';
+import type { LeaderContext, LeaderLoop } from './context.ts';
 
 /** 'retry': run again after a backoff (something was in flux or failed). */
 export type PassResult = 'done' | 'retry';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClaimReleaser, type PlacedReservation, type ReservationStore } from '../../daemon/controller/claims.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
-import type { LeaderContext, NbView } from '../../daemon/controller/loops.ts';
+import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';

@@ -10,7 +10,7 @@ import { planDeadNodes, type DeadNodeInput } from '../../daemon/controller/node-
 import { DeadNodeReleaser, type NodeAttachments } from '../../daemon/controller/dead-nodes.ts';
 import type { ReleasedPort } from '../../daemon/attachments/node-gc.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
-import type { LeaderContext, NbView } from '../../daemon/controller/loops.ts';
+import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import { FakeApiServer, kubeconfigFor } from '../helpers/fake-apiserver.ts';
