@@ -80,10 +80,19 @@ export function decodeConfig(stdin: string): Record<string, unknown> {
     throw new CniError(ErrorCode.DecodeFailure, `network configuration is larger than ${MAX_CONFIG_BYTES} bytes`);
   }
   let value: unknown;
+  let illFormed: string | undefined;
   try {
-    value = JSON.parse(stdin);
+    // A lone UTF-16 surrogate ("\ud800") is valid JSON but not Unicode text: ovsdb-server drops a
+    // connection whose JSON carries one, so no such string may get as far as a database.
+    value = JSON.parse(stdin, (key: string, v: unknown) => {
+      if (illFormed === undefined && (!key.isWellFormed() || (typeof v === 'string' && !v.isWellFormed()))) illFormed = key;
+      return v;
+    });
   } catch (err) {
     throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not valid JSON', (err as Error).message);
+  }
+  if (illFormed !== undefined) {
+    throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not Unicode text', `a lone UTF-16 surrogate at ${illFormed === '' ? 'the top' : `key ${shown(illFormed.toWellFormed())}`}`);
   }
   if (!isObject(value)) throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
   return value;
