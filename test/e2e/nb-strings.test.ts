@@ -1,9 +1,9 @@
-// Strings the OVN Northbound database cannot read (found by test/e2e/daemon-fuzz.test.ts): a lone
-// UTF-16 surrogate is valid in JavaScript and JSON.stringify writes it as "\ud800", but
-// ovsdb-server's JSON parser refuses such an escape and drops the connection. A logicalSwitch
-// like that went into the daemon's NB monitor conditions (on every reconnect, too), a
-// K8S_POD_NAME into a port's external_ids. The daemon refuses them with code 6 before anything
-// is sent, and keeps its database connections.
+// Strings the OVN Northbound database cannot read (found by test/e2e/daemon-fuzz.test.ts):
+// ovsdb-server's JSON parser refuses a NUL ("\u0000") and a lone UTF-16 surrogate ("\ud800"),
+// both valid in JavaScript and in JSON.stringify's output, and drops the connection. A
+// logicalSwitch with a surrogate went into the daemon's NB monitor conditions (on every
+// reconnect, too), a K8S_POD_NAME with either into a port's external_ids. The daemon refuses
+// them with code 6 before anything is sent, and keeps its database connections.
 import t from 'tap';
 import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason, startNode } from '../helpers/node.ts';
@@ -12,7 +12,7 @@ import { sleep } from '../helpers/until.ts';
 
 const skip = e2eSkipReason();
 
-t.test('a lone UTF-16 surrogate is refused before it reaches the NB', { skip }, async (t) => {
+t.test('a NUL or a lone UTF-16 surrogate is refused before it reaches the NB', { skip }, async (t) => {
   const node = await startNode(t);
   await node.sandbox.nbctl(['ls-add', 'red', '--', 'set', 'logical_switch', 'red', 'other_config:subnet=10.1.0.0/24']);
   const pod = await createNetns(t, 'omnb');
@@ -24,6 +24,7 @@ t.test('a lone UTF-16 surrogate is refused before it reaches the NB', { skip }, 
     ['DEL, logicalSwitch with a lone surrogate', { CNI_COMMAND: 'DEL' }, { logicalSwitch: 'red\ud800' }, 'Unicode'],
     ['GC, a valid attachment with a lone surrogate', { CNI_COMMAND: 'GC' }, { 'cni.dev/valid-attachments': [{ containerID: '\ud800', ifname: 'net1' }] }, 'Unicode'],
     ['ADD, K8S_POD_NAME with a lone surrogate', { CNI_COMMAND: 'ADD', CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p\ud800' }, {}, 'CNI_ARGS'],
+    ['ADD, K8S_POD_NAME with a NUL', { CNI_COMMAND: 'ADD', CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p\u0000q' }, {}, 'CNI_ARGS'],
   ];
   for (const [label, extraEnv, extra, field] of cases) {
     const config = JSON.stringify(node.config('red', extra));
