@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { CniError, ErrorCode, shown } from './errors.ts';
 import { negotiateVersion, type CniVersion } from './version.ts';
 import { parseResult, type Result } from './result.ts';
-import { isObject } from './json.ts';
+import { illFormedKey, isObject } from './json.ts';
 
 export const DEFAULT_SOCKET = '/run/ovn-multinet/cni.sock';
 /** A network config is small; prevResult of a long chain stays far below this. */
@@ -99,6 +99,12 @@ export function decodeConfig(stdin: string): Record<string, unknown> {
     value = JSON.parse(stdin);
   } catch (err) {
     throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not valid JSON', (err as Error).message);
+  }
+  // A lone UTF-16 surrogate ("\ud800") is valid JSON but not Unicode text: ovsdb-server drops a
+  // connection whose JSON carries one, so no such string may get as far as a database.
+  const illFormed = illFormedKey(value);
+  if (illFormed !== undefined) {
+    throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not Unicode text', `a lone UTF-16 surrogate at ${illFormed === '' ? 'the top' : `key ${shown(illFormed.toWellFormed())}`}`);
   }
   if (!isObject(value)) throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
   return value;

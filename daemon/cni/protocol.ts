@@ -35,6 +35,10 @@ export function parseDaemonRequest(value: unknown): DaemonRequest | string {
   for (const [key, v] of Object.entries(env)) {
     if (!(FORWARDED_ENV as readonly string[]).includes(key)) return `request.env.${key} is not a CNI variable`;
     if (typeof v !== 'string') return `request.env.${key} must be a string`;
+    // ovsdb-server drops a connection whose JSON holds a NUL or a lone UTF-16 surrogate (see
+    // decodeConfig), and CNI_ARGS values go into the NB. No process environment holds either.
+    if (v.includes('\0')) return `request.env.${key} holds a NUL character`;
+    if (!v.isWellFormed()) return `request.env.${key} holds a lone UTF-16 surrogate`;
     out[key as keyof ForwardedEnv] = v;
   }
   return { env: out, config };

@@ -6,11 +6,11 @@
 // logical switch port, no br-int port, no host veth, nothing in the pod netns but lo).
 // Cases the product gets wrong today are marked knownBug in the corpus and run as tap todos.
 import t, { type Test } from 'tap';
-import { connect } from 'node:net';
 import { rm, symlink, writeFile } from 'node:fs/promises';
 import { createNetns, uniqueName } from '../helpers/netns.ts';
+import { pool, sendToSocket, type SocketOutcome } from '../helpers/socket-client.ts';
 import { e2eSkipReason, runCni, startNode, type CniOutcome, type TestNode } from '../helpers/node.ts';
-import { BAD_CONTAINER_ID, IFNAME, buildCorpus, countByCategory, type CorpusCase, type ExecCase, type Expectation, type SocketCase } from '../helpers/corpus.ts';
+import { BAD_CONTAINER_ID, IFNAME, buildCorpus, countByCategory, type CorpusCase, type ExecCase, type Expectation } from '../helpers/corpus.ts';
 import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';
 
 const skip = e2eSkipReason();
@@ -20,101 +20,11 @@ const CONCURRENCY = 8;
 const BATCH = 50;
 /** STYLE.md: `msg` is short, `details` carries the specifics. */
 const MAX_MSG = 512;
-/** A socket client gives up after this long (the daemon answers slow clients at READ_TIMEOUT_MS). */
-const SOCKET_LIMIT_MS = 15_000;
-
-interface SocketOutcome {
-  reply: string;
-  /** The client's socket error, if any (EPIPE, ECONNRESET...). */
-  error: string | undefined;
-  timedOut: boolean;
-}
 
 type Outcome = { kind: 'exec'; out: CniOutcome; ms: number } | { kind: 'socket'; out: SocketOutcome; ms: number };
 
 async function runExec(node: TestNode, c: ExecCase): Promise<CniOutcome> {
   return runCni(node.sandbox, { command: c.env.CNI_COMMAND ?? '', env: { ...c.env } }, c.stdin);
-}
-
-/** Sends the case's chunks (gapMs apart, stopping once the daemon answered), then finishes as told. */
-function runSocket(path: string, c: SocketCase): Promise<SocketOutcome> {
-  return new Promise((resolve) => {
-    const sock = connect(path);
-    const reply: Buffer[] = [];
-    let answered = false;
-    let error: string | undefined;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      sock.destroy();
-    }, SOCKET_LIMIT_MS);
-    sock.on('data', (d: Buffer) => {
-      reply.push(d);
-      answered = true;
-    });
-    sock.on('end', () => {
-      answered = true;
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) => {
-      error = err.code ?? err.message;
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve({ reply: Buffer.concat(reply).toString('utf8'), error, timedOut });
-    });
-    const stopped = (): boolean => answered || sock.destroyed;
-    const drained = (): Promise<void> =>
-      new Promise((r) => {
-        const done = (): void => {
-          sock.off('drain', done);
-          sock.off('close', done);
-          r();
-        };
-        sock.on('drain', done);
-        sock.on('close', done);
-      });
-    const send = async (): Promise<void> => {
-      for (const [i, chunk] of c.chunks.entries()) {
-        if (i > 0 && c.gapMs > 0) await new Promise((r) => setTimeout(r, c.gapMs));
-        if (stopped()) return;
-        if (!sock.write(chunk)) await drained();
-      }
-      if (stopped()) return;
-      switch (c.finish) {
-        case 'end':
-          sock.end();
-          break;
-        case 'hold':
-          break;
-        case 'destroy':
-          sock.destroy();
-          break;
-        case 'end-then-destroy':
-          sock.end();
-          sock.destroy();
-          break;
-        default: {
-          const never: never = c.finish;
-          throw new Error(`unhandled finish ${String(never)}`);
-        }
-      }
-    };
-    sock.on('connect', () => void send());
-  });
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; results in input order. */
-async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Shortened and printable ASCII only: a raw U+2028 (say) in an assertion message breaks the TAP stream. */
@@ -204,7 +114,7 @@ t.test('generated bad-input corpus', { skip }, async (t) => {
 
   const runOne = async (c: CorpusCase): Promise<Outcome> => {
     const t0 = Date.now();
-    if (c.kind === 'socket') return { kind: 'socket', out: await runSocket(node.daemon.socket, c), ms: Date.now() - t0 };
+    if (c.kind === 'socket') return { kind: 'socket', out: await sendToSocket(node.daemon.socket, c), ms: Date.now() - t0 };
     const out = await runExec(node, c);
     const ms = Date.now() - t0;
     // A case that wrongly succeeded fails below; take its attachment back so the later
@@ -272,7 +182,7 @@ t.test('generated bad-input corpus', { skip }, async (t) => {
     await node.sandbox.appctl('ovn-northd', ['pause']);
     const started = Date.now();
     try {
-      const out = await runSocket(node.daemon.socket, { kind: 'socket', category: 'socket: disconnect', name: 'whole ADD then close', chunks: [body], gapMs: 0, finish: 'destroy', expect: 'close' });
+      const out = await sendToSocket(node.daemon.socket, { chunks: [body], gapMs: 0, finish: 'destroy' });
       tt.notOk(out.timedOut, 'the client closed');
       // CHECK takes the same per-attachment lock, so it runs after whatever the daemon does with the ADD.
       const check = await node.cni({ ...gone, command: 'CHECK' }, config);
