@@ -7,10 +7,10 @@
 import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { createNetns, type Netns } from '../helpers/netns.ts';
-import { e2eSkipReason, DAEMON_BINARY, type CniOutcome } from '../helpers/node.ts';
+import { e2eSkipReason, DAEMON_BINARY } from '../helpers/node.ts';
 import { startController } from '../helpers/controller.ts';
 import { startFakeApiServer, type FakeApi } from '../helpers/fake-apiserver.ts';
-import { startTwoNodes, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
+import { ipOf, startTwoNodes, type ClusterPod as Pod, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
 import { sleep, until } from '../helpers/until.ts';
 
 const skip = e2eSkipReason();
@@ -19,19 +19,7 @@ const NETWORK = 'dn';
 const SUBNET = '10.30.0.0/29';
 const GRACE_MS = 2000;
 
-interface Pod {
-  node: ClusterNode;
-  id: string;
-  ns: Netns;
-  ip: string;
-  add: CniOutcome;
-  call: { containerId: string; netns: string; ifName: string };
-}
 
-function ipOf(add: CniOutcome): string {
-  const ips = add.json?.['ips'] as Array<{ address: string }> | undefined;
-  return ips?.[0]?.address.split('/')[0] ?? '';
-}
 
 /** ADD through the node's daemon; with `del`, a DEL is armed at teardown. */
 async function attach(t: Test, node: ClusterNode, id: string, del = true): Promise<Pod> {

@@ -6,9 +6,9 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { createNetns, type Netns } from '../helpers/netns.ts';
-import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
+import { e2eSkipReason } from '../helpers/node.ts';
 import { ping, tcpTransfer } from '../helpers/traffic.ts';
-import { startTwoNodes, underlayBytes, TWO_NODE_MTU, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
+import { ipOf, startTwoNodes, type ClusterPod as Pod, underlayBytes, TWO_NODE_MTU, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
 
 const skip = e2eSkipReason();
 const NETWORK = 'green';
@@ -21,14 +21,6 @@ const DAEMON_ARGS = ['--reconcile-interval', '200', '--reconcile-grace', '500'];
 const PING_INTERVAL_S = 0.1;
 const PING_SECONDS = 15;
 
-interface Pod {
-  node: ClusterNode;
-  id: string;
-  ns: Netns;
-  ip: string;
-  add: CniOutcome;
-  call: { containerId: string; netns: string; ifName: string };
-}
 
 /** Every pod namespace the test made, checked again after teardown. */
 const podNetns: string[] = [];
@@ -39,10 +31,6 @@ async function makePodNetns(t: Test): Promise<Netns> {
   return ns;
 }
 
-function ipOf(add: CniOutcome): string {
-  const ips = add.json?.['ips'] as Array<{ address: string }> | undefined;
-  return ips?.[0]?.address.split('/')[0] ?? '';
-}
 
 /** ADD through the node's daemon; a DEL is armed at teardown in case the test does not get to it. */
 async function attach(t: Test, node: ClusterNode, id: string, ns?: Netns): Promise<Pod> {

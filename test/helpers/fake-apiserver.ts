@@ -23,6 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import type { Teardown } from './netns.ts';
 import { isObject } from '../../daemon/cni/json.ts';
 
@@ -625,3 +627,22 @@ async function serve(host: string, port: number): Promise<void> {
 }
 
 if (process.argv[2] === 'serve' && process.argv[1] === fileURLToPath(import.meta.url)) await serve(process.argv[3] ?? '127.0.0.1', Number(process.argv[4] ?? '0'));
+
+/**
+ * A FakeApiServer in this process (its `apply` takes `hidden`) and a KubeConfig for it, both
+ * gone at teardown: what the controller's loop tests drive.
+ */
+export async function startInProcessApi(t: Teardown): Promise<{ server: FakeApiServer; kubeConfig: KubeConfig }> {
+  const server = new FakeApiServer();
+  const url = await server.listen();
+  const dir = await mkdtemp(join(tmpdir(), 'fake-k8s-'));
+  t.teardown(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const path = join(dir, 'kubeconfig');
+  await writeFile(path, kubeconfigFor(url));
+  const kubeConfig = loadKubeConfig(path, {});
+  if (kubeConfig === undefined) throw new Error('no kubeconfig');
+  return { server, kubeConfig };
+}

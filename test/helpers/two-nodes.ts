@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, startNode, DAEMON_BINARY, type DaemonProcess, type StartDaemonOptions, type TestNode } from './node.ts';
+import { startDaemon, startNode, DAEMON_BINARY, type CniOutcome, type DaemonProcess, type StartDaemonOptions, type TestNode } from './node.ts';
 import type { Netns, Teardown } from './netns.ts';
 
 /** The pod MTU the geneve underlay allows: 1500 - 58 (outer Ethernet, IPv4, UDP, Geneve + option). */
@@ -223,4 +223,20 @@ async function running(pid: number, marker: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A pod attached on one of the nodes, as the two-node tests keep it. */
+export interface ClusterPod {
+  node: ClusterNode;
+  id: string;
+  ns: Netns;
+  ip: string;
+  add: CniOutcome;
+  call: { containerId: string; netns: string; ifName: string };
+}
+
+/** The first IP (without prefix length) of an ADD's result, '' when none. */
+export function ipOf(add: CniOutcome): string {
+  const ips = add.json?.['ips'] as Array<{ address: string }> | undefined;
+  return ips?.[0]?.address.split('/')[0] ?? '';
 }

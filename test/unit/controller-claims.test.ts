@@ -5,16 +5,12 @@
 // live NB in test/e2e/ipamclaims.test.ts and test/integration/ipamclaims-race.test.ts.
 import t from 'tap';
 import { pino } from 'pino';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ClaimReleaser, type PlacedReservation, type ReservationStore } from '../../daemon/controller/claims.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
 import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
-import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
-import { FakeApiServer, kubeconfigFor } from '../helpers/fake-apiserver.ts';
+import { startInProcessApi } from '../helpers/fake-apiserver.ts';
 import { until } from '../helpers/until.ts';
 
 const log = pino({ level: 'silent' });
@@ -37,16 +33,7 @@ class MemoryStore implements ReservationStore {
 }
 
 t.test('ipamclaim-release', async (t) => {
-  const server = new FakeApiServer();
-  const url = await server.listen();
-  const dir = await mkdtemp(join(tmpdir(), 'om-release-'));
-  t.teardown(async () => {
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await writeFile(join(dir, 'kubeconfig'), kubeconfigFor(url));
-  const kubeConfig = loadKubeConfig(join(dir, 'kubeconfig'), {});
-  if (kubeConfig === undefined) throw new Error('no kubeconfig');
+  const { server, kubeConfig } = await startInProcessApi(t);
   const claim = (name: string, hidden = false) => server.apply('ipamclaims', { metadata: { namespace: 'vms', name }, spec: { network: 'vmnet', interface: 'net1' } }, { hidden });
 
   const store = new MemoryStore();

@@ -11,13 +11,9 @@ import { DeadNodeReleaser, type NodeAttachments } from '../../daemon/controller/
 import type { ReleasedPort } from '../../daemon/attachments/node-gc.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
 import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
-import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
-import { FakeApiServer, kubeconfigFor } from '../helpers/fake-apiserver.ts';
+import { startInProcessApi } from '../helpers/fake-apiserver.ts';
 import { until, sleep } from '../helpers/until.ts';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 const log = pino({ level: 'silent' });
 const GRACE = 60_000;
@@ -65,16 +61,7 @@ class MemoryNodes implements NodeAttachments {
 }
 
 t.test('dead-node-release', async (t) => {
-  const server = new FakeApiServer();
-  const url = await server.listen();
-  const dir = await mkdtemp(join(tmpdir(), 'om-deadnode-'));
-  t.teardown(async () => {
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await writeFile(join(dir, 'kubeconfig'), kubeconfigFor(url));
-  const kubeConfig = loadKubeConfig(join(dir, 'kubeconfig'), {});
-  if (kubeConfig === undefined) throw new Error('no kubeconfig');
+  const { server, kubeConfig } = await startInProcessApi(t);
   const apply = (name: string, ready = 'True', hidden = false) => server.apply('nodes', { metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready }] } }, { hidden });
 
   const store = new MemoryNodes();
