@@ -61,6 +61,8 @@ export interface OursRun {
   readonly statusRtt: Summary;
   readonly nbFloor: Summary;
   readonly nbGuarded: Summary;
+  /** The same commits on the switch of ours itself (its row holds every port and guard key). */
+  readonly nbOnOurs: { bare: Summary; guarded: Summary };
   readonly onOurs: AddFigures;
   readonly onEmpty: AddFigures;
   /** Addresses the ADDs on the switch of ours got (the first ADD's included), and how many were in use. */
@@ -170,6 +172,7 @@ function oursTable(o: OursRun, empty: UnrelatedRun | undefined): string[] {
         both('STATUS round trip, p50', ms(o.statusRtt.p50)),
         both('NB floor: one-port commit, northd paused, p50', ms(o.nbFloor.p50)),
         both('… the daemon\'s transaction (guard keys taken on the switch first), p50', ms(o.nbGuarded.p50)),
+        ['the same two on the switch itself (its row: every port and guard key), p50', `${ms(o.nbFloor.p50)} / ${ms(o.nbGuarded.p50)}`, `${ms(o.nbOnOurs.bare.p50)} / ${ms(o.nbOnOurs.guarded.p50)}`],
         row('daemon processing ≈ exec → commit − STATUS round trip − the daemon\'s transaction (p50s)', share),
         row('**request received → LSP committed** (the daemon\'s log)', (a) => p50p95(a.requestToCommit)),
         row('the daemon\'s first ADD on the switch (warm-up, its monitor condition grows), exec → LSP committed', (a) => ms(a.firstExecToCommit)),

@@ -99,8 +99,8 @@ async function statusRtt(env: Env, daemon: TimedDaemon): Promise<number[]> {
  * (daemon/ipam/allocate.ts creationOps: the guard keys inserted on the switch and a `wait` for
  * them, both selecting the switch by `_uuid`).
  */
-async function nbFloor(env: Env): Promise<{ bare: number[]; guarded: number[] }> {
-  const sw: LogicalSwitch = { uuid: env.floorSwitch, name: FLOOR, ports: [], otherConfig: new Map(), externalIds: new Map() };
+async function nbFloor(env: Env, target: { uuid: Uuid; name: string } = { uuid: env.floorSwitch, name: FLOOR }): Promise<{ bare: number[]; guarded: number[] }> {
+  const sw: LogicalSwitch = { uuid: target.uuid, name: target.name, ports: [], otherConfig: new Map(), externalIds: new Map() };
   const bare: number[] = [];
   const guarded: number[] = [];
   const commit = async (ops: readonly Operation[], index: number, into: number[], guardKeys: ReadonlyMap<string, string> = new Map()): Promise<void> => {
@@ -109,7 +109,7 @@ async function nbFloor(env: Env): Promise<{ bare: number[]; guarded: number[] }>
     const results = await env.writer.transact(ops, signal);
     into.push(elapsedMs(start, stamp()));
     const uuid = results[index]?.uuid;
-    if (uuid !== undefined) await env.writer.transact([mutate('Logical_Switch', [eq('_uuid', env.floorSwitch)], [mutation('ports', 'delete', [uuid])]), ...deleteKeysOps(env.floorSwitch, guardKeys)], signal);
+    if (uuid !== undefined) await env.writer.transact([mutate('Logical_Switch', [eq('_uuid', target.uuid)], [mutation('ports', 'delete', [uuid])]), ...deleteKeysOps(target.uuid, guardKeys)], signal);
   };
   await env.sandbox.appctl('ovn-northd', ['pause']);
   try {
@@ -117,11 +117,11 @@ async function nbFloor(env: Env): Promise<{ bare: number[]; guarded: number[] }>
       const mac = '0a:58:0a:d3:00:02';
       const ip = '10.211.0.2';
       await commit(
-        [insert('Logical_Switch_Port', { name: `${FLOOR}-${i}`, addresses: [`${mac} ${ip}`] }, 'port'), mutate('Logical_Switch', [eq('_uuid', env.floorSwitch)], [mutation('ports', 'insert', [namedUuid('port')])])],
+        [insert('Logical_Switch_Port', { name: `${target.name}-probe-${i}`, addresses: [`${mac} ${ip}`] }, 'port'), mutate('Logical_Switch', [eq('_uuid', target.uuid)], [mutation('ports', 'insert', [namedUuid('port')])])],
         0,
         bare,
       );
-      const name = `${FLOOR}-g${i}`;
+      const name = `${target.name}-probe-g${i}`;
       const { ops, guards } = creationOps(sw, { name, mac, ips: [ip], portSecurity: true, externalIds: new Map() });
       await commit(ops, guards, guarded, guardPairs([mac, ip], { port: name }));
     }
@@ -293,6 +293,8 @@ async function oursPhase(env: Env): Promise<OursRun> {
     try {
       const rtt = await statusRtt(env, daemon);
       const floor = await nbFloor(env);
+      // The same commits on the switch of 20,000 ports itself: what its row's size costs ovsdb-server.
+      const onBig = await nbFloor(env, { uuid, name: OURS });
       done = await addPhase(env, daemon, [OURS, OWN], adds);
       const ovs = await ovsLog(env);
       const onOurs = addFigures(daemon, OURS, done, ovs);
@@ -321,6 +323,7 @@ async function oursPhase(env: Env): Promise<OursRun> {
         statusRtt: summarize(rtt),
         nbFloor: summarize(floor.bare),
         nbGuarded: summarize(floor.guarded),
+        nbOnOurs: { bare: summarize(onBig.bare), guarded: summarize(onBig.guarded) },
         onOurs,
         onEmpty,
         allocated: ips.length,
