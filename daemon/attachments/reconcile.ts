@@ -154,7 +154,7 @@ export class Reconciler {
       this.#staleSince.clear();
       return;
     }
-    const stale = staleGuardKeys(this.#ctx.nb);
+    const stale = staleGuardKeys(this.#ctx.nb, (uuid) => this.#ctx.scope.seesAllPortsOf(uuid));
     const seen = new Set(stale.map(staleKey));
     for (const key of this.#staleSince.keys()) if (!seen.has(key)) this.#staleSince.delete(key);
     for (const keys of stale) {

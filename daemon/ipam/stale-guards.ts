@@ -19,13 +19,18 @@ export interface StaleGuardKeys {
   pairs: Map<string, string>;
 }
 
-/** On every switch in the cache: the guard keys held by a port that is not on that switch. */
-export function staleGuardKeys(nb: OvsdbClient): StaleGuardKeys[] {
+/**
+ * On every switch in the cache whose ports are all in view (`seesAllPortsOf`: a switch in view
+ * only for this node's own ports shows the other nodes' keys without their ports): the guard
+ * keys held by a port that is not on that switch.
+ */
+export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uuid) => boolean): StaleGuardKeys[] {
   const byName = portsByName(nb);
   const onSwitch = switchesByPort(nb);
   const found: StaleGuardKeys[] = [];
   for (const row of nb.cache.table('Logical_Switch').values()) {
     const switchUuid = rowUuid(row);
+    if (!seesAllPortsOf(switchUuid)) continue;
     const ids = row['external_ids'];
     if (!isMap(ids)) continue;
     const byPort = new Map<string, Map<string, string>>();

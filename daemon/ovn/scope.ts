@@ -115,6 +115,15 @@ export class NbScope {
   }
 
   /**
+   * Whether every port of the switch is in view: it is served and its key clause applied. A
+   * switch in view only for this node's own ports (after a restart, before a request serves it)
+   * shows its guard keys but not the other nodes' ports that hold them.
+   */
+  seesAllPortsOf(switchUuid: Uuid): boolean {
+    return this.#keyed.has(switchUuid) && this.#switchRows().some((sw) => rowUuid(sw) === switchUuid && this.#served.has(stringOf(sw, 'name') ?? ''));
+  }
+
+  /**
    * Makes the switch named `name` and every port on it part of the view, and resolves once they
    * are in the cache (or the switch turned out not to exist). Safe to call for every request:
    * after the first, it costs nothing.

@@ -10,6 +10,8 @@ import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import { NbScope } from '../../daemon/ovn/scope.ts';
 import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
 import { OwnerKeys, ScopeKeys } from '../../daemon/ovn/ids.ts';
+import { guardPairs } from '../../daemon/ipam/guards.ts';
+import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';
 import { NB_SCHEMA, startOvsdbServer, waitUntil } from '../helpers/ovsdb-server.ts';
 import type { Teardown } from '../helpers/ovsdb-server.ts';
 
@@ -32,6 +34,10 @@ async function addSwitch(nb: OvsdbClient, name: string): Promise<Uuid> {
 }
 
 /** A port on the switch, with these external_ids (none: someone else's port). */
+async function guardKeys(nb: OvsdbClient, switchName: string, pairs: ReadonlyMap<string, string>): Promise<void> {
+  await nb.transact([mutate('Logical_Switch', [eq('name', switchName)], [mutation('external_ids', 'insert', pairs)])], deadline());
+}
+
 async function addPort(nb: OvsdbClient, switchName: string, name: string, ids: ReadonlyMap<string, string> = new Map()): Promise<void> {
   await nb.transact(
     [insert('Logical_Switch_Port', { name, external_ids: ids }, 'p'), mutate('Logical_Switch', [eq('name', switchName)], [mutation('ports', 'insert', [namedUuid('p')])])],
@@ -46,8 +52,11 @@ t.test('the view of one node', async (t) => {
   const admin = await client(t, server.unixRemote);
   const served = await addSwitch(admin, 'served');
   await addSwitch(admin, 'other');
-  await addSwitch(admin, 'home');
+  const home = await addSwitch(admin, 'home');
   await addPort(admin, 'home', 'mine', new Map([[OwnerKeys.node, NODE]]));
+  // Another node's port on this node's switch, with its guard key on the switch.
+  await addPort(admin, 'home', 'elsewhere', new Map([[OwnerKeys.node, 'node-b'], [ScopeKeys.switch, home]]));
+  await guardKeys(admin, 'home', guardPairs(['10.0.0.9'], { port: 'elsewhere' }));
   await addPort(admin, 'served', 'theirs', new Map([[OwnerKeys.node, 'node-b'], [ScopeKeys.switch, served]]));
   await addPort(admin, 'served', 'admin-made');
   await addPort(admin, 'other', 'unrelated', new Map([[OwnerKeys.node, 'node-b']]));
@@ -75,7 +84,15 @@ t.test('the view of one node', async (t) => {
   await addSwitch(admin, 'missing');
   await waitUntil(() => names(nb, 'Logical_Switch').includes('missing'), 5000, 'it arrives when it is made');
 
-  const restarted = await client(t, server.unixRemote, new NbScope(NODE));
+  // Guard keys on a served switch: one of a port in view, one of a port that is gone.
+  await guardKeys(admin, 'served', new Map([...guardPairs(['10.0.0.2'], { port: 'theirs' }), ...guardPairs(['10.0.0.3'], { port: 'gone' })]));
+  await waitUntil(() => staleGuardKeys(nb, (uuid) => scope.seesAllPortsOf(uuid)).length > 0, 5000, 'the keys in the cache');
+  t.same(staleGuardKeys(nb, (uuid) => scope.seesAllPortsOf(uuid)).map((k) => k.port), ['gone'], 'on a served switch, only the key of the port that is gone is stale');
+
+  const restartedScope = new NbScope(NODE);
+  const restarted = await client(t, server.unixRemote, restartedScope);
   await waitUntil(() => names(restarted, 'Logical_Switch').includes('home'), 5000, 'the switch of this node\'s port, again');
   t.same(names(restarted, 'Logical_Switch_Port'), ['mine'], 'after a restart the view is rebuilt from this node\'s ports');
+  t.same(staleGuardKeys(restarted, () => true).map((k) => k.port), ['elsewhere'], 'its switch shows the other node\'s key without the port');
+  t.same(staleGuardKeys(restarted, (uuid) => restartedScope.seesAllPortsOf(uuid)), [], 'so a switch not served is never judged: that key is not stale');
 });
