@@ -67,7 +67,7 @@ export function buildCli(): Command {
     .option('--mtu <bytes>', 'MTU of pod interfaces when the network config sets none', positiveInt, 1400)
     .option('--request-timeout <ms>', 'deadline of one CNI request', positiveInt, 120_000)
     .option('--read-timeout <ms>', 'time a client has to send its whole request', positiveInt, 10_000)
-    .option('--max-parallel-requests <n>', 'ADD, CHECK and DEL served at once; more queue in arrival order', positiveInt, 32)
+    .option('--max-parallel-requests <n>', 'ADD and CHECK served at once; more queue in arrival order (DEL never waits)', positiveInt, 32)
     .option('--db-wait <ms>', 'how long a request waits, from its arrival, for a database connection that is away (then code 11)', positiveInt, 8_000)
     .option('--reconcile-interval <ms>', 'time between reconciler passes', positiveInt, 30_000)
     .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)

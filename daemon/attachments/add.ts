@@ -66,6 +66,9 @@ async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): 
     throw err;
   }
   if (sw === undefined) {
+    // Not in view because the NB went away while the switch was being served: worth a retry,
+    // not a configuration error.
+    if (!ctx.nb.connected) throw new CniError(ErrorCode.TryAgainLater, 'OVN Northbound database is not reachable', `logical switch ${shown(conf.logicalSwitch)} could not be looked up`);
     throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
   }
   try {

@@ -1,7 +1,7 @@
 /**
  * At most `limit` holders at once; the others wait in arrival order. A waiter whose signal ends
  * leaves the queue with the signal's reason. How the daemon bounds its own work in a burst (200
- * pods at once after a reboot): requests queue instead of failing.
+ * pods at once after a reboot): ADDs queue instead of failing.
  */
 export class Semaphore {
   readonly #limit: number;

@@ -27,7 +27,7 @@ export interface HandlerOptions {
   /** Per-attachment lock, shared with the reconciler. */
   lock: KeyedLock;
   reconciler: Reconciler;
-  /** How many ADD, CHECK and DEL run at once; the others queue in arrival order. */
+  /** How many ADD and CHECK run at once; the others queue in arrival order. */
   admission: Semaphore;
   /** Told of every request served. */
   served: () => void;
@@ -84,8 +84,9 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           const key = attachmentKey(env);
           const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name };
           const reqLog = log;
-          // Queued first (a burst waits its turn here), then one at a time per attachment.
-          if (env.command === 'DEL') return successOutput(await admission.run(signal, () => deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, env, reqLog, signal))), version);
+          // DEL is never queued behind ADDs (it must not hold up a pod's deletion); ADD and CHECK
+          // wait their turn in a burst; then one at a time per attachment.
+          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, env, reqLog, signal)), version);
           const result = await admission.run(signal, () => lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'CHECK') {

@@ -1,6 +1,6 @@
 // A burst as after a node reboot: BURST (200) concurrent ADDs through the CNI executable, each
 // retried on code 11 as a runtime retries, then as many concurrent DELs. Every one succeeds, the
-// daemon queues what exceeds --max-parallel-requests instead of failing it, its peak RSS
+// daemon queues the ADDs beyond --max-parallel-requests instead of failing them, its peak RSS
 // (VmHWM) stays within 300 MB, and it logs the event loop delay of the burst.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';

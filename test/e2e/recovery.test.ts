@@ -64,11 +64,34 @@ t.test('prompt recovery', { skip }, async (t) => {
     t.ok(clean <= 5000, `no port and no guard key left ${clean} ms after the NB woke (≤ 5 s)`);
     // The switch was in view already, so the ADD's transaction went out to the hung NB, which
     // committed it on waking: the daemon removed it at once, not after the grace period.
-    const late = daemon.logs.find((l) => l['msg'] === 'reconciler removed attachment' && l['containerId'] === 'hung-new');
-    t.match(late, { reason: 'its DEL or failed ADD left it' }, 'the failed ADD\'s late-committed port was removed as a suspect');
+    // (The log line comes right after the NB shows the port gone.)
+    const lateLine = (): Record<string, unknown> | undefined => daemon.logs.find((l) => l['msg'] === 'reconciler removed attachment' && l['containerId'] === 'hung-new');
+    await waitFor('the removal\'s log line', async () => lateLine() !== undefined, 5000);
+    t.match(lateLine(), { reason: 'its DEL or failed ADD left it' }, 'the failed ADD\'s late-committed port was removed as a suspect');
     t.same(await node.bridgePorts(), [], 'no OVS port');
     t.equal((await node.cni({ command: 'STATUS' }, config)).exitCode, 0, 'STATUS ok again');
     t.comment(`hung NB: ADD answered 11 after ${add.ms} ms, DEL after ${del.ms} ms, clean ${clean} ms after waking`);
+  });
+
+  t.test('a DEL is never queued behind ADDs waiting for a hung NB', async (t) => {
+    // A second daemon of its own, with one slot for ADD and CHECK.
+    const narrow = await startDaemon(t, node.sandbox, { nodeName: 'narrow', extraArgs: [...args, '--max-parallel-requests', '1'] });
+    const config = { ...node.config('hung'), socket: narrow.socket };
+    const pod = await createNetns(t);
+    await node.sandbox.db('hang', 'nb');
+    let awake = false;
+    t.teardown(() => (awake ? undefined : node.sandbox.db('wake', 'nb')));
+    const started = Date.now();
+    const add = node.cni({ command: 'ADD', containerId: 'narrow-add', netns: pod.path, ifName: 'net1' }, config).then((r) => ({ ...r, ms: Date.now() - started }));
+    await new Promise((r) => setTimeout(r, 300));
+    const del = await node.cni({ command: 'DEL', containerId: 'narrow-gone', netns: pod.path, ifName: 'net2' }, config);
+    const delMs = Date.now() - started;
+    t.equal(del.exitCode, 0, del.stdout);
+    const added = await add;
+    t.ok(delMs < added.ms, `the DEL answered after ${delMs} ms, before the ADD holding the only slot (${added.ms} ms)`);
+    await node.sandbox.db('wake', 'nb');
+    awake = true;
+    t.equal(added.json?.['code'], 11, 'that ADD answered 11');
   });
 
   t.test('a failed ADD retried as soon as the NB is back keeps what the retry made', async (t) => {
