@@ -18,7 +18,7 @@ import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
 import { bigIntToIp, ipToBigInt, type Subnet } from '../lib/ip.ts';
 import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
-import { takeKeysOps } from './switch-keys.ts';
+import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
 import type { LogicalSwitch } from './switches.ts';
 
 /** What one network asks of DHCP. */
@@ -112,18 +112,23 @@ async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, optio
     if (!sameOptions(existing, options)) await nb.transact([update('DHCP_Options', [eq('_uuid', rowUuid(existing))], { options })], signal);
     return rowUuid(existing);
   }
+  // A key without its row: someone deleted the row. Its pair goes in the same transaction (a
+  // pair deleted meanwhile, or replaced by another daemon's, makes that a no-op).
+  const staleToken = sw.externalIds.get(dhcpKey(cidr));
   const ops: Operation[] = [
+    ...(staleToken === undefined ? [] : deleteKeysOps(sw.uuid, new Map([[dhcpKey(cidr), staleToken]]))),
     ...takeKeysOps(sw, new Map([[dhcpKey(cidr), randomUUID()]])),
     insert('DHCP_Options', { cidr, options, external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [ScopeKeys.switch, sw.uuid]]) }),
   ];
+  const guards = ops.length - 1;
   try {
     const results = await nb.transact(ops, signal);
-    const uuid = results[2]?.uuid;
+    const uuid = results[guards]?.uuid;
     if (uuid === undefined) throw new Error('no uuid in the DHCP_Options insert result');
     return uuid;
   } catch (err) {
     // Another daemon made the row first: it is on its way to the cache.
-    if (!isGuardConflict(err, 2)) throw err;
+    if (!isGuardConflict(err, guards)) throw err;
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
     const row = await nb.cache.waitForRow('DHCP_Options', (r) => stringOf(r, 'cidr') === cidr && stringMapOf(r, 'external_ids').get(ScopeKeys.switch) === sw.uuid, timeout);
     return ensureRow(nb, sw, stringOf(row, 'cidr') ?? cidr, options, signal);

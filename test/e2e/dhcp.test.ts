@@ -99,6 +99,17 @@ t.test('OVN DHCP for guests', { skip }, async (t) => {
   t.equal((await node.sandbox.nbctl(['get', 'DHCP_Options', row ?? '', 'options:lease_time'])).replaceAll('"', ''), '900', 'a changed definition updates the shared row');
   t.same(await rows(), [row], 'still one row');
 
+  // An admin deletes the row (the ports' weak references go with it): the next ADD makes a new one.
+  await node.sandbox.nbctl(['destroy', 'DHCP_Options', row ?? '']);
+  const fourth = await createNetns(t);
+  const fourthCall = { containerId: 'dhcp-fourth', netns: fourth.path, ifName: 'net1' };
+  const remade = await node.cni({ command: 'ADD', ...fourthCall }, vmConfig);
+  t.equal(remade.exitCode, 0, `an ADD after the row was deleted: ${remade.stdout}`);
+  const [again] = await rows();
+  t.ok(again !== undefined && again !== row, 'a new row for the subnet');
+  t.same(await rows(), [again], 'one');
+  t.equal((await node.cni({ command: 'DEL', ...fourthCall }, vmConfig)).exitCode, 0);
+
   const refusedPod = await createNetns(t);
   const refused = await node.cni({ command: 'ADD', containerId: 'dhcp-bad', netns: refusedPod.path, ifName: 'net1' }, node.config(NETWORK, { ...BASE, dhcp: { leaseTime: 5 } }));
   t.equal(refused.json?.['code'], 7, `refused: ${refused.stdout}`);
