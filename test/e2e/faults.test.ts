@@ -92,7 +92,8 @@ t.test('faults', { skip }, async (t) => {
     await gone.remove();
     await waitFor('the reconciler', async () => (await node.switchPorts('red')).length === 1);
     t.equal((await node.bridgePorts()).length, 1, 'its OVS port went too');
-    t.ok(daemon.logs.some((l) => l['msg'] === 'reconciler removed attachment' && l['containerId'] === 'rc-gone'), 'logged what it removed');
+    await waitFor('its log line', async () => daemon.logs.some((l) => l['msg'] === 'reconciler removed attachment' && l['containerId'] === 'rc-gone'), 5000);
+    t.pass('logged what it removed');
     await new Promise((r) => setTimeout(r, 1000));
     const check = await node.cni({ command: 'CHECK', containerId: 'rc-keep', netns: keep.path, ifName: 'net1' }, config);
     t.equal(check.exitCode, 0, `the live attachment survives several passes: ${check.stdout}`);
@@ -110,7 +111,9 @@ t.test('faults', { skip }, async (t) => {
     t.teardown(() => node.sandbox.exec(['ip', 'link', 'del', 'omnotours']).catch(() => undefined));
     await waitFor('the orphan veth to go', async () => !(await node.hostVeths()).includes('omn0123456789ab'));
     t.notMatch(await pod.exec(['ls', '/sys/class/net']), 'net1', 'its pod end went with it');
-    t.ok(daemon.logs.some((l) => l['msg'] === 'reconciler removed orphan veth' && l['veth'] === 'omn0123456789ab'), 'logged');
+    // The daemon logs once deleteLink returns, which can be just after the kernel's removal shows.
+    await waitFor('its log line', async () => daemon.logs.some((l) => l['msg'] === 'reconciler removed orphan veth' && l['veth'] === 'omn0123456789ab'), 5000);
+    t.pass('logged');
     t.ok((await node.hostVeths()).includes('omnotours'), 'a link not named like ours is left alone');
     const check = await node.cni({ command: 'CHECK', containerId: 'orphan-keep', netns: live.path, ifName: 'net1' }, config);
     t.equal(check.exitCode, 0, `a recorded attachment keeps its veth: ${check.stdout}`);
@@ -126,7 +129,8 @@ t.test('faults', { skip }, async (t) => {
     t.match(await keysOf(), `"port:${port}"`, 'the port holds guard keys on its switch');
     await node.sandbox.nbctl(['lsp-del', port]);
     await waitFor('the stale keys to be freed', async () => !(await keysOf()).includes(`"port:${port}"`));
-    t.ok(daemon.logs.some((l) => l['msg'] === 'reconciler freed the guard keys of a port that is gone' && l['port'] === port), 'logged');
+    await waitFor('its log line', async () => daemon.logs.some((l) => l['msg'] === 'reconciler freed the guard keys of a port that is gone' && l['port'] === port), 5000);
+    t.pass('logged');
     t.equal((await node.cni({ command: 'DEL', containerId: 'gk-a', netns: pod.path, ifName: 'net1' }, config)).exitCode, 0, 'DEL succeeds without its port');
     await nothingLeft(t, node, 'red');
     t.notMatch(await keysOf(), 'ovn-multinet/addr:', 'no guard key left');
