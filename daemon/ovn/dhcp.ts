@@ -15,7 +15,8 @@ import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
 import type { Row, Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
-import { bigIntToIp, ipToBigInt, type Subnet } from '../lib/ip.ts';
+import { bigIntToIp, type Subnet } from '../lib/ip.ts';
+import { macForIpv4 } from '../ipam/pool.ts';
 import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
 import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
@@ -36,12 +37,6 @@ export interface PortDhcp {
 
 const CATCH_UP_MS = 2000;
 
-/** "10.0.0.1" -> "0a:58:0a:00:00:01": the server's MAC, as ovn-kubernetes derives pod MACs. */
-function macOf(ipv4: string): string {
-  const value = ipToBigInt(ipv4);
-  return ['0a', '58', ...[24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 255n).toString(16).padStart(2, '0'))].join(':');
-}
-
 /** An OVN set value: "{a, b}". */
 const setOf = (items: readonly string[]): string => `{${items.join(', ')}}`;
 
@@ -58,7 +53,7 @@ export function dhcpOptions(subnet: Subnet, gateway: string | undefined, request
   if (subnet.family === 4) {
     const server = gateway ?? bigIntToIp(subnet.network + 1n, 4);
     options.set('server_id', server);
-    options.set('server_mac', macOf(server));
+    options.set('server_mac', macForIpv4(server));
     options.set('lease_time', String(dhcp.leaseTime));
     options.set('mtu', String(request.mtu));
     if (gateway !== undefined) options.set('router', gateway);
@@ -68,7 +63,7 @@ export function dhcpOptions(subnet: Subnet, gateway: string | undefined, request
     const routes = request.routes.filter((r) => r.gw !== undefined && !r.dst.includes(':')).flatMap((r) => [r.dst, r.gw ?? '']);
     if (routes.length > 0) options.set('classless_static_route', setOf(routes));
   } else {
-    options.set('server_id', macOf(bigIntToIp(subnet.network & 0xffffffffn, 4)));
+    options.set('server_id', macForIpv4(bigIntToIp(subnet.network & 0xffffffffn, 4)));
     if (dns.length > 0) options.set('dns_server', setOf(dns));
     if (dhcp.domainSearch.length > 0) options.set('domain_search', `"${dhcp.domainSearch.join(',')}"`);
   }
