@@ -11,6 +11,7 @@ import { listenCniSocket } from './server/socket.ts';
 import { createHandler } from './server/handler.ts';
 import { NB_MONITOR } from './ovn/switches.ts';
 import { NbScope } from './ovn/scope.ts';
+import { releaseDhcpWithSwitches } from './ovn/dhcp-release.ts';
 import { indexNb } from './ovn/indexes.ts';
 import { OVS_MONITOR } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
@@ -90,6 +91,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const scope = new NbScope(options.nodeName, log);
   const nb = nbClient(options, NB_MONITOR, log, scope.conditions);
   scope.attach(nb);
+  releaseDhcpWithSwitches(nb, log);
   // Indexed as rows arrive, so the first ADD finds them built.
   indexNb(nb);
   ovs.start();

@@ -25,6 +25,7 @@ APT_PACKAGES=(
   ethtool
   hyperfine
   busybox-static
+  isc-dhcp-client
   ca-certificates
   golang-go
   time

@@ -3,7 +3,8 @@
 // gets no address, the client gets exactly the port's address, router, DNS, domain, MTU, lease
 // time and classless routes; a renewal keeps the address; port security drops a guest that takes
 // another address; one DHCP_Options row per subnet is shared by the network's ports and follows
-// its definition; a bad dhcp setting is refused with code 7 naming the field, leaving nothing.
+// its definition and goes with its switch; a bad dhcp setting is refused with code 7 naming the
+// field, leaving nothing. ISC dhclient -6 stands in for a DHCPv6 guest.
 import t from 'tap';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason, startNode } from '../helpers/node.ts';
+import { until } from '../helpers/until.ts';
 
 const skip = e2eSkipReason();
 const NETWORK = 'vmdhcp';
@@ -120,4 +122,65 @@ t.test('OVN DHCP for guests', { skip }, async (t) => {
 
   for (const call of [vmCall, peerCall, thirdCall]) t.equal((await node.cni({ command: 'DEL', ...call }, vmConfig)).exitCode, 0);
   t.same(await node.switchPorts(NETWORK), [], 'no port left');
+  t.same(await rows(), [again], 'the row stays while the network does');
+
+  // The network goes (its switch deleted): its DHCP rows go with it.
+  await node.sandbox.nbctl(['ls-del', NETWORK]);
+  await until('the deleted network\'s DHCP rows to go', async () => ((await rows()).length === 0 ? true : undefined), 5000);
+  t.pass('the deleted switch\'s DHCP_Options row was removed');
+  await until('the daemon\'s log line', () => (node.daemon.logs.some((entry) => entry['msg'] === 'removed the DHCP options of a deleted switch') ? true : undefined), 5000);
+  t.pass('and the daemon says so');
+});
+
+/**
+ * ISC dhclient -6 in the foreground, one attempt: resolves with the environment its script got
+ * for BOUND6 (new_ip6_address, new_dhcp6_name_servers, ...). The script only records it.
+ */
+async function lease6(pod: Netns, dir: string): Promise<Record<string, string>> {
+  const script = join(dir, 'dhclient6.sh');
+  const out = join(dir, 'bound6.env');
+  await writeFile(script, `#!/bin/sh\n[ "$reason" = BOUND6 ] && env > "${out}"\nexit 0\n`);
+  await chmod(script, 0o755);
+  await writeFile(join(dir, 'dhclient6.conf'), 'request dhcp6.name-servers, dhcp6.domain-search;\n');
+  // dhclient binds to the link-local address, so it must have left DAD's tentative state.
+  await until('a usable link-local address', async () => {
+    const linkLocal = await pod.exec(['ip', '-6', '-o', 'addr', 'show', 'dev', 'net1', 'scope', 'link']);
+    return linkLocal.includes('fe80::') && !linkLocal.includes('tentative') ? true : undefined;
+  }, 10_000);
+  const client = execa('ip', ['netns', 'exec', pod.name, 'dhclient', '-6', '-d', '-1', '-v', '-cf', join(dir, 'dhclient6.conf'), '-sf', script, '-lf', join(dir, 'leases6'), '-pf', join(dir, 'dhclient6.pid'), 'net1'], { reject: false });
+  try {
+    await until('a DHCPv6 lease', async () => ((await readFile(out, 'utf8').catch(() => '')).includes('new_ip6_address=') ? true : undefined), 15_000);
+  } finally {
+    client.kill('SIGTERM');
+    await client;
+  }
+  const env = await readFile(out, 'utf8');
+  return Object.fromEntries(env.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^'(.*)'$/, '$1')]));
+}
+
+t.test('OVN DHCPv6 for guests (ISC dhclient -6)', { skip }, async (t) => {
+  const node = await startNode(t);
+  const dir = await mkdtemp(join(tmpdir(), 'omn-dhcp6-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const definition = { topology: 'layer2', subnets: ['10.72.0.0/24', 'fd00:72::/64'], dhcp: { dnsServers: ['10.0.0.10', 'fd00:53::53'], domainSearch: ['example.com'], guestAddresses: true } };
+  const config = node.config('vmdhcp6', definition);
+  const vm = await createNetns(t);
+  const call = { containerId: 'dhcp6-vm', netns: vm.path, ifName: 'net1' };
+  const added = await node.cni({ command: 'ADD', ...call }, config);
+  t.equal(added.exitCode, 0, added.stdout);
+  const ips = ((added.json?.['ips'] as Array<{ address: string }> | undefined) ?? []).map((i) => i.address.split('/')[0] ?? '');
+  const ip6 = ips.find((a) => a.includes(':')) ?? '';
+  t.match(ip6, /^fd00:72::/, `the result reports the port's IPv6 address ${ip6}`);
+  t.equal(await vm.exec(['ip', '-6', '-o', 'addr', 'show', 'dev', 'net1', 'scope', 'global']), '', 'the pod interface has no global IPv6 address: the guest takes it');
+
+  const offered = await lease6(vm, dir);
+  t.equal(offered['new_ip6_address'], ip6, 'the guest gets exactly the port\'s IPv6 address');
+  t.equal(offered['new_dhcp6_name_servers'], 'fd00:53::53', 'the IPv6 DNS servers only');
+  // dhclient's script leaves the search list out of its environment; its lease file has it.
+  t.match(await readFile(join(dir, 'leases6'), 'utf8'), 'option dhcp6.domain-search "example.com.";', 'the search list');
+  const row = (await node.sandbox.nbctl(['--bare', '--columns=_uuid', 'find', 'DHCP_Options', 'cidr="fd00:72::/64"'])).trim();
+  const serverId = (await node.sandbox.nbctl(['get', 'DHCP_Options', row, 'options:server_id'])).replaceAll('"', '');
+  const duidMac = (offered['new_dhcp6_server_id'] ?? '').split(':').slice(-6).map((byte) => byte.padStart(2, '0')).join(':');
+  t.equal(duidMac, serverId, 'served with the row\'s server id (a DUID-LL ending in its MAC)');
+  t.equal((await node.cni({ command: 'DEL', ...call }, config)).exitCode, 0);
 });
