@@ -4,6 +4,7 @@
  */
 import { stringMapOf } from '../lib/rows.ts';
 import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
+import { portsByNode } from '../ovn/indexes.ts';
 import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
 
@@ -32,9 +33,10 @@ function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined 
 export function ownedAttachments(ctx: Attacher): Map<string, OwnedAttachment> {
   const out = new Map<string, OwnedAttachment>();
   if (ctx.nb.connected) {
-    for (const row of ctx.nb.cache.table('Logical_Switch_Port').values()) {
-      const ids = stringMapOf(row, 'external_ids');
-      const owned = ids.get(OwnerKeys.node) === ctx.node ? fromIds(ids) : undefined;
+    // The node index: this node's ports, however many other ports the view holds.
+    for (const uuid of portsByNode(ctx.nb).get(ctx.node)) {
+      const row = ctx.nb.cache.row('Logical_Switch_Port', uuid);
+      const owned = row === undefined ? undefined : fromIds(stringMapOf(row, 'external_ids'));
       if (owned !== undefined) out.set(attachmentKey(owned), owned);
     }
   }

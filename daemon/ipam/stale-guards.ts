@@ -7,6 +7,7 @@ import type { OvsdbClient } from '../ovsdb/client.ts';
 import { eq, wait, type Operation } from '../ovsdb/ops.ts';
 import { rowUuid } from '../lib/rows.ts';
 import { isMap, type Uuid } from '../ovsdb/notation.ts';
+import type { CacheIndex } from '../ovsdb/index.ts';
 import { IpamKeys } from '../ovn/ids.ts';
 import { portsByName, switchesByPort } from '../ovn/indexes.ts';
 import { parseHolder } from './guards.ts';
@@ -38,8 +39,7 @@ export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uui
       if (typeof key !== 'string' || typeof value !== 'string' || !key.startsWith(IpamKeys.address)) continue;
       const holder = parseHolder(value);
       if (holder === undefined || !('port' in holder)) continue;
-      const present = byName.rows(holder.port).some((port) => onSwitch.has(rowUuid(port), switchUuid));
-      if (present) continue;
+      if (onThisSwitch(byName.get(holder.port), switchUuid, onSwitch)) continue;
       const pairs = byPort.get(holder.port) ?? new Map<string, string>();
       pairs.set(key, value);
       byPort.set(holder.port, pairs);
@@ -47,6 +47,12 @@ export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uui
     for (const [port, pairs] of byPort) found.push({ switchUuid, port, pairs });
   }
   return found;
+}
+
+/** Whether any of these ports is on the switch (index look-ups: this runs for every guard key). */
+function onThisSwitch(ports: ReadonlySet<Uuid>, switchUuid: Uuid, onSwitch: CacheIndex): boolean {
+  for (const port of ports) if (onSwitch.has(port, switchUuid)) return true;
+  return false;
 }
 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */

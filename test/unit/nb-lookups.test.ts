@@ -16,6 +16,7 @@ import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, NB_MONIT
 import { addressesInUse, ClaimReservation, StaleGuard, type AddressUser } from '../../daemon/ipam/in-use.ts';
 import { findPort } from '../../daemon/ovn/ports.ts';
 import { standbyPorts } from '../../daemon/ipam/handover.ts';
+import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';
 import { claimKey } from '../../daemon/ipam/reservations.ts';
 import { addressKey, holderValue, parseHolder } from '../../daemon/ipam/guards.ts';
 import { allocateAddress, macForIpv4, parseIpamSettings } from '../../daemon/ipam/pool.ts';
@@ -456,6 +457,10 @@ t.test('cost of one ADD look-ups: an empty switch and one of 20,000 ports (measu
   t.comment(`one ADD's look-ups, indexed: empty switch ${fmt(empty)}, ${PORTS} ports ${fmt(big)} (ratio ${(big / empty).toFixed(2)})`);
   t.comment(`the scans they replaced:        empty switch ${fmt(scanEmpty)}, ${PORTS} ports ${fmt(scanBig)}`);
   t.comment(`switchOfPort, indexed: ${fmt(perCall(() => switchOfPort(nb, bigPorts[PORTS - 1]!), 5000))}; scanned: ${fmt(perCall(() => scan.switchOfPort(nb, bigPorts[PORTS - 1]!), 10))}`);
+
+  // The reconciler's stale-guard check reads every guard key of every switch in view, each pass.
+  t.same(staleGuardKeys(nb, () => true), [], 'every guard key of the big switch has its port');
+  t.comment(`stale guard keys, one pass over ${bigGuards.size} guard keys: ${fmt(perCall(() => staleGuardKeys(nb, () => true), 5))}`);
 
   // What keeping the indexes costs per port added: the cache's own update copies the switch's
   // ports list and external_ids (update2 diffs: the new port and its two guard keys), so it
