@@ -23,6 +23,7 @@ import { findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, ClaimMismatchError, createLogicalPort, deleteLogicalPort, PoolExhaustedError } from '../ipam/allocate.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
+import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
@@ -290,6 +291,10 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       try {
         // A network with DHCP: its options rows first (shared by its ports, made once).
         const dhcp = conf.dhcp === undefined ? undefined : await ensureDhcpOptions(ctx.nb, sw, settings.subnets, subnetGateway, { dhcp: conf.dhcp, mtu, routes: conf.routes }, signal);
+        if (conf.dhcp?.routerAdvertisements === true) {
+          const advertising = await advertiseDhcpv6(ctx.nb, sw, settings.subnets, signal);
+          if (advertising.length > 0) log.info({ routerPorts: advertising }, 'router ports now advertise DHCPv6 (ipv6_ra_configs)');
+        }
         const created = await createLogicalPort(
           ctx.nb,
           {

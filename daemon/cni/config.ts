@@ -61,6 +61,8 @@ export interface DhcpConfig {
   domainSearch: string[];
   /** The pod interface gets no addresses: the guest behind it takes them by DHCP. */
   guestAddresses: boolean;
+  /** The router port that is an IPv6 subnet's gateway announces DHCPv6 (ipv6_ra_configs). */
+  routerAdvertisements: boolean;
 }
 
 const LEASE_MIN = 60;
@@ -274,13 +276,15 @@ function validateManaged(raw: Record<string, unknown>): ManagedNetwork | undefin
   return { topology: topology as ManagedNetwork['topology'], subnets, excludeSubnets, physicalNetworkName, vlanId, gateways };
 }
 
+const DHCP_SETTINGS = ['leaseTime', 'dnsServers', 'domainSearch', 'guestAddresses', 'routerAdvertisements'];
+
 function validateDhcp(value: unknown): DhcpConfig | undefined {
   if (value === undefined) return undefined;
-  if (!isObject(value)) throw bad('dhcp', 'must be an object: {"leaseTime"?, "dnsServers"?, "domainSearch"?, "guestAddresses"?}', shown(value));
+  if (!isObject(value)) throw bad('dhcp', `must be an object: {${DHCP_SETTINGS.map((key) => `"${key}"?`).join(', ')}}`, shown(value));
   for (const key of Object.keys(value)) {
-    if (!['leaseTime', 'dnsServers', 'domainSearch', 'guestAddresses'].includes(key)) throw bad(`dhcp.${key}`, 'is not a DHCP setting (leaseTime, dnsServers, domainSearch, guestAddresses)');
+    if (!DHCP_SETTINGS.includes(key)) throw bad(`dhcp.${key}`, `is not a DHCP setting (${DHCP_SETTINGS.join(', ')})`);
   }
-  const { leaseTime, dnsServers, domainSearch, guestAddresses } = value;
+  const { leaseTime, dnsServers, domainSearch, guestAddresses, routerAdvertisements } = value;
   if (leaseTime !== undefined && (typeof leaseTime !== 'number' || !Number.isInteger(leaseTime) || leaseTime < LEASE_MIN || leaseTime > LEASE_MAX)) {
     throw bad('dhcp.leaseTime', `must be an integer from ${LEASE_MIN} to ${LEASE_MAX} (seconds)`, shown(leaseTime));
   }
@@ -293,11 +297,13 @@ function validateDhcp(value: unknown): DhcpConfig | undefined {
     });
   };
   if (guestAddresses !== undefined && typeof guestAddresses !== 'boolean') throw bad('dhcp.guestAddresses', 'must be a boolean', shown(guestAddresses));
+  if (routerAdvertisements !== undefined && typeof routerAdvertisements !== 'boolean') throw bad('dhcp.routerAdvertisements', 'must be a boolean', shown(routerAdvertisements));
   return {
     leaseTime: leaseTime ?? 3600,
     dnsServers: list(dnsServers, 'dhcp.dnsServers', (item) => isIP(item) !== 0, 'address'),
     domainSearch: list(domainSearch, 'dhcp.domainSearch', (item) => DOMAIN.test(item), 'domain'),
     guestAddresses: guestAddresses ?? false,
+    routerAdvertisements: routerAdvertisements ?? false,
   };
 }
 

@@ -45,7 +45,7 @@ function stringMapView(row: Row, column: string): ReadonlyMap<string, string> {
 export const NB_MONITOR = {
   Logical_Switch: ['name', 'ports', 'other_config', 'external_ids'],
   Logical_Switch_Port: ['name', 'type', 'addresses', 'dynamic_addresses', 'port_security', 'options', 'external_ids'],
-  Logical_Router_Port: ['name', 'networks'],
+  Logical_Router_Port: ['name', 'networks', 'ipv6_ra_configs'],
   DHCP_Options: ['cidr', 'options', 'external_ids'],
 } as const;
 
@@ -85,8 +85,8 @@ export function inPortOrder(sw: LogicalSwitch, uuids: readonly Uuid[]): Uuid[] {
   return [...uuids].sort((a, b) => (position.get(a) ?? -1) - (position.get(b) ?? -1));
 }
 
-/** Router port networks ("10.1.0.1/24") reached through router-type ports of the switch. */
-export function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
+/** The logical router ports the switch's router-type ports point at (the routers it connects to). */
+export function connectedRouterPorts(nb: OvsdbClient, sw: LogicalSwitch): Row[] {
   const routers = portsByType(nb).get('router');
   // Whichever is shorter: the switch's ports, or every router-type port there is.
   const candidates = routers.size < sw.ports.length ? portsOn(nb, sw, routers) : sw.ports;
@@ -101,9 +101,12 @@ export function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
   const byName = routerPortsByName(nb);
   const lrps = new Set<Uuid>();
   for (const name of lrpNames) for (const uuid of byName.get(name)) lrps.add(uuid);
-  const networks: string[] = [];
-  for (const lrp of nb.cache.rowsOf('Logical_Router_Port', lrps)) networks.push(...stringsOf(lrp, 'networks'));
-  return networks;
+  return nb.cache.rowsOf('Logical_Router_Port', lrps);
+}
+
+/** Router port networks ("10.1.0.1/24") reached through router-type ports of the switch. */
+export function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
+  return connectedRouterPorts(nb, sw).flatMap((lrp) => stringsOf(lrp, 'networks'));
 }
 
 /** The switch's gateway in `subnet`: a connected router port's address there, if any. */

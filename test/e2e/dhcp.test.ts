@@ -184,3 +184,54 @@ t.test('OVN DHCPv6 for guests (ISC dhclient -6)', { skip }, async (t) => {
   t.equal(duidMac, serverId, 'served with the row\'s server id (a DUID-LL ending in its MAC)');
   t.equal((await node.cni({ command: 'DEL', ...call }, config)).exitCode, 0);
 });
+
+t.test('IPv6 router advertisements from the gateway router port (dhcp.routerAdvertisements)', { skip }, async (t) => {
+  const node = await startNode(t);
+  const network = 'vmra';
+  const definition = { topology: 'layer2', subnets: ['fd00:74::/64'], gateway: 'fd00:74::1', dhcp: { routerAdvertisements: true, guestAddresses: true } };
+  const config = node.config(network, definition);
+  const anchorNetns = await createNetns(t);
+  const anchor = { containerId: 'ra-anchor', netns: anchorNetns.path, ifName: 'net1' };
+  t.equal((await node.cni({ command: 'ADD', ...anchor }, config)).exitCode, 0, 'the first ADD makes the network');
+  const lrp = 'rtr-vmra';
+  const raConfigs = async (): Promise<string> => node.sandbox.nbctl(['get', 'Logical_Router_Port', lrp, 'ipv6_ra_configs']);
+  // An admin connects the network to a router whose port is the gateway.
+  await node.sandbox.nbctl(['lr-add', 'rtr', '--', 'lrp-add', 'rtr', lrp, '00:00:00:00:74:01', 'fd00:74::1/64']);
+  await node.sandbox.nbctl(['lsp-add', network, 'vmra-rtr', '--', 'lsp-set-type', 'vmra-rtr', 'router', '--', 'lsp-set-addresses', 'vmra-rtr', 'router', '--', 'lsp-set-options', 'vmra-rtr', `router-port=${lrp}`]);
+  t.equal(await raConfigs(), '{}', 'the router port sends no RAs yet');
+
+  const vm = await createNetns(t);
+  const call = { containerId: 'ra-vm', netns: vm.path, ifName: 'net1' };
+  // The daemon's view takes in the new router port asynchronously: an ADD right after the
+  // admin's change may not see it yet, the next one does.
+  await until('the router port to advertise DHCPv6', async () => {
+    const added = await node.cni({ command: 'ADD', ...call }, config);
+    if (added.exitCode !== 0) throw new Error(added.stdout);
+    return (await raConfigs()).includes('address_mode=dhcpv6_stateful') ? true : undefined;
+  }, 10_000);
+  t.match(await raConfigs(), /send_periodic="?true"?/, 'and sends them periodically');
+
+  // The guest's kernel asks (a router solicitation when the link comes up) and learns its
+  // default route from the RA; with the M flag and no SLAAC it takes no address by itself.
+  await vm.exec(['sysctl', '-qw', 'net.ipv6.conf.net1.accept_ra=1']);
+  await vm.exec(['ip', 'link', 'set', 'net1', 'down']);
+  await vm.exec(['ip', 'link', 'set', 'net1', 'up']);
+  const route = await until('a default route from the RA', async () => {
+    const routes = await vm.exec(['ip', '-6', 'route', 'show', 'default']);
+    return routes.includes('via fe80::') ? routes : undefined;
+  }, 15_000);
+  t.match(route, /proto ra/, `the guest's default route came from the RA: ${route}`);
+  t.equal(await vm.exec(['ip', '-6', '-o', 'addr', 'show', 'dev', 'net1', 'scope', 'global']), '', 'no SLAAC address: the address comes by DHCPv6');
+
+  // The router is not ovn-multinet's: a mode its owner sets is kept.
+  await node.sandbox.nbctl(['set', 'Logical_Router_Port', lrp, 'ipv6_ra_configs:address_mode=dhcpv6_stateless']);
+  const other = await createNetns(t);
+  const otherCall = { containerId: 'ra-other', netns: other.path, ifName: 'net1' };
+  t.equal((await node.cni({ command: 'ADD', ...otherCall }, config)).exitCode, 0);
+  t.match(await raConfigs(), 'address_mode=dhcpv6_stateless', 'an ADD leaves the owner\'s address_mode alone');
+
+  const bad = await node.cni({ command: 'ADD', containerId: 'ra-bad', netns: other.path, ifName: 'net2' }, node.config(network, { ...definition, dhcp: { routerAdvertisements: 'yes' } }));
+  t.equal(bad.json?.['code'], 7, `refused: ${bad.stdout}`);
+  t.match(String(bad.json?.['msg']), /dhcp\.routerAdvertisements/, 'naming the field');
+  for (const c of [anchor, call, otherCall]) t.equal((await node.cni({ command: 'DEL', ...c }, config)).exitCode, 0);
+});

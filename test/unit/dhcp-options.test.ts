@@ -5,7 +5,7 @@ import { parseConfig } from '../../daemon/cni/config.ts';
 import { CniError, ErrorCode } from '../../daemon/cni/errors.ts';
 import { parseSubnet } from '../../daemon/lib/ip.ts';
 
-const dhcp = { leaseTime: 600, dnsServers: ['10.0.0.10', 'fd00::53'], domainSearch: ['example.com', 'corp.example'], guestAddresses: true };
+const dhcp = { leaseTime: 600, dnsServers: ['10.0.0.10', 'fd00::53'], domainSearch: ['example.com', 'corp.example'], guestAddresses: true, routerAdvertisements: false };
 const v4 = parseSubnet('10.71.0.0/24');
 const v6 = parseSubnet('fd00:71::/64');
 
@@ -36,7 +36,7 @@ t.test('IPv6 options', async (t) => {
 
 t.test('config validation names the field', async (t) => {
   const base = { cniVersion: '1.1.0', name: 'net', type: 'ovn-multinet' };
-  t.same(parseConfig({ ...base, dhcp: {} }).dhcp, { leaseTime: 3600, dnsServers: [], domainSearch: [], guestAddresses: false }, 'defaults');
+  t.same(parseConfig({ ...base, dhcp: {} }).dhcp, { leaseTime: 3600, dnsServers: [], domainSearch: [], guestAddresses: false, routerAdvertisements: false }, 'defaults');
   t.equal(parseConfig(base).dhcp, undefined, 'no section: no DHCP');
   const cases: Array<[unknown, RegExp]> = [
     ['yes', /^dhcp:/],
