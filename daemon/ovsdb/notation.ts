@@ -178,6 +178,9 @@ export function encodeAtom(type: AtomicType, atom: AtomInput, label: string): un
   } else if (type === 'uuid') {
     if (isUuid(atom)) return ['uuid', atom.toLowerCase()];
   } else if (atomMatches(type, atom)) {
+    // ovsdb-server drops the whole connection on JSON that holds either: refused here, so no
+    // caller can cost the client its session.
+    if (typeof atom === 'string' && (atom.includes('\0') || !atom.isWellFormed())) throw new OvsdbSchemaError(`${label}: a string with a NUL character or a lone UTF-16 surrogate`);
     return atom;
   }
   throw new OvsdbSchemaError(`${label}: expected ${type}, got ${JSON.stringify(atom)}`);

@@ -63,6 +63,10 @@ t.test('decoding accepts the short forms the server may send', async (t) => {
   t.equal(decodeValue(scalar('real'), 3, 'c'), 3, 'a real without a fraction');
 });
 
+t.test('encoding takes any well-formed string, astral characters included', async (t) => {
+  t.equal(encodeValue(scalar('string'), 'ovn 🦆 ü', 'c'), 'ovn 🦆 ü');
+});
+
 t.test('encoding takes named-uuids wherever a uuid goes', async (t) => {
   t.same(encodeValue(scalar('uuid'), namedUuid('p'), 'c'), ['named-uuid', 'p']);
   t.same(encodeValue(set('uuid'), [namedUuid('p'), U2], 'c'), ['set', [['named-uuid', 'p'], ['uuid', U2]]]);
@@ -79,6 +83,12 @@ const badInputs: Array<[string, ColumnType, ValueInput]> = [
   ['an atom for a set', set('string'), 'a'],
   ['an object for a map', stringMap, ['a', 'b']],
   ['a number in a string map', stringMap, new Map([['a', 1]])],
+  // Strings ovsdb-server would drop the connection for.
+  ['a NUL in a string', scalar('string'), 'a\0b'],
+  ['a lone surrogate in a string', scalar('string'), 'a\ud800b'],
+  ['a NUL in a set member', set('string'), ['ok', '\0']],
+  ['a lone surrogate in a map key', stringMap, new Map([['\udfff', 'v']])],
+  ['a NUL in a map value', stringMap, new Map([['k', 'v\0']])],
 ];
 for (const [name, type, value] of badInputs) {
   t.test(`encoding rejects ${name}`, async (t) => {
