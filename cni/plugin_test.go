@@ -99,6 +99,8 @@ func TestErrors(t *testing.T) {
 		{name: "socket with NUL", env: del, stdin: `{"socket":"/run/cni.sock\u0000"}`, code: 7, msg: "socket: must be an absolute path"},
 		{name: "socket too long", env: del, stdin: `{"socket":"/` + strings.Repeat("s", maxSocketPath) + `"}`, code: 7, msg: "socket: longer than 107 bytes"},
 		{name: "socket is a regular file", env: del, stdin: `{"socket":"` + regularFile + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket", details: regularFile},
+		{name: "IPAM mode: ipam.socket relative", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"cni.sock"}}`, code: 7, msg: "ipam.socket: must be an absolute path"},
+		{name: "IPAM mode: ipam.socket is a regular file", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"` + regularFile + `"}}`, dial: dialUnix, code: 7, msg: "ipam.socket: not a Unix socket", details: regularFile},
 		{name: "socket is a directory", env: with(del, "CNI_COMMAND", "STATUS"), stdin: `{"socket":"` + filepath.Dir(regularFile) + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket"},
 		{name: "DEL, veth present", env: del, stdin: `{"cniVersion":"1.0.0"}`, dial: enoent, link: true, code: 11, msg: "the ovn-multinet daemon is not running and this attachment still exists", details: "no such file or directory", version: "1.0.0"},
 		{name: "DEL, no container id", env: without(del, "CNI_CONTAINERID"), stdin: `{}`, dial: enoent, code: 4, msg: "CNI_CONTAINERID: must not be empty"},
