@@ -96,3 +96,11 @@ t.test('an IPAM result prints no interfaces and no interface index, in every ver
   }
   t.end();
 });
+
+t.test('the example NetworkAttachmentDefinition is an IPAM-mode config', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const yaml = await readFile(new URL('../../manifests/nad-macvlan-ovn-ipam.yaml', import.meta.url), 'utf8');
+  const json = yaml.slice(yaml.indexOf('config: |') + 'config: |'.length);
+  const conf = parseConfig(JSON.parse(json) as Record<string, unknown>);
+  t.match(conf, { mode: 'ipam', type: 'macvlan', logicalSwitch: 'storage', dns: { nameservers: ['10.30.0.53'] } });
+});
