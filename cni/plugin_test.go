@@ -197,3 +197,22 @@ func TestSysfsLinkExists(t *testing.T) {
 		t.Fatal("sysfsLinkExists should see lo and not an unknown veth")
 	}
 }
+
+// TestIpamDelWithoutDaemon: in IPAM mode the executable dials the ipam section's socket, and a
+// DEL with no daemon succeeds (an IPAM-only attachment never has a host veth; the reconciler
+// frees its record once the calling plugin's interface is gone).
+func TestIpamDelWithoutDaemon(t *testing.T) {
+	var dialed string
+	o := invocation{
+		env:        map[string]string{"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "default-ctr1", "CNI_IFNAME": "net1"},
+		stdin:      strings.NewReader(`{"cniVersion":"1.0.0","type":"macvlan","socket":"/not/this","ipam":{"type":"ovn-multinet","socket":"/run/om/ipam.sock"}}`),
+		dial:       failDial(syscall.ENOENT, &dialed),
+		linkExists: func(string) bool { return false },
+	}.run()
+	if o.status != 0 || o.stdout != "" {
+		t.Errorf("got %d %q, want 0 and no output", o.status, o.stdout)
+	}
+	if dialed != "/run/om/ipam.sock" {
+		t.Errorf("dialed %q, want the ipam section's socket", dialed)
+	}
+}
