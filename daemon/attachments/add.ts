@@ -16,7 +16,7 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { isErrno } from '../netlink/errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
-import { portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import type { Subnet } from '../lib/ip.ts';
@@ -30,14 +30,12 @@ import { checkNetworkAccess } from '../k8s/networks.ts';
 import { ClaimLookupError, type ClaimInfo } from '../k8s/ipamclaims.ts';
 import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
-export type AddRequest = NetworkRequest;
-
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
  * allows persistent IPs (otherwise the reference is ignored, and nothing persists). It must
  * exist in the pod's namespace and be for this network.
  */
-async function resolveClaim(ctx: Attacher, req: AddRequest, wanted: StaticRequest, log: Logger, signal: AbortSignal): Promise<ClaimInfo | undefined> {
+async function resolveClaim(ctx: Attacher, req: NetworkRequest, wanted: StaticRequest, log: Logger, signal: AbortSignal): Promise<ClaimInfo | undefined> {
   const ref = wanted.ipamClaim;
   const namespace = req.args['K8S_POD_NAMESPACE'];
   if (ref === undefined || namespace === undefined || ctx.claims === undefined) return undefined;
@@ -70,7 +68,7 @@ function requireBridge(ctx: Attacher): Bridge {
  * the addresses are safe in the NB, so a failure here is logged, not returned: the next ADD for
  * the claim writes it again.
  */
-async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[], req: AddRequest, log: Logger, signal: AbortSignal): Promise<void> {
+async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[], req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<void> {
   const ownerPod = req.args['K8S_POD_NAME'] ?? '';
   try {
     await ctx.claims?.reportStatus(claim, { ips, ownerPod }, signal);
@@ -128,7 +126,7 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
   return pair;
 }
 
-export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
+export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   // Before anything is created (a managed switch included): may this pod's namespace attach?
   if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
   await ensureConnected(ctx, ctx.nb, signal, req.arrivedAt);
@@ -153,6 +151,9 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
 
     const subnetGateway = (subnet: Subnet): string | undefined => gatewayOfSubnet(ctx, sw, settings, subnet);
     const existing = existingPort(ctx, req, lspName, sw);
+    if (existing !== undefined && ipamOnlyIps(existing.externalIds) !== undefined) {
+      throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: ${req.ifName} already has addresses from ovn-multinet as another plugin's IPAM (logical switch port ${lspName})`);
+    }
     const newPort = async (): Promise<LogicalPort> => {
       try {
         // A network with DHCP: its options rows first (shared by its ports, made once).
