@@ -47,23 +47,57 @@ func parseConfig(raw []byte) (map[string]json.RawMessage, *cniError) {
 	return config, nil
 }
 
-// socketPath is the configuration's `socket`, the daemon's Unix socket; it is the one setting
-// the front end needs before it can reach the daemon, so it checks it the way the daemon does:
-// an absolute path that fits sun_path (a relative one would depend on the runtime's directory).
-func socketPath(config map[string]json.RawMessage) (string, *cniError) {
+// pluginType is this plugin's `type`, as a runtime or another plugin execs it.
+const pluginType = "ovn-multinet"
+
+// ipamSection is the `ipam` section when this executable runs as another plugin's IPAM plugin:
+// a reference plugin (macvlan, ipvlan, bridge, host-device) execs its IPAM plugin with its own
+// environment and the whole network configuration on stdin, so the top-level `type` is that
+// plugin's and `ipam.type` is ours. The daemon tells the two modes apart by the same rule
+// (daemon/cni/config.ts ipamSection); the only thing the front end needs from it is where the
+// socket setting lives.
+func ipamSection(config map[string]json.RawMessage) map[string]json.RawMessage {
+	if stringField(config, "type") == pluginType {
+		return nil
+	}
+	var ipam map[string]json.RawMessage
+	if json.Unmarshal(config["ipam"], &ipam) != nil || stringField(ipam, "type") != pluginType {
+		return nil
+	}
+	return ipam
+}
+
+// stringField is config[key] when it is a JSON string, else "".
+func stringField(config map[string]json.RawMessage, key string) string {
+	var v string
+	if json.Unmarshal(config[key], &v) != nil {
+		return ""
+	}
+	return v
+}
+
+// socketPath is the configuration's `socket` (in IPAM mode the ipam section's), the daemon's
+// Unix socket; it is the one setting the front end needs before it can reach the daemon, so it
+// checks it the way the daemon does: an absolute path that fits sun_path (a relative one would
+// depend on the runtime's directory).
+func socketPath(config map[string]json.RawMessage) (path string, field string, err *cniError) {
+	field = "socket"
+	if ipam := ipamSection(config); ipam != nil {
+		config, field = ipam, "ipam.socket"
+	}
 	raw, ok := config["socket"]
 	if !ok {
-		return defaultSocketPath, nil
+		return defaultSocketPath, field, nil
 	}
-	var path *string
-	if json.Unmarshal(raw, &path) != nil || path == nil || *path == "" {
-		return "", &cniError{codeInvalidConfig, "socket: must be a path", "want a non-empty string"}
+	var value *string
+	if json.Unmarshal(raw, &value) != nil || value == nil || *value == "" {
+		return "", field, &cniError{codeInvalidConfig, field + ": must be a path", "want a non-empty string"}
 	}
-	if !strings.HasPrefix(*path, "/") || strings.ContainsRune(*path, 0) {
-		return "", &cniError{codeInvalidConfig, "socket: must be an absolute path", strconv.Quote(*path)}
+	if !strings.HasPrefix(*value, "/") || strings.ContainsRune(*value, 0) {
+		return "", field, &cniError{codeInvalidConfig, field + ": must be an absolute path", strconv.Quote(*value)}
 	}
-	if len(*path) > maxSocketPath {
-		return "", &cniError{codeInvalidConfig, "socket: longer than " + strconv.Itoa(maxSocketPath) + " bytes", ""}
+	if len(*value) > maxSocketPath {
+		return "", field, &cniError{codeInvalidConfig, field + ": longer than " + strconv.Itoa(maxSocketPath) + " bytes", ""}
 	}
-	return *path, nil
+	return *value, field, nil
 }

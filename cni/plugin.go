@@ -48,7 +48,7 @@ func run(in Inputs) (status int) {
 	if err != nil {
 		return writeError(in.Stdout, cniVersion, err)
 	}
-	path, err := socketPath(config)
+	path, field, err := socketPath(config)
 	if err != nil {
 		return writeError(in.Stdout, cniVersion, err)
 	}
@@ -56,7 +56,7 @@ func run(in Inputs) (status int) {
 	deadline := time.Now().Add(in.Timeout)
 	conn, dialErr := in.Dial(path, deadline)
 	if dialErr != nil {
-		if err := withoutDaemon(in, command, path, dialErr); err != nil {
+		if err := withoutDaemon(in, command, path, field, dialErr); err != nil {
 			return writeError(in.Stdout, cniVersion, err)
 		}
 		return 0
@@ -90,18 +90,21 @@ func runByHand(in Inputs) int {
 
 // withoutDaemon decides a command when the daemon cannot be reached. These are the only rules
 // the front end owns: what the spec requires of a plugin whose daemon is down. nil means
-// success with no output.
-func withoutDaemon(in Inputs, command, path string, dialErr error) *cniError {
+// success with no output. field names the socket setting in errors (`ipam.socket` in IPAM mode).
+func withoutDaemon(in Inputs, command, path, field string, dialErr error) *cniError {
 	if !daemonAbsent(dialErr) {
 		return &cniError{codeTryAgainLater, "cannot connect to the ovn-multinet daemon", dialErr.Error()}
 	}
 	if info, err := os.Stat(path); err == nil && info.Mode()&fs.ModeSocket == 0 {
-		return &cniError{codeInvalidConfig, "socket: not a Unix socket", path}
+		return &cniError{codeInvalidConfig, field + ": not a Unix socket", path}
 	}
 	switch command {
 	case "DEL":
 		// DEL must succeed when there is nothing to delete (e.g. the node rebooted, or DEL is
 		// repeated). Without the daemon, the host veth is the sign that the attachment exists.
+		// In IPAM mode there is never one: DEL succeeds and the address stays held until the
+		// reconciler sees the pod's interface gone (the calling plugin removes it right after),
+		// a grace period longer than with the daemon; it is never given twice meanwhile.
 		name, err := vethOf(in.LookupEnv)
 		if err != nil {
 			return err

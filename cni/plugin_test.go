@@ -99,6 +99,8 @@ func TestErrors(t *testing.T) {
 		{name: "socket with NUL", env: del, stdin: `{"socket":"/run/cni.sock\u0000"}`, code: 7, msg: "socket: must be an absolute path"},
 		{name: "socket too long", env: del, stdin: `{"socket":"/` + strings.Repeat("s", maxSocketPath) + `"}`, code: 7, msg: "socket: longer than 107 bytes"},
 		{name: "socket is a regular file", env: del, stdin: `{"socket":"` + regularFile + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket", details: regularFile},
+		{name: "IPAM mode: ipam.socket relative", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"cni.sock"}}`, code: 7, msg: "ipam.socket: must be an absolute path"},
+		{name: "IPAM mode: ipam.socket is a regular file", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"` + regularFile + `"}}`, dial: dialUnix, code: 7, msg: "ipam.socket: not a Unix socket", details: regularFile},
 		{name: "socket is a directory", env: with(del, "CNI_COMMAND", "STATUS"), stdin: `{"socket":"` + filepath.Dir(regularFile) + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket"},
 		{name: "DEL, veth present", env: del, stdin: `{"cniVersion":"1.0.0"}`, dial: enoent, link: true, code: 11, msg: "the ovn-multinet daemon is not running and this attachment still exists", details: "no such file or directory", version: "1.0.0"},
 		{name: "DEL, no container id", env: without(del, "CNI_CONTAINERID"), stdin: `{}`, dial: enoent, code: 4, msg: "CNI_CONTAINERID: must not be empty"},
@@ -193,5 +195,24 @@ func TestSysfsLinkExists(t *testing.T) {
 	}
 	if !sysfsLinkExists("lo") || sysfsLinkExists(hostVethName("no such", "attachment")) {
 		t.Fatal("sysfsLinkExists should see lo and not an unknown veth")
+	}
+}
+
+// TestIpamDelWithoutDaemon: in IPAM mode the executable dials the ipam section's socket, and a
+// DEL with no daemon succeeds (an IPAM-only attachment never has a host veth; the reconciler
+// frees its record once the calling plugin's interface is gone).
+func TestIpamDelWithoutDaemon(t *testing.T) {
+	var dialed string
+	o := invocation{
+		env:        map[string]string{"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "default-ctr1", "CNI_IFNAME": "net1"},
+		stdin:      strings.NewReader(`{"cniVersion":"1.0.0","type":"macvlan","socket":"/not/this","ipam":{"type":"ovn-multinet","socket":"/run/om/ipam.sock"}}`),
+		dial:       failDial(syscall.ENOENT, &dialed),
+		linkExists: func(string) bool { return false },
+	}.run()
+	if o.status != 0 || o.stdout != "" {
+		t.Errorf("got %d %q, want 0 and no output", o.status, o.stdout)
+	}
+	if dialed != "/run/om/ipam.sock" {
+		t.Errorf("dialed %q, want the ipam section's socket", dialed)
 	}
 }

@@ -6,8 +6,6 @@
  * finds each piece already there and returns the same result.
  */
 import { CniError, ErrorCode, shown } from '../cni/errors.ts';
-import type { NetConf, RequestedAddress } from '../cni/config.ts';
-import type { NetnsPath, ContainerId, IfName } from '../cni/env.ts';
 import type { Result } from '../cni/result.ts';
 import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { UndoStack } from '../lib/undo.ts';
@@ -18,105 +16,27 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { isErrno } from '../netlink/errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
-import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
-import { findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
-import { AddressInUseError, ClaimMismatchError, createLogicalPort, deleteLogicalPort, PoolExhaustedError } from '../ipam/allocate.ts';
-import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
+import { ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
-import { subnetContains, type Subnet } from '../lib/ip.ts';
-import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
+import type { Subnet } from '../lib/ip.ts';
+import { subnetOf } from '../ipam/pool.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
-import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
+import { ownerExternalIds, OwnerKeys } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
-import { podAddressRequest } from '../k8s/requests.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { ClaimLookupError, type ClaimInfo } from '../k8s/ipamclaims.ts';
-
-export interface AddRequest {
-  containerId: ContainerId;
-  ifName: IfName;
-  netns: NetnsPath;
-  args: Record<string, string>;
-  conf: NetConf;
-  /** performance.now() when the request arrived: waits for a lost database count from there. */
-  arrivedAt: number;
-}
-
-function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
-  const pod: NonNullable<AttachmentIdentity['pod']> = {};
-  const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
-  if (namespace !== undefined) pod.namespace = namespace;
-  if (name !== undefined) pod.name = name;
-  if (uid !== undefined) pod.uid = uid;
-  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod };
-}
-
-/** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
-async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
-  let sw: LogicalSwitch | undefined;
-  // The switch and all its ports are in the daemon's view from here on (NbScope).
-  await ctx.scope.serve(conf.logicalSwitch, signal);
-  try {
-    sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
-  } catch (err) {
-    if (err instanceof AmbiguousSwitchError) throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: ${err.message}`);
-    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${err.field}: ${err.message}`, err.details);
-    throw err;
-  }
-  if (sw === undefined) {
-    // Not in view because the NB went away while the switch was being served: worth a retry,
-    // not a configuration error.
-    if (!ctx.nb.connected) throw new CniError(ErrorCode.TryAgainLater, 'OVN Northbound database is not reachable', `logical switch ${shown(conf.logicalSwitch)} could not be looked up`);
-    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
-  }
-  try {
-    return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
-  } catch (err) {
-    if (err instanceof IpamConfigError) throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: ${conf.logicalSwitch}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** The static addresses asked for, and the field that asked for each kind (named in errors). */
-interface StaticRequest {
-  ips: RequestedAddress[] | undefined;
-  mac: string | undefined;
-  ipsField: string;
-  macField: string;
-  /** The IPAMClaim named by the pod's network-selection element, and where it was named. */
-  ipamClaim: { name: string; field: string } | undefined;
-}
-
-/**
- * runtimeConfig.ips/mac; with Kubernetes on, what the config lacks comes from the pod's
- * network-selection element for this network (its annotation), through the same path.
- */
-async function staticRequest(ctx: Attacher, req: AddRequest, signal: AbortSignal): Promise<StaticRequest> {
-  const { conf } = req;
-  const fromConfig = { ips: conf.staticIps, mac: conf.staticMac, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: undefined };
-  if (ctx.pods === undefined) return fromConfig;
-  const pod = await podAddressRequest(ctx.pods, req.args, conf.name, req.ifName, signal);
-  if (pod === undefined) return fromConfig;
-  const ipsFromPod = conf.staticIps === undefined && pod.ips !== undefined;
-  const macFromPod = conf.staticMac === undefined && pod.mac !== undefined;
-  return {
-    ips: ipsFromPod ? pod.ips : conf.staticIps,
-    mac: macFromPod ? pod.mac : conf.staticMac,
-    ipsField: ipsFromPod ? `${pod.field} ips` : fromConfig.ipsField,
-    macField: macFromPod ? `${pod.field} mac` : fromConfig.macField,
-    ipamClaim: pod.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
-  };
-}
+import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
  * allows persistent IPs (otherwise the reference is ignored, and nothing persists). It must
  * exist in the pod's namespace and be for this network.
  */
-async function resolveClaim(ctx: Attacher, req: AddRequest, wanted: StaticRequest, log: Logger, signal: AbortSignal): Promise<ClaimInfo | undefined> {
+async function resolveClaim(ctx: Attacher, req: NetworkRequest, wanted: StaticRequest, log: Logger, signal: AbortSignal): Promise<ClaimInfo | undefined> {
   const ref = wanted.ipamClaim;
   const namespace = req.args['K8S_POD_NAMESPACE'];
   if (ref === undefined || namespace === undefined || ctx.claims === undefined) return undefined;
@@ -138,65 +58,10 @@ async function resolveClaim(ctx: Attacher, req: AddRequest, wanted: StaticReques
   return claim;
 }
 
-/**
- * The static addresses, checked against the switch: inside its subnet when it has one (code 7
- * otherwise); a switch without a subnet leaves addressing to the user.
- */
-function staticAddresses(wanted: StaticRequest, settings: IpamSettings): string[] {
-  return (wanted.ips ?? []).map(({ address }, i) => {
-    if (settings.subnets.length > 0 && subnetOf(settings, address) === undefined) {
-      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, settings.subnets.map((s) => s.cidr).join(', '));
-    }
-    return address;
-  });
-}
-
-/**
- * A managed network's static addresses, checked against its definition before its switch may be
- * created (a refused ADD leaves no switch behind). Existing switches are checked by
- * staticAddresses against their own settings.
- */
-function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
-  if (conf.managed === undefined || wanted.ips === undefined) return;
-  let subnets: Subnet[];
-  try {
-    ({ subnets } = networkDefinition(conf.managed));
-  } catch (err) {
-    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${err.field}: ${err.message}`, err.details);
-    throw err;
-  }
-  wanted.ips.forEach(({ address }, i) => {
-    if (!subnets.some((s) => subnetContains(s, address))) {
-      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, subnets.map((s) => s.cidr).join(', '));
-    }
-  });
-}
-
-/** An address's prefix length: its subnet's, else the one asked for with it, else a host route. */
-function prefixLength(ip: string, settings: IpamSettings, wanted: StaticRequest): number {
-  const subnet = subnetOf(settings, ip);
-  if (subnet !== undefined) return subnet.prefixLength;
-  return wanted.ips?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
-}
-
 function requireBridge(ctx: Attacher): Bridge {
   const bridge = findBridge(ctx.ovs, ctx.bridge);
   if (bridge === undefined) throw new CniError(ErrorCode.TryAgainLater, `OVS bridge ${ctx.bridge} does not exist yet`);
   return bridge;
-}
-
-/** The port this attachment already has (repeated ADD), checked to be ours and on the right switch. */
-function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: LogicalSwitch): LogicalPort | undefined {
-  const port = findPort(ctx.nb, lspName);
-  if (port === undefined) return undefined;
-  if (!ownedBy(port.externalIds, req.containerId, req.ifName)) {
-    throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
-  }
-  const on = switchOfPort(ctx.nb, port.uuid);
-  if (on?.uuid !== sw.uuid) {
-    throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`);
-  }
-  return port;
 }
 
 /**
@@ -204,7 +69,7 @@ function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: Logic
  * the addresses are safe in the NB, so a failure here is logged, not returned: the next ADD for
  * the claim writes it again.
  */
-async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[], req: AddRequest, log: Logger, signal: AbortSignal): Promise<void> {
+async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[], req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<void> {
   const ownerPod = req.args['K8S_POD_NAME'] ?? '';
   try {
     await ctx.claims?.reportStatus(claim, { ips, ownerPod }, signal);
@@ -262,7 +127,7 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
   return pair;
 }
 
-export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger, signal: AbortSignal): Promise<Result> {
+export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   // Before anything is created (a managed switch included): may this pod's namespace attach?
   if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
   await ensureConnected(ctx, ctx.nb, signal, req.arrivedAt);
@@ -285,8 +150,11 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
     const mtu = conf.mtu ?? ctx.defaultMtu;
     const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner };
 
-    const subnetGateway = (subnet: Subnet): string | undefined => settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
+    const subnetGateway = (subnet: Subnet): string | undefined => gatewayOfSubnet(ctx, sw, settings, subnet);
     const existing = existingPort(ctx, req, lspName, sw);
+    if (existing !== undefined && ipamOnlyIps(existing.externalIds) !== undefined) {
+      throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: ${req.ifName} already has addresses from ovn-multinet as another plugin's IPAM (logical switch port ${lspName})`);
+    }
     const newPort = async (): Promise<LogicalPort> => {
       try {
         // A network with DHCP: its options rows first (shared by its ports, made once).
@@ -316,13 +184,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         crashPoint('logical-port');
         return created.port;
       } catch (err) {
-        if (err instanceof PoolExhaustedError) throw new CniError(ErrorCode.AddressPoolExhausted, err.message);
-        if (err instanceof AddressInUseError) {
-          const field = err.kind === 'ip' ? wanted.ipsField : wanted.macField;
-          throw new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
-        }
-        if (err instanceof ClaimMismatchError) throw new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
-        throw err;
+        throw allocationError(err, wanted);
       }
     };
     // A new attachment makes its host side while the NB commits; a repeated ADD finds its port

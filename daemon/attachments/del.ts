@@ -23,6 +23,11 @@ import type { Attacher } from './context.ts';
 export interface AttachmentKey {
   containerId: string;
   ifName: string;
+  /**
+   * An IPAM-only attachment (another plugin's interface): only its NB record is ovn-multinet's,
+   * there is no OVS port or veth to look for (and no need for the local Open_vSwitch DB).
+   */
+  ipamOnly?: boolean;
 }
 
 export type PartOutcome = 'removed' | 'absent' | 'deferred';
@@ -49,9 +54,10 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
   const lspName = logicalPortName(key.containerId, key.ifName);
   const vethName = hostVethName(key.containerId, key.ifName);
 
+  const nbOnly = key.ipamOnly === true;
   // The two databases are independent: both parts run at once.
   const [ovsPort, logicalPort] = await Promise.all([
-    databasePart(ctx.ovs.connected, async () => {
+    nbOnly ? Promise.resolve<PartOutcome>('absent') : databasePart(ctx.ovs.connected, async () => {
       const bridge = findBridge(ctx.ovs, ctx.bridge);
       const port = findBridgePort(ctx.ovs, vethName);
       if (bridge === undefined || port === undefined) return 'absent';
@@ -72,7 +78,7 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
   ]);
 
   const deferred = ovsPort === 'deferred' || logicalPort === 'deferred';
-  const veth = deleteLink(vethName, signal).then((existed): PartOutcome => {
+  const veth = (nbOnly ? Promise.resolve(false) : deleteLink(vethName, signal)).then((existed): PartOutcome => {
     const outcome = { ovsPort, logicalPort, veth: existed ? 'removed' : 'absent' };
     log[deferred ? 'warn' : 'info']({ lsp: lspName, vethName, ...outcome }, deferred ? 'detached; the rest is left to the reconciler' : 'detached');
     return outcome.veth as PartOutcome;

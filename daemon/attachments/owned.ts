@@ -7,6 +7,7 @@ import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
 import { portsByNode } from '../ovn/indexes.ts';
 import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
+import type { IpamPod } from './liveness.ts';
 
 export interface OwnedAttachment {
   containerId: string;
@@ -14,6 +15,10 @@ export interface OwnedAttachment {
   network: string;
   /** The node's boot it was made under, when recorded. */
   bootId?: string;
+  /** An IPAM-only attachment (no veth of ours): where its pod is, for the liveness rule. */
+  ipam?: IpamPod;
+  /** Set with `ipam`: DEL's removal looks only at the NB record (del.ts). */
+  ipamOnly?: boolean;
 }
 
 export function attachmentKey(a: { containerId: string; ifName: string }): string {
@@ -26,7 +31,12 @@ function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined 
   const ifName = ids.get(OwnerKeys.ifName);
   if (containerId === undefined || ifName === undefined) return undefined;
   const bootId = ids.get(OwnerKeys.bootId);
-  return { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '', ...(bootId === undefined ? {} : { bootId }) };
+  const owned: OwnedAttachment = { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '', ...(bootId === undefined ? {} : { bootId }) };
+  if (ids.has(OwnerKeys.ipamOnly)) {
+    owned.ipam = { netns: ids.get(OwnerKeys.netns) ?? '', netnsId: ids.get(OwnerKeys.netnsId), ifName };
+    owned.ipamOnly = true;
+  }
+  return owned;
 }
 
 /** Keyed by attachmentKey; a database that is not connected contributes nothing. */

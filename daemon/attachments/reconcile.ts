@@ -12,6 +12,9 @@
  * veth without a record for a whole grace period, while both databases are connected, is
  * deleted (its pod end goes with it).
  *
+ * An IPAM-only attachment (another plugin's interface, ipam-add.ts) has no host veth: it is alive
+ * while the netns recorded at ADD is still that namespace and holds its interface (liveness.ts).
+ *
  * Some attachments are known dead before they look it for a grace period: those a DEL could not
  * finish (a database away), those of an ADD that failed (its NB transaction may still commit, on
  * a database that was hung), and those recorded under another boot of this node (a reboot took
@@ -31,6 +34,7 @@ import { withDeadline } from '../lib/deadline.ts';
 import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
 import { freeStaleOps, staleGuardKeys, staleKey } from '../ipam/stale-guards.ts';
+import { ipamPodAlive } from './liveness.ts';
 
 export interface ReconcilerOptions {
   /** How long an attachment must look dead before it is removed. */
@@ -126,7 +130,7 @@ export class Reconciler {
     for (const key of this.#deadSince.keys()) if (!owned.has(key)) this.#deadSince.delete(key);
     const connected = this.#ctx.nb.connected && this.#ctx.ovs.connected;
     for (const [key, attachment] of owned) {
-      if (live.has(hostVethName(attachment.containerId, attachment.ifName)) || this.#lock.busy(key)) {
+      if (this.#lock.busy(key) || (await this.#alive(attachment, live, signal))) {
         this.#deadSince.delete(key);
         if (!this.#lock.busy(key)) this.#suspects.delete(key);
         continue;
@@ -146,6 +150,17 @@ export class Reconciler {
     await this.#removeOrphanVeths(live, owned, now, signal);
     await this.#freeStaleGuards(now, signal);
     return removed;
+  }
+
+  /**
+   * An attachment is alive while its host veth exists; an IPAM-only one, which has none, while
+   * its pod's netns and interface do (liveness.ts). `live`: the host veths listed for this pass,
+   * or undefined to look the veth up now.
+   */
+  async #alive(attachment: OwnedAttachment, live: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<boolean> {
+    if (attachment.ipam !== undefined) return ipamPodAlive(attachment.ipam, this.#ctx.log, signal);
+    const veth = hostVethName(attachment.containerId, attachment.ifName);
+    return live === undefined ? (await findLink(veth, signal)) !== undefined : live.has(veth);
   }
 
   /** Frees guard keys whose port has been gone from their switch for a whole grace period. */
@@ -219,7 +234,7 @@ export class Reconciler {
     const key = attachmentKey(attachment);
     const log = this.#ctx.log.child({ containerId: attachment.containerId, ifname: attachment.ifName, network: attachment.network });
     return this.#lock.run(key, async () => {
-      if (checkAlive && (await findLink(hostVethName(attachment.containerId, attachment.ifName), signal)) !== undefined) return false;
+      if (checkAlive && (await this.#alive(attachment, undefined, signal))) return false;
       const { ovsPort, logicalPort, veth } = await deleteAttachment(this.#ctx, attachment, log, signal);
       await veth;
       this.#deadSince.delete(key);

@@ -5,10 +5,12 @@
 import { isIP } from 'node:net';
 import { CniError, ErrorCode, shown } from './errors.ts';
 import { negotiateVersion, type CniVersion } from './version.ts';
-import { parseResult, type Result } from './result.ts';
+import { parseResult, type Result, type ResultDns } from './result.ts';
 import { illFormedKey, isObject } from './json.ts';
 
 export const DEFAULT_SOCKET = '/run/ovn-multinet/cni.sock';
+/** The plugin's `type`, as a runtime (or another plugin, for IPAM) execs it. */
+export const PLUGIN_TYPE = 'ovn-multinet';
 /** A network config is small; prevResult of a long chain stays far below this. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 const MAX_NAME = 253;
@@ -29,7 +31,15 @@ export interface Attachment {
   ifName: string;
 }
 
+/**
+ * `attach`: ovn-multinet is the plugin (veth, logical switch port, port security).
+ * `ipam`: another plugin (macvlan, ipvlan, bridge, host-device) execs ovn-multinet as its IPAM
+ * plugin (see ipamSection): only addresses, recorded in the NB, and an IPAM result.
+ */
+export type ConfMode = 'attach' | 'ipam';
+
 export interface NetConf {
+  mode: ConfMode;
   cniVersion: CniVersion;
   name: string;
   type: string;
@@ -52,6 +62,16 @@ export interface NetConf {
   allowPersistentIPs: boolean;
   /** OVN answers DHCP on the port (a VM behind the pod's interface configures itself). */
   dhcp: DhcpConfig | undefined;
+  /** IPAM mode: the `dns` section of `ipam`, returned in the result as it is. */
+  dns: ResultDns;
+}
+
+/**
+ * The name of a network setting in errors: in IPAM mode the settings live in the `ipam`
+ * section, so `logicalSwitch` is `ipam.logicalSwitch` there.
+ */
+export function fieldOf(conf: Pick<NetConf, 'mode'>, key: string): string {
+  return conf.mode === 'ipam' ? `ipam.${key}` : key;
 }
 
 export interface DhcpConfig {
@@ -307,31 +327,135 @@ function validateDhcp(value: unknown): DhcpConfig | undefined {
   };
 }
 
-/** Validates a decoded config; `ipam` is refused because addresses come from the OVN switch. */
-export function parseConfig(raw: Record<string, unknown>): NetConf {
+/**
+ * The `ipam` section when ovn-multinet runs as another plugin's IPAM plugin. A reference plugin
+ * (macvlan, ipvlan, bridge, host-device) execs its IPAM plugin with its own environment and the
+ * whole network configuration on stdin: the top-level `type` is that plugin's, and `ipam.type`
+ * names us. When the top-level `type` is ours, ovn-multinet is the plugin and an `ipam` section is
+ * refused (addresses come from the logical switch).
+ */
+export function ipamSection(raw: Record<string, unknown>): Record<string, unknown> | undefined {
+  const ipam = raw['ipam'];
+  if (raw['type'] === PLUGIN_TYPE || !isObject(ipam) || ipam['type'] !== PLUGIN_TYPE) return undefined;
+  return ipam;
+}
+
+/** Settings of the plugin that make no sense for addresses alone: refused rather than ignored. */
+const NOT_IN_IPAM = ['mtu', 'portSecurity', 'dhcp', 'allowPersistentIPs'];
+
+/**
+ * Runs `parse` over the ipam section's settings: the validators name fields as the plugin's
+ * config has them, so their errors get the section's name in front (once, here).
+ */
+function inIpamSection<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof CniError) throw new CniError(err.code, `ipam.${err.message}`, err.details, { cause: err.cause });
+    throw err;
+  }
+}
+
+function validateDns(value: unknown): ResultDns {
+  if (value === undefined) return {};
+  if (!isObject(value)) throw bad('dns', 'must be an object: {"nameservers"?, "domain"?, "search"?, "options"?}', shown(value));
+  const strings = (key: string, valid: (item: string) => boolean, what: string): string[] | undefined => {
+    const items = value[key];
+    if (items === undefined) return undefined;
+    if (!Array.isArray(items) || items.length > 8) throw bad(`dns.${key}`, `must be a list of up to 8 ${what}`, shown(items));
+    return items.map((item: unknown, i) => {
+      if (typeof item !== 'string' || !valid(item)) throw bad(`dns.${key}[${i}]`, `must be ${what}`, shown(item));
+      return item;
+    });
+  };
+  const domain = value['domain'];
+  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) throw bad('dns.domain', 'must be a domain name', shown(domain));
+  const nameservers = strings('nameservers', (item) => isIP(item) !== 0, 'IP addresses');
+  const search = strings('search', (item) => DOMAIN.test(item), 'domain names');
+  const options = strings('options', (item) => item !== '' && item.length <= 255 && !/[\s\0]/.test(item), 'resolver options');
+  return {
+    ...(nameservers === undefined ? {} : { nameservers }),
+    ...(domain === undefined ? {} : { domain }),
+    ...(search === undefined ? {} : { search }),
+    ...(options === undefined ? {} : { options }),
+  };
+}
+
+/** What both modes read first from the top level of the config. */
+function header(raw: Record<string, unknown>): Pick<NetConf, 'cniVersion' | 'name' | 'type'> {
   const cniVersion = requestedVersion(raw);
   const name = validateName(raw['name']);
   const type = optionalString(raw, 'type');
   if (type === undefined || type === '') throw bad('type', 'is required');
+  return { cniVersion, name, type };
+}
+
+function validatePrevResult(value: unknown): Result | undefined {
+  if (value === undefined) return undefined;
+  const prevResult = parseResult(value);
+  if (prevResult === undefined) throw bad('prevResult', 'is not a CNI result');
+  return prevResult;
+}
+
+function validateRuntimeConfig(value: unknown): Record<string, unknown> | undefined {
+  if (value !== undefined && !isObject(value)) throw bad('runtimeConfig', 'must be an object');
+  return value;
+}
+
+/**
+ * IPAM mode: the network is chosen by the same settings as the plugin's (`logicalSwitch`, or a
+ * managed network's `topology`, `subnets`, ...), read from the ipam section; `socket` too (the
+ * executable reads it there). Static addresses come from the top-level runtimeConfig.ips (the
+ * `ips` capability), which the calling plugin passes on untouched.
+ */
+function parseIpamConfig(raw: Record<string, unknown>, ipam: Record<string, unknown>): NetConf {
+  const top = header(raw);
+  const prevResult = validatePrevResult(raw['prevResult']);
+  const runtimeConfig = validateRuntimeConfig(raw['runtimeConfig']);
+  const settings = inIpamSection(() => {
+    for (const key of NOT_IN_IPAM) if (ipam[key] !== undefined) throw bad(key, `is a setting of the ovn-multinet plugin, not of its IPAM (the ${shown(top.type)} plugin makes the interface)`);
+    return {
+      logicalSwitch: validateLogicalSwitch(optionalString(ipam, 'logicalSwitch'), top.name),
+      socket: validateSocket(optionalString(ipam, 'socket')),
+      managed: validateManaged(ipam),
+      routes: validateRoutes(ipam['routes']),
+      dns: validateDns(ipam['dns']),
+    };
+  });
+  return {
+    mode: 'ipam',
+    ...top,
+    prevResult,
+    validAttachments: validateValidAttachments(raw['cni.dev/valid-attachments']),
+    ...settings,
+    mtu: undefined,
+    portSecurity: false,
+    staticIps: validateStaticIps(runtimeConfig?.['ips']),
+    // The calling plugin owns the interface and its MAC (runtimeConfig.mac is its business).
+    staticMac: undefined,
+    allowPersistentIPs: false,
+    dhcp: undefined,
+  };
+}
+
+/** Validates a decoded config; in plugin mode `ipam` is refused because addresses come from the OVN switch. */
+export function parseConfig(raw: Record<string, unknown>): NetConf {
+  const ipam = ipamSection(raw);
+  if (ipam !== undefined) return parseIpamConfig(raw, ipam);
+  const top = header(raw);
   if (raw['ipam'] !== undefined) {
     throw new CniError(ErrorCode.UnsupportedField, 'ipam: not supported, addresses come from the OVN logical switch', 'remove the "ipam" section');
   }
   const portSecurity = raw['portSecurity'];
   if (portSecurity !== undefined && typeof portSecurity !== 'boolean') throw bad('portSecurity', 'must be a boolean');
-  let prevResult: Result | undefined;
-  if (raw['prevResult'] !== undefined) {
-    prevResult = parseResult(raw['prevResult']);
-    if (prevResult === undefined) throw bad('prevResult', 'is not a CNI result');
-  }
-  const runtimeConfig = raw['runtimeConfig'];
-  if (runtimeConfig !== undefined && !isObject(runtimeConfig)) throw bad('runtimeConfig', 'must be an object');
+  const prevResult = validatePrevResult(raw['prevResult']);
+  const runtimeConfig = validateRuntimeConfig(raw['runtimeConfig']);
   const allowPersistentIPs = raw['allowPersistentIPs'];
   if (allowPersistentIPs !== undefined && typeof allowPersistentIPs !== 'boolean') throw bad('allowPersistentIPs', 'must be a boolean', shown(allowPersistentIPs));
   return {
-    cniVersion,
-    name,
-    type,
-    logicalSwitch: validateLogicalSwitch(optionalString(raw, 'logicalSwitch'), name),
+    mode: 'attach',
+    ...top,
+    logicalSwitch: validateLogicalSwitch(optionalString(raw, 'logicalSwitch'), top.name),
     socket: validateSocket(optionalString(raw, 'socket')),
     mtu: validateMtu(raw['mtu']),
     portSecurity: portSecurity ?? true,
@@ -343,5 +467,6 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
     routes: validateRoutes(raw['routes']),
     allowPersistentIPs: allowPersistentIPs ?? false,
     dhcp: validateDhcp(raw['dhcp']),
+    dns: {},
   };
 }

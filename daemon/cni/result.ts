@@ -16,7 +16,8 @@ export interface ResultIp {
   /** CIDR notation: the address with the prefix length of its subnet. */
   address: string;
   gateway?: string;
-  interface: number;
+  /** Index into `interfaces`; absent in an IPAM plugin's result, which has no interfaces. */
+  interface?: number;
 }
 
 export interface ResultRoute {
@@ -24,11 +25,20 @@ export interface ResultRoute {
   gw?: string;
 }
 
+/** SPEC.md "DNS": what an IPAM result may carry (ovn-multinet's own results carry none). */
+export interface ResultDns {
+  nameservers?: string[];
+  domain?: string;
+  search?: string[];
+  options?: string[];
+}
+
 export interface Result {
+  /** Empty in an IPAM plugin's result (SPEC.md: IPAM plugins return no interfaces), and then not printed. */
   interfaces: ResultInterface[];
   ips: ResultIp[];
   routes: ResultRoute[];
-  dns: Record<string, never>;
+  dns: ResultDns;
 }
 
 export type PrintedResult = { cniVersion: CniVersion } & Record<string, unknown>;
@@ -42,7 +52,8 @@ export function convertResult(result: Result, version: CniVersion): PrintedResul
   const ips = result.ips.map((ip) =>
     resultHasIpVersion(version) ? { version: ip.address.includes(':') ? '6' : '4', ...ip } : { ...ip },
   );
-  return { cniVersion: version, interfaces, ips, routes: result.routes, dns: result.dns };
+  // An IPAM result has no interfaces: the key is left out, as the reference IPAM plugins print it.
+  return { cniVersion: version, ...(interfaces.length === 0 ? {} : { interfaces }), ips, routes: result.routes, dns: result.dns };
 }
 
 
@@ -62,7 +73,8 @@ export function parseResult(value: unknown): Result | undefined {
   const outIps: ResultIp[] = [];
   for (const ip of ips) {
     if (!isObject(ip) || typeof ip['address'] !== 'string') return undefined;
-    const entry: ResultIp = { address: ip['address'], interface: typeof ip['interface'] === 'number' ? ip['interface'] : 0 };
+    const entry: ResultIp = { address: ip['address'] };
+    if (typeof ip['interface'] === 'number') entry.interface = ip['interface'];
     if (typeof ip['gateway'] === 'string') entry.gateway = ip['gateway'];
     outIps.push(entry);
   }

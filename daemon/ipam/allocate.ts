@@ -11,7 +11,7 @@ import { stringOf } from '../lib/rows.ts';
 import { eq, wait, type Operation } from '../ovsdb/ops.ts';
 import { OwnerKeys, ScopeKeys } from '../ovn/ids.ts';
 import { addressEntry, parsePortAddresses } from '../ovn/entries.ts';
-import { deletePortOps, findPort, insertPortOps, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { deletePortOps, findPort, insertPortOps, ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { allocateAddress, macForIpv4, randomMac, type IpamSettings } from './pool.ts';
 import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim } from './in-use.ts';
@@ -77,6 +77,11 @@ export interface PortRequest {
    * it has one, else addresses chosen as usual and reserved for it in the same transaction.
    */
   ipamClaim?: string;
+  /**
+   * Addresses only, for another plugin's interface (IPAM mode): IPs and no MAC (the calling
+   * plugin's interface has its own, unknown here), recorded as an IPAM-only port (creationOps).
+   */
+  ipamOnly?: boolean;
 }
 
 /**
@@ -108,7 +113,7 @@ function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: Logi
 }
 
 /** The addresses and MAC the port gets: the claim's, else the requested ones if free, else allocated ones. */
-function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: LogicalSwitch): { mac: string; ips: string[]; plan: AddressPlan } {
+function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: LogicalSwitch): { mac: string | undefined; ips: string[]; plan: AddressPlan } {
   const { ipamClaim } = request;
   if (ipamClaim !== undefined) {
     const claimed = claimedAddresses({ ...request, ipamClaim }, sw, used);
@@ -130,8 +135,10 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
       return ip;
     });
   }
-  let mac: string;
-  if (request.staticMac !== undefined) {
+  let mac: string | undefined;
+  if (request.ipamOnly === true) {
+    mac = undefined;
+  } else if (request.staticMac !== undefined) {
     const user = used.macs.get(request.staticMac);
     if (user !== undefined) throw new AddressInUseError('mac', request.staticMac, describeUser(user));
     mac = request.staticMac;
@@ -140,6 +147,7 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
     mac = v4 === undefined ? randomMac() : macForIpv4(v4);
     while (used.macs.has(mac)) mac = randomMac();
   }
+  if (mac === undefined) return { mac, ips, plan: { kind: 'ipam-only' } };
   const plan: AddressPlan = ipamClaim === undefined ? { kind: 'plain' } : { kind: 'claim-first', reservation: { claim: ipamClaim, mac, ips } };
   return { mac, ips, plan };
 }
@@ -154,12 +162,14 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
  */
 type AddressPlan =
   | { kind: 'plain' }
+  | { kind: 'ipam-only' }
   | { kind: 'claim-first'; reservation: Reservation }
   | { kind: 'claim-existing'; reservation: Reservation; activePort: string | undefined };
 
 export interface NewPort {
   name: string;
-  mac: string;
+  /** undefined: an IPAM-only record. */
+  mac: string | undefined;
   ips: string[];
   portSecurity: boolean;
   externalIds: ReadonlyMap<string, string>;
@@ -171,6 +181,7 @@ export interface NewPort {
  * "taken meanwhile"), then the insert, whose result holds the port's uuid.
  */
 export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan = { kind: 'plain' }): { ops: Operation[]; guards: number; row: Omit<LogicalPort, 'uuid'> } {
+  if (port.mac === undefined || plan.kind === 'ipam-only') return ipamOnlyCreationOps(sw, port);
   const entry = addressEntry(port.mac, port.ips);
   const addresses = [port.mac, ...port.ips];
   let guards: Operation[];
@@ -191,6 +202,23 @@ export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan 
   if (standby) externalIds.set(OwnerKeys.claimStandby, entry);
   const row = { name: port.name, addresses: standby ? [] : [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds };
   return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row, port.dhcp)] };
+}
+
+/**
+ * An IPAM-only record: the IPs are guarded like any port's (so they are taken cluster-wide), and
+ * kept in external_ids (OwnerKeys.ipamOnly), not in `addresses`. The port has no `addresses`, no
+ * port security and `enabled=false`; measured with OVN 23.03 (`ovn-sbctl lflow-list`), such a
+ * port adds two logical flows that match only its own name as inport/outport (never bound, it
+ * never is one) and is left out of `_MC_flood`/`_MC_flood_l2`. A "MAC IP" entry in `addresses`
+ * instead, even with `enabled=false`, makes northd answer ARP for the IP with that MAC
+ * (ls_in_arp_rsp) and add an L2 lookup for the MAC: the calling plugin's interface, whose MAC is
+ * not known here, would be shadowed on a switch that also carries real ports.
+ */
+function ipamOnlyCreationOps(sw: LogicalSwitch, port: NewPort): { ops: Operation[]; guards: number; row: Omit<LogicalPort, 'uuid'> } {
+  const guards = takeKeysOps(sw, guardPairs(port.ips, { port: port.name }));
+  const externalIds = new Map([...port.externalIds, [OwnerKeys.ipamOnly, port.ips.join(' ')]]);
+  const row = { name: port.name, addresses: [], portSecurity: [], externalIds, enabled: false };
+  return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row)] };
 }
 
 /**
@@ -296,6 +324,8 @@ export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, swit
  * has not seen the port's creation yet frees them all the same.
  */
 function portGuards(port: LogicalPort): Map<string, string> {
+  const held = ipamOnlyIps(port.externalIds);
+  if (held !== undefined) return guardPairs(held, { port: port.name });
   const { mac, ips } = parsePortAddresses(portEntry(port));
   return guardPairs(mac === undefined ? ips : [mac, ...ips], { port: port.name });
 }

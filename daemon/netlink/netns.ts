@@ -5,7 +5,7 @@
 // function (create a socket, one ioctl) and switches back before any other JavaScript can run. The
 // switch back cannot fail silently: restoreNetns aborts the process instead. Node's libuv threadpool
 // inherits the netns of the thread that starts it, so it is started before the first switch.
-import { openSync } from 'node:fs';
+import { fstatSync, openSync } from 'node:fs';
 import { access, open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { KernelError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
@@ -46,6 +46,16 @@ export async function openNetns(path: string): Promise<NetnsHandle> {
     throw err;
   }
   return { path, fd: file.fd, close: () => file.close() };
+}
+
+/**
+ * The namespace's identity: device and inode of its nsfs file (what `ip netns identify` and
+ * `lsns` compare). Two paths to one namespace give the same; a namespace made later at the same
+ * path (a reused /proc/<pid>/ns/net) gives another while the first lives.
+ */
+export function netnsId(netns: NetnsHandle): string {
+  const st = fstatSync(netns.fd, { bigint: true });
+  return `${st.dev}:${st.ino}`;
 }
 
 /**

@@ -20,3 +20,8 @@ export function parsePortAddresses(entry: string): { mac: string | undefined; ip
   const ips = rest.map((w) => w.split('/')[0] ?? '').filter((w) => familyOf(w) !== undefined);
   return { mac: first.toLowerCase(), ips };
 }
+
+/** The IPs of an IPAM-only record's entry (OwnerKeys.ipamOnly: "IP IP", no MAC). */
+export function parseHeldIps(entry: string): string[] {
+  return entry.split(' ').filter((ip) => familyOf(ip) !== undefined);
+}

@@ -27,6 +27,19 @@ export const OwnerKeys = {
    * target): its "MAC IPs" entry, held back from `addresses` until the active port is deleted.
    */
   claimStandby: `${PREFIX}claim-standby`,
+  /**
+   * On the record of an IPAM-only attachment (another plugin's `"ipam": {"type": "ovn-multinet"}`,
+   * daemon/attachments/ipam-add.ts): the IPs it holds, space-separated. Such a port has no
+   * `addresses`, no port security and `enabled=false`, so OVN builds no ARP/ND responder and no
+   * L2 lookup for it and leaves it out of the flood groups: forwarding on the switch is unchanged.
+   */
+  ipamOnly: `${PREFIX}ipam-only`,
+  /**
+   * On an IPAM-only record: the identity (`<st_dev>:<st_ino>` of the nsfs file) of the network
+   * namespace CNI_NETNS named at ADD, so that a new namespace at a reused path (/proc/<pid>/ns/net
+   * of a reused pid) does not pass for the pod's (daemon/attachments/liveness.ts).
+   */
+  netnsId: `${PREFIX}netns-id`,
   /** On logical switches ovn-multinet created: the network name, its definition and its hash. */
   managedNetwork: `${PREFIX}managed-network`,
   networkDefinition: `${PREFIX}network-definition`,

@@ -7,7 +7,7 @@ import type { OvsdbClient } from '../ovsdb/client.ts';
 import { columnKeys, type CacheIndex, type KeysOf } from '../ovsdb/index.ts';
 import { isMap, type Row } from '../ovsdb/notation.ts';
 import { stringOf, stringsOf } from '../lib/rows.ts';
-import { parsePortAddresses } from './entries.ts';
+import { parseHeldIps, parsePortAddresses } from './entries.ts';
 import { OwnerKeys, ScopeKeys } from './ids.ts';
 
 /** Logical switches by name (names are not unique in the NB schema). */
@@ -72,10 +72,14 @@ const typeKeys: KeysOf = (lsp) => {
   return type === '' ? [] : [type];
 };
 
-/** The MACs and IPs a port's entries use ("MAC IP...", "dynamic", "router", "unknown"). */
+/**
+ * The MACs and IPs a port's entries use ("MAC IP...", "dynamic", "router", "unknown"), and the
+ * IPs an IPAM-only record of ours holds (OwnerKeys.ipamOnly: it has no `addresses`).
+ */
 export function portAddresses(lsp: Row): { macs: string[]; ips: string[] } {
   const macs: string[] = [];
-  const ips: string[] = [];
+  const [held] = ipamOnlyKeys(lsp);
+  const ips = held === undefined ? [] : parseHeldIps(held);
   for (const entry of [...stringsOf(lsp, 'addresses'), ...stringsOf(lsp, 'dynamic_addresses')]) {
     const parsed = parsePortAddresses(entry);
     if (parsed.mac !== undefined) macs.push(parsed.mac);
@@ -101,4 +105,5 @@ function externalIdKeys(key: string): KeysOf {
 // One function per index: the cache refuses an index name registered with another.
 const claimKeys = externalIdKeys(OwnerKeys.ipamClaim);
 const nodeKeys = externalIdKeys(OwnerKeys.node);
+const ipamOnlyKeys = externalIdKeys(OwnerKeys.ipamOnly);
 const switchKeys = externalIdKeys(ScopeKeys.switch);

@@ -9,6 +9,7 @@ import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringsOf } from '../lib/rows.ts';
 import { OwnerKeys } from './ids.ts';
 import { portsByName } from './indexes.ts';
+import { parseHeldIps } from './entries.ts';
 
 export interface LogicalPort {
   uuid: Uuid;
@@ -16,6 +17,8 @@ export interface LogicalPort {
   addresses: string[];
   portSecurity: string[];
   externalIds: ReadonlyMap<string, string>;
+  /** Written only for IPAM-only records (false); absent means OVN's default, enabled. */
+  enabled?: boolean;
 }
 
 /** The port named `name` (unique in the NB schema), from the cache's name index. */
@@ -39,6 +42,15 @@ export function portEntry(port: LogicalPort): string {
   return port.addresses[0] ?? port.externalIds.get(OwnerKeys.claimStandby) ?? '';
 }
 
+/**
+ * The IPs an IPAM-only record holds (ids.ts OwnerKeys.ipamOnly), or undefined when the port is
+ * an ordinary one (its addresses are in `addresses`).
+ */
+export function ipamOnlyIps(externalIds: ReadonlyMap<string, string>): string[] | undefined {
+  const value = externalIds.get(OwnerKeys.ipamOnly);
+  return value === undefined ? undefined : parseHeldIps(value);
+}
+
 /** The named uuid of the new port within its transaction. */
 const NEW_PORT = 'new_port';
 
@@ -48,8 +60,9 @@ const NEW_PORT = 'new_port';
  */
 export function insertPortOps(switchUuid: Uuid, row: Omit<LogicalPort, 'uuid'>, dhcp: { v4?: Uuid; v6?: Uuid } = {}): Operation[] {
   const options = { ...(dhcp.v4 === undefined ? {} : { dhcpv4_options: dhcp.v4 }), ...(dhcp.v6 === undefined ? {} : { dhcpv6_options: dhcp.v6 }) };
+  const enabled = row.enabled === undefined ? {} : { enabled: row.enabled };
   return [
-    insert('Logical_Switch_Port', { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...options }, NEW_PORT),
+    insert('Logical_Switch_Port', { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...enabled, ...options }, NEW_PORT),
     mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('ports', 'insert', [namedUuid(NEW_PORT)])]),
   ];
 }

@@ -13,6 +13,8 @@ import type { DaemonRequest, DaemonResponse } from '../cni/protocol.ts';
 import { addAttachment } from '../attachments/add.ts';
 import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
+import { addIpamAttachment } from '../attachments/ipam-add.ts';
+import { checkIpamAttachment } from '../attachments/ipam-check.ts';
 import { garbageCollect } from '../attachments/gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
 import { attachmentKey, type OwnedAttachment } from '../attachments/owned.ts';
@@ -82,19 +84,22 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
           log.debug('request received');
           const key = attachmentKey(env);
-          const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name };
+          // IPAM mode (another plugin's `ipam`): addresses only, its own ADD and CHECK; DEL
+          // removes the NB record alone.
+          const ipamOnly = conf.mode === 'ipam';
+          const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name, ipamOnly };
           const reqLog = log;
           // DEL is never queued behind ADDs (it must not hold up a pod's deletion); ADD and CHECK
           // wait their turn in a burst; then one at a time per attachment.
-          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, env, reqLog, signal)), version);
+          if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, { ...env, ipamOnly }, reqLog, signal)), version);
           const result = await admission.run(signal, () => lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'CHECK') {
-              await checkAttachment(ctx, { ...env, conf }, signal);
+              await (ipamOnly ? checkIpamAttachment : checkAttachment)(ctx, { ...env, conf }, signal);
               return undefined;
             }
             try {
-              return await addAttachment(ctx, { ...env, conf, arrivedAt }, reqLog, signal);
+              return await (ipamOnly ? addIpamAttachment : addAttachment)(ctx, { ...env, conf, arrivedAt }, reqLog, signal);
             } catch (err) {
               // What its undo could not remove (a database away), or its NB transaction if a
               // hung database commits it later: the reconciler's, once the databases answer.

@@ -131,6 +131,8 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
 
 export interface CniCall {
   command: string;
+  /** The executable to run instead of ours: e.g. a reference plugin that execs ours as its IPAM. */
+  plugin?: string;
   containerId?: string | undefined;
   netns?: string | undefined;
   ifName?: string | undefined;
@@ -166,7 +168,8 @@ export async function runCni(node: { env: { SANDBOX_NETNS: string } } | undefine
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   const input = typeof config === 'string' || Buffer.isBuffer(config) ? config : JSON.stringify(config);
   const netns = node?.env.SANDBOX_NETNS ?? '';
-  const [file, args] = netns === '' ? [CNI_BINARY, []] : ['ip', ['netns', 'exec', netns, CNI_BINARY]];
+  const binary = call.plugin ?? CNI_BINARY;
+  const [file, args] = netns === '' ? [binary, []] : ['ip', ['netns', 'exec', netns, binary]];
   const result = await execa(file, args, { env: clean, extendEnv: false, input, reject: false, timeout: 180_000 });
   let json: Record<string, unknown> | undefined;
   try {

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestSocketPathModes pins where the socket setting is read: at the top level when this is the
+// plugin, in the ipam section when another plugin execs it as its IPAM (same rule as the
+// daemon's ipamSection in daemon/cni/config.ts).
+func TestSocketPathModes(t *testing.T) {
+	for _, tc := range []struct {
+		name, stdin, path, field string
+	}{
+		{"plugin, default", `{"type":"ovn-multinet"}`, defaultSocketPath, "socket"},
+		{"plugin, own socket", `{"type":"ovn-multinet","socket":"/s/top"}`, "/s/top", "socket"},
+		{"plugin with an ipam section naming us: still the plugin", `{"type":"ovn-multinet","socket":"/s/top","ipam":{"type":"ovn-multinet","socket":"/s/ipam"}}`, "/s/top", "socket"},
+		{"IPAM mode, default", `{"type":"macvlan","ipam":{"type":"ovn-multinet"}}`, defaultSocketPath, "ipam.socket"},
+		{"IPAM mode, ipam.socket", `{"type":"macvlan","socket":"/s/top","ipam":{"type":"ovn-multinet","socket":"/s/ipam"}}`, "/s/ipam", "ipam.socket"},
+		{"another IPAM plugin", `{"type":"macvlan","socket":"/s/top","ipam":{"type":"host-local","socket":"/s/ipam"}}`, "/s/top", "socket"},
+		{"ipam not an object", `{"type":"macvlan","ipam":"ovn-multinet"}`, defaultSocketPath, "socket"},
+		{"ipam.type not a string", `{"type":"macvlan","ipam":{"type":7,"socket":"/s/ipam"}}`, defaultSocketPath, "socket"},
+		{"no type at all", `{"ipam":{"type":"ovn-multinet","socket":"/s/ipam"}}`, "/s/ipam", "ipam.socket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var config map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tc.stdin), &config); err != nil {
+				t.Fatal(err)
+			}
+			path, field, err := socketPath(config)
+			if err != nil {
+				t.Fatalf("error %v", err)
+			}
+			if path != tc.path || field != tc.field {
+				t.Fatalf("got %q (%s), want %q (%s)", path, field, tc.path, tc.field)
+			}
+		})
+	}
+}

@@ -1,0 +1,103 @@
+/**
+ * CNI ADD in IPAM mode: another plugin (macvlan, ipvlan, bridge, host-device) made the interface
+ * and asks ovn-multinet for addresses only. They come from the network's logical switch, chosen
+ * by the same settings as the plugin's (an existing switch by name, or a managed network), and
+ * are held cluster-wide by the same guard keys as any port's, on a record the node's view and
+ * the reconciler find as they find every attachment: a logical switch port named after the
+ * attachment, with the owner ids, no `addresses`, no port security and `enabled=false` (it does
+ * not change OVN's forwarding on the switch: daemon/ipam/allocate.ts ipamOnlyCreationOps). The
+ * netns's identity is recorded for the liveness rule (liveness.ts). Needs neither br-int nor the
+ * local Open_vSwitch DB. A repeated ADD finds the record and returns the same result.
+ */
+import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import { fieldOf } from '../cni/config.ts';
+import type { Result } from '../cni/result.ts';
+import { logicalPortName } from '../cni/names.ts';
+import { UndoStack } from '../lib/undo.ts';
+import { crashPoint } from '../lib/crash-point.ts';
+import type { Logger } from '../lib/log.ts';
+import { netnsId } from '../netlink/netns.ts';
+import { ipamOnlyIps, type LogicalPort } from '../ovn/ports.ts';
+import { OwnerKeys, ownerExternalIds } from '../ovn/ids.ts';
+import { subnetOf } from '../ipam/pool.ts';
+import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
+import { checkNetworkAccess } from '../k8s/networks.ts';
+import { CLEANUP_TIMEOUT_MS, ensureConnected, openPodNetns, type Attacher } from './context.ts';
+import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, staticAddresses, staticRequest, subnetGateway, type NetworkRequest } from './network.ts';
+
+export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
+  const { conf } = req;
+  if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, conf.name, signal);
+  await ensureConnected(ctx, ctx.nb, signal, req.arrivedAt);
+  // Everything that can refuse the request comes before lookupSwitch, which may create the
+  // switch of a managed network: a refused ADD leaves nothing behind.
+  const wanted = await staticRequest(ctx, req, signal);
+  checkManagedStatic(conf, wanted);
+  if (wanted.ipamClaim !== undefined) log.info({ claim: wanted.ipamClaim.name }, 'the pod names an IPAMClaim; IPAM mode does not keep addresses across pods, ignored');
+  // The namespace must exist (3 otherwise); which one it is goes on the record.
+  const netns = await openPodNetns(req.netns);
+  let podNetnsId: string;
+  try {
+    podNetnsId = netnsId(netns);
+  } finally {
+    await netns.close();
+  }
+  const lspName = logicalPortName(req.containerId, req.ifName);
+  const undo = new UndoStack(log);
+  try {
+    const { sw, settings } = await lookupSwitch(ctx, conf, signal);
+    if (settings.subnets.length === 0 && wanted.ips === undefined) {
+      throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(sw.name)} has no subnet to take addresses from`, 'set other_config:subnet on it, or use a managed network with subnets');
+    }
+    let port: LogicalPort | undefined = existingPort(ctx, req, lspName, sw);
+    if (port !== undefined && ipamOnlyIps(port.externalIds) === undefined) {
+      throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: ${req.ifName} is attached by the ovn-multinet plugin itself (logical switch port ${lspName}), not through IPAM`);
+    }
+    if (port === undefined) {
+      const owner = new Map([...ownerExternalIds(identity(ctx, req)), [OwnerKeys.netnsId, podNetnsId]]);
+      let created;
+      try {
+        created = await createLogicalPort(
+          ctx.nb,
+          {
+            switchName: sw.name,
+            settings,
+            name: lspName,
+            portSecurity: false,
+            externalIds: owner,
+            ipamOnly: true,
+            reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
+            ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
+          },
+          signal,
+        );
+      } catch (err) {
+        throw allocationError(err, wanted);
+      }
+      const { switchUuid } = created;
+      port = created.port;
+      const made = port;
+      undo.push('IPAM record', () => deleteLogicalPort(ctx.nb, made, switchUuid, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
+      crashPoint('logical-port');
+    }
+    const ips = ipamOnlyIps(port.externalIds) ?? [];
+    signal.throwIfAborted();
+    undo.commit();
+    log.info({ lsp: lspName, ips, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'addresses given (IPAM)');
+    return {
+      // An IPAM result: no interfaces, and so no `interface` index on the IPs (the calling
+      // plugin sets it to its own interface).
+      interfaces: [],
+      ips: ips.map((ip) => {
+        const address = `${ip}/${prefixLength(ip, settings, wanted)}`;
+        const subnet = subnetOf(settings, ip);
+        const gateway = subnet === undefined ? undefined : subnetGateway(ctx, sw, settings, subnet);
+        return gateway === undefined ? { address } : { address, gateway };
+      }),
+      routes: conf.routes.map((r) => ({ ...r })),
+      dns: conf.dns,
+    };
+  } finally {
+    await undo.unwind();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * CNI CHECK in IPAM mode: the record ADD made still holds the addresses on the network's switch,
+ * and the prevResult's addresses are among them. The interface is the calling plugin's to check.
+ */
+import { CniError, ErrorCode } from '../cni/errors.ts';
+import { logicalPortName } from '../cni/names.ts';
+import { findPort, ipamOnlyIps } from '../ovn/ports.ts';
+import { findSwitch, switchOfPort } from '../ovn/switches.ts';
+import { ownedBy } from '../ovn/ids.ts';
+import { ensureConnected, type Attacher } from './context.ts';
+import type { CheckRequest } from './check.ts';
+
+export async function checkIpamAttachment(ctx: Attacher, req: CheckRequest, signal: AbortSignal): Promise<void> {
+  await ensureConnected(ctx, ctx.nb, signal);
+  await ctx.scope.serve(req.conf.logicalSwitch, signal);
+  const lspName = logicalPortName(req.containerId, req.ifName);
+  const port = findPort(ctx.nb, lspName);
+  const held = port === undefined || !ownedBy(port.externalIds, req.containerId, req.ifName) ? undefined : ipamOnlyIps(port.externalIds);
+  const problems: string[] = [];
+  if (port === undefined || held === undefined) {
+    problems.push(`no IPAM record ${lspName} for this attachment`);
+  } else {
+    const sw = switchOfPort(ctx.nb, port.uuid);
+    if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`IPAM record ${lspName} is not on logical switch ${req.conf.logicalSwitch}`);
+    for (const ip of req.conf.prevResult?.ips ?? []) {
+      const address = ip.address.split('/')[0] ?? '';
+      if (!held.includes(address)) problems.push(`prevResult address ${ip.address} is not held by IPAM record ${lspName}`);
+    }
+  }
+  if (problems.length > 0) throw new CniError(ErrorCode.CheckFailed, `IPAM addresses of ${req.ifName} are not as ADD gave them`, problems.join('; '));
+}

@@ -1,0 +1,49 @@
+/**
+ * Whether an attachment's container is still there, as the reconciler and GC's removal path
+ * decide it.
+ *
+ * An attachment made by ovn-multinet as the plugin is alive while its host veth exists (the
+ * kernel destroys a veth pair with the netns of either end; see reconcile.ts).
+ *
+ * An IPAM-only attachment (another plugin's interface, ipam-add.ts) has no veth of ours. It is
+ * alive while both hold:
+ * - the netns path CNI_NETNS named at ADD is still a network namespace, and the same one (its
+ *   nsfs identity, recorded at ADD: a /proc/<pid>/ns/net path of a reused pid, or a path made
+ *   again, names another namespace and does not count);
+ * - the namespace has an interface named CNI_IFNAME: the calling plugin's (macvlan, ipvlan,
+ *   bridge, host-device all make it before they call IPAM, and their DEL removes it just after).
+ * So a pod whose netns was deleted without DEL, and one whose plugin's DEL removed the interface
+ * while ovn-multinet's part of it failed (no daemon), are both freed after the grace period.
+ * When the namespace cannot be looked at for another reason (permissions), it counts as alive:
+ * an address is never freed on a guess.
+ */
+import { getLinkOn } from '../netlink/link.ts';
+import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
+import { netnsId, openNetns, type NetnsHandle } from '../netlink/netns.ts';
+import { Rtnl } from '../netlink/rtnl.ts';
+import type { Logger } from '../lib/log.ts';
+
+/** What an IPAM-only record says about its pod (ids.ts OwnerKeys.netns, netnsId, ifName). */
+export interface IpamPod {
+  netns: string;
+  /** Absent on a record that lacks it: then any namespace at the path counts. */
+  netnsId: string | undefined;
+  ifName: string;
+}
+
+export async function ipamPodAlive(pod: IpamPod, log: Logger, signal: AbortSignal): Promise<boolean> {
+  let netns: NetnsHandle;
+  try {
+    netns = await openNetns(pod.netns);
+  } catch (err) {
+    if (err instanceof NetnsNotFoundError || err instanceof NotANetnsError) return false;
+    log.warn({ err, netns: pod.netns }, 'cannot open the netns of an IPAM-only attachment; it counts as alive');
+    return true;
+  }
+  try {
+    if (pod.netnsId !== undefined && netnsId(netns) !== pod.netnsId) return false;
+    return (await getLinkOn(Rtnl.in(netns), pod.ifName, signal)) !== undefined;
+  } finally {
+    await netns.close();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * What ADD does the same whether ovn-multinet is the plugin or another plugin's IPAM: who the
+ * attachment is, the switch of the network (an existing one by name, or a managed network's,
+ * made on first use), the static addresses asked for and their checks, and the CNI errors the
+ * allocation's failures become. Errors name the field as the config has it (fieldOf: in IPAM
+ * mode `ipam.logicalSwitch`).
+ */
+import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import { fieldOf, type NetConf, type RequestedAddress } from '../cni/config.ts';
+import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
+import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
+import { findPort, type LogicalPort } from '../ovn/ports.ts';
+import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
+import { subnetContains, type Subnet } from '../lib/ip.ts';
+import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
+import { AddressInUseError, ClaimMismatchError, PoolExhaustedError } from '../ipam/allocate.ts';
+import { ownedBy, type AttachmentIdentity } from '../ovn/ids.ts';
+import { podAddressRequest } from '../k8s/requests.ts';
+import type { Attacher } from './context.ts';
+
+/** What ADD (either mode) is asked. */
+export interface NetworkRequest {
+  containerId: ContainerId;
+  ifName: IfName;
+  netns: NetnsPath;
+  args: Record<string, string>;
+  conf: NetConf;
+  /** performance.now() when the request arrived: waits for a lost database count from there. */
+  arrivedAt: number;
+}
+
+/** Who the attachment is, as its NB record says (ownerExternalIds). */
+export function identity(ctx: Attacher, req: NetworkRequest): AttachmentIdentity {
+  const pod: NonNullable<AttachmentIdentity['pod']> = {};
+  const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
+  if (namespace !== undefined) pod.namespace = namespace;
+  if (name !== undefined) pod.name = name;
+  if (uid !== undefined) pod.uid = uid;
+  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod };
+}
+
+/** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
+export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
+  let sw: LogicalSwitch | undefined;
+  // The switch and all its ports are in the daemon's view from here on (NbScope).
+  await ctx.scope.serve(conf.logicalSwitch, signal);
+  try {
+    sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
+  } catch (err) {
+    if (err instanceof AmbiguousSwitchError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: ${err.message}`);
+    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, err.field)}: ${err.message}`, err.details);
+    throw err;
+  }
+  if (sw === undefined) {
+    // Not in view because the NB went away while the switch was being served: worth a retry,
+    // not a configuration error.
+    if (!ctx.nb.connected) throw new CniError(ErrorCode.TryAgainLater, 'OVN Northbound database is not reachable', `logical switch ${shown(conf.logicalSwitch)} could not be looked up`);
+    throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
+  }
+  try {
+    return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
+  } catch (err) {
+    if (err instanceof IpamConfigError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: ${conf.logicalSwitch}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The static addresses asked for, and the field that asked for each kind (named in errors). */
+export interface StaticRequest {
+  ips: RequestedAddress[] | undefined;
+  mac: string | undefined;
+  ipsField: string;
+  macField: string;
+  /** The IPAMClaim named by the pod's network-selection element, and where it was named. */
+  ipamClaim: { name: string; field: string } | undefined;
+}
+
+/**
+ * runtimeConfig.ips/mac; with Kubernetes on, what the config lacks comes from the pod's
+ * network-selection element for this network (its annotation), through the same path.
+ */
+export async function staticRequest(ctx: Attacher, req: NetworkRequest, signal: AbortSignal): Promise<StaticRequest> {
+  const { conf } = req;
+  const fromConfig = { ips: conf.staticIps, mac: conf.staticMac, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: undefined };
+  if (ctx.pods === undefined) return fromConfig;
+  const pod = await podAddressRequest(ctx.pods, req.args, conf.name, req.ifName, signal);
+  if (pod === undefined) return fromConfig;
+  const ipsFromPod = conf.staticIps === undefined && pod.ips !== undefined;
+  const macFromPod = conf.staticMac === undefined && pod.mac !== undefined;
+  return {
+    ips: ipsFromPod ? pod.ips : conf.staticIps,
+    mac: macFromPod ? pod.mac : conf.staticMac,
+    ipsField: ipsFromPod ? `${pod.field} ips` : fromConfig.ipsField,
+    macField: macFromPod ? `${pod.field} mac` : fromConfig.macField,
+    ipamClaim: pod.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
+  };
+}
+
+/**
+ * The static addresses, checked against the switch: inside its subnet when it has one (code 7
+ * otherwise); a switch without a subnet leaves addressing to the user.
+ */
+export function staticAddresses(wanted: StaticRequest, settings: IpamSettings): string[] {
+  return (wanted.ips ?? []).map(({ address }, i) => {
+    if (settings.subnets.length > 0 && subnetOf(settings, address) === undefined) {
+      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, settings.subnets.map((s) => s.cidr).join(', '));
+    }
+    return address;
+  });
+}
+
+/**
+ * A managed network's static addresses, checked against its definition before its switch may be
+ * created (a refused ADD leaves no switch behind). Existing switches are checked by
+ * staticAddresses against their own settings.
+ */
+export function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
+  if (conf.managed === undefined || wanted.ips === undefined) return;
+  let subnets: Subnet[];
+  try {
+    ({ subnets } = networkDefinition(conf.managed));
+  } catch (err) {
+    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, err.field)}: ${err.message}`, err.details);
+    throw err;
+  }
+  wanted.ips.forEach(({ address }, i) => {
+    if (!subnets.some((s) => subnetContains(s, address))) {
+      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, subnets.map((s) => s.cidr).join(', '));
+    }
+  });
+}
+
+/** An address's prefix length: its subnet's, else the one asked for with it, else a host route. */
+export function prefixLength(ip: string, settings: IpamSettings, wanted: StaticRequest): number {
+  const subnet = subnetOf(settings, ip);
+  if (subnet !== undefined) return subnet.prefixLength;
+  return wanted.ips?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
+}
+
+/** The port this attachment already has (repeated ADD), checked to be ours and on the right switch. */
+export function existingPort(ctx: Attacher, req: NetworkRequest, lspName: string, sw: LogicalSwitch): LogicalPort | undefined {
+  const port = findPort(ctx.nb, lspName);
+  if (port === undefined) return undefined;
+  if (!ownedBy(port.externalIds, req.containerId, req.ifName)) {
+    throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+  }
+  const on = switchOfPort(ctx.nb, port.uuid);
+  if (on?.uuid !== sw.uuid) {
+    throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(req.conf, 'logicalSwitch')}: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`);
+  }
+  return port;
+}
+
+/**
+ * The gateway reported for an address of `subnet`: the one a managed network declares, else
+ * the address of a router port connected to the switch in that subnet.
+ */
+export function subnetGateway(ctx: Attacher, sw: LogicalSwitch, settings: IpamSettings, subnet: Subnet): string | undefined {
+  return settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
+}
+
+/** The CNI error a failed allocation becomes; anything else is returned as it is. */
+export function allocationError(err: unknown, wanted: StaticRequest): unknown {
+  if (err instanceof PoolExhaustedError) return new CniError(ErrorCode.AddressPoolExhausted, err.message);
+  if (err instanceof AddressInUseError) {
+    const field = err.kind === 'ip' ? wanted.ipsField : wanted.macField;
+    return new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
+  }
+  if (err instanceof ClaimMismatchError) return new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
+  return err;
+}
