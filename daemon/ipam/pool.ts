@@ -125,13 +125,6 @@ export function subnetOf(settings: IpamSettings, address: string): Subnet | unde
   return settings.subnets.find((s) => subnetContains(s, address));
 }
 
-/** 0a:58 + the IPv4 address, as ovn-kubernetes does: unique on the switch because the IP is. */
-export function macForIpv4(address: string): string {
-  const value = ipToBigInt(address);
-  const bytes = [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 255n));
-  return ['0a', '58', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
-}
-
 /** A random locally administered unicast MAC for ports without an IPv4 address. */
 export function randomMac(): string {
   const bytes = randomBytes(6);

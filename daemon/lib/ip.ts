@@ -60,3 +60,10 @@ export function subnetContains(subnet: Subnet, address: string): boolean {
   const value = ipToBigInt(address);
   return value >= subnet.network && value <= subnet.last;
 }
+
+/** 0a:58 + the IPv4 address, as ovn-kubernetes does: unique on the switch because the IP is. */
+export function macForIpv4(address: string): string {
+  const value = ipToBigInt(address);
+  const bytes = [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 255n));
+  return ['0a', '58', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}

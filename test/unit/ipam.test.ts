@@ -1,5 +1,6 @@
 import t from 'tap';
-import { allocateAddress, macForIpv4, parseIpamSettings, randomMac, subnetOf, IpamConfigError, type IpamSettings } from '../../daemon/ipam/pool.ts';
+import { allocateAddress, parseIpamSettings, randomMac, subnetOf, IpamConfigError, type IpamSettings } from '../../daemon/ipam/pool.ts';
+import { macForIpv4 } from '../../daemon/lib/ip.ts';
 import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet } from '../../daemon/lib/ip.ts';
