@@ -20,18 +20,17 @@ if [[ "${1:-}" == --scale ]]; then
   # The daemon's cost as the shared NB grows (bench/scale.ts): SCALE_UNRELATED (0,20000,50000),
   # SCALE_OURS (20000), SCALE_ADDS (10), SCALE_CHURN (10000), SCALE_SWITCHES (100), SCALE_PROBES (10).
   # A run starts a daemon per scenario over a quarter of an hour, and dist/ is shared: it runs in
-  # a private mount namespace where dist/ovn-multinet and dist/ovn-multinetd are copies taken
-  # now (bind mounts), so a rebuild meanwhile cannot give its scenarios different builds. Its
-  # netns and sandbox live in that namespace too, and go with it.
+  # a private mount namespace where dist/ is a copy taken now (a bind mount of the directory), so
+  # a rebuild meanwhile cannot give its scenarios different builds. Not a mount per file: the
+  # build renames new files over the old ones, and the kernel detaches a mount in another
+  # namespace whose file is renamed over. Its netns and sandbox live in that namespace too.
   if [[ -z "${OVN_MULTINET_SCALE_PINNED:-}" ]]; then
     exec unshare --mount --propagation private env OVN_MULTINET_SCALE_PINNED=1 bash "$0" --scale
   fi
   pin=$(mktemp -d /tmp/omscale-dist-XXXXXX)
-  trap 'umount dist/ovn-multinet dist/ovn-multinetd 2>/dev/null; rm -rf "$pin"' EXIT
-  for exe in ovn-multinet ovn-multinetd; do
-    cp -p "dist/$exe" "$pin/$exe"
-    mount --bind "$pin/$exe" "dist/$exe"
-  done
+  trap 'umount dist 2>/dev/null; rm -rf "$pin"' EXIT
+  cp -p dist/ovn-multinet dist/ovn-multinetd "$pin/"
+  mount --bind "$pin" dist
   node bench/scale.ts
   exit
 fi
