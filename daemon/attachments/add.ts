@@ -19,14 +19,16 @@ import { deleteLink, findLink } from '../netlink/link.ts';
 import { isErrno } from '../netlink/errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
-import { findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { findAttachmentPort, findPort, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { AddressInUseError, ClaimMismatchError, createLogicalPort, deleteLogicalPort, PoolExhaustedError } from '../ipam/allocate.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
-import { ownedBy, ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
+import { ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
+import { localChassis } from '../ovs/chassis.ts';
+import { ChassisUnknownError, MigrationInFlightError } from '../ipam/migration.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
@@ -50,7 +52,8 @@ function identity(ctx: Attacher, req: AddRequest): AttachmentIdentity {
   if (namespace !== undefined) pod.namespace = namespace;
   if (name !== undefined) pod.name = name;
   if (uid !== undefined) pod.uid = uid;
-  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod };
+  const chassis = localChassis(ctx.ovs);
+  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod, ...(chassis === undefined ? {} : { chassis }) };
 }
 
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
@@ -184,13 +187,17 @@ function requireBridge(ctx: Attacher): Bridge {
   return bridge;
 }
 
-/** The port this attachment already has (repeated ADD), checked to be ours and on the right switch. */
+/**
+ * The port this attachment already has (repeated ADD: its own, or the IPAMClaim's port it joined
+ * as a live migration's target), checked to be on the right switch.
+ */
 function existingPort(ctx: Attacher, req: AddRequest, lspName: string, sw: LogicalSwitch): LogicalPort | undefined {
-  const port = findPort(ctx.nb, lspName);
-  if (port === undefined) return undefined;
-  if (!ownedBy(port.externalIds, req.containerId, req.ifName)) {
-    throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+  const found = findAttachmentPort(ctx.nb, req.containerId, req.ifName);
+  if (found === undefined) {
+    if (findPort(ctx.nb, lspName) !== undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+    return undefined;
   }
+  const { port } = found;
   const on = switchOfPort(ctx.nb, port.uuid);
   if (on?.uuid !== sw.uuid) {
     throw new CniError(ErrorCode.InvalidConfig, `logicalSwitch: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`);
@@ -306,8 +313,8 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           },
           signal,
         );
-        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, created.port, created.switchUuid, cleanupSignal()));
-        log.debug({ lsp: lspName, addresses: created.port.addresses }, 'created logical switch port');
+        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, req, cleanupSignal()));
+        log.debug({ lsp: created.port.name, addresses: created.port.addresses, shared: created.port.name !== lspName }, 'created or joined logical switch port');
         crashPoint('logical-port');
         return created.port;
       } catch (err) {
@@ -317,15 +324,28 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           throw new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
         }
         if (err instanceof ClaimMismatchError) throw new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
+        if (err instanceof MigrationInFlightError) throw new CniError(ErrorCode.TryAgainLater, `${wanted.ipamClaim?.field ?? 'ipam-claim-reference'}: ${err.message}`, 'a third pod of the claim waits until the migration ends (one of the two pods is deleted)');
+        if (err instanceof ChassisUnknownError) throw new CniError(ErrorCode.TryAgainLater, "this node's OVN chassis is not known yet", `no external_ids:system-id in the local Open_vSwitch database (${err.message})`);
         throw err;
       }
     };
     // A new attachment makes its host side while the NB commits; a repeated ADD finds its port
-    // and checks each piece in turn. Both settle before the undo stack may run.
-    const [portMade, sideMade] = await Promise.allSettled([existing ?? newPort(), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
-    if (portMade.status === 'rejected') throw portMade.reason;
-    if (sideMade.status === 'rejected') throw sideMade.reason;
-    const port = portMade.value;
+    // and checks each piece in turn. Both settle before the undo stack may run. A new pod of an
+    // IPAMClaim may join the claim's port (a live migration's target): the iface-id is that
+    // port's name, known once the NB has answered, so its host side comes after.
+    let port: LogicalPort;
+    let made: VethPair | undefined;
+    if (claim !== undefined && existing === undefined) {
+      port = await newPort();
+      made = await makeHostSide(ctx, { ...side, lspName: port.name }, undo, signal);
+    } else {
+      const [portMade, sideMade] = await Promise.allSettled([existing ?? newPort(), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
+      if (portMade.status === 'rejected') throw portMade.reason;
+      if (sideMade.status === 'rejected') throw sideMade.reason;
+      port = portMade.value;
+      made = sideMade.value;
+    }
+    const bound: HostSide = { ...side, lspName: port.name };
     const { mac, ips } = parsePortAddresses(portEntry(port));
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
     const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
@@ -340,7 +360,6 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       signal,
     };
 
-    const made = sideMade.value;
     let hostMac: string;
     let podConfigured: Promise<void> = Promise.resolve();
     if (made !== undefined) {
@@ -366,17 +385,17 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
       }
     }
 
-    const bound = (async () => {
+    const binding = (async () => {
       // A fresh attachment's port was made with its veth; a repeated ADD checks the one it finds.
-      if (made === undefined) await ensureBridgePort(ctx, side, undo, signal);
-      await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
+      if (made === undefined) await ensureBridgePort(ctx, bound, undo, signal);
+      await waitOvnInstalled(ctx.ovs, vethName, port.name, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.
-    const [configured, binding] = await Promise.allSettled([podConfigured, bound]);
+    const [configured, installed] = await Promise.allSettled([podConfigured, binding]);
     if (configured.status === 'rejected') throw configured.reason;
-    if (binding.status === 'rejected') throw binding.reason;
+    if (installed.status === 'rejected') throw installed.reason;
     undo.commit();
-    log.info({ lsp: lspName, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
+    log.info({ lsp: port.name, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
     const gatewayOf = (ip: string): string | undefined => {
       const subnet = subnetOf(settings, ip);

@@ -1,9 +1,11 @@
 /**
  * The attachments this node owns, as the databases record them: logical switch ports whose owner
- * ids name this node, and br-int ports carrying our owner ids. Used by the reconciler and by GC.
+ * ids (or migration-target ids, on an IPAMClaim's port shared in a live migration) name this
+ * node, and br-int ports carrying our owner ids. Used by the reconciler and by GC.
  */
 import { stringMapOf } from '../lib/rows.ts';
-import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
+import { OWNER_VALUE, OwnerKeys, targetIdsOf } from '../ovn/ids.ts';
+import { portsByNode } from '../ovn/indexes.ts';
 import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
 
@@ -32,10 +34,13 @@ function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined 
 export function ownedAttachments(ctx: Attacher): Map<string, OwnedAttachment> {
   const out = new Map<string, OwnedAttachment>();
   if (ctx.nb.connected) {
-    for (const row of ctx.nb.cache.table('Logical_Switch_Port').values()) {
+    for (const row of portsByNode(ctx.nb).rows(ctx.node)) {
       const ids = stringMapOf(row, 'external_ids');
-      const owned = ids.get(OwnerKeys.node) === ctx.node ? fromIds(ids) : undefined;
-      if (owned !== undefined) out.set(attachmentKey(owned), owned);
+      // The port's owner, and a live migration's target sharing it: either may be this node's.
+      for (const attachment of [ids, targetIdsOf(ids)]) {
+        const owned = attachment.get(OwnerKeys.node) === ctx.node ? fromIds(attachment) : undefined;
+        if (owned !== undefined) out.set(attachmentKey(owned), owned);
+      }
     }
   }
   const bridge = ctx.ovs.connected ? findBridge(ctx.ovs, ctx.bridge) : undefined;

@@ -5,7 +5,7 @@
 // a while later the source pod is deleted. Lost pings x 10 ms = the downtime.
 import t, { type Test } from 'tap';
 import { e2eSkipReason } from '../helpers/node.ts';
-import { ping, pingSeries, sendRarp } from '../helpers/traffic.ts';
+import { armRarp, ping, pingSeries } from '../helpers/traffic.ts';
 import { echoesIn, startClaimCluster, type ClaimCluster, type ClaimPod } from '../helpers/claims.ts';
 import { sleep } from '../helpers/until.ts';
 
@@ -48,10 +48,18 @@ async function measure(t: Test, c: ClaimCluster): Promise<Measured> {
   const pings = pingSeries(client.ns, ip, count, PING_INTERVAL_S);
   await sleep(BEFORE_MS);
   // The VM stops on the source and runs on the target: it announces itself there.
-  await source.ns.exec(['ip', 'link', 'set', 'net1', 'down']);
+  const rarp = await armRarp(target.ns, 'net1', source.mac);
   const targetBeforeRarp = await echoesIn(target.ns);
-  await sendRarp(target.ns, 'net1', source.mac);
-  await sleep(GAP_MS);
+  await source.ns.exec(['ip', 'link', 'set', 'net1', 'down']);
+  const down = performance.now();
+  await rarp.send();
+  const sent = performance.now();
+  let first = -1;
+  while (performance.now() - sent < GAP_MS) {
+    if (first < 0 && (await echoesIn(target.ns)) > targetBeforeRarp) first = performance.now() - sent;
+    await sleep(10);
+  }
+  t.comment(`RARP sent ${Math.round(sent - down)} ms after the source went down; first echo at the target ${Math.round(first)} ms after the RARP`);
   const targetBeforeDel = await echoesIn(target.ns);
   const del = await c.del(source);
   const series = await pings;

@@ -82,18 +82,46 @@ export async function pingSeries(from: Netns, to: string, count: number, interva
 }
 
 /**
- * A RARP request from `mac` out of interface `ifName` in `ns`, as QEMU announces a VM after a
- * live migration (opcode 3, "request reverse", sender and target hardware address the VM's).
- * Sent through an AF_PACKET socket by python3.
+ * Readies a RARP request from `mac` out of interface `ifName` in `ns`, as QEMU announces a VM after
+ * a live migration (opcode 3, "request reverse", sender and target hardware address the VM's),
+ * through an AF_PACKET socket held by a python3 process started now; `send()` sends it at once
+ * (no process start in between) and resolves once it is out.
  */
-export async function sendRarp(ns: Netns, ifName: string, mac: string): Promise<void> {
+export async function armRarp(ns: Netns, ifName: string, mac: string): Promise<{ send(): Promise<void> }> {
   const script = [
     'import socket, sys',
     "mac = bytes.fromhex(sys.argv[2].replace(':', ''))",
     's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)',
     's.bind((sys.argv[1], 0))',
-    "rarp = bytes([0, 1, 8, 0, 6, 4, 0, 3]) + mac + bytes(4) + mac + bytes(4)",
-    "s.send((b'\\xff' * 6 + mac + bytes([0x80, 0x35]) + rarp).ljust(60, b'\\0'))",
+    'rarp = bytes([0, 1, 8, 0, 6, 4, 0, 3]) + mac + bytes(4) + mac + bytes(4)',
+    "frame = (b'\\xff' * 6 + mac + bytes([0x80, 0x35]) + rarp).ljust(60, b'\\0')",
+    "print('ready', flush=True)",
+    'sys.stdin.readline()',
+    's.send(frame)',
+    "print('sent', flush=True)",
   ].join('\n');
-  await execa('ip', ['netns', 'exec', ns.name, 'python3', '-c', script, ifName, mac], { timeout: 10_000 });
+  const child = execa('ip', ['netns', 'exec', ns.name, 'python3', '-c', script, ifName, mac], { timeout: 60_000, stdin: 'pipe' });
+  const lines = (async function* () {
+    let buffer = '';
+    for await (const chunk of child.stdout) {
+      buffer += String(chunk);
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        yield buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+      }
+    }
+  })();
+  const next = async (want: string): Promise<void> => {
+    const { value } = await lines.next();
+    if (value !== want) throw new Error(`RARP sender: expected ${want}, got ${String(value)}: ${(await child.catch((e: unknown) => e)) as string}`);
+  };
+  await next('ready');
+  return {
+    send: async () => {
+      child.stdin.write('go\n');
+      await next('sent');
+      await child;
+    },
+  };
 }
