@@ -38,6 +38,8 @@ export interface AttachOptions {
   ips?: string[];
   /** Another pod's netns (an ADD repeated for the same container). */
   reuse?: ClaimPod;
+  /** Runs in the new pod's netns before its ADD. */
+  prepare?: (ns: Netns) => Promise<unknown>;
 }
 
 export interface ClaimCluster {
@@ -103,6 +105,7 @@ export async function startClaimCluster(t: Teardown, opts: { network: string; su
         if (o.ips !== undefined) element['ips'] = o.ips;
         await api.upsert({ namespace: CLAIM_NAMESPACE, name, uid: `uid-${name}`, nodeName: node.name, annotations: { [ANNOTATION]: JSON.stringify([element]) } });
         ns = await createNetns(t, 'omclaim');
+        await o.prepare?.(ns);
       } else {
         ({ name, ns } = o.reuse);
       }
