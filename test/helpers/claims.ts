@@ -48,16 +48,16 @@ export interface ClaimCluster {
   kubeconfig: string;
   network: string;
   /** Creates (or replaces) IPAMClaim `name` for `network` (default: the cluster's). */
-  claim(name: string, network?: string): Promise<unknown>;
+  claim: (name: string, network?: string) => Promise<unknown>;
   /** ADD of a new pod on `node` (DEL armed at `t`'s teardown). */
-  attach(t: Test, node: ClusterNode, opts?: AttachOptions): Promise<ClaimPod>;
+  attach: (t: Test, node: ClusterNode, opts?: AttachOptions) => Promise<ClaimPod>;
   /** DEL of the pod, as its node's runtime sends it. */
-  del(pod: ClaimPod): Promise<CniOutcome>;
+  del: (pod: ClaimPod) => Promise<CniOutcome>;
   /** CHECK of the pod with its ADD result as prevResult. */
-  check(pod: ClaimPod): Promise<CniOutcome>;
+  check: (pod: ClaimPod) => Promise<CniOutcome>;
   /** The logical switch's external_ids (reservations, guard keys), as ovn-nbctl prints them. */
-  reservations(): Promise<string>;
-  claimStatus(name: string): Promise<unknown>;
+  reservations: () => Promise<string>;
+  claimStatus: (name: string) => Promise<unknown>;
 }
 
 /** The management link the API server listens on: a plain veth pair between the node namespaces. */
