@@ -28,7 +28,7 @@ import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from 
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { ownerExternalIds, OwnerKeys, type AttachmentIdentity } from '../ovn/ids.ts';
 import { localChassis } from '../ovs/chassis.ts';
-import { ChassisUnknownError, MigrationInFlightError } from '../ipam/migration.ts';
+import { ChassisUnknownError, MigrationInFlightError, SameChassisError } from '../ipam/migration.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
@@ -325,6 +325,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
         }
         if (err instanceof ClaimMismatchError) throw new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
         if (err instanceof MigrationInFlightError) throw new CniError(ErrorCode.TryAgainLater, `${wanted.ipamClaim?.field ?? 'ipam-claim-reference'}: ${err.message}`, 'a third pod of the claim waits until the migration ends (one of the two pods is deleted)');
+        if (err instanceof SameChassisError) throw new CniError(ErrorCode.AttachFailed, `${wanted.ipamClaim?.field ?? 'ipam-claim-reference'}: a live migration within one node is not supported`, err.message);
         if (err instanceof ChassisUnknownError) throw new CniError(ErrorCode.TryAgainLater, "this node's OVN chassis is not known yet", `no external_ids:system-id in the local Open_vSwitch database (${err.message})`);
         throw err;
       }

@@ -43,6 +43,14 @@ export class MigrationInFlightError extends Error {
   override name = 'MigrationInFlightError';
 }
 
+/**
+ * A second pod of the claim on the chassis its port is bound to: OVN binds a port to one OVS
+ * interface per chassis, so a migration within one node cannot share the port.
+ */
+export class SameChassisError extends Error {
+  override name = 'SameChassisError';
+}
+
 /** The node's chassis is not known (no system-id in its Open_vSwitch row). */
 export class ChassisUnknownError extends Error {
   override name = 'ChassisUnknownError';
@@ -85,7 +93,10 @@ export function joinOps(port: LogicalPort, target: ReadonlyMap<string, string>):
   const source = chassisOf(port.externalIds);
   const dest = target.get(OwnerKeys.chassis);
   if (dest === undefined) throw new ChassisUnknownError('the target has no chassis');
-  const chassis = source === undefined || source === dest ? dest : `${source},${dest}`;
+  if (source === dest || port.externalIds.get(OwnerKeys.node) === target.get(OwnerKeys.node)) {
+    throw new SameChassisError(`the claim's port ${port.name} is bound to this node's chassis ${dest} already`);
+  }
+  const chassis = source === undefined ? dest : `${source},${dest}`;
   return rewrite(port, new Map([...port.externalIds, ...asTargetIds(target)]), withChassis(port, chassis, 'rarp'));
 }
 

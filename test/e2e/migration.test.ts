@@ -12,7 +12,8 @@
 // Then what the shared port goes through: ADD of the target twice, CHECK on both nodes, a third
 // pod of the claim while the migration is in flight (refused with 11), both daemons restarted in
 // the middle (each reconciler keeps its own attachment of the shared port), DEL of either twice,
-// a cancelled migration (target DEL first) and a failed target ADD (the source is left as it was).
+// a cancelled migration (target DEL first) and a failed target ADD (the source is left as it was),
+// a second pod of the claim on the source's node (refused: OVN binds a port once per chassis).
 import t, { type Test } from 'tap';
 import { e2eSkipReason } from '../helpers/node.ts';
 import { armRarp, ping, pingSeries } from '../helpers/traffic.ts';
@@ -195,6 +196,12 @@ t.test('live migration between two nodes', { skip }, async (t) => {
     const [port = ''] = await claimPorts(claim);
     const idsBefore = await externalIds(port);
     const sourceOnly = `{requested-chassis=${nodes.a.name}}`;
+
+    const sameNode = await c.attach(t, nodes.a, { claim });
+    t.equal(sameNode.out.json?.['code'], 100, `a second pod of the claim on the source's node is refused: ${sameNode.out.stdout}`);
+    t.match(String(sameNode.out.json?.['msg']), 'a live migration within one node is not supported');
+    t.equal(await externalIds(port), idsBefore, "the source's port as it was");
+    t.equal(await options(port), '{}', 'with no requested chassis');
 
     const target = await c.attach(t, nodes.b, { claim });
     t.equal(target.out.exitCode, 0, target.out.stdout);

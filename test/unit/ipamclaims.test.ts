@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { claimKey, releaseOps, reservationGuard, reservationOf, reservationsOf, reserveOps } from '../../daemon/ipam/reservations.ts';
 import { addressesInUse, describeUser, usedByClaim } from '../../daemon/ipam/in-use.ts';
 import { creationOps } from '../../daemon/ipam/allocate.ts';
-import { ChassisUnknownError, handOverOps, joinOps, leaveOps } from '../../daemon/ipam/migration.ts';
+import { ChassisUnknownError, handOverOps, joinOps, leaveOps, SameChassisError } from '../../daemon/ipam/migration.ts';
 import type { LogicalPort } from '../../daemon/ovn/ports.ts';
 import type { Operation } from '../../daemon/ovsdb/ops.ts';
 import type { LogicalSwitch } from '../../daemon/ovn/switches.ts';
@@ -93,6 +93,7 @@ t.test('the port of a claim shared by a live migration target (pure)', async (t)
   t.equal(joined?.ids.get(TargetKeys.containerId), 'dst', 'the target is recorded beside it');
   t.equal(joined?.ids.get(TargetKeys.node), 'node-b');
   t.throws(() => joinOps(source, identity('dst', 'node-b')), ChassisUnknownError, 'a target without a chassis cannot join');
+  t.throws(() => joinOps(source, identity('dst', 'node-a', 'chassis-a')), SameChassisError, 'nor one on the chassis of the source');
 
   const shared: LogicalPort = { ...source, externalIds: joined?.ids ?? new Map(), options: joined?.options ?? new Map() };
   t.equal(roleOf(shared.externalIds, 'src', 'net1'), 'owner');
