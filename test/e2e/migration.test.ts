@@ -14,43 +14,25 @@
 // the middle (each reconciler keeps its own attachment of the shared port), DEL of either twice,
 // a cancelled migration (target DEL first) and a failed target ADD (the source is left as it was),
 // a second pod of the claim on the source's node (refused: OVN binds a port once per chassis).
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { e2eSkipReason } from '../helpers/node.ts';
-import { armRarp, ping, pingSeries } from '../helpers/traffic.ts';
-import { CLAIM_NAMESPACE, echoesIn, startClaimCluster, type ClaimCluster, type ClaimPod } from '../helpers/claims.ts';
+import { ping } from '../helpers/traffic.ts';
+import { CLAIM_NAMESPACE, startClaimCluster, type ClaimCluster, type ClaimPod } from '../helpers/claims.ts';
+import { migrateUnderPings } from '../helpers/migration.ts';
 import { sleep, until } from '../helpers/until.ts';
 
 const skip = e2eSkipReason();
 const NETWORK = 'vmnet';
 const SUBNET = '10.71.0.0/24';
-const PING_INTERVAL_S = 0.01;
-/** From the start of the pings to the source going down. */
-const BEFORE_MS = 1000;
-/** From the RARP to the source pod's DEL (KubeVirt deletes it once the migration has completed). */
-const GAP_MS = 1000;
-/** Pings after the DEL. */
-const AFTER_MS = 1500;
 /**
  * The most consecutive pings the RARP migration may lose here: generous (the target is 50 ms,
  * measured figures are logged; speed lives in benchmarks, not in timed tests), yet well under
- * the GAP_MS a hand-over at DEL loses.
+ * the second until the source's DEL that a hand-over at DEL loses.
  */
 const MAX_LOST_RUN = 50;
 // A reconciler that runs all the time, so that a pass that would remove a live attachment of the
 // shared port (on either node) happens inside the test.
 const DAEMON_ARGS = ['--reconcile-interval', '200', '--reconcile-grace', '500'];
-
-interface Measured {
-  lost: number;
-  longestGap: number;
-  sent: number;
-  elapsedMs: number;
-  /** Echo requests the target got before the source went down, and before the source's DEL. */
-  targetBeforeDown: number;
-  targetBeforeDel: number;
-  targetAfterDel: number;
-  del: { exitCode: number; stdout: string };
-}
 
 let vmCount = 0;
 const newClaim = async (c: ClaimCluster): Promise<string> => {
@@ -60,34 +42,6 @@ const newClaim = async (c: ClaimCluster): Promise<string> => {
 };
 const vmIp = (pod: ClaimPod): string => pod.ip.split('/')[0] ?? '';
 const hostVeth = (pod: ClaimPod): string => (pod.out.json?.['interfaces'] as Array<{ name: string }> | undefined)?.[0]?.name ?? '';
-
-/** One migration of a new VM from A to B under 10 ms pings from a third pod on A. */
-async function measure(t: Test, c: ClaimCluster, rarp: boolean): Promise<Measured> {
-  const claim = await newClaim(c);
-  const source = await c.attach(t, c.nodes.a, { claim });
-  const client = await c.attach(t, c.nodes.a);
-  const target = await c.attach(t, c.nodes.b, { claim });
-  for (const p of [source, client, target]) t.equal(p.out.exitCode, 0, `ADD ${p.name}: ${p.out.stdout}${p.out.stderr}`);
-  const ip = vmIp(source);
-  t.ok(await ping(client.ns, ip, { count: 3 }), 'the VM answers on the source before the migration');
-
-  const count = Math.round((BEFORE_MS + GAP_MS + AFTER_MS + 500) / 1000 / PING_INTERVAL_S);
-  const pings = pingSeries(client.ns, ip, count, PING_INTERVAL_S);
-  const announce = rarp ? await armRarp(target.ns, 'net1', source.mac) : undefined;
-  await sleep(BEFORE_MS);
-  const targetBeforeDown = await echoesIn(target.ns);
-  // The VM stops on the source and runs on the target, where it announces itself.
-  await source.ns.exec(['ip', 'link', 'set', 'net1', 'down']);
-  await announce?.send();
-  await sleep(GAP_MS);
-  const targetBeforeDel = await echoesIn(target.ns);
-  const del = await c.del(source);
-  const series = await pings;
-  const targetAfterDel = (await echoesIn(target.ns)) - targetBeforeDel;
-  await c.del(target);
-  await c.del(client);
-  return { lost: series.lost, longestGap: series.longestGap, sent: series.sent, elapsedMs: series.elapsedMs, targetBeforeDown, targetBeforeDel, targetAfterDel, del };
-}
 
 t.test('live migration between two nodes', { skip }, async (t) => {
   const c = await startClaimCluster(t, { network: NETWORK, subnet: SUBNET, daemonArgs: DAEMON_ARGS });
@@ -99,12 +53,13 @@ t.test('live migration between two nodes', { skip }, async (t) => {
   const externalIds = (port: string): Promise<string> => nodes.nbctl(['get', 'Logical_Switch_Port', port, 'external_ids']);
 
   t.test('downtime: traffic follows the VM at its RARP, before the source pod is deleted', async (t) => {
-    const multi = await measure(t, c, true);
-    const atDel = await measure(t, c, false);
-    const ms = (lost: number): number => Math.round(lost * PING_INTERVAL_S * 1000);
+    const multi = await migrateUnderPings(t, c, await newClaim(c), true);
+    const atDel = await migrateUnderPings(t, c, await newClaim(c), false);
     for (const [what, m] of [['RARP (multi-chassis)', multi], ['at DEL (no RARP)', atDel]] as const) {
+      for (const p of m.pods) t.equal(p.out.exitCode, 0, `${what}: ADD ${p.name}: ${p.out.stdout}${p.out.stderr}`);
+      t.ok(m.answeredBefore, `${what}: the VM answers on the source before the migration`);
       t.comment(
-        `MIGRATION ${what}: lost ${m.lost} of ${m.sent} pings, longest run ${m.longestGap}: downtime ${ms(m.lost)} ms ` +
+        `MIGRATION ${what}: lost ${m.lost} of ${m.sent} pings, longest run ${m.longestGap}: downtime ${m.downtimeMs} ms ` +
           `(the ${m.sent} pings took ${Math.round(m.elapsedMs)} ms); target echoes before the source went down ${m.targetBeforeDown}, before the source DEL ${m.targetBeforeDel}, after it ${m.targetAfterDel}`,
       );
       t.equal(m.del.exitCode, 0, `${what}: source DEL: ${m.del.stdout}`);
@@ -115,7 +70,7 @@ t.test('live migration between two nodes', { skip }, async (t) => {
     t.ok(multi.longestGap <= MAX_LOST_RUN, `with the RARP, at most ${MAX_LOST_RUN} pings in a row lost (${multi.longestGap})`);
     t.equal(atDel.targetBeforeDel, 0, 'without a RARP nothing reaches the target before the source DEL');
     t.ok(atDel.longestGap > multi.longestGap, `the hand-over at DEL loses more (${atDel.longestGap} pings in a row) than the RARP (${multi.longestGap})`);
-    t.comment(`MIGRATION downtime: RARP ${ms(multi.lost)} ms vs at-DEL ${ms(atDel.lost)} ms (ratio ${(multi.lost / Math.max(1, atDel.lost)).toFixed(3)})`);
+    t.comment(`MIGRATION downtime: RARP ${multi.downtimeMs} ms vs at-DEL ${atDel.downtimeMs} ms (ratio ${(multi.lost / Math.max(1, atDel.lost)).toFixed(3)})`);
   });
 
   t.test('the target shares the claim\'s port: ADD twice, CHECK, a third pod, restarts, hand-over at the source DEL', async (t) => {

@@ -8,7 +8,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Test } from 'tap';
 import { createNetns, type Netns, type Teardown } from './netns.ts';
 import type { CniOutcome } from './node.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApi } from './fake-apiserver.ts';
@@ -50,7 +49,7 @@ export interface ClaimCluster {
   /** Creates (or replaces) IPAMClaim `name` for `network` (default: the cluster's). */
   claim: (name: string, network?: string) => Promise<unknown>;
   /** ADD of a new pod on `node` (DEL armed at `t`'s teardown). */
-  attach: (t: Test, node: ClusterNode, opts?: AttachOptions) => Promise<ClaimPod>;
+  attach: (t: Teardown, node: ClusterNode, opts?: AttachOptions) => Promise<ClaimPod>;
   /** DEL of the pod, as its node's runtime sends it. */
   del: (pod: ClaimPod) => Promise<CniOutcome>;
   /** CHECK of the pod with its ADD result as prevResult. */
