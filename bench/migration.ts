@@ -1,5 +1,5 @@
 /**
- * npm run bench:migration: the downtime of a VM's live migration between the two nodes of the
+ * bash scripts/bench.sh --migration: the downtime of a VM's live migration between the two nodes of the
  * test harness (test/helpers/migration.ts: a third pod pings the VM every 10 ms; the source's
  * interface goes down, the target sends a RARP, a second later the source pod is deleted), by
  * OVN multi-chassis binding (switch-over at the RARP), against the baseline measured in the same

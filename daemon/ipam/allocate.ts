@@ -18,7 +18,7 @@ import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
-import { detachClaimPort, isShared, joinOps, MigrationInFlightError, portCatchUp } from './migration.ts';
+import { detachClaimPort, isShared, joinOps, MigrationInFlightError, portCatchUp, type KnownPort } from './migration.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
 
 const MAX_ATTEMPTS = 50;
@@ -206,8 +206,8 @@ function committedEarlier(nb: OvsdbClient, request: PortRequest): { port: Logica
 function joinPlan(sw: LogicalSwitch, port: LogicalPort, reservation: Reservation, request: PortRequest, externalIds: ReadonlyMap<string, string>): { ops: Operation[]; port: LogicalPort } | LogicalPort {
   if (roleOf(port.externalIds, request.externalIds.get(OwnerKeys.containerId) ?? '', request.externalIds.get(OwnerKeys.ifName) ?? '') !== undefined) return port;
   if (isShared(port)) throw new MigrationInFlightError(describeMigration(request.ipamClaim ?? '', port.externalIds));
-  const ops = [reservationGuard(sw, reservation), ...joinOps(port, externalIds)];
-  return { ops, port };
+  const join = joinOps(port, externalIds);
+  return { ops: [reservationGuard(sw, reservation), ...join.ops], port: join.port };
 }
 
 function describeMigration(claim: string, ids: ReadonlyMap<string, string>): string {
@@ -256,10 +256,10 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       if (plan.kind === 'claim-existing' && active !== undefined) {
         const join = joinPlan(sw, active, plan.reservation, request, externalIds);
         if (!('ops' in join)) return { port: join, switchUuid: sw.uuid };
-        joining = join.port;
+        joining = active;
         guards = 2;
         await nb.transact(join.ops, signal);
-        return { port: findPort(nb, join.port.name) ?? join.port, switchUuid: sw.uuid };
+        return { port: join.port, switchUuid: sw.uuid };
       }
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
@@ -291,18 +291,20 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
  * Takes the attachment (container ID + ifname) off its logical switch port. An ordinary port is
  * deleted with its guard keys, in one transaction. An IPAMClaim's port may be shared during a
  * live migration (migration.ts): the target leaves it, the owner hands it to the target, or
- * deletes it when alone. Nothing to do when the attachment has no port.
+ * deletes it when alone. Nothing to do when the attachment has no port. `known`: the port as
+ * this daemon just made or joined it (an ADD's undo), used when the cache does not show it yet.
  */
-export async function deleteLogicalPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal): Promise<void> {
+export async function deleteLogicalPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
   const found = findAttachmentPort(nb, who.containerId, who.ifName);
-  const sw = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
-  if (found === undefined || sw === undefined) return;
-  if (found.port.externalIds.has(OwnerKeys.ipamClaim)) {
-    await detachClaimPort(nb, who, signal);
+  const inCache = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
+  const port = found?.port ?? known?.port;
+  const switchUuid = inCache?.uuid ?? (found === undefined ? known?.switchUuid : undefined);
+  if (port === undefined || switchUuid === undefined) return;
+  if (port.externalIds.has(OwnerKeys.ipamClaim)) {
+    await detachClaimPort(nb, who, signal, known);
     return;
   }
-  const { port } = found;
-  await nb.transact([...deletePortOps(sw.uuid, port.uuid), ...deleteKeysOps(sw.uuid, portGuards(port))], signal);
+  await nb.transact([...deletePortOps(switchUuid, port.uuid), ...deleteKeysOps(switchUuid, portGuards(port))], signal);
 }
 
 /**

@@ -23,11 +23,11 @@
  * commit on the same state.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import type { Row } from '../ovsdb/notation.ts';
+import type { Row, Uuid } from '../ovsdb/notation.ts';
 import { stringMapOf } from '../lib/rows.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
-import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, targetIdsOf, targetKey } from '../ovn/ids.ts';
+import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
 import { switchOfPort } from '../ovn/switches.ts';
 
@@ -37,6 +37,12 @@ export const ACTIVATION_STRATEGY = 'activation-strategy';
 const MAX_ATTEMPTS = 50;
 /** How long to wait for the cache to show the concurrent change before trying again anyway. */
 const CATCH_UP_MS = 200;
+
+/** A port as this daemon made or changed it, with its switch: what the cache may not show yet. */
+export interface KnownPort {
+  port: LogicalPort;
+  switchUuid: Uuid;
+}
 
 /** A third pod of a claim while two share its port. */
 export class MigrationInFlightError extends Error {
@@ -87,9 +93,9 @@ function withoutIdentities(ids: ReadonlyMap<string, string>): Map<string, string
 
 /**
  * The migration target `target` (its owner ids, with its chassis) joins the claim's port: two
- * operations, the first the guard.
+ * operations, the first the guard; and the port as they leave it.
  */
-export function joinOps(port: LogicalPort, target: ReadonlyMap<string, string>): Operation[] {
+export function joinOps(port: LogicalPort, target: ReadonlyMap<string, string>): { ops: Operation[]; port: LogicalPort } {
   const source = chassisOf(port.externalIds);
   const dest = target.get(OwnerKeys.chassis);
   if (dest === undefined) throw new ChassisUnknownError('the target has no chassis');
@@ -97,7 +103,8 @@ export function joinOps(port: LogicalPort, target: ReadonlyMap<string, string>):
     throw new SameChassisError(`the claim's port ${port.name} is bound to this node's chassis ${dest} already`);
   }
   const chassis = source === undefined ? dest : `${source},${dest}`;
-  return rewrite(port, new Map([...port.externalIds, ...asTargetIds(target)]), withChassis(port, chassis, 'rarp'));
+  const joined = { ...port, externalIds: new Map([...port.externalIds, ...asTargetIds(target)]), options: withChassis(port, chassis, 'rarp') };
+  return { ops: rewrite(port, joined.externalIds, joined.options), port: joined };
 }
 
 /** The migration target leaves (its DEL, or its ADD undone): the source as it was. */
@@ -123,15 +130,19 @@ export function isShared(port: LogicalPort): boolean {
  * owner with a target hands the port over, an owner alone deletes it (the claim's reservation
  * stays on the switch). Each try reads the port from the cache, whose role may have changed
  * meanwhile (a target whose source was just deleted is the owner now); a guard that fails waits
- * for the cache to catch up and tries again. Resolves once the attachment has no port.
+ * for the cache to catch up and tries again. Resolves once the attachment has no port. `known`:
+ * the port as this daemon just made or joined it, for a first try before the cache shows it.
  */
-export async function detachClaimPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal): Promise<void> {
+export async function detachClaimPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const found = findAttachmentPort(nb, who.containerId, who.ifName);
-    const sw = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
-    if (found === undefined || sw === undefined) return;
-    const { port, role } = found;
-    const ops = role === 'target' ? leaveOps(port) : isShared(port) ? handOverOps(port) : [portGuard(port), ...deletePortOps(sw.uuid, port.uuid)];
+    const switchUuid = found === undefined ? undefined : switchOfPort(nb, found.port.uuid)?.uuid;
+    const guess = attempt === 0 && found === undefined && known !== undefined ? known : undefined;
+    const role = found?.role ?? (guess === undefined ? undefined : roleOf(guess.port.externalIds, who.containerId, who.ifName));
+    const port = found?.port ?? guess?.port;
+    const sw = switchUuid ?? guess?.switchUuid;
+    if (port === undefined || sw === undefined || role === undefined) return;
+    const ops = role === 'target' ? leaveOps(port) : isShared(port) ? handOverOps(port) : [portGuard(port), ...deletePortOps(sw, port.uuid)];
     try {
       await nb.transact(ops, signal);
       return;

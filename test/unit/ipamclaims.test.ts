@@ -84,7 +84,7 @@ t.test('the port of a claim shared by a live migration target (pure)', async (t)
     return u?.op === 'update' ? { ids: u.row['external_ids'] as Map<string, string>, options: u.row['options'] as Map<string, string> } : undefined;
   };
 
-  const join = joinOps(source, identity('dst', 'node-b', 'chassis-b'));
+  const { ops: join, port: afterJoin } = joinOps(source, identity('dst', 'node-b', 'chassis-b'));
   t.match(join[0], { op: 'wait', table: 'Logical_Switch_Port', where: [['_uuid', '==', 'p1']], columns: ['external_ids', 'options'], until: '==', timeout: 0 }, 'guarded by the port row, by uuid');
   t.same(join[0]?.op === 'wait' ? join[0].rows : undefined, [{ external_ids: source.externalIds, options: source.options }], 'as read');
   const joined = rowOf(join);
@@ -96,6 +96,7 @@ t.test('the port of a claim shared by a live migration target (pure)', async (t)
   t.throws(() => joinOps(source, identity('dst', 'node-a', 'chassis-a')), SameChassisError, 'nor one on the chassis of the source');
 
   const shared: LogicalPort = { ...source, externalIds: joined?.ids ?? new Map(), options: joined?.options ?? new Map() };
+  t.same(afterJoin, shared, 'the port as the join leaves it');
   t.equal(roleOf(shared.externalIds, 'src', 'net1'), 'owner');
   t.equal(roleOf(shared.externalIds, 'dst', 'net1'), 'target');
   t.equal(roleOf(shared.externalIds, 'other', 'net1'), undefined);
