@@ -314,7 +314,7 @@ export async function addAttachment(ctx: Attacher, req: AddRequest, log: Logger,
           signal,
         );
         undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, req, cleanupSignal(), created));
-        log.debug({ lsp: created.port.name, addresses: created.port.addresses, shared: created.port.name !== lspName }, 'created or joined logical switch port');
+        log.debug({ lsp: created.port.name, addresses: created.port.addresses, joined: created.port.name !== lspName }, 'created logical switch port');
         crashPoint('logical-port');
         return created.port;
       } catch (err) {
