@@ -16,6 +16,10 @@ if [[ "${1:-}" == --ipam ]]; then
   # Cluster IPAM throughput (bench/ipam-throughput.ts): IPAM_ALLOCATORS (20), IPAM_TOTAL (2000).
   exec node bench/ipam-throughput.ts
 fi
+if [[ "${1:-}" == --migration ]]; then
+  # Live migration downtime on two nodes (bench/migration.ts): MIGRATION_RUNS (5).
+  exec node bench/migration.ts
+fi
 if [[ "${1:-}" == --scale ]]; then
   # The daemon's cost as the shared NB grows (bench/scale.ts): SCALE_UNRELATED (0,20000,50000),
   # SCALE_OURS (20000), SCALE_ADDS (10), SCALE_CHURN (10000), SCALE_SWITCHES (100), SCALE_PROBES (10).

@@ -49,7 +49,8 @@ install_apt() {
   for p in "${APT_PACKAGES[@]}"; do
     installed "$p" || missing+=("$p")
   done
-  # node-gyp (native addons) needs a compiler, make and python3; the machine usually has them.
+  # node-gyp (native addons) needs a compiler, make and python3 (which also sends the RARP of
+  # test/e2e/migration.test.ts); the machine usually has them.
   command -v g++ >/dev/null || missing+=(g++)
   command -v make >/dev/null || missing+=(make)
   command -v python3 >/dev/null || missing+=(python3)

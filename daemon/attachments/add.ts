@@ -179,8 +179,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
           },
           signal,
         );
-        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, created.port, created.switchUuid, cleanupSignal()));
-        log.debug({ lsp: lspName, addresses: created.port.addresses }, 'created logical switch port');
+        undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, req, cleanupSignal(), created));
+        log.debug({ lsp: created.port.name, addresses: created.port.addresses, joined: created.port.name !== lspName }, 'created logical switch port');
         crashPoint('logical-port');
         return created.port;
       } catch (err) {
@@ -188,11 +188,22 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       }
     };
     // A new attachment makes its host side while the NB commits; a repeated ADD finds its port
-    // and checks each piece in turn. Both settle before the undo stack may run.
-    const [portMade, sideMade] = await Promise.allSettled([existing ?? newPort(), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
-    if (portMade.status === 'rejected') throw portMade.reason;
-    if (sideMade.status === 'rejected') throw sideMade.reason;
-    const port = portMade.value;
+    // and checks each piece in turn. Both settle before the undo stack may run. A new pod of an
+    // IPAMClaim may join the claim's port (a live migration's target): the iface-id is that
+    // port's name, known once the NB has answered, so its host side comes after.
+    let port: LogicalPort;
+    let made: VethPair | undefined;
+    if (claim !== undefined && existing === undefined) {
+      port = await newPort();
+      made = await makeHostSide(ctx, { ...side, lspName: port.name }, undo, signal);
+    } else {
+      const [portMade, sideMade] = await Promise.allSettled([existing ?? newPort(), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
+      if (portMade.status === 'rejected') throw portMade.reason;
+      if (sideMade.status === 'rejected') throw sideMade.reason;
+      port = portMade.value;
+      made = sideMade.value;
+    }
+    const bound: HostSide = { ...side, lspName: port.name };
     const { mac, ips } = parsePortAddresses(portEntry(port));
     if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
     const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
@@ -207,7 +218,6 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       signal,
     };
 
-    const made = sideMade.value;
     let hostMac: string;
     let podConfigured: Promise<void> = Promise.resolve();
     if (made !== undefined) {
@@ -233,17 +243,17 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       }
     }
 
-    const bound = (async () => {
+    const binding = (async () => {
       // A fresh attachment's port was made with its veth; a repeated ADD checks the one it finds.
-      if (made === undefined) await ensureBridgePort(ctx, side, undo, signal);
-      await waitOvnInstalled(ctx.ovs, vethName, lspName, signal);
+      if (made === undefined) await ensureBridgePort(ctx, bound, undo, signal);
+      await waitOvnInstalled(ctx.ovs, vethName, port.name, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.
-    const [configured, binding] = await Promise.allSettled([podConfigured, bound]);
+    const [configured, installed] = await Promise.allSettled([podConfigured, binding]);
     if (configured.status === 'rejected') throw configured.reason;
-    if (binding.status === 'rejected') throw binding.reason;
+    if (installed.status === 'rejected') throw installed.reason;
     undo.commit();
-    log.info({ lsp: lspName, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
+    log.info({ lsp: port.name, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
     const gatewayOf = (ip: string): string | undefined => {
       const subnet = subnetOf(settings, ip);

@@ -9,9 +9,8 @@ import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { findLink } from '../netlink/link.ts';
 import { inspectPodInterface } from '../netlink/pod.ts';
-import { findPort, portEntry } from '../ovn/ports.ts';
+import { findAttachmentPort, portEntry } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
-import { ownedBy } from '../ovn/ids.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { findInterface } from '../ovs/bridge.ts';
 import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
@@ -31,22 +30,25 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
 
-  const port = findPort(ctx.nb, lspName);
+  // Its own port, or the IPAMClaim's port it shares during a live migration (named after the
+  // pod that made it): the iface-id names that port.
+  const port = findAttachmentPort(ctx.nb, req.containerId, req.ifName)?.port;
+  const ifaceId = port?.name ?? lspName;
   let mac: string | undefined;
   let ips: string[] = [];
-  if (port === undefined || !ownedBy(port.externalIds, req.containerId, req.ifName)) {
+  if (port === undefined) {
     problems.push(`logical switch port ${lspName} is missing`);
   } else {
     ({ mac, ips } = parsePortAddresses(portEntry(port)));
     const sw = switchOfPort(ctx.nb, port.uuid);
-    if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`logical switch port ${lspName} is not on logical switch ${req.conf.logicalSwitch}`);
-    if (req.conf.portSecurity && port.portSecurity.length === 0) problems.push(`logical switch port ${lspName} has no port security`);
+    if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`logical switch port ${port.name} is not on logical switch ${req.conf.logicalSwitch}`);
+    if (req.conf.portSecurity && port.portSecurity.length === 0) problems.push(`logical switch port ${port.name} has no port security`);
   }
 
   const iface = findInterface(ctx.ovs, vethName);
   if (iface === undefined) problems.push(`OVS interface ${vethName} is missing from ${ctx.bridge}`);
   else {
-    if (iface.externalIds.get('iface-id') !== lspName) problems.push(`OVS interface ${vethName} has iface-id ${iface.externalIds.get('iface-id') ?? '(none)'}, expected ${lspName}`);
+    if (iface.externalIds.get('iface-id') !== ifaceId) problems.push(`OVS interface ${vethName} has iface-id ${iface.externalIds.get('iface-id') ?? '(none)'}, expected ${ifaceId}`);
     if (iface.externalIds.get('ovn-installed') !== 'true') problems.push(`OVS interface ${vethName} is not bound by ovn-controller (no ovn-installed)`);
     if (iface.error !== undefined && iface.error !== '') problems.push(`OVS interface ${vethName}: ${iface.error}`);
   }

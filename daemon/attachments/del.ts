@@ -1,6 +1,7 @@
 /**
  * CNI DEL: removes the OVS port, the veth (its pod end goes with it) and the logical switch port
- * (which releases the address). Each piece is found by the names derived from the attachment's
+ * (which releases the address; an IPAMClaim's port shared during a live migration is left to the
+ * other pod instead, daemon/ipam/migration.ts). Each piece is found by the names derived from the attachment's
  * identity; whatever is already gone counts as done. DEL never blocks pod deletion: a database
  * that is unreachable leaves its part to the reconciler, which finishes it once the database is
  * back (the host veth is gone by then, which marks the attachment dead).
@@ -9,14 +10,13 @@
  * veth pair, and the runtime need not wait for it (the handler answers once the databases are
  * done and holds the attachment's lock until the veth is gone too).
  */
-import { hostVethName, logicalPortName } from '../cni/names.ts';
+import { hostVethName } from '../cni/names.ts';
 import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
-import { findPort } from '../ovn/ports.ts';
+import { findAttachmentPort } from '../ovn/ports.ts';
 import { deleteLogicalPort } from '../ipam/allocate.ts';
 import { switchOfPort } from '../ovn/switches.ts';
-import { OwnerKeys, ownedBy } from '../ovn/ids.ts';
 import { deletePortOps as deleteBridgePortOps, findBridge, findBridgePort } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
 
@@ -51,7 +51,6 @@ async function databasePart(connected: boolean, part: () => Promise<PartOutcome>
 }
 
 export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: Logger, signal: AbortSignal): Promise<DeleteOutcome> {
-  const lspName = logicalPortName(key.containerId, key.ifName);
   const vethName = hostVethName(key.containerId, key.ifName);
 
   const nbOnly = key.ipamOnly === true;
@@ -65,14 +64,11 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
       return 'removed';
     }),
     databasePart(ctx.nb.connected, async () => {
-      const port = findPort(ctx.nb, lspName);
-      if (port === undefined || !ownedBy(port.externalIds, key.containerId, key.ifName)) return 'absent';
-      const sw = switchOfPort(ctx.nb, port.uuid);
-      if (sw === undefined) return 'absent';
-      // A claim's port hands its addresses to a standby port, likely on another node: the
-      // switch's other ports must be in view.
-      if (port.externalIds.has(OwnerKeys.ipamClaim)) await ctx.scope.serve(sw.name, signal);
-      await deleteLogicalPort(ctx.nb, port, sw.uuid, signal);
+      // Its own port, or the IPAMClaim's port it shares as a live migration's source or target.
+      const found = findAttachmentPort(ctx.nb, key.containerId, key.ifName);
+      const sw = found === undefined ? undefined : switchOfPort(ctx.nb, found.port.uuid);
+      if (found === undefined || sw === undefined) return 'absent';
+      await deleteLogicalPort(ctx.nb, key, signal);
       return 'removed';
     }),
   ]);
@@ -80,7 +76,7 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
   const deferred = ovsPort === 'deferred' || logicalPort === 'deferred';
   const veth = (nbOnly ? Promise.resolve(false) : deleteLink(vethName, signal)).then((existed): PartOutcome => {
     const outcome = { ovsPort, logicalPort, veth: existed ? 'removed' : 'absent' };
-    log[deferred ? 'warn' : 'info']({ lsp: lspName, vethName, ...outcome }, deferred ? 'detached; the rest is left to the reconciler' : 'detached');
+    log[deferred ? 'warn' : 'info']({ vethName, ...outcome }, deferred ? 'detached; the rest is left to the reconciler' : 'detached');
     return outcome.veth as PartOutcome;
   });
   return { ovsPort, logicalPort, veth };

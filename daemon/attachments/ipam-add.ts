@@ -74,10 +74,9 @@ export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log:
       } catch (err) {
         throw allocationError(err, wanted);
       }
-      const { switchUuid } = created;
       port = created.port;
-      const made = port;
-      undo.push('IPAM record', () => deleteLogicalPort(ctx.nb, made, switchUuid, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
+      const made = created;
+      undo.push('IPAM record', () => deleteLogicalPort(ctx.nb, req, AbortSignal.timeout(CLEANUP_TIMEOUT_MS), made));
       crashPoint('logical-port');
     }
     const ips = ipamOnlyIps(port.externalIds) ?? [];

@@ -9,12 +9,14 @@ import { CniError, ErrorCode, shown } from '../cni/errors.ts';
 import { fieldOf, type NetConf, type RequestedAddress } from '../cni/config.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
-import { findPort, type LogicalPort } from '../ovn/ports.ts';
+import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
 import { AddressInUseError, ClaimMismatchError, PoolExhaustedError } from '../ipam/allocate.ts';
-import { ownedBy, type AttachmentIdentity } from '../ovn/ids.ts';
+import type { AttachmentIdentity } from '../ovn/ids.ts';
+import { localChassis } from '../ovs/chassis.ts';
+import { ChassisUnknownError, MigrationInFlightError, SameChassisError } from '../ipam/migration.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import type { Attacher } from './context.ts';
 
@@ -36,7 +38,8 @@ export function identity(ctx: Attacher, req: NetworkRequest): AttachmentIdentity
   if (namespace !== undefined) pod.namespace = namespace;
   if (name !== undefined) pod.name = name;
   if (uid !== undefined) pod.uid = uid;
-  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod };
+  const chassis = localChassis(ctx.ovs);
+  return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod, ...(chassis === undefined ? {} : { chassis }) };
 }
 
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
@@ -137,13 +140,17 @@ export function prefixLength(ip: string, settings: IpamSettings, wanted: StaticR
   return wanted.ips?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
 }
 
-/** The port this attachment already has (repeated ADD), checked to be ours and on the right switch. */
+/**
+ * The port this attachment already has (repeated ADD: its own, or the IPAMClaim's port it joined
+ * as a live migration's target), checked to be on the right switch.
+ */
 export function existingPort(ctx: Attacher, req: NetworkRequest, lspName: string, sw: LogicalSwitch): LogicalPort | undefined {
-  const port = findPort(ctx.nb, lspName);
-  if (port === undefined) return undefined;
-  if (!ownedBy(port.externalIds, req.containerId, req.ifName)) {
-    throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+  const found = findAttachmentPort(ctx.nb, req.containerId, req.ifName);
+  if (found === undefined) {
+    if (findPort(ctx.nb, lspName) !== undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+    return undefined;
   }
+  const { port } = found;
   const on = switchOfPort(ctx.nb, port.uuid);
   if (on?.uuid !== sw.uuid) {
     throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(req.conf, 'logicalSwitch')}: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`);
@@ -167,5 +174,9 @@ export function allocationError(err: unknown, wanted: StaticRequest): unknown {
     return new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
   }
   if (err instanceof ClaimMismatchError) return new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
+  const claimField = wanted.ipamClaim?.field ?? 'ipam-claim-reference';
+  if (err instanceof MigrationInFlightError) return new CniError(ErrorCode.TryAgainLater, `${claimField}: ${err.message}`, 'a third pod of the claim waits until the migration ends (one of the two pods is deleted)');
+  if (err instanceof SameChassisError) return new CniError(ErrorCode.AttachFailed, `${claimField}: a live migration within one node is not supported`, err.message);
+  if (err instanceof ChassisUnknownError) return new CniError(ErrorCode.TryAgainLater, "this node's OVN chassis is not known yet", `no external_ids:system-id in the local Open_vSwitch database (${err.message})`);
   return err;
 }

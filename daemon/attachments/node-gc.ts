@@ -1,7 +1,7 @@
 /**
  * Releases a dead node's attachments: every logical switch port ovn-multinet made for the node
- * goes as a DEL's does (deleteLogicalPort: its guard keys freed in the same transaction, an
- * IPAMClaim's addresses handed to a standby port), so its addresses are free again. OVS state and
+ * goes as a DEL's does (deleteLogicalPort: its guard keys freed in the same transaction; an
+ * IPAMClaim's port shared in a live migration handed over to, or left to, the other pod), so its addresses are free again. OVS state and
  * veths on the node are not touched: the node is gone. Reads through a short-lived NB client
  * that monitors only that node's ports, their switches and their IPAMClaims' other ports.
  * Used by the controller's dead-node loop and by `ovn-multinetd gc --node`.
@@ -11,7 +11,7 @@ import type { NbFlags } from '../lib/flags.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { stringMapOf, stringOf } from '../lib/rows.ts';
 import { nbClient } from '../ovn/nb.ts';
-import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
+import { OWNER_VALUE, OwnerKeys, targetIdsOf } from '../ovn/ids.ts';
 import { portsByNode } from '../ovn/indexes.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions } from '../ovn/node-ports.ts';
 import { findPort, portEntry } from '../ovn/ports.ts';
@@ -32,13 +32,15 @@ export interface ReleasedPort {
 export async function releasePortsOf(nb: OvsdbClient, node: string, signal: AbortSignal): Promise<ReleasedPort[]> {
   const released: ReleasedPort[] = [];
   for (const row of [...portsByNode(nb).rows(node)]) {
-    if (stringMapOf(row, 'external_ids').get(OwnerKeys.owner) !== OWNER_VALUE) continue;
+    const all = stringMapOf(row, 'external_ids');
+    if (all.get(OwnerKeys.owner) !== OWNER_VALUE) continue;
     const port = findPort(nb, stringOf(row, 'name') ?? '');
     const sw = port === undefined ? undefined : switchOfPort(nb, port.uuid);
     // A port on no switch is no port: the NB drops it with its last reference.
     if (port === undefined || sw === undefined) continue;
-    await deleteLogicalPort(nb, port, sw.uuid, signal);
-    const ids = port.externalIds;
+    // The node's attachment of the port: its owner, or a live migration's target.
+    const ids = all.get(OwnerKeys.node) === node ? all : targetIdsOf(all);
+    await deleteLogicalPort(nb, { containerId: ids.get(OwnerKeys.containerId) ?? '', ifName: ids.get(OwnerKeys.ifName) ?? '' }, signal);
     const namespace = ids.get(OwnerKeys.podNamespace);
     const podName = ids.get(OwnerKeys.podName);
     released.push({

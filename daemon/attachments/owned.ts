@@ -1,9 +1,10 @@
 /**
  * The attachments this node owns, as the databases record them: logical switch ports whose owner
- * ids name this node, and br-int ports carrying our owner ids. Used by the reconciler and by GC.
+ * ids (or migration-target ids, on an IPAMClaim's port shared in a live migration) name this
+ * node, and br-int ports carrying our owner ids. Used by the reconciler and by GC.
  */
 import { stringMapOf } from '../lib/rows.ts';
-import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
+import { OWNER_VALUE, OwnerKeys, targetIdsOf } from '../ovn/ids.ts';
 import { portsByNode } from '../ovn/indexes.ts';
 import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
@@ -46,8 +47,13 @@ export function ownedAttachments(ctx: Attacher): Map<string, OwnedAttachment> {
     // The node index: this node's ports, however many other ports the view holds.
     for (const uuid of portsByNode(ctx.nb).get(ctx.node)) {
       const row = ctx.nb.cache.row('Logical_Switch_Port', uuid);
-      const owned = row === undefined ? undefined : fromIds(stringMapOf(row, 'external_ids'));
-      if (owned !== undefined) out.set(attachmentKey(owned), owned);
+      if (row === undefined) continue;
+      const ids = stringMapOf(row, 'external_ids');
+      // The port's owner, and a live migration's target sharing it: either may be this node's.
+      for (const attachment of [ids, targetIdsOf(ids)]) {
+        const owned = attachment.get(OwnerKeys.node) === ctx.node ? fromIds(attachment) : undefined;
+        if (owned !== undefined) out.set(attachmentKey(owned), owned);
+      }
     }
   }
   const bridge = ctx.ovs.connected ? findBridge(ctx.ovs, ctx.bridge) : undefined;

@@ -8,10 +8,10 @@ import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { stringOf } from '../lib/rows.ts';
-import { eq, wait, type Operation } from '../ovsdb/ops.ts';
-import { OwnerKeys, ScopeKeys } from '../ovn/ids.ts';
+import type { Operation } from '../ovsdb/ops.ts';
+import { OwnerKeys, roleOf, ScopeKeys, targetKey } from '../ovn/ids.ts';
 import { addressEntry, parsePortAddresses } from '../ovn/entries.ts';
-import { deletePortOps, findPort, insertPortOps, ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { deletePortOps, findAttachmentPort, findPort, insertPortOps, ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { allocateAddress, randomMac, type IpamSettings } from './pool.ts';
 import { macForIpv4 } from '../lib/ip.ts';
@@ -19,7 +19,7 @@ import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
-import { handOverOps, standbyPorts } from './handover.ts';
+import { detachClaimPort, isShared, joinOps, MigrationInFlightError, portCatchUp, type KnownPort } from './migration.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
 
 const MAX_ATTEMPTS = 50;
@@ -107,7 +107,7 @@ function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: Logi
   for (const [kind, address, user] of [['mac', reservation.mac, used.macs.get(reservation.mac)] as const, ...reservation.ips.map((ip) => ['ip', ip, used.ips.get(ip)] as const)]) {
     if (user !== undefined && !usedByClaim(user, request.ipamClaim)) throw new AddressInUseError(kind, address, describeUser(user));
   }
-  // A port of the claim that has the MAC in its addresses is active (a standby one has none).
+  // The claim's port on the switch, if a pod of the claim runs (a live migration's source).
   const holder = used.macs.get(reservation.mac);
   const activePort = holder !== undefined && holder !== 'router' && !(holder instanceof ClaimReservation) && !(holder instanceof StaleGuard) ? stringOf(holder, 'name') : undefined;
   return { mac: reservation.mac, ips: reservation.ips, plan: { kind: 'claim-existing', reservation, activePort } };
@@ -157,9 +157,8 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
  * How the port's addresses are guarded: ordinary ones are taken for the port (guards.ts); the
  * first port of an IPAMClaim takes them for the claim, with its reservation; a later port of the
  * claim only needs the reservation to be unchanged, since the addresses are the claim's. While
- * another port of the claim is active (`activePort`: a live migration's source), the new one is
- * a standby (handover.ts); its creation commits only while the active port exists, so it is
- * never left without one to promote it.
+ * the claim has a port (`activePort`: a live migration's source), the new pod joins that port
+ * instead (migration.ts).
  */
 type AddressPlan =
   | { kind: 'plain' }
@@ -195,13 +194,9 @@ export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan 
       break;
     case 'claim-existing':
       guards = [reservationGuard(sw, plan.reservation)];
-      if (plan.activePort !== undefined) guards.push(wait('Logical_Switch_Port', [eq('name', plan.activePort)], ['name'], '==', [{ name: plan.activePort }], 0));
       break;
   }
-  const standby = plan.kind === 'claim-existing' && plan.activePort !== undefined;
-  const externalIds = new Map(port.externalIds);
-  if (standby) externalIds.set(OwnerKeys.claimStandby, entry);
-  const row = { name: port.name, addresses: standby ? [] : [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds };
+  const row = { name: port.name, addresses: [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds: port.externalIds };
   return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row, port.dhcp)] };
 }
 
@@ -223,15 +218,33 @@ function ipamOnlyCreationOps(sw: LogicalSwitch, port: NewPort): { ops: Operation
 }
 
 /**
- * The port `name` if a previous attempt committed it (a transaction whose reply was lost with
- * the connection may still have committed): same owner ids, so it is ours.
+ * The attachment's port if a previous attempt committed it (a transaction whose reply was lost
+ * with the connection may still have committed): made or joined by this attachment.
  */
 function committedEarlier(nb: OvsdbClient, request: PortRequest): { port: LogicalPort; switchUuid: Uuid } | undefined {
-  const port = findPort(nb, request.name);
-  if (port === undefined) return undefined;
-  const mine = [OwnerKeys.containerId, OwnerKeys.ifName].every((k) => port.externalIds.get(k) === request.externalIds.get(k));
-  const sw = switchOfPort(nb, port.uuid);
-  return mine && sw !== undefined ? { port, switchUuid: sw.uuid } : undefined;
+  const found = findAttachmentPort(nb, request.externalIds.get(OwnerKeys.containerId) ?? '', request.externalIds.get(OwnerKeys.ifName) ?? '');
+  const sw = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
+  return found !== undefined && sw !== undefined ? { port: found.port, switchUuid: sw.uuid } : undefined;
+}
+
+/**
+ * A pod of the claim joins the claim's port `name` as a live migration's target (migration.ts),
+ * guarded by the reservation and the port row as read. A port that already lists the request as
+ * its target is returned as it is; one shared with another target refuses the request.
+ */
+function joinPlan(sw: LogicalSwitch, port: LogicalPort, reservation: Reservation, request: PortRequest, externalIds: ReadonlyMap<string, string>): { ops: Operation[]; port: LogicalPort } | LogicalPort {
+  if (roleOf(port.externalIds, request.externalIds.get(OwnerKeys.containerId) ?? '', request.externalIds.get(OwnerKeys.ifName) ?? '') !== undefined) return port;
+  if (isShared(port)) throw new MigrationInFlightError(describeMigration(request.ipamClaim ?? '', port.externalIds));
+  const join = joinOps(port, externalIds);
+  return { ops: [reservationGuard(sw, reservation), ...join.ops], port: join.port };
+}
+
+function describeMigration(claim: string, ids: ReadonlyMap<string, string>): string {
+  const pod = (prefix: (k: string) => string): string => {
+    const name = ids.get(prefix(OwnerKeys.podName));
+    return `${name === undefined ? `container ${ids.get(prefix(OwnerKeys.containerId)) ?? '?'}` : `pod ${ids.get(prefix(OwnerKeys.podNamespace)) ?? ''}/${name}`} on ${ids.get(prefix(OwnerKeys.node)) ?? '?'}`;
+  };
+  return `IPAMClaim ${claim} is being migrated: its port is shared by ${pod((k) => k)} and ${pod(targetKey)}`;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -266,7 +279,17 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
     const { mac, ips, plan } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw);
     let guards = 0;
+    let joining: LogicalPort | undefined;
     try {
+      const active = plan.kind === 'claim-existing' && plan.activePort !== undefined ? findPort(nb, plan.activePort) : undefined;
+      if (plan.kind === 'claim-existing' && active !== undefined) {
+        const join = joinPlan(sw, active, plan.reservation, request, externalIds);
+        if (!('ops' in join)) return { port: join, switchUuid: sw.uuid };
+        joining = active;
+        guards = 2;
+        await nb.transact(join.ops, signal);
+        return { port: join.port, switchUuid: sw.uuid };
+      }
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
       const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids, ...(request.dhcp === undefined ? {} : { dhcp: request.dhcp }) }, plan);
@@ -286,37 +309,31 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       }
       const conflict = isGuardConflict(err, guards);
       if (!conflict) throw err;
-      await catchUp(nb, sw, signal);
+      // The join's second guard is the port's own row.
+      if (joining !== undefined && err instanceof OvsdbTransactionError && err.opIndex === 1) await portCatchUp(nb, joining, signal);
+      else await catchUp(nb, sw, signal);
     }
   }
 }
 
 /**
- * Deletes the port. The active port of an IPAMClaim hands its addresses over to a standby port of
- * the claim (a live migration's target) in the same transaction, which commits only if the
- * claim's standby ports are still the ones the cache shows; otherwise it is tried again.
+ * Takes the attachment (container ID + ifname) off its logical switch port. An ordinary port is
+ * deleted with its guard keys, in one transaction. An IPAMClaim's port may be shared during a
+ * live migration (migration.ts): the target leaves it, the owner hands it to the target, or
+ * deletes it when alone. Nothing to do when the attachment has no port. `known`: the port as
+ * this daemon just made or joined it (an ADD's undo), used when the cache does not show it yet.
  */
-export async function deleteLogicalPort(nb: OvsdbClient, port: LogicalPort, switchUuid: Uuid, signal: AbortSignal): Promise<void> {
-  const claim = port.externalIds.get(OwnerKeys.ipamClaim);
-  const entry = port.addresses[0];
-  // Not the active port of a claim (the common case): nothing to hand over.
-  if (claim === undefined || entry === undefined) {
-    await nb.transact([...deletePortOps(switchUuid, port.uuid), ...deleteKeysOps(switchUuid, portGuards(port))], signal);
+export async function deleteLogicalPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
+  const found = findAttachmentPort(nb, who.containerId, who.ifName);
+  const inCache = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
+  const port = found?.port ?? known?.port;
+  const switchUuid = inCache?.uuid ?? (found === undefined ? known?.switchUuid : undefined);
+  if (port === undefined || switchUuid === undefined) return;
+  if (port.externalIds.has(OwnerKeys.ipamClaim)) {
+    await detachClaimPort(nb, who, signal, known);
     return;
   }
-  for (let attempt = 0; ; attempt++) {
-    const sw = switchOfPort(nb, port.uuid);
-    if (sw === undefined) return;
-    const handOver = handOverOps(claim, entry, standbyPorts(nb, sw, claim));
-    try {
-      await nb.transact([...handOver.ops, ...deletePortOps(sw.uuid, port.uuid)], signal);
-      return;
-    } catch (err) {
-      const conflict = isGuardConflict(err, handOver.guards);
-      if (!conflict || attempt + 1 >= MAX_ATTEMPTS) throw err;
-      await catchUp(nb, sw, signal);
-    }
-  }
+  await nb.transact([...deletePortOps(switchUuid, port.uuid), ...deleteKeysOps(switchUuid, portGuards(port))], signal);
 }
 
 /**

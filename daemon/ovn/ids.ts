@@ -23,10 +23,10 @@ export const OwnerKeys = {
   /** On ports attached for an IPAMClaim: its namespace/name (the addresses belong to the claim). */
   ipamClaim: `${PREFIX}ipam-claim`,
   /**
-   * On a claim's port made while another port of the claim is active (a live migration's
-   * target): its "MAC IPs" entry, held back from `addresses` until the active port is deleted.
+   * The OVN chassis of the node (its Open_vSwitch external_ids:system-id) when the attachment
+   * was made: what a live migration's `requested-chassis` names for it.
    */
-  claimStandby: `${PREFIX}claim-standby`,
+  chassis: `${PREFIX}chassis`,
   /**
    * On the record of an IPAM-only attachment (another plugin's `"ipam": {"type": "ovn-multinet"}`,
    * daemon/attachments/ipam-add.ts): the IPs it holds, space-separated. Such a port has no
@@ -82,6 +82,8 @@ export interface AttachmentIdentity {
   node: string;
   bootId: string;
   network: string;
+  /** The node's OVN chassis name, when its Open_vSwitch row has a system-id. */
+  chassis?: string;
   /** From CNI_ARGS K8S_POD_NAMESPACE / K8S_POD_NAME / K8S_POD_UID, when a runtime passes them. */
   pod?: { namespace?: string; name?: string; uid?: string };
 }
@@ -96,6 +98,7 @@ export function ownerExternalIds(id: AttachmentIdentity): Map<string, string> {
     [OwnerKeys.bootId, id.bootId],
     [OwnerKeys.network, id.network],
   ]);
+  if (id.chassis !== undefined) ids.set(OwnerKeys.chassis, id.chassis);
   if (id.pod?.namespace !== undefined) ids.set(OwnerKeys.podNamespace, id.pod.namespace);
   if (id.pod?.name !== undefined) ids.set(OwnerKeys.podName, id.pod.name);
   if (id.pod?.uid !== undefined) ids.set(OwnerKeys.podUid, id.pod.uid);
@@ -109,6 +112,62 @@ export function ownedBy(externalIds: ReadonlyMap<string, string>, containerId: s
     externalIds.get(OwnerKeys.containerId) === containerId &&
     externalIds.get(OwnerKeys.ifName) === ifName
   );
+}
+
+/**
+ * The second owner of an IPAMClaim's logical switch port during a live migration (the target
+ * pod's attachment, on any node): its owner keys, each under this prefix
+ * (`ovn-multinet/migration-target/node`, ...), beside the source's own.
+ */
+const TARGET_PREFIX = `${PREFIX}migration-target/`;
+
+/** The key under which a migration target records owner key `key`. */
+export function targetKey(key: string): string {
+  return `${TARGET_PREFIX}${key.slice(PREFIX.length)}`;
+}
+
+export const TargetKeys = {
+  containerId: targetKey(OwnerKeys.containerId),
+  ifName: targetKey(OwnerKeys.ifName),
+  node: targetKey(OwnerKeys.node),
+} as const;
+
+/** The keys ownerExternalIds writes: an attachment's identity. */
+export const IDENTITY_KEYS: readonly string[] = [
+  OwnerKeys.owner, OwnerKeys.containerId, OwnerKeys.ifName, OwnerKeys.netns, OwnerKeys.node, OwnerKeys.bootId, OwnerKeys.network,
+  OwnerKeys.chassis, OwnerKeys.podNamespace, OwnerKeys.podName, OwnerKeys.podUid,
+];
+
+/** Owner ids (ownerExternalIds) recorded as a migration target's. */
+export function asTargetIds(owner: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map(IDENTITY_KEYS.flatMap((key) => {
+    const value = owner.get(key);
+    return value === undefined ? [] : [[targetKey(key), value] as const];
+  }));
+}
+
+/** The migration target's owner ids recorded on a port, under the owner keys; empty without a target. */
+export function targetIdsOf(externalIds: ReadonlyMap<string, string>): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const [key, value] of externalIds) if (key.startsWith(TARGET_PREFIX)) ids.set(`${PREFIX}${key.slice(TARGET_PREFIX.length)}`, value);
+  return ids;
+}
+
+/** Whether a migration target shares the port. */
+export function hasTarget(externalIds: ReadonlyMap<string, string>): boolean {
+  return externalIds.has(TargetKeys.containerId);
+}
+
+/** Which of a port's attachments (container ID + ifname) this is: its owner, its migration target, or neither. */
+export function roleOf(externalIds: ReadonlyMap<string, string>, containerId: string, ifName: string): 'owner' | 'target' | undefined {
+  if (ownedBy(externalIds, containerId, ifName)) return 'owner';
+  if (externalIds.get(OwnerKeys.owner) === OWNER_VALUE && externalIds.get(TargetKeys.containerId) === containerId && externalIds.get(TargetKeys.ifName) === ifName) return 'target';
+  return undefined;
+}
+
+/** The chassis an attachment's owner ids name: the recorded one, else the node's name (OVN also matches a chassis by hostname). */
+export function chassisOf(owner: ReadonlyMap<string, string>): string | undefined {
+  return owner.get(OwnerKeys.chassis) ?? owner.get(OwnerKeys.node);
 }
 
 /**

@@ -8,7 +8,7 @@ import { columnKeys, type CacheIndex, type KeysOf } from '../ovsdb/index.ts';
 import { isMap, type Row } from '../ovsdb/notation.ts';
 import { stringOf, stringsOf } from '../lib/rows.ts';
 import { parseHeldIps, parsePortAddresses } from './entries.ts';
-import { OwnerKeys, ScopeKeys } from './ids.ts';
+import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
 
 /** Logical switches by name (names are not unique in the NB schema). */
 export function switchesByName(nb: OvsdbClient): CacheIndex {
@@ -44,9 +44,25 @@ export function portsByClaim(nb: OvsdbClient): CacheIndex {
   return nb.cache.index('Logical_Switch_Port', 'ipam-claim', claimKeys);
 }
 
-/** Logical switch ports by the node that owns them (`ovn-multinet/node`). */
+/**
+ * Logical switch ports by the nodes with an attachment of them: the owner's (`ovn-multinet/node`)
+ * and, during a live migration, the target's (`ovn-multinet/migration-target/node`).
+ */
 export function portsByNode(nb: OvsdbClient): CacheIndex {
   return nb.cache.index('Logical_Switch_Port', 'node', nodeKeys);
+}
+
+/**
+ * Logical switch ports by the attachments (attachmentRef: container ID + ifname) that have them:
+ * the owner, and a live migration's target, which shares the port of its IPAMClaim.
+ */
+export function portsByAttachment(nb: OvsdbClient): CacheIndex {
+  return nb.cache.index('Logical_Switch_Port', 'attachment', attachmentKeys);
+}
+
+/** How portsByAttachment names an attachment. */
+export function attachmentRef(containerId: string, ifName: string): string {
+  return `${containerId}/${ifName}`;
 }
 
 /** Logical switch ports ovn-multinet made, by their switch key (`ovn-multinet/switch`, a switch's uuid). */
@@ -64,7 +80,7 @@ export function routerPortsByName(nb: OvsdbClient): CacheIndex {
  * daemon's start) rather than on the first ADD that asks.
  */
 export function indexNb(nb: OvsdbClient): void {
-  for (const index of [switchesByName, switchesByPort, portsByName, portsByType, portsByAddress, portsByClaim, portsByNode, portsBySwitchKey, routerPortsByName]) index(nb);
+  for (const index of [switchesByName, switchesByPort, portsByName, portsByType, portsByAddress, portsByClaim, portsByNode, portsByAttachment, portsBySwitchKey, routerPortsByName]) index(nb);
 }
 
 const typeKeys: KeysOf = (lsp) => {
@@ -104,6 +120,19 @@ function externalIdKeys(key: string): KeysOf {
 
 // One function per index: the cache refuses an index name registered with another.
 const claimKeys = externalIdKeys(OwnerKeys.ipamClaim);
-const nodeKeys = externalIdKeys(OwnerKeys.node);
 const ipamOnlyKeys = externalIdKeys(OwnerKeys.ipamOnly);
+const ownerNode = externalIdKeys(OwnerKeys.node);
+const targetNode = externalIdKeys(TargetKeys.node);
+const nodeKeys: KeysOf = (row) => [...ownerNode(row), ...targetNode(row)];
+const attachmentKeys: KeysOf = (row) => {
+  const ids = row['external_ids'];
+  if (!isMap(ids)) return [];
+  const refs: string[] = [];
+  for (const [cid, ifn] of [[OwnerKeys.containerId, OwnerKeys.ifName], [TargetKeys.containerId, TargetKeys.ifName]] as const) {
+    const containerId = ids.get(cid);
+    const ifName = ids.get(ifn);
+    if (typeof containerId === 'string' && typeof ifName === 'string') refs.push(attachmentRef(containerId, ifName));
+  }
+  return refs;
+};
 const switchKeys = externalIdKeys(ScopeKeys.switch);

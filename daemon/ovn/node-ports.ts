@@ -1,8 +1,8 @@
 /**
  * The logical switch ports of one node, without monitoring anyone else's: which nodes own ports
  * (one `select` that leaves out the ports of the nodes named), and the monitor conditions that
- * bring a node's ports, their switches and the other ports of their IPAMClaims (what
- * deleteLogicalPort needs) into a cache. An NB of 100,000 ports of live nodes sends nothing back.
+ * bring a node's ports (owned, or shared as a live migration's target) and their switches into a
+ * cache. An NB of 100,000 ports of live nodes sends nothing back.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
@@ -10,7 +10,7 @@ import { condition, eq, select, type Condition } from '../ovsdb/ops.ts';
 import { isUuid, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf } from '../lib/rows.ts';
 import { NB_MONITOR } from './switches.ts';
-import { OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
+import { OWNER_VALUE, OwnerKeys, ScopeKeys, targetKey, TargetKeys } from './ids.ts';
 import { portsByNode } from './indexes.ts';
 
 /** What a client releasing a node's ports monitors (with nodePortConditions). */
@@ -22,39 +22,45 @@ export const NODE_PORTS_MONITOR = {
 const includes = (key: string, value: string): Condition => condition('external_ids', 'includes', new Map([[key, value]]));
 
 /**
- * The nodes other than `except` that own ovn-multinet ports, by one `select` whose `where`
+ * The nodes other than `except` that have ovn-multinet ports, by one `select` whose `where`
  * (ANDed) excludes every node of `except`: the server scans, only the others' ports come back.
+ * A second `select` brings the ports shared by a live migration (few: the migrations in
+ * flight), whose target's node may be another one.
  */
 export async function nodesWithPorts(nb: OvsdbClient, except: Iterable<string>, signal: AbortSignal): Promise<Set<string>> {
-  const where = [includes(OwnerKeys.owner, OWNER_VALUE), ...[...except].map((node) => condition('external_ids', 'excludes', new Map([[OwnerKeys.node, node]])))];
-  const [result] = await nb.transact([select('Logical_Switch_Port', where, ['external_ids'])], signal);
+  const live = new Set(except);
+  const where = [includes(OwnerKeys.owner, OWNER_VALUE), ...[...live].map((node) => condition('external_ids', 'excludes', new Map([[OwnerKeys.node, node]])))];
+  const shared = [includes(targetKey(OwnerKeys.owner), OWNER_VALUE)];
+  const [owned, migrating] = await nb.transact([select('Logical_Switch_Port', where, ['external_ids']), select('Logical_Switch_Port', shared, ['external_ids'])], signal);
   const nodes = new Set<string>();
-  for (const row of result?.rows ?? []) {
+  for (const row of owned?.rows ?? []) {
     const node = stringMapOf(row, 'external_ids').get(OwnerKeys.node);
     if (node !== undefined && node !== '') nodes.add(node);
+  }
+  for (const row of migrating?.rows ?? []) {
+    const node = stringMapOf(row, 'external_ids').get(TargetKeys.node);
+    if (node !== undefined && node !== '' && !live.has(node)) nodes.add(node);
   }
   return nodes;
 }
 
 /**
- * The monitor conditions for `node`'s ports (read `nb`'s cache: once the node's ports are in,
- * one more condition change brings their switches and their IPAMClaims' other ports).
+ * The monitor conditions for `node`'s ports, those it owns and those it shares as a live
+ * migration's target (read `nb`'s cache: once the node's ports are in, one more condition change
+ * brings their switches).
  */
 export function nodePortConditions(node: string, nb: OvsdbClient): MonitorConditions {
   const ports = [...portsByNode(nb).rows(node)];
-  const claims = new Set<string>();
   const switches = new Set<Uuid>();
   const unkeyed: Condition[] = [];
   for (const row of ports) {
     const ids = stringMapOf(row, 'external_ids');
-    const claim = ids.get(OwnerKeys.ipamClaim);
-    if (claim !== undefined) claims.add(claim);
     const sw = ids.get(ScopeKeys.switch);
     if (isUuid(sw)) switches.add(sw);
     else unkeyed.push(condition('ports', 'includes', [rowUuid(row)]));
   }
   return new Map([
-    ['Logical_Switch_Port', [includes(OwnerKeys.node, node), ...[...claims].sort().map((claim) => includes(OwnerKeys.ipamClaim, claim))]],
+    ['Logical_Switch_Port', [includes(OwnerKeys.node, node), includes(TargetKeys.node, node)]],
     ['Logical_Switch', [...[...switches].sort().map((uuid) => eq('_uuid', uuid)), ...unkeyed]],
   ]);
 }

@@ -6,9 +6,10 @@
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { eq, insert, mutate, mutation, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
-import { rowUuid, stringMapOf, stringsOf } from '../lib/rows.ts';
-import { OwnerKeys } from './ids.ts';
-import { portsByName } from './indexes.ts';
+import type { Row } from '../ovsdb/notation.ts';
+import { rowUuid, stringMapOf, stringOf, stringsOf } from '../lib/rows.ts';
+import { OwnerKeys, roleOf } from './ids.ts';
+import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
 
 export interface LogicalPort {
@@ -19,27 +20,50 @@ export interface LogicalPort {
   externalIds: ReadonlyMap<string, string>;
   /** Written only for IPAM-only records (false); absent means OVN's default, enabled. */
   enabled?: boolean;
+  /** Its `options` (requested-chassis, activation-strategy); empty on a port this daemon makes. */
+  options?: ReadonlyMap<string, string>;
+}
+
+function toPort(row: Row): LogicalPort {
+  return {
+    uuid: rowUuid(row),
+    name: stringOf(row, 'name') ?? '',
+    addresses: stringsOf(row, 'addresses'),
+    portSecurity: stringsOf(row, 'port_security'),
+    externalIds: stringMapOf(row, 'external_ids'),
+    options: stringMapOf(row, 'options'),
+  };
 }
 
 /** The port named `name` (unique in the NB schema), from the cache's name index. */
 export function findPort(nb: OvsdbClient, name: string): LogicalPort | undefined {
   const [row] = portsByName(nb).rows(name);
-  if (row === undefined) return undefined;
-  return {
-    uuid: rowUuid(row),
-    name,
-    addresses: stringsOf(row, 'addresses'),
-    portSecurity: stringsOf(row, 'port_security'),
-    externalIds: stringMapOf(row, 'external_ids'),
-  };
+  return row === undefined ? undefined : toPort(row);
+}
+
+/** The port as the cache holds it now, by uuid. */
+export function portByUuid(nb: OvsdbClient, uuid: Uuid): LogicalPort | undefined {
+  const row = nb.cache.row('Logical_Switch_Port', uuid);
+  return row === undefined ? undefined : toPort(row);
 }
 
 /**
- * The port's "MAC IP..." entry: its `addresses`, or for a standby port of an IPAMClaim the entry
- * it gets once promoted.
+ * The port of the attachment (container ID + ifname), from the cache's attachment index, and
+ * whether the attachment is its owner or (sharing an IPAMClaim's port during a live migration)
+ * its target.
  */
+export function findAttachmentPort(nb: OvsdbClient, containerId: string, ifName: string): { port: LogicalPort; role: 'owner' | 'target' } | undefined {
+  for (const row of portsByAttachment(nb).rows(attachmentRef(containerId, ifName))) {
+    const port = toPort(row);
+    const role = roleOf(port.externalIds, containerId, ifName);
+    if (role !== undefined) return { port, role };
+  }
+  return undefined;
+}
+
+/** The port's "MAC IP..." entry. */
 export function portEntry(port: LogicalPort): string {
-  return port.addresses[0] ?? port.externalIds.get(OwnerKeys.claimStandby) ?? '';
+  return port.addresses[0] ?? '';
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What of the shared NB this node's daemon monitors (ovn-controller's conditional monitoring,
  * for the NB): not the cluster's ports, only
- * - this node's own logical switch ports (the `node` owner key), and their switches;
+ * - this node's own logical switch ports (the `node` owner key, or the `migration-target/node`
+ *   key of an IPAMClaim's port it shares during a live migration), and their switches;
  * - the switches it serves (a network used here since the daemon started), with every port on
  *   them: ovn-multinet's by the `switch` key each of its ports carries, anyone else's (an admin,
  *   Neutron) by uuid;
@@ -18,7 +19,7 @@ import type { Row, Uuid } from '../ovsdb/notation.ts';
 import type { RowChange } from '../ovsdb/cache.ts';
 import { rowUuid, stringMapOf, uuidsOf, stringOf } from '../lib/rows.ts';
 import type { Logger } from '../lib/log.ts';
-import { OwnerKeys, ScopeKeys } from './ids.ts';
+import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
 import { portsByNode, portsBySwitchKey, portsByType, switchesByPort } from './indexes.ts';
 
 /** How long a condition change may take before it is retried with the next change. */
@@ -84,6 +85,7 @@ export class NbScope {
         'Logical_Switch_Port',
         [
           condition('external_ids', 'includes', new Map([[OwnerKeys.node, this.#node]])),
+          condition('external_ids', 'includes', new Map([[TargetKeys.node, this.#node]])),
           ...selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]]))),
           ...selection.foreignPorts.map((uuid) => eq('_uuid', uuid)),
         ],

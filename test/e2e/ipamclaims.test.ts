@@ -1,102 +1,34 @@
 // Persistent addresses for VMs (IPAMClaims, as KubeVirt uses them), on two nodes sharing one NB
 // and one fake API server: a pod whose network-selection element names an IPAMClaim, on a network
 // with allowPersistentIPs, gets the claim's MAC and IPs; a new pod for the same VM on the other
-// node (live migration: while the first still runs, as a standby that gets unicast only once the
-// first is deleted; and after it is gone) gets the same ones; the
+// node (live migration: while the first still runs, sharing its logical switch port, which gets
+// unicast to the target once the first is deleted, or at the VM's RARP: test/e2e/migration.test.ts;
+// and after it is gone) gets the same ones; the
 // claim's status carries the addresses and the owner pod; while no pod holds them, nobody else
 // gets them; without allowPersistentIPs the reference is ignored; bad references are refused with
 // 7 and create nothing; deleting the claim frees them (the controller's ipamclaim-release loop).
 //
-// The API server runs in node A's namespace, on a veth pair of its own between the two node
-// namespaces (192.168.201.0/24), so both daemons reach it and no traffic leaves the test's
-// namespaces. The daemons start before it is up: their list+watch retries until it is.
+// The API server runs in node A's namespace (test/helpers/claims.ts).
 import t, { type Test } from 'tap';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createNetns, type Netns } from '../helpers/netns.ts';
 import { ping } from '../helpers/traffic.ts';
-import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
-import { kubeconfigFor, startFakeApiServer, type FakeApi } from '../helpers/fake-apiserver.ts';
-import { startTwoNodes, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
+import { e2eSkipReason } from '../helpers/node.ts';
+import { CLAIM_NAMESPACE as NAMESPACE, echoesIn, startClaimCluster, type ClaimPod as Pod } from '../helpers/claims.ts';
 import { until } from '../helpers/until.ts';
 import { startController } from '../helpers/controller.ts';
 
 const skip = e2eSkipReason();
 const NETWORK = 'vmnet';
-const NAMESPACE = 'vms';
 // 10.70.0.0/29: five addresses a pod can get, .2 to .6 (.1 is left for a gateway, as OVN does).
 const SUBNET = '10.70.0.0/29';
-const API_HOST = '192.168.201.1';
-const API_PORT = 6443;
-const ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
-
-interface Pod {
-  ns: Netns;
-  out: CniOutcome;
-  ip: string;
-  mac: string;
-  call: { containerId: string; netns: string; ifName: string };
-  node: ClusterNode;
-  persistent: boolean;
-}
-
-/** The management link the API server listens on: a plain veth pair between the node namespaces. */
-async function connectManagement(nodes: TwoNodes): Promise<void> {
-  await nodes.a.netns.exec(['ip', 'link', 'add', 'mgmt-a', 'type', 'veth', 'peer', 'name', 'mgmt-b', 'netns', nodes.b.netns.name]);
-  await nodes.a.netns.exec(['ip', 'addr', 'add', `${API_HOST}/24`, 'dev', 'mgmt-a']);
-  await nodes.a.netns.exec(['ip', 'link', 'set', 'mgmt-a', 'up']);
-  await nodes.b.netns.exec(['ip', 'addr', 'add', '192.168.201.2/24', 'dev', 'mgmt-b']);
-  await nodes.b.netns.exec(['ip', 'link', 'set', 'mgmt-b', 'up']);
-}
 
 t.test('IPAMClaims across two nodes', { skip }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'om-claims-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, kubeconfigFor(`http://${API_HOST}:${API_PORT}`));
-  const nodes = await startTwoNodes(t, { daemonArgs: ['--kubeconfig', kubeconfig] });
-  await connectManagement(nodes);
-  const api: FakeApi = await startFakeApiServer(t, { netns: nodes.a.netns.name, host: API_HOST, port: API_PORT });
-  await nodes.nbctl(['ls-add', NETWORK, '--', 'set', 'logical_switch', NETWORK, `other_config:subnet=${SUBNET}`]);
-  // Both daemons list+watch pods and claims once the API server is up (they retry with backoff).
-  await until('both daemons watching IPAMClaims', async () => {
-    const watches = (await api.requests()).filter((r) => r.startsWith('GET /apis/k8s.cni.cncf.io/v1alpha1/ipamclaims?') && r.includes('watch=true'));
-    return watches.length >= 2 ? true : undefined;
-  }, 30_000);
-
-  const claim = (name: string, network = NETWORK) => api.apply('ipamclaims', { metadata: { namespace: NAMESPACE, name }, spec: { network, interface: 'net1' } });
-  const reservations = async (): Promise<string> => nodes.nbctl(['get', 'logical_switch', NETWORK, 'external_ids']);
-
-  let podCount = 0;
-  async function attach(t: Test, node: ClusterNode, opts: { claim?: string; persistent?: boolean; ips?: string[] } = {}): Promise<Pod> {
-    const name = `pod-${++podCount}`;
-    const element: Record<string, unknown> = { name: NETWORK };
-    if (opts.claim !== undefined) element['ipam-claim-reference'] = opts.claim;
-    if (opts.ips !== undefined) element['ips'] = opts.ips;
-    await api.upsert({ namespace: NAMESPACE, name, uid: `uid-${name}`, nodeName: node.name, annotations: { [ANNOTATION]: JSON.stringify([element]) } });
-    const ns = await createNetns(t, 'omclaim');
-    const call = { containerId: `c-${name}`, netns: ns.path, ifName: 'net1' };
-    const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NAMESPACE};K8S_POD_NAME=${name};K8S_POD_UID=uid-${name}`;
-    const persistent = opts.persistent ?? true;
-    const config = node.config(NETWORK, persistent ? { allowPersistentIPs: true } : {});
-    const out = await node.cni({ command: 'ADD', ...call, args }, config);
-    t.teardown(() => node.cni({ command: 'DEL', ...call, args }, config));
-    const ips = out.json?.['ips'] as Array<{ address: string }> | undefined;
-    const ifaces = out.json?.['interfaces'] as Array<{ mac: string }> | undefined;
-    return { ns, out, ip: ips?.[0]?.address ?? '', mac: ifaces?.[1]?.mac ?? '', call: { ...call }, node, persistent };
-  }
-  async function detach(t: Test, pod: Pod): Promise<void> {
-    const config = pod.node.config(NETWORK, pod.persistent ? { allowPersistentIPs: true } : {});
-    const out = await pod.node.cni({ command: 'DEL', ...pod.call }, config);
+  const c = await startClaimCluster(t, { network: NETWORK, subnet: SUBNET });
+  const { nodes, api, kubeconfig, attach, reservations, claimStatus } = c;
+  const claim = (name: string, network = NETWORK) => c.claim(name, network);
+  const detach = async (t: Test, pod: Pod): Promise<void> => {
+    const out = await c.del(pod);
     t.equal(out.exitCode, 0, `DEL: ${out.stdout}${out.stderr}`);
-  }
-  /** ICMP echo requests the pod's namespace has received (its Icmp InEchos counter). */
-  const echoesIn = async (p: Pod): Promise<number> => {
-    const [names = [], values = []] = (await p.ns.exec(['cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Icmp:')).map((l) => l.split(/\s+/));
-    return Number(values[names.indexOf('InEchos')]);
   };
-  const claimStatus = async (name: string): Promise<unknown> => (await api.get('ipamclaims', NAMESPACE, name))?.['status'];
 
   // The VM's first pod lives on across the subtests (a live migration starts from it).
   const top = t;
@@ -129,22 +61,21 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
     await until('owner pod-3', async () => (JSON.stringify(await claimStatus('vm1.vmnet')).includes('pod-3') ? true : undefined));
     t.pass('the status names the new owner');
 
-    // The target is a standby: port security, but no addresses (no L2 lookup flow) while the
-    // source runs, so unicast for the VM's MAC goes to the source only.
-    const lsp = (p: Pod) => nodes.nbctl(['--bare', '--columns=addresses', 'find', 'Logical_Switch_Port', `external_ids:"ovn-multinet/container-id"="${p.call.containerId}"`]);
-    t.equal(await lsp(target), '', 'the target port has no addresses yet');
-    t.equal(await lsp(source), `${source.mac} ${source.ip.split('/')[0] ?? ''}`);
+    // The target shares the source's port (bound on both chassis); until the VM announces itself
+    // there (a RARP), OVN lets nothing through to the target: unicast reaches the source only.
+    const claimPorts = () => nodes.nbctl(['--bare', '--columns=addresses', 'find', 'Logical_Switch_Port', `external_ids:"ovn-multinet/ipam-claim"="${NAMESPACE}/vm1.vmnet"`]);
+    t.equal(await claimPorts(), `${source.mac} ${source.ip.split('/')[0] ?? ''}`, 'one port for the claim');
     const ip = source.ip.split('/')[0] ?? '';
     const unicast = async (): Promise<{ source: number; target: number }> => {
-      const before = [await echoesIn(source), await echoesIn(target)];
+      const before = [await echoesIn(source.ns), await echoesIn(target.ns)];
       t.ok(await ping(client.ns, ip, { count: 3 }), `the VM's IP answers`);
-      return { source: (await echoesIn(source)) - (before[0] ?? 0), target: (await echoesIn(target)) - (before[1] ?? 0) };
+      return { source: (await echoesIn(source.ns)) - (before[0] ?? 0), target: (await echoesIn(target.ns)) - (before[1] ?? 0) };
     };
     t.same(await unicast(), { source: 3, target: 0 }, 'the source got the pings, the target none');
 
-    // The migration is over: the source pod goes, its DEL promotes the target in the same transaction.
+    // The migration is over: the source pod goes, its DEL hands the port over to the target.
     await detach(t, source);
-    t.equal(await lsp(target), `${target.mac} ${ip}`, 'the target port now has the addresses');
+    t.equal(await claimPorts(), `${target.mac} ${ip}`, 'the port stays, the target\'s now');
     await until('the target to get unicast', async () => ((await unicast()).target === 3 ? true : undefined), 10_000);
     t.pass('traffic for the VM goes to the target');
     await detach(t, target);

@@ -44,3 +44,84 @@ export async function tcpTransfer(server: Netns, client: Netns, address: string,
   await srv;
   return Number(cli.stdout);
 }
+
+/** What a series of pings got back: the sequence numbers answered, out of `sent`. */
+export interface PingSeries {
+  sent: number;
+  answered: ReadonlySet<number>;
+  /** Requests never answered. */
+  lost: number;
+  /** The longest run of consecutive unanswered requests. */
+  longestGap: number;
+  /** How long the series took, in ms (the real interval is elapsedMs / sent). */
+  elapsedMs: number;
+  output: string;
+}
+
+/**
+ * `count` pings from `from` to `to`, one every `intervalS` seconds (busybox ping, as root), in
+ * the background; resolves once the last answer had 2 s to come.
+ */
+export async function pingSeries(from: Netns, to: string, count: number, intervalS: number): Promise<PingSeries> {
+  const started = performance.now();
+  const r = await execa('ip', ['netns', 'exec', from.name, 'busybox', 'ping', '-c', String(count), '-i', String(intervalS), '-W', '2', to], {
+    reject: false,
+    timeout: (count * intervalS + 30) * 1000,
+  });
+  const elapsedMs = performance.now() - started;
+  const answered = new Set<number>();
+  for (const m of r.stdout.matchAll(/seq=(\d+)/g)) answered.add(Number(m[1]));
+  let longestGap = 0;
+  let run = 0;
+  for (let seq = 0; seq < count; seq++) {
+    run = answered.has(seq) ? 0 : run + 1;
+    longestGap = Math.max(longestGap, run);
+  }
+  const lost = [...Array(count).keys()].filter((seq) => !answered.has(seq)).length;
+  return { sent: count, answered, lost, longestGap, elapsedMs, output: `${r.stdout}${r.stderr}` };
+}
+
+/**
+ * Readies a RARP request from `mac` out of interface `ifName` in `ns`, as QEMU announces a VM after
+ * a live migration (opcode 3, "request reverse", sender and target hardware address the VM's),
+ * through an AF_PACKET socket held by a python3 process started now; `send()` sends it at once
+ * (no process start in between) and resolves once it is out.
+ */
+export async function armRarp(ns: Netns, ifName: string, mac: string): Promise<{ send(): Promise<void> }> {
+  const script = [
+    'import socket, sys',
+    "mac = bytes.fromhex(sys.argv[2].replace(':', ''))",
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)',
+    's.bind((sys.argv[1], 0))',
+    'rarp = bytes([0, 1, 8, 0, 6, 4, 0, 3]) + mac + bytes(4) + mac + bytes(4)',
+    "frame = (b'\\xff' * 6 + mac + bytes([0x80, 0x35]) + rarp).ljust(60, b'\\0')",
+    "print('ready', flush=True)",
+    'sys.stdin.readline()',
+    's.send(frame)',
+    "print('sent', flush=True)",
+  ].join('\n');
+  const child = execa('ip', ['netns', 'exec', ns.name, 'python3', '-c', script, ifName, mac], { timeout: 60_000, stdin: 'pipe' });
+  const lines = (async function* () {
+    let buffer = '';
+    for await (const chunk of child.stdout) {
+      buffer += String(chunk);
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        yield buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+      }
+    }
+  })();
+  const next = async (want: string): Promise<void> => {
+    const { value } = await lines.next();
+    if (value !== want) throw new Error(`RARP sender: expected ${want}, got ${String(value)}: ${(await child.catch((e: unknown) => e)) as string}`);
+  };
+  await next('ready');
+  return {
+    send: async () => {
+      child.stdin.write('go\n');
+      await next('sent');
+      await child;
+    },
+  };
+}

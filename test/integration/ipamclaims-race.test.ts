@@ -1,8 +1,8 @@
 // IPAMClaim reservations under contention, against a live NB ovsdb-server with ten independent
 // clients (what ten nodes' daemons run: own connection, own monitor cache, the daemon's
-// createLogicalPort): ten first pods of one new claim at once end with one reservation, the same
-// addresses everywhere and one active port (the others standbys), and deleting the active port
-// promotes exactly one standby; plain allocations racing to empty the pool never take a reserved
+// createLogicalPort): ten first pods of one new claim at once end with one reservation and one
+// port, made by one of them and joined by one other as a live migration's target, the eight others
+// refused (a migration is in flight); deleting the owner hands the port over to the target; plain allocations racing to empty the pool never take a reserved
 // address; deleting a port frees its guard keys; released addresses go back to the pool.
 import t from 'tap';
 import { execa } from 'execa';
@@ -13,7 +13,7 @@ import { parseIpamSettings } from '../../daemon/ipam/pool.ts';
 import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { deletePortOps, portEntry } from '../../daemon/ovn/ports.ts';
 import { releaseOps, reservationOf, reservationsOf } from '../../daemon/ipam/reservations.ts';
-import { IpamKeys } from '../../daemon/ovn/ids.ts';
+import { IpamKeys, OWNER_VALUE, OwnerKeys, TargetKeys } from '../../daemon/ovn/ids.ts';
 import { stringMapOf, uuidsOf } from '../../daemon/lib/rows.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
@@ -46,7 +46,7 @@ t.test('IPAMClaim reservations under contention', async (t) => {
         settings: parseIpamSettings(sw.otherConfig, sw.externalIds),
         name,
         portSecurity: true,
-        externalIds: new Map([['ovn-multinet/container-id', name], ['ovn-multinet/ifname', 'net1']]),
+        externalIds: new Map([[OwnerKeys.owner, OWNER_VALUE], [OwnerKeys.containerId, name], [OwnerKeys.ifName, 'net1'], [OwnerKeys.node, `node-${name}`], [OwnerKeys.chassis, `chassis-${name}`]]),
         reconnected: async () => undefined,
         ...(ipamClaim === undefined ? {} : { ipamClaim }),
       },
@@ -64,10 +64,14 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   const reservationsSeen = (client: OvsdbClient, count: number) =>
     client.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && reservationsOf(stringMapOf(r, 'external_ids')).length === count, AbortSignal.timeout(5000));
 
-  const firsts = await Promise.all(clients.map((c, i) => create(c, `vm1-pod-${i}`, 'vms/vm1')));
+  const attempts = await Promise.allSettled(clients.map((c, i) => create(c, `vm1-pod-${i}`, 'vms/vm1')));
+  const firsts = attempts.flatMap((a, i) => (a.status === 'fulfilled' ? [{ ...a.value, pod: `vm1-pod-${i}` }] : []));
+  const refused = attempts.flatMap((a) => (a.status === 'rejected' ? [a.reason as Error] : []));
+  t.equal(firsts.length, 2, 'two pods of the claim got its port');
+  t.same(refused.map((e) => e.name), Array(8).fill('MigrationInFlightError'), 'the eight others were refused: a migration is in flight');
+  t.equal(new Set(firsts.map((f) => f.port.uuid)).size, 1, 'one port, shared');
   const entries = new Set(firsts.map((f) => portEntry(f.port)));
-  t.equal(entries.size, 1, `ten first pods of one claim at once get the same addresses: ${[...entries].join(' | ')}`);
-  t.equal(firsts.filter((f) => f.port.addresses.length > 0).length, 1, 'one port is active (has the addresses), the others are standbys');
+  t.equal(entries.size, 1, `the same addresses: ${[...entries].join(' | ')}`);
   await reservationsSeen(nb, 1);
   // Let a second reservation, if one slipped through, reach the cache too.
   await new Promise((r) => setTimeout(r, 100));
@@ -76,16 +80,21 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   const { mac, ips } = parsePortAddresses([...entries][0] ?? '');
   t.same(reservation, { claim: 'vms/vm1', mac, ips }, 'and it holds what the ports got');
 
-  // The active port goes (the source pod of a migration): one standby takes over its addresses.
-  const active = firsts.find((f) => f.port.addresses.length > 0);
-  if (active === undefined) throw new Error('no active port');
-  await deleteLogicalPort(clients[7] ?? nb, active.port, active.switchUuid, AbortSignal.timeout(5000));
-  const rest = firsts.filter((f) => f !== active);
-  const addressesOf = async () => (await execa('ovn-nbctl', [`--db=${remote}`, '--bare', '--columns=addresses', 'find', 'Logical_Switch_Port', 'external_ids:"ovn-multinet/ipam-claim"="vms/vm1"'])).stdout.split('\n').filter((l) => l.trim() !== '');
-  t.same(await addressesOf(), [[...entries][0]], 'exactly one of the nine standbys was promoted');
+  // The owner goes (the source pod of a migration): the target owns the port now.
+  const [shared] = firsts;
+  if (shared === undefined) throw new Error('no port');
+  const ids = async (key: string) => (await execa('ovn-nbctl', [`--db=${remote}`, 'get', 'Logical_Switch_Port', shared.port.uuid, `external_ids:"${key}"`])).stdout.replace(/"/g, '');
+  const owner = await ids(OwnerKeys.containerId);
+  const target = await ids(TargetKeys.containerId);
+  t.same([owner, target].sort(), firsts.map((f) => f.pod).sort(), 'owned by one, shared by the other');
+  t.equal((await execa('ovn-nbctl', [`--db=${remote}`, 'get', 'Logical_Switch_Port', shared.port.uuid, 'options:requested-chassis'])).stdout.replace(/"/g, ''), `chassis-${owner},chassis-${target}`);
+  await deleteLogicalPort(clients[7] ?? nb, { containerId: owner, ifName: 'net1' }, AbortSignal.timeout(5000));
+  t.equal(await ids(OwnerKeys.containerId), target, 'the owner deleted: the target owns the port');
+  t.equal((await execa('ovn-nbctl', [`--db=${remote}`, 'get', 'Logical_Switch_Port', shared.port.uuid, 'options'])).stdout, `{requested-chassis=chassis-${target}}`, "its chassis only, no activation strategy");
 
   // The VM's pods go; the reservation stays.
-  await nb.transact(rest.flatMap((f) => deletePortOps(f.switchUuid, f.port.uuid)), AbortSignal.timeout(5000));
+  await nb.cache.waitForRow('Logical_Switch_Port', (r) => stringMapOf(r, 'external_ids').get(OwnerKeys.containerId) === target, AbortSignal.timeout(5000));
+  await deleteLogicalPort(nb, { containerId: target, ifName: 'net1' }, AbortSignal.timeout(5000));
   const reservedIp = ips[0] ?? '';
 
   // Ten clients empty the pool at once: 12 of the 13 addresses, never the reserved one.
@@ -134,7 +143,13 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   t.equal(parsePortAddresses(freed.port.addresses[0] ?? '').ips[0], reservedIp, 'the freed address is handed out again');
 
   // Deleting the plain ports (each from another client's cache) frees their keys with them.
-  await Promise.all([...plainPorts, freed].map((p, i) => deleteLogicalPort(clients[i % CLIENTS] ?? nb, p.port, p.switchUuid, AbortSignal.timeout(5000))));
+  await Promise.all(
+    [...plainPorts, freed].map(async (p, i) => {
+      const c = clients[i % CLIENTS] ?? nb;
+      await c.cache.waitForRow('Logical_Switch_Port', (r) => r['_uuid'] === p.port.uuid, AbortSignal.timeout(5000));
+      await deleteLogicalPort(c, { containerId: p.port.name, ifName: 'net1' }, AbortSignal.timeout(5000));
+    }),
+  );
   await nb.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && uuidsOf(r, 'ports').length === 0, AbortSignal.timeout(5000));
   t.same(current().externalIds, new Map(), 'no key left behind');
 });

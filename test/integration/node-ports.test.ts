@@ -1,14 +1,15 @@
 // A dead node's ports against a real ovsdb-server (daemon/ovn/node-ports.ts,
-// daemon/attachments/node-gc.ts): the select finds the nodes owning ports besides those named;
-// the release client's monitor holds that node's ports, their switches and their IPAMClaims'
-// other ports, nothing else; the release removes exactly that node's ports and their guard keys.
+// daemon/attachments/node-gc.ts): the select finds the nodes with ports besides those named (owned,
+// or shared as a live migration's target); the release client's monitor holds that node's ports
+// (owned or shared) and their switches, nothing else; the release removes exactly that node's
+// ports and their guard keys, and takes the node's target off a port it shares.
 import t from 'tap';
 import { stringMapOf, stringOf } from '../../daemon/lib/rows.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import { eq, insert, mutate, mutation } from '../../daemon/ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
-import { IpamKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from '../../daemon/ovn/ids.ts';
+import { asTargetIds, IpamKeys, OWNER_VALUE, OwnerKeys, ScopeKeys, targetIdsOf } from '../../daemon/ovn/ids.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions, nodesWithPorts } from '../../daemon/ovn/node-ports.ts';
 import { releasePortsOf } from '../../daemon/attachments/node-gc.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
@@ -34,7 +35,9 @@ t.test("a node's ports, and only them", async (t) => {
   const port = async (sw: string, name: string, node: string | undefined, extra: Array<[string, string]> = []): Promise<string> => {
     const ip = `10.0.0.${n++}`;
     const mac = `0a:58:0a:00:00:${n.toString(16).padStart(2, '0')}`;
-    const ids = new Map<string, string>(node === undefined ? [] : [[OwnerKeys.owner, OWNER_VALUE], [OwnerKeys.node, node], [ScopeKeys.switch, switches.get(sw) ?? ''], ...extra]);
+    const ids = new Map<string, string>(
+      node === undefined ? [] : [[OwnerKeys.owner, OWNER_VALUE], [OwnerKeys.containerId, name], [OwnerKeys.ifName, 'net1'], [OwnerKeys.node, node], [ScopeKeys.switch, switches.get(sw) ?? ''], ...extra],
+    );
     const guards = node === undefined ? new Map<string, string>() : new Map([[`${IpamKeys.address}${ip}`, `port:${name}`], [`${IpamKeys.address}${mac}`, `port:${name}`]]);
     await admin.transact(
       [
@@ -48,27 +51,36 @@ t.test("a node's ports, and only them", async (t) => {
   await port('s1', 'a1', 'node-a');
   const b1ip = await port('s1', 'b1', 'node-b');
   await port('s2', 'b2', 'node-b', [[OwnerKeys.ipamClaim, 'vms/x']]);
-  await port('s2', 'a-claim', 'node-a', [[OwnerKeys.ipamClaim, 'vms/x']]);
+  // node-a's VM migrating to node-b: the port is node-a's, shared by node-b's target.
+  const target = asTargetIds(new Map([[OwnerKeys.owner, OWNER_VALUE], [OwnerKeys.containerId, 'b-target'], [OwnerKeys.ifName, 'net1'], [OwnerKeys.node, 'node-b'], [OwnerKeys.chassis, 'chassis-b']]));
+  await port('s2', 'a-claim', 'node-a', [[OwnerKeys.ipamClaim, 'vms/y'], [OwnerKeys.chassis, 'chassis-a'], ...target]);
   await port('other', 'c1', 'node-c');
+  // node-d has only a target on a port of node-c's.
+  await port('other', 'c-claim', 'node-c', [[OwnerKeys.ipamClaim, 'vms/z'], ...asTargetIds(new Map([[OwnerKeys.owner, OWNER_VALUE], [OwnerKeys.containerId, 'd-target'], [OwnerKeys.ifName, 'net1'], [OwnerKeys.node, 'node-d']]))]);
   await port('s1', 'admin-made', undefined);
 
-  t.same([...(await nodesWithPorts(admin, ['node-a'], deadline()))].sort(), ['node-b', 'node-c'], 'the nodes besides those named that own ports');
-  t.same([...(await nodesWithPorts(admin, ['node-a', 'node-b', 'node-c'], deadline()))], [], 'none when every owner is named');
+  t.same([...(await nodesWithPorts(admin, ['node-a'], deadline()))].sort(), ['node-b', 'node-c', 'node-d'], 'the nodes besides those named that have ports');
+  t.same([...(await nodesWithPorts(admin, ['node-a', 'node-b', 'node-c'], deadline()))], ['node-d'], 'a node that is only a migration target');
+  t.same([...(await nodesWithPorts(admin, ['node-a', 'node-b', 'node-c', 'node-d'], deadline()))], [], 'none when every node is named');
 
   const client: OvsdbClient = new OvsdbClient({ remotes: [server.unixRemote], database: 'OVN_Northbound', monitor: NODE_PORTS_MONITOR, conditions: () => nodePortConditions('node-b', client) });
   t.teardown(() => client.close());
   client.start();
   await client.waitConnected(deadline());
-  t.same(names(client, 'Logical_Switch_Port'), ['b1', 'b2'], "at first: the node's ports");
+  t.same(names(client, 'Logical_Switch_Port'), ['a-claim', 'b1', 'b2'], "the node's ports, owned and shared");
   await client.updateConditions(deadline());
-  t.same(names(client, 'Logical_Switch_Port'), ['a-claim', 'b1', 'b2'], 'then also the other ports of their IPAMClaims');
-  t.same(names(client, 'Logical_Switch'), ['s1', 's2'], 'and their switches, not the others');
+  t.same(names(client, 'Logical_Switch'), ['s1', 's2'], 'then their switches, not the others');
 
   const released = await releasePortsOf(client, 'node-b', deadline());
-  t.same(released.map((p) => [p.name, p.switchName]).sort(), [['b1', 's1'], ['b2', 's2']], 'both ports, each with its switch');
+  t.same(released.map((p) => [p.name, p.switchName, p.containerId]).sort(), [['a-claim', 's2', 'b-target'], ['b1', 's1', 'b1'], ['b2', 's2', 'b2']], "its two ports and its target's share, each with its switch");
   t.match(released.find((p) => p.name === 'b1')?.entry, new RegExp(` ${b1ip.replaceAll('.', '\\.')}$`), 'with its addresses');
   const [rows] = await admin.transact([{ op: 'select', table: 'Logical_Switch_Port', where: [], columns: ['name'] }], deadline());
-  t.same((rows?.rows ?? []).map((r) => stringOf(r, 'name')).sort(), ['a-claim', 'a1', 'admin-made', 'c1'], "every other port stays");
+  t.same((rows?.rows ?? []).map((r) => stringOf(r, 'name')).sort(), ['a-claim', 'a1', 'admin-made', 'c-claim', 'c1'], 'every other port stays');
+  const [shared] = await admin.transact([{ op: 'select', table: 'Logical_Switch_Port', where: [eq('name', 'a-claim')], columns: ['external_ids', 'options'] }], deadline());
+  const sharedIds = stringMapOf(shared?.rows?.[0] ?? {}, 'external_ids');
+  t.equal(sharedIds.get(OwnerKeys.node), 'node-a', "node-a's port stays node-a's");
+  t.equal(targetIdsOf(sharedIds).size, 0, "node-b's target is gone from it");
+  t.same(Object.fromEntries(stringMapOf(shared?.rows?.[0] ?? {}, 'options')), { 'requested-chassis': 'chassis-a' }, "node-a's chassis only");
   const [s1] = await admin.transact([{ op: 'select', table: 'Logical_Switch', where: [eq('name', 's1')], columns: ['external_ids'] }], deadline());
   const holders = [...stringMapOf(s1?.rows?.[0] ?? {}, 'external_ids').values()];
   t.notOk(holders.includes('port:b1'), "b1's guard keys are gone");

@@ -1,15 +1,16 @@
 // IPAMClaims: the reservation keys on a logical switch and the operations that guard and free
-// them, the standby port of a live migration's target and its promotion (pure), the claim objects as narrowed from the API, the claim cache and its status writes
+// them, the claim's port shared with a live migration's target, handed over and left (pure), the claim objects as narrowed from the API, the claim cache and its status writes
 // through the real client library against the fake API server, and the release decision.
 import t from 'tap';
 import { pino } from 'pino';
 import { claimKey, releaseOps, reservationGuard, reservationOf, reservationsOf, reserveOps } from '../../daemon/ipam/reservations.ts';
 import { addressesInUse, describeUser, usedByClaim } from '../../daemon/ipam/in-use.ts';
 import { creationOps } from '../../daemon/ipam/allocate.ts';
-import { handOverOps } from '../../daemon/ipam/handover.ts';
-import { portEntry } from '../../daemon/ovn/ports.ts';
+import { ChassisUnknownError, handOverOps, joinOps, leaveOps, SameChassisError } from '../../daemon/ipam/migration.ts';
+import type { LogicalPort } from '../../daemon/ovn/ports.ts';
+import type { Operation } from '../../daemon/ovsdb/ops.ts';
 import type { LogicalSwitch } from '../../daemon/ovn/switches.ts';
-import { OwnerKeys } from '../../daemon/ovn/ids.ts';
+import { ownerExternalIds, OwnerKeys, roleOf, TargetKeys, targetIdsOf } from '../../daemon/ovn/ids.ts';
 import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { orphanedReservations, type PlacedReservation } from '../../daemon/controller/claims.ts';
@@ -60,29 +61,54 @@ t.test('reservations on a switch', async (t) => {
   t.ok(used.macs.has(r.mac), 'the MAC too');
 });
 
-t.test('a standby port while another port of the claim is active (live migration)', async (t) => {
+t.test('the port of a claim shared by a live migration target (pure)', async (t) => {
   const r = { claim: 'vms/vm1', mac: '0a:58:0a:46:00:02', ips: ['10.70.0.2'] };
   const sw = switchWith({});
   const port = { name: 'target', mac: r.mac, ips: r.ips, portSecurity: true, externalIds: new Map([[OwnerKeys.ipamClaim, 'vms/vm1']]) };
-  const standby = creationOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: 'source' });
-  t.equal(standby.guards, 2, 'the reservation unchanged, and the active port still there');
-  t.match(standby.ops[1], { op: 'wait', table: 'Logical_Switch_Port', where: [['name', '==', 'source']], until: '==', rows: [{ name: 'source' }] });
-  t.same(standby.row.addresses, [], 'no addresses: no L2 lookup flow, unicast stays with the running VM');
-  t.same(standby.row.portSecurity, ['0a:58:0a:46:00:02 10.70.0.2'], 'port security as usual');
-  t.equal(standby.row.externalIds.get(OwnerKeys.claimStandby), '0a:58:0a:46:00:02 10.70.0.2', 'the entry it gets when promoted');
-  t.equal(portEntry({ uuid: uuid('x'), ...standby.row }), '0a:58:0a:46:00:02 10.70.0.2');
   const alone = creationOps(sw, port, { kind: 'claim-existing', reservation: r, activePort: undefined });
-  t.same(alone.row.addresses, ['0a:58:0a:46:00:02 10.70.0.2'], 'no active port: the new one is active at once');
-  t.equal(alone.guards, 1);
+  t.same(alone.row.addresses, ['0a:58:0a:46:00:02 10.70.0.2'], 'no port of the claim: a new one, active at once');
+  t.equal(alone.guards, 1, 'guarded by the reservation');
 
-  const handOver = handOverOps('vms/vm1', '0a:58:0a:46:00:02 10.70.0.2', [{ uuid: uuid('s1'), name: 'target' }, { uuid: uuid('s2'), name: 'other' }]);
-  t.equal(handOver.guards, 1);
-  t.match(handOver.ops[0], { op: 'wait', table: 'Logical_Switch_Port', rows: [{ name: 'target' }, { name: 'other' }] }, 'the standbys are the ones seen');
-  t.match(handOver.ops.slice(1), [
-    { op: 'update', where: [['_uuid', '==', 's1']], row: { addresses: ['0a:58:0a:46:00:02 10.70.0.2'] } },
-    { op: 'mutate', where: [['_uuid', '==', 's1']], mutations: [['external_ids', 'delete', [OwnerKeys.claimStandby]]] },
-  ], 'the first standby is promoted');
-  t.same(handOverOps('vms/vm1', 'e', []).ops.length, 1, 'no standby: only the guard');
+  const identity = (id: string, node: string, chassis?: string) =>
+    ownerExternalIds({ containerId: id, ifName: 'net1', netns: `/run/netns/${id}`, node, bootId: 'b', network: 'vmnet', ...(chassis === undefined ? {} : { chassis }), pod: { namespace: 'vms', name: id } });
+  const source: LogicalPort = {
+    uuid: uuid('p1'),
+    name: 'omn-source',
+    addresses: ['0a:58:0a:46:00:02 10.70.0.2'],
+    portSecurity: ['0a:58:0a:46:00:02 10.70.0.2'],
+    externalIds: new Map([...identity('src', 'node-a', 'chassis-a'), [OwnerKeys.ipamClaim, 'vms/vm1'], ['ovn-multinet/switch', 'sw']]),
+    options: new Map([['other', 'kept']]),
+  };
+  const rowOf = (ops: readonly Operation[]) => {
+    const u = ops[1];
+    return u?.op === 'update' ? { ids: u.row['external_ids'] as Map<string, string>, options: u.row['options'] as Map<string, string> } : undefined;
+  };
+
+  const { ops: join, port: afterJoin } = joinOps(source, identity('dst', 'node-b', 'chassis-b'));
+  t.match(join[0], { op: 'wait', table: 'Logical_Switch_Port', where: [['_uuid', '==', 'p1']], columns: ['external_ids', 'options'], until: '==', timeout: 0 }, 'guarded by the port row, by uuid');
+  t.same(join[0]?.op === 'wait' ? join[0].rows : undefined, [{ external_ids: source.externalIds, options: source.options }], 'as read');
+  const joined = rowOf(join);
+  t.same(Object.fromEntries(joined?.options ?? []), { other: 'kept', 'requested-chassis': 'chassis-a,chassis-b', 'activation-strategy': 'rarp' });
+  t.equal(joined?.ids.get(OwnerKeys.containerId), 'src', 'the source still owns it');
+  t.equal(joined?.ids.get(TargetKeys.containerId), 'dst', 'the target is recorded beside it');
+  t.equal(joined?.ids.get(TargetKeys.node), 'node-b');
+  t.throws(() => joinOps(source, identity('dst', 'node-b')), ChassisUnknownError, 'a target without a chassis cannot join');
+  t.throws(() => joinOps(source, identity('dst', 'node-a', 'chassis-a')), SameChassisError, 'nor one on the chassis of the source');
+
+  const shared: LogicalPort = { ...source, externalIds: joined?.ids ?? new Map(), options: joined?.options ?? new Map() };
+  t.same(afterJoin, shared, 'the port as the join leaves it');
+  t.equal(roleOf(shared.externalIds, 'src', 'net1'), 'owner');
+  t.equal(roleOf(shared.externalIds, 'dst', 'net1'), 'target');
+  t.equal(roleOf(shared.externalIds, 'other', 'net1'), undefined);
+
+  const left = rowOf(leaveOps(shared));
+  t.same(Object.fromEntries(left?.ids ?? []), Object.fromEntries(source.externalIds), 'a target that leaves: the owner ids as before');
+  t.same(Object.fromEntries(left?.options ?? []), { other: 'kept', 'requested-chassis': 'chassis-a' }, "the source's chassis only, no activation strategy");
+
+  const handed = rowOf(handOverOps(shared));
+  t.same(Object.fromEntries(handed?.ids ?? []), Object.fromEntries([...identity('dst', 'node-b', 'chassis-b'), [OwnerKeys.ipamClaim, 'vms/vm1'], ['ovn-multinet/switch', 'sw']]), 'the target owns it, the source is gone');
+  t.same(Object.fromEntries(handed?.options ?? []), { other: 'kept', 'requested-chassis': 'chassis-b' }, "the target's chassis only");
+  t.equal(targetIdsOf(handed?.ids ?? new Map()).size, 0, 'no target left');
 });
 
 t.test('claim objects', async (t) => {

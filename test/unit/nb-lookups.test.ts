@@ -15,7 +15,6 @@ import { parseSubnet, subnetContains, type Subnet } from '../../daemon/lib/ip.ts
 import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, NB_MONITOR, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
 import { addressesInUse, ClaimReservation, StaleGuard, type AddressUser } from '../../daemon/ipam/in-use.ts';
 import { findPort } from '../../daemon/ovn/ports.ts';
-import { standbyPorts } from '../../daemon/ipam/handover.ts';
 import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';
 import { claimKey } from '../../daemon/ipam/reservations.ts';
 import { addressKey, holderValue, parseHolder } from '../../daemon/ipam/guards.ts';
@@ -107,17 +106,6 @@ const scan = {
       if (subnetContains(subnet, address)) return address;
     }
     return undefined;
-  },
-  standbyPorts(nb: OvsdbClient, sw: LogicalSwitch, claim: string): Array<{ uuid: Uuid; name: string; entry: string }> {
-    const found: Array<{ uuid: Uuid; name: string; entry: string }> = [];
-    for (const uuid of sw.ports) {
-      const row = nb.cache.row('Logical_Switch_Port', uuid);
-      if (row === undefined) continue;
-      const ids = stringMapOf(row, 'external_ids');
-      const entry = ids.get(OwnerKeys.claimStandby);
-      if (entry !== undefined && ids.get(OwnerKeys.ipamClaim) === claim) found.push({ uuid, name: stringOf(row, 'name') ?? '', entry });
-    }
-    return found;
   },
 };
 
@@ -220,11 +208,11 @@ const MISSING = newUuid();
 const who = (user: AddressUser | undefined): string =>
   user === undefined ? 'free' : user === 'router' ? 'router' : user instanceof ClaimReservation ? `claim ${user.claim}` : user instanceof StaleGuard ? `gone ${user.port}` : `port ${rowUuid(user)}`;
 
-type Impl = Pick<typeof scan, 'findSwitch' | 'switchOfPort' | 'switchGateway' | 'standbyPorts'> & {
+type Impl = Pick<typeof scan, 'findSwitch' | 'switchOfPort' | 'switchGateway'> & {
   findPort(nb: OvsdbClient, name: string): Uuid | undefined;
   addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: { get(a: string): AddressUser | undefined; has(a: string): boolean }; macs: { get(a: string): AddressUser | undefined; has(a: string): boolean } };
 };
-const indexed: Impl = { findSwitch, switchOfPort, switchGateway, standbyPorts, addressesInUse, findPort: (nb, name) => findPort(nb, name)?.uuid };
+const indexed: Impl = { findSwitch, switchOfPort, switchGateway, addressesInUse, findPort: (nb, name) => findPort(nb, name)?.uuid };
 
 function answers(nb: OvsdbClient, impl: Impl): unknown {
   const plain = (sw: LogicalSwitch | undefined) => sw && { uuid: sw.uuid, name: sw.name, ports: [...sw.ports], ids: [...sw.externalIds], other: [...sw.otherConfig] };
@@ -247,7 +235,6 @@ function answers(nb: OvsdbClient, impl: Impl): unknown {
     for (const ip of IPS) out[`${sw.uuid} ip ${ip}`] = [who(used.ips.get(ip)), used.ips.has(ip)];
     for (const mac of MACS) out[`${sw.uuid} mac ${mac}`] = [who(used.macs.get(mac.toLowerCase())), used.macs.has(mac.toLowerCase())];
     for (const subnet of SUBNETS) out[`${sw.uuid} gateway ${subnet.cidr}`] = impl.switchGateway(nb, sw, subnet);
-    for (const claim of CLAIMS) out[`${sw.uuid} standby ${claim}`] = impl.standbyPorts(nb, sw, claim);
   }
   return out;
 }
@@ -270,7 +257,6 @@ t.test('the indexed look-ups answer as the scans did, through random changes and
     const addresses = Array.from({ length: pick([0, 1, 1, 1, 2]) }, entry);
     const ids = new Map<string, string>();
     if (chance(0.4)) ids.set(OwnerKeys.ipamClaim, pick(CLAIMS));
-    if (chance(0.3)) ids.set(OwnerKeys.claimStandby, entry());
     const options = new Map<string, string>();
     if (type === 'router' || chance(0.1)) options.set('router-port', pick(['lrp0', 'lrp1', 'lrp2']));
     return { name: `lsp${nextUuid}`, type, addresses, dynamic: chance(0.2) ? entry() : undefined, options, ids };

@@ -1,0 +1,131 @@
+/**
+ * The IPAMClaim set-up of the two-node harness: one NB, one fake API server both daemons watch
+ * (IPAMClaims, pods), and pods whose network-selection element names a claim. The API server runs
+ * in node A's namespace, on a veth pair of its own between the two node namespaces
+ * (192.168.201.0/24), so both daemons reach it and no traffic leaves the test's namespaces. The
+ * daemons start before it is up: their list+watch retries until it is.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNetns, type Netns, type Teardown } from './netns.ts';
+import type { CniOutcome } from './node.ts';
+import { kubeconfigFor, startFakeApiServer, type FakeApi } from './fake-apiserver.ts';
+import { startTwoNodes, type ClusterNode, type TwoNodes } from './two-nodes.ts';
+import { until } from './until.ts';
+
+export const CLAIM_NAMESPACE = 'vms';
+const API_HOST = '192.168.201.1';
+const API_PORT = 6443;
+const ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
+
+export interface ClaimPod {
+  name: string;
+  ns: Netns;
+  out: CniOutcome;
+  /** The first address with its prefix length, as the result gives it. */
+  ip: string;
+  mac: string;
+  call: { containerId: string; netns: string; ifName: string; args: string };
+  node: ClusterNode;
+  persistent: boolean;
+}
+
+export interface AttachOptions {
+  claim?: string;
+  persistent?: boolean;
+  ips?: string[];
+  /** Another pod's netns (an ADD repeated for the same container). */
+  reuse?: ClaimPod;
+  /** Runs in the new pod's netns before its ADD. */
+  prepare?: (ns: Netns) => Promise<unknown>;
+}
+
+export interface ClaimCluster {
+  nodes: TwoNodes;
+  api: FakeApi;
+  kubeconfig: string;
+  network: string;
+  /** Creates (or replaces) IPAMClaim `name` for `network` (default: the cluster's). */
+  claim: (name: string, network?: string) => Promise<unknown>;
+  /** ADD of a new pod on `node` (DEL armed at `t`'s teardown). */
+  attach: (t: Teardown, node: ClusterNode, opts?: AttachOptions) => Promise<ClaimPod>;
+  /** DEL of the pod, as its node's runtime sends it. */
+  del: (pod: ClaimPod) => Promise<CniOutcome>;
+  /** CHECK of the pod with its ADD result as prevResult. */
+  check: (pod: ClaimPod) => Promise<CniOutcome>;
+  /** The logical switch's external_ids (reservations, guard keys), as ovn-nbctl prints them. */
+  reservations: () => Promise<string>;
+  claimStatus: (name: string) => Promise<unknown>;
+}
+
+/** The management link the API server listens on: a plain veth pair between the node namespaces. */
+async function connectManagement(nodes: TwoNodes): Promise<void> {
+  await nodes.a.netns.exec(['ip', 'link', 'add', 'mgmt-a', 'type', 'veth', 'peer', 'name', 'mgmt-b', 'netns', nodes.b.netns.name]);
+  await nodes.a.netns.exec(['ip', 'addr', 'add', `${API_HOST}/24`, 'dev', 'mgmt-a']);
+  await nodes.a.netns.exec(['ip', 'link', 'set', 'mgmt-a', 'up']);
+  await nodes.b.netns.exec(['ip', 'addr', 'add', '192.168.201.2/24', 'dev', 'mgmt-b']);
+  await nodes.b.netns.exec(['ip', 'link', 'set', 'mgmt-b', 'up']);
+}
+
+/** Two nodes, the API server, and logical switch `network` with `subnet`. */
+export async function startClaimCluster(t: Teardown, opts: { network: string; subnet: string; daemonArgs?: readonly string[] }): Promise<ClaimCluster> {
+  const { network } = opts;
+  const dir = await mkdtemp(join(tmpdir(), 'om-claims-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, kubeconfigFor(`http://${API_HOST}:${API_PORT}`));
+  const nodes = await startTwoNodes(t, { daemonArgs: ['--kubeconfig', kubeconfig, ...(opts.daemonArgs ?? [])] });
+  await connectManagement(nodes);
+  const api = await startFakeApiServer(t, { netns: nodes.a.netns.name, host: API_HOST, port: API_PORT });
+  await nodes.nbctl(['ls-add', network, '--', 'set', 'logical_switch', network, `other_config:subnet=${opts.subnet}`]);
+  // Both daemons list+watch pods and claims once the API server is up (they retry with backoff).
+  await until('both daemons watching IPAMClaims', async () => {
+    const watches = (await api.requests()).filter((r) => r.startsWith('GET /apis/k8s.cni.cncf.io/v1alpha1/ipamclaims?') && r.includes('watch=true'));
+    return watches.length >= 2 ? true : undefined;
+  }, 30_000);
+
+  let podCount = 0;
+  const configOf = (pod: { node: ClusterNode; persistent: boolean }): Record<string, unknown> => pod.node.config(network, pod.persistent ? { allowPersistentIPs: true } : {});
+  const cluster: ClaimCluster = {
+    nodes,
+    api,
+    kubeconfig,
+    network,
+    claim: (name, claimNetwork = network) => api.apply('ipamclaims', { metadata: { namespace: CLAIM_NAMESPACE, name }, spec: { network: claimNetwork, interface: 'net1' } }),
+    attach: async (t, node, o = {}) => {
+      const persistent = o.persistent ?? true;
+      let name: string;
+      let ns: Netns;
+      if (o.reuse === undefined) {
+        name = `pod-${++podCount}`;
+        const element: Record<string, unknown> = { name: network };
+        if (o.claim !== undefined) element['ipam-claim-reference'] = o.claim;
+        if (o.ips !== undefined) element['ips'] = o.ips;
+        await api.upsert({ namespace: CLAIM_NAMESPACE, name, uid: `uid-${name}`, nodeName: node.name, annotations: { [ANNOTATION]: JSON.stringify([element]) } });
+        ns = await createNetns(t, 'omclaim');
+        await o.prepare?.(ns);
+      } else {
+        ({ name, ns } = o.reuse);
+      }
+      const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${CLAIM_NAMESPACE};K8S_POD_NAME=${name};K8S_POD_UID=uid-${name}`;
+      const call = { containerId: `c-${name}`, netns: ns.path, ifName: 'net1', args };
+      const out = await node.cni({ command: 'ADD', ...call }, configOf({ node, persistent }));
+      if (o.reuse === undefined) t.teardown(() => node.cni({ command: 'DEL', ...call }, configOf({ node, persistent })));
+      const ips = out.json?.['ips'] as Array<{ address: string }> | undefined;
+      const ifaces = out.json?.['interfaces'] as Array<{ mac: string }> | undefined;
+      return { name, ns, out, ip: ips?.[0]?.address ?? '', mac: ifaces?.[1]?.mac ?? '', call, node, persistent };
+    },
+    del: (pod) => pod.node.cni({ command: 'DEL', ...pod.call }, configOf(pod)),
+    check: (pod) => pod.node.cni({ command: 'CHECK', ...pod.call }, { ...configOf(pod), prevResult: pod.out.json }),
+    reservations: () => nodes.nbctl(['get', 'logical_switch', network, 'external_ids']),
+    claimStatus: async (name) => (await api.get('ipamclaims', CLAIM_NAMESPACE, name))?.['status'],
+  };
+  return cluster;
+}
+
+/** ICMP echo requests the pod's namespace has received (its Icmp InEchos counter). */
+export async function echoesIn(ns: Netns): Promise<number> {
+  const [names = [], values = []] = (await ns.exec(['cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Icmp:')).map((l) => l.split(/\s+/));
+  return Number(values[names.indexOf('InEchos')]);
+}
