@@ -55,6 +55,12 @@ export class Reconciler {
   readonly #orphanSince = new Map<string, number>();
   /** Guard keys whose port is gone, by staleKey: since when. */
   readonly #staleSince = new Map<string, number>();
+  /**
+   * When guard keys were last looked over: every key of every served switch (40,000 on a switch
+   * of 20,000 ports), for a rare event that waits a grace period anyway, so at most twice per
+   * grace period, not on every pass (passes come every second while suspects are left).
+   */
+  #staleScanAt = -Infinity;
   /** Attachments known or suspected dead, by attachmentKey: since when. */
   readonly #suspects = new Map<string, { attachment: OwnedAttachment; since: number }>();
   #retry: NodeJS.Timeout | undefined;
@@ -163,12 +169,17 @@ export class Reconciler {
     return live === undefined ? (await findLink(veth, signal)) !== undefined : live.has(veth);
   }
 
-  /** Frees guard keys whose port has been gone from their switch for a whole grace period. */
+  /**
+   * Frees guard keys whose port has been gone from their switch for a whole grace period (so
+   * within one and a half: they are looked for every half grace period).
+   */
   async #freeStaleGuards(now: number, signal: AbortSignal): Promise<void> {
     if (!this.#ctx.nb.connected) {
       this.#staleSince.clear();
       return;
     }
+    if (now - this.#staleScanAt < this.#options.graceMs / 2) return;
+    this.#staleScanAt = now;
     const stale = staleGuardKeys(this.#ctx.nb, (uuid) => this.#ctx.scope.seesAllPortsOf(uuid));
     const seen = new Set(stale.map(staleKey));
     for (const key of this.#staleSince.keys()) if (!seen.has(key)) this.#staleSince.delete(key);
