@@ -188,6 +188,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
   const ok = runs.filter((r) => r.sample.ok);
   const execToCommit: number[] = [];
   const requestToCommit: number[] = [];
+  const allocate: number[] = [];
   const ovn: number[] = [];
   const ips: string[] = [];
   for (const r of ok) {
@@ -196,6 +197,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
     if (c.at === undefined) continue;
     execToCommit.push(c.at - r.sample.start.wallMs);
     if (c.receivedAt !== undefined) requestToCommit.push(c.at - c.receivedAt);
+    if (c.allocateMs !== undefined) allocate.push(c.allocateMs);
     const inst = installedAt(ovs, r.pod);
     if (inst !== undefined) ovn.push(inst - c.at);
   }
@@ -204,6 +206,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
     ok: ok.length,
     execToCommit: summarize(execToCommit),
     requestToCommit: summarize(requestToCommit),
+    allocate: summarize(allocate),
     full: summarize(ok.map((r) => r.sample.ms)),
     ovn: summarize(ovn),
     quietMs: summarize(runs.map((r) => r.quietMs)),

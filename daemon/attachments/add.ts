@@ -163,6 +163,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
           const advertising = await advertiseDhcpv6(ctx.nb, sw, settings.subnets, signal);
           if (advertising.length > 0) log.info({ routerPorts: advertising }, 'router ports now advertise DHCPv6 (ipv6_ra_configs)');
         }
+        const allocating = performance.now();
         const created = await createLogicalPort(
           ctx.nb,
           {
@@ -180,7 +181,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
           signal,
         );
         undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, req, cleanupSignal(), created));
-        log.debug({ lsp: created.port.name, addresses: created.port.addresses, joined: created.port.name !== lspName }, 'created logical switch port');
+        // allocateMs: the address choice and the NB transaction(s), retries included.
+        log.debug({ lsp: created.port.name, addresses: created.port.addresses, joined: created.port.name !== lspName, allocateMs: Math.round((performance.now() - allocating) * 10) / 10 }, 'created logical switch port');
         crashPoint('logical-port');
         return created.port;
       } catch (err) {
