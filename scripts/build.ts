@@ -60,7 +60,7 @@ const common = {
   platform: 'node',
   format: 'cjs',
   target: 'node24',
-  minify: true,
+  minify: process.env["NO_MINIFY"] === undefined,
   legalComments: 'none',
   logLevel: 'warning',
   define: { 'import.meta.url': '__ovnMultinetUrl' },

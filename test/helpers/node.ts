@@ -97,7 +97,7 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
     ...(opts.extraArgs ?? []),
   ];
   const netns = sandbox.env.SANDBOX_NETNS;
-  const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } };
+  const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env, ...(process.env['PROFILE_DAEMON'] === undefined ? {} : { NODE_OPTIONS: process.env['PROFILE_DAEMON'] }) } };
   const child = netns === '' ? spawn(DAEMON_BINARY, args, spawnOptions) : spawn('ip', ['netns', 'exec', netns, DAEMON_BINARY, ...args], spawnOptions);
   const logs: Array<Record<string, unknown>> = [];
   let stopped: Promise<void> | undefined;
