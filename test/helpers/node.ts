@@ -97,7 +97,10 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
     ...(opts.extraArgs ?? []),
   ];
   const netns = sandbox.env.SANDBOX_NETNS;
-  const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env, ...(process.env['PROFILE_DAEMON'] === undefined ? {} : { NODE_OPTIONS: process.env['PROFILE_DAEMON'] }) } };
+  // OVN_MULTINET_DAEMON_NODE_OPTIONS becomes the daemon's NODE_OPTIONS (e.g. --cpu-prof): Node
+  // refuses --cpu-prof in the NODE_OPTIONS of the test or bench process itself.
+  const nodeOptions = process.env['OVN_MULTINET_DAEMON_NODE_OPTIONS'];
+  const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) } };
   const child = netns === '' ? spawn(DAEMON_BINARY, args, spawnOptions) : spawn('ip', ['netns', 'exec', netns, DAEMON_BINARY, ...args], spawnOptions);
   const logs: Array<Record<string, unknown>> = [];
   let stopped: Promise<void> | undefined;
