@@ -57,6 +57,9 @@ function errorResponse(err: CniError): DaemonResponse {
   return errorOutput(err, LATEST_VERSION);
 }
 
+/** How long a refused client may go on writing (ignored) before its connection is closed. */
+const LINGER_MS = 1000;
+
 function serveConnection(conn: Socket, options: SocketOptions): void {
   const max = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
   const chunks: Buffer[] = [];
@@ -74,7 +77,12 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     clearTimeout(timer);
     options.log.warn({ code: err.code, msg: err.message }, 'refused request');
     reply(errorResponse(err));
-    conn.destroySoon();
+    // A lingering close: the answer is sent, what the client still writes is read and dropped,
+    // and the connection goes when the client closes its end, or after LINGER_MS. Closing at
+    // once would make the client's next write fail (EPIPE), and a client that stops at that
+    // error never reads the answer waiting for it.
+    const linger = setTimeout(() => conn.destroy(), LINGER_MS);
+    conn.once('close', () => clearTimeout(linger));
   };
   const timer = setTimeout(() => {
     refuse(new CniError(ErrorCode.IoFailure, 'request not received in time', `the whole request must arrive within ${options.readTimeoutMs} ms`));

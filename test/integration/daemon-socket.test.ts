@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { listenCniSocket } from '../../daemon/server/socket.ts';
 import type { DaemonRequest } from '../../daemon/cni/protocol.ts';
 import { rootSkipReason } from '../helpers/netns.ts';
+import { sendToSocket } from '../helpers/socket-client.ts';
 
 /** The CNI error the daemon rendered for the executable to print. */
 function printedError(reply: Record<string, unknown>): Record<string, unknown> {
@@ -83,6 +84,29 @@ t.test('daemon socket', async (t) => {
   t.test('over the size cap: code 6', async (t) => {
     const reply = await rawExchange(path, [Buffer.alloc(8192, 'x')]);
     t.match(printedError(reply), { code: 6, msg: /too large/ });
+  });
+
+  t.test('over the size cap while still writing: the answer arrives, no EPIPE (a lingering close)', async (t) => {
+    // 8 MiB in 64 KiB writes against a cap of a few kB: the daemon answers long before the client
+    // is done. Repeated, since closing at once lost the answer only when the timing was unlucky.
+    const chunks = Array.from({ length: 128 }, () => Buffer.alloc(64 * 1024, 'x'));
+    for (let i = 0; i < 20; i++) {
+      const out = await sendToSocket(path, { chunks, gapMs: 0, finish: 'end' }, 10_000);
+      if (out.error !== undefined || !out.reply.includes('too large')) {
+        t.fail(`attempt ${i}: ${JSON.stringify({ error: out.error, reply: out.reply.slice(0, 200) })}`);
+        return;
+      }
+    }
+    t.pass('20 of 20 got code 6 and no write error');
+  });
+
+  t.test('a refused client that keeps its connection open is closed promptly', async (t) => {
+    const start = performance.now();
+    const out = await sendToSocket(path, { chunks: [Buffer.alloc(8192, 'x')], gapMs: 0, finish: 'hold' }, 10_000);
+    const ms = performance.now() - start;
+    t.notOk(out.timedOut, `closed by the daemon after ${ms.toFixed(0)} ms`);
+    t.ok(ms < 5000, 'within seconds, not at the client\'s will');
+    t.match(out.reply, /too large/);
   });
 
   t.test('a client sending one byte at a time past the deadline is cut off', async (t) => {
