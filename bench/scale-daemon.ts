@@ -42,7 +42,7 @@ export interface TimedDaemon {
    * line follows the NB transaction's reply at once), and the port's first IP.
    */
   /** The daemon's log times (ms) of the ADD's "request received" and "created logical switch port", and the IP it got. */
-  committed(pod: Pod): { at: number | undefined; receivedAt: number | undefined; allocateMs: number | undefined; ip: string | undefined };
+  committed(pod: Pod): { at: number | undefined; receivedAt: number | undefined; allocateMs: number | undefined; nbMs: number | undefined; ip: string | undefined };
 }
 
 export function cniExecutable(sandbox: Sandbox): CniExecutable {
@@ -103,8 +103,8 @@ export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts
       const received = ofAdd(RECEIVED)?.['time'];
       const addresses = entry?.['addresses'];
       const first = Array.isArray(addresses) && typeof addresses[0] === 'string' ? addresses[0] : undefined;
-      const allocateMs = entry?.['allocateMs'];
-      return { at: typeof at === 'number' ? at : undefined, receivedAt: typeof received === 'number' ? received : undefined, allocateMs: typeof allocateMs === 'number' ? allocateMs : undefined, ip: first?.split(' ')[1] };
+      const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+      return { at: number(at), receivedAt: number(received), allocateMs: number(entry?.['allocateMs']), nbMs: number(entry?.['nbMs']), ip: first?.split(' ')[1] };
     },
   };
 }

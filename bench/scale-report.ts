@@ -27,6 +27,8 @@ export interface AddFigures {
   readonly requestToCommit: Summary;
   /** The daemon's own allocateMs (its log, 0.1 ms): the address choice and the NB transaction, retries included. */
   readonly allocate: Summary;
+  /** The daemon's own nbMs: the NB transaction's round trip within the allocation. */
+  readonly nb: Summary;
   /** spawn → exit: the whole ADD, ovn-installed included. */
   readonly full: Summary;
   /** LSP committed → ovn-controller's ovn-installed: OVN's share. */
@@ -134,6 +136,7 @@ function unrelatedTables(rows: readonly UnrelatedRun[]): string[] {
     ['**request received → LSP committed** (the daemon\'s log: its own work and the NB commit)', ...rows.map((r) => p50p95(r.adds.requestToCommit))],
     ['… ÷ empty NB (p50)', ...rows.map((r) => times(ratio(r.adds.requestToCommit.p50, empty?.adds.requestToCommit.p50)))],
     ['… of which the allocation: address choice and NB transaction (the daemon\'s `allocateMs`)', ...rows.map((r) => p50p95(r.adds.allocate))],
+    ['… of which the NB transaction\'s round trip (the daemon\'s `nbMs`)', ...rows.map((r) => p50p95(r.adds.nb))],
     ['ADDs ok', ...rows.map((r) => `${r.adds.ok}/${r.adds.n}`)],
     ['bytes read during the churn (window)', ...rows.map((r) => (r.churn === undefined ? '–' : `${bytes(r.churn.bytes)} (${ms(r.churn.windowMs)})`))],
     ['bytes read, idle period as long', ...rows.map((r) => bytes(r.churn?.idleBytes))],
@@ -179,6 +182,7 @@ function oursTable(o: OursRun, empty: UnrelatedRun | undefined): string[] {
         row('daemon processing ≈ exec → commit − STATUS round trip − the daemon\'s transaction (p50s)', share),
         row('**request received → LSP committed** (the daemon\'s log)', (a) => p50p95(a.requestToCommit)),
         row('… of which the allocation: address choice and NB transaction (the daemon\'s `allocateMs`)', (a) => p50p95(a.allocate)),
+        row('… of which the NB transaction\'s round trip (the daemon\'s `nbMs`)', (a) => p50p95(a.nb)),
         row('the daemon\'s first ADD on the switch (warm-up, its monitor condition grows), exec → LSP committed', (a) => ms(a.firstExecToCommit)),
         row('full ADD, exec → exit, p50', (a) => p50p95(a.full)),
         row('OVN: LSP committed → ovn-installed, p50', (a) => p50p95(a.ovn)),

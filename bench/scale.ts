@@ -189,6 +189,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
   const execToCommit: number[] = [];
   const requestToCommit: number[] = [];
   const allocate: number[] = [];
+  const nb: number[] = [];
   const ovn: number[] = [];
   const ips: string[] = [];
   for (const r of ok) {
@@ -198,6 +199,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
     execToCommit.push(c.at - r.sample.start.wallMs);
     if (c.receivedAt !== undefined) requestToCommit.push(c.at - c.receivedAt);
     if (c.allocateMs !== undefined) allocate.push(c.allocateMs);
+    if (c.nbMs !== undefined) nb.push(c.nbMs);
     const inst = installedAt(ovs, r.pod);
     if (inst !== undefined) ovn.push(inst - c.at);
   }
@@ -207,6 +209,7 @@ function addFigures(daemon: TimedDaemon, network: string, all: { firsts: readonl
     execToCommit: summarize(execToCommit),
     requestToCommit: summarize(requestToCommit),
     allocate: summarize(allocate),
+    nb: summarize(nb),
     full: summarize(ok.map((r) => r.sample.ms)),
     ovn: summarize(ovn),
     quietMs: summarize(runs.map((r) => r.quietMs)),

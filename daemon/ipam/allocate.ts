@@ -266,15 +266,31 @@ async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal):
   }
 }
 
-export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<{ port: LogicalPort; switchUuid: Uuid }> {
+/** The port made (or joined), its switch, and how long its NB transactions took (ms, retries included). */
+export interface CreatedPort {
+  port: LogicalPort;
+  switchUuid: Uuid;
+  nbMs: number;
+}
+
+export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<CreatedPort> {
   // A port of a claim says so: other pods of the claim may then share its addresses.
   const externalIds = request.ipamClaim === undefined ? request.externalIds : new Map([...request.externalIds, [OwnerKeys.ipamClaim, request.ipamClaim]]);
   let reconnected = false;
+  let nbMs = 0;
+  const timed = async <T>(commit: Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await commit;
+    } finally {
+      nbMs += performance.now() - start;
+    }
+  };
   for (let attempt = 0; ; attempt++) {
     // The caller has just looked for the port; only a transaction cut off by a lost connection
     // may have committed it since.
     const earlier = reconnected ? committedEarlier(nb, request) : undefined;
-    if (earlier !== undefined) return earlier;
+    if (earlier !== undefined) return { ...earlier, nbMs };
     const sw = findSwitch(nb, request.switchName);
     if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(request.switchName)} was deleted`);
     const { mac, ips, plan } = chooseAddresses(request, addressesInUse(nb, sw), attempt, sw);
@@ -284,22 +300,22 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       const active = plan.kind === 'claim-existing' && plan.activePort !== undefined ? findPort(nb, plan.activePort) : undefined;
       if (plan.kind === 'claim-existing' && active !== undefined) {
         const join = joinPlan(sw, active, plan.reservation, request, externalIds);
-        if (!('ops' in join)) return { port: join, switchUuid: sw.uuid };
+        if (!('ops' in join)) return { port: join, switchUuid: sw.uuid, nbMs };
         joining = active;
         guards = 2;
-        await nb.transact(join.ops, signal);
-        return { port: join.port, switchUuid: sw.uuid };
+        await timed(nb.transact(join.ops, signal));
+        return { port: join.port, switchUuid: sw.uuid, nbMs };
       }
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
       const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids, ...(request.dhcp === undefined ? {} : { dhcp: request.dhcp }) }, plan);
       guards = creation.guards;
-      const results = await nb.transact(creation.ops, signal);
+      const results = await timed(nb.transact(creation.ops, signal));
       const uuid = results[guards]?.uuid;
       if (uuid === undefined) throw new OvsdbTransactionError(guards, 'insert', 'no uuid in insert result', undefined);
       const { row } = creation;
       const port: LogicalPort = { uuid, ...row };
-      return { port, switchUuid: sw.uuid };
+      return { port, switchUuid: sw.uuid, nbMs };
     } catch (err) {
       if (attempt + 1 >= MAX_ATTEMPTS) throw err;
       if (err instanceof OvsdbNotConnectedError) {
