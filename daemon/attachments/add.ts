@@ -21,7 +21,6 @@ import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
 import type { Subnet } from '../lib/ip.ts';
-import { subnetOf } from '../ipam/pool.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { ownerExternalIds, OwnerKeys } from '../ovn/ids.ts';
 import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
@@ -29,7 +28,7 @@ import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { ClaimLookupError, type ClaimInfo } from '../k8s/ipamclaims.ts';
-import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
+import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
@@ -259,22 +258,14 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     undo.commit();
     log.info({ lsp: port.name, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
-    const gatewayOf = (ip: string): string | undefined => {
-      const subnet = subnetOf(settings, ip);
-      return subnet === undefined ? undefined : subnetGateway(subnet);
-    };
-    const addresses = ips.map((ip) => `${ip}/${prefixOf(ip)}`);
-    if (claim !== undefined) await reportClaimStatus(ctx, claim, addresses, req, log, signal);
+    const resultIpList = resultIps(ctx, sw, settings, wanted, ips, 1);
+    if (claim !== undefined) await reportClaimStatus(ctx, claim, resultIpList.map((ip) => ip.address), req, log, signal);
     return {
       interfaces: [
         { name: vethName, mac: hostMac },
         { name: req.ifName, mac, mtu, sandbox: req.netns },
       ],
-      ips: ips.map((ip, i) => {
-        const address = addresses[i] ?? '';
-        const gateway = gatewayOf(ip);
-        return gateway === undefined ? { address, interface: 1 } : { address, gateway, interface: 1 };
-      }),
+      ips: resultIpList,
       routes: conf.routes.map((r) => ({ ...r })),
       dns: {},
     };

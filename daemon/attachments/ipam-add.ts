@@ -19,11 +19,10 @@ import type { Logger } from '../lib/log.ts';
 import { netnsId } from '../netlink/netns.ts';
 import { ipamOnlyIps, type LogicalPort } from '../ovn/ports.ts';
 import { OwnerKeys, ownerExternalIds } from '../ovn/ids.ts';
-import { subnetOf } from '../ipam/pool.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { CLEANUP_TIMEOUT_MS, ensureConnected, openPodNetns, type Attacher } from './context.ts';
-import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, staticAddresses, staticRequest, subnetGateway, type NetworkRequest } from './network.ts';
+import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, resultIps, staticAddresses, staticRequest, type NetworkRequest } from './network.ts';
 
 export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   const { conf } = req;
@@ -87,12 +86,7 @@ export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log:
       // An IPAM result: no interfaces, and so no `interface` index on the IPs (the calling
       // plugin sets it to its own interface).
       interfaces: [],
-      ips: ips.map((ip) => {
-        const address = `${ip}/${prefixLength(ip, settings, wanted)}`;
-        const subnet = subnetOf(settings, ip);
-        const gateway = subnet === undefined ? undefined : subnetGateway(ctx, sw, settings, subnet);
-        return gateway === undefined ? { address } : { address, gateway };
-      }),
+      ips: resultIps(ctx, sw, settings, wanted, ips),
       routes: conf.routes.map((r) => ({ ...r })),
       dns: conf.dns,
     };

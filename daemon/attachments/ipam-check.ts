@@ -4,9 +4,8 @@
  */
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { logicalPortName } from '../cni/names.ts';
-import { findPort, ipamOnlyIps } from '../ovn/ports.ts';
+import { findAttachmentPort, ipamOnlyIps } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
-import { ownedBy } from '../ovn/ids.ts';
 import { ensureConnected, type Attacher } from './context.ts';
 import type { CheckRequest } from './check.ts';
 
@@ -14,8 +13,8 @@ export async function checkIpamAttachment(ctx: Attacher, req: CheckRequest, sign
   await ensureConnected(ctx, ctx.nb, signal);
   await ctx.scope.serve(req.conf.logicalSwitch, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
-  const port = findPort(ctx.nb, lspName);
-  const held = port === undefined || !ownedBy(port.externalIds, req.containerId, req.ifName) ? undefined : ipamOnlyIps(port.externalIds);
+  const port = findAttachmentPort(ctx.nb, req.containerId, req.ifName)?.port;
+  const held = port === undefined ? undefined : ipamOnlyIps(port.externalIds);
   const problems: string[] = [];
   if (port === undefined || held === undefined) {
     problems.push(`no IPAM record ${lspName} for this attachment`);

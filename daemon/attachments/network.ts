@@ -8,6 +8,7 @@
 import { CniError, ErrorCode, shown } from '../cni/errors.ts';
 import { fieldOf, type NetConf, type RequestedAddress } from '../cni/config.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
+import type { ResultIp } from '../cni/result.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
@@ -164,6 +165,22 @@ export function existingPort(ctx: Attacher, req: NetworkRequest, lspName: string
  */
 export function subnetGateway(ctx: Attacher, sw: LogicalSwitch, settings: IpamSettings, subnet: Subnet): string | undefined {
   return settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
+}
+
+/**
+ * The result's IPs for `ips`: each with its prefix length and its subnet's gateway, if any, and
+ * the index of the interface they are on (none in an IPAM plugin's result).
+ */
+export function resultIps(ctx: Attacher, sw: LogicalSwitch, settings: IpamSettings, wanted: StaticRequest, ips: readonly string[], onInterface?: number): ResultIp[] {
+  return ips.map((ip) => {
+    const subnet = subnetOf(settings, ip);
+    const gateway = subnet === undefined ? undefined : subnetGateway(ctx, sw, settings, subnet);
+    return {
+      address: `${ip}/${prefixLength(ip, settings, wanted)}`,
+      ...(gateway === undefined ? {} : { gateway }),
+      ...(onInterface === undefined ? {} : { interface: onInterface }),
+    };
+  });
 }
 
 /** The CNI error a failed allocation becomes; anything else is returned as it is. */

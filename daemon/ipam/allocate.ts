@@ -20,12 +20,10 @@ import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
 import { detachClaimPort, isShared, joinOps, MigrationInFlightError, portCatchUp, type KnownPort } from './migration.ts';
+import { catchUp } from './catch-up.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
 
 const MAX_ATTEMPTS = 50;
-/** How long to wait for the cache to show the concurrent change before trying again anyway. */
-const CATCH_UP_MS = 200;
-
 export class PoolExhaustedError extends Error {
   override name = 'PoolExhaustedError';
 }
@@ -257,13 +255,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * Waits until the cache shows the switch changed (its ports, or its external_ids: guard keys and
  * reservations). The cache gives a changed column a new value object, so identity tells.
  */
-async function catchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
-  const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
-  try {
-    await nb.cache.waitForRow('Logical_Switch', (r) => r['_uuid'] === sw.uuid && (r['ports'] !== sw.ports || r['external_ids'] !== sw.externalIds), timeout);
-  } catch {
-    signal.throwIfAborted();
-  }
+function switchCatchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
+  return catchUp(nb, 'Logical_Switch', sw.uuid, (r) => r['ports'] !== sw.ports || r['external_ids'] !== sw.externalIds, signal);
 }
 
 /** The port made (or joined), its switch, and how long its NB transactions took (ms, retries included). */
@@ -327,7 +320,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
       if (!conflict) throw err;
       // The join's second guard is the port's own row.
       if (joining !== undefined && err instanceof OvsdbTransactionError && err.opIndex === 1) await portCatchUp(nb, joining, signal);
-      else await catchUp(nb, sw, signal);
+      else await switchCatchUp(nb, sw, signal);
     }
   }
 }

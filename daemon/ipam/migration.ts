@@ -30,13 +30,12 @@ import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
 import { switchOfPort } from '../ovn/switches.ts';
+import { catchUp } from './catch-up.ts';
 
 export const REQUESTED_CHASSIS = 'requested-chassis';
 export const ACTIVATION_STRATEGY = 'activation-strategy';
 
 const MAX_ATTEMPTS = 50;
-/** How long to wait for the cache to show the concurrent change before trying again anyway. */
-const CATCH_UP_MS = 200;
 
 /** A port as this daemon made or changed it, with its switch: what the cache may not show yet. */
 export interface KnownPort {
@@ -153,16 +152,11 @@ export async function detachClaimPort(nb: OvsdbClient, who: { containerId: strin
   }
 }
 
-/** Waits until the cache shows the port other than `port` (or CATCH_UP_MS passed: it may be gone). */
-export async function portCatchUp(nb: OvsdbClient, port: LogicalPort, signal: AbortSignal): Promise<void> {
-  const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
+/** Waits until the cache shows the port other than `port`, or gone. */
+export function portCatchUp(nb: OvsdbClient, port: LogicalPort, signal: AbortSignal): Promise<void> {
   const changed = (r: Row): boolean =>
     !sameMap(stringMapOf(r, 'external_ids'), port.externalIds) || !sameMap(stringMapOf(r, 'options'), port.options ?? new Map<string, string>());
-  try {
-    await nb.cache.waitForRow('Logical_Switch_Port', (r) => r['_uuid'] === port.uuid && changed(r), timeout);
-  } catch {
-    signal.throwIfAborted();
-  }
+  return catchUp(nb, 'Logical_Switch_Port', port.uuid, changed, signal);
 }
 
 function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {

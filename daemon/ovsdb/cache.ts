@@ -103,6 +103,29 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
   }
 
   /**
+   * Resolves once row `uuid` of `table` satisfies `predicate` (with the row) or is gone (with
+   * undefined), now or after a later change. A look-up by uuid, never a scan of the table.
+   */
+  async waitForRowChange(table: string, uuid: Uuid, predicate: (row: Row) => boolean, signal: AbortSignal): Promise<Row | undefined> {
+    signal.throwIfAborted();
+    const now = this.row(table, uuid);
+    if (now === undefined || predicate(now)) return now;
+    const found = Promise.withResolvers<Row | undefined>();
+    const onChange = (change: RowChange): void => {
+      if (change.table === table && change.uuid === uuid && (change.new === undefined || predicate(change.new))) found.resolve(change.new);
+    };
+    const onAbort = (): void => found.reject(signal.reason);
+    this.on('change', onChange);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await found.promise;
+    } finally {
+      this.off('change', onChange);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
    * Replaces the content with the initial contents of a monitor reply, then emits
    * deletes for rows that are gone and adds/updates for rows that are new or differ.
    */

@@ -174,3 +174,21 @@ t.test('waitForRow', async (t) => {
     await t.rejects(cache.waitForRow('Port', () => true, AbortSignal.abort(reason)), reason, 'already aborted');
   });
 });
+
+t.test('waitForRowChange: one row by uuid', async (t) => {
+  const cache = new TableCache();
+  cache.resync(schema, plan, 'update2', { Port: { [P1]: { initial: { name: 'p1' } }, [P2]: { initial: { name: 'p2' } } } });
+  t.equal((await cache.waitForRowChange('Port', P1, (r) => r['name'] === 'p1', AbortSignal.timeout(1000)))?.['_uuid'], P1, 'at once when it holds');
+  const before = cache.listenerCount('change');
+  const tagged = cache.waitForRowChange('Port', P1, (r) => r['tag'] === 7, AbortSignal.timeout(1000));
+  cache.update('update2', { Port: { [P2]: { modify: { tag: 7 } } } });
+  cache.update('update2', { Port: { [P1]: { modify: { tag: 7 } } } });
+  t.same(await tagged, { _uuid: P1, name: 'p1', tag: 7 }, 'on a change of that row, not of another one');
+  t.equal(cache.listenerCount('change'), before, 'its listener removed');
+  const gone = cache.waitForRowChange('Port', P2, () => false, AbortSignal.timeout(1000));
+  cache.update('update2', { Port: { [P2]: { delete: null } } });
+  t.equal(await gone, undefined, 'undefined once the row is deleted');
+  t.equal(await cache.waitForRowChange('Port', P2, () => false, AbortSignal.timeout(1000)), undefined, 'undefined at once for a row that is not there');
+  const reason = new Error('deadline');
+  await t.rejects(cache.waitForRowChange('Port', P1, () => false, AbortSignal.abort(reason)), reason, 'the abort reason');
+});
