@@ -5,11 +5,9 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { eq, wait, type Operation } from '../ovsdb/ops.ts';
-import { rowUuid } from '../lib/rows.ts';
-import { isMap, type Uuid } from '../ovsdb/notation.ts';
-import type { CacheIndex } from '../ovsdb/index.ts';
+import { rowUuid, uuidsOf } from '../lib/rows.ts';
+import { isMap, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import { portsByName, switchesByPort } from '../ovn/indexes.ts';
 import { parseHolder } from './guards.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 
@@ -26,33 +24,47 @@ export interface StaleGuardKeys {
  * keys held by a port that is not on that switch.
  */
 export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uuid) => boolean): StaleGuardKeys[] {
-  const byName = portsByName(nb);
-  const onSwitch = switchesByPort(nb);
   const found: StaleGuardKeys[] = [];
   for (const row of nb.cache.table('Logical_Switch').values()) {
-    const switchUuid = rowUuid(row);
-    if (!seesAllPortsOf(switchUuid)) continue;
-    const ids = row['external_ids'];
-    if (!isMap(ids)) continue;
-    const byPort = new Map<string, Map<string, string>>();
-    for (const [key, value] of ids) {
-      if (typeof key !== 'string' || typeof value !== 'string' || !key.startsWith(IpamKeys.address)) continue;
-      const holder = parseHolder(value);
-      if (holder === undefined || !('port' in holder)) continue;
-      if (onThisSwitch(byName.get(holder.port), switchUuid, onSwitch)) continue;
-      const pairs = byPort.get(holder.port) ?? new Map<string, string>();
-      pairs.set(key, value);
-      byPort.set(holder.port, pairs);
-    }
-    for (const [port, pairs] of byPort) found.push({ switchUuid, port, pairs });
+    if (seesAllPortsOf(rowUuid(row))) found.push(...staleOnSwitch(nb, row));
   }
   return found;
 }
 
-/** Whether any of these ports is on the switch (index look-ups: this runs for every guard key). */
-function onThisSwitch(ports: ReadonlySet<Uuid>, switchUuid: Uuid, onSwitch: CacheIndex): boolean {
-  for (const port of ports) if (onSwitch.has(port, switchUuid)) return true;
-  return false;
+/**
+ * The answer for each switch row version: a port gone from a switch always changes the switch's
+ * `ports`, so the cache replaces the row, and an unchanged row (an idle switch) costs nothing.
+ */
+const staleByRow = new WeakMap<Row, readonly StaleGuardKeys[]>();
+
+/**
+ * One set of the switch's port names, then one look-up per guard key: a switch of 20,000 ports
+ * holds 40,000 keys, read at every pass that finds its row changed.
+ */
+function staleOnSwitch(nb: OvsdbClient, row: Row): readonly StaleGuardKeys[] {
+  const known = staleByRow.get(row);
+  if (known !== undefined) return known;
+  const switchUuid = rowUuid(row);
+  const ids = row['external_ids'];
+  const names = new Set<string>();
+  for (const uuid of uuidsOf(row, 'ports')) {
+    const name = nb.cache.row('Logical_Switch_Port', uuid)?.['name'];
+    if (typeof name === 'string') names.add(name);
+  }
+  const byPort = new Map<string, Map<string, string>>();
+  if (isMap(ids)) {
+    for (const [key, value] of ids) {
+      if (typeof key !== 'string' || typeof value !== 'string' || !key.startsWith(IpamKeys.address)) continue;
+      const holder = parseHolder(value);
+      if (holder === undefined || !('port' in holder) || names.has(holder.port)) continue;
+      const pairs = byPort.get(holder.port) ?? new Map<string, string>();
+      pairs.set(key, value);
+      byPort.set(holder.port, pairs);
+    }
+  }
+  const stale = [...byPort].map(([port, pairs]) => ({ switchUuid, port, pairs }));
+  staleByRow.set(row, stale);
+  return stale;
 }
 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */
