@@ -36,6 +36,13 @@ export interface TimedDaemon {
   config(network: string): Record<string, unknown>;
   add(pod: Pod, network: string): Promise<Sample>;
   del(pod: Pod, network: string): Promise<Sample>;
+  /**
+   * The executable as another plugin's IPAM (IPAM mode, `ipam.type: ovn-multinet` under a
+   * macvlan config, exec'd directly as macvlan would): the addresses only, recorded as a logical
+   * switch port; no veth, no OVS port, no OVN binding to wait for.
+   */
+  ipamAdd(pod: Pod, network: string): Promise<Sample>;
+  ipamDel(pod: Pod, network: string): Promise<Sample>;
   status(): Promise<Sample>;
   /**
    * When the daemon logged that it committed the pod's logical switch port (pino `time`, ms; the
@@ -59,6 +66,7 @@ export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts
   const socket = opts.socket ?? join(await mkdtemp(join(tmpdir(), 'omscale-')), 'run', 'cni.sock');
   const exe = cniExecutable(sandbox);
   const config = (network: string): Record<string, unknown> => ({ cniVersion: '1.1.0', name: network, type: 'ovn-multinet', socket });
+  const ipamConfig = (network: string): Record<string, unknown> => ({ cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: { type: 'ovn-multinet', logicalSwitch: network, socket } });
   const statusConfig = config('status');
   const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   const spawned = stamp();
@@ -95,6 +103,8 @@ export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts
     config,
     add: (pod, network) => execCni(exe, 'ADD', pod, config(network)),
     del: (pod, network) => execCni(exe, 'DEL', pod, config(network)),
+    ipamAdd: (pod, network) => execCni(exe, 'ADD', pod, ipamConfig(network)),
+    ipamDel: (pod, network) => execCni(exe, 'DEL', pod, ipamConfig(network)),
     status: () => execCni(exe, 'STATUS', undefined, statusConfig),
     committed(pod) {
       const ofAdd = (msg: string) => proc.logs.find((e) => e['msg'] === msg && e['command'] === 'ADD' && e['containerId'] === pod.containerId);

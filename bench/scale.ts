@@ -6,6 +6,7 @@
  * Markdown report on stdout, progress on stderr. Exit 0 when it ran, targets met or not; 1 when
  * a step or an ADD failed, or cleanup left something behind. See README.md, "Scale".
  */
+import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { eq, insert, mutate, mutation, type Operation } from '../daemon/ovsdb/ops.ts';
@@ -24,11 +25,11 @@ import type { Sample } from './method.ts';
 import { createSwitches, deletePorts, insertPorts, nbWriter, oursAddresses, oursPort, unrelatedPort } from './nb-fill.ts';
 import { firstChange, readDbLog, type DbRecord } from './ovsdb-log.ts';
 import { createPods, removePods, type Pod } from './pods.ts';
-import { readBytes, readsSettled, waitQuiet, type Quiet } from './proc.ts';
+import { cpuSeconds, readBytes, readsSettled, waitQuiet, type Quiet } from './proc.ts';
 import { readMemory } from './rss.ts';
 import { readScaleConfig, type ScaleConfig } from './scale-config.ts';
 import { startTimedDaemon, type TimedDaemon } from './scale-daemon.ts';
-import { renderScaleReport, type AddFigures, type DaemonStart, type OursRun, type UnrelatedRun } from './scale-report.ts';
+import { renderScaleReport, type AddFigures, type AllocationFigures, type DaemonStart, type OursRun, type UnrelatedRun } from './scale-report.ts';
 import { summarize } from './stats.ts';
 
 /** Our small switch: every scenario's ADDs on an empty switch go here. */
@@ -173,6 +174,54 @@ async function delPhase(env: Env, daemon: TimedDaemon, runs: readonly AddRun[]):
   await removePods(runs.map((r) => r.pod));
 }
 
+/** IPAM-mode calls per switch in the allocation phase, per SCALE_ADDS: cheap, and the NB CPU figure is a mean of 10 ms ticks. */
+const ALLOCATIONS_PER_ADD = 5;
+
+/**
+ * Allocation alone, on each network in turns: the daemon as another plugin's IPAM (no veth, no
+ * OVS port, no OVN binding), with ovn-northd paused, so each call is the executable, the
+ * daemon's address choice and the NB's commit, nothing else; and the NB ovsdb-server's CPU time
+ * over each call (/proc/PID/stat). The records are released while northd is still paused, so it
+ * sees no net change.
+ */
+async function allocationPhase(env: Env, daemon: TimedDaemon, networks: readonly string[], perNetwork: number): Promise<Map<string, AllocationFigures>> {
+  const plan = [...networks, ...Array.from({ length: perNetwork * networks.length }, (_, i) => networks[i % networks.length] ?? '')];
+  const pods = await createPods(env.cleanup, plan.length);
+  const nbPid = Number((await readFile(join(env.sandbox.dir, 'ovn', 'ovnnb_db.pid'), 'utf8')).trim());
+  const calls: Array<{ network: string; sample: Sample; nbCpuMs: number }> = [];
+  await env.sandbox.appctl('ovn-northd', ['pause']);
+  try {
+    for (const [i, network] of plan.entries()) {
+      const pod = pods[i];
+      if (pod === undefined) throw new Error('no pod');
+      const before = await cpuSeconds(nbPid);
+      const sample = await daemon.ipamAdd(pod, network);
+      const nbCpuMs = ((await cpuSeconds(nbPid)) - before) * 1000;
+      if (!sample.ok) env.failures.push(`IPAM ADD on ${network}: ${sample.detail}`);
+      calls.push({ network, sample, nbCpuMs });
+      // The daemon's work after its answer (its log line, the request's end) stays out of the next call.
+      await sleep(20);
+    }
+    for (const [i, call] of calls.entries()) {
+      const pod = pods[i];
+      if (pod === undefined || !call.sample.ok) continue;
+      const s = await daemon.ipamDel(pod, call.network);
+      if (!s.ok) env.failures.push(`IPAM DEL on ${call.network}: ${s.detail}`);
+    }
+  } finally {
+    await env.sandbox.appctl('ovn-northd', ['resume']);
+    await removePods(pods);
+  }
+  const timed = calls.slice(networks.length);
+  return new Map(
+    networks.map((network) => {
+      const mine = timed.filter((c) => c.network === network);
+      const ok = mine.filter((c) => c.sample.ok);
+      return [network, { n: mine.length, ok: ok.length, execToExit: summarize(ok.map((c) => c.sample.ms)), nbCpuMs: ok.reduce((sum, c) => sum + c.nbCpuMs, 0) / Math.max(1, ok.length) }];
+    }),
+  );
+}
+
 /** ovn-controller's `ovn-installed="true"` on the pod's OVS Interface (Open_vSwitch DB log). */
 function installedAt(ovs: readonly DbRecord[], pod: Pod): number | undefined {
   const veth = hostVethName(pod.containerId, pod.ifName);
@@ -303,6 +352,9 @@ async function oursPhase(env: Env): Promise<OursRun> {
       const onBig = await nbFloor(env, { uuid, name: OURS });
       done = await addPhase(env, daemon, [OURS, OWN], adds);
       const ovs = await ovsLog(env);
+      await quiet(env, 'the ADDs');
+      progress(`${ours} ports on ${OURS}: allocation alone, 1 + ${adds * ALLOCATIONS_PER_ADD} IPAM-mode ADDs on ${OURS} and on ${OWN}, in turns, ovn-northd paused`);
+      const allocation = await allocationPhase(env, daemon, [OURS, OWN], adds * ALLOCATIONS_PER_ADD);
       const onOurs = addFigures(daemon, OURS, done, ovs);
       const onEmpty = addFigures(daemon, OWN, done, ovs);
       const all = [...done.firsts, ...done.runs];
@@ -332,6 +384,7 @@ async function oursPhase(env: Env): Promise<OursRun> {
         nbOnOurs: { bare: summarize(onBig.bare), guarded: summarize(onBig.guarded) },
         onOurs,
         onEmpty,
+        allocation: { onOurs: allocation.get(OURS), onEmpty: allocation.get(OWN) },
         allocated: ips.length,
         clashes: clashes.length,
       };

@@ -32,18 +32,19 @@ export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uui
 }
 
 /**
- * The answer for each switch row version: a port gone from a switch always changes the switch's
- * `ports`, so the cache replaces the row, and an unchanged row (an idle switch) costs nothing.
+ * Switch row versions found with no stale key. A port gone from a switch always changes the
+ * switch's `ports`, so the cache replaces the row, and an unchanged row (an idle switch) costs
+ * nothing. A row with stale keys is looked at again each time: a port may still be on its way
+ * into the view.
  */
-const staleByRow = new WeakMap<Row, readonly StaleGuardKeys[]>();
+const settledRows = new WeakSet<Row>();
 
 /**
  * One set of the switch's port names, then one look-up per guard key: a switch of 20,000 ports
  * holds 40,000 keys, read at every pass that finds its row changed.
  */
 function staleOnSwitch(nb: OvsdbClient, row: Row): readonly StaleGuardKeys[] {
-  const known = staleByRow.get(row);
-  if (known !== undefined) return known;
+  if (settledRows.has(row)) return [];
   const switchUuid = rowUuid(row);
   const ids = row['external_ids'];
   const names = new Set<string>();
@@ -62,9 +63,8 @@ function staleOnSwitch(nb: OvsdbClient, row: Row): readonly StaleGuardKeys[] {
       byPort.set(holder.port, pairs);
     }
   }
-  const stale = [...byPort].map(([port, pairs]) => ({ switchUuid, port, pairs }));
-  staleByRow.set(row, stale);
-  return stale;
+  if (byPort.size === 0) settledRows.add(row);
+  return [...byPort].map(([port, pairs]) => ({ switchUuid, port, pairs }));
 }
 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */
