@@ -139,13 +139,18 @@ interface AddRun {
   readonly quietMs: number;
 }
 
+/** Each network once (its warm-up), then `perNetwork` on each, in turns. */
+function inTurns(networks: readonly string[], perNetwork: number): string[] {
+  return [...networks, ...Array.from({ length: perNetwork * networks.length }, (_, i) => networks[i % networks.length] ?? '')];
+}
+
 /**
  * Serial ADDs, each once OVN is idle: first one on each network (the daemon's first use of it:
  * its code is loaded and compiled, its monitor condition grows to the switch), kept apart from
  * the figures, then `perNetwork` on each network in turns.
  */
 async function addPhase(env: Env, daemon: TimedDaemon, networks: readonly string[], perNetwork: number): Promise<{ firsts: AddRun[]; runs: AddRun[] }> {
-  const plan = [...networks, ...Array.from({ length: perNetwork * networks.length }, (_, i) => networks[i % networks.length] ?? '')];
+  const plan = inTurns(networks, perNetwork);
   const pods = await createPods(env.cleanup, plan.length);
   const runs: AddRun[] = [];
   try {
@@ -185,7 +190,7 @@ const ALLOCATIONS_PER_ADD = 5;
  * sees no net change.
  */
 async function allocationPhase(env: Env, daemon: TimedDaemon, networks: readonly string[], perNetwork: number): Promise<Map<string, AllocationFigures>> {
-  const plan = [...networks, ...Array.from({ length: perNetwork * networks.length }, (_, i) => networks[i % networks.length] ?? '')];
+  const plan = inTurns(networks, perNetwork);
   const pods = await createPods(env.cleanup, plan.length);
   const nbPid = Number((await readFile(join(env.sandbox.dir, 'ovn', 'ovnnb_db.pid'), 'utf8')).trim());
   const calls: Array<{ network: string; sample: Sample; nbCpuMs: number }> = [];
@@ -301,11 +306,14 @@ async function unrelatedPhase(env: Env, k: number, unrelated: readonly Uuid[], f
     await delPhase(env, daemon, [...done.firsts, ...done.runs]);
     const adds = addFigures(daemon, OWN, done, await ovsLog(env));
     await quiet(env, 'the DELs');
+    progress(`${k} unrelated ports: allocation alone, 1 + ${env.cfg.adds * ALLOCATIONS_PER_ADD} IPAM-mode ADDs on ${OWN}, ovn-northd paused`);
+    const allocation = (await allocationPhase(env, daemon, [OWN], env.cfg.adds * ALLOCATIONS_PER_ADD)).get(OWN);
+    await quiet(env, 'the allocations');
     const rssAfterAddsKiB = (await readMemory(daemon.pid)).rssKiB;
     progress(`${k} unrelated ports: bytes read while ${env.cfg.churn} unrelated ports are created and deleted`);
     const churn = await churnPhase(env, daemon, unrelated, churnBase);
     const rssAfterChurnKiB = (await readMemory(daemon.pid)).rssKiB;
-    return { k, fill, start, statusRtt: summarize(rtt), nbFloor: summarize(floor.bare), nbGuarded: summarize(floor.guarded), adds, rssAfterAddsKiB, rssAfterChurnKiB, churn };
+    return { k, fill, start, statusRtt: summarize(rtt), nbFloor: summarize(floor.bare), nbGuarded: summarize(floor.guarded), adds, allocation, rssAfterAddsKiB, rssAfterChurnKiB, churn };
   } finally {
     await daemon.proc.stop();
   }
