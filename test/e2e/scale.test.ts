@@ -2,7 +2,9 @@
 // 2,000 ports on switches this node never uses and 2,000 ports on one switch of ours (addresses
 // from the bottom of its subnet, as other nodes' daemons commit them). A fresh daemon answers
 // STATUS ok, every ADD succeeds, and the addresses it allocates avoid the ones in use; it still
-// answers after a restart with attachments in place. The figures are printed, never asserted.
+// answers after a restart with attachments in place. As the bench's "allocation alone", the same
+// daemon as another plugin's IPAM gives addresses on both switches with ovn-northd paused. The
+// figures are printed, never asserted.
 import t from 'tap';
 import { e2eSkipReason } from '../helpers/node.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
@@ -57,6 +59,31 @@ t.test('scale, reduced: 2,000 unrelated ports and 2,000 on a switch of ours', { 
   t.same(onOurs.filter((ip) => existing.has(ip)), [], `the addresses allocated avoid the ${OURS} in use`);
   t.ok(onOurs.every((ip) => ip.startsWith('10.200.')), 'they are in the switch\'s subnet');
   t.equal(new Set(onOurs).size, onOurs.length, 'no address is allocated twice');
+  // The bench's "allocation alone": the same daemon as another plugin's IPAM, ovn-northd paused,
+  // on both switches in turns; then released, still paused.
+  const ipamPods = await createPods(t, 2 * ADDS);
+  t.teardown(() => removePods(ipamPods));
+  const given: Array<{ network: string; ips: unknown }> = [];
+  await sandbox.appctl('ovn-northd', ['pause']);
+  try {
+    for (const [i, pod] of ipamPods.entries()) {
+      const network = i % 2 === 0 ? 'scale-ours' : 'scale-own';
+      const s = await daemon.ipamAdd(pod, network);
+      t.ok(s.ok, `IPAM ADD on ${network}, ovn-northd paused`, { detail: s.detail });
+      given.push({ network, ips: daemon.proc.logs.find((e) => e['msg'] === 'addresses given (IPAM)' && e['containerId'] === pod.containerId)?.['ips'] });
+    }
+    const ipamOurs = given.filter((g) => g.network === 'scale-ours').flatMap((g) => (Array.isArray(g.ips) ? g.ips.map(String) : []));
+    t.equal(ipamOurs.length, ADDS, 'each IPAM ADD on the switch of ours logged its IP');
+    t.same(ipamOurs.filter((ip) => existing.has(ip) || onOurs.includes(ip)), [], 'they avoid the ports in use and the ADDs\' addresses');
+    t.equal(new Set(ipamOurs).size, ipamOurs.length, 'no IP is given twice');
+    for (const [i, pod] of ipamPods.entries()) {
+      const s = await daemon.ipamDel(pod, i % 2 === 0 ? 'scale-ours' : 'scale-own');
+      t.ok(s.ok, 'IPAM DEL', { detail: s.detail });
+    }
+  } finally {
+    await sandbox.appctl('ovn-northd', ['resume']);
+  }
+
   const p50 = (network: string): string => summarize(adds.filter((a) => a.network === network && a.execToCommit !== undefined).map((a) => a.execToCommit ?? 0)).p50.toFixed(1);
   t.comment(`exec → LSP committed p50: ${p50('scale-ours')} ms on the switch with ${OURS} ports, ${p50('scale-own')} ms on the empty one`);
 
