@@ -23,7 +23,7 @@
  * commit on the same state.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import type { Row, Uuid } from '../ovsdb/notation.ts';
+import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { stringMapOf } from '../lib/rows.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
@@ -155,10 +155,6 @@ export async function detachClaimPort(nb: OvsdbClient, who: { containerId: strin
 /** Waits until the cache shows the port other than `port`, or gone. */
 export function portCatchUp(nb: OvsdbClient, port: LogicalPort, signal: AbortSignal): Promise<void> {
   const changed = (r: Row): boolean =>
-    !sameMap(stringMapOf(r, 'external_ids'), port.externalIds) || !sameMap(stringMapOf(r, 'options'), port.options ?? new Map<string, string>());
+    !valuesEqual(stringMapOf(r, 'external_ids'), port.externalIds) || !valuesEqual(stringMapOf(r, 'options'), port.options ?? new Map<string, string>());
   return catchUp(nb, 'Logical_Switch_Port', port.uuid, changed, signal);
-}
-
-function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
-import type { Row, Uuid } from '../ovsdb/notation.ts';
+import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
 import { bigIntToIp, macForIpv4, type Subnet } from '../lib/ip.ts';
 import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
@@ -77,11 +77,6 @@ function findRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string): Row | undefi
   return undefined;
 }
 
-function sameOptions(row: Row, options: ReadonlyMap<string, string>): boolean {
-  const current = stringMapOf(row, 'options');
-  return current.size === options.size && [...options].every(([key, value]) => current.get(key) === value);
-}
-
 /** The key a switch's first row for `cidr` is made under. */
 export const dhcpKey = (cidr: string): string => `${DhcpKeys.firstRow}${cidr}`;
 
@@ -103,7 +98,7 @@ export async function ensureDhcpOptions(nb: OvsdbClient, sw: LogicalSwitch, subn
 async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, options: ReadonlyMap<string, string>, signal: AbortSignal): Promise<Uuid> {
   const existing = findRow(nb, sw, cidr);
   if (existing !== undefined) {
-    if (!sameOptions(existing, options)) await nb.transact([update('DHCP_Options', [eq('_uuid', rowUuid(existing))], { options })], signal);
+    if (!valuesEqual(stringMapOf(existing, 'options'), options)) await nb.transact([update('DHCP_Options', [eq('_uuid', rowUuid(existing))], { options })], signal);
     return rowUuid(existing);
   }
   // A key without its row: someone deleted the row. Its pair goes in the same transaction (a

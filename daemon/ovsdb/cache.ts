@@ -87,19 +87,8 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
   async waitForRow(table: string, predicate: (row: Row) => boolean, signal: AbortSignal): Promise<Row> {
     signal.throwIfAborted();
     for (const row of this.table(table).values()) if (predicate(row)) return row;
-    const found = Promise.withResolvers<Row>();
-    const onChange = (change: RowChange): void => {
-      if (change.table === table && change.new !== undefined && predicate(change.new)) found.resolve(change.new);
-    };
-    const onAbort = (): void => found.reject(signal.reason);
-    this.on('change', onChange);
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await found.promise;
-    } finally {
-      this.off('change', onChange);
-      signal.removeEventListener('abort', onAbort);
-    }
+    const change = await this.#nextChange((c) => c.table === table && c.new !== undefined && predicate(c.new), signal);
+    return change.new as Row;
   }
 
   /**
@@ -110,9 +99,15 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
     signal.throwIfAborted();
     const now = this.row(table, uuid);
     if (now === undefined || predicate(now)) return now;
-    const found = Promise.withResolvers<Row | undefined>();
+    const change = await this.#nextChange((c) => c.table === table && c.uuid === uuid && (c.new === undefined || predicate(c.new)), signal);
+    return change.new;
+  }
+
+  /** The first later change that `matches`; rejects with the signal's reason on abort. */
+  async #nextChange(matches: (change: RowChange) => boolean, signal: AbortSignal): Promise<RowChange> {
+    const found = Promise.withResolvers<RowChange>();
     const onChange = (change: RowChange): void => {
-      if (change.table === table && change.uuid === uuid && (change.new === undefined || predicate(change.new))) found.resolve(change.new);
+      if (matches(change)) found.resolve(change);
     };
     const onAbort = (): void => found.reject(signal.reason);
     this.on('change', onChange);
