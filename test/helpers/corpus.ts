@@ -3,7 +3,7 @@
  * "Bad input"). Deterministic: systematic enumeration plus a seeded PRNG, so every run sends the
  * same bytes. Each case says which CNI error code(s) it must get and which field the message must
  * name; the codes come from the rules in cni/env.ts, cni/config.ts, cni/version.ts,
- * cni/protocol.ts, daemon/server/socket.ts and the README "Errors" table, not from running them.
+ * cni/protocol.ts, daemon/server/socket.ts and the table in docs/errors.md, not from running them.
  *
  * test/e2e/bad-input.test.ts keeps the hand-written table (one row per SPEC code); this corpus
  * goes wide instead: every config key with every wrong JSON type, garbage versions, huge values,
@@ -126,7 +126,7 @@ const expect = (codes: number | readonly number[], field: string, extra: { why?:
   ...extra,
 });
 
-// Codes (SPEC.md "Error", README "Errors").
+// Codes (SPEC.md "Error", docs/errors.md).
 const VERSION = 1;
 const UNSUPPORTED_FIELD = 2;
 const NO_NETNS = 3;
@@ -603,7 +603,7 @@ export function buildCorpus(ctx: CorpusContext): CorpusCase[] {
       exec('env: missing', `${command} with empty ${name}`, { env: { CNI_COMMAND: command, [name]: '' }, expect: expect(BAD_ENV, name) });
     }
   }
-  // Without CNI_COMMAND the executable is the command-line tool, not the plugin (README).
+  // Without CNI_COMMAND the executable is the command-line tool, not the plugin (docs/errors.md, code 4).
 
   // --- env: unknown CNI_COMMAND -------------------------------------------------------------
   const commands = ['add', 'Add', 'del', 'DELETE', 'CREATE', 'ATTACH ', ' ADD', 'ADD ', 'ADD\n', '\tADD', 'VERSIONS', 'ADD;DEL', 'ADD,DEL', '\uff21\uff24\uff24', 'A\u200bDD', 'GC ', 'status', 'c'.repeat(1000)];

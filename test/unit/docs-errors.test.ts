@@ -1,4 +1,4 @@
-// The README's Errors table is the users' reference: it must list exactly the codes the code can
+// The Errors table in docs/errors.md is the users' reference: it must list exactly the codes the code can
 // print, those of the daemon (daemon/cni/errors.ts) and those the Go executable prints itself
 // (cni/errors.go), or a newcomer reads about codes that never come and misses ones that do.
 import t from 'tap';
@@ -7,9 +7,9 @@ import { ErrorCode } from '../../daemon/cni/errors.ts';
 
 const root = new URL('../..', import.meta.url);
 
-/** The codes in the first column of the table under "### Errors". */
+/** The codes in the first column of the table under "## Error codes". */
 function readmeCodes(readme: string): number[] {
-  const section = readme.split(/^### Errors$/m)[1]?.split(/^#{2,3} /m)[0] ?? '';
+  const section = readme.split(/^## Error codes$/m)[1]?.split(/^#{2,3} /m)[0] ?? '';
   return [...section.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
 }
 
@@ -20,8 +20,8 @@ function goCodes(source: string): number[] {
 
 const sorted = (codes: Iterable<number>): number[] => [...new Set(codes)].sort((a, b) => a - b);
 
-t.test('the README lists every code the daemon and the executable define, and no other', async (t) => {
-  const readme = readmeCodes(await readFile(new URL('README.md', root), 'utf8'));
+t.test('docs/errors.md lists every code the daemon and the executable define, and no other', async (t) => {
+  const readme = readmeCodes(await readFile(new URL('docs/errors.md', root), 'utf8'));
   const go = goCodes(await readFile(new URL('cni/errors.go', root), 'utf8'));
   t.ok(readme.length >= 10, `found the table (${readme.length} rows)`);
   t.ok(go.length >= 5, `found the Go codes (${go.length})`);
@@ -30,6 +30,6 @@ t.test('the README lists every code the daemon and the executable define, and no
 });
 
 t.test('the extractors see what they should', async (t) => {
-  t.same(readmeCodes('x\n### Errors\n| code | when |\n| --- | --- |\n| 1 | a |\n| 7 | b |\n\n## Next\n| 9 | c |\n'), [1, 7]);
+  t.same(readmeCodes('x\n## Error codes\n| code | when |\n| --- | --- |\n| 1 | a |\n| 7 | b |\n\n## Next\n| 9 | c |\n'), [1, 7]);
   t.same(goCodes('const (\n\tcodeA = 4 // x\n\tcodeB    = 11\n)\nvar codeC = "x"\n'), [4, 11]);
 });
