@@ -4,7 +4,7 @@
  * interface with its MAC, addresses and link up (and the prevResult's addresses, when given).
  */
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import type { NetConf } from '../cni/config.ts';
+import type { NetConf } from '../netconf/parse.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { findLink } from '../netlink/link.ts';

@@ -6,7 +6,8 @@
  * mode `ipam.logicalSwitch`).
  */
 import { CniError, ErrorCode, shown } from '../cni/errors.ts';
-import { fieldOf, type NetConf, type RequestedAddress } from '../cni/config.ts';
+import { fieldOf, type NetConf } from '../netconf/parse.ts';
+import type { RequestedAddress } from '../netconf/static.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import type { ResultIp } from '../cni/result.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';

@@ -1,11 +1,11 @@
 /**
  * A Network's spec as the CNI config its NADs carry. spec.logicalSwitch (an existing switch) and
  * spec.config (a managed network: the CNI config's keys, topology required) are exclusive. The
- * config is validated by the plugin's own parser (cni/config.ts) and, for a managed network, by
+ * config is validated by the plugin's own parser (netconf/parse.ts) and, for a managed network, by
  * the daemon's definition check (daemon/ovn/managed.ts), so a Network is accepted exactly when
  * an ADD with its NAD's config would be.
  */
-import { parseConfig } from '../cni/config.ts';
+import { parseConfig } from '../netconf/parse.ts';
 import { CniError } from '../cni/errors.ts';
 import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni/json.ts';

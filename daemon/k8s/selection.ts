@@ -4,7 +4,7 @@
  * `[namespace/]name[@interface]` or a JSON list of network-selection elements. Pure: parses the
  * value once into typed elements and picks the one a CNI call is for.
  */
-import type { RequestedAddress } from '../cni/config.ts';
+import type { RequestedAddress } from '../netconf/static.ts';
 import { isObject } from '../cni/json.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
