@@ -5,13 +5,13 @@
  * the daemon's definition check (daemon/ovn/managed.ts), so a Network is accepted exactly when
  * an ADD with its NAD's config would be.
  */
+import { PLUGIN_TYPE } from '../netconf/fields.ts';
 import { parseConfig } from '../netconf/parse.ts';
 import { CniError } from '../cni/errors.ts';
 import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni/json.ts';
 
 export const CNI_VERSION = '1.0.0';
-export const PLUGIN_TYPE = 'ovn-multinet';
 /** Keys of spec.config the controller sets itself, or that make no sense in a NAD. */
 const RESERVED = ['cniVersion', 'cniVersions', 'name', 'type', 'prevResult', 'runtimeConfig', 'cni.dev/valid-attachments'];
 /** Multus passes a pod's requested ips/mac only to a NAD that declares these. */

@@ -12,17 +12,17 @@ export type Family = 4 | 6;
 /** rtnetlink's address families (AF_INET, AF_INET6). */
 export const AF_INET = 2;
 export const AF_INET6 = 10;
-export type AddressFamily = typeof AF_INET | typeof AF_INET6;
+type AddressFamily = typeof AF_INET | typeof AF_INET6;
 
 /** An address with an optional prefix length after a "/" ("10.1.0.5" or "10.1.0.5/24"), as written. */
-export interface IpPrefix {
+interface IpPrefix {
   address: string;
   family: Family;
   prefixLength: number | undefined;
 }
 
 /** An address with its prefix length ("10.1.0.5/24", "fd00::/64"); host bits allowed. */
-export interface Cidr extends IpPrefix {
+interface Cidr extends IpPrefix {
   prefixLength: number;
 }
 

@@ -25,7 +25,7 @@ export function ipamSection(raw: Record<string, unknown>): Record<string, unknow
 }
 
 /** What the ipam section chooses: the network (as the plugin's settings do), the socket, routes, DNS. */
-export interface IpamSettings {
+interface IpamSectionSettings {
   logicalSwitch: string;
   socket: string;
   managed: ManagedNetwork | undefined;
@@ -51,7 +51,7 @@ function inIpamSection<T>(parse: () => T): T {
  * network's `topology`, `subnets`, ...), read from the ipam section; `socket` too (the
  * executable reads it there). `callerType` is the plugin that execs us, named in errors.
  */
-export function ipamSettings(ipam: Record<string, unknown>, name: string, callerType: string): IpamSettings {
+export function ipamSettings(ipam: Record<string, unknown>, name: string, callerType: string): IpamSectionSettings {
   return inIpamSection(() => {
     for (const key of NOT_IN_IPAM) if (ipam[key] !== undefined) throw bad(key, `is a setting of the ovn-multinet plugin, not of its IPAM (the ${shown(callerType)} plugin makes the interface)`);
     return {
