@@ -54,7 +54,7 @@ const pluginType = "ovn-multinet"
 // a reference plugin (macvlan, ipvlan, bridge, host-device) execs its IPAM plugin with its own
 // environment and the whole network configuration on stdin, so the top-level `type` is that
 // plugin's and `ipam.type` is ours. The daemon tells the two modes apart by the same rule
-// (daemon/cni/config.ts ipamSection); the only thing the front end needs from it is where the
+// (daemon/netconf/ipam-mode.ts ipamSection); the only thing the front end needs from it is where the
 // socket setting lives.
 func ipamSection(config map[string]json.RawMessage) map[string]json.RawMessage {
 	if stringField(config, "type") == pluginType {

@@ -7,7 +7,7 @@ import (
 
 // TestSocketPathModes pins where the socket setting is read: at the top level when this is the
 // plugin, in the ipam section when another plugin execs it as its IPAM (same rule as the
-// daemon's ipamSection in daemon/cni/config.ts).
+// daemon's ipamSection in daemon/netconf/ipam-mode.ts).
 func TestSocketPathModes(t *testing.T) {
 	for _, tc := range []struct {
 		name, stdin, path, field string

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
 import pkg from '../package.json' with { type: 'json' };
-import { DEFAULT_SOCKET } from './cni/config.ts';
+import { DEFAULT_SOCKET } from './netconf/fields.ts';
 import type { DaemonOptions } from './main.ts';
 import type { ControllerOptions } from './controller/main.ts';
 import type { GcOptions } from './gc-main.ts';

@@ -4,7 +4,7 @@
  * interface with its MAC, addresses and link up (and the prevResult's addresses, when given).
  */
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import type { NetConf } from '../cni/config.ts';
+import type { NetConf } from '../netconf/parse.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { findLink } from '../netlink/link.ts';
@@ -12,6 +12,7 @@ import { inspectPodInterface } from '../netlink/pod.ts';
 import { findAttachmentPort, portEntry } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
+import { parseIpPrefix } from '../lib/ip.ts';
 import { findInterface } from '../ovs/bridge.ts';
 import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
 
@@ -69,8 +70,8 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
   }
 
   for (const ip of req.conf.prevResult?.ips ?? []) {
-    const address = ip.address.split('/')[0] ?? '';
-    if (!ips.includes(address)) problems.push(`prevResult address ${ip.address} is not on logical switch port ${lspName}`);
+    const address = parseIpPrefix(ip.address)?.address;
+    if (address === undefined || !ips.includes(address)) problems.push(`prevResult address ${ip.address} is not on logical switch port ${lspName}`);
   }
 
   if (problems.length > 0) throw new CniError(ErrorCode.CheckFailed, `attachment ${req.ifName} is not as ADD made it`, problems.join('; '));

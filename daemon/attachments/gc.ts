@@ -2,7 +2,7 @@
  * CNI GC: removes this node's attachments of this network that the runtime no longer lists in
  * cni.dev/valid-attachments, through the reconciler's removal path (same lock, same DEL).
  */
-import type { NetConf } from '../cni/config.ts';
+import type { NetConf } from '../netconf/parse.ts';
 import type { Logger } from '../lib/log.ts';
 import { attachmentKey, ownedAttachments } from './owned.ts';
 import type { Reconciler } from './reconcile.ts';

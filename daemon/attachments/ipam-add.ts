@@ -10,7 +10,7 @@
  * local Open_vSwitch DB. A repeated ADD finds the record and returns the same result.
  */
 import { CniError, ErrorCode, shown } from '../cni/errors.ts';
-import { fieldOf } from '../cni/config.ts';
+import { fieldOf } from '../netconf/parse.ts';
 import type { Result } from '../cni/result.ts';
 import { logicalPortName } from '../cni/names.ts';
 import { UndoStack } from '../lib/undo.ts';

@@ -6,6 +6,7 @@ import { CniError, ErrorCode } from '../cni/errors.ts';
 import { logicalPortName } from '../cni/names.ts';
 import { findAttachmentPort, ipamOnlyIps } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
+import { parseIpPrefix } from '../lib/ip.ts';
 import { ensureConnected, type Attacher } from './context.ts';
 import type { CheckRequest } from './check.ts';
 
@@ -22,8 +23,8 @@ export async function checkIpamAttachment(ctx: Attacher, req: CheckRequest, sign
     const sw = switchOfPort(ctx.nb, port.uuid);
     if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`IPAM record ${lspName} is not on logical switch ${req.conf.logicalSwitch}`);
     for (const ip of req.conf.prevResult?.ips ?? []) {
-      const address = ip.address.split('/')[0] ?? '';
-      if (!held.includes(address)) problems.push(`prevResult address ${ip.address} is not held by IPAM record ${lspName}`);
+      const address = parseIpPrefix(ip.address)?.address;
+      if (address === undefined || !held.includes(address)) problems.push(`prevResult address ${ip.address} is not held by IPAM record ${lspName}`);
     }
   }
   if (problems.length > 0) throw new CniError(ErrorCode.CheckFailed, `IPAM addresses of ${req.ifName} are not as ADD gave them`, problems.join('; '));

@@ -6,13 +6,14 @@
  * mode `ipam.logicalSwitch`).
  */
 import { CniError, ErrorCode, shown } from '../cni/errors.ts';
-import { fieldOf, type NetConf, type RequestedAddress } from '../cni/config.ts';
+import { fieldOf, type NetConf } from '../netconf/parse.ts';
+import type { RequestedAddress } from '../netconf/static.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import type { ResultIp } from '../cni/result.ts';
 import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
 import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
-import { subnetContains, type Subnet } from '../lib/ip.ts';
+import { bitsOf, familyOf, subnetContains, type Subnet } from '../lib/ip.ts';
 import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
 import { AddressInUseError, ClaimMismatchError, PoolExhaustedError } from '../ipam/allocate.ts';
 import type { AttachmentIdentity } from '../ovn/ids.ts';
@@ -138,7 +139,7 @@ export function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
 export function prefixLength(ip: string, settings: IpamSettings, wanted: StaticRequest): number {
   const subnet = subnetOf(settings, ip);
   if (subnet !== undefined) return subnet.prefixLength;
-  return wanted.ips?.find((s) => s.address === ip)?.prefixLength ?? (ip.includes(':') ? 128 : 32);
+  return wanted.ips?.find((s) => s.address === ip)?.prefixLength ?? bitsOf(familyOf(ip) ?? 4);
 }
 
 /**

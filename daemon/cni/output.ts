@@ -4,19 +4,9 @@
  * one place prints results and errors).
  */
 import { CniError } from './errors.ts';
-import { decodeConfig, requestedVersion } from './config.ts';
 import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, type CniVersion } from './version.ts';
 import { convertResult, type Result } from './result.ts';
 import type { DaemonResponse } from './protocol.ts';
-
-/** The version to print an error in: the config's when it names a supported one. */
-export function bestEffortVersion(config: string): CniVersion {
-  try {
-    return requestedVersion(decodeConfig(config));
-  } catch {
-    return LATEST_VERSION;
-  }
-}
 
 export function errorOutput(err: CniError, version: CniVersion): DaemonResponse {
   return { exitCode: 1, stdout: `${JSON.stringify({ cniVersion: version, ...err.toJSON() })}\n` };
@@ -27,14 +17,13 @@ export function successOutput(result: Result | undefined, version: CniVersion): 
   return { exitCode: 0, stdout: result === undefined ? '' : `${JSON.stringify(convertResult(result, version))}\n` };
 }
 
-/** VERSION, as the executable answers it itself (the daemon answers it too, the same way). */
-export function versionOutput(config: string): DaemonResponse {
-  let version: CniVersion = LATEST_VERSION;
-  try {
-    const raw = decodeConfig(config);
-    if (isSupportedVersion(raw['cniVersion'])) version = raw['cniVersion'];
-  } catch {
-    // VERSION answers even without a usable stdin.
-  }
+/**
+ * VERSION, as the executable answers it itself (the daemon answers it too, the same way): in the
+ * decoded config's `cniVersion` when we speak it, else the latest (even without a usable stdin,
+ * `raw` undefined).
+ */
+export function versionOutput(raw: Record<string, unknown> | undefined): DaemonResponse {
+  const requested = raw?.['cniVersion'];
+  const version: CniVersion = isSupportedVersion(requested) ? requested : LATEST_VERSION;
   return { exitCode: 0, stdout: `${JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS })}\n` };
 }

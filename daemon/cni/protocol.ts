@@ -4,9 +4,10 @@
  * executable only forwards its environment and stdin (cf. ovn-kubernetes cnishim.go); the daemon
  * validates both and renders the final stdout text and exit status.
  */
-import { MAX_CONFIG_BYTES } from './config.ts';
 import { isObject } from './json.ts';
 
+/** A network config is small; prevResult of a long chain stays far below this. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** The config plus a few kilobytes of env fit easily. */
 export const MAX_REQUEST_BYTES = MAX_CONFIG_BYTES + 64 * 1024;
 
@@ -36,7 +37,7 @@ export function parseDaemonRequest(value: unknown): DaemonRequest | string {
     if (!(FORWARDED_ENV as readonly string[]).includes(key)) return `request.env.${key} is not a CNI variable`;
     if (typeof v !== 'string') return `request.env.${key} must be a string`;
     // ovsdb-server drops a connection whose JSON holds a NUL or a lone UTF-16 surrogate (see
-    // decodeConfig), and CNI_ARGS values go into the NB. No process environment holds either.
+    // netconf/decode.ts), and CNI_ARGS values go into the NB. No process environment holds either.
     if (v.includes('\0')) return `request.env.${key} holds a NUL character`;
     if (!v.isWellFormed()) return `request.env.${key} holds a lone UTF-16 surrogate`;
     out[key as keyof ForwardedEnv] = v;

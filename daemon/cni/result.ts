@@ -4,6 +4,7 @@
  */
 import { resultHasInterfaceMtu, resultHasIpVersion, type CniVersion } from './version.ts';
 import { isObject } from './json.ts';
+import { parseIpPrefix } from '../lib/ip.ts';
 
 export interface ResultInterface {
   name: string;
@@ -50,7 +51,7 @@ export function convertResult(result: Result, version: CniVersion): PrintedResul
     return resultHasInterfaceMtu(version) && mtu !== undefined ? { ...rest, mtu } : rest;
   });
   const ips = result.ips.map((ip) =>
-    resultHasIpVersion(version) ? { version: ip.address.includes(':') ? '6' : '4', ...ip } : { ...ip },
+    resultHasIpVersion(version) ? { version: parseIpPrefix(ip.address)?.family === 6 ? '6' : '4', ...ip } : { ...ip },
   );
   // An IPAM result has no interfaces: the key is left out, as the reference IPAM plugins print it.
   return { cniVersion: version, ...(interfaces.length === 0 ? {} : { interfaces }), ips, routes: result.routes, dns: result.dns };

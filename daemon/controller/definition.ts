@@ -1,17 +1,17 @@
 /**
  * A Network's spec as the CNI config its NADs carry. spec.logicalSwitch (an existing switch) and
  * spec.config (a managed network: the CNI config's keys, topology required) are exclusive. The
- * config is validated by the plugin's own parser (cni/config.ts) and, for a managed network, by
+ * config is validated by the plugin's own parser (netconf/parse.ts) and, for a managed network, by
  * the daemon's definition check (daemon/ovn/managed.ts), so a Network is accepted exactly when
  * an ADD with its NAD's config would be.
  */
-import { parseConfig } from '../cni/config.ts';
+import { PLUGIN_TYPE } from '../netconf/fields.ts';
+import { parseConfig } from '../netconf/parse.ts';
 import { CniError } from '../cni/errors.ts';
 import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni/json.ts';
 
 export const CNI_VERSION = '1.0.0';
-export const PLUGIN_TYPE = 'ovn-multinet';
 /** Keys of spec.config the controller sets itself, or that make no sense in a NAD. */
 const RESERVED = ['cniVersion', 'cniVersions', 'name', 'type', 'prevResult', 'runtimeConfig', 'cni.dev/valid-attachments'];
 /** Multus passes a pod's requested ips/mac only to a NAD that declares these. */

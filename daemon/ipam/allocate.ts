@@ -14,7 +14,7 @@ import { addressEntry, parsePortAddresses } from '../ovn/entries.ts';
 import { deletePortOps, findAttachmentPort, findPort, insertPortOps, ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { allocateAddress, randomMac, type IpamSettings } from './pool.ts';
-import { macForIpv4 } from '../lib/ip.ts';
+import { familyOf, macForIpv4 } from '../lib/ip.ts';
 import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim } from './in-use.ts';
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
@@ -142,7 +142,7 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
     if (user !== undefined) throw new AddressInUseError('mac', request.staticMac, describeUser(user));
     mac = request.staticMac;
   } else {
-    const v4 = ips.find((ip) => !ip.includes(':'));
+    const v4 = ips.find((ip) => familyOf(ip) === 4);
     mac = v4 === undefined ? randomMac() : macForIpv4(v4);
     while (used.macs.has(mac)) mac = randomMac();
   }

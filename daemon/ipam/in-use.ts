@@ -10,6 +10,7 @@ import { stringMapOf, stringOf } from '../lib/rows.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
 import { portsByAddress } from '../ovn/indexes.ts';
 import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch } from '../ovn/switches.ts';
+import { parseIpPrefix } from '../lib/ip.ts';
 import { holderOf } from './guards.ts';
 
 /**
@@ -50,7 +51,7 @@ export interface AddressUsers {
  * several hold it), then the holder of its guard key.
  */
 export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: AddressUsers; macs: AddressUsers } {
-  const routerIps = new Set(routerNetworks(nb, sw).map((network) => network.split('/')[0] ?? ''));
+  const routerIps = new Set(routerNetworks(nb, sw).flatMap((network) => parseIpPrefix(network)?.address ?? []));
   const byAddress = portsByAddress(nb);
   const portUser = (address: string): Row | undefined => {
     const holders = portsOn(nb, sw, byAddress.get(address));

@@ -4,7 +4,7 @@
  * choose between these and runtimeConfig's.
  */
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import type { RequestedAddress } from '../cni/config.ts';
+import type { RequestedAddress } from '../netconf/static.ts';
 import { NETWORKS_ANNOTATION, NetworkSelectionError, parseNetworkSelections, selectNetwork } from './selection.ts';
 import { PodLookupError, PodNotFoundError, PodUidMismatchError, type PodSource } from './pods.ts';
 

@@ -4,9 +4,9 @@
  * `[namespace/]name[@interface]` or a JSON list of network-selection elements. Pure: parses the
  * value once into typed elements and picks the one a CNI call is for.
  */
-import { isIP } from 'node:net';
-import type { RequestedAddress } from '../cni/config.ts';
+import type { RequestedAddress } from '../netconf/static.ts';
 import { isObject } from '../cni/json.ts';
+import { parseIpPrefix } from '../lib/ip.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
@@ -73,15 +73,12 @@ function parseIps(value: unknown, path: string): RequestedAddress[] | undefined 
   return value.map((item: unknown, i) => {
     const at = `${path}[${i}]`;
     if (typeof item !== 'string') throw new NetworkSelectionError(at, 'must be a string');
-    const [address = '', length, ...rest] = item.split('/');
-    const family = isIP(address);
-    const max = family === 6 ? 128 : 32;
-    if (family === 0 || rest.length > 0 || (length !== undefined && (!/^\d{1,3}$/.test(length) || Number(length) > max))) {
-      throw new NetworkSelectionError(at, `${JSON.stringify(item)} is not an IP address with an optional prefix length`);
-    }
+    const parsed = parseIpPrefix(item);
+    if (parsed === undefined) throw new NetworkSelectionError(at, `${JSON.stringify(item)} is not an IP address with an optional prefix length`);
+    const { address, prefixLength } = parsed;
     if (seen.has(address)) throw new NetworkSelectionError(at, `${address} is given twice`);
     seen.add(address);
-    return { address, prefixLength: length === undefined ? undefined : Number(length) };
+    return { address, prefixLength };
   });
 }
 

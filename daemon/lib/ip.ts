@@ -1,8 +1,30 @@
-/** Address arithmetic on bigints, with ip-cidr for parsing and canonical formatting. */
+/**
+ * IPv4 and IPv6 addresses and CIDRs, the one parser every layer uses: text to a typed value
+ * (address, family, prefix length), bigint arithmetic for address pools, and the network-order
+ * bytes rtnetlink carries. ip-cidr parses IPv6 and formats it canonically. Parsers return
+ * undefined for what they do not accept; each caller throws its own error for it.
+ */
 import IPCIDR from 'ip-cidr';
 import { isIP } from 'node:net';
 
 export type Family = 4 | 6;
+
+/** rtnetlink's address families (AF_INET, AF_INET6). */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+type AddressFamily = typeof AF_INET | typeof AF_INET6;
+
+/** An address with an optional prefix length after a "/" ("10.1.0.5" or "10.1.0.5/24"), as written. */
+interface IpPrefix {
+  address: string;
+  family: Family;
+  prefixLength: number | undefined;
+}
+
+/** An address with its prefix length ("10.1.0.5/24", "fd00::/64"); host bits allowed. */
+interface Cidr extends IpPrefix {
+  prefixLength: number;
+}
 
 export interface Subnet {
   family: Family;
@@ -14,7 +36,13 @@ export interface Subnet {
   last: bigint;
 }
 
-const bits = (family: Family): number => (family === 4 ? 32 : 128);
+/** An address as rtnetlink carries it: its AF_* family and 4 or 16 network-order bytes. */
+export interface IpBytes {
+  family: AddressFamily;
+  bytes: Buffer;
+}
+
+export const bitsOf = (family: Family): number => (family === 4 ? 32 : 128);
 
 export function familyOf(address: string): Family | undefined {
   const f = isIP(address);
@@ -38,19 +66,35 @@ export function bigIntToIp(value: bigint, family: Family): string {
   return (IPCIDR.createAddress(groups.join(':')) as { correctForm(): string }).correctForm();
 }
 
-/** Parses "a.b.c.d/n" or "x::/n"; host bits must be zero. Returns undefined when invalid. */
-export function parseSubnet(cidr: string): Subnet | undefined {
-  const slash = cidr.indexOf('/');
-  if (slash < 0) return undefined;
-  const address = cidr.slice(0, slash);
-  const lengthText = cidr.slice(slash + 1);
+/**
+ * Parses "address" or "address/length" (length in decimal, at most three digits, up to 32 or
+ * 128); undefined when the text is neither.
+ */
+export function parseIpPrefix(text: string): IpPrefix | undefined {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
   const family = familyOf(address);
-  if (family === undefined || !/^\d{1,3}$/.test(lengthText)) return undefined;
-  const prefixLength = Number(lengthText);
-  const width = bits(family);
-  if (prefixLength > width) return undefined;
-  const hostMask = (1n << BigInt(width - prefixLength)) - 1n;
-  const network = ipToBigInt(address);
+  if (family === undefined) return undefined;
+  if (slash < 0) return { address, family, prefixLength: undefined };
+  const lengthText = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lengthText) || Number(lengthText) > bitsOf(family)) return undefined;
+  return { address, family, prefixLength: Number(lengthText) };
+}
+
+/** Parses "a.b.c.d/n" or "x::/n" (host bits allowed); undefined when invalid or without a length. */
+export function parseCidr(text: string): Cidr | undefined {
+  const parsed = parseIpPrefix(text);
+  if (parsed === undefined || parsed.prefixLength === undefined) return undefined;
+  return { address: parsed.address, family: parsed.family, prefixLength: parsed.prefixLength };
+}
+
+/** Parses "a.b.c.d/n" or "x::/n"; host bits must be zero. Returns undefined when invalid. */
+export function parseSubnet(text: string): Subnet | undefined {
+  const cidr = parseCidr(text);
+  if (cidr === undefined) return undefined;
+  const { family, prefixLength } = cidr;
+  const hostMask = (1n << BigInt(bitsOf(family) - prefixLength)) - 1n;
+  const network = ipToBigInt(cidr.address);
   if ((network & hostMask) !== 0n) return undefined;
   return { family, cidr: `${bigIntToIp(network, family)}/${prefixLength}`, network, prefixLength, last: network | hostMask };
 }
@@ -66,4 +110,22 @@ export function macForIpv4(address: string): string {
   const value = ipToBigInt(address);
   const bytes = [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 255n));
   return ['0a', '58', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+/** An address value in network byte order, with its AF_* family. */
+export function bytesOf(value: bigint, family: Family): IpBytes {
+  const length = family === 4 ? 4 : 16;
+  return { family: family === 4 ? AF_INET : AF_INET6, bytes: Buffer.from(value.toString(16).padStart(length * 2, '0'), 'hex') };
+}
+
+/** A dotted-quad or IPv6 text address in network byte order; undefined when it is neither. */
+export function ipBytes(address: string): IpBytes | undefined {
+  const family = familyOf(address);
+  return family === undefined ? undefined : bytesOf(ipToBigInt(address), family);
+}
+
+/** 4 or 16 network-order bytes as text (IPv6 in RFC 5952 form); undefined for any other length. */
+export function ipOfBytes(bytes: Uint8Array): string | undefined {
+  const family = bytes.length === 4 ? 4 : bytes.length === 16 ? 6 : undefined;
+  return family === undefined ? undefined : bigIntToIp(BigInt(`0x${Buffer.from(bytes).toString('hex')}`), family);
 }

@@ -1,7 +1,8 @@
 // Routes (RTM_NEWROUTE) in the main table, through one interface.
 import { rt } from 'netlink';
+import { bytesOf, parseSubnet } from '../lib/ip.ts';
 import { InvalidAddressError } from './errors.ts';
-import { parseCidr, parseIp } from './ip-bytes.ts';
+import { encodeIp } from './addr.ts';
 import { createFlags, type RtnlRequest } from './rtnl.ts';
 
 const RT_TABLE_MAIN = 254;
@@ -15,8 +16,10 @@ export interface RouteSpec {
 
 /** RTM_NEWROUTE out of interface `index`; the kernel answers EEXIST when the same route exists. */
 export function routeRequest(index: number, route: RouteSpec): RtnlRequest {
-  const dst = parseCidr(route.destination);
-  const gateway = route.gateway === undefined ? undefined : parseIp(route.gateway);
+  const subnet = parseSubnet(route.destination);
+  if (subnet === undefined) throw new InvalidAddressError(route.destination, 'expected address/prefix with zero host bits');
+  const dst = { ...bytesOf(subnet.network, subnet.family), prefixLength: subnet.prefixLength };
+  const gateway = route.gateway === undefined ? undefined : encodeIp(route.gateway);
   if (gateway !== undefined && gateway.family !== dst.family) {
     throw new InvalidAddressError(route.gateway ?? '', `gateway family differs from ${route.destination}`);
   }

@@ -15,8 +15,9 @@ import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
 import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
-import { bigIntToIp, macForIpv4, type Subnet } from '../lib/ip.ts';
-import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
+import { bigIntToIp, familyOf, macForIpv4, parseCidr, type Subnet } from '../lib/ip.ts';
+import type { DhcpConfig } from '../netconf/dhcp.ts';
+import type { ConfigRoute } from '../netconf/routes.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
 import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
 import type { LogicalSwitch } from './switches.ts';
@@ -48,7 +49,7 @@ const setOf = (items: readonly string[]): string => `{${items.join(', ')}}`;
 export function dhcpOptions(subnet: Subnet, gateway: string | undefined, request: DhcpRequest): Map<string, string> {
   const { dhcp } = request;
   const options = new Map<string, string>();
-  const dns = dhcp.dnsServers.filter((server) => server.includes(':') === (subnet.family === 6));
+  const dns = dhcp.dnsServers.filter((server) => familyOf(server) === subnet.family);
   if (subnet.family === 4) {
     const server = gateway ?? bigIntToIp(subnet.network + 1n, 4);
     options.set('server_id', server);
@@ -59,7 +60,7 @@ export function dhcpOptions(subnet: Subnet, gateway: string | undefined, request
     if (dns.length > 0) options.set('dns_server', setOf(dns));
     // A string in ovn-controller's action syntax: quoted (unquoted, the flow does not parse).
     if (dhcp.domainSearch.length > 0) options.set('domain_search_list', `"${dhcp.domainSearch.join(',')}"`);
-    const routes = request.routes.filter((r) => r.gw !== undefined && !r.dst.includes(':')).flatMap((r) => [r.dst, r.gw ?? '']);
+    const routes = request.routes.filter((r) => r.gw !== undefined && parseCidr(r.dst)?.family === 4).flatMap((r) => [r.dst, r.gw ?? '']);
     if (routes.length > 0) options.set('classless_static_route', setOf(routes));
   } else {
     options.set('server_id', macForIpv4(bigIntToIp(subnet.network & 0xffffffffn, 4)));

@@ -2,7 +2,7 @@
  * The "MAC IP IP" entries of a logical switch port's `addresses`, `dynamic_addresses` and
  * `port_security` columns.
  */
-import { familyOf } from '../lib/ip.ts';
+import { familyOf, parseIpPrefix } from '../lib/ip.ts';
 
 /** "MAC IP IP": an entry as a port of ours gets it. */
 export function addressEntry(mac: string, ips: readonly string[]): string {
@@ -17,7 +17,7 @@ export function parsePortAddresses(entry: string): { mac: string | undefined; ip
   const words = entry.trim().split(/\s+/);
   const [first, ...rest] = words;
   if (first === undefined || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(first)) return { mac: undefined, ips: [] };
-  const ips = rest.map((w) => w.split('/')[0] ?? '').filter((w) => familyOf(w) !== undefined);
+  const ips = rest.flatMap((w) => parseIpPrefix(w)?.address ?? []);
   return { mac: first.toLowerCase(), ips };
 }
 

@@ -6,7 +6,7 @@
  * create it end with one switch. A second, different definition under the same name is refused.
  */
 import { createHash } from 'node:crypto';
-import type { ManagedNetwork } from '../cni/config.ts';
+import type { ManagedNetwork } from '../netconf/managed.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
 import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';

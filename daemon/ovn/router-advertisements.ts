@@ -11,7 +11,7 @@ import type { OvsdbClient } from '../ovsdb/client.ts';
 import { eq, mutate, mutation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringsOf } from '../lib/rows.ts';
-import { subnetContains, type Subnet } from '../lib/ip.ts';
+import { parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
 import { connectedRouterPorts, type LogicalSwitch } from './switches.ts';
 
 export const RA_CONFIGS: ReadonlyMap<string, string> = new Map([
@@ -25,7 +25,7 @@ export function routerPortsToAdvertise(nb: OvsdbClient, sw: LogicalSwitch, subne
   if (v6.length === 0) return [];
   return connectedRouterPorts(nb, sw)
     .filter((lrp) => !stringMapOf(lrp, 'ipv6_ra_configs').has('address_mode'))
-    .filter((lrp) => stringsOf(lrp, 'networks').some((network) => v6.some((subnet) => subnetContains(subnet, network.split('/')[0] ?? ''))))
+    .filter((lrp) => stringsOf(lrp, 'networks').some((network) => v6.some((subnet) => subnetContains(subnet, parseIpPrefix(network)?.address ?? ''))))
     .map(rowUuid);
 }
 

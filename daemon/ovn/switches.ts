@@ -3,7 +3,7 @@ import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isMap, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../lib/rows.ts';
 import { portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
-import { subnetContains, type Subnet } from '../lib/ip.ts';
+import { parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
 
 /** A switch as the cache holds it now; shared between readers, never changed. */
 export interface LogicalSwitch {
@@ -112,8 +112,8 @@ export function routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
 /** The switch's gateway in `subnet`: a connected router port's address there, if any. */
 export function switchGateway(nb: OvsdbClient, sw: LogicalSwitch, subnet: Subnet): string | undefined {
   for (const network of routerNetworks(nb, sw)) {
-    const address = network.split('/')[0] ?? '';
-    if (subnetContains(subnet, address)) return address;
+    const address = parseIpPrefix(network)?.address;
+    if (address !== undefined && subnetContains(subnet, address)) return address;
   }
   return undefined;
 }

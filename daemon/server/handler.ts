@@ -6,9 +6,9 @@
  */
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { parseEnv } from '../cni/env.ts';
-import { decodeConfig, parseConfig } from '../cni/config.ts';
+import { answerVersion, readRequestConfig, requestNetConf } from '../netconf/request.ts';
 import { requireCommandSupported } from '../cni/version.ts';
-import { bestEffortVersion, errorOutput, successOutput, versionOutput } from '../cni/output.ts';
+import { errorOutput, successOutput, versionOutput } from '../cni/output.ts';
 import type { DaemonRequest, DaemonResponse } from '../cni/protocol.ts';
 import { addAttachment } from '../attachments/add.ts';
 import { deleteAttachment } from '../attachments/del.ts';
@@ -69,12 +69,13 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     const arrivedAt = performance.now();
     let log = ctx.log;
     let what = 'request';
-    let version = bestEffortVersion(request.config);
+    // Decoded once, its version negotiated once: every answer below is printed in that version.
+    const config = readRequestConfig(request.config);
+    const version = answerVersion(config);
     try {
       const env = parseEnv((name) => request.env[name as keyof typeof request.env]);
-      if (env.command === 'VERSION') return versionOutput(request.config);
-      const conf = parseConfig(decodeConfig(request.config));
-      version = conf.cniVersion;
+      if (env.command === 'VERSION') return versionOutput(config.raw);
+      const conf = requestNetConf(config);
       requireCommandSupported(env.command, conf.cniVersion);
       what = `${env.command} on network ${conf.name}`;
       switch (env.command) {

@@ -8,6 +8,7 @@ import { rootSkipReason } from '../helpers/netns.ts';
 import { CNI_BINARY, runCni } from '../helpers/node.ts';
 import { existsSync } from 'node:fs';
 import { versionOutput } from '../../daemon/cni/output.ts';
+import { readRequestConfig } from '../../daemon/netconf/request.ts';
 
 const skip = rootSkipReason() || (existsSync(CNI_BINARY) ? false : 'needs dist/ovn-multinet (npm run build)');
 const config = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet', socket: '/run/ovn-multinet-test-absent/cni.sock' };
@@ -35,6 +36,6 @@ t.test('VERSION is answered by the executable, byte for byte as the daemon answe
   for (const stdin of ['', 'not json', '{"cniVersion":"0.4.0"}', '{"cniVersion":"0.2.0"}', '{"cniVersion":"1.0.0","name":"x"}', '{"cniVersion":7}']) {
     const out = await runCni(undefined, { command: 'VERSION' }, stdin);
     t.equal(out.exitCode, 0, `exit 0 for ${JSON.stringify(stdin)}`);
-    t.equal(`${out.stdout}\n`, versionOutput(stdin).stdout, `same text for ${JSON.stringify(stdin)}`);
+    t.equal(`${out.stdout}\n`, versionOutput(readRequestConfig(stdin).raw).stdout, `same text for ${JSON.stringify(stdin)}`);
   }
 });

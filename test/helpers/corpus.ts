@@ -2,7 +2,7 @@
  * A generated corpus of malformed inputs for the CNI executable and the daemon socket (issue
  * "Bad input"). Deterministic: systematic enumeration plus a seeded PRNG, so every run sends the
  * same bytes. Each case says which CNI error code(s) it must get and which field the message must
- * name; the codes come from the rules in cni/env.ts, cni/config.ts, cni/version.ts,
+ * name; the codes come from the rules in cni/env.ts, netconf/, cni/version.ts,
  * cni/protocol.ts, daemon/server/socket.ts and the table in docs/errors.md, not from running them.
  *
  * test/e2e/bad-input.test.ts keeps the hand-written table (one row per SPEC code); this corpus
@@ -10,8 +10,7 @@
  * cut JSON, bad bytes, deep nesting, every env validator per command, and raw socket abuse.
  */
 import type { FORWARDED_ENV } from '../../daemon/cni/protocol.ts';
-import { MAX_CONFIG_BYTES } from '../../daemon/cni/config.ts';
-import { MAX_REQUEST_BYTES } from '../../daemon/cni/protocol.ts';
+import { MAX_CONFIG_BYTES, MAX_REQUEST_BYTES } from '../../daemon/cni/protocol.ts';
 
 /** What a case must get: one of `codes` (the first is the rule's answer), with `field` in the message. */
 export interface Expectation {

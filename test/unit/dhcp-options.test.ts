@@ -1,7 +1,7 @@
 // The DHCP_Options a network's `dhcp` section asks for (pure), and the config's validation.
 import t from 'tap';
 import { dhcpOptions } from '../../daemon/ovn/dhcp.ts';
-import { parseConfig } from '../../daemon/cni/config.ts';
+import { parseConfig } from '../../daemon/netconf/parse.ts';
 import { CniError, ErrorCode } from '../../daemon/cni/errors.ts';
 import { parseSubnet } from '../../daemon/lib/ip.ts';
 

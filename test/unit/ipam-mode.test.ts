@@ -2,7 +2,9 @@
 // host-device). How the config is told apart and read, the field names errors carry, and the
 // shape of the result it prints (an IPAM result: no interfaces, no interface index).
 import t from 'tap';
-import { DEFAULT_SOCKET, fieldOf, ipamSection, parseConfig } from '../../daemon/cni/config.ts';
+import { DEFAULT_SOCKET } from '../../daemon/netconf/fields.ts';
+import { ipamSection } from '../../daemon/netconf/ipam-mode.ts';
+import { fieldOf, parseConfig } from '../../daemon/netconf/parse.ts';
 import { convertResult, type Result } from '../../daemon/cni/result.ts';
 import { ErrorCode } from '../../daemon/cni/errors.ts';
 import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';

@@ -2,7 +2,7 @@ import t from 'tap';
 import { rt } from 'netlink';
 import { addressRequest } from '../../daemon/netlink/addr.ts';
 import { InvalidAddressError } from '../../daemon/netlink/errors.ts';
-import { AF_INET, AF_INET6 } from '../../daemon/netlink/ip-bytes.ts';
+import { AF_INET, AF_INET6 } from '../../daemon/lib/ip.ts';
 import { linkUpRequest } from '../../daemon/netlink/link.ts';
 import { routeRequest } from '../../daemon/netlink/route.ts';
 import { createFlags } from '../../daemon/netlink/rtnl.ts';

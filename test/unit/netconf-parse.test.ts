@@ -1,5 +1,8 @@
+// A decoded config validated into a NetConf (attach mode): defaults, each setting, and the field
+// each refusal names. IPAM mode: ipam-mode.test.ts; DHCP: dhcp-options.test.ts.
 import t, { type Test } from 'tap';
-import { decodeConfig, parseConfig, DEFAULT_SOCKET } from '../../daemon/cni/config.ts';
+import { DEFAULT_SOCKET } from '../../daemon/netconf/fields.ts';
+import { parseConfig } from '../../daemon/netconf/parse.ts';
 import { ErrorCode } from '../../daemon/cni/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
@@ -55,24 +58,6 @@ t.test('bad configs name the field', (tt) => {
   expectConfigError(tt, { ...good, prevResult: 'x' }, ErrorCode.InvalidConfig, 'prevResult');
   expectConfigError(tt, { ...good, 'cni.dev/valid-attachments': [{ containerID: 1 }] }, ErrorCode.InvalidConfig, 'cni.dev/valid-attachments[0]');
   expectConfigError(tt, { ...good, ipam: { type: 'host-local' } }, ErrorCode.UnsupportedField, 'ipam');
-  tt.end();
-});
-
-t.test('decode errors are code 6', (tt) => {
-  for (const text of ['', '{', '[]', '"x"', 'null', '{"a":1}x', 'x'.repeat(2 * 1024 * 1024)]) {
-    expectCniError(tt, () => decodeConfig(text), ErrorCode.DecodeFailure, 'configuration');
-  }
-  tt.end();
-});
-
-t.test('a lone UTF-16 surrogate anywhere in the config is code 6 (ovsdb-server would drop the connection)', (tt) => {
-  const texts = ['{"name":"x","logicalSwitch":"a\\ud800"}', '{"logicalSwitch":"\\udc00"}', '{"args":{"\\ud800":1}}', '{"a":[["\\udfff"]]}'];
-  for (const text of texts) expectCniError(tt, () => decodeConfig(text), ErrorCode.DecodeFailure, 'Unicode');
-  tt.same(decodeConfig('{"name":"\\ud83d\\ude00"}'), { name: '\u{1f600}' }, 'a surrogate pair is fine');
-  // Found 100,000 levels deep as well, and such nesting without one still decodes (no recursion).
-  const deep = (inner: string): string => `{"mtu":${'['.repeat(100_000)}${inner}${']'.repeat(100_000)}}`;
-  expectCniError(tt, () => decodeConfig(deep('"\\ud800"')), ErrorCode.DecodeFailure, 'Unicode');
-  tt.ok(Array.isArray(decodeConfig(deep('1'))['mtu']), '100,000 nested arrays decode');
   tt.end();
 });
 
