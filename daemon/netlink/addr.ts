@@ -1,5 +1,5 @@
 // Interface addresses (RTM_NEWADDR / RTM_GETADDR) on a socket of the interface's netns.
-import { rt } from 'netlink';
+import { rt } from './codec.ts';
 import { AF_INET6, encodePrefix, formatIp } from './ip-bytes.ts';
 import { createFlags, type Rtnl, type RtnlRequest } from './rtnl.ts';
 

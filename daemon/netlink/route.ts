@@ -1,5 +1,5 @@
 // Routes (RTM_NEWROUTE) in the main table, through one interface.
-import { rt } from 'netlink';
+import { rt } from './codec.ts';
 import { InvalidAddressError } from './errors.ts';
 import { parseCidr, parseIp } from './ip-bytes.ts';
 import { createFlags, type RtnlRequest } from './rtnl.ts';
