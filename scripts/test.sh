@@ -27,6 +27,7 @@ if ((${#files[@]} == 0)); then
   eslint --max-warnings=0 .
   step "knip (knip.jsonc)"
   knip
+  knip --production --strict --include dependencies,unlisted
   step "gofmt, go vet, go test (cni/)"
   unformatted=$(cd cni && gofmt -l .)
   [[ -z "$unformatted" ]] || { echo "gofmt: not formatted: $unformatted" >&2; exit 1; }
