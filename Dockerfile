@@ -40,7 +40,7 @@ RUN PATH=/src/node_modules/.bin:$PATH node scripts/build.ts daemon
 FROM ${BASE}
 COPY --from=cni /src/dist/ovn-multinet /usr/local/bin/
 COPY --from=build /src/dist/ovn-multinetd /usr/local/bin/
-# ovn-multinetd is a Node SEA, linked against glibc, libstdc++ and libgcc_s (the netlink addon
+# ovn-multinetd is a Node SEA, linked against glibc, libstdc++ and libgcc_s (its native addon
 # too): the base has them (apt needs them); fail the build here rather than at the daemon's
 # start if it does not. ovn-multinet is static.
 RUN if ldd /usr/local/bin/ovn-multinetd | grep 'not found'; then exit 1; fi \

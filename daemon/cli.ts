@@ -5,7 +5,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { DEFAULT_SOCKET } from './netconf/fields.ts';
 import type { DaemonOptions } from './main.ts';
 import type { ControllerOptions } from './controller/main.ts';
-import type { GcOptions } from './gc-main.ts';
+import type { GcOptions } from './gc-command.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -106,7 +106,7 @@ export function buildCli(): Command {
     .option('--timeout <duration>', 'give up (non-zero exit) when the NB cannot be reached or the work is not done within this', duration, 30_000)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'warn')
     .action(async (flags: Record<string, unknown>) => {
-      const { runGc, parseGcFlags } = await import('./gc-main.ts');
+      const { runGc, parseGcFlags } = await import('./gc-command.ts');
       const options: GcOptions = parseGcFlags(flags);
       await runGc(options);
     });

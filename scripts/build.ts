@@ -3,13 +3,15 @@
  * - dist/ovn-multinet, the CNI executable a runtime spawns: the Go front end in cni/ (standard
  *   library only, static, stripped), built by Debian's golang-go;
  * - dist/ovn-multinetd, the daemon, controller and command-line tool: one file that runs with no
- *   Node installed (a Node single-executable application). Steps: compile the setns addon, bundle
- *   bin/ovn-multinetd.ts to one CommonJS file with esbuild, make the SEA blob with the native
- *   addons as assets, inject it into a copy of the node binary that this repo brings.
+ *   Node installed (a Node single-executable application). Steps: compile the native addon
+ *   (daemon/netlink/native/: setns, the rtnetlink exchange off the event loop, ethtool), bundle
+ *   bin/ovn-multinetd.ts to one CommonJS file with esbuild (which fails if the `netlink`
+ *   package's native binding gets in: only its JavaScript encoders are used), make the SEA blob
+ *   with the addon as its asset, inject it into a copy of the node binary that this repo brings.
  * `node scripts/build.ts cni` or `… daemon` builds one of them (the Dockerfile builds each in its
  * own stage).
  */
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +23,6 @@ const dist = join(root, 'dist');
 const bin = join(root, 'node_modules', '.bin');
 const nativeDir = join(root, 'daemon', 'netlink', 'native');
 const nativeAddon = join(nativeDir, 'build', 'Release', 'ovn_multinet_native.node');
-const netlinkAddon = join(root, 'node_modules', 'netlink', 'prebuilds', `linux-${process.arch}`, 'node.napi.node');
 const nodeBinary = join(root, 'node_modules', 'node', 'bin', 'node');
 
 function run(file: string, args: string[], options: { env?: Record<string, string> } = {}): void {
@@ -36,18 +37,14 @@ function replaceAtomically(target: string, make: (partial: string) => void): voi
   console.log(`built ${target}`);
 }
 
-/** The `netlink` package finds its addon with node-gyp-build; in the SEA it is an asset instead. */
-const netlinkAddonFromAsset: Plugin = {
-  name: 'netlink-addon-from-sea-asset',
-  setup(b) {
-    b.onResolve({ filter: /^node-gyp-build$/ }, () => ({ path: 'node-gyp-build', namespace: 'sea-addon' }));
-    b.onLoad({ filter: /.*/, namespace: 'sea-addon' }, () => ({
-      resolveDir: root,
-      loader: 'js',
-      contents: `const { loadAddon } = require('./daemon/lib/addons.ts');\nmodule.exports = () => loadAddon('netlink.node', ${JSON.stringify(netlinkAddon)});\n`,
-    }));
-  },
-};
+/**
+ * The `netlink` package's socket module (raw.js) loads its prebuilt native binding through
+ * node-gyp-build: neither may be bundled (daemon/netlink/codec.ts imports the encoders alone).
+ */
+function assertNoNetlinkBinding(metafile: Metafile): void {
+  const loaders = Object.keys(metafile.inputs).filter((input) => /node_modules\/(node-gyp-build\/|netlink\/dist\/raw\.js$)/.test(input));
+  if (loaders.length > 0) throw new Error(`the bundle would load the netlink package's native binding: ${loaders.join(', ')}`);
+}
 
 const only = process.argv[2];
 if (only !== undefined && only !== 'cni' && only !== 'daemon') throw new Error(`usage: node scripts/build.ts [cni|daemon], not ${only}`);
@@ -89,14 +86,15 @@ if (only !== 'cni') {
   // Node 24's headers ship in the node package this repo installs (node-gyp would download them).
   const nodeHeaders = join(root, 'node_modules', 'node', 'node_modules', `node-linux-${process.arch}`);
   run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeHeaders}`, '-C', nativeDir]);
-  await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinetd.ts')], outfile: join(out, 'ovn-multinetd.cjs'), plugins: [netlinkAddonFromAsset, punycodeShim] });
+  const { metafile } = await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinetd.ts')], outfile: join(out, 'ovn-multinetd.cjs'), plugins: [punycodeShim], metafile: true });
+  assertNoNetlinkBinding(metafile);
 
   const seaConfig = {
     main: join(out, 'ovn-multinetd.cjs'),
     output: join(out, 'sea-prep.blob'),
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
-    assets: { 'netlink.node': netlinkAddon, 'native.node': nativeAddon },
+    assets: { 'native.node': nativeAddon },
   };
   writeFileSync(join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
   run(nodeBinary, ['--experimental-sea-config', join(out, 'sea-config.json')]);

@@ -120,9 +120,6 @@ install_npm() {
   [[ -x "$node" ]] || die "node_modules/.bin/node missing (npm package 'node' not installed?)"
   version="$("$node" --version)"
   [[ "$version" == v24.* || "$version" == v2[5-9].* ]] || die "node_modules/.bin/node is $version, want v24+"
-  if [[ -d "$ROOT/node_modules/netlink" ]]; then
-    (cd "$ROOT" && "$node" -e "require('netlink')") || die "the netlink addon does not load"
-  fi
   [[ -r "$stamp_file" ]] || echo "$want" >"$stamp_file"
   log "node $version from node_modules"
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # npm test: everything from a fresh Debian 12 machine, as root.
 #   1. dependencies (apt packages with Go, node_modules with Node 24)  scripts/install-deps.sh
-#   2. house rules: type check, ESLint, gofmt, go vet                  tsc, eslint, gofmt, go vet
+#   2. house rules: type check, ESLint, no unused file, export,       tsc, eslint, knip,
+#      type or dependency, gofmt, go vet                               gofmt, go vet
 #   3. the CNI executable's Go tests, then a bounded fuzz run          go test (cni/)
 #   4. build dist/ovn-multinet and dist/ovn-multinetd                 scripts/build.ts
 #   5. unit, integration and end-to-end tests, with a coverage floor  tap
 # Extra arguments go to tap and skip steps 2-3 (e.g. one file: npm test -- test/e2e/traffic.test.ts).
 # FUZZ_TIME sets the fuzz run's length (default 60s in CI, 15s otherwise; 0 skips it).
+# npm run test:unit runs test/unit alone: no root, no OVS or OVN installed, no build.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,6 +25,9 @@ if ((${#files[@]} == 0)); then
   tsc --noEmit -p .
   step "eslint"
   eslint --max-warnings=0 .
+  step "knip (knip.jsonc)"
+  knip
+  knip --production --strict --include dependencies,unlisted
   step "gofmt, go vet, go test (cni/)"
   unformatted=$(cd cni && gofmt -l .)
   [[ -z "$unformatted" ]] || { echo "gofmt: not formatted: $unformatted" >&2; exit 1; }

@@ -24,8 +24,6 @@ export const ErrorCode = {
   Unknown: 999,
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
 const brand = Symbol.for('ovn-multinet.CniError');
 
 export class CniError extends Error {
@@ -48,13 +46,6 @@ export class CniError extends Error {
   toJSON(): { code: number; msg: string; details?: string } {
     return this.details === '' ? { code: this.code, msg: this.message } : { code: this.code, msg: this.message, details: this.details };
   }
-}
-
-/** Keeps a CniError as it is; anything else becomes code 999 with its message in details. */
-export function asCniError(err: unknown, fallbackMsg = 'internal error'): CniError {
-  if (err instanceof CniError) return err;
-  const details = err instanceof Error ? err.message : String(err);
-  return new CniError(ErrorCode.Unknown, fallbackMsg, details, { cause: err });
 }
 
 const SHOWN = 64;

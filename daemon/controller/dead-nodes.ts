@@ -1,7 +1,7 @@
 /**
  * Releases the attachments of dead nodes (node-plan.ts decides which): a node whose Node object
  * has been gone for `--dead-node-grace` gets every logical switch port ovn-multinet made for it
- * removed, its addresses freed (daemon/attachments/node-gc.ts), once a GET of the Node answers
+ * removed, its addresses freed (daemon/attachments/release-node.ts), once a GET of the Node answers
  * 404. Passes run when a Node appears or goes, when a grace period ends, and every resync; each
  * asks the NB which nodes without a Node object own ports (one select; the NB's other ports never
  * come back). Node status updates (heartbeats) trigger nothing.
@@ -11,7 +11,7 @@ import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { nodesWithPorts } from '../ovn/node-ports.ts';
-import { releaseNode, type ReleasedPort } from '../attachments/node-gc.ts';
+import { releaseNode, type ReleasedPort } from '../attachments/release-node.ts';
 import { withSignal } from '../k8s/signal.ts';
 import { WatchedCache } from '../k8s/watch.ts';
 import { statusCode } from './api.ts';

@@ -18,8 +18,6 @@ import { LeaderElector } from './election.ts';
 import { leaderLoops, LoopRunner } from './loops.ts';
 import type { NbView } from './context.ts';
 
-export const LEASE_NAME = 'ovn-multinet-controller';
-
 export interface ControllerOptions {
   kubeconfig: string | undefined;
   nbDb: string[];

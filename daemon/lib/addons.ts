@@ -1,7 +1,7 @@
 /**
- * Loads native addons. From source they are files in the tree; inside the single executable
- * (Node SEA) they are assets of the blob, written once to a content-addressed file and loaded
- * from there, since a SEA cannot `require()` a native addon from inside itself.
+ * Where a native addon is loaded from. From source it is a file in the tree; inside the single
+ * executable (Node SEA) it is an asset of the blob, written once to a content-addressed file and
+ * loaded from there, since a SEA cannot `require()` a native addon from inside itself.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -56,11 +56,4 @@ function extractAsset(mod: SeaModule, asset: string): string {
 export function addonPath(asset: string, devPath: string): string {
   const mod = sea();
   return mod === undefined ? devPath : extractAsset(mod, asset);
-}
-
-/** The exports of a native addon (see addonPath). */
-export function loadAddon(asset: string, devPath: string): unknown {
-  const holder: { exports: unknown } = { exports: {} };
-  process.dlopen(holder, addonPath(asset, devPath));
-  return holder.exports;
 }

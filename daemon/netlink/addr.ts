@@ -1,5 +1,5 @@
 // Interface addresses (RTM_NEWADDR / RTM_GETADDR) on a socket of the interface's netns.
-import { rt } from 'netlink';
+import { rt } from './codec.ts';
 import { AF_INET6, ipBytes, ipOfBytes, type IpBytes } from '../lib/ip.ts';
 import { InvalidAddressError } from './errors.ts';
 import { createFlags, type Rtnl, type RtnlRequest } from './rtnl.ts';

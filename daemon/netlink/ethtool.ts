@@ -2,7 +2,7 @@
 // one syscall on a socket created in that netns). Turning it off is part of the pod's rtnetlink
 // batch (rtnl.ts), off the event loop.
 import { isErrno } from './errors.ts';
-import { native } from './native.ts';
+import { native } from './native/addon.ts';
 import { inNetnsSync, type NetnsHandle } from './netns.ts';
 
 /** Whether TX checksum offload is on; undefined when the driver does not say (EOPNOTSUPP). */

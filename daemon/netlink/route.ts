@@ -1,5 +1,5 @@
 // Routes (RTM_NEWROUTE) in the main table, through one interface.
-import { rt } from 'netlink';
+import { rt } from './codec.ts';
 import { bytesOf, parseSubnet } from '../lib/ip.ts';
 import { InvalidAddressError } from './errors.ts';
 import { encodeIp } from './addr.ts';

@@ -2,10 +2,10 @@
 // (native/rtnl.c): the kernel handles a request inside sendmsg(), under its RTNL lock, which can
 // take milliseconds (veth creation and destruction) and far longer while other work holds the
 // lock. The event loop never waits for it. Kernel NLMSG_ERROR replies become KernelError.
-import { AttrStream, FlagsGet, FlagsNew, formatMessage, parseMessages, rt } from 'netlink';
+import { AttrStream, FlagsGet, FlagsNew, formatMessage, parseMessages, rt } from './codec.ts';
 import { KernelError } from './errors.ts';
 import { hostNetnsFd, startThreadpool, type NetnsHandle } from './netns.ts';
-import { native } from './native.ts';
+import { native } from './native/addon.ts';
 
 /** NLM_F_CREATE | NLM_F_EXCL: create, EEXIST if it exists. */
 export const createFlags = FlagsNew.CREATE | FlagsNew.EXCL;

@@ -2,7 +2,7 @@
 // straight into the pod netns (IFLA_NET_NS_FD) with its final name and MTU, and its MAC when it is
 // known already (left down).
 import { constants } from 'node:os';
-import { AttrStream, ifla, readU32, rt } from 'netlink';
+import { AttrStream, ifla, readU32, rt } from './codec.ts';
 import { KernelError } from './errors.ts';
 import { getLinkRequest } from './link.ts';
 import { formatMac, parseMac } from './mac.ts';

@@ -41,12 +41,6 @@ export function findPort(nb: OvsdbClient, name: string): LogicalPort | undefined
   return row === undefined ? undefined : toPort(row);
 }
 
-/** The port as the cache holds it now, by uuid. */
-export function portByUuid(nb: OvsdbClient, uuid: Uuid): LogicalPort | undefined {
-  const row = nb.cache.row('Logical_Switch_Port', uuid);
-  return row === undefined ? undefined : toPort(row);
-}
-
 /**
  * The port of the attachment (container ID + ifname), from the cache's attachment index, and
  * whether the attachment is its owner or (sharing an IPAMClaim's port during a live migration)

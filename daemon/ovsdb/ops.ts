@@ -38,8 +38,6 @@ export type Operation =
     }
   | { readonly op: 'comment'; readonly comment: string };
 
-export type OperationName = Operation['op'];
-
 /** Inserts a row; `uuidName` lets other operations of the transaction refer to it with `namedUuid`. */
 export function insert(table: string, row: RowInput, uuidName?: string): Operation {
   return uuidName === undefined ? { op: 'insert', table, row } : { op: 'insert', table, row, uuidName };

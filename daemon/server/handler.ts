@@ -15,7 +15,7 @@ import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
 import { addIpamAttachment } from '../attachments/ipam-add.ts';
 import { checkIpamAttachment } from '../attachments/ipam-check.ts';
-import { garbageCollect } from '../attachments/gc.ts';
+import { garbageCollect } from '../attachments/cni-gc.ts';
 import { toCniError, type Attacher } from '../attachments/context.ts';
 import { attachmentKey, type OwnedAttachment } from '../attachments/owned.ts';
 import type { KeyedLock } from '../lib/keylock.ts';

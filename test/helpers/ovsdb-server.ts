@@ -11,17 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { parseSchema } from '../../daemon/ovsdb/schema.ts';
 import type { TlsFiles } from '../../daemon/ovsdb/remote.ts';
-import type { DatabaseSchema } from '../../daemon/ovsdb/schema.ts';
 
+/** The installed schemas, which the servers here are created with (unit tests: schemas.ts). */
 export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
-
-/** A schema file as the client holds it after `get_schema`. */
-export async function loadSchema(path: string): Promise<DatabaseSchema> {
-  return parseSchema(JSON.parse(await readFile(path, 'utf8')));
-}
 
 /** The part of a tap Test the helpers need. */
 export interface Teardown {

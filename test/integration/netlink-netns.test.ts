@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { NetnsNotFoundError, NotANetnsError } from '../../daemon/netlink/errors.ts';
 import { inNetnsSync, openNetns } from '../../daemon/netlink/netns.ts';
 import { Rtnl } from '../../daemon/netlink/rtnl.ts';
-import { rt } from 'netlink';
+import { rt } from '../../daemon/netlink/codec.ts';
 import { createNetns, rootSkipReason } from '../helpers/netns.ts';
 
 const threadNetns = (): string => readlinkSync('/proc/thread-self/ns/net');

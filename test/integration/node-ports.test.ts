@@ -1,5 +1,5 @@
 // A dead node's ports against a real ovsdb-server (daemon/ovn/node-ports.ts,
-// daemon/attachments/node-gc.ts): the select finds the nodes with ports besides those named (owned,
+// daemon/attachments/release-node.ts): the select finds the nodes with ports besides those named (owned,
 // or shared as a live migration's target); the release client's monitor holds that node's ports
 // (owned or shared) and their switches, nothing else; the release removes exactly that node's
 // ports and their guard keys, and takes the node's target off a port it shares.
@@ -11,7 +11,7 @@ import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
 import { asTargetIds, IpamKeys, OWNER_VALUE, OwnerKeys, ScopeKeys, targetIdsOf } from '../../daemon/ovn/ids.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions, nodesWithPorts } from '../../daemon/ovn/node-ports.ts';
-import { releasePortsOf } from '../../daemon/attachments/node-gc.ts';
+import { releasePortsOf } from '../../daemon/attachments/release-node.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const deadline = (): AbortSignal => AbortSignal.timeout(5000);

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { planDeadNodes, type DeadNodeInput } from '../../daemon/controller/node-plan.ts';
 import { DeadNodeReleaser, type NodeAttachments } from '../../daemon/controller/dead-nodes.ts';
-import type { ReleasedPort } from '../../daemon/attachments/node-gc.ts';
+import type { ReleasedPort } from '../../daemon/attachments/release-node.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
 import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';

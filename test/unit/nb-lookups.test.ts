@@ -25,7 +25,7 @@ import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { findBridge, findBridgePort, findInterface, OVS_MONITOR } from '../../daemon/ovs/bridge.ts';
 import { indexNb } from '../../daemon/ovn/indexes.ts';
-import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 const nbSchema = await loadSchema(NB_SCHEMA);
 const nbPlan = planMonitor(nbSchema, NB_MONITOR);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { rt } from 'netlink';
+import { rt } from '../../daemon/netlink/codec.ts';
 import { addressRequest } from '../../daemon/netlink/addr.ts';
 import { InvalidAddressError } from '../../daemon/netlink/errors.ts';
 import { AF_INET, AF_INET6 } from '../../daemon/lib/ip.ts';

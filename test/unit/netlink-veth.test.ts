@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ifla, rt } from 'netlink';
+import { ifla, rt } from '../../daemon/netlink/codec.ts';
 import { parseMac } from '../../daemon/netlink/mac.ts';
 import { vethLinkInfo } from '../../daemon/netlink/veth.ts';
 

@@ -4,7 +4,7 @@ import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.ts';
 import { monitorParams, notificationUpdates, planMonitor, sinceReply } from '../../daemon/ovsdb/monitor.ts';
 import { parseUuid } from '../../daemon/ovsdb/notation.ts';
-import { loadSchema, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { loadSchema, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 const schema = await loadSchema(VSWITCH_SCHEMA);
 const plan = planMonitor(schema, { Bridge: ['name', 'ports', 'external_ids', 'fail_mode'], Port: ['name', 'tag'] });

@@ -7,7 +7,7 @@ import { OvsdbConfigError, OvsdbProtocolError } from '../../daemon/ovsdb/errors.
 import { columnKeys, type CacheIndex, type KeysOf } from '../../daemon/ovsdb/index.ts';
 import { planMonitor } from '../../daemon/ovsdb/monitor.ts';
 import { parseUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
-import { loadSchema, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { loadSchema, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 const schema = await loadSchema(VSWITCH_SCHEMA);
 const plan = planMonitor(schema, { Bridge: ['name', 'ports', 'external_ids'], Port: ['name', 'tag', 'trunks'] });

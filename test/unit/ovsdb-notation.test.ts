@@ -14,7 +14,7 @@ import {
 import type { Value, ValueInput } from '../../daemon/ovsdb/notation.ts';
 import { getTable } from '../../daemon/ovsdb/schema.ts';
 import type { ColumnType } from '../../daemon/ovsdb/schema.ts';
-import { loadSchema, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { loadSchema, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 const U1 = parseUuid('0A1B2C3D-0000-4000-8000-000000000001');
 const U2 = parseUuid('0a1b2c3d-0000-4000-8000-000000000002');

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.ts';
 import { getColumn, getTable, parseSchema } from '../../daemon/ovsdb/schema.ts';
-import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 t.test('column types: atomic, optional, set, map, bounded', async (t) => {
   const schema = parseSchema({

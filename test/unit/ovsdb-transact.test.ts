@@ -3,7 +3,7 @@ import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.
 import { namedUuid, parseUuid } from '../../daemon/ovsdb/notation.ts';
 import { comment, condition, del, eq, insert, mutate, mutation, select, update, wait } from '../../daemon/ovsdb/ops.ts';
 import { decodeTransactionReply, encodeTransaction } from '../../daemon/ovsdb/transact.ts';
-import { loadSchema, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { loadSchema, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 const schema = await loadSchema(VSWITCH_SCHEMA);
 const U1 = parseUuid('0a1b2c3d-0000-4000-8000-000000000001');

@@ -1,5 +1,5 @@
 // Errors shaped like Node's system errors, so JavaScript handles the addon's failures as it
-// handles fs or net ones (native.ts turns them into KernelError).
+// handles fs or net ones (addon.ts turns them into KernelError).
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,10 @@
-// Loads the ovn_multinet_native addon (native/setns.c) with process.dlopen from the one path
-// nativeAddonPath() gives: the node-gyp output from source, the extracted `native.node` asset
-// inside the single executable (see daemon/lib/addons.ts).
+// The TypeScript face of the ovn_multinet_native addon, whose C is beside it (setns.c, rtnl.c,
+// errno_error.c): loads it with process.dlopen from the one path nativeAddonPath() gives: the
+// node-gyp output from source, the extracted `native.node` asset inside the single executable
+// (see daemon/lib/addons.ts).
 import { fileURLToPath } from 'node:url';
-import { addonPath } from '../lib/addons.ts';
-import { KernelError, NativeAddonError } from './errors.ts';
+import { addonPath } from '../../lib/addons.ts';
+import { KernelError, NativeAddonError } from '../errors.ts';
 
 export interface NativeBinding {
   /** Moves the calling thread into the netns behind fd. */
@@ -35,7 +36,7 @@ const functionNames = ['setns', 'restoreNetns', 'nsType', 'getTxChecksum', 'rtnl
 
 /** The addon file; from source, where `node-gyp rebuild -C daemon/netlink/native` puts it. */
 export function nativeAddonPath(): string {
-  return addonPath('native.node', fileURLToPath(new URL('./native/build/Release/ovn_multinet_native.node', import.meta.url)));
+  return addonPath('native.node', fileURLToPath(new URL('./build/Release/ovn_multinet_native.node', import.meta.url)));
 }
 
 let binding: NativeBinding | undefined;

@@ -6,7 +6,7 @@
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from './lib/log.ts';
 import { FlagError, flagReader, logLevelFlag, nbFlags, type NbFlags } from './lib/flags.ts';
-import { releaseNode, type ReleasedPort } from './attachments/node-gc.ts';
+import { releaseNode, type ReleasedPort } from './attachments/release-node.ts';
 
 export interface GcOptions extends NbFlags {
   node: string;
