@@ -7,7 +7,7 @@
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
 import { portsByAddress } from '../ovn/indexes.ts';
-import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch, type NbClient, type NbRows } from '../ovn/switches.ts';
+import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch, type NbClient, type PortRow } from '../ovn/switches.ts';
 import { holderOf } from './guards.ts';
 
 /**
@@ -16,8 +16,6 @@ import { holderOf } from './guards.ts';
  * is gone.
  */
 export type AddressUser = PortRow | 'router' | ClaimReservation | StaleGuard;
-
-type PortRow = NbRows['Logical_Switch_Port'];
 
 /** An address an IPAMClaim holds while no port of the claim uses it. */
 export class ClaimReservation {

@@ -28,7 +28,7 @@ import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
-import { switchOfPort, type NbClient, type NbRows } from '../ovn/switches.ts';
+import { switchOfPort, type NbClient, type PortRow } from '../ovn/switches.ts';
 import { catchUp } from './catch-up.ts';
 
 export const REQUESTED_CHASSIS = 'requested-chassis';
@@ -153,7 +153,7 @@ export async function detachClaimPort(nb: NbClient, who: { containerId: string; 
 
 /** Waits until the cache shows the port other than `port`, or gone. */
 export function portCatchUp(nb: NbClient, port: LogicalPort, signal: AbortSignal): Promise<void> {
-  const changed = (r: NbRows['Logical_Switch_Port']): boolean =>
+  const changed = (r: PortRow): boolean =>
     !valuesEqual(r.external_ids, port.externalIds) || !valuesEqual(r.options, port.options ?? new Map<string, string>());
   return catchUp(nb, NbTable.Logical_Switch_Port, port.uuid, changed, signal);
 }

@@ -7,7 +7,7 @@ import { eq, wait, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import type { NbClient, NbRows } from '../ovn/switches.ts';
+import type { NbClient, SwitchRow } from '../ovn/switches.ts';
 import { parseHolder } from './guards.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 
@@ -37,13 +37,13 @@ export function staleGuardKeys(nb: NbClient, seesAllPortsOf: (switchUuid: Uuid) 
  * nothing. A row with stale keys is looked at again each time: a port may still be on its way
  * into the view.
  */
-const settledRows = new WeakSet<NbRows['Logical_Switch']>();
+const settledRows = new WeakSet<SwitchRow>();
 
 /**
  * One set of the switch's port names, then one look-up per guard key: a switch of 20,000 ports
  * holds 40,000 keys, read at every pass that finds its row changed.
  */
-function staleOnSwitch(nb: NbClient, row: NbRows['Logical_Switch']): readonly StaleGuardKeys[] {
+function staleOnSwitch(nb: NbClient, row: SwitchRow): readonly StaleGuardKeys[] {
   if (settledRows.has(row)) return [];
   const switchUuid = row._uuid;
   const names = new Set<string>();

@@ -18,9 +18,7 @@ import { bigIntToIp, macForIpv4, type Subnet } from '../lib/ip.ts';
 import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
 import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
-import type { LogicalSwitch, NbClient, NbRows } from './switches.ts';
-
-type DhcpRow = NbRows['DHCP_Options'];
+import type { DhcpRow, LogicalSwitch, NbClient } from './switches.ts';
 
 /** What one network asks of DHCP. */
 export interface DhcpRequest {

@@ -8,9 +8,8 @@ import { columnKeys, type CacheIndex, type KeysOf } from '../ovsdb/index.ts';
 import { NbTable, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
 import { parseHeldIps, parsePortAddresses } from './entries.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
-import type { NbClient, NbRows } from './switches.ts';
+import type { NbClient, PortRow, RouterPortRow, SwitchRow } from './switches.ts';
 
-type PortRow = NbRows['Logical_Switch_Port'];
 /** What the external_ids indexes read of a port: a client with fewer columns (node-gc's) has as much. */
 type PortIds = Pick<LogicalSwitchPort, 'external_ids'>;
 
@@ -22,7 +21,7 @@ export function switchesByName<R extends { readonly name: string }>(nb: OvsdbCli
 }
 
 /** Logical switches by the uuids of their ports: port -> its switch. */
-export function switchesByPort(nb: NbClient): CacheIndex<NbRows['Logical_Switch']> {
+export function switchesByPort(nb: NbClient): CacheIndex<SwitchRow> {
   return nb.cache.index(NbTable.Logical_Switch, 'ports', columnKeys('ports'));
 }
 
@@ -77,7 +76,7 @@ export function portsBySwitchKey(nb: NbClient): CacheIndex<PortRow> {
 }
 
 /** Logical router ports by name (unique in the NB schema). */
-export function routerPortsByName(nb: NbClient): CacheIndex<NbRows['Logical_Router_Port']> {
+export function routerPortsByName(nb: NbClient): CacheIndex<RouterPortRow> {
   return nb.cache.index(NbTable.Logical_Router_Port, 'name', nameKeys);
 }
 

@@ -9,7 +9,7 @@ import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys, roleOf } from './ids.ts';
 import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
-import type { NbClient, NbRows } from './switches.ts';
+import type { NbClient, PortRow } from './switches.ts';
 
 export interface LogicalPort {
   uuid: Uuid;
@@ -23,7 +23,7 @@ export interface LogicalPort {
   options?: ReadonlyMap<string, string>;
 }
 
-function toPort(row: NbRows['Logical_Switch_Port']): LogicalPort {
+function toPort(row: PortRow): LogicalPort {
   return {
     uuid: row._uuid,
     name: row.name,

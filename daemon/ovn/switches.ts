@@ -29,10 +29,16 @@ export type NbRows = Monitored<NbTables, typeof NB_MONITOR>;
 /** The daemon's NB client (a client monitoring fewer tables, as node-gc's, passes for one). */
 export type NbClient = OvsdbClient<NbRows>;
 
-/** Made once per row version: the cache replaces a row object whenever the row changes. */
-const switches = new WeakMap<NbRows['Logical_Switch'], LogicalSwitch>();
+/** The rows of each table, as the daemon's NB client holds them. */
+export type SwitchRow = NbRows[typeof NbTable.Logical_Switch];
+export type PortRow = NbRows[typeof NbTable.Logical_Switch_Port];
+export type RouterPortRow = NbRows[typeof NbTable.Logical_Router_Port];
+export type DhcpRow = NbRows[typeof NbTable.DHCP_Options];
 
-function toSwitch(row: NbRows['Logical_Switch']): LogicalSwitch {
+/** Made once per row version: the cache replaces a row object whenever the row changes. */
+const switches = new WeakMap<SwitchRow, LogicalSwitch>();
+
+function toSwitch(row: SwitchRow): LogicalSwitch {
   let sw = switches.get(row);
   if (sw === undefined) {
     // The row's own list and maps, not copies of 20,000 entries: a switch's external_ids holds a
@@ -85,7 +91,7 @@ export function inPortOrder(sw: LogicalSwitch, uuids: readonly Uuid[]): Uuid[] {
 }
 
 /** The logical router ports the switch's router-type ports point at (the routers it connects to). */
-export function connectedRouterPorts(nb: NbClient, sw: LogicalSwitch): Array<NbRows['Logical_Router_Port']> {
+export function connectedRouterPorts(nb: NbClient, sw: LogicalSwitch): RouterPortRow[] {
   const routers = portsByType(nb).get('router');
   // Whichever is shorter: the switch's ports, or every router-type port there is.
   const candidates = routers.size < sw.ports.length ? portsOn(nb, sw, routers) : sw.ports;

@@ -47,7 +47,7 @@ export interface BridgeInterface {
 const nameKeys = columnKeys<{ readonly name: string }>('name');
 
 /** The row of `table` named `name` (names are unique in these tables), from the cache's name index. */
-function byName<T extends 'Bridge' | 'Port' | 'Interface'>(ovs: OvsClient, table: T, name: string): OvsRows[T] | undefined {
+function byName<T extends Exclude<keyof OvsRows, typeof OvsTable.Open_vSwitch>>(ovs: OvsClient, table: T, name: string): OvsRows[T] | undefined {
   return ovs.cache.index(table, 'name', nameKeys).rows(name)[0];
 }
 
