@@ -3,7 +3,7 @@
  * show that change before it reads and tries again; not for ever: the change may be one its view
  * does not show, so after CATCH_UP_MS it tries anyway.
  */
-import type { TableOf } from '../ovsdb/cache.ts';
+import type { TableOf } from '../ovsdb/model.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import type { NbClient, NbRows } from '../ovn/switches.ts';
 

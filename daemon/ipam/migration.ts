@@ -24,11 +24,11 @@
  */
 import { valuesEqual, type Uuid } from '../ovsdb/notation.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
-import { switchOfPort, type NbClient, type PortRow } from '../ovn/switches.ts';
+import { switchOfPort, type NbClient, type PortRow, nbOps } from '../ovn/switches.ts';
 import { catchUp } from './catch-up.ts';
 
 export const REQUESTED_CHASSIS = 'requested-chassis';
@@ -62,11 +62,11 @@ export class ChassisUnknownError extends Error {
 
 /** Commits only while the port's external_ids and options are exactly as read. */
 export function portGuard(port: LogicalPort): Operation {
-  return wait(NbTable.Logical_Switch_Port, [eq('_uuid', port.uuid)], ['external_ids', 'options'], '==', [{ external_ids: port.externalIds, options: port.options ?? new Map<string, string>() }], 0);
+  return nbOps.wait(NbTable.Logical_Switch_Port, [eq('_uuid', port.uuid)], ['external_ids', 'options'], '==', [{ external_ids: port.externalIds, options: port.options ?? new Map<string, string>() }], 0);
 }
 
 function rewrite(port: LogicalPort, externalIds: ReadonlyMap<string, string>, options: ReadonlyMap<string, string>): Operation[] {
-  return [portGuard(port), update(NbTable.Logical_Switch_Port, [eq('_uuid', port.uuid)], { external_ids: externalIds, options })];
+  return [portGuard(port), nbOps.update(NbTable.Logical_Switch_Port, [eq('_uuid', port.uuid)], { external_ids: externalIds, options })];
 }
 
 /** The port's options with requested-chassis `chassis` and activation-strategy as given (absent: removed). */

@@ -11,13 +11,13 @@
  * (reservationGuard). Releasing deletes key-value pairs, so a stale release never removes a
  * newer reservation of the same claim.
  */
-import { condition, eq, wait, type Operation } from '../ovsdb/ops.ts';
+import { condition, eq, type Operation } from '../ovsdb/ops.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable, type LogicalSwitch as SwitchRow } from '../ovsdb/models/nb.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import type { LogicalSwitch } from '../ovn/switches.ts';
+import { type LogicalSwitch, nbOps } from '../ovn/switches.ts';
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 
@@ -72,7 +72,7 @@ export function releaseOps(switchUuid: Uuid, r: Reservation): Operation[] {
 /** Commits only if the claim's reservation is still exactly `r`. */
 export function reservationGuard(sw: LogicalSwitch, r: Reservation): Operation {
   const pair = new Map([[claimKey(r.claim), [r.mac, ...r.ips].join(' ')]]);
-  return wait(NbTable.Logical_Switch, [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pair)], ['name'], '==', [{ name: sw.name }], 0);
+  return nbOps.wait(NbTable.Logical_Switch, [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pair)], ['name'], '==', [{ name: sw.name }], 0);
 }
 
 /**

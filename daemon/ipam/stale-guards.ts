@@ -3,11 +3,11 @@
  * without its keys, so its addresses stay taken. The reconciler frees them once they have looked
  * stale for a grace period.
  */
-import { eq, wait, type Operation } from '../ovsdb/ops.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import type { NbClient, SwitchRow } from '../ovn/switches.ts';
+import { type NbClient, type SwitchRow, nbOps } from '../ovn/switches.ts';
 import { parseHolder } from './guards.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 
@@ -66,7 +66,7 @@ function staleOnSwitch(nb: NbClient, row: SwitchRow): readonly StaleGuardKeys[] 
 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */
 export function freeStaleOps(stale: StaleGuardKeys): Operation[] {
-  return [wait(NbTable.Logical_Switch_Port, [eq('name', stale.port)], ['name'], '==', [], 0), ...deleteKeysOps(stale.switchUuid, stale.pairs)];
+  return [nbOps.wait(NbTable.Logical_Switch_Port, [eq('name', stale.port)], ['name'], '==', [], 0), ...deleteKeysOps(stale.switchUuid, stale.pairs)];
 }
 
 /** "<switch uuid> <port>": what the reconciler tracks a stale set by. */

@@ -11,12 +11,12 @@
  */
 import type { RowChange } from '../ovsdb/cache.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { del, eq, wait, type Operation } from '../ovsdb/ops.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import type { Logger } from '../lib/log.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
-import type { NbClient, NbRows } from './switches.ts';
+import { type NbClient, type NbRows, nbOps } from './switches.ts';
 
 const RELEASE_TIMEOUT_MS = 10_000;
 
@@ -32,7 +32,7 @@ export function dhcpRowsOf(nb: NbClient, switchUuid: Uuid): Uuid[] {
 
 /** Deletes `rows`, only if switch `switchUuid` no longer exists (op 0 fails otherwise). */
 export function releaseDhcpOps(switchUuid: Uuid, rows: readonly Uuid[]): Operation[] {
-  return [wait(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], ['_uuid'], '==', [], 0), ...rows.map((uuid) => del(NbTable.DHCP_Options, [eq('_uuid', uuid)]))];
+  return [nbOps.wait(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], ['_uuid'], '==', [], 0), ...rows.map((uuid) => nbOps.del(NbTable.DHCP_Options, [eq('_uuid', uuid)]))];
 }
 
 /** Follows the client's cache: a deleted switch's DHCP rows are deleted with it. */

@@ -11,14 +11,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
 import { valuesEqual, type Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { bigIntToIp, macForIpv4, type Subnet } from '../lib/ip.ts';
 import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
 import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
-import type { DhcpRow, LogicalSwitch, NbClient } from './switches.ts';
+import { type DhcpRow, type LogicalSwitch, type NbClient, nbOps } from './switches.ts';
 
 /** What one network asks of DHCP. */
 export interface DhcpRequest {
@@ -100,7 +100,7 @@ export async function ensureDhcpOptions(nb: NbClient, sw: LogicalSwitch, subnets
 async function ensureRow(nb: NbClient, sw: LogicalSwitch, cidr: string, options: ReadonlyMap<string, string>, signal: AbortSignal): Promise<Uuid> {
   const existing = findRow(nb, sw, cidr);
   if (existing !== undefined) {
-    if (!valuesEqual(existing.options, options)) await nb.transact([update(NbTable.DHCP_Options, [eq('_uuid', existing._uuid)], { options })], signal);
+    if (!valuesEqual(existing.options, options)) await nb.transact([nbOps.update(NbTable.DHCP_Options, [eq('_uuid', existing._uuid)], { options })], signal);
     return existing._uuid;
   }
   // A key without its row: someone deleted the row. Its pair goes in the same transaction (a
@@ -109,7 +109,7 @@ async function ensureRow(nb: NbClient, sw: LogicalSwitch, cidr: string, options:
   const ops: Operation[] = [
     ...(staleToken === undefined ? [] : deleteKeysOps(sw.uuid, new Map([[dhcpKey(cidr), staleToken]]))),
     ...takeKeysOps(sw, new Map([[dhcpKey(cidr), randomUUID()]])),
-    insert(NbTable.DHCP_Options, { cidr, options, external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [ScopeKeys.switch, sw.uuid]]) }),
+    nbOps.insert(NbTable.DHCP_Options, { cidr, options, external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [ScopeKeys.switch, sw.uuid]]) }),
   ];
   const guards = ops.length - 1;
   try {

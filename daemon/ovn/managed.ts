@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import type { ManagedNetwork } from '../cni/config.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
+import { eq, insert, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
 import { IpamKeys, OWNER_VALUE, OwnerKeys } from './ids.ts';
-import { findSwitch, type LogicalSwitch, type NbClient } from './switches.ts';
+import { findSwitch, type LogicalSwitch, type NbClient, nbOps } from './switches.ts';
 
 export class NetworkDefinitionError extends Error {
   override name = 'NetworkDefinitionError';
@@ -88,7 +88,7 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
   if (subnets.length > 0) externalIds.set(IpamKeys.subnets, subnets.map((s) => s.cidr).join(','));
   if (excluded.length > 0) externalIds.set(IpamKeys.excludeSubnets, excluded.map((s) => s.cidr).join(','));
   if (net.gateways.length > 0) externalIds.set(IpamKeys.gateways, net.gateways.join(','));
-  const ops: Operation[] = [wait(NbTable.Logical_Switch, [eq('name', switchName)], ['name'], '==', [], 0)];
+  const ops: Operation[] = [nbOps.wait(NbTable.Logical_Switch, [eq('name', switchName)], ['name'], '==', [], 0)];
   const ports = [];
   if (net.topology === 'localnet' && net.physicalNetworkName !== undefined) {
     ops.push(
@@ -107,7 +107,7 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
     );
     ports.push(namedUuid('localnet'));
   }
-  ops.push(insert(NbTable.Logical_Switch, { name: switchName, ports, other_config: otherConfig, external_ids: externalIds }, 'network'));
+  ops.push(nbOps.insert(NbTable.Logical_Switch, { name: switchName, ports, other_config: otherConfig, external_ids: externalIds }, 'network'));
   return ops;
 }
 

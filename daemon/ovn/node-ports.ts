@@ -6,11 +6,11 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
-import { condition, eq, select, type Condition } from '../ovsdb/ops.ts';
+import { condition, eq, type Condition } from '../ovsdb/ops.ts';
 import { isUuid, type Uuid } from '../ovsdb/notation.ts';
 import { selectedRows } from '../ovsdb/model.ts';
 import { NbTable, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
-import { NB_MONITOR, type NbClient } from './switches.ts';
+import { NB_MONITOR, type NbClient, nbOps } from './switches.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys, targetKey, TargetKeys } from './ids.ts';
 import { portsByNode } from './indexes.ts';
 
@@ -20,7 +20,7 @@ export const NODE_PORTS_MONITOR = {
   Logical_Switch_Port: NB_MONITOR.Logical_Switch_Port,
 } as const;
 
-const includes = (key: string, value: string): Condition => condition('external_ids', 'includes', new Map([[key, value]]));
+const includes = (key: string, value: string): Condition<'external_ids'> => condition('external_ids', 'includes', new Map([[key, value]]));
 
 /**
  * The nodes other than `except` that have ovn-multinet ports, by one `select` whose `where`
@@ -32,7 +32,7 @@ export async function nodesWithPorts(nb: Pick<OvsdbClient, 'transact'>, except: 
   const live = new Set(except);
   const where = [includes(OwnerKeys.owner, OWNER_VALUE), ...[...live].map((node) => condition('external_ids', 'excludes', new Map([[OwnerKeys.node, node]])))];
   const shared = [includes(targetKey(OwnerKeys.owner), OWNER_VALUE)];
-  const [owned, migrating] = await nb.transact([select(NbTable.Logical_Switch_Port, where, ['external_ids']), select(NbTable.Logical_Switch_Port, shared, ['external_ids'])], signal);
+  const [owned, migrating] = await nb.transact([nbOps.select(NbTable.Logical_Switch_Port, where, ['external_ids']), nbOps.select(NbTable.Logical_Switch_Port, shared, ['external_ids'])], signal);
   const nodes = new Set<string>();
   for (const row of selectedRows<LogicalSwitchPort, 'external_ids'>(owned)) {
     const node = row.external_ids.get(OwnerKeys.node);

@@ -3,13 +3,13 @@
  * that insert a port into a switch and unlink it. Which addresses a port gets, and the guards
  * that commit them, are daemon/ipam/'s.
  */
-import { eq, insert, mutate, mutation, type Operation } from '../ovsdb/ops.ts';
+import { eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys, roleOf } from './ids.ts';
 import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
-import type { NbClient, PortRow } from './switches.ts';
+import { type NbClient, type PortRow, nbOps } from './switches.ts';
 
 export interface LogicalPort {
   uuid: Uuid;
@@ -85,12 +85,12 @@ export function insertPortOps(switchUuid: Uuid, row: Omit<LogicalPort, 'uuid'>, 
   const options = { ...(dhcp.v4 === undefined ? {} : { dhcpv4_options: dhcp.v4 }), ...(dhcp.v6 === undefined ? {} : { dhcpv6_options: dhcp.v6 }) };
   const enabled = row.enabled === undefined ? {} : { enabled: row.enabled };
   return [
-    insert(NbTable.Logical_Switch_Port, { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...enabled, ...options }, NEW_PORT),
-    mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'insert', [namedUuid(NEW_PORT)])]),
+    nbOps.insert(NbTable.Logical_Switch_Port, { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...enabled, ...options }, NEW_PORT),
+    nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'insert', [namedUuid(NEW_PORT)])]),
   ];
 }
 
 /** Unlinks the port from its switch; the NB garbage-collects the unreferenced port row. */
 export function deletePortOps(switchUuid: Uuid, portUuid: Uuid): Operation[] {
-  return [mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'delete', [portUuid])])];
+  return [nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'delete', [portUuid])])];
 }

@@ -7,11 +7,11 @@
  * map `insert`, which never replaces a key: a mode the router's owner chose is kept. The router
  * is not ovn-multinet's: nothing is removed when the network's ports go.
  */
-import { eq, mutate, mutation } from '../ovsdb/ops.ts';
+import { eq, mutation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
-import { connectedRouterPorts, type LogicalSwitch, type NbClient } from './switches.ts';
+import { connectedRouterPorts, type LogicalSwitch, type NbClient, nbOps } from './switches.ts';
 
 export const RA_CONFIGS: ReadonlyMap<string, string> = new Map([
   ['address_mode', 'dhcpv6_stateful'],
@@ -32,6 +32,6 @@ export function routerPortsToAdvertise(nb: NbClient, sw: LogicalSwitch, subnets:
 export async function advertiseDhcpv6(nb: NbClient, sw: LogicalSwitch, subnets: readonly Subnet[], signal: AbortSignal): Promise<Uuid[]> {
   const ports = routerPortsToAdvertise(nb, sw, subnets);
   if (ports.length === 0) return [];
-  await nb.transact(ports.map((uuid) => mutate(NbTable.Logical_Router_Port, [eq('_uuid', uuid)], [mutation('ipv6_ra_configs', 'insert', RA_CONFIGS)])), signal);
+  await nb.transact(ports.map((uuid) => nbOps.mutate(NbTable.Logical_Router_Port, [eq('_uuid', uuid)], [mutation('ipv6_ra_configs', 'insert', RA_CONFIGS)])), signal);
   return ports;
 }

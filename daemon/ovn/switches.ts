@@ -2,6 +2,7 @@
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import type { Monitored } from '../ovsdb/model.ts';
+import { typedOps } from '../ovsdb/typed-ops.ts';
 import { NbTable, type NbTables } from '../ovsdb/models/nb.ts';
 import { portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
@@ -34,6 +35,9 @@ export type SwitchRow = NbRows[typeof NbTable.Logical_Switch];
 export type PortRow = NbRows[typeof NbTable.Logical_Switch_Port];
 export type RouterPortRow = NbRows[typeof NbTable.Logical_Router_Port];
 export type DhcpRow = NbRows[typeof NbTable.DHCP_Options];
+
+/** The operation builders, with the NB's tables and columns checked. */
+export const nbOps = typedOps<NbTables>();
 
 /** Made once per row version: the cache replaces a row object whenever the row changes. */
 const switches = new WeakMap<SwitchRow, LogicalSwitch>();

@@ -3,10 +3,11 @@
  * external_ids:iface-id names the logical switch port, which is how ovn-controller binds it.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { eq, insert, mutate, mutation, type Operation } from '../ovsdb/ops.ts';
+import { eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { columnKeys } from '../ovsdb/index.ts';
 import type { Monitored } from '../ovsdb/model.ts';
+import { typedOps } from '../ovsdb/typed-ops.ts';
 import { OvsTable, type OvsTables } from '../ovsdb/models/vswitch.ts';
 
 /** Tables and columns the daemon monitors in the local Open_vSwitch DB. */
@@ -22,6 +23,8 @@ export type OvsRows = Monitored<OvsTables, typeof OVS_MONITOR>;
 
 /** The daemon's client of the local Open_vSwitch DB (main.ts). */
 export type OvsClient = OvsdbClient<OvsRows>;
+
+const ovsOps = typedOps<OvsTables>();
 
 export interface Bridge {
   uuid: Uuid;
@@ -82,13 +85,13 @@ export function addPortOps(bridge: Bridge, name: string, ifaceId: string, ownerI
   const ifaceIds = new Map(ownerIds);
   ifaceIds.set('iface-id', ifaceId);
   return [
-    insert(OvsTable.Interface, { name, external_ids: ifaceIds }, 'new_iface'),
-    insert(OvsTable.Port, { name, interfaces: [namedUuid('new_iface')], external_ids: ownerIds }, 'new_port'),
-    mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'insert', [namedUuid('new_port')])]),
+    ovsOps.insert(OvsTable.Interface, { name, external_ids: ifaceIds }, 'new_iface'),
+    ovsOps.insert(OvsTable.Port, { name, interfaces: [namedUuid('new_iface')], external_ids: ownerIds }, 'new_port'),
+    ovsOps.mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'insert', [namedUuid('new_port')])]),
   ];
 }
 
 /** Removes the port from the bridge; its Port and Interface rows go with it. */
 export function deletePortOps(bridge: Bridge, portUuid: Uuid): Operation[] {
-  return [mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'delete', [portUuid])])];
+  return [ovsOps.mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'delete', [portUuid])])];
 }

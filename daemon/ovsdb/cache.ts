@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { OvsdbConfigError, OvsdbProtocolError } from './errors.ts';
 import { MaintainedIndex } from './index.ts';
 import type { CacheIndex, KeysOf } from './index.ts';
-import type { UntypedTables } from './model.ts';
+import type { TableOf, UntypedTables } from './model.ts';
 import { isJsonObject } from './json.ts';
 import type { MonitorPlan, UpdateForm } from './monitor.ts';
 import { applyDiff, decodeRow, defaultValue, isUuid, valuesEqual } from './notation.ts';
@@ -28,9 +28,6 @@ export type RowChange<Tables = UntypedTables> = {
     readonly new: Tables[T] | undefined;
   };
 }[TableOf<Tables>];
-
-/** The table names of a model's tables. */
-export type TableOf<Tables> = keyof Tables & string;
 
 /** A change as the cache makes it, before it is handed out typed. */
 interface DecodedChange {

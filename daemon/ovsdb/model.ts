@@ -11,6 +11,9 @@ import type { Row } from './notation.ts';
 import type { ColumnType, DatabaseSchema } from './schema.ts';
 import type { OperationResult } from './transact.ts';
 
+/** The table names of a model's tables. */
+export type TableOf<Tables> = keyof Tables & string;
+
 /** The columns of a row type, `_uuid` aside. */
 export type ColumnOf<R> = Exclude<keyof R, '_uuid'> & string;
 
