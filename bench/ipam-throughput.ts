@@ -10,7 +10,8 @@ import { execa } from 'execa';
 import { modelClient } from '../daemon/ovsdb/client.ts';
 import { nbModel } from '../daemon/ovsdb/models/nb.ts';
 import { createLogicalPort } from '../daemon/ipam/allocate.ts';
-import { findSwitch, NB_MONITOR, type NbClient } from '../daemon/ovn/switches.ts';
+import { findSwitch } from '../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient } from '../daemon/ovn/nb.ts';
 import { parseIpamSettings } from '../daemon/ipam/pool.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../test/helpers/ovsdb-server.ts';
 

@@ -10,7 +10,7 @@ import { ovsModel } from './ovsdb/models/vswitch.ts';
 import { createLogger, type Logger } from './lib/log.ts';
 import { listenCniSocket } from './server/socket.ts';
 import { createHandler } from './server/handler.ts';
-import { NB_MONITOR, type NbClient } from './ovn/switches.ts';
+import { nbClient, NB_MONITOR, type NbClient } from './ovn/nb.ts';
 import { NbScope } from './ovn/scope.ts';
 import { releaseDhcpWithSwitches } from './ovn/dhcp-release.ts';
 import { indexNb } from './ovn/indexes.ts';
@@ -27,7 +27,6 @@ const LOOP_DELAY_REPORT_MS = 10_000;
 import type { LevelWithSilent } from 'pino';
 import { echoIntervalFor, flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
 import { untilStopSignal } from './lib/signals.ts';
-import { nbClient } from './ovn/nb.ts';
 
 export interface DaemonOptions {
   socket: string;

@@ -1,7 +1,7 @@
 /** What every CNI command handler needs, and the mapping of lower-layer failures to CNI errors. */
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { NbScope } from '../ovn/scope.ts';
-import type { NbClient } from '../ovn/switches.ts';
+import type { NbClient } from '../ovn/nb.ts';
 import type { OvsClient } from '../ovs/bridge.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';

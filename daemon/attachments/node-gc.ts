@@ -8,12 +8,12 @@
  */
 import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
-import { nbClient } from '../ovn/nb.ts';
 import { OWNER_VALUE, OwnerKeys, targetIdsOf } from '../ovn/ids.ts';
 import { portsByNode } from '../ovn/indexes.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions } from '../ovn/node-ports.ts';
 import { findPort, portEntry } from '../ovn/ports.ts';
-import { switchOfPort, type NbClient } from '../ovn/switches.ts';
+import { switchOfPort } from '../ovn/switches.ts';
+import { nbClient, type NbClient } from '../ovn/nb.ts';
 import { deleteLogicalPort } from '../ipam/allocate.ts';
 
 export interface ReleasedPort {

@@ -5,7 +5,7 @@
  */
 import type { TableOf } from '../ovsdb/model.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import type { NbClient, NbRows } from '../ovn/switches.ts';
+import type { NbClient, NbRows } from '../ovn/nb.ts';
 
 const CATCH_UP_MS = 200;
 

@@ -7,7 +7,8 @@
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
 import { portsByAddress } from '../ovn/indexes.ts';
-import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch, type NbClient, type PortRow } from '../ovn/switches.ts';
+import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch } from '../ovn/switches.ts';
+import type { NbClient, PortRow } from '../ovn/nb.ts';
 import { holderOf } from './guards.ts';
 
 /**

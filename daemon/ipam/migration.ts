@@ -28,7 +28,8 @@ import { eq, type Operation } from '../ovsdb/ops.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
-import { switchOfPort, type NbClient, type PortRow, nbOps } from '../ovn/switches.ts';
+import { switchOfPort } from '../ovn/switches.ts';
+import { type NbClient, type PortRow, nbOps } from '../ovn/nb.ts';
 import { catchUp } from './catch-up.ts';
 
 export const REQUESTED_CHASSIS = 'requested-chassis';

@@ -17,7 +17,8 @@ import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable, type LogicalSwitch as SwitchRow } from '../ovsdb/models/nb.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import { type LogicalSwitch, nbOps } from '../ovn/switches.ts';
+import type { LogicalSwitch } from '../ovn/switches.ts';
+import { nbOps } from '../ovn/nb.ts';
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 

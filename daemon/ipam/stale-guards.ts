@@ -7,7 +7,7 @@ import { eq, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import { type NbClient, type SwitchRow, nbOps } from '../ovn/switches.ts';
+import { type NbClient, type SwitchRow, nbOps } from '../ovn/nb.ts';
 import { parseHolder } from './guards.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 

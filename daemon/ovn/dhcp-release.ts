@@ -16,7 +16,7 @@ import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import type { Logger } from '../lib/log.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
-import { type NbClient, type NbRows, nbOps } from './switches.ts';
+import { type NbClient, type NbRows, nbOps } from './nb.ts';
 
 const RELEASE_TIMEOUT_MS = 10_000;
 

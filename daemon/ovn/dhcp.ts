@@ -18,7 +18,8 @@ import { bigIntToIp, macForIpv4, type Subnet } from '../lib/ip.ts';
 import type { DhcpConfig, ConfigRoute } from '../cni/config.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
 import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
-import { type DhcpRow, type LogicalSwitch, type NbClient, nbOps } from './switches.ts';
+import type { LogicalSwitch } from './switches.ts';
+import { type DhcpRow, type NbClient, nbOps } from './nb.ts';
 
 /** What one network asks of DHCP. */
 export interface DhcpRequest {

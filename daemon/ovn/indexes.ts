@@ -8,7 +8,7 @@ import { columnKeys, type CacheIndex, type KeysOf } from '../ovsdb/index.ts';
 import { NbTable, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
 import { parseHeldIps, parsePortAddresses } from './entries.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
-import type { NbClient, PortRow, RouterPortRow, SwitchRow } from './switches.ts';
+import type { NbClient, PortRow, RouterPortRow, SwitchRow } from './nb.ts';
 
 /** What the external_ids indexes read of a port: a client with fewer columns (node-gc's) has as much. */
 type PortIds = Pick<LogicalSwitchPort, 'external_ids'>;

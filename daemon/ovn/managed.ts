@@ -13,7 +13,8 @@ import { namedUuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
 import { IpamKeys, OWNER_VALUE, OwnerKeys } from './ids.ts';
-import { findSwitch, type LogicalSwitch, type NbClient, nbOps } from './switches.ts';
+import { findSwitch, type LogicalSwitch } from './switches.ts';
+import { type NbClient, nbOps } from './nb.ts';
 
 export class NetworkDefinitionError extends Error {
   override name = 'NetworkDefinitionError';

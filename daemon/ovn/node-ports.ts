@@ -10,7 +10,7 @@ import { condition, eq, type Condition } from '../ovsdb/ops.ts';
 import { isUuid, type Uuid } from '../ovsdb/notation.ts';
 import { selectedRows } from '../ovsdb/model.ts';
 import { NbTable, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
-import { NB_MONITOR, type NbClient, nbOps } from './switches.ts';
+import { NB_MONITOR, type NbClient, nbOps } from './nb.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys, targetKey, TargetKeys } from './ids.ts';
 import { portsByNode } from './indexes.ts';
 

@@ -9,7 +9,7 @@ import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys, roleOf } from './ids.ts';
 import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
-import { type NbClient, type PortRow, nbOps } from './switches.ts';
+import { type NbClient, type PortRow, nbOps } from './nb.ts';
 
 export interface LogicalPort {
   uuid: Uuid;

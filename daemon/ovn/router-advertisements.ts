@@ -11,7 +11,8 @@ import { eq, mutation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
-import { connectedRouterPorts, type LogicalSwitch, type NbClient, nbOps } from './switches.ts';
+import { connectedRouterPorts, type LogicalSwitch } from './switches.ts';
+import { type NbClient, nbOps } from './nb.ts';
 
 export const RA_CONFIGS: ReadonlyMap<string, string> = new Map([
   ['address_mode', 'dhcpv6_stateful'],

@@ -20,7 +20,7 @@ import { NbTable } from '../ovsdb/models/nb.ts';
 import type { Logger } from '../lib/log.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
 import { portsByNode, portsBySwitchKey, portsByType, switchesByPort } from './indexes.ts';
-import type { NbClient, NbRows, SwitchRow } from './switches.ts';
+import type { NbClient, NbRows, SwitchRow } from './nb.ts';
 
 /** How long a condition change may take before it is retried with the next change. */
 const CHANGE_TIMEOUT_MS = 10_000;

@@ -5,7 +5,8 @@
 import { condition, eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
-import { type LogicalSwitch, nbOps } from './switches.ts';
+import type { LogicalSwitch } from './switches.ts';
+import { nbOps } from './nb.ts';
 
 /**
  * Takes `pairs` on the switch: inserts them, then `wait`s until the switch holds every one with

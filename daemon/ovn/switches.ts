@@ -1,9 +1,8 @@
 /** Logical switches in the NB: lookup by name, the switch of a port, router networks, gateway. Reads come from the cache, through its indexes. */
 import type { OvsdbClient } from '../ovsdb/client.ts';
+import type { NbClient, RouterPortRow, SwitchRow } from './nb.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import type { Monitored } from '../ovsdb/model.ts';
-import { typedOps } from '../ovsdb/typed-ops.ts';
-import { NbTable, type NbTables } from '../ovsdb/models/nb.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
 
@@ -15,29 +14,6 @@ export interface LogicalSwitch {
   readonly otherConfig: ReadonlyMap<string, string>;
   readonly externalIds: ReadonlyMap<string, string>;
 }
-
-/** Tables and columns the daemon monitors in the NB. */
-export const NB_MONITOR = {
-  Logical_Switch: ['name', 'ports', 'other_config', 'external_ids'],
-  Logical_Switch_Port: ['name', 'type', 'addresses', 'dynamic_addresses', 'port_security', 'options', 'external_ids'],
-  Logical_Router_Port: ['name', 'networks', 'ipv6_ra_configs'],
-  DHCP_Options: ['cidr', 'options', 'external_ids'],
-} as const;
-
-/** The rows the daemon's NB client holds. */
-export type NbRows = Monitored<NbTables, typeof NB_MONITOR>;
-
-/** The daemon's NB client (a client monitoring fewer tables, as node-gc's, passes for one). */
-export type NbClient = OvsdbClient<NbRows>;
-
-/** The rows of each table, as the daemon's NB client holds them. */
-export type SwitchRow = NbRows[typeof NbTable.Logical_Switch];
-export type PortRow = NbRows[typeof NbTable.Logical_Switch_Port];
-export type RouterPortRow = NbRows[typeof NbTable.Logical_Router_Port];
-export type DhcpRow = NbRows[typeof NbTable.DHCP_Options];
-
-/** The operation builders, with the NB's tables and columns checked. */
-export const nbOps = typedOps<NbTables>();
 
 /** Made once per row version: the cache replaces a row object whenever the row changes. */
 const switches = new WeakMap<SwitchRow, LogicalSwitch>();

@@ -8,7 +8,7 @@ import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { eq, insert, mutate, mutation } from '../../daemon/ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import { NbScope } from '../../daemon/ovn/scope.ts';
-import { NB_MONITOR, type NbClient, type NbRows } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient, type NbRows } from '../../daemon/ovn/nb.ts';
 import { OwnerKeys, ScopeKeys } from '../../daemon/ovn/ids.ts';
 import { guardPairs } from '../../daemon/ipam/guards.ts';
 import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';

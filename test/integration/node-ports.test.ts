@@ -9,7 +9,7 @@ import { selectedRows } from '../../daemon/ovsdb/model.ts';
 import { nbModel, type LogicalSwitch, type LogicalSwitchPort } from '../../daemon/ovsdb/models/nb.ts';
 import { eq, insert, mutate, mutation } from '../../daemon/ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
-import { NB_MONITOR, type NbClient } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient } from '../../daemon/ovn/nb.ts';
 import { asTargetIds, IpamKeys, OWNER_VALUE, OwnerKeys, ScopeKeys, targetIdsOf } from '../../daemon/ovn/ids.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions, nodesWithPorts } from '../../daemon/ovn/node-ports.ts';
 import { releasePortsOf } from '../../daemon/attachments/node-gc.ts';

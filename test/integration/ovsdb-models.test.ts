@@ -9,7 +9,7 @@ import { modelMismatches, type DatabaseModel, type MonitorSpecOf } from '../../d
 import { parseSchema } from '../../daemon/ovsdb/schema.ts';
 import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
 import { ovsModel } from '../../daemon/ovsdb/models/vswitch.ts';
-import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR } from '../../daemon/ovn/nb.ts';
 import { OVS_MONITOR } from '../../daemon/ovs/bridge.ts';
 import { NB_SCHEMA, startOvsdbServer, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ensureConnected, type Attacher } from '../../daemon/attachments/context.ts';
 import { CniError, ErrorCode } from '../../daemon/cni/errors.ts';
-import type { NbClient } from '../../daemon/ovn/switches.ts';
+import type { NbClient } from '../../daemon/ovn/nb.ts';
 
 /** A client that is never connected: waitConnected ends only with its signal. */
 const away = {

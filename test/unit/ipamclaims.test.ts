@@ -14,7 +14,7 @@ import { ownerExternalIds, OwnerKeys, roleOf, TargetKeys, targetIdsOf } from '..
 import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { orphanedReservations, type PlacedReservation } from '../../daemon/controller/claims.ts';
-import type { NbClient } from '../../daemon/ovn/switches.ts';
+import type { NbClient } from '../../daemon/ovn/nb.ts';
 import { TableCache } from '../../daemon/ovsdb/cache.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
