@@ -13,7 +13,7 @@ import type { AtomicType, ColumnType } from '../daemon/ovsdb/schema.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export interface ModelFile {
+interface ModelFile {
   /** The schema, relative to the repository. */
   readonly schema: string;
   /** The generated file, relative to the repository. */
@@ -78,7 +78,7 @@ function columnType(type: ColumnType): string {
 }
 
 /** The text of one generated file. */
-export function generateModel(file: ModelFile, schemaText: string): string {
+function generateModel(file: ModelFile, schemaText: string): string {
   const schema = parseSchema(JSON.parse(schemaText));
   const prefix = file.prefix;
   const lines = [

@@ -19,7 +19,7 @@ export const OVS_MONITOR = {
 } as const;
 
 /** The rows the daemon's Open_vSwitch client holds. */
-export type OvsRows = Monitored<OvsTables, typeof OVS_MONITOR>;
+type OvsRows = Monitored<OvsTables, typeof OVS_MONITOR>;
 
 /** The daemon's client of the local Open_vSwitch DB (main.ts). */
 export type OvsClient = OvsdbClient<OvsRows>;

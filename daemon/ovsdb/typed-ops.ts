@@ -12,9 +12,9 @@ import type { ValueInput } from './notation.ts';
 type ColumnRef<R> = ColumnOf<R> | '_uuid';
 
 /** Some columns of a row of type `R` (never `_uuid`), in the input shapes of notation.ts. */
-export type RowInputOf<R> = { readonly [C in ColumnOf<R>]?: ValueInput };
+type RowInputOf<R> = { readonly [C in ColumnOf<R>]?: ValueInput };
 
-export interface TypedOps<Tables> {
+interface TypedOps<Tables> {
   insert<T extends TableOf<Tables>>(table: T, row: RowInputOf<Tables[T]>, uuidName?: string): Operation;
   select<T extends TableOf<Tables>>(table: T, where: ReadonlyArray<Condition<ColumnRef<Tables[T]>>>, columns?: ReadonlyArray<ColumnRef<Tables[T]>>): Operation;
   update<T extends TableOf<Tables>>(table: T, where: ReadonlyArray<Condition<ColumnRef<Tables[T]>>>, row: RowInputOf<Tables[T]>): Operation;
