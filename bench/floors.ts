@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { OvsdbClient } from '../daemon/ovsdb/client.ts';
 import { eq, insert, mutate, mutation } from '../daemon/ovsdb/ops.ts';
 import { namedUuid } from '../daemon/ovsdb/notation.ts';
-import { NB_MONITOR } from '../daemon/ovn/switches.ts';
+import { NB_MONITOR } from '../daemon/ovn/nb.ts';
 import { deletePortOps } from '../daemon/ovn/ports.ts';
 import { openNetns } from '../daemon/netlink/netns.ts';
 import { createVethPair } from '../daemon/netlink/veth.ts';

@@ -7,9 +7,11 @@
  * port, addresses from a counter: no allocation at all), measured in the same run.
  */
 import { execa } from 'execa';
-import { OvsdbClient } from '../daemon/ovsdb/client.ts';
+import { modelClient } from '../daemon/ovsdb/client.ts';
+import { nbModel } from '../daemon/ovsdb/models/nb.ts';
 import { createLogicalPort } from '../daemon/ipam/allocate.ts';
-import { findSwitch, NB_MONITOR } from '../daemon/ovn/switches.ts';
+import { findSwitch } from '../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient } from '../daemon/ovn/nb.ts';
 import { parseIpamSettings } from '../daemon/ipam/pool.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../test/helpers/ovsdb-server.ts';
 
@@ -24,8 +26,8 @@ const CLI_TOTAL = num('IPAM_CLI_TOTAL', 100);
 const cleanups: Array<() => unknown> = [];
 const t = { teardown: (fn: () => unknown) => void cleanups.push(fn) };
 
-async function connected(remote: string): Promise<OvsdbClient> {
-  const client = new OvsdbClient({ remotes: [remote], database: 'OVN_Northbound', monitor: NB_MONITOR });
+async function connected(remote: string): Promise<NbClient> {
+  const client = modelClient(nbModel, NB_MONITOR, { remotes: [remote] });
   client.start();
   cleanups.push(() => client.close());
   await client.waitConnected(AbortSignal.timeout(10_000));

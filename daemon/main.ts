@@ -5,15 +5,16 @@
  */
 import type { Server } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
-import { OvsdbClient } from './ovsdb/client.ts';
+import { modelClient } from './ovsdb/client.ts';
+import { ovsModel } from './ovsdb/models/vswitch.ts';
 import { createLogger, type Logger } from './lib/log.ts';
 import { listenCniSocket } from './server/socket.ts';
 import { createHandler } from './server/handler.ts';
-import { NB_MONITOR } from './ovn/switches.ts';
+import { nbClient, NB_MONITOR, type NbClient } from './ovn/nb.ts';
 import { NbScope } from './ovn/scope.ts';
 import { releaseDhcpWithSwitches } from './ovn/dhcp-release.ts';
 import { indexNb } from './ovn/indexes.ts';
-import { OVS_MONITOR } from './ovs/bridge.ts';
+import { OVS_MONITOR, type OvsClient } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
@@ -26,7 +27,6 @@ const LOOP_DELAY_REPORT_MS = 10_000;
 import type { LevelWithSilent } from 'pino';
 import { echoIntervalFor, flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
 import { untilStopSignal } from './lib/signals.ts';
-import { nbClient } from './ovn/nb.ts';
 
 export interface DaemonOptions {
   socket: string;
@@ -76,8 +76,8 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
 
 export interface RunningDaemon {
   server: Server;
-  nb: OvsdbClient;
-  ovs: OvsdbClient;
+  nb: NbClient;
+  ovs: OvsClient;
   log: Logger;
   reconciler: Reconciler;
   stop(): Promise<void>;
@@ -86,7 +86,7 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningDaemon> {
   await startThreadpool();
   const bootId = (await readFile(options.bootIdFile, 'utf8')).trim();
-  const ovs = new OvsdbClient({ remotes: [options.ovsDb], database: 'Open_vSwitch', monitor: OVS_MONITOR, logger: log, echoIntervalMs: echoIntervalFor(options.dbInactivityProbeMs) });
+  const ovs = modelClient(ovsModel, OVS_MONITOR, { remotes: [options.ovsDb], logger: log, echoIntervalMs: echoIntervalFor(options.dbInactivityProbeMs) });
   // Only what this node needs of the shared NB: its own ports, and the switches it serves.
   const scope = new NbScope(options.nodeName, log);
   const nb = nbClient(options, NB_MONITOR, log, scope.conditions);

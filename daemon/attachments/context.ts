@@ -1,7 +1,8 @@
 /** What every CNI command handler needs, and the mapping of lower-layer failures to CNI errors. */
 import { CniError, ErrorCode } from '../cni/errors.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { NbScope } from '../ovn/scope.ts';
+import type { NbClient } from '../ovn/nb.ts';
+import type { OvsClient } from '../ovs/bridge.ts';
 import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
 import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
@@ -11,10 +12,10 @@ import type { NetworkSource } from '../k8s/networks.ts';
 import type { ClaimSource } from '../k8s/ipamclaims.ts';
 
 export interface Attacher {
-  nb: OvsdbClient;
+  nb: NbClient;
   /** What of the NB the daemon monitors; a request serves its switch before looking at it. */
   scope: NbScope;
-  ovs: OvsdbClient;
+  ovs: OvsClient;
   /** Recorded as the owner of this node's attachments. */
   node: string;
   /** This boot of the node (/proc/sys/kernel/random/boot_id), recorded on each attachment. */
@@ -37,7 +38,7 @@ export interface Attacher {
 /** Cleanup after a failed or timed-out request gets its own short deadline. */
 export const CLEANUP_TIMEOUT_MS = 10_000;
 
-function describe(ctx: Attacher, client: OvsdbClient): string {
+function describe(ctx: Attacher, client: NbClient | OvsClient): string {
   return client === ctx.nb ? 'OVN Northbound database' : 'local Open_vSwitch database';
 }
 
@@ -47,7 +48,7 @@ function describe(ctx: Attacher, client: OvsdbClient): string {
  * wait the whole time again), within the request's deadline; then gives up with code 11 so the
  * runtime retries.
  */
-export async function ensureConnected(ctx: Attacher, client: OvsdbClient, signal: AbortSignal, since = performance.now()): Promise<void> {
+export async function ensureConnected(ctx: Attacher, client: NbClient | OvsClient, signal: AbortSignal, since = performance.now()): Promise<void> {
   if (client.connected) return;
   const left = Math.max(0, Math.ceil(since + ctx.dbWaitMs - performance.now()));
   try {

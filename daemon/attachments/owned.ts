@@ -3,7 +3,7 @@
  * ids (or migration-target ids, on an IPAMClaim's port shared in a live migration) name this
  * node, and br-int ports carrying our owner ids. Used by the reconciler and by GC.
  */
-import { stringMapOf } from '../lib/rows.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { OWNER_VALUE, OwnerKeys, targetIdsOf } from '../ovn/ids.ts';
 import { portsByNode } from '../ovn/indexes.ts';
 import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
@@ -46,9 +46,9 @@ export function ownedAttachments(ctx: Attacher): Map<string, OwnedAttachment> {
   if (ctx.nb.connected) {
     // The node index: this node's ports, however many other ports the view holds.
     for (const uuid of portsByNode(ctx.nb).get(ctx.node)) {
-      const row = ctx.nb.cache.row('Logical_Switch_Port', uuid);
+      const row = ctx.nb.cache.row(NbTable.Logical_Switch_Port, uuid);
       if (row === undefined) continue;
-      const ids = stringMapOf(row, 'external_ids');
+      const ids = row.external_ids;
       // The port's owner, and a live migration's target sharing it: either may be this node's.
       for (const attachment of [ids, targetIdsOf(ids)]) {
         const owned = attachment.get(OwnerKeys.node) === ctx.node ? fromIds(attachment) : undefined;

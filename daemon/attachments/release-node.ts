@@ -8,14 +8,12 @@
  */
 import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import { stringMapOf, stringOf } from '../lib/rows.ts';
-import { nbClient } from '../ovn/nb.ts';
 import { OWNER_VALUE, OwnerKeys, targetIdsOf } from '../ovn/ids.ts';
 import { portsByNode } from '../ovn/indexes.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions } from '../ovn/node-ports.ts';
 import { findPort, portEntry } from '../ovn/ports.ts';
 import { switchOfPort } from '../ovn/switches.ts';
+import { nbClient, type NbClient } from '../ovn/nb.ts';
 import { deleteLogicalPort } from '../ipam/allocate.ts';
 
 export interface ReleasedPort {
@@ -29,12 +27,12 @@ export interface ReleasedPort {
 }
 
 /** Releases every ovn-multinet port of `node` in the NB `nb` (monitoring with nodePortConditions). */
-export async function releasePortsOf(nb: OvsdbClient, node: string, signal: AbortSignal): Promise<ReleasedPort[]> {
+export async function releasePortsOf(nb: NbClient, node: string, signal: AbortSignal): Promise<ReleasedPort[]> {
   const released: ReleasedPort[] = [];
   for (const row of [...portsByNode(nb).rows(node)]) {
-    const all = stringMapOf(row, 'external_ids');
+    const all = row.external_ids;
     if (all.get(OwnerKeys.owner) !== OWNER_VALUE) continue;
-    const port = findPort(nb, stringOf(row, 'name') ?? '');
+    const port = findPort(nb, row.name);
     const sw = port === undefined ? undefined : switchOfPort(nb, port.uuid);
     // A port on no switch is no port: the NB drops it with its last reference.
     if (port === undefined || sw === undefined) continue;
@@ -60,7 +58,7 @@ export async function releasePortsOf(nb: OvsdbClient, node: string, signal: Abor
  */
 export async function releaseNode(flags: NbFlags, node: string, log: Logger, signal: AbortSignal): Promise<ReleasedPort[]> {
   // The conditions are read at connect time, after the client exists.
-  const client: OvsdbClient = nbClient(flags, NODE_PORTS_MONITOR, log, () => nodePortConditions(node, client));
+  const client: NbClient = nbClient(flags, NODE_PORTS_MONITOR, log, () => nodePortConditions(node, client));
   client.start();
   try {
     await client.waitConnected(signal);

@@ -6,7 +6,7 @@
  * that is not installed, never frees anything). Runs on claim events, NB changes and every resync.
  */
 import { CustomObjectsApi, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import type { OvsdbClient } from '../ovsdb/client.ts';
+import type { ControllerNbClient } from '../ovn/exposed.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { allReservations, releaseOps, type Reservation } from '../ipam/reservations.ts';
 import { IPAMCLAIM_GROUP, IPAMCLAIM_PLURAL, IPAMCLAIM_VERSION } from '../k8s/ipamclaims.ts';
@@ -29,7 +29,7 @@ export interface ReservationStore {
 }
 
 /** The reservations in the NB the OvsdbClient `nb` is connected to. */
-export function nbReservations(nb: OvsdbClient): ReservationStore {
+export function nbReservations(nb: ControllerNbClient): ReservationStore {
   return {
     get ready() {
       return nb.connected;

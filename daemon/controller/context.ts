@@ -5,7 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
+import type { ControllerNbClient } from '../ovn/exposed.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import type { ControllerCaches } from './caches.ts';
 import type { SwitchState } from './plan.ts';
@@ -34,7 +34,7 @@ export interface LeaderContext {
   caches: ControllerCaches;
   nb: NbView;
   /** The NB client behind `nb`, for loops that write to the NB (monitor: CONTROLLER_NB_MONITOR). */
-  nbClient: OvsdbClient;
+  nbClient: ControllerNbClient;
   log: Logger;
   /** Full passes this often, besides the ones events trigger. */
   resyncMs: number;

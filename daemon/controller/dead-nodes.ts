@@ -9,7 +9,7 @@
 import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
+import type { ControllerNbClient } from '../ovn/exposed.ts';
 import { nodesWithPorts } from '../ovn/node-ports.ts';
 import { releaseNode, type ReleasedPort } from '../attachments/release-node.ts';
 import { withSignal } from '../k8s/signal.ts';
@@ -28,7 +28,7 @@ export interface NodeAttachments {
 }
 
 /** The attachments in the NB `nb` is connected to; releases go through a client of their own. */
-export function nbNodeAttachments(nb: OvsdbClient, flags: NbFlags, log: Logger): NodeAttachments {
+export function nbNodeAttachments(nb: ControllerNbClient, flags: NbFlags, log: Logger): NodeAttachments {
   return {
     get ready() {
       return nb.connected;

@@ -8,9 +8,9 @@ import type { LevelWithSilent } from 'pino';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { flagReader, logLevelFlag, nbFlags, FlagError } from '../lib/flags.ts';
 import { untilStopSignal } from '../lib/signals.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
 import { nbClient } from '../ovn/nb.ts';
-import { CONTROLLER_NB_MONITOR, switchesWith, switchIds } from '../ovn/exposed.ts';
+import { CONTROLLER_NB_MONITOR, switchesWith, switchIds, type ControllerNbClient } from '../ovn/exposed.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { ExposeKeys } from '../ovn/ids.ts';
 import { loadKubeConfig } from '../k8s/pods.ts';
 import { ControllerCaches } from './caches.ts';
@@ -52,14 +52,14 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
 }
 
 /** The NB through our OVSDB client: ready once its first monitor reply is in the cache. */
-function nbView(nb: OvsdbClient): NbView & { ready: boolean } {
+function nbView(nb: ControllerNbClient): NbView & { ready: boolean } {
   const view = {
     ready: false,
     switchState: (name: string) => switchIds(nb, name),
     marked: () => switchesWith(nb, ExposeKeys.expose),
     onChange: (listener: () => void) => {
       const onRow = (change: { table: string }): void => {
-        if (change.table === 'Logical_Switch') listener();
+        if (change.table === NbTable.Logical_Switch) listener();
       };
       nb.cache.on('change', onRow);
       nb.on('connected', listener);

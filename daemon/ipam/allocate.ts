@@ -4,15 +4,15 @@
  * the cache catches up, and the choice is made again from a random point of the pool. Deleting
  * a port frees its guard keys in the same transaction.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { stringOf } from '../lib/rows.ts';
 import type { Operation } from '../ovsdb/ops.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys, roleOf, ScopeKeys, targetKey } from '../ovn/ids.ts';
 import { addressEntry, parsePortAddresses } from '../ovn/entries.ts';
 import { deletePortOps, findAttachmentPort, findPort, insertPortOps, ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
+import type { NbClient } from '../ovn/nb.ts';
 import { allocateAddress, randomMac, type IpamSettings } from './pool.ts';
 import { familyOf, macForIpv4 } from '../lib/ip.ts';
 import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim } from './in-use.ts';
@@ -107,7 +107,7 @@ function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: Logi
   }
   // The claim's port on the switch, if a pod of the claim runs (a live migration's source).
   const holder = used.macs.get(reservation.mac);
-  const activePort = holder !== undefined && holder !== 'router' && !(holder instanceof ClaimReservation) && !(holder instanceof StaleGuard) ? stringOf(holder, 'name') : undefined;
+  const activePort = holder !== undefined && holder !== 'router' && !(holder instanceof ClaimReservation) && !(holder instanceof StaleGuard) ? holder.name : undefined;
   return { mac: reservation.mac, ips: reservation.ips, plan: { kind: 'claim-existing', reservation, activePort } };
 }
 
@@ -219,7 +219,7 @@ function ipamOnlyCreationOps(sw: LogicalSwitch, port: NewPort): { ops: Operation
  * The attachment's port if a previous attempt committed it (a transaction whose reply was lost
  * with the connection may still have committed): made or joined by this attachment.
  */
-function committedEarlier(nb: OvsdbClient, request: PortRequest): { port: LogicalPort; switchUuid: Uuid } | undefined {
+function committedEarlier(nb: NbClient, request: PortRequest): { port: LogicalPort; switchUuid: Uuid } | undefined {
   const found = findAttachmentPort(nb, request.externalIds.get(OwnerKeys.containerId) ?? '', request.externalIds.get(OwnerKeys.ifName) ?? '');
   const sw = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
   return found !== undefined && sw !== undefined ? { port: found.port, switchUuid: sw.uuid } : undefined;
@@ -255,8 +255,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * Waits until the cache shows the switch changed (its ports, or its external_ids: guard keys and
  * reservations). The cache gives a changed column a new value object, so identity tells.
  */
-function switchCatchUp(nb: OvsdbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
-  return catchUp(nb, 'Logical_Switch', sw.uuid, (r) => r['ports'] !== sw.ports || r['external_ids'] !== sw.externalIds, signal);
+function switchCatchUp(nb: NbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<void> {
+  return catchUp(nb, NbTable.Logical_Switch, sw.uuid, (r) => r.ports !== sw.ports || r.external_ids !== sw.externalIds, signal);
 }
 
 /** The port made (or joined), its switch, and how long its NB transactions took (ms, retries included). */
@@ -266,7 +266,7 @@ export interface CreatedPort {
   nbMs: number;
 }
 
-export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, signal: AbortSignal): Promise<CreatedPort> {
+export async function createLogicalPort(nb: NbClient, request: PortRequest, signal: AbortSignal): Promise<CreatedPort> {
   // A port of a claim says so: other pods of the claim may then share its addresses.
   const externalIds = request.ipamClaim === undefined ? request.externalIds : new Map([...request.externalIds, [OwnerKeys.ipamClaim, request.ipamClaim]]);
   let reconnected = false;
@@ -332,7 +332,7 @@ export async function createLogicalPort(nb: OvsdbClient, request: PortRequest, s
  * deletes it when alone. Nothing to do when the attachment has no port. `known`: the port as
  * this daemon just made or joined it (an ADD's undo), used when the cache does not show it yet.
  */
-export async function deleteLogicalPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
+export async function deleteLogicalPort(nb: NbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
   const found = findAttachmentPort(nb, who.containerId, who.ifName);
   const inCache = found === undefined ? undefined : switchOfPort(nb, found.port.uuid);
   const port = found?.port ?? known?.port;

@@ -4,13 +4,12 @@
  * through the cache's indexes or the switch's guard keys: its cost does not grow with the
  * switch's ports.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import type { Row } from '../ovsdb/notation.ts';
-import { stringMapOf, stringOf } from '../lib/rows.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
 import { portsByAddress } from '../ovn/indexes.ts';
 import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch } from '../ovn/switches.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
+import type { NbClient, PortRow } from '../ovn/nb.ts';
 import { holderOf } from './guards.ts';
 
 /**
@@ -18,7 +17,7 @@ import { holderOf } from './guards.ts';
  * IPAMClaim's reservation while no port of the claim uses it, or the guard key of a port that
  * is gone.
  */
-export type AddressUser = Row | 'router' | ClaimReservation | StaleGuard;
+export type AddressUser = PortRow | 'router' | ClaimReservation | StaleGuard;
 
 /** An address an IPAMClaim holds while no port of the claim uses it. */
 export class ClaimReservation {
@@ -50,13 +49,13 @@ export interface AddressUsers {
  * A router port's address comes first, then a port's (the last in the switch's `ports` when
  * several hold it), then the holder of its guard key.
  */
-export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: AddressUsers; macs: AddressUsers } {
+export function addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: AddressUsers; macs: AddressUsers } {
   const routerIps = new Set(routerNetworks(nb, sw).flatMap((network) => parseIpPrefix(network)?.address ?? []));
   const byAddress = portsByAddress(nb);
-  const portUser = (address: string): Row | undefined => {
+  const portUser = (address: string): PortRow | undefined => {
     const holders = portsOn(nb, sw, byAddress.get(address));
     const last = holders.length <= 1 ? holders[0] : inPortOrder(sw, holders).at(-1);
-    return last === undefined ? undefined : nb.cache.row('Logical_Switch_Port', last);
+    return last === undefined ? undefined : nb.cache.row(NbTable.Logical_Switch_Port, last);
   };
   const guardUser = (address: string): AddressUser | undefined => {
     const holder = holderOf(sw, address);
@@ -75,7 +74,7 @@ export function addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Addre
 export function usedByClaim(user: AddressUser, claim: string): boolean {
   if (user === 'router' || user instanceof StaleGuard) return false;
   if (user instanceof ClaimReservation) return user.claim === claim;
-  return stringMapOf(user, 'external_ids').get(OwnerKeys.ipamClaim) === claim;
+  return user.external_ids.get(OwnerKeys.ipamClaim) === claim;
 }
 
 /** "logical switch port NAME (pod NS/NAME, container ID)", as far as the port's owner ids tell. */
@@ -86,10 +85,10 @@ export function describeUser(user: AddressUser): string {
   return portOwner(user);
 }
 
-function portOwner(lsp: Row): string {
-  const ids = stringMapOf(lsp, 'external_ids');
+function portOwner(lsp: PortRow): string {
+  const ids = lsp.external_ids;
   const pod = ids.get(OwnerKeys.podName) === undefined ? '' : `pod ${ids.get(OwnerKeys.podNamespace) ?? ''}/${ids.get(OwnerKeys.podName) ?? ''}, `;
   const container = ids.get(OwnerKeys.containerId);
   const detail = container === undefined ? '' : ` (${pod}container ${container})`;
-  return `logical switch port ${stringOf(lsp, 'name') ?? '?'}${detail}`;
+  return `logical switch port ${lsp.name}${detail}`;
 }

@@ -22,14 +22,14 @@
  * daemon read, so two writers (the source's DEL and the target's ADD, on two nodes) never both
  * commit on the same state.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
-import { stringMapOf } from '../lib/rows.ts';
+import { valuesEqual, type Uuid } from '../ovsdb/notation.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
 import { switchOfPort } from '../ovn/switches.ts';
+import { type NbClient, type PortRow, nbOps } from '../ovn/nb.ts';
 import { catchUp } from './catch-up.ts';
 
 export const REQUESTED_CHASSIS = 'requested-chassis';
@@ -63,11 +63,11 @@ export class ChassisUnknownError extends Error {
 
 /** Commits only while the port's external_ids and options are exactly as read. */
 export function portGuard(port: LogicalPort): Operation {
-  return wait('Logical_Switch_Port', [eq('_uuid', port.uuid)], ['external_ids', 'options'], '==', [{ external_ids: port.externalIds, options: port.options ?? new Map<string, string>() }], 0);
+  return nbOps.wait(NbTable.Logical_Switch_Port, [eq('_uuid', port.uuid)], ['external_ids', 'options'], '==', [{ external_ids: port.externalIds, options: port.options ?? new Map<string, string>() }], 0);
 }
 
 function rewrite(port: LogicalPort, externalIds: ReadonlyMap<string, string>, options: ReadonlyMap<string, string>): Operation[] {
-  return [portGuard(port), update('Logical_Switch_Port', [eq('_uuid', port.uuid)], { external_ids: externalIds, options })];
+  return [portGuard(port), nbOps.update(NbTable.Logical_Switch_Port, [eq('_uuid', port.uuid)], { external_ids: externalIds, options })];
 }
 
 /** The port's options with requested-chassis `chassis` and activation-strategy as given (absent: removed). */
@@ -132,7 +132,7 @@ export function isShared(port: LogicalPort): boolean {
  * for the cache to catch up and tries again. Resolves once the attachment has no port. `known`:
  * the port as this daemon just made or joined it, for a first try before the cache shows it.
  */
-export async function detachClaimPort(nb: OvsdbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
+export async function detachClaimPort(nb: NbClient, who: { containerId: string; ifName: string }, signal: AbortSignal, known?: KnownPort): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const found = findAttachmentPort(nb, who.containerId, who.ifName);
     const switchUuid = found === undefined ? undefined : switchOfPort(nb, found.port.uuid)?.uuid;
@@ -153,8 +153,8 @@ export async function detachClaimPort(nb: OvsdbClient, who: { containerId: strin
 }
 
 /** Waits until the cache shows the port other than `port`, or gone. */
-export function portCatchUp(nb: OvsdbClient, port: LogicalPort, signal: AbortSignal): Promise<void> {
-  const changed = (r: Row): boolean =>
-    !valuesEqual(stringMapOf(r, 'external_ids'), port.externalIds) || !valuesEqual(stringMapOf(r, 'options'), port.options ?? new Map<string, string>());
-  return catchUp(nb, 'Logical_Switch_Port', port.uuid, changed, signal);
+export function portCatchUp(nb: NbClient, port: LogicalPort, signal: AbortSignal): Promise<void> {
+  const changed = (r: PortRow): boolean =>
+    !valuesEqual(r.external_ids, port.externalIds) || !valuesEqual(r.options, port.options ?? new Map<string, string>());
+  return catchUp(nb, NbTable.Logical_Switch_Port, port.uuid, changed, signal);
 }

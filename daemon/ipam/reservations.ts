@@ -11,13 +11,14 @@
  * (reservationGuard). Releasing deletes key-value pairs, so a stale release never removes a
  * newer reservation of the same claim.
  */
-import { condition, eq, wait, type Operation } from '../ovsdb/ops.ts';
+import { condition, eq, type Operation } from '../ovsdb/ops.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
+import { NbTable, type LogicalSwitch as SwitchRow } from '../ovsdb/models/nb.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { IpamKeys } from '../ovn/ids.ts';
 import type { LogicalSwitch } from '../ovn/switches.ts';
+import { nbOps } from '../ovn/nb.ts';
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 
@@ -72,14 +73,17 @@ export function releaseOps(switchUuid: Uuid, r: Reservation): Operation[] {
 /** Commits only if the claim's reservation is still exactly `r`. */
 export function reservationGuard(sw: LogicalSwitch, r: Reservation): Operation {
   const pair = new Map([[claimKey(r.claim), [r.mac, ...r.ips].join(' ')]]);
-  return wait('Logical_Switch', [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pair)], ['name'], '==', [{ name: sw.name }], 0);
+  return nbOps.wait(NbTable.Logical_Switch, [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pair)], ['name'], '==', [{ name: sw.name }], 0);
 }
 
-/** Every reservation in the NB, with its switch: what a release pass compares against the claims. */
-export function allReservations(nb: OvsdbClient): Array<Reservation & { switchUuid: Uuid; switchName: string }> {
+/**
+ * Every reservation in the NB, with its switch: what a release pass compares against the claims.
+ * Of any client that monitors the switches' names and external_ids (the controller's).
+ */
+export function allReservations(nb: OvsdbClient<{ readonly Logical_Switch: Pick<SwitchRow, '_uuid' | 'name' | 'external_ids'> }>): Array<Reservation & { switchUuid: Uuid; switchName: string }> {
   const found: Array<Reservation & { switchUuid: Uuid; switchName: string }> = [];
-  for (const row of nb.cache.table('Logical_Switch').values()) {
-    for (const r of reservationsOf(stringMapOf(row, 'external_ids'))) found.push({ ...r, switchUuid: rowUuid(row), switchName: stringOf(row, 'name') ?? '' });
+  for (const row of nb.cache.table(NbTable.Logical_Switch).values()) {
+    for (const r of reservationsOf(row.external_ids)) found.push({ ...r, switchUuid: row._uuid, switchName: row.name });
   }
   return found;
 }

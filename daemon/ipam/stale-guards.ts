@@ -3,11 +3,11 @@
  * without its keys, so its addresses stay taken. The reconciler frees them once they have looked
  * stale for a grace period.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import { eq, wait, type Operation } from '../ovsdb/ops.ts';
-import { rowUuid, uuidsOf } from '../lib/rows.ts';
-import { isMap, type Row, type Uuid } from '../ovsdb/notation.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
+import type { Uuid } from '../ovsdb/notation.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { IpamKeys } from '../ovn/ids.ts';
+import { type NbClient, type SwitchRow, nbOps } from '../ovn/nb.ts';
 import { parseHolder } from './guards.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 
@@ -23,10 +23,10 @@ export interface StaleGuardKeys {
  * only for this node's own ports shows the other nodes' keys without their ports): the guard
  * keys held by a port that is not on that switch.
  */
-export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uuid) => boolean): StaleGuardKeys[] {
+export function staleGuardKeys(nb: NbClient, seesAllPortsOf: (switchUuid: Uuid) => boolean): StaleGuardKeys[] {
   const found: StaleGuardKeys[] = [];
-  for (const row of nb.cache.table('Logical_Switch').values()) {
-    if (seesAllPortsOf(rowUuid(row))) found.push(...staleOnSwitch(nb, row));
+  for (const row of nb.cache.table(NbTable.Logical_Switch).values()) {
+    if (seesAllPortsOf(row._uuid)) found.push(...staleOnSwitch(nb, row));
   }
   return found;
 }
@@ -37,31 +37,28 @@ export function staleGuardKeys(nb: OvsdbClient, seesAllPortsOf: (switchUuid: Uui
  * nothing. A row with stale keys is looked at again each time: a port may still be on its way
  * into the view.
  */
-const settledRows = new WeakSet<Row>();
+const settledRows = new WeakSet<SwitchRow>();
 
 /**
  * One set of the switch's port names, then one look-up per guard key: a switch of 20,000 ports
  * holds 40,000 keys, read at every pass that finds its row changed.
  */
-function staleOnSwitch(nb: OvsdbClient, row: Row): readonly StaleGuardKeys[] {
+function staleOnSwitch(nb: NbClient, row: SwitchRow): readonly StaleGuardKeys[] {
   if (settledRows.has(row)) return [];
-  const switchUuid = rowUuid(row);
-  const ids = row['external_ids'];
+  const switchUuid = row._uuid;
   const names = new Set<string>();
-  for (const uuid of uuidsOf(row, 'ports')) {
-    const name = nb.cache.row('Logical_Switch_Port', uuid)?.['name'];
-    if (typeof name === 'string') names.add(name);
+  for (const uuid of row.ports) {
+    const name = nb.cache.row(NbTable.Logical_Switch_Port, uuid)?.name;
+    if (name !== undefined) names.add(name);
   }
   const byPort = new Map<string, Map<string, string>>();
-  if (isMap(ids)) {
-    for (const [key, value] of ids) {
-      if (typeof key !== 'string' || typeof value !== 'string' || !key.startsWith(IpamKeys.address)) continue;
-      const holder = parseHolder(value);
-      if (holder === undefined || !('port' in holder) || names.has(holder.port)) continue;
-      const pairs = byPort.get(holder.port) ?? new Map<string, string>();
-      pairs.set(key, value);
-      byPort.set(holder.port, pairs);
-    }
+  for (const [key, value] of row.external_ids) {
+    if (!key.startsWith(IpamKeys.address)) continue;
+    const holder = parseHolder(value);
+    if (holder === undefined || !('port' in holder) || names.has(holder.port)) continue;
+    const pairs = byPort.get(holder.port) ?? new Map<string, string>();
+    pairs.set(key, value);
+    byPort.set(holder.port, pairs);
   }
   if (byPort.size === 0) settledRows.add(row);
   return [...byPort].map(([port, pairs]) => ({ switchUuid, port, pairs }));
@@ -69,7 +66,7 @@ function staleOnSwitch(nb: OvsdbClient, row: Row): readonly StaleGuardKeys[] {
 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */
 export function freeStaleOps(stale: StaleGuardKeys): Operation[] {
-  return [wait('Logical_Switch_Port', [eq('name', stale.port)], ['name'], '==', [], 0), ...deleteKeysOps(stale.switchUuid, stale.pairs)];
+  return [nbOps.wait(NbTable.Logical_Switch_Port, [eq('name', stale.port)], ['name'], '==', [], 0), ...deleteKeysOps(stale.switchUuid, stale.pairs)];
 }
 
 /** "<switch uuid> <port>": what the reconciler tracks a stale set by. */

@@ -10,17 +10,17 @@
  * (switch-keys.ts), so one commits and the other finds its row.
  */
 import { randomUUID } from 'node:crypto';
-import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
-import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
-import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
+import { eq, type Operation } from '../ovsdb/ops.ts';
+import { valuesEqual, type Uuid } from '../ovsdb/notation.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { bigIntToIp, familyOf, macForIpv4, parseCidr, type Subnet } from '../lib/ip.ts';
 import type { DhcpConfig } from '../netconf/dhcp.ts';
 import type { ConfigRoute } from '../netconf/routes.ts';
 import { DhcpKeys, OWNER_VALUE, OwnerKeys, ScopeKeys } from './ids.ts';
 import { deleteKeysOps, takeKeysOps } from './switch-keys.ts';
 import type { LogicalSwitch } from './switches.ts';
+import { type DhcpRow, type NbClient, nbOps } from './nb.ts';
 
 /** What one network asks of DHCP. */
 export interface DhcpRequest {
@@ -71,11 +71,14 @@ export function dhcpOptions(subnet: Subnet, gateway: string | undefined, request
 }
 
 /** The switch's row for `cidr`, from the cache (the NB scope monitors the rows of served switches). */
-function findRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string): Row | undefined {
-  for (const row of nb.cache.table('DHCP_Options').values()) {
-    if (stringOf(row, 'cidr') === cidr && stringMapOf(row, 'external_ids').get(ScopeKeys.switch) === sw.uuid) return row;
-  }
+function findRow(nb: NbClient, sw: LogicalSwitch, cidr: string): DhcpRow | undefined {
+  for (const row of nb.cache.table(NbTable.DHCP_Options).values()) if (isRowOf(row, sw, cidr)) return row;
   return undefined;
+}
+
+/** Whether the row is the switch's row for `cidr`. */
+function isRowOf(row: DhcpRow, sw: LogicalSwitch, cidr: string): boolean {
+  return row.cidr === cidr && row.external_ids.get(ScopeKeys.switch) === sw.uuid;
 }
 
 /** The key a switch's first row for `cidr` is made under. */
@@ -85,7 +88,7 @@ export const dhcpKey = (cidr: string): string => `${DhcpKeys.firstRow}${cidr}`;
  * The rows for the switch's subnets with these options, made or updated as needed; `gatewayOf`
  * gives a subnet's gateway, if any.
  */
-export async function ensureDhcpOptions(nb: OvsdbClient, sw: LogicalSwitch, subnets: readonly Subnet[], gatewayOf: (subnet: Subnet) => string | undefined, request: DhcpRequest, signal: AbortSignal): Promise<PortDhcp> {
+export async function ensureDhcpOptions(nb: NbClient, sw: LogicalSwitch, subnets: readonly Subnet[], gatewayOf: (subnet: Subnet) => string | undefined, request: DhcpRequest, signal: AbortSignal): Promise<PortDhcp> {
   const out: PortDhcp = {};
   for (const subnet of subnets) {
     const options = dhcpOptions(subnet, gatewayOf(subnet), request);
@@ -96,11 +99,11 @@ export async function ensureDhcpOptions(nb: OvsdbClient, sw: LogicalSwitch, subn
   return out;
 }
 
-async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, options: ReadonlyMap<string, string>, signal: AbortSignal): Promise<Uuid> {
+async function ensureRow(nb: NbClient, sw: LogicalSwitch, cidr: string, options: ReadonlyMap<string, string>, signal: AbortSignal): Promise<Uuid> {
   const existing = findRow(nb, sw, cidr);
   if (existing !== undefined) {
-    if (!valuesEqual(stringMapOf(existing, 'options'), options)) await nb.transact([update('DHCP_Options', [eq('_uuid', rowUuid(existing))], { options })], signal);
-    return rowUuid(existing);
+    if (!valuesEqual(existing.options, options)) await nb.transact([nbOps.update(NbTable.DHCP_Options, [eq('_uuid', existing._uuid)], { options })], signal);
+    return existing._uuid;
   }
   // A key without its row: someone deleted the row. Its pair goes in the same transaction (a
   // pair deleted meanwhile, or replaced by another daemon's, makes that a no-op).
@@ -108,7 +111,7 @@ async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, optio
   const ops: Operation[] = [
     ...(staleToken === undefined ? [] : deleteKeysOps(sw.uuid, new Map([[dhcpKey(cidr), staleToken]]))),
     ...takeKeysOps(sw, new Map([[dhcpKey(cidr), randomUUID()]])),
-    insert('DHCP_Options', { cidr, options, external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [ScopeKeys.switch, sw.uuid]]) }),
+    nbOps.insert(NbTable.DHCP_Options, { cidr, options, external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE], [ScopeKeys.switch, sw.uuid]]) }),
   ];
   const guards = ops.length - 1;
   try {
@@ -120,7 +123,7 @@ async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, optio
     // Another daemon made the row first: it is on its way to the cache.
     if (!isGuardConflict(err, guards)) throw err;
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_MS)]);
-    const row = await nb.cache.waitForRow('DHCP_Options', (r) => stringOf(r, 'cidr') === cidr && stringMapOf(r, 'external_ids').get(ScopeKeys.switch) === sw.uuid, timeout);
-    return ensureRow(nb, sw, stringOf(row, 'cidr') ?? cidr, options, signal);
+    const row = await nb.cache.waitForRow(NbTable.DHCP_Options, (r) => isRowOf(r, sw, cidr), timeout);
+    return ensureRow(nb, sw, row.cidr, options, signal);
   }
 }

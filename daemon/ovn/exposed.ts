@@ -3,12 +3,16 @@
  * switches an admin marks to expose (ExposeKeys) and the definitions of managed networks.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { stringMapOf, stringOf } from '../lib/rows.ts';
-import { AmbiguousSwitchError, findSwitch } from './switches.ts';
+import type { Monitored } from '../ovsdb/model.ts';
+import { NbTable, type NbTables } from '../ovsdb/models/nb.ts';
+import { AmbiguousSwitchError, switchNamed } from './switches.ts';
 
 export const CONTROLLER_NB_MONITOR = {
   Logical_Switch: ['name', 'other_config', 'external_ids'],
 } as const;
+
+/** The controller's NB client. */
+export type ControllerNbClient = OvsdbClient<Monitored<NbTables, typeof CONTROLLER_NB_MONITOR>>;
 
 export interface SwitchIds {
   name: string;
@@ -16,9 +20,9 @@ export interface SwitchIds {
 }
 
 /** The switch's external_ids, or why there are none. */
-export function switchIds(nb: OvsdbClient, name: string): ReadonlyMap<string, string> | 'missing' | 'ambiguous' {
+export function switchIds(nb: ControllerNbClient, name: string): ReadonlyMap<string, string> | 'missing' | 'ambiguous' {
   try {
-    return findSwitch(nb, name)?.externalIds ?? 'missing';
+    return switchNamed(nb, name)?.external_ids ?? 'missing';
   } catch (err) {
     if (err instanceof AmbiguousSwitchError) return 'ambiguous';
     throw err;
@@ -26,11 +30,11 @@ export function switchIds(nb: OvsdbClient, name: string): ReadonlyMap<string, st
 }
 
 /** Every switch whose external_ids has `key`. */
-export function switchesWith(nb: OvsdbClient, key: string): SwitchIds[] {
+export function switchesWith(nb: ControllerNbClient, key: string): SwitchIds[] {
   const found: SwitchIds[] = [];
-  for (const row of nb.cache.table('Logical_Switch').values()) {
-    const externalIds = stringMapOf(row, 'external_ids');
-    if (externalIds.has(key)) found.push({ name: stringOf(row, 'name') ?? '', externalIds });
+  for (const row of nb.cache.table(NbTable.Logical_Switch).values()) {
+    const externalIds = row.external_ids;
+    if (externalIds.has(key)) found.push({ name: row.name, externalIds });
   }
   return found;
 }

@@ -7,14 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { ManagedNetwork } from '../netconf/managed.ts';
-import type { OvsdbClient } from '../ovsdb/client.ts';
 import { isGuardConflict } from '../ovsdb/errors.ts';
-import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
+import { eq, insert, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
-import { stringOf } from '../lib/rows.ts';
 import { IpamKeys, OWNER_VALUE, OwnerKeys } from './ids.ts';
 import { findSwitch, type LogicalSwitch } from './switches.ts';
+import { type NbClient, nbOps } from './nb.ts';
 
 export class NetworkDefinitionError extends Error {
   override name = 'NetworkDefinitionError';
@@ -89,12 +89,12 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
   if (subnets.length > 0) externalIds.set(IpamKeys.subnets, subnets.map((s) => s.cidr).join(','));
   if (excluded.length > 0) externalIds.set(IpamKeys.excludeSubnets, excluded.map((s) => s.cidr).join(','));
   if (net.gateways.length > 0) externalIds.set(IpamKeys.gateways, net.gateways.join(','));
-  const ops: Operation[] = [wait('Logical_Switch', [eq('name', switchName)], ['name'], '==', [], 0)];
+  const ops: Operation[] = [nbOps.wait(NbTable.Logical_Switch, [eq('name', switchName)], ['name'], '==', [], 0)];
   const ports = [];
   if (net.topology === 'localnet' && net.physicalNetworkName !== undefined) {
     ops.push(
       insert(
-        'Logical_Switch_Port',
+        NbTable.Logical_Switch_Port,
         {
           name: `omn-localnet-${switchName}`,
           type: 'localnet',
@@ -108,12 +108,12 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
     );
     ports.push(namedUuid('localnet'));
   }
-  ops.push(insert('Logical_Switch', { name: switchName, ports, other_config: otherConfig, external_ids: externalIds }, 'network'));
+  ops.push(nbOps.insert(NbTable.Logical_Switch, { name: switchName, ports, other_config: otherConfig, external_ids: externalIds }, 'network'));
   return ops;
 }
 
 /** The switch of a managed network: found (same definition) or created; refused otherwise. */
-export async function ensureManagedSwitch(nb: OvsdbClient, switchName: string, network: string, net: ManagedNetwork, signal: AbortSignal): Promise<LogicalSwitch> {
+export async function ensureManagedSwitch(nb: NbClient, switchName: string, network: string, net: ManagedNetwork, signal: AbortSignal): Promise<LogicalSwitch> {
   const text = JSON.stringify(networkDefinition(net).definition);
   for (let attempt = 0; ; attempt++) {
     const existing = findSwitch(nb, switchName);
@@ -137,6 +137,6 @@ export async function ensureManagedSwitch(nb: OvsdbClient, switchName: string, n
       const raced = isGuardConflict(err, 1);
       if (!raced || attempt >= 3) throw err;
     }
-    await nb.cache.waitForRow('Logical_Switch', (row) => stringOf(row, 'name') === switchName, signal);
+    await nb.cache.waitForRow(NbTable.Logical_Switch, (row) => row.name === switchName, signal);
   }
 }

@@ -6,10 +6,11 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
-import { condition, eq, select, type Condition } from '../ovsdb/ops.ts';
+import { condition, eq, type Condition } from '../ovsdb/ops.ts';
 import { isUuid, type Uuid } from '../ovsdb/notation.ts';
-import { rowUuid, stringMapOf } from '../lib/rows.ts';
-import { NB_MONITOR } from './switches.ts';
+import { selectedRows } from '../ovsdb/model.ts';
+import { NbTable, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
+import { NB_MONITOR, type NbClient, nbOps } from './nb.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys, targetKey, TargetKeys } from './ids.ts';
 import { portsByNode } from './indexes.ts';
 
@@ -19,7 +20,7 @@ export const NODE_PORTS_MONITOR = {
   Logical_Switch_Port: NB_MONITOR.Logical_Switch_Port,
 } as const;
 
-const includes = (key: string, value: string): Condition => condition('external_ids', 'includes', new Map([[key, value]]));
+const includes = (key: string, value: string): Condition<'external_ids'> => condition('external_ids', 'includes', new Map([[key, value]]));
 
 /**
  * The nodes other than `except` that have ovn-multinet ports, by one `select` whose `where`
@@ -27,18 +28,18 @@ const includes = (key: string, value: string): Condition => condition('external_
  * A second `select` brings the ports shared by a live migration (few: the migrations in
  * flight), whose target's node may be another one.
  */
-export async function nodesWithPorts(nb: OvsdbClient, except: Iterable<string>, signal: AbortSignal): Promise<Set<string>> {
+export async function nodesWithPorts(nb: Pick<OvsdbClient, 'transact'>, except: Iterable<string>, signal: AbortSignal): Promise<Set<string>> {
   const live = new Set(except);
   const where = [includes(OwnerKeys.owner, OWNER_VALUE), ...[...live].map((node) => condition('external_ids', 'excludes', new Map([[OwnerKeys.node, node]])))];
   const shared = [includes(targetKey(OwnerKeys.owner), OWNER_VALUE)];
-  const [owned, migrating] = await nb.transact([select('Logical_Switch_Port', where, ['external_ids']), select('Logical_Switch_Port', shared, ['external_ids'])], signal);
+  const [owned, migrating] = await nb.transact([nbOps.select(NbTable.Logical_Switch_Port, where, ['external_ids']), nbOps.select(NbTable.Logical_Switch_Port, shared, ['external_ids'])], signal);
   const nodes = new Set<string>();
-  for (const row of owned?.rows ?? []) {
-    const node = stringMapOf(row, 'external_ids').get(OwnerKeys.node);
+  for (const row of selectedRows<LogicalSwitchPort, 'external_ids'>(owned)) {
+    const node = row.external_ids.get(OwnerKeys.node);
     if (node !== undefined && node !== '') nodes.add(node);
   }
-  for (const row of migrating?.rows ?? []) {
-    const node = stringMapOf(row, 'external_ids').get(TargetKeys.node);
+  for (const row of selectedRows<LogicalSwitchPort, 'external_ids'>(migrating)) {
+    const node = row.external_ids.get(TargetKeys.node);
     if (node !== undefined && node !== '' && !live.has(node)) nodes.add(node);
   }
   return nodes;
@@ -49,18 +50,17 @@ export async function nodesWithPorts(nb: OvsdbClient, except: Iterable<string>, 
  * migration's target (read `nb`'s cache: once the node's ports are in, one more condition change
  * brings their switches).
  */
-export function nodePortConditions(node: string, nb: OvsdbClient): MonitorConditions {
+export function nodePortConditions(node: string, nb: NbClient): MonitorConditions {
   const ports = [...portsByNode(nb).rows(node)];
   const switches = new Set<Uuid>();
   const unkeyed: Condition[] = [];
   for (const row of ports) {
-    const ids = stringMapOf(row, 'external_ids');
-    const sw = ids.get(ScopeKeys.switch);
+    const sw = row.external_ids.get(ScopeKeys.switch);
     if (isUuid(sw)) switches.add(sw);
-    else unkeyed.push(condition('ports', 'includes', [rowUuid(row)]));
+    else unkeyed.push(condition('ports', 'includes', [row._uuid]));
   }
   return new Map([
-    ['Logical_Switch_Port', [includes(OwnerKeys.node, node), includes(TargetKeys.node, node)]],
-    ['Logical_Switch', [...[...switches].sort().map((uuid) => eq('_uuid', uuid)), ...unkeyed]],
+    [NbTable.Logical_Switch_Port, [includes(OwnerKeys.node, node), includes(TargetKeys.node, node)]],
+    [NbTable.Logical_Switch, [...[...switches].sort().map((uuid) => eq('_uuid', uuid)), ...unkeyed]],
   ]);
 }

@@ -3,14 +3,13 @@
  * that insert a port into a switch and unlink it. Which addresses a port gets, and the guards
  * that commit them, are daemon/ipam/'s.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import { eq, insert, mutate, mutation, type Operation } from '../ovsdb/ops.ts';
+import { eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
-import type { Row } from '../ovsdb/notation.ts';
-import { rowUuid, stringMapOf, stringOf, stringsOf } from '../lib/rows.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys, roleOf } from './ids.ts';
 import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
+import { type NbClient, type PortRow, nbOps } from './nb.ts';
 
 export interface LogicalPort {
   uuid: Uuid;
@@ -24,19 +23,19 @@ export interface LogicalPort {
   options?: ReadonlyMap<string, string>;
 }
 
-function toPort(row: Row): LogicalPort {
+function toPort(row: PortRow): LogicalPort {
   return {
-    uuid: rowUuid(row),
-    name: stringOf(row, 'name') ?? '',
-    addresses: stringsOf(row, 'addresses'),
-    portSecurity: stringsOf(row, 'port_security'),
-    externalIds: stringMapOf(row, 'external_ids'),
-    options: stringMapOf(row, 'options'),
+    uuid: row._uuid,
+    name: row.name,
+    addresses: [...row.addresses],
+    portSecurity: [...row.port_security],
+    externalIds: row.external_ids,
+    options: row.options,
   };
 }
 
 /** The port named `name` (unique in the NB schema), from the cache's name index. */
-export function findPort(nb: OvsdbClient, name: string): LogicalPort | undefined {
+export function findPort(nb: NbClient, name: string): LogicalPort | undefined {
   const [row] = portsByName(nb).rows(name);
   return row === undefined ? undefined : toPort(row);
 }
@@ -46,7 +45,7 @@ export function findPort(nb: OvsdbClient, name: string): LogicalPort | undefined
  * whether the attachment is its owner or (sharing an IPAMClaim's port during a live migration)
  * its target.
  */
-export function findAttachmentPort(nb: OvsdbClient, containerId: string, ifName: string): { port: LogicalPort; role: 'owner' | 'target' } | undefined {
+export function findAttachmentPort(nb: NbClient, containerId: string, ifName: string): { port: LogicalPort; role: 'owner' | 'target' } | undefined {
   for (const row of portsByAttachment(nb).rows(attachmentRef(containerId, ifName))) {
     const port = toPort(row);
     const role = roleOf(port.externalIds, containerId, ifName);
@@ -80,12 +79,12 @@ export function insertPortOps(switchUuid: Uuid, row: Omit<LogicalPort, 'uuid'>, 
   const options = { ...(dhcp.v4 === undefined ? {} : { dhcpv4_options: dhcp.v4 }), ...(dhcp.v6 === undefined ? {} : { dhcpv6_options: dhcp.v6 }) };
   const enabled = row.enabled === undefined ? {} : { enabled: row.enabled };
   return [
-    insert('Logical_Switch_Port', { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...enabled, ...options }, NEW_PORT),
-    mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('ports', 'insert', [namedUuid(NEW_PORT)])]),
+    nbOps.insert(NbTable.Logical_Switch_Port, { name: row.name, addresses: row.addresses, port_security: row.portSecurity, external_ids: row.externalIds, ...enabled, ...options }, NEW_PORT),
+    nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'insert', [namedUuid(NEW_PORT)])]),
   ];
 }
 
 /** Unlinks the port from its switch; the NB garbage-collects the unreferenced port row. */
 export function deletePortOps(switchUuid: Uuid, portUuid: Uuid): Operation[] {
-  return [mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('ports', 'delete', [portUuid])])];
+  return [nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'delete', [portUuid])])];
 }

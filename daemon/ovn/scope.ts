@@ -12,15 +12,15 @@
  * and networks, not with the size of the NB. The selection grows when a network is first used
  * here (serve()); after a restart it is rebuilt from this node's ports.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
 import { condition, eq } from '../ovsdb/ops.ts';
-import type { Row, Uuid } from '../ovsdb/notation.ts';
+import type { Uuid } from '../ovsdb/notation.ts';
 import type { RowChange } from '../ovsdb/cache.ts';
-import { rowUuid, stringMapOf, uuidsOf, stringOf } from '../lib/rows.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import type { Logger } from '../lib/log.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
 import { portsByNode, portsBySwitchKey, portsByType, switchesByPort } from './indexes.ts';
+import type { NbClient, NbRows, SwitchRow } from './nb.ts';
 
 /** How long a condition change may take before it is retried with the next change. */
 const CHANGE_TIMEOUT_MS = 10_000;
@@ -47,7 +47,7 @@ export class NbScope {
   #sentServed: readonly Uuid[] = [];
   /** In-flight serve() calls, by switch name. */
   readonly #serving = new Map<string, Promise<void>>();
-  #nb: OvsdbClient | undefined;
+  #nb: NbClient | undefined;
   #scheduled = false;
   /** What the last conditions selected, to skip condition changes that would change nothing. */
   #selected = '';
@@ -63,14 +63,14 @@ export class NbScope {
    * Follows the client's cache: when a served switch gains a port the conditions do not select
    * yet, or one of this node's ports arrives on a switch not known yet, the conditions move.
    */
-  attach(nb: OvsdbClient): void {
+  attach(nb: NbClient): void {
     this.#nb = nb;
-    nb.cache.on('change', (change: RowChange) => {
+    nb.cache.on('change', (change: RowChange<NbRows>) => {
       // Only a switch's ports, or a port coming or going, can move the selection.
       const moved =
-        change.table === 'Logical_Switch'
-          ? change.old === undefined || change.new === undefined || portCount(change.old) !== portCount(change.new)
-          : change.table === 'Logical_Switch_Port' && (change.old === undefined || change.new === undefined);
+        change.table === NbTable.Logical_Switch
+          ? change.old === undefined || change.new === undefined || change.old.ports.length !== change.new.ports.length
+          : change.table === NbTable.Logical_Switch_Port && (change.old === undefined || change.new === undefined);
       if (moved) this.#schedule();
     });
   }
@@ -80,9 +80,9 @@ export class NbScope {
     const selection = this.#select();
     this.#sentServed = selection.servedSwitches;
     return new Map([
-      ['Logical_Switch', [...selection.switchNames.map((name) => eq('name', name)), ...selection.orphanPorts.map((uuid) => condition('ports', 'includes', [uuid]))]],
+      [NbTable.Logical_Switch, [...selection.switchNames.map((name) => eq('name', name)), ...selection.orphanPorts.map((uuid) => condition('ports', 'includes', [uuid]))]],
       [
-        'Logical_Switch_Port',
+        NbTable.Logical_Switch_Port,
         [
           condition('external_ids', 'includes', new Map([[OwnerKeys.node, this.#node]])),
           condition('external_ids', 'includes', new Map([[TargetKeys.node, this.#node]])),
@@ -90,8 +90,8 @@ export class NbScope {
           ...selection.foreignPorts.map((uuid) => eq('_uuid', uuid)),
         ],
       ],
-      ['Logical_Router_Port', selection.routerPorts.map((name) => eq('name', name))],
-      ['DHCP_Options', selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]])))],
+      [NbTable.Logical_Router_Port, selection.routerPorts.map((name) => eq('name', name))],
+      [NbTable.DHCP_Options, selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]])))],
     ]);
   };
 
@@ -103,15 +103,15 @@ export class NbScope {
    */
   #select(): Selection {
     const switches = this.#switchRows();
-    const served = switches.filter((sw) => this.#served.has(stringOf(sw, 'name') ?? ''));
-    const names = new Set([...this.#served, ...switches.map((sw) => stringOf(sw, 'name') ?? '')]);
+    const served = switches.filter((sw) => this.#served.has(sw.name));
+    const names = new Set([...this.#served, ...switches.map((sw) => sw.name)]);
     names.delete('');
     const onSwitch = this.#nb === undefined ? undefined : switchesByPort(this.#nb);
     return {
       switchNames: [...names].sort(),
       orphanPorts: this.#nodePorts().filter((uuid) => (onSwitch?.get(uuid).size ?? 0) === 0).sort(),
-      servedSwitches: served.map(rowUuid).sort(),
-      foreignPorts: served.filter((sw) => this.#keyed.has(rowUuid(sw))).flatMap((sw) => this.#foreignPorts(sw)).sort(),
+      servedSwitches: served.map((sw) => sw._uuid).sort(),
+      foreignPorts: served.filter((sw) => this.#keyed.has(sw._uuid)).flatMap((sw) => this.#foreignPorts(sw)).sort(),
       routerPorts: served.flatMap((sw) => this.#routerPortNames(sw)).sort(),
     };
   }
@@ -122,7 +122,7 @@ export class NbScope {
    * shows its guard keys but not the other nodes' ports that hold them.
    */
   seesAllPortsOf(switchUuid: Uuid): boolean {
-    return this.#keyed.has(switchUuid) && this.#switchRows().some((sw) => rowUuid(sw) === switchUuid && this.#served.has(stringOf(sw, 'name') ?? ''));
+    return this.#keyed.has(switchUuid) && this.#switchRows().some((sw) => sw._uuid === switchUuid && this.#served.has(sw.name));
   }
 
   /**
@@ -185,8 +185,8 @@ export class NbScope {
     return this.#keyed.size > before;
   }
 
-  #switchRows(): Row[] {
-    return [...(this.#nb?.cache.table('Logical_Switch').values() ?? [])];
+  #switchRows(): SwitchRow[] {
+    return [...(this.#nb?.cache.table(NbTable.Logical_Switch).values() ?? [])];
   }
 
   /** This node's ports, from the cache's node index. */
@@ -201,40 +201,33 @@ export class NbScope {
    * are all still on it, nothing foreign came or went: the answer costs a look-up per foreign
    * port. Otherwise one set look-up per port of the switch (the indexes say which are ours).
    */
-  #foreignPorts(sw: Row): readonly Uuid[] {
+  #foreignPorts(sw: SwitchRow): readonly Uuid[] {
     const nb = this.#nb;
     if (nb === undefined) return [];
-    const switchUuid = rowUuid(sw);
+    const switchUuid = sw._uuid;
     const byKey = portsBySwitchKey(nb);
     const onSwitch = switchesByPort(nb);
     const last = this.#foreignSeen.get(switchUuid);
-    if (last !== undefined && portCount(sw) - byKey.get(switchUuid).size === last.length && last.every((uuid) => onSwitch.has(uuid, switchUuid))) return last;
+    if (last !== undefined && sw.ports.length - byKey.get(switchUuid).size === last.length && last.every((uuid) => onSwitch.has(uuid, switchUuid))) return last;
     const mine = portsByNode(nb);
-    const foreign = uuidsOf(sw, 'ports').filter((uuid) => !byKey.has(switchUuid, uuid) && !mine.has(this.#node, uuid));
+    const foreign = sw.ports.filter((uuid) => !byKey.has(switchUuid, uuid) && !mine.has(this.#node, uuid));
     this.#foreignSeen.set(switchUuid, foreign);
     return foreign;
   }
 
   /** The names of the router ports a served switch's router-type ports point at. */
-  #routerPortNames(sw: Row): string[] {
+  #routerPortNames(sw: SwitchRow): string[] {
     const nb = this.#nb;
     if (nb === undefined) return [];
-    const switchUuid = rowUuid(sw);
+    const switchUuid = sw._uuid;
     const onSwitch = switchesByPort(nb);
     const names: string[] = [];
     // By uuid from the type index: rows() would order them by a scan of every port in view.
     for (const uuid of portsByType(nb).get('router')) {
       if (!onSwitch.has(uuid, switchUuid)) continue;
-      const row = nb.cache.row('Logical_Switch_Port', uuid);
-      const peer = row === undefined ? undefined : stringMapOf(row, 'options').get('router-port');
+      const peer = nb.cache.row(NbTable.Logical_Switch_Port, uuid)?.options.get('router-port');
       if (peer !== undefined) names.push(peer);
     }
     return names.sort();
   }
-}
-
-/** How many ports a switch row lists, without copying the list. */
-function portCount(sw: Row): number {
-  const ports = sw['ports'];
-  return Array.isArray(ports) ? ports.length : uuidsOf(sw, 'ports').length;
 }

@@ -2,9 +2,11 @@
  * Keys in a logical switch's external_ids that a writer takes for itself, atomically: the
  * per-address guards (daemon/ipam/guards.ts), IPAMClaim reservations, a network's DHCP options.
  */
-import { condition, eq, mutate, mutation, wait, type Operation } from '../ovsdb/ops.ts';
+import { condition, eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
+import { NbTable } from '../ovsdb/models/nb.ts';
 import type { LogicalSwitch } from './switches.ts';
+import { nbOps } from './nb.ts';
 
 /**
  * Takes `pairs` on the switch: inserts them, then `wait`s until the switch holds every one with
@@ -15,12 +17,12 @@ import type { LogicalSwitch } from './switches.ts';
  */
 export function takeKeysOps(sw: LogicalSwitch, pairs: ReadonlyMap<string, string>): Operation[] {
   return [
-    mutate('Logical_Switch', [eq('_uuid', sw.uuid)], [mutation('external_ids', 'insert', pairs)]),
-    wait('Logical_Switch', [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pairs)], ['name'], '==', [{ name: sw.name }], 0),
+    nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', sw.uuid)], [mutation('external_ids', 'insert', pairs)]),
+    nbOps.wait(NbTable.Logical_Switch, [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pairs)], ['name'], '==', [{ name: sw.name }], 0),
   ];
 }
 
 /** Deletes `pairs` from the switch; a key whose value changed meanwhile is left alone. */
 export function deleteKeysOps(switchUuid: Uuid, pairs: ReadonlyMap<string, string>): Operation[] {
-  return pairs.size === 0 ? [] : [mutate('Logical_Switch', [eq('_uuid', switchUuid)], [mutation('external_ids', 'delete', pairs)])];
+  return pairs.size === 0 ? [] : [nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('external_ids', 'delete', pairs)])];
 }

@@ -3,24 +3,24 @@
  * the Interface once the flows are in place (cf. ovn-kubernetes waitForPodInterface). Driven by
  * monitor updates, never by polling; gives up early if the iface-id moves to another port.
  */
-import type { OvsdbClient } from '../ovsdb/client.ts';
-import { stringMapOf, stringOf } from '../lib/rows.ts';
+import { OvsTable } from '../ovsdb/models/vswitch.ts';
+import type { OvsClient } from './bridge.ts';
 
 export class BindingMovedError extends Error {
   override name = 'BindingMovedError';
 }
 
-export async function waitOvnInstalled(ovs: OvsdbClient, ifaceName: string, ifaceId: string, signal: AbortSignal): Promise<void> {
+export async function waitOvnInstalled(ovs: OvsClient, ifaceName: string, ifaceId: string, signal: AbortSignal): Promise<void> {
   const row = await ovs.cache.waitForRow(
-    'Interface',
+    OvsTable.Interface,
     (r) => {
-      if (stringOf(r, 'name') !== ifaceName) return false;
-      const ids = stringMapOf(r, 'external_ids');
+      if (r.name !== ifaceName) return false;
+      const ids = r.external_ids;
       return ids.get('ovn-installed') === 'true' || ids.get('iface-id') !== ifaceId;
     },
     signal,
   );
-  if (stringMapOf(row, 'external_ids').get('iface-id') !== ifaceId) {
+  if (row.external_ids.get('iface-id') !== ifaceId) {
     throw new BindingMovedError(`interface ${ifaceName} no longer carries iface-id ${ifaceId}`);
   }
 }

@@ -3,10 +3,12 @@
  * external_ids:iface-id names the logical switch port, which is how ovn-controller binds it.
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { eq, insert, mutate, mutation, type Operation } from '../ovsdb/ops.ts';
-import { namedUuid, type Row, type Uuid } from '../ovsdb/notation.ts';
+import { eq, mutation, type Operation } from '../ovsdb/ops.ts';
+import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { columnKeys } from '../ovsdb/index.ts';
-import { numberOf, rowUuid, stringMapOf, stringOf, uuidsOf } from '../lib/rows.ts';
+import type { Monitored } from '../ovsdb/model.ts';
+import { typedOps } from '../ovsdb/typed-ops.ts';
+import { OvsTable, type OvsTables } from '../ovsdb/models/vswitch.ts';
 
 /** Tables and columns the daemon monitors in the local Open_vSwitch DB. */
 export const OVS_MONITOR = {
@@ -15,6 +17,14 @@ export const OVS_MONITOR = {
   Port: ['name', 'interfaces', 'external_ids'],
   Interface: ['name', 'external_ids', 'ofport', 'error'],
 } as const;
+
+/** The rows the daemon's Open_vSwitch client holds. */
+type OvsRows = Monitored<OvsTables, typeof OVS_MONITOR>;
+
+/** The daemon's client of the local Open_vSwitch DB (main.ts). */
+export type OvsClient = OvsdbClient<OvsRows>;
+
+const ovsOps = typedOps<OvsTables>();
 
 export interface Bridge {
   uuid: Uuid;
@@ -37,44 +47,35 @@ export interface BridgeInterface {
   error: string | undefined;
 }
 
+const nameKeys = columnKeys<{ readonly name: string }>('name');
+
 /** The row of `table` named `name` (names are unique in these tables), from the cache's name index. */
-function byName(ovs: OvsdbClient, table: 'Bridge' | 'Port' | 'Interface', name: string): Row | undefined {
-  return ovs.cache.index(table, 'name', columnKeys('name')).rows(name)[0];
+function byName<T extends Exclude<keyof OvsRows, typeof OvsTable.Open_vSwitch>>(ovs: OvsClient, table: T, name: string): OvsRows[T] | undefined {
+  return ovs.cache.index(table, 'name', nameKeys).rows(name)[0];
 }
 
-export function findBridge(ovs: OvsdbClient, name: string): Bridge | undefined {
-  const row = byName(ovs, 'Bridge', name);
-  return row === undefined ? undefined : { uuid: rowUuid(row), name, ports: uuidsOf(row, 'ports'), datapathType: stringOf(row, 'datapath_type') ?? '' };
+export function findBridge(ovs: OvsClient, name: string): Bridge | undefined {
+  const row = byName(ovs, OvsTable.Bridge, name);
+  return row === undefined ? undefined : { uuid: row._uuid, name, ports: [...row.ports], datapathType: row.datapath_type };
 }
 
-export function findBridgePort(ovs: OvsdbClient, name: string): BridgePort | undefined {
-  const row = byName(ovs, 'Port', name);
-  return row === undefined ? undefined : { uuid: rowUuid(row), name, externalIds: stringMapOf(row, 'external_ids') };
+export function findBridgePort(ovs: OvsClient, name: string): BridgePort | undefined {
+  const row = byName(ovs, OvsTable.Port, name);
+  return row === undefined ? undefined : { uuid: row._uuid, name, externalIds: row.external_ids };
 }
 
-function toInterface(row: Row): BridgeInterface {
-  return {
-    uuid: rowUuid(row),
-    name: stringOf(row, 'name') ?? '',
-    externalIds: stringMapOf(row, 'external_ids'),
-    ofport: numberOf(row, 'ofport'),
-    error: stringOf(row, 'error'),
-  };
-}
-
-export function findInterface(ovs: OvsdbClient, name: string): BridgeInterface | undefined {
-  const row = byName(ovs, 'Interface', name);
-  return row === undefined ? undefined : toInterface(row);
+export function findInterface(ovs: OvsClient, name: string): BridgeInterface | undefined {
+  const row = byName(ovs, OvsTable.Interface, name);
+  return row === undefined ? undefined : { uuid: row._uuid, name: row.name, externalIds: row.external_ids, ofport: row.ofport, error: row.error };
 }
 
 /** Every port on `bridge` whose external_ids satisfy `match` (for garbage collection). */
-export function bridgePortsWhere(ovs: OvsdbClient, bridge: Bridge, match: (ids: ReadonlyMap<string, string>) => boolean): BridgePort[] {
+export function bridgePortsWhere(ovs: OvsClient, bridge: Bridge, match: (ids: ReadonlyMap<string, string>) => boolean): BridgePort[] {
   const out: BridgePort[] = [];
   for (const uuid of bridge.ports) {
-    const row = ovs.cache.row('Port', uuid);
+    const row = ovs.cache.row(OvsTable.Port, uuid);
     if (row === undefined) continue;
-    const externalIds = stringMapOf(row, 'external_ids');
-    if (match(externalIds)) out.push({ uuid, name: stringOf(row, 'name') ?? '', externalIds });
+    if (match(row.external_ids)) out.push({ uuid, name: row.name, externalIds: row.external_ids });
   }
   return out;
 }
@@ -84,13 +85,13 @@ export function addPortOps(bridge: Bridge, name: string, ifaceId: string, ownerI
   const ifaceIds = new Map(ownerIds);
   ifaceIds.set('iface-id', ifaceId);
   return [
-    insert('Interface', { name, external_ids: ifaceIds }, 'new_iface'),
-    insert('Port', { name, interfaces: [namedUuid('new_iface')], external_ids: ownerIds }, 'new_port'),
-    mutate('Bridge', [eq('_uuid', bridge.uuid)], [mutation('ports', 'insert', [namedUuid('new_port')])]),
+    ovsOps.insert(OvsTable.Interface, { name, external_ids: ifaceIds }, 'new_iface'),
+    ovsOps.insert(OvsTable.Port, { name, interfaces: [namedUuid('new_iface')], external_ids: ownerIds }, 'new_port'),
+    ovsOps.mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'insert', [namedUuid('new_port')])]),
   ];
 }
 
 /** Removes the port from the bridge; its Port and Interface rows go with it. */
 export function deletePortOps(bridge: Bridge, portUuid: Uuid): Operation[] {
-  return [mutate('Bridge', [eq('_uuid', bridge.uuid)], [mutation('ports', 'delete', [portUuid])])];
+  return [ovsOps.mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'delete', [portUuid])])];
 }

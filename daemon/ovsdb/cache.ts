@@ -2,11 +2,14 @@
 // from monitor replies and update notifications, read by everyone, and emitting a
 // `change` event per row that was added (old undefined), updated or deleted (new undefined).
 // Secondary indexes (index.ts) registered on it are current whenever a `change` is emitted.
+// Rows are decoded once, as each update arrives (notation.ts); a cache of a typed client hands
+// them out as the rows of its model (model.ts), the same objects under their generated types.
 
 import { EventEmitter } from 'node:events';
 import { OvsdbConfigError, OvsdbProtocolError } from './errors.ts';
 import { MaintainedIndex } from './index.ts';
 import type { CacheIndex, KeysOf } from './index.ts';
+import type { TableOf, UntypedTables } from './model.ts';
 import { isJsonObject } from './json.ts';
 import type { MonitorPlan, UpdateForm } from './monitor.ts';
 import { applyDiff, decodeRow, defaultValue, isUuid, valuesEqual } from './notation.ts';
@@ -14,22 +17,36 @@ import type { Row, Uuid, Value } from './notation.ts';
 import { getColumn, getTable } from './schema.ts';
 import type { DatabaseSchema, TableSchema } from './schema.ts';
 
-export interface RowChange {
+/** A change of a row of one table; `table` tells which (and so the type of the rows). */
+export type RowChange<Tables = UntypedTables> = {
+  readonly [T in TableOf<Tables>]: {
+    readonly table: T;
+    readonly uuid: Uuid;
+    /** The row before the change; `undefined` for an added row. */
+    readonly old: Tables[T] | undefined;
+    /** The row after the change; `undefined` for a deleted row. */
+    readonly new: Tables[T] | undefined;
+  };
+}[TableOf<Tables>];
+
+/** A change as the cache makes it, before it is handed out typed. */
+interface DecodedChange {
   readonly table: string;
   readonly uuid: Uuid;
-  /** The row before the change; `undefined` for an added row. */
   readonly old: Row | undefined;
-  /** The row after the change; `undefined` for a deleted row. */
   readonly new: Row | undefined;
 }
 
-type Tables = Map<string, Map<Uuid, Row>>;
+type DecodedTables = Map<string, Map<Uuid, Row>>;
 
 const noRows: ReadonlyMap<Uuid, Row> = new Map();
 
-/** Rows carry every monitored column plus `_uuid`. */
-export class TableCache extends EventEmitter<{ change: [RowChange] }> {
-  #tables: Tables = new Map();
+/**
+ * Rows carry every monitored column plus `_uuid`. `Tables` gives each table's row type (model.ts
+ * `Monitored`); without it, rows are untyped.
+ */
+export class TableCache<Tables = UntypedTables> extends EventEmitter<{ change: [RowChange<Tables>] }> {
+  #tables: DecodedTables = new Map();
   #schema: DatabaseSchema | undefined;
   #plan: MonitorPlan = new Map();
   /** table -> index name -> index */
@@ -41,12 +58,16 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
     this.setMaxListeners(0);
   }
 
-  table(name: string): ReadonlyMap<Uuid, Row> {
-    return this.#tables.get(name) ?? noRows;
+  table<T extends TableOf<Tables>>(name: T): ReadonlyMap<Uuid, Tables[T]> {
+    return typed<ReadonlyMap<Uuid, Tables[T]>>(this.#decoded(name));
   }
 
-  row(table: string, uuid: Uuid): Row | undefined {
-    return this.#tables.get(table)?.get(uuid);
+  row<T extends TableOf<Tables>>(table: T, uuid: Uuid): Tables[T] | undefined {
+    return typed<Tables[T] | undefined>(this.#tables.get(table)?.get(uuid));
+  }
+
+  #decoded(name: string): ReadonlyMap<Uuid, Row> {
+    return this.#tables.get(name) ?? noRows;
   }
 
   /**
@@ -54,7 +75,7 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
    * from then on. Asking again with the same `keysOf` gives the same index; another `keysOf`
    * under the same name is a bug.
    */
-  index(table: string, name: string, keysOf: KeysOf): CacheIndex {
+  index<T extends TableOf<Tables>>(table: T, name: string, keysOf: KeysOf<Tables[T]>): CacheIndex<Tables[T]> {
     let indexes = this.#indexes.get(table);
     if (indexes === undefined) {
       indexes = new Map();
@@ -63,51 +84,59 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
     const existing = indexes.get(name);
     if (existing !== undefined) {
       if (existing.keysOf !== keysOf) throw new OvsdbConfigError(`index ${name} of table ${table} is already registered with other keys`);
-      return existing;
+      return typed<CacheIndex<Tables[T]>>(existing);
     }
-    const index = new MaintainedIndex(table, name, keysOf, (uuids) => this.rowsOf(table, uuids));
-    index.rebuild(this.table(table));
+    const index = new MaintainedIndex(table, name, typed<KeysOf<Row>>(keysOf), (uuids) => this.#rowsOf(table, uuids));
+    index.rebuild(this.#decoded(table));
     indexes.set(name, index);
-    return index;
+    return typed<CacheIndex<Tables[T]>>(index);
   }
 
   /** The rows of `uuids` that `table` holds, in the order a scan of the table meets them. */
-  rowsOf(table: string, uuids: ReadonlySet<Uuid>): Row[] {
+  rowsOf<T extends TableOf<Tables>>(table: T, uuids: ReadonlySet<Uuid>): Array<Tables[T]> {
+    return typed<Array<Tables[T]>>(this.#rowsOf(table, uuids));
+  }
+
+  #rowsOf(table: string, uuids: ReadonlySet<Uuid>): Row[] {
+    const rows = this.#decoded(table);
     if (uuids.size <= 1) {
       const [uuid] = uuids;
-      const row = uuid === undefined ? undefined : this.row(table, uuid);
+      const row = uuid === undefined ? undefined : rows.get(uuid);
       return row === undefined ? [] : [row];
     }
-    const rows: Row[] = [];
-    for (const [uuid, row] of this.table(table)) if (uuids.has(uuid)) rows.push(row);
-    return rows;
+    const found: Row[] = [];
+    for (const [uuid, row] of rows) if (uuids.has(uuid)) found.push(row);
+    return found;
   }
 
   /** Resolves with the first row of `table` that satisfies `predicate`, now or after a later change. */
-  async waitForRow(table: string, predicate: (row: Row) => boolean, signal: AbortSignal): Promise<Row> {
+  async waitForRow<T extends TableOf<Tables>>(table: T, predicate: (row: Tables[T]) => boolean, signal: AbortSignal): Promise<Tables[T]> {
     signal.throwIfAborted();
-    for (const row of this.table(table).values()) if (predicate(row)) return row;
-    const change = await this.#nextChange((c) => c.table === table && c.new !== undefined && predicate(c.new), signal);
-    return change.new as Row;
+    const matches = typed<(row: Row) => boolean>(predicate);
+    for (const row of this.#decoded(table).values()) if (matches(row)) return typed<Tables[T]>(row);
+    const change = await this.#nextChange((c) => c.table === table && c.new !== undefined && matches(c.new), signal);
+    return typed<Tables[T]>(change.new);
   }
 
   /**
    * Resolves once row `uuid` of `table` satisfies `predicate` (with the row) or is gone (with
    * undefined), now or after a later change. A look-up by uuid, never a scan of the table.
    */
-  async waitForRowChange(table: string, uuid: Uuid, predicate: (row: Row) => boolean, signal: AbortSignal): Promise<Row | undefined> {
+  async waitForRowChange<T extends TableOf<Tables>>(table: T, uuid: Uuid, predicate: (row: Tables[T]) => boolean, signal: AbortSignal): Promise<Tables[T] | undefined> {
     signal.throwIfAborted();
-    const now = this.row(table, uuid);
-    if (now === undefined || predicate(now)) return now;
-    const change = await this.#nextChange((c) => c.table === table && c.uuid === uuid && (c.new === undefined || predicate(c.new)), signal);
-    return change.new;
+    const matches = typed<(row: Row) => boolean>(predicate);
+    const now = this.#tables.get(table)?.get(uuid);
+    if (now === undefined || matches(now)) return typed<Tables[T] | undefined>(now);
+    const change = await this.#nextChange((c) => c.table === table && c.uuid === uuid && (c.new === undefined || matches(c.new)), signal);
+    return typed<Tables[T] | undefined>(change.new);
   }
 
   /** The first later change that `matches`; rejects with the signal's reason on abort. */
-  async #nextChange(matches: (change: RowChange) => boolean, signal: AbortSignal): Promise<RowChange> {
-    const found = Promise.withResolvers<RowChange>();
-    const onChange = (change: RowChange): void => {
-      if (matches(change)) found.resolve(change);
+  async #nextChange(matches: (change: DecodedChange) => boolean, signal: AbortSignal): Promise<DecodedChange> {
+    const found = Promise.withResolvers<DecodedChange>();
+    const onChange = (change: RowChange<Tables>): void => {
+      const decoded = typed<DecodedChange>(change);
+      if (matches(decoded)) found.resolve(decoded);
     };
     const onAbort = (): void => found.reject(signal.reason);
     this.on('change', onChange);
@@ -127,9 +156,9 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
   resync(schema: DatabaseSchema, plan: MonitorPlan, form: UpdateForm, initial: unknown): void {
     this.#schema = schema;
     this.#plan = plan;
-    const fresh: Tables = new Map([...plan.keys()].map((table) => [table, new Map<Uuid, Row>()]));
+    const fresh: DecodedTables = new Map([...plan.keys()].map((table) => [table, new Map<Uuid, Row>()]));
     this.#apply(fresh, form, initial);
-    const changes: RowChange[] = [];
+    const changes: DecodedChange[] = [];
     for (const [table, rows] of this.#tables) {
       for (const [uuid, old] of rows) {
         if (!fresh.get(table)?.has(uuid)) changes.push({ table, uuid, old, new: undefined });
@@ -137,18 +166,18 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
     }
     for (const [table, rows] of fresh) {
       for (const [uuid, row] of rows) {
-        const old = this.row(table, uuid);
+        const old = this.#tables.get(table)?.get(uuid);
         if (old === undefined || !rowsEqual(old, row)) changes.push({ table, uuid, old, new: row });
       }
     }
     this.#tables = fresh;
-    for (const [table, indexes] of this.#indexes) for (const index of indexes.values()) index.rebuild(this.table(table));
-    for (const change of changes) this.emit('change', change);
+    for (const [table, indexes] of this.#indexes) for (const index of indexes.values()) index.rebuild(this.#decoded(table));
+    this.#emitAll(changes);
   }
 
   /** Applies the table-updates of an update notification. */
   update(form: UpdateForm, updates: unknown): void {
-    const changes: RowChange[] = [];
+    const changes: DecodedChange[] = [];
     try {
       this.#apply(this.#tables, form, updates, changes);
     } finally {
@@ -157,11 +186,15 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
         for (const index of this.#indexes.get(change.table)?.values() ?? []) index.apply(change.uuid, change.old, change.new);
       }
     }
-    for (const change of changes) this.emit('change', change);
+    this.#emitAll(changes);
+  }
+
+  #emitAll(changes: readonly DecodedChange[]): void {
+    for (const change of changes) this.emit('change', typed<RowChange<Tables>>(change));
   }
 
   /** Applies the updates to `tables`, recording each row's change in `changes` as it goes. */
-  #apply(tables: Tables, form: UpdateForm, updates: unknown, changes: RowChange[] = []): void {
+  #apply(tables: DecodedTables, form: UpdateForm, updates: unknown, changes: DecodedChange[] = []): void {
     const schema = this.#schema;
     if (schema === undefined) throw new OvsdbProtocolError('an update came before the monitor reply');
     if (!isJsonObject(updates)) throw new OvsdbProtocolError('table-updates is not an object');
@@ -208,6 +241,16 @@ export class TableCache extends EventEmitter<{ change: [RowChange] }> {
     for (const column of this.#plan.get(table.name) ?? []) row[column] = defaultValue(getColumn(table, column));
     return row;
   }
+}
+
+/**
+ * A decoded row, or what holds decoded rows, as the typed rows of the cache's model: the decoded
+ * shapes are those the generated types spell out, and a client with a model has checked at
+ * connect that the server's columns are of the model's types (model.ts). The one place the cache
+ * vouches for a type.
+ */
+function typed<T>(decoded: unknown): T {
+  return decoded as T;
 }
 
 function rowsEqual(a: Row, b: Row): boolean {

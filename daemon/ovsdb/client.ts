@@ -7,17 +7,19 @@
 // only what changed since the last transaction the cache holds. With `conditions`
 // only the rows they select are monitored, and `updateConditions()` moves the selection
 // (monitor_cond_change). Reads come from `cache`; writes are one `transact` of operations from
-// ops.ts.
+// ops.ts. A client made with a generated model (`modelClient`) holds typed rows, and refuses a
+// server whose monitored columns are not of the model's types.
 
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { TableCache } from './cache.ts';
-import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError } from './errors.ts';
+import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError, OvsdbSchemaError } from './errors.ts';
 import { JsonRpcConnection } from './jsonrpc.ts';
 import { conditionChangeParams, encodeMonitorConditions, monitorParams, NO_TRANSACTION, notificationUpdates, planMonitor, sinceReply } from './monitor.ts';
 import type { MonitorConditions, MonitorPlan, MonitorSpec, UpdateForm } from './monitor.ts';
-import type { Row } from './notation.ts';
+import { modelMismatches } from './model.ts';
+import type { AnyModel, DatabaseModel, Monitored, MonitorSpecOf, TableOf, UntypedTables } from './model.ts';
 import type { Operation } from './ops.ts';
 import { dial, parseRemote } from './remote.ts';
 import type { Remote, TlsFiles } from './remote.ts';
@@ -33,6 +35,8 @@ export interface OvsdbClientOptions {
   readonly tls?: TlsFiles;
   /** "Open_vSwitch", "OVN_Northbound", ... */
   readonly database: string;
+  /** The generated model the rows are typed by: the server's monitored columns must be of its types. */
+  readonly model?: AnyModel;
   /** Tables and columns kept in `cache`. */
   readonly monitor: MonitorSpec;
   /**
@@ -83,9 +87,19 @@ const MIN_BACKOFF_MS = 50;
 // Low enough that work left for a database that was away (reconcile.ts) is done within 5 s of its return.
 const MAX_BACKOFF_MS = 2000;
 
-export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
+/** A client of `model`'s database that monitors `monitor`: its cache holds rows of the model. */
+export function modelClient<Tables, const Spec extends MonitorSpecOf<Tables>>(
+  model: DatabaseModel<Tables>,
+  monitor: Spec,
+  options: Omit<OvsdbClientOptions, 'database' | 'monitor' | 'model'>,
+): OvsdbClient<Monitored<Tables, Spec>> {
+  return new OvsdbClient<Monitored<Tables, Spec>>({ ...options, database: model.name, model, monitor });
+}
+
+/** `Tables`: each table's row type (model.ts), for a client made by `modelClient`. */
+export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClientEvents> {
   /** The monitored tables; its `change` events report every row added, updated or deleted. */
-  readonly cache = new TableCache();
+  readonly cache = new TableCache<Tables>();
   readonly #serverCache = new TableCache();
   readonly #remotes: readonly Remote[];
   readonly #options: OvsdbClientOptions;
@@ -190,7 +204,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 
   /** The first cached row of `table` that satisfies `predicate`, now or once a change brings one. */
-  waitForRow(table: string, predicate: (row: Row) => boolean, signal: AbortSignal): Promise<Row> {
+  waitForRow<T extends TableOf<Tables>>(table: T, predicate: (row: Tables[T]) => boolean, signal: AbortSignal): Promise<Tables[T]> {
     return this.cache.waitForRow(table, predicate, signal);
   }
 
@@ -258,6 +272,9 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         this.#checkLeader(remote);
       }
       const plan = planMonitor(schema, this.#options.monitor);
+      const { model } = this.#options;
+      const mismatches = model === undefined ? [] : modelMismatches(schema, model, plan);
+      if (mismatches.length > 0) throw new OvsdbSchemaError(`${remote.text} does not fit the model: ${mismatches.join('; ')}`);
       const where = encodeMonitorConditions(schema, this.#options.conditions?.() ?? new Map());
       const sentWhere = new Map([...where].map(([table, clauses]) => [table, JSON.stringify(clauses)] as const));
       const resume = this.#resume;

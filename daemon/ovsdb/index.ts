@@ -3,16 +3,17 @@
 // The cache keeps them current (cache.ts `index()`): every insert, modify and delete updates
 // them before its `change` event, and a resync rebuilds them.
 
+import type { StringColumnOf } from './model.ts';
 import type { Atom, Row, Uuid, Value } from './notation.ts';
 
 /**
  * The keys of a row: none, one (a name) or many (the members of a set column). A key listed
  * twice counts once. Must depend on the row only, since it is asked again for the old row.
  */
-export type KeysOf = (row: Row) => readonly string[];
+export type KeysOf<R = Row> = (row: R) => readonly string[];
 
-/** What readers see of an index. */
-export interface CacheIndex {
+/** What readers see of an index over rows of type `R`. */
+export interface CacheIndex<R = Row> {
   readonly table: string;
   readonly name: string;
   /** The uuids of the rows with `key`: a live view, read it before the cache changes again. */
@@ -22,7 +23,7 @@ export interface CacheIndex {
   /** How many rows have `key`. */
   count(key: string): number;
   /** The rows with `key`, in the order a scan of the table meets them. */
-  rows(key: string): Row[];
+  rows(key: string): R[];
   /** How many distinct keys the index holds. */
   readonly size: number;
 }
@@ -129,17 +130,17 @@ export class MaintainedIndex implements CacheIndex {
   }
 }
 
-const columnKeysOf = new Map<string, KeysOf>();
+const columnKeysOf = new Map<string, KeysOf<object>>();
 
 /**
  * The keys of a string or uuid column: its value, or the members of a set (the row's own list,
  * not a copy). Other values give no key. The same column always gives the same function, so
  * registering its index twice finds the first.
  */
-export function columnKeys(column: string): KeysOf {
+export function columnKeys<R extends object = Row>(column: R extends Row ? string : StringColumnOf<R>): KeysOf<R> {
   let keysOf = columnKeysOf.get(column);
   if (keysOf === undefined) {
-    keysOf = (row) => stringKeys(row[column]);
+    keysOf = (row) => stringKeys((row as Row)[column]);
     columnKeysOf.set(column, keysOf);
   }
   return keysOf;

@@ -11,8 +11,8 @@ import type { DatabaseSchema } from './schema.ts';
 import type { Condition } from './ops.ts';
 import { encodeConditions } from './transact.ts';
 
-/** Table -> columns to keep in the cache; an empty list means every column. */
-export type MonitorSpec = Readonly<Record<string, readonly string[]>>;
+/** Table -> columns to keep in the cache; an empty list means every column (no list: not monitored). */
+export type MonitorSpec = Readonly<Record<string, readonly string[] | undefined>>;
 
 /** A spec checked against a schema, with empty lists expanded. */
 export type MonitorPlan = ReadonlyMap<string, readonly string[]>;
@@ -23,6 +23,7 @@ export type UpdateForm = 'update' | 'update2';
 export function planMonitor(schema: DatabaseSchema, spec: MonitorSpec): MonitorPlan {
   const plan = new Map<string, readonly string[]>();
   for (const [tableName, columns] of Object.entries(spec)) {
+    if (columns === undefined) continue;
     const table = getTable(schema, tableName);
     for (const column of columns) getColumn(table, column);
     plan.set(tableName, columns.length > 0 ? columns : [...table.columns.keys()]);

@@ -7,8 +7,9 @@ import type { RowInput, ValueInput } from './notation.ts';
 export type ConditionFunction = '==' | '!=' | 'includes' | 'excludes' | '<' | '<=' | '>' | '>=';
 export type Mutator = '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete';
 
-export type Condition = readonly [column: string, fn: ConditionFunction, value: ValueInput];
-export type Mutation = readonly [column: string, mutator: Mutator, value: ValueInput];
+/** `C`: the column, as its literal where the caller wrote one (typed-ops.ts checks it against a model). */
+export type Condition<C extends string = string> = readonly [column: C, fn: ConditionFunction, value: ValueInput];
+export type Mutation<C extends string = string> = readonly [column: C, mutator: Mutator, value: ValueInput];
 
 export type Operation =
   | { readonly op: 'insert'; readonly table: string; readonly row: RowInput; readonly uuidName?: string }
@@ -78,14 +79,14 @@ export function comment(text: string): Operation {
   return { op: 'comment', comment: text };
 }
 
-export function condition(column: string, fn: ConditionFunction, value: ValueInput): Condition {
+export function condition<const C extends string>(column: C, fn: ConditionFunction, value: ValueInput): Condition<C> {
   return [column, fn, value];
 }
 
-export function eq(column: string, value: ValueInput): Condition {
+export function eq<const C extends string>(column: C, value: ValueInput): Condition<C> {
   return [column, '==', value];
 }
 
-export function mutation(column: string, mutator: Mutator, value: ValueInput): Mutation {
+export function mutation<const C extends string>(column: C, mutator: Mutator, value: ValueInput): Mutation<C> {
   return [column, mutator, value];
 }

@@ -6,15 +6,16 @@
 // address; deleting a port frees its guard keys; released addresses go back to the pool.
 import t from 'tap';
 import { execa } from 'execa';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
+import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
 import { createLogicalPort, deleteLogicalPort } from '../../daemon/ipam/allocate.ts';
-import { findSwitch, NB_MONITOR } from '../../daemon/ovn/switches.ts';
+import { findSwitch } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient } from '../../daemon/ovn/nb.ts';
 import { parseIpamSettings } from '../../daemon/ipam/pool.ts';
 import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { deletePortOps, portEntry } from '../../daemon/ovn/ports.ts';
 import { releaseOps, reservationOf, reservationsOf } from '../../daemon/ipam/reservations.ts';
 import { IpamKeys, OWNER_VALUE, OwnerKeys, TargetKeys } from '../../daemon/ovn/ids.ts';
-import { stringMapOf, uuidsOf } from '../../daemon/lib/rows.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const CLIENTS = 10;
@@ -28,15 +29,15 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   await execa('ovn-nbctl', [`--db=${remote}`, 'ls-add', SWITCH, '--', 'set', 'logical_switch', SWITCH, `other_config:subnet=${SUBNET}`]);
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      const client = new OvsdbClient({ remotes: [remote], database: 'OVN_Northbound', monitor: NB_MONITOR });
+      const client = modelClient(nbModel, NB_MONITOR, { remotes: [remote] });
       t.teardown(() => client.close());
       client.start();
       await client.waitConnected(AbortSignal.timeout(10_000));
-      await client.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH, AbortSignal.timeout(10_000));
+      await client.cache.waitForRow('Logical_Switch', (r) => r.name === SWITCH, AbortSignal.timeout(10_000));
       return client;
     }),
   );
-  const create = (nb: OvsdbClient, name: string, ipamClaim?: string) => {
+  const create = (nb: NbClient, name: string, ipamClaim?: string) => {
     const sw = findSwitch(nb, SWITCH);
     if (sw === undefined) throw new Error('no switch');
     return createLogicalPort(
@@ -61,8 +62,8 @@ t.test('IPAMClaim reservations under contention', async (t) => {
     return sw;
   };
   /** Waits until `client`'s cache shows the switch with `count` reservations. */
-  const reservationsSeen = (client: OvsdbClient, count: number) =>
-    client.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && reservationsOf(stringMapOf(r, 'external_ids')).length === count, AbortSignal.timeout(5000));
+  const reservationsSeen = (client: NbClient, count: number) =>
+    client.cache.waitForRow('Logical_Switch', (r) => r.name === SWITCH && reservationsOf(r.external_ids).length === count, AbortSignal.timeout(5000));
 
   const attempts = await Promise.allSettled(clients.map((c, i) => create(c, `vm1-pod-${i}`, 'vms/vm1')));
   const firsts = attempts.flatMap((a, i) => (a.status === 'fulfilled' ? [{ ...a.value, pod: `vm1-pod-${i}` }] : []));
@@ -93,7 +94,7 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   t.equal((await execa('ovn-nbctl', [`--db=${remote}`, 'get', 'Logical_Switch_Port', shared.port.uuid, 'options'])).stdout, `{requested-chassis=chassis-${target}}`, "its chassis only, no activation strategy");
 
   // The VM's pods go; the reservation stays.
-  await nb.cache.waitForRow('Logical_Switch_Port', (r) => stringMapOf(r, 'external_ids').get(OwnerKeys.containerId) === target, AbortSignal.timeout(5000));
+  await nb.cache.waitForRow('Logical_Switch_Port', (r) => r.external_ids.get(OwnerKeys.containerId) === target, AbortSignal.timeout(5000));
   await deleteLogicalPort(nb, { containerId: target, ifName: 'net1' }, AbortSignal.timeout(5000));
   const reservedIp = ips[0] ?? '';
 
@@ -146,10 +147,10 @@ t.test('IPAMClaim reservations under contention', async (t) => {
   await Promise.all(
     [...plainPorts, freed].map(async (p, i) => {
       const c = clients[i % CLIENTS] ?? nb;
-      await c.cache.waitForRow('Logical_Switch_Port', (r) => r['_uuid'] === p.port.uuid, AbortSignal.timeout(5000));
+      await c.cache.waitForRow('Logical_Switch_Port', (r) => r._uuid === p.port.uuid, AbortSignal.timeout(5000));
       await deleteLogicalPort(c, { containerId: p.port.name, ifName: 'net1' }, AbortSignal.timeout(5000));
     }),
   );
-  await nb.cache.waitForRow('Logical_Switch', (r) => r['name'] === SWITCH && uuidsOf(r, 'ports').length === 0, AbortSignal.timeout(5000));
+  await nb.cache.waitForRow('Logical_Switch', (r) => r.name === SWITCH && r.ports.length === 0, AbortSignal.timeout(5000));
   t.same(current().externalIds, new Map(), 'no key left behind');
 });

@@ -2,13 +2,13 @@
 // node's ports and their switches, plus the switches it serves with every port on them, reach
 // its cache; nothing of other switches does, not even their changes.
 import t from 'tap';
-import { stringOf } from '../../daemon/lib/rows.ts';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
+import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
 import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { eq, insert, mutate, mutation } from '../../daemon/ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import { NbScope } from '../../daemon/ovn/scope.ts';
-import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient, type NbRows } from '../../daemon/ovn/nb.ts';
 import { OwnerKeys, ScopeKeys } from '../../daemon/ovn/ids.ts';
 import { guardPairs } from '../../daemon/ipam/guards.ts';
 import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';
@@ -18,8 +18,8 @@ import type { Teardown } from '../helpers/ovsdb-server.ts';
 const deadline = (): AbortSignal => AbortSignal.timeout(5000);
 const NODE = 'node-a';
 
-async function client(t: Teardown, remote: string, scope?: NbScope): Promise<OvsdbClient> {
-  const nb = new OvsdbClient({ remotes: [remote], database: 'OVN_Northbound', monitor: NB_MONITOR, ...(scope === undefined ? {} : { conditions: scope.conditions }) });
+async function client(t: Teardown, remote: string, scope?: NbScope): Promise<NbClient> {
+  const nb = modelClient(nbModel, NB_MONITOR, { remotes: [remote], ...(scope === undefined ? {} : { conditions: scope.conditions }) });
   scope?.attach(nb);
   t.teardown(() => nb.close());
   nb.start();
@@ -27,25 +27,27 @@ async function client(t: Teardown, remote: string, scope?: NbScope): Promise<Ovs
   return nb;
 }
 
-async function addSwitch(nb: OvsdbClient, name: string): Promise<Uuid> {
+async function addSwitch(nb: NbClient, name: string): Promise<Uuid> {
   const [result] = await nb.transact([insert('Logical_Switch', { name })], deadline());
   if (result?.uuid === undefined) throw new Error('no uuid');
   return result.uuid;
 }
 
 /** A port on the switch, with these external_ids (none: someone else's port). */
-async function guardKeys(nb: OvsdbClient, switchName: string, pairs: ReadonlyMap<string, string>): Promise<void> {
+async function guardKeys(nb: NbClient, switchName: string, pairs: ReadonlyMap<string, string>): Promise<void> {
   await nb.transact([mutate('Logical_Switch', [eq('name', switchName)], [mutation('external_ids', 'insert', pairs)])], deadline());
 }
 
-async function addPort(nb: OvsdbClient, switchName: string, name: string, ids: ReadonlyMap<string, string> = new Map()): Promise<void> {
+async function addPort(nb: NbClient, switchName: string, name: string, ids: ReadonlyMap<string, string> = new Map()): Promise<void> {
   await nb.transact(
     [insert('Logical_Switch_Port', { name, external_ids: ids }, 'p'), mutate('Logical_Switch', [eq('name', switchName)], [mutation('ports', 'insert', [namedUuid('p')])])],
     deadline(),
   );
 }
 
-const names = (nb: OvsdbClient, table: string): string[] => [...nb.cache.table(table).values()].map((row) => stringOf(row, 'name') ?? '').sort();
+const names = (nb: NbClient, table: 'Logical_Switch' | 'Logical_Switch_Port'): string[] => [...nb.cache.table(table).values()].map((row) => row.name).sort();
+/** A row's name; '' for a row without one (DHCP_Options). */
+const nameOf = (row: object | undefined): string => (row !== undefined && 'name' in row && typeof row.name === 'string' ? row.name : '');
 
 t.test('the view of one node', async (t) => {
   const { server } = await startOvsdbServer(t, NB_SCHEMA);
@@ -72,7 +74,7 @@ t.test('the view of one node', async (t) => {
   t.same(names(nb, 'Logical_Switch_Port'), ['admin-made', 'mine', 'theirs'], 'with every port on it: by the switch key, and by uuid');
 
   const seen: string[] = [];
-  nb.cache.on('change', (c: RowChange) => seen.push(`${c.table}:${stringOf(c.new ?? c.old ?? {}, 'name') ?? ''}`));
+  nb.cache.on('change', (c: RowChange<NbRows>) => seen.push(`${c.table}:${nameOf(c.new ?? c.old)}`));
   await addPort(admin, 'other', 'unrelated-2', new Map([[OwnerKeys.node, 'node-b']]));
   await addSwitch(admin, 'other-2');
   await addPort(admin, 'served', 'admin-made-2');

@@ -4,22 +4,23 @@
 // (owned or shared) and their switches, nothing else; the release removes exactly that node's
 // ports and their guard keys, and takes the node's target off a port it shares.
 import t from 'tap';
-import { stringMapOf, stringOf } from '../../daemon/lib/rows.ts';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
+import { selectedRows } from '../../daemon/ovsdb/model.ts';
+import { nbModel, type LogicalSwitch, type LogicalSwitchPort } from '../../daemon/ovsdb/models/nb.ts';
 import { eq, insert, mutate, mutation } from '../../daemon/ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
-import { NB_MONITOR } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient } from '../../daemon/ovn/nb.ts';
 import { asTargetIds, IpamKeys, OWNER_VALUE, OwnerKeys, ScopeKeys, targetIdsOf } from '../../daemon/ovn/ids.ts';
 import { NODE_PORTS_MONITOR, nodePortConditions, nodesWithPorts } from '../../daemon/ovn/node-ports.ts';
 import { releasePortsOf } from '../../daemon/attachments/release-node.ts';
 import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const deadline = (): AbortSignal => AbortSignal.timeout(5000);
-const names = (nb: OvsdbClient, table: string): string[] => [...nb.cache.table(table).values()].map((row) => stringOf(row, 'name') ?? '').sort();
+const names = (nb: NbClient, table: 'Logical_Switch' | 'Logical_Switch_Port'): string[] => [...nb.cache.table(table).values()].map((row) => row.name).sort();
 
 t.test("a node's ports, and only them", async (t) => {
   const { server } = await startOvsdbServer(t, NB_SCHEMA);
-  const admin = new OvsdbClient({ remotes: [server.unixRemote], database: 'OVN_Northbound', monitor: NB_MONITOR });
+  const admin = modelClient(nbModel, NB_MONITOR, { remotes: [server.unixRemote] });
   t.teardown(() => admin.close());
   admin.start();
   await admin.waitConnected(deadline());
@@ -63,7 +64,7 @@ t.test("a node's ports, and only them", async (t) => {
   t.same([...(await nodesWithPorts(admin, ['node-a', 'node-b', 'node-c'], deadline()))], ['node-d'], 'a node that is only a migration target');
   t.same([...(await nodesWithPorts(admin, ['node-a', 'node-b', 'node-c', 'node-d'], deadline()))], [], 'none when every node is named');
 
-  const client: OvsdbClient = new OvsdbClient({ remotes: [server.unixRemote], database: 'OVN_Northbound', monitor: NODE_PORTS_MONITOR, conditions: () => nodePortConditions('node-b', client) });
+  const client: NbClient = modelClient(nbModel, NODE_PORTS_MONITOR, { remotes: [server.unixRemote], conditions: () => nodePortConditions('node-b', client) });
   t.teardown(() => client.close());
   client.start();
   await client.waitConnected(deadline());
@@ -75,14 +76,15 @@ t.test("a node's ports, and only them", async (t) => {
   t.same(released.map((p) => [p.name, p.switchName, p.containerId]).sort(), [['a-claim', 's2', 'b-target'], ['b1', 's1', 'b1'], ['b2', 's2', 'b2']], "its two ports and its target's share, each with its switch");
   t.match(released.find((p) => p.name === 'b1')?.entry, new RegExp(` ${b1ip.replaceAll('.', '\\.')}$`), 'with its addresses');
   const [rows] = await admin.transact([{ op: 'select', table: 'Logical_Switch_Port', where: [], columns: ['name'] }], deadline());
-  t.same((rows?.rows ?? []).map((r) => stringOf(r, 'name')).sort(), ['a-claim', 'a1', 'admin-made', 'c-claim', 'c1'], 'every other port stays');
+  t.same(selectedRows<LogicalSwitchPort, 'name'>(rows).map((r) => r.name).sort(), ['a-claim', 'a1', 'admin-made', 'c-claim', 'c1'], 'every other port stays');
   const [shared] = await admin.transact([{ op: 'select', table: 'Logical_Switch_Port', where: [eq('name', 'a-claim')], columns: ['external_ids', 'options'] }], deadline());
-  const sharedIds = stringMapOf(shared?.rows?.[0] ?? {}, 'external_ids');
+  const [sharedRow] = selectedRows<LogicalSwitchPort, 'external_ids' | 'options'>(shared);
+  const sharedIds = sharedRow?.external_ids ?? new Map<string, string>();
   t.equal(sharedIds.get(OwnerKeys.node), 'node-a', "node-a's port stays node-a's");
   t.equal(targetIdsOf(sharedIds).size, 0, "node-b's target is gone from it");
-  t.same(Object.fromEntries(stringMapOf(shared?.rows?.[0] ?? {}, 'options')), { 'requested-chassis': 'chassis-a' }, "node-a's chassis only");
+  t.same(Object.fromEntries(sharedRow?.options ?? new Map<string, string>()), { 'requested-chassis': 'chassis-a' }, "node-a's chassis only");
   const [s1] = await admin.transact([{ op: 'select', table: 'Logical_Switch', where: [eq('name', 's1')], columns: ['external_ids'] }], deadline());
-  const holders = [...stringMapOf(s1?.rows?.[0] ?? {}, 'external_ids').values()];
+  const holders = [...(selectedRows<LogicalSwitch, 'external_ids'>(s1)[0]?.external_ids ?? new Map<string, string>()).values()];
   t.notOk(holders.includes('port:b1'), "b1's guard keys are gone");
   t.ok(holders.includes('port:a1'), "a1's stay");
   t.same(await releasePortsOf(client, 'node-b', deadline()), [], 'again: nothing');

@@ -3,7 +3,6 @@
 import { once } from 'node:events';
 import { execa } from 'execa';
 import t from 'tap';
-import { stringOf } from '../../daemon/lib/rows.ts';
 import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import type { OvsdbClientOptions } from '../../daemon/ovsdb/client.ts';
@@ -230,7 +229,8 @@ t.test('conditions: only selected rows reach the cache; updateConditions moves t
 
   const seen: string[] = [];
   client.cache.on('change', (c: RowChange) => {
-    if (c.table === 'Bridge') seen.push(stringOf(c.new ?? c.old ?? {}, 'name') ?? '');
+    const name = (c.new ?? c.old)?.['name'];
+    if (c.table === 'Bridge') seen.push(typeof name === 'string' ? name : '');
   });
   await vsctl(server.unixRemote, 'add-br', 'br-d');
   await vsctl(server.unixRemote, 'set', 'bridge', 'br-b', 'external_ids:x=1');

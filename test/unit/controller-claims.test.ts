@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { ClaimReleaser, type PlacedReservation, type ReservationStore } from '../../daemon/controller/claims.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
 import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
+import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
+import { CONTROLLER_NB_MONITOR } from '../../daemon/ovn/exposed.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { startInProcessApi } from '../helpers/fake-apiserver.ts';
 import { until } from '../helpers/until.ts';
@@ -39,7 +41,7 @@ t.test('ipamclaim-release', async (t) => {
   const store = new MemoryStore();
   const nb: NbView = { ready: true, switchState: () => 'missing', marked: () => [], onChange: () => () => undefined };
   // Neither is started: this loop reads its own claims cache and the store only.
-  const nbClient = new OvsdbClient({ remotes: ['unix:/nonexistent'], database: 'OVN_Northbound', monitor: {} });
+  const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
   const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 200, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000 };
   const loop = new ClaimReleaser(ctx, store);
 

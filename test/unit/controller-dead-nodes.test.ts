@@ -11,7 +11,9 @@ import { DeadNodeReleaser, type NodeAttachments } from '../../daemon/controller/
 import type { ReleasedPort } from '../../daemon/attachments/release-node.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
 import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
+import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
+import { CONTROLLER_NB_MONITOR } from '../../daemon/ovn/exposed.ts';
 import { startInProcessApi } from '../helpers/fake-apiserver.ts';
 import { until, sleep } from '../helpers/until.ts';
 
@@ -66,7 +68,7 @@ t.test('dead-node-release', async (t) => {
 
   const store = new MemoryNodes();
   const nb: NbView = { ready: true, switchState: () => 'missing', marked: () => [], onChange: () => () => undefined };
-  const nbClient = new OvsdbClient({ remotes: ['unix:/nonexistent'], database: 'OVN_Northbound', monitor: {} });
+  const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
   const graceMs = 600;
   // A long resync: the release must come from the end of the grace period, not from a resync.
   const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: graceMs };

@@ -15,7 +15,9 @@ import { definitionOf } from '../../daemon/controller/definition.ts';
 import type { SwitchState } from '../../daemon/controller/plan.ts';
 import type { SwitchIds } from '../../daemon/ovn/exposed.ts';
 import { ExposeKeys, OwnerKeys } from '../../daemon/ovn/ids.ts';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
+import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
+import { CONTROLLER_NB_MONITOR } from '../../daemon/ovn/exposed.ts';
 import { startFakeApiServer, type FakeApi, type KubeObject } from '../helpers/fake-apiserver.ts';
 import { sleep, until } from '../helpers/until.ts';
 
@@ -50,7 +52,7 @@ async function setup(t: Test, loops: (ctx: LeaderContext) => Array<NetworkSync |
   caches.start();
   const nb = new FakeNb();
   // Never started: the loops under test only read `nb`.
-  const nbClient = new OvsdbClient({ remotes: ['unix:/nonexistent'], database: 'OVN_Northbound', monitor: {} });
+  const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
   const ctx: LeaderContext = { kubeConfig, caches, nb, nbClient, log, resyncMs: 150, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000 };
   const runner = new LoopRunner(loops(ctx), log);
   t.teardown(async () => {

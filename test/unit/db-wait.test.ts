@@ -3,13 +3,13 @@
 import t from 'tap';
 import { ensureConnected, type Attacher } from '../../daemon/attachments/context.ts';
 import { CniError, ErrorCode } from '../../daemon/cni/errors.ts';
-import type { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import type { NbClient } from '../../daemon/ovn/nb.ts';
 
 /** A client that is never connected: waitConnected ends only with its signal. */
 const away = {
   connected: false,
   waitConnected: (signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))),
-} as unknown as OvsdbClient;
+} as unknown as NbClient;
 const ctx = { nb: away, ovs: away, dbWaitMs: 300 } as unknown as Attacher;
 // AbortSignal.timeout() does not keep a process alive (the daemon's server does).
 const alive = setInterval(() => undefined, 1000);

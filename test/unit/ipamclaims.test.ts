@@ -14,7 +14,7 @@ import { ownerExternalIds, OwnerKeys, roleOf, TargetKeys, targetIdsOf } from '..
 import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { orphanedReservations, type PlacedReservation } from '../../daemon/controller/claims.ts';
-import type { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import type { NbClient } from '../../daemon/ovn/nb.ts';
 import { TableCache } from '../../daemon/ovsdb/cache.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
@@ -52,7 +52,7 @@ t.test('reservations on a switch', async (t) => {
   t.match(reservationGuard(sw, r), { op: 'wait', until: '==', rows: [{ name: 'vmnet' }], where: [['_uuid', '=='], ['external_ids', 'includes']] }, 'later pods of a claim wait for its reservation to be unchanged');
 
   // A reserved address is in use for everyone but its claim.
-  const nb = { cache: new TableCache() } as unknown as OvsdbClient;
+  const nb = { cache: new TableCache() } as unknown as NbClient;
   const used = addressesInUse(nb, sw);
   const user = used.ips.get('10.70.0.2');
   t.ok(user !== undefined && usedByClaim(user, 'vms/vm1'), 'its own claim may use it');

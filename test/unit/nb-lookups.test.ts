@@ -5,14 +5,16 @@
 import t from 'tap';
 import { seededRandom } from '../helpers/random.ts';
 import { isDeepStrictEqual } from 'node:util';
-import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
+import { modelClient } from '../../daemon/ovsdb/client.ts';
 import type { TableCache } from '../../daemon/ovsdb/cache.ts';
-import { planMonitor, type MonitorPlan, type MonitorSpec } from '../../daemon/ovsdb/monitor.ts';
-import { parseUuid, type Row, type Uuid } from '../../daemon/ovsdb/notation.ts';
+import { planMonitor, type MonitorPlan } from '../../daemon/ovsdb/monitor.ts';
+import { parseUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import type { DatabaseSchema } from '../../daemon/ovsdb/schema.ts';
-import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../../daemon/lib/rows.ts';
+import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
+import { ovsModel } from '../../daemon/ovsdb/models/vswitch.ts';
 import { parseSubnet, subnetContains, type Subnet } from '../../daemon/lib/ip.ts';
-import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, NB_MONITOR, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
+import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
+import { NB_MONITOR, type NbClient, type NbRows } from '../../daemon/ovn/nb.ts';
 import { addressesInUse, ClaimReservation, StaleGuard, type AddressUser } from '../../daemon/ipam/in-use.ts';
 import { findPort } from '../../daemon/ovn/ports.ts';
 import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';
@@ -23,19 +25,22 @@ import { macForIpv4 } from '../../daemon/lib/ip.ts';
 import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { OwnerKeys } from '../../daemon/ovn/ids.ts';
-import { findBridge, findBridgePort, findInterface, OVS_MONITOR } from '../../daemon/ovs/bridge.ts';
+import { findBridge, findBridgePort, findInterface, OVS_MONITOR, type OvsClient } from '../../daemon/ovs/bridge.ts';
 import { indexNb } from '../../daemon/ovn/indexes.ts';
 import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 
 const nbSchema = await loadSchema(NB_SCHEMA);
 const nbPlan = planMonitor(nbSchema, NB_MONITOR);
 
-/** A client that never connects: its cache is fed by hand, as the monitor would. */
-function client(database: string, monitor: MonitorSpec): OvsdbClient {
-  return new OvsdbClient({ remotes: ['unix:/nonexistent'], database, monitor });
+/** Clients that never connect: their caches are fed by hand, as the monitor would. */
+function nbClient(): NbClient {
+  return modelClient(nbModel, NB_MONITOR, { remotes: ['unix:/nonexistent'] });
+}
+function ovsClient(): OvsClient {
+  return modelClient(ovsModel, OVS_MONITOR, { remotes: ['unix:/nonexistent'] });
 }
 
-function feed(cache: TableCache, schema: DatabaseSchema, plan: MonitorPlan, initial: unknown): void {
+function feed<Tables>(cache: TableCache<Tables>, schema: DatabaseSchema, plan: MonitorPlan, initial: unknown): void {
   cache.resync(schema, plan, 'update2', initial);
 }
 
@@ -45,46 +50,46 @@ const newUuid = (): Uuid => parseUuid(`00000000-0000-4000-8000-${(nextUuid++).to
 // ---- The oracle: the scans the indexes replaced, as they were. ----
 
 const scan = {
-  toSwitch(row: Row): LogicalSwitch {
-    return { uuid: rowUuid(row), name: stringOf(row, 'name') ?? '', ports: uuidsOf(row, 'ports'), otherConfig: stringMapOf(row, 'other_config'), externalIds: stringMapOf(row, 'external_ids') };
+  toSwitch(row: NbRows['Logical_Switch']): LogicalSwitch {
+    return { uuid: row._uuid, name: row.name, ports: [...row.ports], otherConfig: new Map(row.other_config), externalIds: new Map(row.external_ids) };
   },
-  findSwitch(nb: OvsdbClient, name: string): LogicalSwitch | undefined {
+  findSwitch(nb: NbClient, name: string): LogicalSwitch | undefined {
     let found: LogicalSwitch | undefined;
     for (const row of nb.cache.table('Logical_Switch').values()) {
-      if (stringOf(row, 'name') !== name) continue;
+      if (row.name !== name) continue;
       if (found !== undefined) throw new AmbiguousSwitchError(`more than one logical switch is named ${JSON.stringify(name)}`);
       found = scan.toSwitch(row);
     }
     return found;
   },
-  switchOfPort(nb: OvsdbClient, portUuid: Uuid): LogicalSwitch | undefined {
-    for (const row of nb.cache.table('Logical_Switch').values()) if (uuidsOf(row, 'ports').includes(portUuid)) return scan.toSwitch(row);
+  switchOfPort(nb: NbClient, portUuid: Uuid): LogicalSwitch | undefined {
+    for (const row of nb.cache.table('Logical_Switch').values()) if (row.ports.includes(portUuid)) return scan.toSwitch(row);
     return undefined;
   },
-  findPort(nb: OvsdbClient, name: string): Uuid | undefined {
-    for (const row of nb.cache.table('Logical_Switch_Port').values()) if (stringOf(row, 'name') === name) return rowUuid(row);
+  findPort(nb: NbClient, name: string): Uuid | undefined {
+    for (const row of nb.cache.table('Logical_Switch_Port').values()) if (row.name === name) return row._uuid;
     return undefined;
   },
-  routerNetworks(nb: OvsdbClient, sw: LogicalSwitch): string[] {
+  routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
     const lrpNames = new Set<string>();
     for (const uuid of sw.ports) {
       const lsp = nb.cache.row('Logical_Switch_Port', uuid);
-      if (lsp === undefined || stringOf(lsp, 'type') !== 'router') continue;
-      const peer = stringMapOf(lsp, 'options').get('router-port');
+      if (lsp === undefined || lsp.type !== 'router') continue;
+      const peer = lsp.options.get('router-port');
       if (peer !== undefined) lrpNames.add(peer);
     }
     if (lrpNames.size === 0) return [];
     const networks: string[] = [];
-    for (const lrp of nb.cache.table('Logical_Router_Port').values()) if (lrpNames.has(stringOf(lrp, 'name') ?? '')) networks.push(...stringsOf(lrp, 'networks'));
+    for (const lrp of nb.cache.table('Logical_Router_Port').values()) if (lrpNames.has(lrp.name)) networks.push(...lrp.networks);
     return networks;
   },
-  addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: Map<string, AddressUser>; macs: Map<string, AddressUser> } {
+  addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: Map<string, AddressUser>; macs: Map<string, AddressUser> } {
     const ips = new Map<string, AddressUser>();
     const macs = new Map<string, AddressUser>();
     for (const uuid of sw.ports) {
       const lsp = nb.cache.row('Logical_Switch_Port', uuid);
       if (lsp === undefined) continue;
-      for (const entry of [...stringsOf(lsp, 'addresses'), ...stringsOf(lsp, 'dynamic_addresses')]) {
+      for (const entry of [...lsp.addresses, ...(lsp.dynamic_addresses === undefined ? [] : [lsp.dynamic_addresses])]) {
         const used = parsePortAddresses(entry);
         if (used.mac !== undefined) macs.set(used.mac, lsp);
         for (const ip of used.ips) ips.set(ip, lsp);
@@ -100,7 +105,7 @@ const scan = {
     }
     return { ips, macs };
   },
-  switchGateway(nb: OvsdbClient, sw: LogicalSwitch, subnet: Subnet): string | undefined {
+  switchGateway(nb: NbClient, sw: LogicalSwitch, subnet: Subnet): string | undefined {
     for (const network of scan.routerNetworks(nb, sw)) {
       const address = network.split('/')[0] ?? '';
       if (subnetContains(subnet, address)) return address;
@@ -206,15 +211,15 @@ const SWITCH_NAMES = ['a', 'b', 'c'];
 const MISSING = newUuid();
 
 const who = (user: AddressUser | undefined): string =>
-  user === undefined ? 'free' : user === 'router' ? 'router' : user instanceof ClaimReservation ? `claim ${user.claim}` : user instanceof StaleGuard ? `gone ${user.port}` : `port ${rowUuid(user)}`;
+  user === undefined ? 'free' : user === 'router' ? 'router' : user instanceof ClaimReservation ? `claim ${user.claim}` : user instanceof StaleGuard ? `gone ${user.port}` : `port ${user._uuid}`;
 
 type Impl = Pick<typeof scan, 'findSwitch' | 'switchOfPort' | 'switchGateway'> & {
-  findPort(nb: OvsdbClient, name: string): Uuid | undefined;
-  addressesInUse(nb: OvsdbClient, sw: LogicalSwitch): { ips: { get(a: string): AddressUser | undefined; has(a: string): boolean }; macs: { get(a: string): AddressUser | undefined; has(a: string): boolean } };
+  findPort(nb: NbClient, name: string): Uuid | undefined;
+  addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: { get(a: string): AddressUser | undefined; has(a: string): boolean }; macs: { get(a: string): AddressUser | undefined; has(a: string): boolean } };
 };
 const indexed: Impl = { findSwitch, switchOfPort, switchGateway, addressesInUse, findPort: (nb, name) => findPort(nb, name)?.uuid };
 
-function answers(nb: OvsdbClient, impl: Impl): unknown {
+function answers(nb: NbClient, impl: Impl): unknown {
   const plain = (sw: LogicalSwitch | undefined) => sw && { uuid: sw.uuid, name: sw.name, ports: [...sw.ports], ids: [...sw.externalIds], other: [...sw.otherConfig] };
   const out: Record<string, unknown> = {};
   for (const name of [...SWITCH_NAMES, 'none']) {
@@ -226,7 +231,7 @@ function answers(nb: OvsdbClient, impl: Impl): unknown {
   }
   for (const [uuid, row] of [...nb.cache.table('Logical_Switch_Port'), [MISSING, { name: 'missing' }] as const]) {
     out[`switch of ${uuid}`] = impl.switchOfPort(nb, uuid)?.uuid;
-    out[`port ${stringOf(row, 'name') ?? ''}`] = impl.findPort(nb, stringOf(row, 'name') ?? '');
+    out[`port ${row.name}`] = impl.findPort(nb, row.name);
   }
   // Every switch, current (as the daemon's callers hold them: just found).
   for (const row of nb.cache.table('Logical_Switch').values()) {
@@ -243,7 +248,7 @@ t.test('the indexed look-ups answer as the scans did, through random changes and
   const rnd = seededRandom(Number(process.env['LOOKUP_SEED'] ?? 20_000));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const chance = (p: number) => rnd() < p;
-  const nb = client('OVN_Northbound', NB_MONITOR);
+  const nb = nbClient();
   let model: Model = { lsp: new Map(), ls: new Map(), lrp: new Map() };
   // Three switches, two of them named alike at times.
   for (const name of ['a', 'b', 'c']) model.ls.set(newUuid(), { name, ports: [], ids: new Map() });
@@ -326,7 +331,7 @@ t.test('the indexed look-ups answer as the scans did, through random changes and
 });
 
 t.test('who uses an address: router first, then the last port in the switch order, then the holder of its guard key', async (t) => {
-  const nb = client('OVN_Northbound', NB_MONITOR);
+  const nb = nbClient();
   indexNb(nb); // registered before the monitor reply: built with its rows
   const [S, P1, P2, R, L] = [newUuid(), newUuid(), newUuid(), newUuid(), newUuid()];
   const guardKeys = new Map([
@@ -370,7 +375,7 @@ t.test('who uses an address: router first, then the last port in the switch orde
 });
 
 t.test('bridge, port and interface by name', async (t) => {
-  const ovs = client('Open_vSwitch', OVS_MONITOR);
+  const ovs = ovsClient();
   const schema = await loadSchema(VSWITCH_SCHEMA);
   const plan = planMonitor(schema, OVS_MONITOR);
   const [B, P, I] = [newUuid(), newUuid(), newUuid()];
@@ -391,7 +396,7 @@ t.test('bridge, port and interface by name', async (t) => {
 
 t.test('cost of one ADD look-ups: an empty switch and one of 20,000 ports (measured, not asserted)', async (t) => {
   const PORTS = Number(process.env['LOOKUP_BENCH_PORTS'] ?? 20_000);
-  const nb = client('OVN_Northbound', NB_MONITOR);
+  const nb = nbClient();
   const [BIG, EMPTY] = [newUuid(), newUuid()];
   const lsps: Record<string, unknown> = {};
   const bigPorts: Uuid[] = [];
