@@ -14,7 +14,7 @@ import type { Logger } from '../lib/log.ts';
 import { createVethPair, type VethPair } from '../netlink/veth.ts';
 import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
-import { isErrno } from '../netlink/errors.ts';
+import { isErrno, ClaimLookupError } from '../errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
 import { ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
@@ -27,7 +27,7 @@ import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridg
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
-import { ClaimLookupError, type ClaimInfo } from '../k8s/ipamclaims.ts';
+import { type ClaimInfo } from '../k8s/ipamclaims.ts';
 import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**

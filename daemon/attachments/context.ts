@@ -2,8 +2,8 @@
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { NbScope } from '../ovn/scope.ts';
-import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
-import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
+import { OvsdbNotConnectedError } from '../errors.ts';
+import { NetnsNotFoundError, NotANetnsError } from '../errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';

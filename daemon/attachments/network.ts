@@ -9,17 +9,18 @@ import { CniError, ErrorCode, shown } from '../cni/errors.ts';
 import { fieldOf, type NetConf, type RequestedAddress } from '../cni/config.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import type { ResultIp } from '../cni/result.ts';
-import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
+import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
-import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
+import { ensureManagedSwitch, networkDefinition } from '../ovn/managed.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
-import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
-import { AddressInUseError, ClaimMismatchError, PoolExhaustedError } from '../ipam/allocate.ts';
+import { parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
+
 import type { AttachmentIdentity } from '../ovn/ids.ts';
 import { localChassis } from '../ovs/chassis.ts';
-import { ChassisUnknownError, MigrationInFlightError, SameChassisError } from '../ipam/migration.ts';
+
 import { podAddressRequest } from '../k8s/requests.ts';
 import type { Attacher } from './context.ts';
+import { AmbiguousSwitchError, NetworkDefinitionError, IpamConfigError, AddressInUseError, ClaimMismatchError, PoolExhaustedError, ChassisUnknownError, MigrationInFlightError, SameChassisError } from '../errors.ts';
 
 /** What ADD (either mode) is asked. */
 export interface NetworkRequest {

@@ -7,8 +7,9 @@
  */
 import { parseConfig } from '../cni/config.ts';
 import { CniError } from '../cni/errors.ts';
-import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
+import { networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni/json.ts';
+import { NetworkSpecError, NetworkDefinitionError } from '../errors.ts';
 
 export const CNI_VERSION = '1.0.0';
 export const PLUGIN_TYPE = 'ovn-multinet';
@@ -24,16 +25,6 @@ export interface Definition {
   managed: string | undefined;
   /** The NAD's spec.config. */
   config: string;
-}
-
-/** The spec is invalid; `field` is its path (spec.config.subnets[0], metadata.name, ...). */
-export class NetworkSpecError extends Error {
-  override name = 'NetworkSpecError';
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.field = field;
-  }
 }
 
 /** CniError messages start with the config key at fault. */

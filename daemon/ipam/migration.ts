@@ -25,7 +25,7 @@
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { stringMapOf } from '../lib/rows.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict, SameChassisError, ChassisUnknownError } from '../errors.ts';
 import { eq, update, wait, type Operation } from '../ovsdb/ops.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
 import { deletePortOps, findAttachmentPort, type LogicalPort } from '../ovn/ports.ts';
@@ -41,24 +41,6 @@ const MAX_ATTEMPTS = 50;
 export interface KnownPort {
   port: LogicalPort;
   switchUuid: Uuid;
-}
-
-/** A third pod of a claim while two share its port. */
-export class MigrationInFlightError extends Error {
-  override name = 'MigrationInFlightError';
-}
-
-/**
- * A second pod of the claim on the chassis its port is bound to: OVN binds a port to one OVS
- * interface per chassis, so a migration within one node cannot share the port.
- */
-export class SameChassisError extends Error {
-  override name = 'SameChassisError';
-}
-
-/** The node's chassis is not known (no system-id in its Open_vSwitch row). */
-export class ChassisUnknownError extends Error {
-  override name = 'ChassisUnknownError';
 }
 
 /** Commits only while the port's external_ids and options are exactly as read. */

@@ -10,9 +10,10 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject
 import { withSignal } from './signal.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
+import { parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
 import { WatchedCache } from './watch.ts';
 import { isObject } from '../cni/json.ts';
+import { NamespaceNotFoundError, NetworkLookupError, LabelSelectorError } from '../errors.ts';
 
 export const NETWORK_GROUP = 'ovn-multinet.io';
 export const NETWORK_VERSION = 'v1';
@@ -23,14 +24,6 @@ export interface NetworkInfo {
   name: string;
   /** undefined: absent (selects no namespace); an Error: invalid (refused with 7). */
   namespaceSelector: LabelSelector | undefined | LabelSelectorError;
-}
-
-export class NamespaceNotFoundError extends Error {
-  override name = 'NamespaceNotFoundError';
-}
-/** The API server could not be asked, or the first list has not arrived in time. */
-export class NetworkLookupError extends Error {
-  override name = 'NetworkLookupError';
 }
 
 /** Where Networks and namespace labels come from; the fake in unit tests satisfies it too. */

@@ -5,8 +5,9 @@
  */
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { RequestedAddress } from '../cni/config.ts';
-import { NETWORKS_ANNOTATION, NetworkSelectionError, parseNetworkSelections, selectNetwork } from './selection.ts';
-import { PodLookupError, PodNotFoundError, PodUidMismatchError, type PodSource } from './pods.ts';
+import { NETWORKS_ANNOTATION, parseNetworkSelections, selectNetwork } from './selection.ts';
+import { type PodSource } from './pods.ts';
+import { NetworkSelectionError, PodLookupError, PodNotFoundError, PodUidMismatchError } from '../errors.ts';
 
 export interface PodAddressRequest {
   ips: RequestedAddress[] | undefined;

@@ -1,7 +1,7 @@
 // IPv4/IPv6 addresses and prefixes as rtnetlink carries them: network-order bytes plus AF_* family.
 // Text parsing and formatting come from daemon/lib/ip.ts.
 import { bigIntToIp, familyOf, ipToBigInt, parseSubnet, type Family } from '../lib/ip.ts';
-import { InvalidAddressError } from './errors.ts';
+import { InvalidAddressError } from '../errors.ts';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

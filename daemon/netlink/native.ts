@@ -3,7 +3,7 @@
 // inside the single executable (see daemon/lib/addons.ts).
 import { fileURLToPath } from 'node:url';
 import { addonPath } from '../lib/addons.ts';
-import { KernelError, NativeAddonError } from './errors.ts';
+import { KernelError, NativeAddonError } from '../errors.ts';
 
 export interface NativeBinding {
   /** Moves the calling thread into the netns behind fd. */

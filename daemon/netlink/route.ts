@@ -1,6 +1,6 @@
 // Routes (RTM_NEWROUTE) in the main table, through one interface.
 import { rt } from 'netlink';
-import { InvalidAddressError } from './errors.ts';
+import { InvalidAddressError } from '../errors.ts';
 import { parseCidr, parseIp } from './ip-bytes.ts';
 import { createFlags, type RtnlRequest } from './rtnl.ts';
 

@@ -11,7 +11,7 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { RowChange } from '../ovsdb/cache.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict } from '../errors.ts';
 import { del, eq, wait, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf } from '../lib/rows.ts';

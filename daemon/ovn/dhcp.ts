@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict } from '../errors.ts';
 import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
 import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';

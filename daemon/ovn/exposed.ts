@@ -4,7 +4,8 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { stringMapOf, stringOf } from '../lib/rows.ts';
-import { AmbiguousSwitchError, findSwitch } from './switches.ts';
+import { findSwitch } from './switches.ts';
+import { AmbiguousSwitchError } from '../errors.ts';
 
 export const CONTROLLER_NB_MONITOR = {
   Logical_Switch: ['name', 'other_config', 'external_ids'],

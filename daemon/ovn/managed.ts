@@ -8,26 +8,13 @@
 import { createHash } from 'node:crypto';
 import type { ManagedNetwork } from '../cni/config.ts';
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict, NetworkDefinitionError } from '../errors.ts';
 import { eq, insert, wait, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
 import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.ts';
 import { stringOf } from '../lib/rows.ts';
 import { IpamKeys, OWNER_VALUE, OwnerKeys } from './ids.ts';
 import { findSwitch, type LogicalSwitch } from './switches.ts';
-
-export class NetworkDefinitionError extends Error {
-  override name = 'NetworkDefinitionError';
-  /** The config key at fault. */
-  readonly field: string;
-  readonly details: string;
-
-  constructor(field: string, message: string, details = '') {
-    super(message);
-    this.field = field;
-    this.details = details;
-  }
-}
 
 interface Definition {
   topology: ManagedNetwork['topology'];

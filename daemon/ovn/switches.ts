@@ -4,6 +4,7 @@ import { isMap, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../lib/rows.ts';
 import { portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
 import { subnetContains, type Subnet } from '../lib/ip.ts';
+import { AmbiguousSwitchError } from '../errors.ts';
 
 /** A switch as the cache holds it now; shared between readers, never changed. */
 export interface LogicalSwitch {
@@ -48,10 +49,6 @@ export const NB_MONITOR = {
   Logical_Router_Port: ['name', 'networks', 'ipv6_ra_configs'],
   DHCP_Options: ['cidr', 'options', 'external_ids'],
 } as const;
-
-export class AmbiguousSwitchError extends Error {
-  override name = 'AmbiguousSwitchError';
-}
 
 /** The switch named `name`, undefined when none. Names are not unique in the NB schema: two is an error. */
 export function findSwitch(nb: OvsdbClient, name: string): LogicalSwitch | undefined {

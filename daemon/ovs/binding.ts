@@ -5,10 +5,7 @@
  */
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import { stringMapOf, stringOf } from '../lib/rows.ts';
-
-export class BindingMovedError extends Error {
-  override name = 'BindingMovedError';
-}
+import { BindingMovedError } from '../errors.ts';
 
 export async function waitOvnInstalled(ovs: OvsdbClient, ifaceName: string, ifaceId: string, signal: AbortSignal): Promise<void> {
   const row = await ovs.cache.waitForRow(

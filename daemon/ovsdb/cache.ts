@@ -4,7 +4,7 @@
 // Secondary indexes (index.ts) registered on it are current whenever a `change` is emitted.
 
 import { EventEmitter } from 'node:events';
-import { OvsdbConfigError, OvsdbProtocolError } from './errors.ts';
+import { OvsdbConfigError, OvsdbProtocolError } from '../errors.ts';
 import { MaintainedIndex } from './index.ts';
 import type { CacheIndex, KeysOf } from './index.ts';
 import { isJsonObject } from './json.ts';

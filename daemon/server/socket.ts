@@ -12,6 +12,7 @@ import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonR
 import { errorOutput } from '../cni/output.ts';
 import { LATEST_VERSION } from '../cni/version.ts';
 import type { Logger } from '../lib/log.ts';
+import { ClientGoneError, SocketSetupError } from '../errors.ts';
 
 export interface SocketOptions {
   path: string;
@@ -21,14 +22,6 @@ export interface SocketOptions {
   log: Logger;
   /** `clientGone` aborts when the client disconnects before the answer: nobody would get it. */
   handle: (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse>;
-}
-
-export class ClientGoneError extends Error {
-  override name = 'ClientGoneError';
-}
-
-export class SocketSetupError extends Error {
-  override name = 'SocketSetupError';
 }
 
 async function prepareDirectory(dir: string): Promise<void> {

@@ -4,10 +4,11 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LabelSelectorError, parseLabelSelector, selectorMatches } from '../../daemon/k8s/labels.ts';
-import { NetworkCache, NetworkLookupError, NamespaceNotFoundError, checkNetworkAccess, toNetworkInfo, type NetworkInfo, type NetworkSource } from '../../daemon/k8s/networks.ts';
+import { parseLabelSelector, selectorMatches } from '../../daemon/k8s/labels.ts';
+import { NetworkCache, checkNetworkAccess, toNetworkInfo, type NetworkInfo, type NetworkSource } from '../../daemon/k8s/networks.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { LabelSelectorError, NetworkLookupError, NamespaceNotFoundError } from '../../daemon/errors.ts';
 
 const log = pino({ level: 'silent' });
 const signal = () => AbortSignal.timeout(10_000);

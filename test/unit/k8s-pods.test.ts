@@ -3,9 +3,10 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodCache, PodLookupError, PodNotFoundError, PodUidMismatchError, loadKubeConfig, type PodSource } from '../../daemon/k8s/pods.ts';
+import { PodCache, loadKubeConfig, type PodSource } from '../../daemon/k8s/pods.ts';
 import { podAddressRequest } from '../../daemon/k8s/requests.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { PodLookupError, PodNotFoundError, PodUidMismatchError } from '../../daemon/errors.ts';
 
 const log = pino({ level: 'silent' });
 const signal = () => AbortSignal.timeout(10_000);

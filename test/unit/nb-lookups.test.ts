@@ -12,7 +12,7 @@ import { parseUuid, type Row, type Uuid } from '../../daemon/ovsdb/notation.ts';
 import type { DatabaseSchema } from '../../daemon/ovsdb/schema.ts';
 import { rowUuid, stringMapOf, stringOf, stringsOf, uuidsOf } from '../../daemon/lib/rows.ts';
 import { parseSubnet, subnetContains, type Subnet } from '../../daemon/lib/ip.ts';
-import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, NB_MONITOR, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
+import { findSwitch, switchGateway, switchOfPort, NB_MONITOR, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
 import { addressesInUse, ClaimReservation, StaleGuard, type AddressUser } from '../../daemon/ipam/in-use.ts';
 import { findPort } from '../../daemon/ovn/ports.ts';
 import { staleGuardKeys } from '../../daemon/ipam/stale-guards.ts';
@@ -26,6 +26,7 @@ import { OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { findBridge, findBridgePort, findInterface, OVS_MONITOR } from '../../daemon/ovs/bridge.ts';
 import { indexNb } from '../../daemon/ovn/indexes.ts';
 import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/ovsdb-server.ts';
+import { AmbiguousSwitchError } from '../../daemon/errors.ts';
 
 const nbSchema = await loadSchema(NB_SCHEMA);
 const nbPlan = planMonitor(nbSchema, NB_MONITOR);

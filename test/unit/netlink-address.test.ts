@@ -1,5 +1,5 @@
 import t from 'tap';
-import { InvalidAddressError } from '../../daemon/netlink/errors.ts';
+import { InvalidAddressError } from '../../daemon/errors.ts';
 import { AF_INET, AF_INET6, encodePrefix, formatIp, parseCidr, parseIp } from '../../daemon/netlink/ip-bytes.ts';
 import { formatMac, parseMac } from '../../daemon/netlink/mac.ts';
 
