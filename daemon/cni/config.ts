@@ -3,7 +3,8 @@
  * every error names the field.
  */
 import { isIP } from 'node:net';
-import { CniError, ErrorCode, shown } from './errors.ts';
+import { shown } from './errors.ts';
+import { DecodeFailureError, InvalidConfigError, UnsupportedFieldError } from '../errors.ts';
 import { negotiateVersion, type CniVersion } from './version.ts';
 import { parseResult, type Result, type ResultDns } from './result.ts';
 import { illFormedKey, isObject } from './json.ts';
@@ -107,28 +108,28 @@ export interface ManagedNetwork {
 }
 
 
-function bad(field: string, msg: string, details = ''): CniError {
-  return new CniError(ErrorCode.InvalidConfig, `${field}: ${msg}`, details);
+function bad(field: string, msg: string, details = ''): InvalidConfigError {
+  return new InvalidConfigError(`${field}: ${msg}`, { details, field });
 }
 
 /** Parses stdin as JSON; anything that is not a JSON object is code 6. */
 export function decodeConfig(stdin: string): Record<string, unknown> {
   if (Buffer.byteLength(stdin) > MAX_CONFIG_BYTES) {
-    throw new CniError(ErrorCode.DecodeFailure, `network configuration is larger than ${MAX_CONFIG_BYTES} bytes`);
+    throw new DecodeFailureError(`network configuration is larger than ${MAX_CONFIG_BYTES} bytes`);
   }
   let value: unknown;
   try {
     value = JSON.parse(stdin);
   } catch (err) {
-    throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not valid JSON', (err as Error).message);
+    throw new DecodeFailureError('network configuration is not valid JSON', { details: (err as Error).message });
   }
   // A lone UTF-16 surrogate ("\ud800") is valid JSON but not Unicode text: ovsdb-server drops a
   // connection whose JSON carries one, so no such string may get as far as a database.
   const illFormed = illFormedKey(value);
   if (illFormed !== undefined) {
-    throw new CniError(ErrorCode.DecodeFailure, 'network configuration is not Unicode text', `a lone UTF-16 surrogate at ${illFormed === '' ? 'the top' : `key ${shown(illFormed.toWellFormed())}`}`);
+    throw new DecodeFailureError('network configuration is not Unicode text', { details: `a lone UTF-16 surrogate at ${illFormed === '' ? 'the top' : `key ${shown(illFormed.toWellFormed())}`}` });
   }
-  if (!isObject(value)) throw new CniError(ErrorCode.DecodeFailure, 'network configuration must be a JSON object');
+  if (!isObject(value)) throw new DecodeFailureError('network configuration must be a JSON object');
   return value;
 }
 
@@ -351,7 +352,7 @@ function inIpamSection<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof CniError) throw new CniError(err.code, `ipam.${err.message}`, err.details, { cause: err.cause });
+    if (err instanceof InvalidConfigError) throw new InvalidConfigError(`ipam.${err.message}`, { details: err.details, field: err.field === undefined ? undefined : `ipam.${err.field}`, cause: err.cause });
     throw err;
   }
 }
@@ -444,7 +445,7 @@ export function parseConfig(raw: Record<string, unknown>): NetConf {
   if (ipam !== undefined) return parseIpamConfig(raw, ipam);
   const top = header(raw);
   if (raw['ipam'] !== undefined) {
-    throw new CniError(ErrorCode.UnsupportedField, 'ipam: not supported, addresses come from the OVN logical switch', 'remove the "ipam" section');
+    throw new UnsupportedFieldError('ipam: not supported, addresses come from the OVN logical switch', { details: 'remove the "ipam" section', field: 'ipam' });
   }
   const portSecurity = raw['portSecurity'];
   if (portSecurity !== undefined && typeof portSecurity !== 'boolean') throw bad('portSecurity', 'must be a boolean');

@@ -1,6 +1,7 @@
 /**
- * CNI error codes (SPEC.md "Error") and the one error class every layer throws.
- * 0-99 are reserved by the spec; ours start at 100.
+ * CNI error codes (SPEC.md "Error") and the CNI error as printed on stdout. 0-99 are reserved by
+ * the spec; ours start at 100. The daemon's layers throw the classes of daemon/errors.ts;
+ * daemon/server/cni-errors.ts turns them into CniErrors.
  */
 export const ErrorCode = {
   IncompatibleVersion: 1,
@@ -20,11 +21,9 @@ export const ErrorCode = {
   AddressPoolExhausted: 102,
   /** A requested static address or MAC is used by another attachment. */
   AddressInUse: 103,
-  /** Anything not mapped to a code above. */
+  /** Anything not mapped to a code above: a bug (server/cni-errors.ts UNEXPECTED). */
   Unknown: 999,
 } as const;
-
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const brand = Symbol.for('ovn-multinet.CniError');
 
@@ -48,13 +47,6 @@ export class CniError extends Error {
   toJSON(): { code: number; msg: string; details?: string } {
     return this.details === '' ? { code: this.code, msg: this.message } : { code: this.code, msg: this.message, details: this.details };
   }
-}
-
-/** Keeps a CniError as it is; anything else becomes code 999 with its message in details. */
-export function asCniError(err: unknown, fallbackMsg = 'internal error'): CniError {
-  if (err instanceof CniError) return err;
-  const details = err instanceof Error ? err.message : String(err);
-  return new CniError(ErrorCode.Unknown, fallbackMsg, details, { cause: err });
 }
 
 const SHOWN = 64;

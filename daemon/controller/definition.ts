@@ -6,10 +6,9 @@
  * an ADD with its NAD's config would be.
  */
 import { parseConfig } from '../cni/config.ts';
-import { CniError } from '../cni/errors.ts';
 import { networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni/json.ts';
-import { NetworkSpecError, NetworkDefinitionError } from '../errors.ts';
+import { IncompatibleVersionError, InvalidConfigError, NetworkDefinitionError, NetworkSpecError, UnsupportedFieldError } from '../errors.ts';
 
 export const CNI_VERSION = '1.0.0';
 export const PLUGIN_TYPE = 'ovn-multinet';
@@ -27,13 +26,19 @@ export interface Definition {
   config: string;
 }
 
-/** CniError messages start with the config key at fault. */
-function fromCniError(err: CniError, prefix: string): NetworkSpecError {
+/** What the config parser throws: the message starts with the config key at fault. */
+type ConfigError = IncompatibleVersionError | InvalidConfigError | UnsupportedFieldError;
+
+function isConfigError(err: unknown): err is ConfigError {
+  return err instanceof InvalidConfigError || err instanceof UnsupportedFieldError || err instanceof IncompatibleVersionError;
+}
+
+function fromConfigError(err: ConfigError, prefix: string): NetworkSpecError {
   const colon = err.message.indexOf(': ');
   const key = colon > 0 ? err.message.slice(0, colon) : '';
   const rest = colon > 0 ? err.message.slice(colon + 2) : err.message;
   const field = key === 'name' ? 'metadata.name' : key === '' ? prefix.replace(/\.$/, '') : `${prefix}${key}`;
-  return new NetworkSpecError(field, err.details === '' ? rest : `${rest} (${err.details})`);
+  return new NetworkSpecError(field, err.details === undefined || err.details === '' ? rest : `${rest} (${err.details})`);
 }
 
 /** spec.allowPersistentIPs, for either form: VMs' IPAMClaims keep their addresses. */
@@ -64,7 +69,7 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
   try {
     parsed = parseConfig(cni);
   } catch (err) {
-    if (err instanceof CniError) throw fromCniError(err, prefix);
+    if (isConfigError(err)) throw fromConfigError(err, prefix);
     throw err;
   }
   let managed: string | undefined;

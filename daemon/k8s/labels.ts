@@ -7,7 +7,7 @@
  * that lack the key.
  */
 import { isObject } from '../cni/json.ts';
-import { LabelSelectorError } from '../errors.ts';
+import { LabelSelectorError, UnreachableError } from '../errors.ts';
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -74,7 +74,7 @@ function requirementMatches(r: SelectorRequirement, labels: ReadonlyMap<string, 
       return value === undefined;
     default: {
       const never: never = r.operator;
-      throw new Error(`unknown operator ${String(never)}`);
+      throw new UnreachableError(`unknown operator ${String(never)}`);
     }
   }
 }

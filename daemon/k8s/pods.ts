@@ -9,7 +9,7 @@ import { WatchedCache } from './watch.ts';
 import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
 import { isObject } from '../cni/json.ts';
-import { PodNotFoundError, PodUidMismatchError, PodLookupError } from '../errors.ts';
+import { KubeConfigError, PodNotFoundError, PodUidMismatchError, PodLookupError } from '../errors.ts';
 
 /** What ovn-multinet reads from a pod, narrowed once at the boundary. */
 export interface PodInfo {
@@ -122,6 +122,6 @@ export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv 
   const kc = new KubeConfig();
   if (file !== undefined) kc.loadFromFile(file);
   else kc.loadFromCluster();
-  if (kc.getCurrentCluster() === null) throw new Error(`${file ?? 'in-cluster config'}: no current cluster`);
+  if (kc.getCurrentCluster() === null) throw new KubeConfigError(`${file ?? 'in-cluster config'}: no current cluster`);
   return kc;
 }

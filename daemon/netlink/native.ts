@@ -54,7 +54,7 @@ function load(path: string): NativeBinding {
     throw new NativeAddonError(path, { cause: err });
   }
   const raw = holder.exports;
-  if (!isRawBinding(raw)) throw new NativeAddonError(path, { cause: new Error('missing exports') });
+  if (!isRawBinding(raw)) throw new NativeAddonError(path, { details: 'missing exports' });
   return {
     setns: (fd) => kernelCall(() => raw.setns(fd)),
     restoreNetns: (fd) => raw.restoreNetns(fd),

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { OvsdbClient } from '../ovsdb/client.ts';
-import { isGuardConflict } from '../errors.ts';
+import { isGuardConflict, OvsdbProtocolError } from '../errors.ts';
 import { eq, insert, update, type Operation } from '../ovsdb/ops.ts';
 import { valuesEqual, type Row, type Uuid } from '../ovsdb/notation.ts';
 import { rowUuid, stringMapOf, stringOf } from '../lib/rows.ts';
@@ -113,7 +113,7 @@ async function ensureRow(nb: OvsdbClient, sw: LogicalSwitch, cidr: string, optio
   try {
     const results = await nb.transact(ops, signal);
     const uuid = results[guards]?.uuid;
-    if (uuid === undefined) throw new Error('no uuid in the DHCP_Options insert result');
+    if (uuid === undefined) throw new OvsdbProtocolError('no uuid in the DHCP_Options insert result');
     return uuid;
   } catch (err) {
     // Another daemon made the row first: it is on its way to the cache.
