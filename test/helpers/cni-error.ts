@@ -15,3 +15,13 @@ export function expectCniError(tt: Test, fn: () => unknown, code: number, field:
   }
   tt.fail(`${field}: did not throw`);
 }
+
+/** Asserts that `promise` rejects with an error the daemon answers as `wanted` (code, message, details). */
+export async function rejectsAsCniError(tt: Test, promise: Promise<unknown>, wanted: Record<string, unknown>, message?: string): Promise<void> {
+  const thrown = await promise.then(() => undefined, (err: unknown) => ({ err }));
+  if (thrown === undefined) {
+    tt.fail(message ?? 'expected to reject');
+    return;
+  }
+  tt.match(toCniError(thrown.err, 'request'), wanted, message ?? 'rejects as this CNI error');
+}
