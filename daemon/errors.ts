@@ -12,7 +12,7 @@ import { constants } from 'node:os';
 
 const kError = Symbol.for('ovn-multinet.error');
 
-export interface ErrorDetails extends ErrorOptions {
+interface ErrorDetails extends ErrorOptions {
   /** The specifics: what was found, what is expected. */
   details?: string | undefined;
   /** The config key, variable or annotation part at fault. */
@@ -647,7 +647,7 @@ const transactionErrorKinds = {
   'permission error': 'permission-error',
 } as const;
 
-export type TransactionErrorKind = (typeof transactionErrorKinds)[keyof typeof transactionErrorKinds] | 'other';
+type TransactionErrorKind = (typeof transactionErrorKinds)[keyof typeof transactionErrorKinds] | 'other';
 
 function transactionErrorKind(error: string): TransactionErrorKind {
   return Object.hasOwn(transactionErrorKinds, error)
