@@ -5,17 +5,14 @@
  */
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from './lib/log.ts';
-import { FlagError, flagReader, logLevelFlag, nbFlags, type NbFlags } from './lib/flags.ts';
+import { flagReader, logLevelFlag, nbFlags, type NbFlags } from './lib/flags.ts';
 import { releaseNode, type ReleasedPort } from './attachments/release-node.ts';
+import { GcFailedError, FlagError } from './errors.ts';
 
 export interface GcOptions extends NbFlags {
   node: string;
   timeoutMs: number;
   logLevel: LevelWithSilent;
-}
-
-export class GcFailedError extends Error {
-  override name = 'GcFailedError';
 }
 
 export function parseGcFlags(flags: Record<string, unknown>): GcOptions {

@@ -50,8 +50,6 @@ export interface DaemonOptions {
   kubeconfig: string | undefined;
 }
 
-export { FlagError as DaemonFlagError } from './lib/flags.ts';
-
 /** Commander hands flags over untyped; this is where they become DaemonOptions. */
 export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions {
   const { str, optional, num } = flagReader(flags);

@@ -5,7 +5,7 @@
  * arms its undo; a failure anywhere takes back exactly what this request created. A repeated ADD
  * finds each piece already there and returns the same result.
  */
-import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import { shown } from '../cni/errors.ts';
 import type { Result } from '../cni/result.ts';
 import { hostVethName, logicalPortName } from '../cni/names.ts';
 import { UndoStack } from '../lib/undo.ts';
@@ -14,7 +14,7 @@ import type { Logger } from '../lib/log.ts';
 import { createVethPair, type VethPair } from '../netlink/veth.ts';
 import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
-import { isErrno } from '../netlink/errors.ts';
+import { ApiServerUnreachableError, AttachmentConflictError, BridgeMissingError, ClaimLookupError, InvalidConfigError, isErrno, PortWithoutMacError } from '../errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
 import { ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
@@ -27,7 +27,7 @@ import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridg
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
-import { ClaimLookupError, type ClaimInfo } from '../k8s/ipamclaims.ts';
+import { type ClaimInfo } from '../k8s/ipamclaims.ts';
 import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
@@ -47,19 +47,19 @@ async function resolveClaim(ctx: Attacher, req: NetworkRequest, wanted: StaticRe
   try {
     claim = await ctx.claims.claim(namespace, ref.name, signal);
   } catch (err) {
-    if (err instanceof ClaimLookupError) throw new CniError(ErrorCode.TryAgainLater, `${ref.field}: the Kubernetes API server is not reachable`, err.message, { cause: err });
+    if (err instanceof ClaimLookupError) throw new ApiServerUnreachableError(`${ref.field}: the Kubernetes API server is not reachable`, { details: err.message, field: ref.field, cause: err });
     throw err;
   }
-  if (claim === undefined) throw new CniError(ErrorCode.InvalidConfig, `${ref.field}: IPAMClaim ${namespace}/${ref.name} does not exist`);
+  if (claim === undefined) throw new InvalidConfigError(`${ref.field}: IPAMClaim ${namespace}/${ref.name} does not exist`, { field: ref.field });
   if (claim.network !== req.conf.name) {
-    throw new CniError(ErrorCode.InvalidConfig, `${ref.field}: IPAMClaim ${namespace}/${ref.name} is for network ${shown(claim.network ?? '')}, not ${shown(req.conf.name)}`);
+    throw new InvalidConfigError(`${ref.field}: IPAMClaim ${namespace}/${ref.name} is for network ${shown(claim.network ?? '')}, not ${shown(req.conf.name)}`, { field: ref.field });
   }
   return claim;
 }
 
 function requireBridge(ctx: Attacher): Bridge {
   const bridge = findBridge(ctx.ovs, ctx.bridge);
-  if (bridge === undefined) throw new CniError(ErrorCode.TryAgainLater, `OVS bridge ${ctx.bridge} does not exist yet`);
+  if (bridge === undefined) throw new BridgeMissingError(`OVS bridge ${ctx.bridge} does not exist yet`);
   return bridge;
 }
 
@@ -152,7 +152,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const subnetGateway = (subnet: Subnet): string | undefined => gatewayOfSubnet(ctx, sw, settings, subnet);
     const existing = existingPort(ctx, req, lspName, sw);
     if (existing !== undefined && ipamOnlyIps(existing.externalIds) !== undefined) {
-      throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: ${req.ifName} already has addresses from ovn-multinet as another plugin's IPAM (logical switch port ${lspName})`);
+      throw new AttachmentConflictError(`CNI_IFNAME: ${req.ifName} already has addresses from ovn-multinet as another plugin's IPAM (logical switch port ${lspName})`, { field: 'CNI_IFNAME' });
     }
     const newPort = async (): Promise<LogicalPort> => {
       try {
@@ -208,7 +208,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     }
     const bound: HostSide = { ...side, lspName: port.name };
     const { mac, ips } = parsePortAddresses(portEntry(port));
-    if (mac === undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} has no MAC address`);
+    if (mac === undefined) throw new PortWithoutMacError(`logical switch port ${lspName} has no MAC address`);
     const prefixOf = (ip: string): number => prefixLength(ip, settings, wanted);
     // With dhcp.guestAddresses the guest behind the pod interface takes them by DHCP instead.
     const onPod = conf.dhcp?.guestAddresses !== true;
@@ -234,7 +234,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         hostMac = host.mac;
       } else {
         if (pod !== undefined && host === undefined) {
-          throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`);
+          throw new AttachmentConflictError(`CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`, { field: 'CNI_IFNAME' });
         }
         if (host !== undefined) await deleteLink(vethName, signal);
         const pair = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal });

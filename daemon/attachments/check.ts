@@ -3,7 +3,7 @@
  * port security, OVS port with the right iface-id and ovn-installed, host veth, and the pod
  * interface with its MAC, addresses and link up (and the prevResult's addresses, when given).
  */
-import { CniError, ErrorCode } from '../cni/errors.ts';
+import { CheckFailedError } from '../errors.ts';
 import type { NetConf } from '../netconf/parse.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import { hostVethName, logicalPortName } from '../cni/names.ts';
@@ -74,5 +74,5 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
     if (address === undefined || !ips.includes(address)) problems.push(`prevResult address ${ip.address} is not on logical switch port ${lspName}`);
   }
 
-  if (problems.length > 0) throw new CniError(ErrorCode.CheckFailed, `attachment ${req.ifName} is not as ADD made it`, problems.join('; '));
+  if (problems.length > 0) throw new CheckFailedError(`attachment ${req.ifName} is not as ADD made it`, { details: problems.join('; ') });
 }

@@ -1,10 +1,8 @@
-/** What every CNI command handler needs, and the mapping of lower-layer failures to CNI errors. */
-import { CniError, ErrorCode } from '../cni/errors.ts';
+/** What every CNI command handler needs: the clients, waiting for a database, opening CNI_NETNS. */
 import type { NbScope } from '../ovn/scope.ts';
 import type { NbClient } from '../ovn/nb.ts';
 import type { OvsClient } from '../ovs/bridge.ts';
-import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
-import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
+import { DatabaseUnreachableError, InvalidEnvironmentError } from '../errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
@@ -55,33 +53,23 @@ export async function ensureConnected(ctx: Attacher, client: NbClient | OvsClien
     await client.waitConnected(AbortSignal.any([signal, AbortSignal.timeout(left)]));
   } catch {
     signal.throwIfAborted();
-    throw new CniError(ErrorCode.TryAgainLater, `${describe(ctx, client)} is not reachable`, `no connection within ${ctx.dbWaitMs} ms of the request`);
+    throw new DatabaseUnreachableError(`${describe(ctx, client)} is not reachable`, { details: `no connection within ${ctx.dbWaitMs} ms of the request` });
   }
 }
 
 /** open() failures that say the path is unusable, not that the daemon is broken. */
 const OPEN_ERRORS = new Set(['ELOOP', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EISDIR', 'ENXIO', 'ENODEV']);
 
-/** Opens CNI_NETNS: a missing path is an unknown container (3), anything but a netns is bad env (4). */
+/**
+ * Opens CNI_NETNS. A missing path (NetnsNotFoundError) is an unknown container, anything but a
+ * netns (NotANetnsError) or a path that cannot be opened is bad env.
+ */
 export async function openPodNetns(path: string): Promise<NetnsHandle> {
   try {
     return await openNetns(path);
   } catch (err) {
-    if (err instanceof NetnsNotFoundError) throw new CniError(ErrorCode.UnknownContainer, 'CNI_NETNS: the network namespace does not exist', path, { cause: err });
-    if (err instanceof NotANetnsError) throw new CniError(ErrorCode.InvalidEnvironment, 'CNI_NETNS: not a network namespace', path, { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== undefined && OPEN_ERRORS.has(code)) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS: cannot be opened (${code})`, path, { cause: err });
+    if (code !== undefined && OPEN_ERRORS.has(code)) throw new InvalidEnvironmentError(`CNI_NETNS: cannot be opened (${code})`, { details: path, field: 'CNI_NETNS', cause: err });
     throw err;
   }
-}
-
-/** Maps what escaped a handler: lost connections and deadlines are worth a retry (11). */
-export function toCniError(err: unknown, signal: AbortSignal, what: string): CniError {
-  if (err instanceof CniError) return err;
-  if (err instanceof OvsdbNotConnectedError) return new CniError(ErrorCode.TryAgainLater, `${what}: database connection lost`, err.message, { cause: err });
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    return new CniError(ErrorCode.TryAgainLater, `${what}: ${reason instanceof Error ? reason.message : 'aborted'}`, '', { cause: err });
-  }
-  return new CniError(ErrorCode.AttachFailed, `${what} failed`, err instanceof Error ? err.message : String(err), { cause: err });
 }

@@ -13,7 +13,7 @@
 import { hostVethName } from '../cni/names.ts';
 import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
-import { OvsdbNotConnectedError } from '../ovsdb/errors.ts';
+import { OvsdbNotConnectedError } from '../errors.ts';
 import { findAttachmentPort } from '../ovn/ports.ts';
 import { deleteLogicalPort } from '../ipam/allocate.ts';
 import { switchOfPort } from '../ovn/switches.ts';

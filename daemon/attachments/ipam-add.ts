@@ -9,7 +9,8 @@
  * netns's identity is recorded for the liveness rule (liveness.ts). Needs neither br-int nor the
  * local Open_vSwitch DB. A repeated ADD finds the record and returns the same result.
  */
-import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import { shown } from '../cni/errors.ts';
+import { AttachmentConflictError, InvalidConfigError } from '../errors.ts';
 import { fieldOf } from '../netconf/parse.ts';
 import type { Result } from '../cni/result.ts';
 import { logicalPortName } from '../cni/names.ts';
@@ -46,11 +47,11 @@ export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log:
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
     if (settings.subnets.length === 0 && wanted.ips === undefined) {
-      throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(sw.name)} has no subnet to take addresses from`, 'set other_config:subnet on it, or use a managed network with subnets');
+      throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(sw.name)} has no subnet to take addresses from`, { details: 'set other_config:subnet on it, or use a managed network with subnets', field: fieldOf(conf, 'logicalSwitch') });
     }
     let port: LogicalPort | undefined = existingPort(ctx, req, lspName, sw);
     if (port !== undefined && ipamOnlyIps(port.externalIds) === undefined) {
-      throw new CniError(ErrorCode.AttachFailed, `CNI_IFNAME: ${req.ifName} is attached by the ovn-multinet plugin itself (logical switch port ${lspName}), not through IPAM`);
+      throw new AttachmentConflictError(`CNI_IFNAME: ${req.ifName} is attached by the ovn-multinet plugin itself (logical switch port ${lspName}), not through IPAM`, { field: 'CNI_IFNAME' });
     }
     if (port === undefined) {
       const owner = new Map([...ownerExternalIds(identity(ctx, req)), [OwnerKeys.netnsId, podNetnsId]]);

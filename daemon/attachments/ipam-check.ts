@@ -2,7 +2,7 @@
  * CNI CHECK in IPAM mode: the record ADD made still holds the addresses on the network's switch,
  * and the prevResult's addresses are among them. The interface is the calling plugin's to check.
  */
-import { CniError, ErrorCode } from '../cni/errors.ts';
+import { CheckFailedError } from '../errors.ts';
 import { logicalPortName } from '../cni/names.ts';
 import { findAttachmentPort, ipamOnlyIps } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
@@ -27,5 +27,5 @@ export async function checkIpamAttachment(ctx: Attacher, req: CheckRequest, sign
       if (address === undefined || !held.includes(address)) problems.push(`prevResult address ${ip.address} is not held by IPAM record ${lspName}`);
     }
   }
-  if (problems.length > 0) throw new CniError(ErrorCode.CheckFailed, `IPAM addresses of ${req.ifName} are not as ADD gave them`, problems.join('; '));
+  if (problems.length > 0) throw new CheckFailedError(`IPAM addresses of ${req.ifName} are not as ADD gave them`, { details: problems.join('; ') });
 }

@@ -18,7 +18,7 @@
  * an address is never freed on a guess.
  */
 import { getLinkOn } from '../netlink/link.ts';
-import { NetnsNotFoundError, NotANetnsError } from '../netlink/errors.ts';
+import { NetnsNotFoundError, NotANetnsError } from '../errors.ts';
 import { netnsId, openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import { Rtnl } from '../netlink/rtnl.ts';
 import type { Logger } from '../lib/log.ts';

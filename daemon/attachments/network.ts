@@ -1,26 +1,25 @@
 /**
  * What ADD does the same whether ovn-multinet is the plugin or another plugin's IPAM: who the
  * attachment is, the switch of the network (an existing one by name, or a managed network's,
- * made on first use), the static addresses asked for and their checks, and the CNI errors the
- * allocation's failures become. Errors name the field as the config has it (fieldOf: in IPAM
+ * made on first use), the static addresses asked for and their checks, and the request field
+ * each allocation failure names. Errors name the field as the config has it (fieldOf: in IPAM
  * mode `ipam.logicalSwitch`).
  */
-import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import { shown } from '../cni/errors.ts';
 import { fieldOf, type NetConf } from '../netconf/parse.ts';
 import type { RequestedAddress } from '../netconf/static.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
 import type { ResultIp } from '../cni/result.ts';
-import { findSwitch, switchGateway, switchOfPort, AmbiguousSwitchError, type LogicalSwitch } from '../ovn/switches.ts';
+import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
-import { ensureManagedSwitch, networkDefinition, NetworkDefinitionError } from '../ovn/managed.ts';
+import { ensureManagedSwitch, networkDefinition } from '../ovn/managed.ts';
 import { bitsOf, familyOf, subnetContains, type Subnet } from '../lib/ip.ts';
-import { parseIpamSettings, subnetOf, IpamConfigError, type IpamSettings } from '../ipam/pool.ts';
-import { AddressInUseError, ClaimMismatchError, PoolExhaustedError } from '../ipam/allocate.ts';
+import { parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
 import type { AttachmentIdentity } from '../ovn/ids.ts';
 import { localChassis } from '../ovs/chassis.ts';
-import { ChassisUnknownError, MigrationInFlightError, SameChassisError } from '../ipam/migration.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import type { Attacher } from './context.ts';
+import { AddressInUseError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
 
 /** What ADD (either mode) is asked. */
 export interface NetworkRequest {
@@ -52,20 +51,20 @@ export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSi
   try {
     sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
   } catch (err) {
-    if (err instanceof AmbiguousSwitchError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: ${err.message}`);
-    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, err.field)}: ${err.message}`, err.details);
+    if (err instanceof AmbiguousSwitchError) throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: ${err.message}`, { field: fieldOf(conf, 'logicalSwitch'), cause: err });
+    if (err instanceof NetworkDefinitionError) throw definitionError(conf, err);
     throw err;
   }
   if (sw === undefined) {
     // Not in view because the NB went away while the switch was being served: worth a retry,
     // not a configuration error.
-    if (!ctx.nb.connected) throw new CniError(ErrorCode.TryAgainLater, 'OVN Northbound database is not reachable', `logical switch ${shown(conf.logicalSwitch)} could not be looked up`);
-    throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`);
+    if (!ctx.nb.connected) throw new DatabaseUnreachableError('OVN Northbound database is not reachable', { details: `logical switch ${shown(conf.logicalSwitch)} could not be looked up` });
+    throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`, { field: fieldOf(conf, 'logicalSwitch') });
   }
   try {
     return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
   } catch (err) {
-    if (err instanceof IpamConfigError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, 'logicalSwitch')}: ${conf.logicalSwitch}: ${err.message}`);
+    if (err instanceof IpamConfigError) throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: ${conf.logicalSwitch}: ${err.message}`, { field: fieldOf(conf, 'logicalSwitch'), cause: err });
     throw err;
   }
 }
@@ -108,7 +107,7 @@ export async function staticRequest(ctx: Attacher, req: NetworkRequest, signal: 
 export function staticAddresses(wanted: StaticRequest, settings: IpamSettings): string[] {
   return (wanted.ips ?? []).map(({ address }, i) => {
     if (settings.subnets.length > 0 && subnetOf(settings, address) === undefined) {
-      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, settings.subnets.map((s) => s.cidr).join(', '));
+      throw outsideSubnets(wanted, i, address, settings.subnets);
     }
     return address;
   });
@@ -125,12 +124,12 @@ export function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
   try {
     ({ subnets } = networkDefinition(conf.managed));
   } catch (err) {
-    if (err instanceof NetworkDefinitionError) throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(conf, err.field)}: ${err.message}`, err.details);
+    if (err instanceof NetworkDefinitionError) throw definitionError(conf, err);
     throw err;
   }
   wanted.ips.forEach(({ address }, i) => {
     if (!subnets.some((s) => subnetContains(s, address))) {
-      throw new CniError(ErrorCode.InvalidConfig, `${wanted.ipsField}[${i}]: ${shown(address)} is outside the network's subnets`, subnets.map((s) => s.cidr).join(', '));
+      throw outsideSubnets(wanted, i, address, subnets);
     }
   });
 }
@@ -149,13 +148,13 @@ export function prefixLength(ip: string, settings: IpamSettings, wanted: StaticR
 export function existingPort(ctx: Attacher, req: NetworkRequest, lspName: string, sw: LogicalSwitch): LogicalPort | undefined {
   const found = findAttachmentPort(ctx.nb, req.containerId, req.ifName);
   if (found === undefined) {
-    if (findPort(ctx.nb, lspName) !== undefined) throw new CniError(ErrorCode.AttachFailed, `logical switch port ${lspName} exists and belongs to someone else`);
+    if (findPort(ctx.nb, lspName) !== undefined) throw new AttachmentConflictError(`logical switch port ${lspName} exists and belongs to someone else`);
     return undefined;
   }
   const { port } = found;
   const on = switchOfPort(ctx.nb, port.uuid);
   if (on?.uuid !== sw.uuid) {
-    throw new CniError(ErrorCode.InvalidConfig, `${fieldOf(req.conf, 'logicalSwitch')}: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`);
+    throw new InvalidConfigError(`${fieldOf(req.conf, 'logicalSwitch')}: this attachment already exists on logical switch ${shown(on?.name ?? '?')}`, { field: fieldOf(req.conf, 'logicalSwitch') });
   }
   return port;
 }
@@ -184,17 +183,27 @@ export function resultIps(ctx: Attacher, sw: LogicalSwitch, settings: IpamSettin
   });
 }
 
-/** The CNI error a failed allocation becomes; anything else is returned as it is. */
+/**
+ * A failed allocation, with the field of the request it concerns (the static ips or mac asked
+ * for, or the IPAMClaim named); anything else is returned as it is.
+ */
 export function allocationError(err: unknown, wanted: StaticRequest): unknown {
-  if (err instanceof PoolExhaustedError) return new CniError(ErrorCode.AddressPoolExhausted, err.message);
-  if (err instanceof AddressInUseError) {
-    const field = err.kind === 'ip' ? wanted.ipsField : wanted.macField;
-    return new CniError(ErrorCode.AddressInUse, `${field}: ${err.address} is already in use`, `used by ${err.owner}`);
-  }
-  if (err instanceof ClaimMismatchError) return new CniError(ErrorCode.InvalidConfig, `${err.kind === 'ip' ? wanted.ipsField : wanted.macField}: ${err.message}`);
-  const claimField = wanted.ipamClaim?.field ?? 'ipam-claim-reference';
-  if (err instanceof MigrationInFlightError) return new CniError(ErrorCode.TryAgainLater, `${claimField}: ${err.message}`, 'a third pod of the claim waits until the migration ends (one of the two pods is deleted)');
-  if (err instanceof SameChassisError) return new CniError(ErrorCode.AttachFailed, `${claimField}: a live migration within one node is not supported`, err.message);
-  if (err instanceof ChassisUnknownError) return new CniError(ErrorCode.TryAgainLater, "this node's OVN chassis is not known yet", `no external_ids:system-id in the local Open_vSwitch database (${err.message})`);
+  if (err instanceof AddressInUseError) return new AddressInUseError(err.kind, err.address, err.owner, { field: err.kind === 'ip' ? wanted.ipsField : wanted.macField, cause: err });
+  if (err instanceof ClaimMismatchError) return new ClaimMismatchError(err.kind, err.message, { field: err.kind === 'ip' ? wanted.ipsField : wanted.macField, cause: err });
+  const field = wanted.ipamClaim?.field ?? 'ipam-claim-reference';
+  if (err instanceof MigrationInFlightError) return new MigrationInFlightError(err.message, { field, cause: err });
+  if (err instanceof SameChassisError) return new SameChassisError(err.message, { field, cause: err });
   return err;
+}
+
+/** A managed network's definition refused, named as the config has it. */
+function definitionError(conf: NetConf, err: NetworkDefinitionError): InvalidConfigError {
+  const field = fieldOf(conf, err.field);
+  return new InvalidConfigError(`${field}: ${err.message}`, { details: err.details, field, cause: err });
+}
+
+/** Code 7 for the i-th static address, outside the subnets of the network. */
+function outsideSubnets(wanted: StaticRequest, i: number, address: string, subnets: readonly Subnet[]): InvalidConfigError {
+  const field = `${wanted.ipsField}[${i}]`;
+  return new InvalidConfigError(`${field}: ${shown(address)} is outside the network's subnets`, { details: subnets.map((s) => s.cidr).join(', '), field });
 }

@@ -2,7 +2,8 @@
  * The CNI environment, validated once (cf. cni pkg/skel: one table says which command needs
  * which variable and which validator checks it).
  */
-import { CniError, ErrorCode, shown } from './errors.ts';
+import { shown } from './errors.ts';
+import { InvalidEnvironmentError, UnreachableError } from '../errors.ts';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -18,8 +19,8 @@ const MAX_CONTAINER_ID = 256;
 const MAX_ARGS = 4096;
 const MAX_PATH = 4096;
 
-function invalid(field: string, msg: string, details = ''): CniError {
-  return new CniError(ErrorCode.InvalidEnvironment, `${field}: ${msg}`, details);
+function invalid(field: string, msg: string, details = ''): InvalidEnvironmentError {
+  return new InvalidEnvironmentError(`${field}: ${msg}`, { details, field });
 }
 
 /** cni pkg/utils ValidateContainerID: starts alphanumeric, then alphanumerics, `_`, `.`, `-`. */
@@ -132,7 +133,7 @@ export function parseEnv(getenv: Getenv): CniEnv {
     }
     default: {
       const never: never = command;
-      throw invalid('CNI_COMMAND', `unhandled ${String(never)}`);
+      throw new UnreachableError(`CNI_COMMAND: unhandled ${String(never)}`);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * CNI error codes (SPEC.md "Error") and the one error class every layer throws.
- * 0-99 are reserved by the spec; ours start at 100.
+ * CNI error codes (SPEC.md "Error") and the CNI error as printed on stdout. 0-99 are reserved by
+ * the spec; ours start at 100. The daemon's layers throw the classes of daemon/errors.ts;
+ * daemon/server/cni-errors.ts turns them into CniErrors.
  */
 export const ErrorCode = {
   IncompatibleVersion: 1,
@@ -20,7 +21,7 @@ export const ErrorCode = {
   AddressPoolExhausted: 102,
   /** A requested static address or MAC is used by another attachment. */
   AddressInUse: 103,
-  /** Anything not mapped to a code above. */
+  /** Anything not mapped to a code above: a bug (server/cni-errors.ts UNEXPECTED). */
   Unknown: 999,
 } as const;
 

@@ -5,6 +5,7 @@
  * validates both and renders the final stdout text and exit status.
  */
 import { isObject } from './json.ts';
+import { DecodeFailureError } from '../errors.ts';
 
 /** A network config is small; prevResult of a long chain stays far below this. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -26,20 +27,25 @@ export interface DaemonResponse {
   stdout: string;
 }
 
-/** Narrows a request read from the socket; returns a reason when it has the wrong shape. */
-export function parseDaemonRequest(value: unknown): DaemonRequest | string {
-  if (!isObject(value)) return 'request must be a JSON object';
+/** The request read from the socket has the wrong shape: DecodeFailureError, `details` says how. */
+function malformed(reason: string): DecodeFailureError {
+  return new DecodeFailureError('malformed request', { details: reason });
+}
+
+/** Narrows a request read from the socket; throws DecodeFailureError when it has the wrong shape. */
+export function parseDaemonRequest(value: unknown): DaemonRequest {
+  if (!isObject(value)) throw malformed('request must be a JSON object');
   const { env, config } = value;
-  if (typeof config !== 'string') return 'request.config must be a string';
-  if (!isObject(env)) return 'request.env must be an object';
+  if (typeof config !== 'string') throw malformed('request.config must be a string');
+  if (!isObject(env)) throw malformed('request.env must be an object');
   const out: ForwardedEnv = {};
   for (const [key, v] of Object.entries(env)) {
-    if (!(FORWARDED_ENV as readonly string[]).includes(key)) return `request.env.${key} is not a CNI variable`;
-    if (typeof v !== 'string') return `request.env.${key} must be a string`;
+    if (!(FORWARDED_ENV as readonly string[]).includes(key)) throw malformed(`request.env.${key} is not a CNI variable`);
+    if (typeof v !== 'string') throw malformed(`request.env.${key} must be a string`);
     // ovsdb-server drops a connection whose JSON holds a NUL or a lone UTF-16 surrogate (see
     // netconf/decode.ts), and CNI_ARGS values go into the NB. No process environment holds either.
-    if (v.includes('\0')) return `request.env.${key} holds a NUL character`;
-    if (!v.isWellFormed()) return `request.env.${key} holds a lone UTF-16 surrogate`;
+    if (v.includes('\0')) throw malformed(`request.env.${key} holds a NUL character`);
+    if (!v.isWellFormed()) throw malformed(`request.env.${key} holds a lone UTF-16 surrogate`);
     out[key as keyof ForwardedEnv] = v;
   }
   return { env: out, config };

@@ -2,7 +2,8 @@
  * CNI spec versions this plugin speaks and what each one allows (cf. cni pkg/version and
  * plugins pkg/testutils: capabilities are predicates, nobody compares version strings).
  */
-import { CniError, ErrorCode, shown } from './errors.ts';
+import { shown } from './errors.ts';
+import { IncompatibleVersionError, InvalidConfigError } from '../errors.ts';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
@@ -32,20 +33,20 @@ export const resultHasInterfaceMtu = (v: CniVersion): boolean => rank(v) >= rank
 export function negotiateVersion(cniVersion: unknown, cniVersions: unknown): CniVersion {
   if (cniVersions !== undefined) {
     if (!Array.isArray(cniVersions) || !cniVersions.every((v) => typeof v === 'string')) {
-      throw new CniError(ErrorCode.InvalidConfig, 'cniVersions must be a list of strings', `got ${shown(cniVersions)}`);
+      throw new InvalidConfigError('cniVersions must be a list of strings', { details: `got ${shown(cniVersions)}`, field: 'cniVersions' });
     }
     const ours = cniVersions.filter(isSupportedVersion).sort((a, b) => rank(b) - rank(a));
     const best = ours[0];
     if (best !== undefined) return best;
     if (cniVersion === undefined) {
-      throw new CniError(ErrorCode.IncompatibleVersion, 'no version in cniVersions is supported', `cniVersions ${shown(cniVersions)}, supported ${SUPPORTED_VERSIONS.join(', ')}`);
+      throw new IncompatibleVersionError('no version in cniVersions is supported', { details: `cniVersions ${shown(cniVersions)}, supported ${SUPPORTED_VERSIONS.join(', ')}`, field: 'cniVersions' });
     }
   }
   if (cniVersion === undefined) {
-    throw new CniError(ErrorCode.InvalidConfig, 'cniVersion is required');
+    throw new InvalidConfigError('cniVersion is required', { field: 'cniVersion' });
   }
   if (!isSupportedVersion(cniVersion)) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${shown(cniVersion)} is not supported`, `supported: ${SUPPORTED_VERSIONS.join(', ')}`);
+    throw new IncompatibleVersionError(`cniVersion ${shown(cniVersion)} is not supported`, { details: `supported: ${SUPPORTED_VERSIONS.join(', ')}`, field: 'cniVersion' });
   }
   return cniVersion;
 }
@@ -53,5 +54,5 @@ export function negotiateVersion(cniVersion: unknown, cniVersions: unknown): Cni
 /** CHECK needs 0.4.0+, STATUS and GC need 1.1.0+ (code 1 otherwise, as cni pkg/skel does). */
 export function requireCommandSupported(command: string, version: CniVersion): void {
   const ok = command === 'CHECK' ? supportsCheck(version) : command === 'STATUS' || command === 'GC' ? supportsStatusAndGc(version) : true;
-  if (!ok) throw new CniError(ErrorCode.IncompatibleVersion, `cniVersion ${version} does not support ${command}`);
+  if (!ok) throw new IncompatibleVersionError(`cniVersion ${version} does not support ${command}`, { field: 'cniVersion' });
 }

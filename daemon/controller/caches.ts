@@ -9,10 +9,7 @@ import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.
 import { WatchedCache } from '../k8s/watch.ts';
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, toNadObject, toNamespaceObject, toNetworkObject, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
 import { isObject } from '../cni/json.ts';
-
-export class MalformedListError extends Error {
-  override name = 'MalformedListError';
-}
+import { MalformedListError } from '../errors.ts';
 
 function asList(raw: unknown, what: string): KubernetesListObject<KubernetesObject> {
   if (!isObject(raw) || !Array.isArray(raw['items'])) throw new MalformedListError(`the API server sent a malformed ${what} list`);

@@ -17,6 +17,7 @@ import { statusCode } from './api.ts';
 import type { Logger } from '../lib/log.ts';
 import type { LeaderContext, LeaderLoop } from './context.ts';
 import { Trigger, type PassResult } from './trigger.ts';
+import { MalformedListError } from '../errors.ts';
 
 /** A reservation and the switch it is on. */
 export type PlacedReservation = Reservation & { switchUuid: Uuid; switchName: string };
@@ -67,7 +68,7 @@ export class ClaimReleaser implements LeaderLoop {
     // Strict: a missing CRD is an error here (no list, nothing released), not "no claims".
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       const raw: unknown = await this.#api.listClusterCustomObject({ group: IPAMCLAIM_GROUP, version: IPAMCLAIM_VERSION, plural: IPAMCLAIM_PLURAL });
-      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new Error('the API server sent a malformed IPAMClaim list');
+      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new MalformedListError('the API server sent a malformed IPAMClaim list');
       return raw as unknown as KubernetesListObject<KubernetesObject>;
     };
     const claims = new WatchedCache({ kubeConfig: this.#ctx.kubeConfig, path: `/apis/${IPAMCLAIM_GROUP}/${IPAMCLAIM_VERSION}/${IPAMCLAIM_PLURAL}`, list, log: this.#log, retryMs: 1000 });

@@ -7,9 +7,9 @@
  */
 import { PLUGIN_TYPE } from '../netconf/fields.ts';
 import { parseConfig } from '../netconf/parse.ts';
-import { CniError } from '../cni/errors.ts';
-import { NetworkDefinitionError, networkDefinition } from '../ovn/managed.ts';
+import { networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni/json.ts';
+import { IncompatibleVersionError, InvalidConfigError, NetworkDefinitionError, NetworkSpecError, UnsupportedFieldError } from '../errors.ts';
 
 export const CNI_VERSION = '1.0.0';
 /** Keys of spec.config the controller sets itself, or that make no sense in a NAD. */
@@ -26,23 +26,19 @@ export interface Definition {
   config: string;
 }
 
-/** The spec is invalid; `field` is its path (spec.config.subnets[0], metadata.name, ...). */
-export class NetworkSpecError extends Error {
-  override name = 'NetworkSpecError';
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.field = field;
-  }
+/** What the config parser throws: the message starts with the config key at fault. */
+type ConfigError = IncompatibleVersionError | InvalidConfigError | UnsupportedFieldError;
+
+function isConfigError(err: unknown): err is ConfigError {
+  return err instanceof InvalidConfigError || err instanceof UnsupportedFieldError || err instanceof IncompatibleVersionError;
 }
 
-/** CniError messages start with the config key at fault. */
-function fromCniError(err: CniError, prefix: string): NetworkSpecError {
+function fromConfigError(err: ConfigError, prefix: string): NetworkSpecError {
   const colon = err.message.indexOf(': ');
   const key = colon > 0 ? err.message.slice(0, colon) : '';
   const rest = colon > 0 ? err.message.slice(colon + 2) : err.message;
   const field = key === 'name' ? 'metadata.name' : key === '' ? prefix.replace(/\.$/, '') : `${prefix}${key}`;
-  return new NetworkSpecError(field, err.details === '' ? rest : `${rest} (${err.details})`);
+  return new NetworkSpecError(field, err.details === undefined || err.details === '' ? rest : `${rest} (${err.details})`);
 }
 
 /** spec.allowPersistentIPs, for either form: VMs' IPAMClaims keep their addresses. */
@@ -73,7 +69,7 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
   try {
     parsed = parseConfig(cni);
   } catch (err) {
-    if (err instanceof CniError) throw fromCniError(err, prefix);
+    if (isConfigError(err)) throw fromConfigError(err, prefix);
     throw err;
   }
   let managed: string | undefined;

@@ -13,6 +13,7 @@ import { withSignal } from '../k8s/signal.ts';
 import type { Logger } from '../lib/log.ts';
 import { describe, statusCode } from './api.ts';
 import { acquiredSpec, mayAcquire, releasedSpec, toLeaseRecord } from './lease.ts';
+import { ElectionConfigError } from '../errors.ts';
 
 export interface ElectionOptions {
   kubeConfig: KubeConfig;
@@ -27,10 +28,6 @@ export interface ElectionOptions {
   onStartedLeading: () => void;
   /** Awaited before the Lease is released: leader-only work must be over by then. */
   onStoppedLeading: () => Promise<void>;
-}
-
-export class ElectionConfigError extends Error {
-  override name = 'ElectionConfigError';
 }
 
 /** 'held': this candidate holds the Lease now; 'other': someone else validly does; 'failed': cannot tell. */

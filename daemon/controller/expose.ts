@@ -25,6 +25,7 @@ import { DISCOVERED_LABEL, NETWORK_API_VERSION, NETWORK_KIND, type NetworkObject
 import { isObject } from '../cni/json.ts';
 import { isDnsSubdomain, isLabelKey, isLabelValue } from '../k8s/names.ts';
 import { ReconcileLoop, type PassResult } from './trigger.ts';
+import { ExposeMarkError } from '../errors.ts';
 
 export interface DiscoveredNetwork {
   name: string;
@@ -33,10 +34,6 @@ export interface DiscoveredNetwork {
   spec: Record<string, unknown> | undefined;
 }
 
-
-export class ExposeMarkError extends Error {
-  override name = 'ExposeMarkError';
-}
 
 /** `*` → {} (every namespace); `k=v,...` → matchLabels; absent → undefined (none). */
 export function parseExposeNamespaces(value: string | undefined): Record<string, unknown> | undefined {

@@ -6,7 +6,7 @@
  */
 import type { LevelWithSilent } from 'pino';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { flagReader, logLevelFlag, nbFlags, FlagError } from '../lib/flags.ts';
+import { flagReader, logLevelFlag, nbFlags } from '../lib/flags.ts';
 import { untilStopSignal } from '../lib/signals.ts';
 import { nbClient } from '../ovn/nb.ts';
 import { CONTROLLER_NB_MONITOR, switchesWith, switchIds, type ControllerNbClient } from '../ovn/exposed.ts';
@@ -17,6 +17,7 @@ import { ControllerCaches } from './caches.ts';
 import { LeaderElector } from './election.ts';
 import { leaderLoops, LoopRunner } from './loops.ts';
 import type { NbView } from './context.ts';
+import { FlagError } from '../errors.ts';
 
 export interface ControllerOptions {
   kubeconfig: string | undefined;

@@ -10,12 +10,13 @@
  * no longer exists are deleted. Among managed Networks naming the same switch with different
  * definitions, the switch in the NB decides; before it exists, the oldest Network does.
  */
-import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelector } from '../k8s/labels.ts';
+import { parseLabelSelector, selectorMatches, type LabelSelector } from '../k8s/labels.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
-import { definitionOf, NetworkSpecError, type Definition } from './definition.ts';
+import { definitionOf, type Definition } from './definition.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, NAD_GROUP, NAD_KIND, NAD_VERSION, NETWORK_API_VERSION, NETWORK_KIND, NETWORK_LABEL, ownedNad, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
 import { isObject } from '../cni/json.ts';
 import { isLabelValue } from '../k8s/names.ts';
+import { LabelSelectorError, NetworkSpecError } from '../errors.ts';
 
 /** A logical switch as the NB cache knows it: its external_ids, or why not. */
 export type SwitchState = ReadonlyMap<string, string> | 'missing' | 'ambiguous' | 'unknown';

@@ -15,6 +15,7 @@ import { NAD_GROUP, NAD_PLURAL, NAD_VERSION } from './objects.ts';
 import { isObject } from '../cni/json.ts';
 import { planNads, type NadAction, type NetworkVerdict } from './plan.ts';
 import { ReconcileLoop, type PassResult } from './trigger.ts';
+import { UnreachableError } from '../errors.ts';
 
 const PARALLEL_WRITES = 8;
 
@@ -78,7 +79,7 @@ export class NetworkSync extends ReconcileLoop {
         return;
       default: {
         const never: never = action;
-        throw new Error(`unknown action ${JSON.stringify(never)}`);
+        throw new UnreachableError(`unknown action ${JSON.stringify(never)}`);
       }
     }
   }

@@ -4,7 +4,7 @@
  * the cache catches up, and the choice is made again from a random point of the pool. Deleting
  * a port frees its guard keys in the same transaction.
  */
-import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError } from '../ovsdb/errors.ts';
+import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError, PoolExhaustedError, SwitchGoneError, AddressInUseError, ClaimMismatchError, MigrationInFlightError } from '../errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import type { Operation } from '../ovsdb/ops.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
@@ -19,44 +19,11 @@ import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
-import { detachClaimPort, isShared, joinOps, MigrationInFlightError, portCatchUp, type KnownPort } from './migration.ts';
+import { detachClaimPort, isShared, joinOps, portCatchUp, type KnownPort } from './migration.ts';
 import { catchUp } from './catch-up.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
 
 const MAX_ATTEMPTS = 50;
-export class PoolExhaustedError extends Error {
-  override name = 'PoolExhaustedError';
-}
-
-export class SwitchGoneError extends Error {
-  override name = 'SwitchGoneError';
-}
-
-/** A requested static address (or MAC) is already used on the switch. */
-export class AddressInUseError extends Error {
-  override name = 'AddressInUseError';
-  readonly kind: 'ip' | 'mac';
-  readonly address: string;
-  readonly owner: string;
-
-  constructor(kind: 'ip' | 'mac', address: string, owner: string) {
-    super(`${address} is already used by ${owner}`);
-    this.kind = kind;
-    this.address = address;
-    this.owner = owner;
-  }
-}
-
-/** The static addresses asked for differ from what the IPAMClaim already holds. */
-export class ClaimMismatchError extends Error {
-  override name = 'ClaimMismatchError';
-  readonly kind: 'ip' | 'mac';
-  constructor(kind: 'ip' | 'mac', message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
-
 export interface PortRequest {
   switchName: string;
   settings: IpamSettings;

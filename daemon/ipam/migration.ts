@@ -23,7 +23,7 @@
  * commit on the same state.
  */
 import { valuesEqual, type Uuid } from '../ovsdb/notation.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict, SameChassisError, ChassisUnknownError } from '../errors.ts';
 import { eq, type Operation } from '../ovsdb/ops.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { asTargetIds, chassisOf, hasTarget, IDENTITY_KEYS, OwnerKeys, roleOf, targetIdsOf, targetKey } from '../ovn/ids.ts';
@@ -41,24 +41,6 @@ const MAX_ATTEMPTS = 50;
 export interface KnownPort {
   port: LogicalPort;
   switchUuid: Uuid;
-}
-
-/** A third pod of a claim while two share its port. */
-export class MigrationInFlightError extends Error {
-  override name = 'MigrationInFlightError';
-}
-
-/**
- * A second pod of the claim on the chassis its port is bound to: OVN binds a port to one OVS
- * interface per chassis, so a migration within one node cannot share the port.
- */
-export class SameChassisError extends Error {
-  override name = 'SameChassisError';
-}
-
-/** The node's chassis is not known (no system-id in its Open_vSwitch row). */
-export class ChassisUnknownError extends Error {
-  override name = 'ChassisUnknownError';
 }
 
 /** Commits only while the port's external_ids and options are exactly as read. */

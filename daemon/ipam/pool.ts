@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { IpamKeys } from '../ovn/ids.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet, familyOf, subnetContains, type Family, type Subnet } from '../lib/ip.ts';
+import { IpamConfigError } from '../errors.ts';
 
 export interface ExcludedRange {
   family: Family;
@@ -25,10 +26,6 @@ export interface IpamSettings {
   excluded: ExcludedRange[];
   /** Gateways a managed network declares (router ports give the others). */
   gateways: string[];
-}
-
-export class IpamConfigError extends Error {
-  override name = 'IpamConfigError';
 }
 
 function parseCidrList(text: string | undefined, where: string): Subnet[] {

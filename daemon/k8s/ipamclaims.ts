@@ -10,6 +10,7 @@ import type { Logger } from '../lib/log.ts';
 import { withSignal } from './signal.ts';
 import { WatchedCache } from './watch.ts';
 import { isObject } from '../cni/json.ts';
+import { ClaimLookupError } from '../errors.ts';
 
 export const IPAMCLAIM_GROUP = 'k8s.cni.cncf.io';
 export const IPAMCLAIM_VERSION = 'v1alpha1';
@@ -32,11 +33,6 @@ export interface ClaimInfo {
 export interface ClaimStatus {
   ips: string[];
   ownerPod: string;
-}
-
-/** The API server could not be asked, or answered something unexpected. */
-export class ClaimLookupError extends Error {
-  override name = 'ClaimLookupError';
 }
 
 /** Where IPAMClaims come from, and where their status goes. */

@@ -7,6 +7,7 @@
  * that lack the key.
  */
 import { isObject } from '../cni/json.ts';
+import { LabelSelectorError, UnreachableError } from '../errors.ts';
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -19,11 +20,6 @@ export interface SelectorRequirement {
 export interface LabelSelector {
   matchLabels: ReadonlyMap<string, string>;
   matchExpressions: readonly SelectorRequirement[];
-}
-
-/** The selector is not a valid LabelSelector; the message starts with the bad field's path. */
-export class LabelSelectorError extends Error {
-  override name = 'LabelSelectorError';
 }
 
 const OPERATORS: readonly string[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'] satisfies SelectorOperator[];
@@ -78,7 +74,7 @@ function requirementMatches(r: SelectorRequirement, labels: ReadonlyMap<string, 
       return value === undefined;
     default: {
       const never: never = r.operator;
-      throw new Error(`unknown operator ${String(never)}`);
+      throw new UnreachableError(`unknown operator ${String(never)}`);
     }
   }
 }

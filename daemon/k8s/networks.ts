@@ -8,11 +8,11 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace } from '@kubernetes/client-node';
 import { withSignal } from './signal.ts';
-import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { LabelSelectorError, parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
+import { parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
 import { WatchedCache } from './watch.ts';
 import { isObject } from '../cni/json.ts';
+import { ApiServerUnreachableError, InvalidConfigError, LabelSelectorError, NamespaceNotFoundError, NetworkLookupError, UnknownContainerError } from '../errors.ts';
 
 export const NETWORK_GROUP = 'ovn-multinet.io';
 export const NETWORK_VERSION = 'v1';
@@ -23,14 +23,6 @@ export interface NetworkInfo {
   name: string;
   /** undefined: absent (selects no namespace); an Error: invalid (refused with 7). */
   namespaceSelector: LabelSelector | undefined | LabelSelectorError;
-}
-
-export class NamespaceNotFoundError extends Error {
-  override name = 'NamespaceNotFoundError';
-}
-/** The API server could not be asked, or the first list has not arrived in time. */
-export class NetworkLookupError extends Error {
-  override name = 'NetworkLookupError';
 }
 
 /** Where Networks and namespace labels come from; the fake in unit tests satisfies it too. */
@@ -155,16 +147,16 @@ export async function checkNetworkAccess(source: NetworkSource, args: Readonly<R
     found = await source.network(network, signal);
     if (found === undefined) return;
     if (found.namespaceSelector instanceof LabelSelectorError) {
-      throw new CniError(ErrorCode.InvalidConfig, `network ${network}: the Network's namespaceSelector is invalid`, found.namespaceSelector.message);
+      throw new InvalidConfigError(`network ${network}: the Network's namespaceSelector is invalid`, { details: found.namespaceSelector.message });
     }
     labels = await source.namespaceLabels(namespace, signal);
   } catch (err) {
-    if (err instanceof NamespaceNotFoundError) throw new CniError(ErrorCode.UnknownContainer, `CNI_ARGS: namespace ${namespace} does not exist`, '', { cause: err });
-    if (err instanceof NetworkLookupError) throw new CniError(ErrorCode.TryAgainLater, `network ${network}: the Kubernetes API server is not reachable`, err.message, { cause: err });
+    if (err instanceof NamespaceNotFoundError) throw new UnknownContainerError(`CNI_ARGS: namespace ${namespace} does not exist`, { field: 'CNI_ARGS', cause: err });
+    if (err instanceof NetworkLookupError) throw new ApiServerUnreachableError(`network ${network}: the Kubernetes API server is not reachable`, { details: err.message, cause: err });
     throw err;
   }
   if (!selectorMatches(found.namespaceSelector, labels)) {
     const why = found.namespaceSelector === undefined ? 'the Network has no namespaceSelector (selects no namespace)' : `namespace labels: ${JSON.stringify(Object.fromEntries(labels))}`;
-    throw new CniError(ErrorCode.InvalidConfig, `network ${network}: namespace ${namespace} is not selected by its namespaceSelector`, why);
+    throw new InvalidConfigError(`network ${network}: namespace ${namespace} is not selected by its namespaceSelector`, { details: why });
   }
 }

@@ -9,6 +9,7 @@ import { WatchedCache } from './watch.ts';
 import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
 import { isObject } from '../cni/json.ts';
+import { KubeConfigError, PodNotFoundError, PodUidMismatchError, PodLookupError } from '../errors.ts';
 
 /** What ovn-multinet reads from a pod, narrowed once at the boundary. */
 export interface PodInfo {
@@ -23,23 +24,6 @@ export interface PodRef {
   name: string;
   /** K8S_POD_UID: a pod with the same name and another UID is another pod. */
   uid: string | undefined;
-}
-
-/** The pod does not exist (GET answered 404), or exists with another UID. */
-export class PodNotFoundError extends Error {
-  override name = 'PodNotFoundError';
-}
-export class PodUidMismatchError extends Error {
-  override name = 'PodUidMismatchError';
-  readonly found: string;
-  constructor(message: string, found: string) {
-    super(message);
-    this.found = found;
-  }
-}
-/** The API server could not be asked (unreachable, refused, an unexpected answer). */
-export class PodLookupError extends Error {
-  override name = 'PodLookupError';
 }
 
 /** Where a pod comes from; the fake in unit tests satisfies it too. */
@@ -138,6 +122,6 @@ export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv 
   const kc = new KubeConfig();
   if (file !== undefined) kc.loadFromFile(file);
   else kc.loadFromCluster();
-  if (kc.getCurrentCluster() === null) throw new Error(`${file ?? 'in-cluster config'}: no current cluster`);
+  if (kc.getCurrentCluster() === null) throw new KubeConfigError(`${file ?? 'in-cluster config'}: no current cluster`);
   return kc;
 }

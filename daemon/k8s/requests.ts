@@ -1,12 +1,12 @@
 /**
  * What a pod asks for on one network: the `ips`/`mac`/`ipam-claim-reference` of its
- * network-selection element for this CNI call, read from the pod cache. Every failure becomes a CniError here, so ADD only has to
+ * network-selection element for this CNI call, read from the pod cache. Every failure becomes a request error of daemon/errors.ts here, so ADD only has to
  * choose between these and runtimeConfig's.
  */
-import { CniError, ErrorCode } from '../cni/errors.ts';
 import type { RequestedAddress } from '../netconf/static.ts';
-import { NETWORKS_ANNOTATION, NetworkSelectionError, parseNetworkSelections, selectNetwork } from './selection.ts';
-import { PodLookupError, PodNotFoundError, PodUidMismatchError, type PodSource } from './pods.ts';
+import { NETWORKS_ANNOTATION, parseNetworkSelections, selectNetwork } from './selection.ts';
+import { type PodSource } from './pods.ts';
+import { ApiServerUnreachableError, InvalidConfigError, NetworkSelectionError, PodLookupError, PodNotFoundError, PodUidMismatchError, UnknownContainerError } from '../errors.ts';
 
 export interface PodAddressRequest {
   ips: RequestedAddress[] | undefined;
@@ -36,9 +36,9 @@ export async function podAddressRequest(
   try {
     pod = await pods.get({ namespace, name, uid: uid === '' ? undefined : uid }, signal);
   } catch (err) {
-    if (err instanceof PodUidMismatchError) throw new CniError(ErrorCode.UnknownContainer, `CNI_ARGS: K8S_POD_UID ${uid ?? ''} is not the UID of ${who}`, `the pod has UID ${err.found}`, { cause: err });
-    if (err instanceof PodNotFoundError) throw new CniError(ErrorCode.UnknownContainer, `CNI_ARGS: ${who} does not exist`, '', { cause: err });
-    if (err instanceof PodLookupError) throw new CniError(ErrorCode.TryAgainLater, `${who}: the Kubernetes API server is not reachable`, err.message, { cause: err });
+    if (err instanceof PodUidMismatchError) throw new UnknownContainerError(`CNI_ARGS: K8S_POD_UID ${uid ?? ''} is not the UID of ${who}`, { details: `the pod has UID ${err.found}`, field: 'CNI_ARGS', cause: err });
+    if (err instanceof PodNotFoundError) throw new UnknownContainerError(`CNI_ARGS: ${who} does not exist`, { field: 'CNI_ARGS', cause: err });
+    if (err instanceof PodLookupError) throw new ApiServerUnreachableError(`${who}: the Kubernetes API server is not reachable`, { details: err.message, cause: err });
     throw err;
   }
   const annotation = pod.annotations.get(NETWORKS_ANNOTATION);
@@ -47,7 +47,7 @@ export async function podAddressRequest(
   try {
     selected = selectNetwork(parseNetworkSelections(annotation, namespace), network, ifName);
   } catch (err) {
-    if (err instanceof NetworkSelectionError) throw new CniError(ErrorCode.InvalidConfig, `${who}: annotation ${NETWORKS_ANNOTATION} is invalid`, err.message, { cause: err });
+    if (err instanceof NetworkSelectionError) throw new InvalidConfigError(`${who}: annotation ${NETWORKS_ANNOTATION} is invalid`, { details: err.message, cause: err });
     throw err;
   }
   if (selected === undefined || (selected.ips === undefined && selected.mac === undefined && selected.ipamClaimReference === undefined)) return undefined;

@@ -8,6 +8,7 @@ import type { RequestedAddress } from '../netconf/static.ts';
 import { isObject } from '../cni/json.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
+import { NetworkSelectionError } from '../errors.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 
@@ -22,16 +23,6 @@ export interface NetworkSelection {
   ips: RequestedAddress[] | undefined;
   mac: string | undefined;
   ipamClaimReference: string | undefined;
-}
-
-/** The annotation is not a valid network-selection list; `path` points at the bad part. */
-export class NetworkSelectionError extends Error {
-  override name = 'NetworkSelectionError';
-  readonly path: string;
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.path = path;
-  }
 }
 
 /** Kubernetes object names (DNS-1123 subdomain) and namespaces (DNS-1123 label). */

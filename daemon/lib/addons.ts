@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NativeAddonError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -27,8 +28,8 @@ function sea(): SeaModule | undefined {
 
 /** Where extracted addons go: root-only, under the runtime dir when writable. */
 function extractDir(): string {
-  for (const dir of [process.env['OVN_MULTINET_ADDON_DIR'], '/run/ovn-multinet/addons', join(tmpdir(), 'ovn-multinet-addons')]) {
-    if (dir === undefined) continue;
+  const candidates = [process.env['OVN_MULTINET_ADDON_DIR'], '/run/ovn-multinet/addons', join(tmpdir(), 'ovn-multinet-addons')].filter((dir) => dir !== undefined);
+  for (const dir of candidates) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       return dir;
@@ -36,7 +37,7 @@ function extractDir(): string {
       // try the next candidate
     }
   }
-  throw new Error('no writable directory for native addons');
+  throw new NativeAddonError(candidates.join(', '), { details: 'no writable directory for native addons' });
 }
 
 function extractAsset(mod: SeaModule, asset: string): string {

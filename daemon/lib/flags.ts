@@ -3,10 +3,7 @@
  * controller share (NB remotes and TLS files, log level).
  */
 import type { LevelWithSilent } from 'pino';
-
-export class FlagError extends Error {
-  override name = 'FlagError';
-}
+import { FlagError } from '../errors.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 

@@ -2,8 +2,8 @@
  * The one way a config validator fails: every setting it refuses is code 7 with the field's name
  * (as the config spells it) in front of the message.
  */
-import { CniError, ErrorCode } from '../cni/errors.ts';
+import { InvalidConfigError } from '../errors.ts';
 
-export function bad(field: string, msg: string, details = ''): CniError {
-  return new CniError(ErrorCode.InvalidConfig, `${field}: ${msg}`, details);
+export function bad(field: string, msg: string, details = ''): InvalidConfigError {
+  return new InvalidConfigError(`${field}: ${msg}`, { details, field });
 }

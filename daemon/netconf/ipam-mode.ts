@@ -5,7 +5,8 @@
  * names us. When the top-level `type` is ours, ovn-multinet is the plugin and an `ipam` section is
  * refused (addresses come from the logical switch).
  */
-import { CniError, shown } from '../cni/errors.ts';
+import { shown } from '../cni/errors.ts';
+import { InvalidConfigError } from '../errors.ts';
 import { isObject } from '../cni/json.ts';
 import type { ResultDns } from '../cni/result.ts';
 import { bad } from './bad.ts';
@@ -41,7 +42,7 @@ function inIpamSection<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof CniError) throw new CniError(err.code, `ipam.${err.message}`, err.details, { cause: err.cause });
+    if (err instanceof InvalidConfigError) throw new InvalidConfigError(`ipam.${err.message}`, { details: err.details, field: err.field === undefined ? undefined : `ipam.${err.field}`, cause: err.cause });
     throw err;
   }
 }

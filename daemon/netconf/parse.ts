@@ -2,7 +2,8 @@
  * The network configuration on stdin, the user-facing contract: a decoded config validated once
  * into a typed NetConf, in either mode; every error names the field.
  */
-import { CniError, ErrorCode, shown } from '../cni/errors.ts';
+import { shown } from '../cni/errors.ts';
+import { UnsupportedFieldError } from '../errors.ts';
 import type { Result, ResultDns } from '../cni/result.ts';
 import type { CniVersion } from '../cni/version.ts';
 import { bad } from './bad.ts';
@@ -91,7 +92,7 @@ export function parseConfig(raw: Record<string, unknown>, cniVersion: CniVersion
   if (ipam !== undefined) return parseIpamConfig(raw, ipam, cniVersion);
   const top = header(raw, cniVersion);
   if (raw['ipam'] !== undefined) {
-    throw new CniError(ErrorCode.UnsupportedField, 'ipam: not supported, addresses come from the OVN logical switch', 'remove the "ipam" section');
+    throw new UnsupportedFieldError('ipam: not supported, addresses come from the OVN logical switch', { details: 'remove the "ipam" section', field: 'ipam' });
   }
   const portSecurity = raw['portSecurity'];
   if (portSecurity !== undefined && typeof portSecurity !== 'boolean') throw bad('portSecurity', 'must be a boolean');

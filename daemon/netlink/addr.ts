@@ -1,7 +1,7 @@
 // Interface addresses (RTM_NEWADDR / RTM_GETADDR) on a socket of the interface's netns.
 import { rt } from './codec.ts';
 import { AF_INET6, ipBytes, ipOfBytes, type IpBytes } from '../lib/ip.ts';
-import { InvalidAddressError } from './errors.ts';
+import { InvalidAddressError } from '../errors.ts';
 import { createFlags, type Rtnl, type RtnlRequest } from './rtnl.ts';
 
 export interface IpAddress {

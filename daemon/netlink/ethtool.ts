@@ -1,7 +1,7 @@
 // TX checksum offload of an interface inside a netns (legacy SIOCETHTOOL ETHTOOL_GTXCSUM ioctl,
 // one syscall on a socket created in that netns). Turning it off is part of the pod's rtnetlink
 // batch (rtnl.ts), off the event loop.
-import { isErrno } from './errors.ts';
+import { isErrno } from '../errors.ts';
 import { native } from './native/addon.ts';
 import { inNetnsSync, type NetnsHandle } from './netns.ts';
 

@@ -1,7 +1,7 @@
 // Links by name: find, bring up, delete, list. Host-netns functions send to the host netns; the
 // `*On` variants send where the caller's Rtnl points (e.g. a pod netns).
 import { rt } from './codec.ts';
-import { isErrno } from './errors.ts';
+import { isErrno } from '../errors.ts';
 import { formatMac, parseMac } from './mac.ts';
 import type { NetnsHandle } from './netns.ts';
 import { Rtnl, type RtnlRequest } from './rtnl.ts';

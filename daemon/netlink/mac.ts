@@ -1,5 +1,5 @@
 // Ethernet MAC addresses as the kernel wants them (6 bytes) and as people write them.
-import { InvalidAddressError } from './errors.ts';
+import { InvalidAddressError } from '../errors.ts';
 
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 

@@ -8,7 +8,7 @@
 import { fstatSync, openSync } from 'node:fs';
 import { access, open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { KernelError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
+import { KernelError, NetnsNotFoundError, NotANetnsError } from '../errors.ts';
 import { native } from './native/addon.ts';
 
 const CLONE_NEWNET = 0x40000000;

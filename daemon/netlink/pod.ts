@@ -1,7 +1,7 @@
 // The pod end of a veth, configured and inspected from a socket bound to the pod netns.
 import { constants } from 'node:os';
 import { addressRequest, listAddressesOn, type IpAddress } from './addr.ts';
-import { KernelError } from './errors.ts';
+import { KernelError } from '../errors.ts';
 import { getTxChecksum } from './ethtool.ts';
 import { getLinkOn, linkState, linkUpRequest, type LinkState } from './link.ts';
 import type { NetnsHandle } from './netns.ts';

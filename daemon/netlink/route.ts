@@ -1,7 +1,7 @@
 // Routes (RTM_NEWROUTE) in the main table, through one interface.
 import { rt } from './codec.ts';
 import { bytesOf, parseSubnet } from '../lib/ip.ts';
-import { InvalidAddressError } from './errors.ts';
+import { InvalidAddressError } from '../errors.ts';
 import { encodeIp } from './addr.ts';
 import { createFlags, type RtnlRequest } from './rtnl.ts';
 

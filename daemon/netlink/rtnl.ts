@@ -3,7 +3,7 @@
 // take milliseconds (veth creation and destruction) and far longer while other work holds the
 // lock. The event loop never waits for it. Kernel NLMSG_ERROR replies become KernelError.
 import { AttrStream, FlagsGet, FlagsNew, formatMessage, parseMessages, rt } from './codec.ts';
-import { KernelError } from './errors.ts';
+import { KernelError } from '../errors.ts';
 import { hostNetnsFd, startThreadpool, type NetnsHandle } from './netns.ts';
 import { native } from './native/addon.ts';
 

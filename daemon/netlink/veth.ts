@@ -3,7 +3,7 @@
 // known already (left down).
 import { constants } from 'node:os';
 import { AttrStream, ifla, readU32, rt } from './codec.ts';
-import { KernelError } from './errors.ts';
+import { KernelError } from '../errors.ts';
 import { getLinkRequest } from './link.ts';
 import { formatMac, parseMac } from './mac.ts';
 import type { NetnsHandle } from './netns.ts';

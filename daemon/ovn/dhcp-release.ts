@@ -10,7 +10,7 @@
  * was down (a controller sweep could find those).
  */
 import type { RowChange } from '../ovsdb/cache.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict } from '../errors.ts';
 import { eq, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';

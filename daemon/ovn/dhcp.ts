@@ -10,7 +10,7 @@
  * (switch-keys.ts), so one commits and the other finds its row.
  */
 import { randomUUID } from 'node:crypto';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict, OvsdbProtocolError } from '../errors.ts';
 import { eq, type Operation } from '../ovsdb/ops.ts';
 import { valuesEqual, type Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
@@ -117,7 +117,7 @@ async function ensureRow(nb: NbClient, sw: LogicalSwitch, cidr: string, options:
   try {
     const results = await nb.transact(ops, signal);
     const uuid = results[guards]?.uuid;
-    if (uuid === undefined) throw new Error('no uuid in the DHCP_Options insert result');
+    if (uuid === undefined) throw new OvsdbProtocolError('no uuid in the DHCP_Options insert result');
     return uuid;
   } catch (err) {
     // Another daemon made the row first: it is on its way to the cache.

@@ -5,7 +5,8 @@
 import type { OvsdbClient } from '../ovsdb/client.ts';
 import type { Monitored } from '../ovsdb/model.ts';
 import { NbTable, type NbTables } from '../ovsdb/models/nb.ts';
-import { AmbiguousSwitchError, switchNamed } from './switches.ts';
+import { switchNamed } from './switches.ts';
+import { AmbiguousSwitchError } from '../errors.ts';
 
 export const CONTROLLER_NB_MONITOR = {
   Logical_Switch: ['name', 'other_config', 'external_ids'],

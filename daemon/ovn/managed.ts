@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ManagedNetwork } from '../netconf/managed.ts';
-import { isGuardConflict } from '../ovsdb/errors.ts';
+import { isGuardConflict, NetworkDefinitionError } from '../errors.ts';
 import { eq, insert, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
@@ -15,19 +15,6 @@ import { bigIntToIp, parseSubnet, subnetContains, type Subnet } from '../lib/ip.
 import { IpamKeys, OWNER_VALUE, OwnerKeys } from './ids.ts';
 import { findSwitch, type LogicalSwitch } from './switches.ts';
 import { type NbClient, nbOps } from './nb.ts';
-
-export class NetworkDefinitionError extends Error {
-  override name = 'NetworkDefinitionError';
-  /** The config key at fault. */
-  readonly field: string;
-  readonly details: string;
-
-  constructor(field: string, message: string, details = '') {
-    super(message);
-    this.field = field;
-    this.details = details;
-  }
-}
 
 interface Definition {
   topology: ManagedNetwork['topology'];

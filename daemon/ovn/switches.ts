@@ -5,6 +5,7 @@ import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { portsByType, routerPortsByName, switchesByName, switchesByPort } from './indexes.ts';
 import { parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
+import { AmbiguousSwitchError } from '../errors.ts';
 
 /** A switch as the cache holds it now; shared between readers, never changed. */
 export interface LogicalSwitch {
@@ -27,10 +28,6 @@ function toSwitch(row: SwitchRow): LogicalSwitch {
     switches.set(row, sw);
   }
   return sw;
-}
-
-export class AmbiguousSwitchError extends Error {
-  override name = 'AmbiguousSwitchError';
 }
 
 /** The switch named `name`, undefined when none. Names are not unique in the NB schema: two is an error. */

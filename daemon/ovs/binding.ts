@@ -5,10 +5,7 @@
  */
 import { OvsTable } from '../ovsdb/models/vswitch.ts';
 import type { OvsClient } from './bridge.ts';
-
-export class BindingMovedError extends Error {
-  override name = 'BindingMovedError';
-}
+import { BindingMovedError } from '../errors.ts';
 
 export async function waitOvnInstalled(ovs: OvsClient, ifaceName: string, ifaceId: string, signal: AbortSignal): Promise<void> {
   const row = await ovs.cache.waitForRow(

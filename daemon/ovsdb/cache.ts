@@ -6,7 +6,7 @@
 // them out as the rows of its model (model.ts), the same objects under their generated types.
 
 import { EventEmitter } from 'node:events';
-import { OvsdbConfigError, OvsdbProtocolError } from './errors.ts';
+import { OvsdbConfigError, OvsdbProtocolError } from '../errors.ts';
 import { MaintainedIndex } from './index.ts';
 import type { CacheIndex, KeysOf } from './index.ts';
 import type { TableOf, UntypedTables } from './model.ts';

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { TableCache } from './cache.ts';
-import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError, OvsdbSchemaError } from './errors.ts';
+import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError, OvsdbSchemaError } from '../errors.ts';
 import { JsonRpcConnection } from './jsonrpc.ts';
 import { conditionChangeParams, encodeMonitorConditions, monitorParams, NO_TRANSACTION, notificationUpdates, planMonitor, sinceReply } from './monitor.ts';
 import type { MonitorConditions, MonitorPlan, MonitorSpec, UpdateForm } from './monitor.ts';

@@ -8,7 +8,7 @@ import {
   OvsdbNotConnectedError,
   OvsdbProtocolError,
   OvsdbRpcError,
-} from './errors.ts';
+} from '../errors.ts';
 import { isJsonObject } from './json.ts';
 
 const OPEN_BRACE = 0x7b;

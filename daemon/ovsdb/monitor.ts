@@ -3,7 +3,7 @@
 // the same request shape here; only the conditional ones take conditions, and
 // monitor_cond_since also the id of the last transaction the client has seen.
 
-import { OvsdbProtocolError } from './errors.ts';
+import { OvsdbProtocolError } from '../errors.ts';
 import { isJsonObject } from './json.ts';
 import type { JsonObject } from './json.ts';
 import { getColumn, getTable } from './schema.ts';

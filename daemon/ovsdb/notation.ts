@@ -11,7 +11,7 @@
 // Encoders also take `namedUuid(name)` wherever a uuid goes, to refer to a row
 // inserted by the same transaction.
 
-import { OvsdbProtocolError, OvsdbSchemaError } from './errors.ts';
+import { OvsdbProtocolError, OvsdbSchemaError } from '../errors.ts';
 import { isJsonObject } from './json.ts';
 import { getColumn } from './schema.ts';
 import { LayeredMap } from './layered-map.ts';

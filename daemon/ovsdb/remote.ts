@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { OvsdbConfigError } from './errors.ts';
+import { OvsdbConfigError } from '../errors.ts';
 
 export type Remote =
   | { readonly scheme: 'unix'; readonly path: string; readonly text: string }

@@ -1,7 +1,7 @@
 // Column types from a `get_schema` reply (RFC 7047 section 3.2), reduced to what
 // encoding and decoding need: the atomic types of key and value, and min/max.
 
-import { OvsdbProtocolError, OvsdbSchemaError } from './errors.ts';
+import { OvsdbProtocolError, OvsdbSchemaError } from '../errors.ts';
 import { isJsonObject } from './json.ts';
 
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';

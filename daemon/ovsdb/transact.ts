@@ -1,7 +1,7 @@
 // Encodes a list of operations into `transact` params against the schema, and
 // checks and decodes the reply (libovsdb ovsdb/error.go CheckOperationResults).
 
-import { OvsdbProtocolError, OvsdbTransactionError } from './errors.ts';
+import { OvsdbProtocolError, OvsdbTransactionError } from '../errors.ts';
 import { isJsonObject } from './json.ts';
 import { decodeRow, decodeUuid, encodeRow, encodeValue, isMap, namedUuid } from './notation.ts';
 import type { Row, Uuid } from './notation.ts';

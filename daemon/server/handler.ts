@@ -4,7 +4,8 @@
  * serializes requests for the same attachment, maps every failure to a CNI error, and renders
  * what the executable prints.
  */
-import { CniError, ErrorCode } from '../cni/errors.ts';
+import { NotAvailableError, UnreachableError } from '../errors.ts';
+import { isAnswer, toCniError } from './cni-errors.ts';
 import { parseEnv } from '../cni/env.ts';
 import { answerVersion, readRequestConfig, requestNetConf } from '../netconf/request.ts';
 import { requireCommandSupported } from '../cni/version.ts';
@@ -16,7 +17,7 @@ import { checkAttachment } from '../attachments/check.ts';
 import { addIpamAttachment } from '../attachments/ipam-add.ts';
 import { checkIpamAttachment } from '../attachments/ipam-check.ts';
 import { garbageCollect } from '../attachments/cni-gc.ts';
-import { toCniError, type Attacher } from '../attachments/context.ts';
+import type { Attacher } from '../attachments/context.ts';
 import { attachmentKey, type OwnedAttachment } from '../attachments/owned.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import type { Semaphore } from '../lib/semaphore.ts';
@@ -111,20 +112,20 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           return successOutput(result, version);
         }
         case 'STATUS':
-          if (!ctx.nb.connected) throw new CniError(ErrorCode.NotAvailable, 'OVN Northbound database is not reachable');
-          if (!ctx.ovs.connected) throw new CniError(ErrorCode.NotAvailable, 'local Open_vSwitch database is not reachable');
+          if (!ctx.nb.connected) throw new NotAvailableError('OVN Northbound database is not reachable');
+          if (!ctx.ovs.connected) throw new NotAvailableError('local Open_vSwitch database is not reachable');
           return successOutput(undefined, version);
         case 'GC':
           await garbageCollect(ctx, reconciler, conf, log, signal);
           return successOutput(undefined, version);
         default: {
           const never: never = env;
-          throw new CniError(ErrorCode.InvalidEnvironment, `CNI_COMMAND: unhandled ${String(never)}`);
+          throw new UnreachableError(`CNI_COMMAND: unhandled ${String(never)}`);
         }
       }
     } catch (err) {
-      const cniErr = toCniError(err, signal, what);
-      log.warn({ code: cniErr.code, msg: cniErr.message, details: cniErr.details, err: err instanceof CniError ? undefined : err }, 'request failed');
+      const cniErr = toCniError(err, what, signal);
+      log.warn({ code: cniErr.code, msg: cniErr.message, details: cniErr.details, err: isAnswer(err) ? undefined : err }, 'request failed');
       return errorOutput(cniErr, version);
     }
   }

@@ -7,11 +7,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CniError, ErrorCode } from '../cni/errors.ts';
 import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonResponse } from '../cni/protocol.ts';
 import { errorOutput } from '../cni/output.ts';
 import { LATEST_VERSION } from '../cni/version.ts';
 import type { Logger } from '../lib/log.ts';
+import { ClientGoneError, DecodeFailureError, RequestTimeoutError, SocketSetupError } from '../errors.ts';
+import { toCniError } from './cni-errors.ts';
 
 export interface SocketOptions {
   path: string;
@@ -21,14 +22,6 @@ export interface SocketOptions {
   log: Logger;
   /** `clientGone` aborts when the client disconnects before the answer: nobody would get it. */
   handle: (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse>;
-}
-
-export class ClientGoneError extends Error {
-  override name = 'ClientGoneError';
-}
-
-export class SocketSetupError extends Error {
-  override name = 'SocketSetupError';
 }
 
 async function prepareDirectory(dir: string): Promise<void> {
@@ -53,8 +46,19 @@ async function removeStaleSocket(path: string): Promise<void> {
 }
 
 /** A request refused before its config could be read: the error is printed in the latest version. */
-function errorResponse(err: CniError): DaemonResponse {
-  return errorOutput(err, LATEST_VERSION);
+function errorResponse(err: unknown): DaemonResponse {
+  return errorOutput(toCniError(err, 'request'), LATEST_VERSION);
+}
+
+/** The request as JSON text, decoded and narrowed; DecodeFailureError when it is not one. */
+function decodeRequest(text: string): DaemonRequest {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(text);
+  } catch (err) {
+    throw new DecodeFailureError('request is not valid JSON', { details: (err as Error).message });
+  }
+  return parseDaemonRequest(decoded);
 }
 
 /** How long a refused client may go on writing (ignored) before its connection is closed. */
@@ -72,11 +76,12 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     if (conn.destroyed) return;
     conn.end(JSON.stringify(response));
   };
-  const refuse = (err: CniError): void => {
+  const refuse = (err: RequestTimeoutError | DecodeFailureError): void => {
     received = true;
     clearTimeout(timer);
-    options.log.warn({ code: err.code, msg: err.message }, 'refused request');
-    reply(errorResponse(err));
+    const cniErr = toCniError(err, 'request');
+    options.log.warn({ code: cniErr.code, msg: cniErr.message }, 'refused request');
+    reply(errorOutput(cniErr, LATEST_VERSION));
     // A lingering close: the answer is sent, what the client still writes is read and dropped,
     // and the connection goes when the client closes its end, or after LINGER_MS. Closing at
     // once would make the client's next write fail (EPIPE), and a client that stops at that
@@ -85,7 +90,7 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     conn.once('close', () => clearTimeout(linger));
   };
   const timer = setTimeout(() => {
-    refuse(new CniError(ErrorCode.IoFailure, 'request not received in time', `the whole request must arrive within ${options.readTimeoutMs} ms`));
+    refuse(new RequestTimeoutError('request not received in time', { details: `the whole request must arrive within ${options.readTimeoutMs} ms` }));
   }, options.readTimeoutMs);
   const gone = (): void => {
     if (!replied) clientGone.abort(new ClientGoneError('the client disconnected before the answer'));
@@ -94,21 +99,16 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
   const handle = (text: string): void => {
     received = true;
     clearTimeout(timer);
-    let decoded: unknown;
+    let request: DaemonRequest;
     try {
-      decoded = JSON.parse(text);
+      request = decodeRequest(text);
     } catch (err) {
-      reply(errorResponse(new CniError(ErrorCode.DecodeFailure, 'request is not valid JSON', (err as Error).message)));
-      return;
-    }
-    const request = parseDaemonRequest(decoded);
-    if (typeof request === 'string') {
-      reply(errorResponse(new CniError(ErrorCode.DecodeFailure, 'malformed request', request)));
+      reply(errorResponse(err));
       return;
     }
     options.handle(request, clientGone.signal).then(reply, (err: unknown) => {
       options.log.error({ err }, 'request handler failed');
-      reply(errorResponse(new CniError(ErrorCode.Unknown, 'internal error', String(err))));
+      reply(errorResponse(err));
     });
   };
 
@@ -126,7 +126,7 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     const part = newline < 0 ? chunk : chunk.subarray(0, newline);
     size += part.length;
     if (size > max) {
-      refuse(new CniError(ErrorCode.DecodeFailure, 'request is too large', `more than ${max} bytes`));
+      refuse(new DecodeFailureError('request is too large', { details: `more than ${max} bytes` }));
       return;
     }
     chunks.push(part);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetnsNotFoundError, NotANetnsError } from '../../daemon/netlink/errors.ts';
+import { NetnsNotFoundError, NotANetnsError } from '../../daemon/errors.ts';
 import { inNetnsSync, openNetns } from '../../daemon/netlink/netns.ts';
 import { Rtnl } from '../../daemon/netlink/rtnl.ts';
 import { rt } from '../../daemon/netlink/codec.ts';

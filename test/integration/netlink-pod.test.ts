@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { isErrno, KernelError } from '../../daemon/netlink/errors.ts';
+import { isErrno, KernelError } from '../../daemon/errors.ts';
 import { deleteLink, deleteLinkInNetns, findLink, listHostLinks } from '../../daemon/netlink/link.ts';
 import { openNetns, type NetnsHandle } from '../../daemon/netlink/netns.ts';
 import { configurePodInterface, inspectPodInterface } from '../../daemon/netlink/pod.ts';

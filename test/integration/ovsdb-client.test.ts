@@ -6,7 +6,7 @@ import t from 'tap';
 import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import type { OvsdbClientOptions } from '../../daemon/ovsdb/client.ts';
-import { OvsdbInactivityError, OvsdbNotConnectedError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbInactivityError, OvsdbNotConnectedError } from '../../daemon/errors.ts';
 import { namedUuid } from '../../daemon/ovsdb/notation.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { del, eq, insert, mutate, mutation, select, update, wait } from '../../daemon/ovsdb/ops.ts';

@@ -10,10 +10,11 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
-import { LeaderElector, ElectionConfigError } from '../../daemon/controller/election.ts';
+import { LeaderElector } from '../../daemon/controller/election.ts';
 import { formatMicroTime } from '../../daemon/controller/lease.ts';
 import { sleep, until } from '../helpers/until.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApi, type KubeObject } from '../helpers/fake-apiserver.ts';
+import { ElectionConfigError } from '../../daemon/errors.ts';
 
 const log = pino({ level: 'silent' });
 const NS = 'ovn-multinet';

@@ -2,7 +2,7 @@
 // plugin's own parser), the NAD plan (create/update/delete, foreign NADs, definition conflicts),
 // status conditions, marked-switch discovery, and the Lease arithmetic.
 import t from 'tap';
-import { definitionOf, NetworkSpecError } from '../../daemon/controller/definition.ts';
+import { definitionOf } from '../../daemon/controller/definition.ts';
 import { planNads, type SwitchState } from '../../daemon/controller/plan.ts';
 import { desiredConditions, mergeConditions, sameConditions } from '../../daemon/controller/conditions.ts';
 import { discoverNetworks, parseExposeNamespaces } from '../../daemon/controller/expose.ts';
@@ -11,10 +11,11 @@ import { MANAGED_BY, MANAGED_BY_LABEL, NETWORK_LABEL, toNadObject, toNetworkObje
 import { ExposeKeys, OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { buildCli, controllerDefaults, duration } from '../../daemon/cli.ts';
 import { parseControllerFlags } from '../../daemon/controller/main.ts';
-import { echoIntervalFor, FlagError, nbFlags } from '../../daemon/lib/flags.ts';
+import { echoIntervalFor, nbFlags } from '../../daemon/lib/flags.ts';
 import { Trigger, type PassResult } from '../../daemon/controller/trigger.ts';
 import { pino } from 'pino';
 import { sleep, until } from '../helpers/until.ts';
+import { NetworkSpecError, FlagError } from '../../daemon/errors.ts';
 
 function network(name: string, spec: Record<string, unknown>, extra: { created?: string; uid?: string; conditions?: unknown[] } = {}): NetworkObject {
   const n = toNetworkObject({

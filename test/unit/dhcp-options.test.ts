@@ -2,7 +2,8 @@
 import t from 'tap';
 import { dhcpOptions } from '../../daemon/ovn/dhcp.ts';
 import { parseConfig } from '../../daemon/netconf/parse.ts';
-import { CniError, ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { toCniError } from '../../daemon/server/cni-errors.ts';
 import { parseSubnet } from '../../daemon/lib/ip.ts';
 
 const dhcp = { leaseTime: 600, dnsServers: ['10.0.0.10', 'fd00::53'], domainSearch: ['example.com', 'corp.example'], guestAddresses: true, routerAdvertisements: false };
@@ -49,14 +50,14 @@ t.test('config validation names the field', async (t) => {
     [{ lease: 600 }, /^dhcp\.lease:/],
   ];
   for (const [value, message] of cases) {
-    const err: unknown = (() => {
+    const err = (() => {
       try {
         parseConfig({ ...base, dhcp: value });
       } catch (e) {
-        return e;
+        return toCniError(e, 'ADD');
       }
       return undefined;
     })();
-    t.ok(err instanceof CniError && err.code === ErrorCode.InvalidConfig && message.test(err.message), `${JSON.stringify(value)}: ${err instanceof Error ? err.message : 'accepted'}`);
+    t.ok(err !== undefined && err.code === ErrorCode.InvalidConfig && message.test(err.message), `${JSON.stringify(value)}: ${err?.message ?? 'accepted'}`);
   }
 });

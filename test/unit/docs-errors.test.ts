@@ -1,9 +1,11 @@
 // The Errors table in docs/errors.md is the users' reference: it must list exactly the codes the code can
-// print, those of the daemon (daemon/cni/errors.ts) and those the Go executable prints itself
-// (cni/errors.go), or a newcomer reads about codes that never come and misses ones that do.
+// print, those of the daemon (daemon/cni/errors.ts, given by daemon/server/cni-errors.ts) and those
+// the Go executable prints itself (cni/errors.go), or a newcomer reads about codes that never come
+// and misses ones that do.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { CNI_ERRORS, UNEXPECTED } from '../../daemon/server/cni-errors.ts';
 
 const root = new URL('../..', import.meta.url);
 
@@ -27,6 +29,13 @@ t.test('docs/errors.md lists every code the daemon and the executable define, an
   t.ok(go.length >= 5, `found the Go codes (${go.length})`);
   t.same(sorted(readme), readme, 'rows in ascending order, each once');
   t.same(sorted(readme), sorted([...Object.values(ErrorCode), ...go]));
+});
+
+t.test('docs/errors.md lists every code the daemon\'s error table gives', async (t) => {
+  const readme = new Set(readmeCodes(await readFile(new URL('docs/errors.md', root), 'utf8')));
+  // A row's own code; 'failed' is 100 (or 11 once the request is cancelled); 'unexpected' is 999.
+  const given = [...CNI_ERRORS.values()].flatMap((row) => (typeof row === 'object' ? [row.code] : row === 'failed' ? [ErrorCode.AttachFailed, ErrorCode.TryAgainLater] : [UNEXPECTED]));
+  for (const code of sorted(given)) t.ok(readme.has(code), `${code} is in the table`);
 });
 
 t.test('the extractors see what they should', async (t) => {

@@ -1,9 +1,10 @@
 import t from 'tap';
-import { allocateAddress, parseIpamSettings, randomMac, subnetOf, IpamConfigError, type IpamSettings } from '../../daemon/ipam/pool.ts';
+import { allocateAddress, parseIpamSettings, randomMac, subnetOf, type IpamSettings } from '../../daemon/ipam/pool.ts';
 import { macForIpv4 } from '../../daemon/lib/ip.ts';
 import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet } from '../../daemon/lib/ip.ts';
+import { IpamConfigError } from '../../daemon/errors.ts';
 
 const settings = (cfg: Record<string, string>, ids: Record<string, string> = {}) => parseIpamSettings(new Map(Object.entries(cfg)), new Map(Object.entries(ids)));
 /** One address from the settings' first subnet. */

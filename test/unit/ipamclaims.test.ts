@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { claimKey, releaseOps, reservationGuard, reservationOf, reservationsOf, reserveOps } from '../../daemon/ipam/reservations.ts';
 import { addressesInUse, describeUser, usedByClaim } from '../../daemon/ipam/in-use.ts';
 import { creationOps } from '../../daemon/ipam/allocate.ts';
-import { ChassisUnknownError, handOverOps, joinOps, leaveOps, SameChassisError } from '../../daemon/ipam/migration.ts';
+import { handOverOps, joinOps, leaveOps } from '../../daemon/ipam/migration.ts';
 import type { LogicalPort } from '../../daemon/ovn/ports.ts';
 import type { Operation } from '../../daemon/ovsdb/ops.ts';
 import type { LogicalSwitch } from '../../daemon/ovn/switches.ts';
@@ -18,6 +18,7 @@ import type { NbClient } from '../../daemon/ovn/nb.ts';
 import { TableCache } from '../../daemon/ovsdb/cache.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { ChassisUnknownError, SameChassisError } from '../../daemon/errors.ts';
 
 const log = pino({ level: 'silent' });
 const signal = () => AbortSignal.timeout(10_000);

@@ -4,10 +4,12 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LabelSelectorError, parseLabelSelector, selectorMatches } from '../../daemon/k8s/labels.ts';
-import { NetworkCache, NetworkLookupError, NamespaceNotFoundError, checkNetworkAccess, toNetworkInfo, type NetworkInfo, type NetworkSource } from '../../daemon/k8s/networks.ts';
+import { parseLabelSelector, selectorMatches } from '../../daemon/k8s/labels.ts';
+import { NetworkCache, checkNetworkAccess, toNetworkInfo, type NetworkInfo, type NetworkSource } from '../../daemon/k8s/networks.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { LabelSelectorError, NetworkLookupError, NamespaceNotFoundError } from '../../daemon/errors.ts';
+import { rejectsAsCniError } from '../helpers/cni-error.ts';
 
 const log = pino({ level: 'silent' });
 const signal = () => AbortSignal.timeout(10_000);
@@ -99,7 +101,7 @@ t.test('Networks never listed: try again later', async (t) => {
   cache.start();
   t.teardown(() => cache.stop());
   await t.rejects(cache.network('red', signal()), NetworkLookupError);
-  await t.rejects(checkNetworkAccess(cache, { K8S_POD_NAMESPACE: 'ns' }, 'red', signal()), { code: 11, message: 'network red: the Kubernetes API server is not reachable' });
+  await rejectsAsCniError(t, checkNetworkAccess(cache, { K8S_POD_NAMESPACE: 'ns' }, 'red', signal()), { code: 11, message: 'network red: the Kubernetes API server is not reachable' });
 });
 
 t.test('the ADD check, as CNI errors', async (t) => {
@@ -128,8 +130,8 @@ t.test('the ADD check, as CNI errors', async (t) => {
   t.pass('no Network object: open');
   await checkNetworkAccess(fake, {}, 'red', signal());
   t.pass('not a pod: no check');
-  await t.rejects(checkNetworkAccess(fake, ns('tenant-b'), 'red', signal()), { code: 7, message: 'network red: namespace tenant-b is not selected by its namespaceSelector', details: /"team":"b"/ });
-  await t.rejects(checkNetworkAccess(fake, ns('tenant-a'), 'closed', signal()), { code: 7, message: /namespace tenant-a is not selected/, details: /no namespaceSelector/ }, 'absent selector: no namespace');
-  await t.rejects(checkNetworkAccess(fake, ns('tenant-a'), 'broken', signal()), { code: 7, message: "network broken: the Network's namespaceSelector is invalid", details: /must be non-empty for In/ });
-  await t.rejects(checkNetworkAccess(fake, ns('gone'), 'red', signal()), { code: 3, message: 'CNI_ARGS: namespace gone does not exist' });
+  await rejectsAsCniError(t, checkNetworkAccess(fake, ns('tenant-b'), 'red', signal()), { code: 7, message: 'network red: namespace tenant-b is not selected by its namespaceSelector', details: /"team":"b"/ });
+  await rejectsAsCniError(t, checkNetworkAccess(fake, ns('tenant-a'), 'closed', signal()), { code: 7, message: /namespace tenant-a is not selected/, details: /no namespaceSelector/ }, 'absent selector: no namespace');
+  await rejectsAsCniError(t, checkNetworkAccess(fake, ns('tenant-a'), 'broken', signal()), { code: 7, message: "network broken: the Network's namespaceSelector is invalid", details: /must be non-empty for In/ });
+  await rejectsAsCniError(t, checkNetworkAccess(fake, ns('gone'), 'red', signal()), { code: 3, message: 'CNI_ARGS: namespace gone does not exist' });
 });

@@ -3,9 +3,11 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodCache, PodLookupError, PodNotFoundError, PodUidMismatchError, loadKubeConfig, type PodSource } from '../../daemon/k8s/pods.ts';
+import { PodCache, loadKubeConfig, type PodSource } from '../../daemon/k8s/pods.ts';
 import { podAddressRequest } from '../../daemon/k8s/requests.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { PodLookupError, PodNotFoundError, PodUidMismatchError } from '../../daemon/errors.ts';
+import { rejectsAsCniError } from '../helpers/cni-error.ts';
 
 const log = pino({ level: 'silent' });
 const signal = () => AbortSignal.timeout(10_000);
@@ -98,7 +100,7 @@ t.test('requests from the annotation, as CNI errors', async (t) => {
   t.equal(await podAddressRequest(fake, args('csv'), 'red', 'net1', signal()), undefined, 'CSV asks for no address');
   t.equal(await podAddressRequest(fake, args('none'), 'red', 'net1', signal()), undefined, 'no annotation');
   t.equal(await podAddressRequest(fake, {}, 'red', 'net1', signal()), undefined, 'no K8S_POD_* in CNI_ARGS: not a pod');
-  await t.rejects(podAddressRequest(fake, args('bad'), 'red', 'net1', signal()), { code: 7, message: 'pod ns/bad: annotation k8s.v1.cni.cncf.io/networks is invalid', details: /^\[0\]\.ips\[0\]/ });
-  await t.rejects(podAddressRequest(fake, args('json', 'wrong'), 'red', 'net1', signal()), { code: 3, message: /K8S_POD_UID wrong is not the UID of pod ns\/json/ });
-  await t.rejects(podAddressRequest(fake, args('gone'), 'red', 'net1', signal()), { code: 3, message: /pod ns\/gone does not exist/ });
+  await rejectsAsCniError(t, podAddressRequest(fake, args('bad'), 'red', 'net1', signal()), { code: 7, message: 'pod ns/bad: annotation k8s.v1.cni.cncf.io/networks is invalid', details: /^\[0\]\.ips\[0\]/ });
+  await rejectsAsCniError(t, podAddressRequest(fake, args('json', 'wrong'), 'red', 'net1', signal()), { code: 3, message: /K8S_POD_UID wrong is not the UID of pod ns\/json/ });
+  await rejectsAsCniError(t, podAddressRequest(fake, args('gone'), 'red', 'net1', signal()), { code: 3, message: /pod ns\/gone does not exist/ });
 });

@@ -1,7 +1,8 @@
 // The pod annotation k8s.v1.cni.cncf.io/networks in both forms, and which element a CNI call
 // (network name + CNI_IFNAME) is for.
 import t from 'tap';
-import { NetworkSelectionError, parseNetworkSelections, selectNetwork, type NetworkSelection } from '../../daemon/k8s/selection.ts';
+import { parseNetworkSelections, selectNetwork, type NetworkSelection } from '../../daemon/k8s/selection.ts';
+import { NetworkSelectionError } from '../../daemon/errors.ts';
 
 const el = (name: string, more: Partial<NetworkSelection> = {}): NetworkSelection => ({
   name,

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { networkDefinition, NetworkDefinitionError } from '../../daemon/ovn/managed.ts';
+import { networkDefinition } from '../../daemon/ovn/managed.ts';
+import { NetworkDefinitionError } from '../../daemon/errors.ts';
 
 const net = (subnets: string[], excludeSubnets: string[] = [], gateways: string[] = []) => ({ topology: 'layer2' as const, subnets, excludeSubnets, physicalNetworkName: undefined, vlanId: undefined, gateways });
 

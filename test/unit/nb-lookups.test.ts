@@ -13,7 +13,7 @@ import type { DatabaseSchema } from '../../daemon/ovsdb/schema.ts';
 import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
 import { ovsModel } from '../../daemon/ovsdb/models/vswitch.ts';
 import { parseSubnet, subnetContains, type Subnet } from '../../daemon/lib/ip.ts';
-import { AmbiguousSwitchError, findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
+import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../../daemon/ovn/switches.ts';
 import { NB_MONITOR, type NbClient, type NbRows } from '../../daemon/ovn/nb.ts';
 import { addressesInUse, ClaimReservation, StaleGuard, type AddressUser } from '../../daemon/ipam/in-use.ts';
 import { findPort } from '../../daemon/ovn/ports.ts';
@@ -28,6 +28,7 @@ import { OwnerKeys } from '../../daemon/ovn/ids.ts';
 import { findBridge, findBridgePort, findInterface, OVS_MONITOR, type OvsClient } from '../../daemon/ovs/bridge.ts';
 import { indexNb } from '../../daemon/ovn/indexes.ts';
 import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
+import { AmbiguousSwitchError } from '../../daemon/errors.ts';
 
 const nbSchema = await loadSchema(NB_SCHEMA);
 const nbPlan = planMonitor(nbSchema, NB_MONITOR);

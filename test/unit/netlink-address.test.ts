@@ -1,5 +1,5 @@
 import t from 'tap';
-import { InvalidAddressError } from '../../daemon/netlink/errors.ts';
+import { InvalidAddressError } from '../../daemon/errors.ts';
 import { AF_INET, AF_INET6, bytesOf, ipOfBytes, parseSubnet } from '../../daemon/lib/ip.ts';
 import { addressRequest, decodeIp, encodeIp } from '../../daemon/netlink/addr.ts';
 import { routeRequest } from '../../daemon/netlink/route.ts';

@@ -6,7 +6,7 @@ import {
   NativeAddonError,
   NetnsNotFoundError,
   NotANetnsError,
-} from '../../daemon/netlink/errors.ts';
+} from '../../daemon/errors.ts';
 
 t.test('every error class has a stable code, a name, a message and a brand', (tt) => {
   const rows = [

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { rt } from '../../daemon/netlink/codec.ts';
 import { addressRequest } from '../../daemon/netlink/addr.ts';
-import { InvalidAddressError } from '../../daemon/netlink/errors.ts';
+import { InvalidAddressError } from '../../daemon/errors.ts';
 import { AF_INET, AF_INET6 } from '../../daemon/lib/ip.ts';
 import { linkUpRequest } from '../../daemon/netlink/link.ts';
 import { routeRequest } from '../../daemon/netlink/route.ts';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { TableCache } from '../../daemon/ovsdb/cache.ts';
 import type { RowChange } from '../../daemon/ovsdb/cache.ts';
-import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/errors.ts';
 import { monitorParams, notificationUpdates, planMonitor, sinceReply } from '../../daemon/ovsdb/monitor.ts';
 import { parseUuid } from '../../daemon/ovsdb/notation.ts';
 import { loadSchema, VSWITCH_SCHEMA } from '../helpers/schemas.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
-import { OvsdbNotConnectedError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbNotConnectedError } from '../../daemon/errors.ts';
 import { JsonFrameParser } from '../../daemon/ovsdb/jsonrpc.ts';
 import { isJsonObject } from '../../daemon/ovsdb/json.ts';
 import { parseUuid } from '../../daemon/ovsdb/notation.ts';

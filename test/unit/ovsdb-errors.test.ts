@@ -9,7 +9,7 @@ import {
   OvsdbRpcError,
   OvsdbSchemaError,
   OvsdbTransactionError,
-} from '../../daemon/ovsdb/errors.ts';
+} from '../../daemon/errors.ts';
 
 const table: Array<[string, OvsdbError, string]> = [
   ['OvsdbNotConnectedError', new OvsdbNotConnectedError(), 'OVSDB_NOT_CONNECTED'],

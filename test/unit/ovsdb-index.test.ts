@@ -3,7 +3,7 @@
 // rows came, and current by the time a `change` event is emitted.
 import t from 'tap';
 import { TableCache } from '../../daemon/ovsdb/cache.ts';
-import { OvsdbConfigError, OvsdbProtocolError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbConfigError, OvsdbProtocolError } from '../../daemon/errors.ts';
 import { columnKeys, type CacheIndex, type KeysOf } from '../../daemon/ovsdb/index.ts';
 import { planMonitor } from '../../daemon/ovsdb/monitor.ts';
 import { parseUuid, type Uuid } from '../../daemon/ovsdb/notation.ts';

@@ -7,7 +7,7 @@ import {
   OvsdbNotConnectedError,
   OvsdbProtocolError,
   OvsdbRpcError,
-} from '../../daemon/ovsdb/errors.ts';
+} from '../../daemon/errors.ts';
 import { JsonFrameParser, JsonRpcConnection } from '../../daemon/ovsdb/jsonrpc.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');

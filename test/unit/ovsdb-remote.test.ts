@@ -1,6 +1,6 @@
 import t from 'tap';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
-import { OvsdbConfigError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbConfigError } from '../../daemon/errors.ts';
 import { dial, parseRemote } from '../../daemon/ovsdb/remote.ts';
 
 const good: Array<[string, object]> = [

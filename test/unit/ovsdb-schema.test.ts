@@ -1,5 +1,5 @@
 import t from 'tap';
-import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/errors.ts';
 import { getColumn, getTable, parseSchema } from '../../daemon/ovsdb/schema.ts';
 import { loadSchema, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/schemas.ts';
 

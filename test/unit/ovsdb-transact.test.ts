@@ -1,5 +1,5 @@
 import t from 'tap';
-import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/ovsdb/errors.ts';
+import { OvsdbProtocolError, OvsdbSchemaError } from '../../daemon/errors.ts';
 import { namedUuid, parseUuid } from '../../daemon/ovsdb/notation.ts';
 import { comment, condition, del, eq, insert, mutate, mutation, select, update, wait } from '../../daemon/ovsdb/ops.ts';
 import { decodeTransactionReply, encodeTransaction } from '../../daemon/ovsdb/transact.ts';

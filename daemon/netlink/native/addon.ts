@@ -4,7 +4,7 @@
 // (see daemon/lib/addons.ts).
 import { fileURLToPath } from 'node:url';
 import { addonPath } from '../../lib/addons.ts';
-import { KernelError, NativeAddonError } from '../errors.ts';
+import { KernelError, NativeAddonError } from '../../errors.ts';
 
 export interface NativeBinding {
   /** Moves the calling thread into the netns behind fd. */
@@ -55,7 +55,7 @@ function load(path: string): NativeBinding {
     throw new NativeAddonError(path, { cause: err });
   }
   const raw = holder.exports;
-  if (!isRawBinding(raw)) throw new NativeAddonError(path, { cause: new Error('missing exports') });
+  if (!isRawBinding(raw)) throw new NativeAddonError(path, { details: 'missing exports' });
   return {
     setns: (fd) => kernelCall(() => raw.setns(fd)),
     restoreNetns: (fd) => raw.restoreNetns(fd),
