@@ -4,7 +4,7 @@
  * ms resolution) and the daemon's log lines (pino `time`, ms). For the CLI script, the per-command
  * times measured directly.
  */
-import { hostVethName, logicalPortName } from '../daemon/cni/names.ts';
+import { hostVethName, logicalPortName } from '../daemon/cni-spec/names.ts';
 import { firstChange, type DbRecord } from './ovsdb-log.ts';
 import type { Sample } from './method.ts';
 import { summarize, type Summary } from './stats.ts';

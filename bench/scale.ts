@@ -15,7 +15,7 @@ import { guardPairs } from '../daemon/ipam/guards.ts';
 import { deleteKeysOps } from '../daemon/ovn/switch-keys.ts';
 import type { LogicalSwitch } from '../daemon/ovn/switches.ts';
 import { namedUuid, type Uuid } from '../daemon/ovsdb/notation.ts';
-import { hostVethName } from '../daemon/cni/names.ts';
+import { hostVethName } from '../daemon/cni-spec/names.ts';
 import { e2eSkipReason } from '../test/helpers/node.ts';
 import { startSandbox, type Sandbox } from '../test/helpers/sandbox.ts';
 import type { OvsdbClient } from '../daemon/ovsdb/client.ts';

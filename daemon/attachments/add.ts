@@ -5,9 +5,9 @@
  * arms its undo; a failure anywhere takes back exactly what this request created. A repeated ADD
  * finds each piece already there and returns the same result.
  */
-import { shown } from '../cni/errors.ts';
-import type { Result } from '../cni/result.ts';
-import { hostVethName, logicalPortName } from '../cni/names.ts';
+import { shown } from '../cni-spec/errors.ts';
+import type { Result } from '../cni-spec/result.ts';
+import { hostVethName, logicalPortName } from '../cni-spec/names.ts';
 import { UndoStack } from '../lib/undo.ts';
 import { crashPoint } from '../lib/crash-point.ts';
 import type { Logger } from '../lib/log.ts';

@@ -5,8 +5,8 @@
  */
 import { CheckFailedError } from '../errors.ts';
 import type { NetConf } from '../netconf/parse.ts';
-import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
-import { hostVethName, logicalPortName } from '../cni/names.ts';
+import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
+import { hostVethName, logicalPortName } from '../cni-spec/names.ts';
 import { findLink } from '../netlink/link.ts';
 import { inspectPodInterface } from '../netlink/pod.ts';
 import { findAttachmentPort, portEntry } from '../ovn/ports.ts';

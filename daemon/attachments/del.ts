@@ -10,7 +10,7 @@
  * veth pair, and the runtime need not wait for it (the handler answers once the databases are
  * done and holds the attachment's lock until the veth is gone too).
  */
-import { hostVethName } from '../cni/names.ts';
+import { hostVethName } from '../cni-spec/names.ts';
 import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
 import { OvsdbNotConnectedError } from '../errors.ts';

@@ -9,11 +9,11 @@
  * netns's identity is recorded for the liveness rule (liveness.ts). Needs neither br-int nor the
  * local Open_vSwitch DB. A repeated ADD finds the record and returns the same result.
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { AttachmentConflictError, InvalidConfigError } from '../errors.ts';
 import { fieldOf } from '../netconf/parse.ts';
-import type { Result } from '../cni/result.ts';
-import { logicalPortName } from '../cni/names.ts';
+import type { Result } from '../cni-spec/result.ts';
+import { logicalPortName } from '../cni-spec/names.ts';
 import { UndoStack } from '../lib/undo.ts';
 import { crashPoint } from '../lib/crash-point.ts';
 import type { Logger } from '../lib/log.ts';

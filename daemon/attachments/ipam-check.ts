@@ -3,7 +3,7 @@
  * and the prevResult's addresses are among them. The interface is the calling plugin's to check.
  */
 import { CheckFailedError } from '../errors.ts';
-import { logicalPortName } from '../cni/names.ts';
+import { logicalPortName } from '../cni-spec/names.ts';
 import { findAttachmentPort, ipamOnlyIps } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { parseIpPrefix } from '../lib/ip.ts';

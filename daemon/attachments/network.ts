@@ -5,11 +5,11 @@
  * each allocation failure names. Errors name the field as the config has it (fieldOf: in IPAM
  * mode `ipam.logicalSwitch`).
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { fieldOf, type NetConf } from '../netconf/parse.ts';
 import type { RequestedAddress } from '../netconf/static.ts';
-import type { ContainerId, IfName, NetnsPath } from '../cni/env.ts';
-import type { ResultIp } from '../cni/result.ts';
+import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
+import type { ResultIp } from '../cni-spec/result.ts';
 import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
 import { ensureManagedSwitch, networkDefinition } from '../ovn/managed.ts';

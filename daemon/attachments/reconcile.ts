@@ -26,7 +26,7 @@
  * would keep their addresses taken for ever: once they have looked so for a grace period, they
  * are freed (daemon/ipam/stale-guards.ts).
  */
-import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../cni/names.ts';
+import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../cni-spec/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import { deleteLink, findLink, listHostLinks } from '../netlink/link.ts';
 import { deleteAttachment } from './del.ts';

@@ -1,5 +1,5 @@
 /** Small helpers for the controller's API writes: error codes, messages, bounded parallelism. */
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 
 /** The HTTP status of a failed client-node call (ApiException.code), undefined for other errors. */
 export function statusCode(err: unknown): number | undefined {

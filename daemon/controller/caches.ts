@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.ts';
 import { WatchedCache } from '../k8s/watch.ts';
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, toNadObject, toNamespaceObject, toNetworkObject, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { MalformedListError } from '../errors.ts';
 
 function asList(raw: unknown, what: string): KubernetesListObject<KubernetesObject> {

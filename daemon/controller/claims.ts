@@ -12,7 +12,7 @@ import { allReservations, releaseOps, type Reservation } from '../ipam/reservati
 import { IPAMCLAIM_GROUP, IPAMCLAIM_PLURAL, IPAMCLAIM_VERSION } from '../k8s/ipamclaims.ts';
 import { withSignal } from '../k8s/signal.ts';
 import { WatchedCache } from '../k8s/watch.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { statusCode } from './api.ts';
 import type { Logger } from '../lib/log.ts';
 import type { LeaderContext, LeaderLoop } from './context.ts';

@@ -8,7 +8,7 @@
 import { PLUGIN_TYPE } from '../netconf/fields.ts';
 import { parseConfig } from '../netconf/parse.ts';
 import { networkDefinition } from '../ovn/managed.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { IncompatibleVersionError, InvalidConfigError, NetworkDefinitionError, NetworkSpecError, UnsupportedFieldError } from '../errors.ts';
 
 export const CNI_VERSION = '1.0.0';

@@ -22,7 +22,7 @@ import type { SwitchIds } from '../ovn/exposed.ts';
 import { inFlux } from './api.ts';
 import type { LeaderContext } from './context.ts';
 import { DISCOVERED_LABEL, NETWORK_API_VERSION, NETWORK_KIND, type NetworkObject } from './objects.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { isDnsSubdomain, isLabelKey, isLabelValue } from '../k8s/names.ts';
 import { ReconcileLoop, type PassResult } from './trigger.ts';
 import { ExposeMarkError } from '../errors.ts';

@@ -7,7 +7,7 @@
  * digits), which the API server requires for these fields.
  */
 import { V1MicroTime, type V1LeaseSpec } from '@kubernetes/client-node';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 
 export interface LeaseRecord {
   holderIdentity: string | undefined;

@@ -4,7 +4,7 @@
  * Also the names, labels and marks the controller puts on what it owns.
  */
 import { NETWORK_GROUP, NETWORK_VERSION } from '../k8s/networks.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 
 export const NAD_GROUP = 'k8s.cni.cncf.io';
 export const NAD_VERSION = 'v1';

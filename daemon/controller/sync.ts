@@ -12,7 +12,7 @@ import { describe, eachLimited, inFlux, statusCode } from './api.ts';
 import { desiredConditions, mergeConditions, READY, sameConditions } from './conditions.ts';
 import type { LeaderContext } from './context.ts';
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION } from './objects.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { planNads, type NadAction, type NetworkVerdict } from './plan.ts';
 import { ReconcileLoop, type PassResult } from './trigger.ts';
 import { UnreachableError } from '../errors.ts';

@@ -9,7 +9,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, typ
 import type { Logger } from '../lib/log.ts';
 import { withSignal } from './signal.ts';
 import { WatchedCache } from './watch.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { ClaimLookupError } from '../errors.ts';
 
 export const IPAMCLAIM_GROUP = 'k8s.cni.cncf.io';

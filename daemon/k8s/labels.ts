@@ -6,7 +6,7 @@
  * object; an absent (or null) selector selects none. NotIn and DoesNotExist also match objects
  * that lack the key.
  */
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { LabelSelectorError, UnreachableError } from '../errors.ts';
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';

@@ -11,7 +11,7 @@ import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
 import { parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
 import { WatchedCache } from './watch.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { ApiServerUnreachableError, InvalidConfigError, LabelSelectorError, NamespaceNotFoundError, NetworkLookupError, UnknownContainerError } from '../errors.ts';
 
 export const NETWORK_GROUP = 'ovn-multinet.io';

@@ -8,7 +8,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { WatchedCache } from './watch.ts';
 import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { KubeConfigError, PodNotFoundError, PodUidMismatchError, PodLookupError } from '../errors.ts';
 
 /** What ovn-multinet reads from a pod, narrowed once at the boundary. */

@@ -5,7 +5,7 @@
  * value once into typed elements and picks the one a CNI call is for.
  */
 import type { RequestedAddress } from '../netconf/static.ts';
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
 import { NetworkSelectionError } from '../errors.ts';

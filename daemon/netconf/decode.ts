@@ -2,10 +2,10 @@
  * stdin to a JSON object: the size cap, JSON, and Unicode text. Anything that is not a JSON
  * object of well-formed strings is code 6.
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { DecodeFailureError } from '../errors.ts';
-import { illFormedKey, isObject } from '../cni/json.ts';
-import { MAX_CONFIG_BYTES } from '../cni/protocol.ts';
+import { illFormedKey, isObject } from '../cni-spec/json.ts';
+import { MAX_CONFIG_BYTES } from '../cni-spec/protocol.ts';
 
 export function decodeConfig(stdin: string): Record<string, unknown> {
   if (Buffer.byteLength(stdin) > MAX_CONFIG_BYTES) {

@@ -1,6 +1,6 @@
 /** `dhcp`: OVN answers DHCP on the port (a VM behind the pod's interface configures itself). */
-import { shown } from '../cni/errors.ts';
-import { isObject } from '../cni/json.ts';
+import { shown } from '../cni-spec/errors.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { familyOf } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 import { isDomainName } from './dns.ts';

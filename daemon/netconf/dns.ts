@@ -1,7 +1,7 @@
 /** IPAM mode's `dns` section, returned in the result as it is; and what a domain name is. */
-import { shown } from '../cni/errors.ts';
-import { isObject } from '../cni/json.ts';
-import type { ResultDns } from '../cni/result.ts';
+import { shown } from '../cni-spec/errors.ts';
+import { isObject } from '../cni-spec/json.ts';
+import type { ResultDns } from '../cni-spec/result.ts';
 import { familyOf } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 

@@ -2,10 +2,10 @@
  * The settings every config has, whichever the mode: version, name, type, the switch and the
  * daemon's socket, prevResult, runtimeConfig, and GC's valid attachments.
  */
-import { shown } from '../cni/errors.ts';
-import { isObject } from '../cni/json.ts';
-import { parseResult, type Result } from '../cni/result.ts';
-import { negotiateVersion, type CniVersion } from '../cni/version.ts';
+import { shown } from '../cni-spec/errors.ts';
+import { isObject } from '../cni-spec/json.ts';
+import { parseResult, type Result } from '../cni-spec/result.ts';
+import { negotiateVersion, type CniVersion } from '../cni-spec/version.ts';
 import { bad } from './bad.ts';
 
 export const DEFAULT_SOCKET = '/run/ovn-multinet/cni.sock';

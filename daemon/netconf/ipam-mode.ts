@@ -5,10 +5,10 @@
  * names us. When the top-level `type` is ours, ovn-multinet is the plugin and an `ipam` section is
  * refused (addresses come from the logical switch).
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { InvalidConfigError } from '../errors.ts';
-import { isObject } from '../cni/json.ts';
-import type { ResultDns } from '../cni/result.ts';
+import { isObject } from '../cni-spec/json.ts';
+import type { ResultDns } from '../cni-spec/result.ts';
 import { bad } from './bad.ts';
 import { validateDns } from './dns.ts';
 import { PLUGIN_TYPE, optionalString, validateLogicalSwitch, validateSocket } from './fields.ts';

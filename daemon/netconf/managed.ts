@@ -3,7 +3,7 @@
  * excluded subnets, gateways, and for localnet the physical network and VLAN) rather than a
  * logical switch that must exist.
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { familyOf, parseCidr } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 

@@ -2,10 +2,10 @@
  * The network configuration on stdin, the user-facing contract: a decoded config validated once
  * into a typed NetConf, in either mode; every error names the field.
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { UnsupportedFieldError } from '../errors.ts';
-import type { Result, ResultDns } from '../cni/result.ts';
-import type { CniVersion } from '../cni/version.ts';
+import type { Result, ResultDns } from '../cni-spec/result.ts';
+import type { CniVersion } from '../cni-spec/version.ts';
 import { bad } from './bad.ts';
 import { validateDhcp, type DhcpConfig } from './dhcp.ts';
 import { header, optionalString, requestedVersion, validateLogicalSwitch, validateMtu, validatePrevResult, validateRuntimeConfig, validateSocket, validateValidAttachments, type Attachment } from './fields.ts';

@@ -4,7 +4,7 @@
  * included, is printed in the best version known. What failed is kept, and thrown where the
  * config is validated (as the first error the config has).
  */
-import { LATEST_VERSION, type CniVersion } from '../cni/version.ts';
+import { LATEST_VERSION, type CniVersion } from '../cni-spec/version.ts';
 import { decodeConfig } from './decode.ts';
 import { requestedVersion } from './fields.ts';
 import { parseConfig, type NetConf } from './parse.ts';

@@ -1,6 +1,6 @@
 /** `routes`: routes added in the pod through this interface, and reported in the result. */
-import { shown } from '../cni/errors.ts';
-import { isObject } from '../cni/json.ts';
+import { shown } from '../cni-spec/errors.ts';
+import { isObject } from '../cni-spec/json.ts';
 import { familyOf, parseCidr } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 

@@ -2,7 +2,7 @@
  * Static requests: runtimeConfig.ips and runtimeConfig.mac (the CNI capabilities `ips` and
  * `mac`, as Multus passes a pod's requested addresses and MAC).
  */
-import { shown } from '../cni/errors.ts';
+import { shown } from '../cni-spec/errors.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 

@@ -10,7 +10,7 @@ import { parseHeldIps, parsePortAddresses } from './entries.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
 import type { NbClient, PortRow, RouterPortRow, SwitchRow } from './nb.ts';
 
-/** What the external_ids indexes read of a port: a client with fewer columns (node-gc's) has as much. */
+/** What the external_ids indexes read of a port: a client with fewer columns (release-node's) has as much. */
 type PortIds = Pick<LogicalSwitchPort, 'external_ids'>;
 
 const nameKeys = columnKeys<{ readonly name: string }>('name');

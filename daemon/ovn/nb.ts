@@ -21,7 +21,7 @@ export const NB_MONITOR = {
 /** The rows the daemon's NB client holds. */
 export type NbRows = Monitored<NbTables, typeof NB_MONITOR>;
 
-/** The daemon's NB client (a client monitoring fewer tables, as node-gc's, passes for one). */
+/** The daemon's NB client (a client monitoring fewer tables, as release-node's, passes for one). */
 export type NbClient = OvsdbClient<NbRows>;
 
 /** The rows of each table, as the daemon's NB client holds them. */

@@ -1,5 +1,5 @@
 // Narrowers for JSON that arrives as `unknown`.
-import { isObject } from '../cni/json.ts';
+import { isObject } from '../cni-spec/json.ts';
 
 export type JsonObject = { readonly [key: string]: unknown };
 

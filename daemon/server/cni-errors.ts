@@ -12,7 +12,7 @@
  * - Anything else, an error outside the catalogue or UnreachableError, is a bug: code 999
  *   (UNEXPECTED, as in cni pkg/skel), "<what> failed" with the error's message as details.
  */
-import { CniError, ErrorCode } from '../cni/errors.ts';
+import { CniError, ErrorCode } from '../cni-spec/errors.ts';
 import * as errors from '../errors.ts';
 import { errorCodes, type OvnMultinetError } from '../errors.ts';
 

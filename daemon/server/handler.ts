@@ -6,11 +6,11 @@
  */
 import { NotAvailableError, UnreachableError } from '../errors.ts';
 import { isAnswer, toCniError } from './cni-errors.ts';
-import { parseEnv } from '../cni/env.ts';
+import { parseEnv } from '../cni-spec/env.ts';
 import { answerVersion, readRequestConfig, requestNetConf } from '../netconf/request.ts';
-import { requireCommandSupported } from '../cni/version.ts';
-import { errorOutput, successOutput, versionOutput } from '../cni/output.ts';
-import type { DaemonRequest, DaemonResponse } from '../cni/protocol.ts';
+import { requireCommandSupported } from '../cni-spec/version.ts';
+import { errorOutput, successOutput, versionOutput } from '../cni-spec/output.ts';
+import type { DaemonRequest, DaemonResponse } from '../cni-spec/protocol.ts';
 import { addAttachment } from '../attachments/add.ts';
 import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';

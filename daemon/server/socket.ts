@@ -7,9 +7,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonResponse } from '../cni/protocol.ts';
-import { errorOutput } from '../cni/output.ts';
-import { LATEST_VERSION } from '../cni/version.ts';
+import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonResponse } from '../cni-spec/protocol.ts';
+import { errorOutput } from '../cni-spec/output.ts';
+import { LATEST_VERSION } from '../cni-spec/version.ts';
 import type { Logger } from '../lib/log.ts';
 import { ClientGoneError, DecodeFailureError, RequestTimeoutError, SocketSetupError } from '../errors.ts';
 import { toCniError } from './cni-errors.ts';

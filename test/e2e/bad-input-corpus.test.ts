@@ -11,7 +11,7 @@ import { createNetns, uniqueName } from '../helpers/netns.ts';
 import { pool, sendToSocket, type SocketOutcome } from '../helpers/socket-client.ts';
 import { e2eSkipReason, runCni, startNode, type CniOutcome, type TestNode } from '../helpers/node.ts';
 import { BAD_CONTAINER_ID, IFNAME, buildCorpus, countByCategory, type CorpusCase, type ExecCase, type Expectation } from '../helpers/corpus.ts';
-import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';
+import { SUPPORTED_VERSIONS } from '../../daemon/cni-spec/version.ts';
 
 const skip = e2eSkipReason();
 const LSWITCH = 'corpus';

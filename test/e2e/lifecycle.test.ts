@@ -3,8 +3,8 @@
 import t from 'tap';
 import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason, startNode } from '../helpers/node.ts';
-import { SUPPORTED_VERSIONS, supportsCheck } from '../../daemon/cni/version.ts';
-import { hostVethName, logicalPortName } from '../../daemon/cni/names.ts';
+import { SUPPORTED_VERSIONS, supportsCheck } from '../../daemon/cni-spec/version.ts';
+import { hostVethName, logicalPortName } from '../../daemon/cni-spec/names.ts';
 
 const skip = e2eSkipReason();
 

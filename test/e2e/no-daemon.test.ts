@@ -3,11 +3,11 @@
 // needs no daemon, and answers exactly as the daemon would.
 import t from 'tap';
 import { execa } from 'execa';
-import { hostVethName } from '../../daemon/cni/names.ts';
+import { hostVethName } from '../../daemon/cni-spec/names.ts';
 import { rootSkipReason } from '../helpers/netns.ts';
 import { CNI_BINARY, runCni } from '../helpers/node.ts';
 import { existsSync } from 'node:fs';
-import { versionOutput } from '../../daemon/cni/output.ts';
+import { versionOutput } from '../../daemon/cni-spec/output.ts';
 import { readRequestConfig } from '../../daemon/netconf/request.ts';
 
 const skip = rootSkipReason() || (existsSync(CNI_BINARY) ? false : 'needs dist/ovn-multinet (npm run build)');

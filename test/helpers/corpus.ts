@@ -2,15 +2,15 @@
  * A generated corpus of malformed inputs for the CNI executable and the daemon socket (issue
  * "Bad input"). Deterministic: systematic enumeration plus a seeded PRNG, so every run sends the
  * same bytes. Each case says which CNI error code(s) it must get and which field the message must
- * name; the codes come from the rules in cni/env.ts, netconf/, cni/version.ts,
- * cni/protocol.ts, daemon/server/socket.ts and the table in docs/errors.md, not from running them.
+ * name; the codes come from the rules in daemon/cni-spec/env.ts, daemon/netconf/, daemon/cni-spec/version.ts,
+ * daemon/cni-spec/protocol.ts, daemon/server/socket.ts and the table in docs/errors.md, not from running them.
  *
  * test/e2e/bad-input.test.ts keeps the hand-written table (one row per SPEC code); this corpus
  * goes wide instead: every config key with every wrong JSON type, garbage versions, huge values,
  * cut JSON, bad bytes, deep nesting, every env validator per command, and raw socket abuse.
  */
-import type { FORWARDED_ENV } from '../../daemon/cni/protocol.ts';
-import { MAX_CONFIG_BYTES, MAX_REQUEST_BYTES } from '../../daemon/cni/protocol.ts';
+import type { FORWARDED_ENV } from '../../daemon/cni-spec/protocol.ts';
+import { MAX_CONFIG_BYTES, MAX_REQUEST_BYTES } from '../../daemon/cni-spec/protocol.ts';
 
 /** What a case must get: one of `codes` (the first is the rule's answer), with `field` in the message. */
 export interface Expectation {

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import type { Teardown } from './netns.ts';
-import { isObject } from '../../daemon/cni/json.ts';
+import { isObject } from '../../daemon/cni-spec/json.ts';
 
 interface ResourceDef {
   group: string;

@@ -5,7 +5,7 @@
  * address was ever live twice. Used by test/e2e/soak.test.ts (short) and bench/soak.ts (full).
  */
 import { readFile } from 'node:fs/promises';
-import { logicalPortName } from '../../daemon/cni/names.ts';
+import { logicalPortName } from '../../daemon/cni-spec/names.ts';
 import { createNetns, type Netns } from './netns.ts';
 import { startDaemon, startNode, type DaemonProcess, type TestNode } from './node.ts';
 import type { Teardown } from './netns.ts';

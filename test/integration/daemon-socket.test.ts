@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { pino } from 'pino';
 import { listenCniSocket } from '../../daemon/server/socket.ts';
-import type { DaemonRequest } from '../../daemon/cni/protocol.ts';
+import type { DaemonRequest } from '../../daemon/cni-spec/protocol.ts';
 import { rootSkipReason } from '../helpers/netns.ts';
 import { sendToSocket } from '../helpers/socket-client.ts';
 

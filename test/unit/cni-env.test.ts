@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
-import { parseEnv, parseCniArgs, validateIfName, validateNetnsPath, validateContainerId } from '../../daemon/cni/env.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { parseEnv, parseCniArgs, validateIfName, validateNetnsPath, validateContainerId } from '../../daemon/cni-spec/env.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
 const base = {

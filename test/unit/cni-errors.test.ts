@@ -2,7 +2,7 @@
 // of the catalogue has its row, and each row gives the code, msg and details the runtime sees.
 import t from 'tap';
 import * as catalogue from '../../daemon/errors.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { CNI_ERRORS, UNEXPECTED, isAnswer, toCniError } from '../../daemon/server/cni-errors.ts';
 import { errorClasses as classes, errorSamples as samples } from '../helpers/error-samples.ts';
 

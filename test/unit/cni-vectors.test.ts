@@ -4,9 +4,9 @@
 // both).
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
-import { hostVethName, isHostVethName, logicalPortName } from '../../daemon/cni/names.ts';
-import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';
-import { isObject } from '../../daemon/cni/json.ts';
+import { hostVethName, isHostVethName, logicalPortName } from '../../daemon/cni-spec/names.ts';
+import { SUPPORTED_VERSIONS } from '../../daemon/cni-spec/version.ts';
+import { isObject } from '../../daemon/cni-spec/json.ts';
 
 interface NameVector {
   containerId: string;

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { convertResult, type Result } from '../../daemon/cni/result.ts';
-import { SUPPORTED_VERSIONS, supportsCheck, supportsStatusAndGc } from '../../daemon/cni/version.ts';
+import { convertResult, type Result } from '../../daemon/cni-spec/result.ts';
+import { SUPPORTED_VERSIONS, supportsCheck, supportsStatusAndGc } from '../../daemon/cni-spec/version.ts';
 
 const result: Result = {
   interfaces: [{ name: 'net1', mac: '0a:58:0a:01:00:02', mtu: 1400, sandbox: '/var/run/netns/p' }],

@@ -2,7 +2,7 @@
 // then answers 11; fractional times (performance.now()) are fine.
 import t from 'tap';
 import { ensureConnected, type Attacher } from '../../daemon/attachments/context.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { toCniError } from '../../daemon/server/cni-errors.ts';
 import type { NbClient } from '../../daemon/ovn/nb.ts';
 

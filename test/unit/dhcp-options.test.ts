@@ -2,7 +2,7 @@
 import t from 'tap';
 import { dhcpOptions } from '../../daemon/ovn/dhcp.ts';
 import { parseConfig } from '../../daemon/netconf/parse.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { toCniError } from '../../daemon/server/cni-errors.ts';
 import { parseSubnet } from '../../daemon/lib/ip.ts';
 

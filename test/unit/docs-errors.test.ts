@@ -1,10 +1,10 @@
 // The Errors table in docs/errors.md is the users' reference: it must list exactly the codes the code can
-// print, those of the daemon (daemon/cni/errors.ts, given by daemon/server/cni-errors.ts) and those
+// print, those of the daemon (daemon/cni-spec/errors.ts, given by daemon/server/cni-errors.ts) and those
 // the Go executable prints itself (cni/errors.go), or a newcomer reads about codes that never come
 // and misses ones that do.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { CNI_ERRORS, UNEXPECTED } from '../../daemon/server/cni-errors.ts';
 
 const root = new URL('../..', import.meta.url);

@@ -5,9 +5,9 @@ import t from 'tap';
 import { DEFAULT_SOCKET } from '../../daemon/netconf/fields.ts';
 import { ipamSection } from '../../daemon/netconf/ipam-mode.ts';
 import { fieldOf, parseConfig } from '../../daemon/netconf/parse.ts';
-import { convertResult, type Result } from '../../daemon/cni/result.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
-import { SUPPORTED_VERSIONS } from '../../daemon/cni/version.ts';
+import { convertResult, type Result } from '../../daemon/cni-spec/result.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
+import { SUPPORTED_VERSIONS } from '../../daemon/cni-spec/version.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
 const macvlan = { cniVersion: '1.0.0', name: 'mv', type: 'macvlan', master: 'eth1', ipam: { type: 'ovn-multinet' } };

@@ -1,7 +1,7 @@
 // stdin to a JSON object: anything that is not a JSON object of Unicode text is code 6.
 import t from 'tap';
 import { decodeConfig } from '../../daemon/netconf/decode.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
 t.test('decode errors are code 6', (tt) => {

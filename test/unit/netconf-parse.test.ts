@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { DEFAULT_SOCKET } from '../../daemon/netconf/fields.ts';
 import { parseConfig } from '../../daemon/netconf/parse.ts';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
 const good = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet' };

@@ -1,9 +1,9 @@
 // A request's config, decoded once and its version negotiated once: the version every answer is
 // printed in, and the first error of a config that is refused.
 import t from 'tap';
-import { ErrorCode } from '../../daemon/cni/errors.ts';
-import { LATEST_VERSION } from '../../daemon/cni/version.ts';
-import { versionOutput } from '../../daemon/cni/output.ts';
+import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
+import { LATEST_VERSION } from '../../daemon/cni-spec/version.ts';
+import { versionOutput } from '../../daemon/cni-spec/output.ts';
 import { answerVersion, readRequestConfig, requestNetConf } from '../../daemon/netconf/request.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
