@@ -7,6 +7,7 @@
 // figures are printed, never asserted.
 import t from 'tap';
 import { e2eSkipReason } from '../helpers/node.ts';
+import { until } from '../helpers/until.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { createSwitches, deletePorts, insertPorts, nbWriter, oursAddresses, oursPort, unrelatedPort } from '../../bench/nb-fill.ts';
 import { createPods, removePods } from '../../bench/pods.ts';
@@ -49,6 +50,8 @@ t.test('scale, reduced: 2,000 unrelated ports and 2,000 on a switch of ours', { 
   const adds: Array<{ network: string; sample: Sample; ip: string | undefined; execToCommit: number | undefined }> = [];
   for (const { pod, network } of plan) {
     const sample = await daemon.add(pod, network);
+    // The daemon's log comes over a pipe of its own: a line may arrive after the executable's exit.
+    if (sample.ok) await until('its "created logical switch port" log line', () => daemon.committed(pod).at).catch(() => undefined);
     const c = daemon.committed(pod);
     adds.push({ network, sample, ip: c.ip, execToCommit: c.at === undefined ? undefined : c.at - sample.start.wallMs });
   }
@@ -70,7 +73,9 @@ t.test('scale, reduced: 2,000 unrelated ports and 2,000 on a switch of ours', { 
       const network = i % 2 === 0 ? 'scale-ours' : 'scale-own';
       const s = await daemon.ipamAdd(pod, network);
       t.ok(s.ok, `IPAM ADD on ${network}, ovn-northd paused`, { detail: s.detail });
-      given.push({ network, ips: daemon.proc.logs.find((e) => e['msg'] === 'addresses given (IPAM)' && e['containerId'] === pod.containerId)?.['ips'] });
+      const logged = () => daemon.proc.logs.find((e) => e['msg'] === 'addresses given (IPAM)' && e['containerId'] === pod.containerId);
+      if (s.ok) await until('its "addresses given (IPAM)" log line', logged).catch(() => undefined);
+      given.push({ network, ips: logged()?.['ips'] });
     }
     const ipamOurs = given.filter((g) => g.network === 'scale-ours').flatMap((g) => (Array.isArray(g.ips) ? g.ips.map(String) : []));
     t.equal(ipamOurs.length, ADDS, 'each IPAM ADD on the switch of ours logged its IP');
