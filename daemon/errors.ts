@@ -574,24 +574,13 @@ export class NativeAddonError extends OvnMultinetError {
 
 // --- OVSDB (libovsdb ovsdb/error.go) -------------------------------------------------------------
 
-const kOvsdbError: unique symbol = Symbol.for('ovn-multinet.ovsdb.error');
-
-/**
- * Every error of the OVSDB client. The family keeps its own brand, matched with the instance's
- * code, so that an error made by another copy of the client is recognised by its code alone.
- */
+/** Every error of the OVSDB client. */
 export class OvsdbError extends OvnMultinetError {
   static override readonly code: string = 'OVSDB_ERROR';
   override readonly name: string = 'OvsdbError';
-  readonly [kOvsdbError] = true;
 
   constructor(message = 'OVSDB error', options?: ErrorDetails) {
     super(message, options);
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || !(kOvsdbError in value)) return false;
-    return this.code === OvsdbError.code || (value as { code?: unknown }).code === this.code;
   }
 }
 

@@ -40,8 +40,9 @@ t.test('instanceof matches by brand and code, not by identity', async (t) => {
       t.equal(error instanceof (other.constructor as typeof OvsdbError), name === otherName, `${name} vs ${otherName}`);
     }
   }
-  // What a second copy of errors.ts would create: same brand and code, another prototype.
-  const foreign = Object.assign(new Error('x'), { code: 'OVSDB_NOT_CONNECTED', [Symbol.for('ovn-multinet.ovsdb.error')]: true });
+  // What a second copy of errors.ts would create: the same brand (the codes of the class and its
+  // ancestors), another prototype.
+  const foreign = Object.assign(new Error('x'), { code: 'OVSDB_NOT_CONNECTED', [Symbol.for('ovn-multinet.error')]: ['OVSDB_NOT_CONNECTED', 'OVSDB_ERROR', 'ERR_OVN_MULTINET'] });
   t.ok(foreign instanceof OvsdbNotConnectedError);
   t.ok(foreign instanceof OvsdbError);
   t.notOk(foreign instanceof OvsdbProtocolError);
