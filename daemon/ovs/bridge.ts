@@ -29,7 +29,8 @@ const ovsOps = typedOps<OvsTables>();
 export interface Bridge {
   uuid: Uuid;
   name: string;
-  ports: Uuid[];
+  /** The row's own list, shared with the cache (which replaces, never changes, a row): no copy per ADD. */
+  ports: readonly Uuid[];
   datapathType: string;
 }
 
@@ -56,7 +57,7 @@ function byName<T extends Exclude<keyof OvsRows, typeof OvsTable.Open_vSwitch>>(
 
 export function findBridge(ovs: OvsClient, name: string): Bridge | undefined {
   const row = byName(ovs, OvsTable.Bridge, name);
-  return row === undefined ? undefined : { uuid: row._uuid, name, ports: [...row.ports], datapathType: row.datapath_type };
+  return row === undefined ? undefined : { uuid: row._uuid, name, ports: row.ports, datapathType: row.datapath_type };
 }
 
 export function findBridgePort(ovs: OvsClient, name: string): BridgePort | undefined {
