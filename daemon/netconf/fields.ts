@@ -76,8 +76,10 @@ export function validateMtu(value: unknown): number | undefined {
   return value;
 }
 
+const VALID_ATTACHMENTS = 'cni.dev/valid-attachments';
+
 export function validateValidAttachments(value: unknown): Attachment[] | undefined {
-  const field = 'cni.dev/valid-attachments';
+  const field = VALID_ATTACHMENTS;
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw bad(field, 'must be a list');
   if (value.length > MAX_VALID_ATTACHMENTS) throw bad(field, `more than ${MAX_VALID_ATTACHMENTS} entries`);
@@ -99,4 +101,14 @@ export function validatePrevResult(value: unknown): Result | undefined {
 export function validateRuntimeConfig(value: unknown): Record<string, unknown> | undefined {
   if (value !== undefined && !isObject(value)) throw bad('runtimeConfig', 'must be an object');
   return value;
+}
+
+/**
+ * The list a GC keeps: required, since a GC without it would remove every attachment of the
+ * network on this node, live ones included (a runtime that does not send it is not asking for
+ * that). An empty list still means "none is valid".
+ */
+export function requireValidAttachments(list: Attachment[] | undefined): Attachment[] {
+  if (list === undefined) throw bad(VALID_ATTACHMENTS, 'is required for GC', 'without it GC would remove every attachment of this network on this node; send [] to remove them all');
+  return list;
 }

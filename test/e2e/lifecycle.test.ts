@@ -146,6 +146,14 @@ t.test('attachment lifecycle', { skip }, async (t) => {
     const drop = await createNetns(t);
     t.equal((await node.cni({ command: 'ADD', containerId: 'keep', netns: keep.path, ifName: 'net1' }, red)).exitCode, 0);
     t.equal((await node.cni({ command: 'ADD', containerId: 'drop', netns: drop.path, ifName: 'net1' }, red)).exitCode, 0);
+    // Without cni.dev/valid-attachments a GC would take live attachments: refused, nothing removed.
+    const unlisted = await node.cni({ command: 'GC' }, red);
+    t.equal(unlisted.exitCode, 1, unlisted.stdout);
+    t.equal(unlisted.json?.['code'], 7, unlisted.stdout);
+    t.match(String(unlisted.json?.['msg']), 'cni.dev/valid-attachments', 'names the missing key');
+    t.equal((await node.switchPorts('red')).length, 2, 'both ports still there');
+    t.equal((await node.bridgePorts()).length, 2);
+    t.match(await drop.exec(['ip', '-o', 'link', 'show']), 'net1', 'the unlisted attachment survives');
     const gc = await node.cni({ command: 'GC' }, { ...red, 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'net1' }] });
     t.equal(gc.exitCode, 0, gc.stdout);
     t.equal((await node.switchPorts('red')).length, 1, 'one port left');

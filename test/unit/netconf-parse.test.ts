@@ -1,7 +1,7 @@
 // A decoded config validated into a NetConf (attach mode): defaults, each setting, and the field
 // each refusal names. IPAM mode: ipam-mode.test.ts; DHCP: dhcp-options.test.ts.
 import t, { type Test } from 'tap';
-import { DEFAULT_SOCKET } from '../../daemon/netconf/fields.ts';
+import { DEFAULT_SOCKET, requireValidAttachments } from '../../daemon/netconf/fields.ts';
 import { parseConfig } from '../../daemon/netconf/parse.ts';
 import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
@@ -64,6 +64,11 @@ t.test('bad configs name the field', (tt) => {
 t.test('valid attachments for GC', (tt) => {
   const conf = parseConfig({ ...good, 'cni.dev/valid-attachments': [{ containerID: 'c1', ifname: 'net1' }] });
   tt.same(conf.validAttachments, [{ containerId: 'c1', ifName: 'net1' }]);
+  tt.same(requireValidAttachments(conf.validAttachments), [{ containerId: 'c1', ifName: 'net1' }]);
+  tt.same(requireValidAttachments(parseConfig({ ...good, 'cni.dev/valid-attachments': [] }).validAttachments), [], 'an empty list: none is valid');
+  // Without the key a GC would remove every attachment of the network, live ones included.
+  tt.equal(parseConfig(good).validAttachments, undefined);
+  expectCniError(tt, () => requireValidAttachments(parseConfig(good).validAttachments), ErrorCode.InvalidConfig, 'cni.dev/valid-attachments');
   tt.end();
 });
 
