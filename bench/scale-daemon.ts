@@ -5,10 +5,9 @@
  * loaded. Plus what the bench reads of it: its pid, memory, bytes read, and the moment its log
  * says an ADD's logical switch port was committed.
  */
-import { mkdtemp, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CNI_BINARY, DAEMON_BINARY, startDaemon, type DaemonProcess } from '../test/helpers/node.ts';
+import { CNI_BINARY, DAEMON_BINARY, socketDir, startDaemon, type DaemonProcess } from '../test/helpers/node.ts';
 import type { Sandbox } from '../test/helpers/sandbox.ts';
 import type { Teardown } from '../test/helpers/netns.ts';
 import { execCni, type CniExecutable } from './cni-exec.ts';
@@ -63,7 +62,7 @@ export function cniExecutable(sandbox: Sandbox): CniExecutable {
 export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts: { socket?: string; timeoutMs?: number } = {}): Promise<TimedDaemon> {
   // startDaemon spawns synchronously when given a socket: make the directory here, so the
   // socket path is known before the spawn and STATUS can be polled from that moment.
-  const socket = opts.socket ?? join(await mkdtemp(join(tmpdir(), 'omscale-')), 'run', 'cni.sock');
+  const socket = opts.socket ?? join(await socketDir('omscale-'), 'run', 'cni.sock');
   const exe = cniExecutable(sandbox);
   const config = (network: string): Record<string, unknown> => ({ cniVersion: '1.1.0', name: network, type: 'ovn-multinet', socket });
   const ipamConfig = (network: string): Record<string, unknown> => ({ cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: { type: 'ovn-multinet', logicalSwitch: network, socket } });

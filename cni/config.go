@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -16,6 +17,19 @@ const defaultSocketPath = "/run/ovn-multinet/cni.sock"
 
 // maxSocketPath is sun_path's 108 bytes less the terminating NUL.
 const maxSocketPath = 107
+
+// socketDir is the one directory (at any depth) whose sockets the executable connects to: the
+// daemon's, root's. A config written by a namespace user must not lead this root process to a
+// socket of the user's choosing (a pod's emptyDir, say); the daemon's config validation applies
+// the same rule (daemon/netconf/fields.ts validateSocket), and testdata/vectors.json holds the
+// paths both check.
+const socketDir = "/run/ovn-multinet/"
+
+// underSocketDir: strictly below socketDir and lexically clean (no "", "." or ".." segment, no
+// trailing "/"), so no spelling of the path leaves the directory.
+func underSocketDir(p string) bool {
+	return len(p) > len(socketDir) && strings.HasPrefix(p, socketDir) && path.Clean(p) == p
+}
 
 // readConfig reads the network configuration from stdin, refusing more than maxConfigBytes.
 func readConfig(r io.Reader) ([]byte, *cniError) {
@@ -79,7 +93,7 @@ func stringField(config map[string]json.RawMessage, key string) string {
 // socketPath is the configuration's `socket` (in IPAM mode the ipam section's), the daemon's
 // Unix socket; it is the one setting the front end needs before it can reach the daemon, so it
 // checks it the way the daemon does: an absolute path that fits sun_path (a relative one would
-// depend on the runtime's directory).
+// depend on the runtime's directory), under socketDir.
 func socketPath(config map[string]json.RawMessage) (path string, field string, err *cniError) {
 	field = "socket"
 	if ipam := ipamSection(config); ipam != nil {
@@ -98,6 +112,9 @@ func socketPath(config map[string]json.RawMessage) (path string, field string, e
 	}
 	if len(*value) > maxSocketPath {
 		return "", field, &cniError{codeInvalidConfig, field + ": longer than " + strconv.Itoa(maxSocketPath) + " bytes", ""}
+	}
+	if !underSocketDir(*value) {
+		return "", field, &cniError{codeInvalidConfig, field + ": must be a clean path under " + socketDir, strconv.Quote(*value)}
 	}
 	return *value, field, nil
 }

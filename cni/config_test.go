@@ -13,14 +13,14 @@ func TestSocketPathModes(t *testing.T) {
 		name, stdin, path, field string
 	}{
 		{"plugin, default", `{"type":"ovn-multinet"}`, defaultSocketPath, "socket"},
-		{"plugin, own socket", `{"type":"ovn-multinet","socket":"/s/top"}`, "/s/top", "socket"},
-		{"plugin with an ipam section naming us: still the plugin", `{"type":"ovn-multinet","socket":"/s/top","ipam":{"type":"ovn-multinet","socket":"/s/ipam"}}`, "/s/top", "socket"},
+		{"plugin, own socket", `{"type":"ovn-multinet","socket":"/run/ovn-multinet/top"}`, "/run/ovn-multinet/top", "socket"},
+		{"plugin with an ipam section naming us: still the plugin", `{"type":"ovn-multinet","socket":"/run/ovn-multinet/top","ipam":{"type":"ovn-multinet","socket":"/run/ovn-multinet/ipam"}}`, "/run/ovn-multinet/top", "socket"},
 		{"IPAM mode, default", `{"type":"macvlan","ipam":{"type":"ovn-multinet"}}`, defaultSocketPath, "ipam.socket"},
-		{"IPAM mode, ipam.socket", `{"type":"macvlan","socket":"/s/top","ipam":{"type":"ovn-multinet","socket":"/s/ipam"}}`, "/s/ipam", "ipam.socket"},
-		{"another IPAM plugin", `{"type":"macvlan","socket":"/s/top","ipam":{"type":"host-local","socket":"/s/ipam"}}`, "/s/top", "socket"},
+		{"IPAM mode, ipam.socket", `{"type":"macvlan","socket":"/run/ovn-multinet/top","ipam":{"type":"ovn-multinet","socket":"/run/ovn-multinet/ipam"}}`, "/run/ovn-multinet/ipam", "ipam.socket"},
+		{"another IPAM plugin", `{"type":"macvlan","socket":"/run/ovn-multinet/top","ipam":{"type":"host-local","socket":"/run/ovn-multinet/ipam"}}`, "/run/ovn-multinet/top", "socket"},
 		{"ipam not an object", `{"type":"macvlan","ipam":"ovn-multinet"}`, defaultSocketPath, "socket"},
-		{"ipam.type not a string", `{"type":"macvlan","ipam":{"type":7,"socket":"/s/ipam"}}`, defaultSocketPath, "socket"},
-		{"no type at all", `{"ipam":{"type":"ovn-multinet","socket":"/s/ipam"}}`, "/s/ipam", "ipam.socket"},
+		{"ipam.type not a string", `{"type":"macvlan","ipam":{"type":7,"socket":"/run/ovn-multinet/ipam"}}`, defaultSocketPath, "socket"},
+		{"no type at all", `{"ipam":{"type":"ovn-multinet","socket":"/run/ovn-multinet/ipam"}}`, "/run/ovn-multinet/ipam", "ipam.socket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var config map[string]json.RawMessage

@@ -38,6 +38,8 @@ func FuzzRun(f *testing.F) {
 		{"VERSION", "", "", "garbage"},
 		{"VERSION", "", "", `{"cniVersion":"0.3.0"}`},
 		{"STATUS", "", "", `{"socket":"/etc/passwd"}`},
+		{"STATUS", "", "", `{"socket":"/run/ovn-multinet/../passwd"}`},
+		{"ADD", "a", "b", `{"socket":"/run/ovn-multinet/x/d.sock"}`},
 		{"GC", "", "", `{"socket":1}`},
 		{"CHECK", "c", "i", `{"socket":"` + defaultSocketPath + `","cniVersion":"0.3.1"}`},
 		{"", "c", "i", `null`},
@@ -124,7 +126,7 @@ func expect(command, containerID, ifName string, stdin []byte, withDaemon bool, 
 	path := defaultSocketPath
 	if raw, ok := config["socket"]; ok {
 		s, ok := raw.(string)
-		if !ok || s == "" || !strings.HasPrefix(s, "/") || strings.ContainsRune(s, 0) || len(s) > maxSocketPath {
+		if !ok || s == "" || !strings.HasPrefix(s, "/") || strings.ContainsRune(s, 0) || len(s) > maxSocketPath || !inRunDir(s) {
 			return fail(7)
 		}
 		path = s
@@ -150,6 +152,21 @@ func expect(command, containerID, ifName string, stdin []byte, withDaemon bool, 
 		return fail(11)
 	}
 	return fail(4)
+}
+
+// inRunDir restates the socket directory rule: below /run/ovn-multinet/, every segment after it
+// a real name (not empty, "." or "..").
+func inRunDir(p string) bool {
+	const dir = "/run/ovn-multinet/"
+	if !strings.HasPrefix(p, dir) {
+		return false
+	}
+	for _, segment := range strings.Split(p[len(dir):], "/") {
+		if segment == "" || segment == "." || segment == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // checkRequest checks the line the daemon received: the set env and stdin, as one JSON line.

@@ -133,14 +133,30 @@ func supported(v string) bool {
 	return false
 }
 
-// unixServer listens on a fresh socket and runs serve for each connection. The directory is
-// short-lived and short-named: Unix socket paths are limited to 107 bytes.
-func unixServer(t testing.TB, serve func(net.Conn)) string {
+// runDir makes a fresh directory under socketDir, the only place the executable connects to,
+// removed after the test; it needs root (as npm test runs), as the directory is root's. Short
+// names: Unix socket paths are limited to 107 bytes.
+func runDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "omn")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: test sockets live under " + socketDir)
+	}
+	if err := os.MkdirAll(socketDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(socketDir, "go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// unixServer listens on a fresh socket under socketDir and runs serve for each connection; the
+// test runs as root, so the executable's peer check passes.
+func unixServer(t testing.TB, serve func(net.Conn)) string {
+	t.Helper()
+	dir := runDir(t)
 	path := dir + "/d.sock"
 	l, err := net.Listen("unix", path)
 	if err != nil {
@@ -163,7 +179,6 @@ func unixServer(t testing.TB, serve func(net.Conn)) string {
 	t.Cleanup(func() {
 		l.Close()
 		<-done
-		os.RemoveAll(dir)
 	})
 	return path
 }

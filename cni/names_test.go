@@ -19,6 +19,10 @@ type vectors struct {
 		HostVeth    string `json:"hostVeth"`
 		LogicalPort string `json:"logicalPort"`
 	} `json:"names"`
+	SocketPaths []struct {
+		Path string `json:"path"`
+		OK   bool   `json:"ok"`
+	} `json:"socketPaths"`
 }
 
 func readVectors(t *testing.T) vectors {
@@ -31,8 +35,8 @@ func readVectors(t *testing.T) vectors {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)
 	}
-	if len(v.SupportedVersions) == 0 || len(v.Names) == 0 {
-		t.Fatal("testdata/vectors.json has no supportedVersions or no names")
+	if len(v.SupportedVersions) == 0 || len(v.Names) == 0 || len(v.SocketPaths) == 0 {
+		t.Fatal("testdata/vectors.json has no supportedVersions, names or socketPaths")
 	}
 	return v
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -62,6 +63,9 @@ func run(in Inputs) (status int) {
 		return 0
 	}
 	defer conn.Close()
+	if err := checkPeer(conn, field); err != nil {
+		return writeError(in.Stdout, cniVersion, err)
+	}
 	if err := conn.SetDeadline(deadline); err != nil {
 		return writeError(in.Stdout, cniVersion, connectionError(err, in.Timeout))
 	}
@@ -132,4 +136,33 @@ func vethOf(lookupEnv func(string) (string, bool)) (string, *cniError) {
 		return "", &cniError{codeInvalidEnv, "CNI_IFNAME: must not be empty", ""}
 	}
 	return hostVethName(containerID, ifName), nil
+}
+
+// checkPeer refuses a daemon that is not root before anything is sent: the request carries the
+// pod's environment and config, and the answer is printed as the plugin's result. SO_PEERCRED
+// gives the credentials of the process that called listen(), so whoever made the socket, only a
+// root listener passes. Code 7 naming the socket setting: the config leads to the wrong peer.
+func checkPeer(conn net.Conn, field string) *cniError {
+	unix, ok := conn.(*net.UnixConn)
+	if !ok {
+		return &cniError{codeInvalidConfig, field + ": not a Unix socket connection", ""}
+	}
+	raw, err := unix.SyscallConn()
+	if err != nil {
+		return &cniError{codeInvalidConfig, field + ": cannot tell who listens on the socket", err.Error()}
+	}
+	var cred *syscall.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		credErr = err
+	}
+	if credErr != nil {
+		return &cniError{codeInvalidConfig, field + ": cannot tell who listens on the socket", credErr.Error()}
+	}
+	if cred.Uid != 0 {
+		return &cniError{codeInvalidConfig, field + ": the socket's listener is not root", "uid " + strconv.FormatUint(uint64(cred.Uid), 10) + ", pid " + strconv.FormatInt(int64(cred.Pid), 10)}
+	}
+	return nil
 }

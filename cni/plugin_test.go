@@ -53,7 +53,7 @@ func TestWithoutCNICommand(t *testing.T) {
 
 // TestErrors pins every error the front end prints itself, the no-daemon rules included.
 func TestErrors(t *testing.T) {
-	regularFile := filepath.Join(t.TempDir(), "not-a-socket")
+	regularFile := filepath.Join(runDir(t), "not-a-socket")
 	if err := os.WriteFile(regularFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +98,10 @@ func TestErrors(t *testing.T) {
 		{name: "socket relative", env: del, stdin: `{"socket":"run/cni.sock"}`, code: 7, msg: "socket: must be an absolute path", details: `"run/cni.sock"`},
 		{name: "socket with NUL", env: del, stdin: `{"socket":"/run/cni.sock\u0000"}`, code: 7, msg: "socket: must be an absolute path"},
 		{name: "socket too long", env: del, stdin: `{"socket":"/` + strings.Repeat("s", maxSocketPath) + `"}`, code: 7, msg: "socket: longer than 107 bytes"},
+		{name: "socket outside the run directory", env: del, stdin: `{"socket":"/var/lib/kubelet/pods/p/volumes/kubernetes.io~empty-dir/x/s"}`, code: 7, msg: "socket: must be a clean path under /run/ovn-multinet/", details: "empty-dir"},
+		{name: "socket escaping with ..", env: del, stdin: `{"socket":"/run/ovn-multinet/../../tmp/s"}`, code: 7, msg: "socket: must be a clean path under /run/ovn-multinet/"},
+		{name: "socket the run directory itself", env: del, stdin: `{"socket":"/run/ovn-multinet/"}`, code: 7, msg: "socket: must be a clean path under /run/ovn-multinet/"},
+		{name: "IPAM mode: ipam.socket outside the run directory", env: del, stdin: `{"type":"macvlan","socket":"/run/ovn-multinet/cni.sock","ipam":{"type":"ovn-multinet","socket":"/tmp/s"}}`, code: 7, msg: "ipam.socket: must be a clean path under /run/ovn-multinet/", details: `"/tmp/s"`},
 		{name: "socket is a regular file", env: del, stdin: `{"socket":"` + regularFile + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket", details: regularFile},
 		{name: "IPAM mode: ipam.socket relative", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"cni.sock"}}`, code: 7, msg: "ipam.socket: must be an absolute path"},
 		{name: "IPAM mode: ipam.socket is a regular file", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"` + regularFile + `"}}`, dial: dialUnix, code: 7, msg: "ipam.socket: not a Unix socket", details: regularFile},
@@ -167,12 +171,7 @@ func TestDelWithoutDaemon(t *testing.T) {
 
 // TestStaleSocket: a real socket file nobody listens on is "no daemon", not "not a socket".
 func TestStaleSocket(t *testing.T) {
-	dir, err := os.MkdirTemp("", "omn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	path := dir + "/d.sock"
+	path := runDir(t) + "/d.sock"
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
@@ -205,14 +204,14 @@ func TestIpamDelWithoutDaemon(t *testing.T) {
 	var dialed string
 	o := invocation{
 		env:        map[string]string{"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "default-ctr1", "CNI_IFNAME": "net1"},
-		stdin:      strings.NewReader(`{"cniVersion":"1.0.0","type":"macvlan","socket":"/not/this","ipam":{"type":"ovn-multinet","socket":"/run/om/ipam.sock"}}`),
+		stdin:      strings.NewReader(`{"cniVersion":"1.0.0","type":"macvlan","socket":"/not/this","ipam":{"type":"ovn-multinet","socket":"/run/ovn-multinet/om/ipam.sock"}}`),
 		dial:       failDial(syscall.ENOENT, &dialed),
 		linkExists: func(string) bool { return false },
 	}.run()
 	if o.status != 0 || o.stdout != "" {
 		t.Errorf("got %d %q, want 0 and no output", o.status, o.stdout)
 	}
-	if dialed != "/run/om/ipam.sock" {
+	if dialed != "/run/ovn-multinet/om/ipam.sock" {
 		t.Errorf("dialed %q, want the ipam section's socket", dialed)
 	}
 }

@@ -29,7 +29,10 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 WORK=$(mktemp -d /tmp/ovn-multinet-demo.XXXXXX)
 CNI_CONF=/etc/cni/net.d/00-ovn-multinet-demo-red.conflist
 CNI_BIN=/opt/cni/bin/ovn-multinet
-SOCKET="$WORK/run/cni.sock"
+# The executable connects only to sockets under /run/ovn-multinet/ (docs/security.md).
+mkdir -p -m 0700 /run/ovn-multinet
+RUNDIR=$(mktemp -d /run/ovn-multinet/demo.XXXXXX)
+SOCKET="$RUNDIR/run/cni.sock"
 DAEMON_PID=
 CTR_PIDS=()
 BACKUP_BIN=
@@ -42,7 +45,7 @@ cleanup() {
   [[ -f "$WORK/ovn/env" ]] && bash scripts/sandbox.sh stop "$WORK/ovn" >/dev/null
   rm -f "$CNI_CONF"
   if [[ -n "$BACKUP_BIN" ]]; then mv -f "$BACKUP_BIN" "$CNI_BIN"; else rm -f "$CNI_BIN"; fi
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$RUNDIR"
 }
 trap cleanup EXIT
 

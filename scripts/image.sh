@@ -51,6 +51,7 @@ NODE_NS="$TAG-node"
 POD_NS="$TAG-pod"
 CONTAINER="$TAG-daemon"
 INSTALLED_PODMAN=""
+RUNDIR=""
 NS_MADE=()
 RESULTS=()
 FAILED=0
@@ -99,6 +100,7 @@ cleanup() {
     grep -o " $WORK/rootfs[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
   fi
   rm -rf "$WORK"
+  [[ -n "$RUNDIR" ]] && rm -rf "$RUNDIR"
   if [[ -n "$INSTALLED_PODMAN" ]]; then rm -f "$PODMAN_CNI_CONF"; fi
   ((rc == 0)) || FAILED=1
   summary
@@ -239,17 +241,19 @@ set -a
 set +a
 
 # The daemon as the DaemonSet pod runs it; the sandbox's sockets stand in for the node's
-# /var/run/openvswitch (same path inside and out), $WORK/run for the node's /run/ovn-multinet.
+# /var/run/openvswitch (same path inside and out), $RUNDIR (a sub-directory of the host's
+# /run/ovn-multinet: the executable connects to nothing else) for the node's /run/ovn-multinet.
 # /var/run/netns is mounted rslave, which is what the manifest's mountPropagation:
 # HostToContainer gives: the pod netns is made only after the daemon started, so it reaches
 # the daemon by propagation, as a runtime's pod netns does.
-mkdir -p "$WORK/run"
-SOCKET="$WORK/run/cni.sock"
+mkdir -p -m 0700 /run/ovn-multinet
+RUNDIR="$(mktemp -d /run/ovn-multinet/img.XXXXXX)"
+SOCKET="$RUNDIR/cni.sock"
 start_daemon() {
   podman run -d --name "$CONTAINER" "${ULIMITS[@]}" --privileged --pid host \
     --network "ns:/var/run/netns/$NODE_NS" \
     -v /var/run/netns:/var/run/netns:rslave \
-    -v "$WORK/run:/run/ovn-multinet" \
+    -v "$RUNDIR:/run/ovn-multinet" \
     -v "$SANDBOX_DIR:$SANDBOX_DIR" \
     -e "OVN_NB_DB=$NB_DB" \
     "$IMAGE" daemon --socket=/run/ovn-multinet/cni.sock --ovs-db="$OVS_DB" --node-name="$TAG" >/dev/null ||

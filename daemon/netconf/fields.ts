@@ -8,7 +8,13 @@ import { parseResult, type Result } from '../cni-spec/result.ts';
 import { negotiateVersion, type CniVersion } from '../cni-spec/version.ts';
 import { bad } from './bad.ts';
 
-export const DEFAULT_SOCKET = '/run/ovn-multinet/cni.sock';
+/**
+ * The one directory (at any depth) whose sockets the CNI executable connects to: root's, the
+ * daemon's. The executable (cni/config.go socketPath) applies the same rule; both test suites
+ * check it against the paths in cni/testdata/vectors.json.
+ */
+export const SOCKET_DIR = '/run/ovn-multinet/';
+export const DEFAULT_SOCKET = `${SOCKET_DIR}cni.sock`;
 /** The plugin's `type`, as a runtime (or another plugin, for IPAM) execs it. */
 export const PLUGIN_TYPE = 'ovn-multinet';
 const MAX_NAME = 253;
@@ -61,10 +67,19 @@ export function validateLogicalSwitch(value: string | undefined, name: string): 
   return value;
 }
 
+/**
+ * Strictly below SOCKET_DIR and lexically clean: no empty, "." or ".." segment and no trailing
+ * "/" (Go's path.Clean leaves it unchanged), so no spelling of the path leaves the directory.
+ */
+function underSocketDir(value: string): boolean {
+  return value.startsWith(SOCKET_DIR) && value.slice(SOCKET_DIR.length).split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
 export function validateSocket(value: string | undefined): string {
   if (value === undefined) return DEFAULT_SOCKET;
   if (!value.startsWith('/') || value.includes('\0')) throw bad('socket', 'must be an absolute path', shown(value));
   if (Buffer.byteLength(value) > MAX_SOCKET_PATH) throw bad('socket', `longer than ${MAX_SOCKET_PATH} bytes`);
+  if (!underSocketDir(value)) throw bad('socket', `must be a clean path under ${SOCKET_DIR}`, shown(value));
   return value;
 }
 

@@ -11,7 +11,7 @@ import { versionOutput } from '../../daemon/cni-spec/output.ts';
 import { readRequestConfig } from '../../daemon/netconf/request.ts';
 
 const skip = rootSkipReason() || (existsSync(CNI_BINARY) ? false : 'needs dist/ovn-multinet (npm run build)');
-const config = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet', socket: '/run/ovn-multinet-test-absent/cni.sock' };
+const config = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet', socket: '/run/ovn-multinet/test-absent/cni.sock' };
 const attachment = { containerId: 'nodaemon', netns: '/var/run/netns/nodaemon', ifName: 'net1' };
 
 t.test('without a daemon', { skip }, async (t) => {

@@ -242,7 +242,11 @@ export function buildCorpus(ctx: CorpusContext): CorpusCase[] {
     ['socket', '/run/cni.sock\u0000', expect(BAD_CONFIG, 'socket')],
     ['socket', `/${'s'.repeat(107)}`, expect(BAD_CONFIG, 'socket')],
     // Absolute and short, but no daemon there: ADD gets "try again" (the daemon is not running).
-    ['socket', '/run/ovn-multinet-corpus/none.sock', expect(TRY_AGAIN, 'daemon')],
+    ['socket', '/run/ovn-multinet/corpus-none/none.sock', expect(TRY_AGAIN, 'daemon')],
+    // Outside /run/ovn-multinet/ (or escaping it): refused before any connection.
+    ['socket', '/run/ovn-multinet-corpus/none.sock', expect(BAD_CONFIG, 'socket')],
+    ['socket', '/run/ovn-multinet/../cni.sock', expect(BAD_CONFIG, 'socket')],
+    ['socket', '/tmp/cni.sock', expect(BAD_CONFIG, 'socket')],
     ['socket', '/etc/hostname', expect(BAD_CONFIG, 'socket')],
     ['socket', '/proc', expect(BAD_CONFIG, 'socket')],
     ['mtu', 1400.5, expect(BAD_CONFIG, 'mtu')],

@@ -6,13 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startSandbox, sandboxSkipReason, type Sandbox, type SandboxOptions } from './sandbox.ts';
 import type { Teardown } from './netns.ts';
+import { SOCKET_DIR } from '../../daemon/netconf/fields.ts';
 
 /** The CNI executable a runtime spawns (the Go front end). */
 export const CNI_BINARY = fileURLToPath(new URL('../../dist/ovn-multinet', import.meta.url));
@@ -81,10 +81,19 @@ async function waitForListening(child: ChildProcess, logs: Array<Record<string, 
   });
 }
 
+/**
+ * A fresh directory for a daemon's socket under SOCKET_DIR, the only place the CNI executable
+ * connects to: `<dir>/run/cni.sock` stays far below sun_path's 107 bytes. The caller removes it.
+ */
+export async function socketDir(prefix: string): Promise<string> {
+  await mkdir(SOCKET_DIR, { recursive: true, mode: 0o700 });
+  return mkdtemp(join(SOCKET_DIR, prefix));
+}
+
 /** Starts `dist/ovn-multinetd daemon` in the sandbox's namespace against its databases. */
 export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
   // A restarted daemon reuses its predecessor's socket, and with it the same directory.
-  const dir = opts.socket === undefined ? await mkdtemp(join(tmpdir(), 'omd-')) : dirname(dirname(opts.socket));
+  const dir = opts.socket === undefined ? await socketDir('omd-') : dirname(dirname(opts.socket));
   const socket = opts.socket ?? join(dir, 'run', 'cni.sock');
   const nodeName = opts.nodeName ?? sandbox.name;
   const args = [

@@ -12,11 +12,10 @@
  * are dropped while ovs-vswitchd learns the peer's MAC; so each node gets the other's br-phy MAC
  * as a static tunnel neighbour (`tnl/neigh/set`) before any pod exists.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, startNode, DAEMON_BINARY, type CniOutcome, type DaemonProcess, type StartDaemonOptions, type TestNode } from './node.ts';
+import { socketDir, startDaemon, startNode, DAEMON_BINARY, type CniOutcome, type DaemonProcess, type StartDaemonOptions, type TestNode } from './node.ts';
 import type { Netns, Teardown } from './netns.ts';
 
 /** The pod MTU the geneve underlay allows: 1500 - 58 (outer Ethernet, IPv4, UDP, Geneve + option). */
@@ -111,12 +110,12 @@ async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, o
   const name = `node-${id}`;
   const encapIp = `${UNDERLAY_PREFIX}.${id === 'a' ? 1 : 2}`;
   // One socket path for the node, whichever daemon serves it; the daemon makes run/ 0700.
-  const socketDir = await mkdtemp(join(tmpdir(), `om2n${id}-`));
-  t.teardown(() => rm(socketDir, { recursive: true, force: true }));
-  made.paths.push(socketDir);
+  const dir = await socketDir(`om2n${id}-`);
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  made.paths.push(dir);
   const daemonOpts: StartDaemonOptions = {
     nodeName: name,
-    socket: join(socketDir, 'run', 'cni.sock'),
+    socket: join(dir, 'run', 'cni.sock'),
     extraArgs: ['--mtu', String(TWO_NODE_MTU), ...(opts.daemonArgs ?? [])],
     ...(joining.nbDb === undefined ? {} : { nbDb: joining.nbDb }),
   };

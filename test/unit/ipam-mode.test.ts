@@ -30,7 +30,7 @@ t.test('defaults and settings come from the ipam section', (t) => {
   const full = parseConfig({
     ...withIpam({
       logicalSwitch: 'ls-mv',
-      socket: '/tmp/om.sock',
+      socket: '/run/ovn-multinet/om.sock',
       routes: [{ dst: '10.50.0.0/16', gw: '10.9.0.1' }],
       dns: { nameservers: ['10.9.0.53'], domain: 'example.org', search: ['example.org'], options: ['ndots:2'] },
     }),
@@ -42,7 +42,7 @@ t.test('defaults and settings come from the ipam section', (t) => {
   t.match(full, {
     mode: 'ipam',
     logicalSwitch: 'ls-mv',
-    socket: '/tmp/om.sock',
+    socket: '/run/ovn-multinet/om.sock',
     routes: [{ dst: '10.50.0.0/16', gw: '10.9.0.1' }],
     dns: { nameservers: ['10.9.0.53'], domain: 'example.org', search: ['example.org'], options: ['ndots:2'] },
     staticIps: [{ address: '10.9.0.40', prefixLength: 24 }],
@@ -58,6 +58,7 @@ t.test('errors name the field inside the ipam section', (t) => {
   const rows: Array<[string, Record<string, unknown>, number, string]> = [
     ['logicalSwitch', withIpam({ logicalSwitch: '' }), ErrorCode.InvalidConfig, 'ipam.logicalSwitch'],
     ['socket', withIpam({ socket: 'relative' }), ErrorCode.InvalidConfig, 'ipam.socket'],
+    ['socket outside /run/ovn-multinet/', withIpam({ socket: '/tmp/om.sock' }), ErrorCode.InvalidConfig, 'ipam.socket'],
     ['subnets without topology', withIpam({ subnets: ['10.0.0.0/24'] }), ErrorCode.InvalidConfig, 'ipam.subnets'],
     ['bad subnet', withIpam({ topology: 'layer2', subnets: ['10.0.0.0/33'] }), ErrorCode.InvalidConfig, 'ipam.subnets[0]'],
     ['bad route', withIpam({ routes: [{ dst: 'x' }] }), ErrorCode.InvalidConfig, 'ipam.routes[0].dst'],

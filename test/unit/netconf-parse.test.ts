@@ -24,8 +24,8 @@ t.test('defaults', (tt) => {
 });
 
 t.test('all keys', (tt) => {
-  const conf = parseConfig({ ...good, logicalSwitch: 'ls-red', socket: '/tmp/x.sock', mtu: 1400, portSecurity: false });
-  tt.match(conf, { logicalSwitch: 'ls-red', socket: '/tmp/x.sock', mtu: 1400, portSecurity: false });
+  const conf = parseConfig({ ...good, logicalSwitch: 'ls-red', socket: '/run/ovn-multinet/x.sock', mtu: 1400, portSecurity: false });
+  tt.match(conf, { logicalSwitch: 'ls-red', socket: '/run/ovn-multinet/x.sock', mtu: 1400, portSecurity: false });
   tt.end();
 });
 
@@ -48,6 +48,8 @@ t.test('bad configs name the field', (tt) => {
   expectConfigError(tt, { ...good, logicalSwitch: 3 }, ErrorCode.InvalidConfig, 'logicalSwitch');
   expectConfigError(tt, { ...good, logicalSwitch: '' }, ErrorCode.InvalidConfig, 'logicalSwitch');
   expectConfigError(tt, { ...good, socket: 'relative.sock' }, ErrorCode.InvalidConfig, 'socket');
+  expectConfigError(tt, { ...good, socket: '/tmp/x.sock' }, ErrorCode.InvalidConfig, 'socket');
+  expectConfigError(tt, { ...good, socket: '/run/ovn-multinet/../x.sock' }, ErrorCode.InvalidConfig, 'socket');
   expectConfigError(tt, { ...good, socket: `/${'s'.repeat(200)}` }, ErrorCode.InvalidConfig, 'socket');
   expectConfigError(tt, { ...good, allowPersistentIPs: 'yes' }, ErrorCode.InvalidConfig, 'allowPersistentIPs');
   expectConfigError(tt, { ...good, mtu: '1400' }, ErrorCode.InvalidConfig, 'mtu');
