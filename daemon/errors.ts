@@ -550,6 +550,20 @@ export class NotANetnsError extends OvnMultinetError {
   }
 }
 
+/**
+ * The path is the daemon's own network namespace, the node's (the daemon runs with the host's
+ * network): no pod is ever attached there, and no pod's record may point the daemon at it.
+ */
+export class HostNetnsError extends OvnMultinetError {
+  static override readonly code: string = 'ERR_HOST_NETNS';
+  override readonly name: string = 'HostNetnsError';
+  readonly path: string;
+  constructor(path: string, options?: ErrorOptions) {
+    super(`${path} is the daemon's own (host) network namespace`, options);
+    this.path = path;
+  }
+}
+
 /** A MAC address, IP address or CIDR string that cannot be encoded. */
 export class InvalidAddressError extends OvnMultinetError {
   static override readonly code: string = 'ERR_INVALID_ADDRESS';

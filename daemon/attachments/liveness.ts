@@ -15,10 +15,13 @@
  * So a pod whose netns was deleted without DEL, and one whose plugin's DEL removed the interface
  * while ovn-multinet's part of it failed (no daemon), are both freed after the grace period.
  * When the namespace cannot be looked at for another reason (permissions), it counts as alive:
- * an address is never freed on a guess.
+ * an address is never freed on a guess. A recorded path that is not one of the netns path forms
+ * (cni-spec/env.ts: a record written by hand or by an older daemon) is never opened, and one that
+ * opens as the daemon's own netns is not a pod's: both count as gone, logged once.
  */
 import { getLinkOn } from '../netlink/link.ts';
-import { NetnsNotFoundError, NotANetnsError } from '../errors.ts';
+import { HostNetnsError, NetnsNotFoundError, NotANetnsError } from '../errors.ts';
+import { isNetnsPath } from '../cni-spec/env.ts';
 import { netnsId, openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import { Rtnl } from '../netlink/rtnl.ts';
 import type { Logger } from '../lib/log.ts';
@@ -31,11 +34,26 @@ export interface IpamPod {
   ifName: string;
 }
 
+/** Refused recorded paths already logged; forgotten all at once past MAX_REFUSED_LOGGED. */
+const refusedLogged = new Set<string>();
+const MAX_REFUSED_LOGGED = 10_000;
+
+function refusedOnce(log: Logger, netns: string, why: string): false {
+  if (!refusedLogged.has(netns)) {
+    if (refusedLogged.size >= MAX_REFUSED_LOGGED) refusedLogged.clear();
+    refusedLogged.add(netns);
+    log.warn({ netns }, `the recorded netns of an IPAM-only attachment ${why}; it counts as gone`);
+  }
+  return false;
+}
+
 export async function ipamPodAlive(pod: IpamPod, log: Logger, signal: AbortSignal): Promise<boolean> {
+  if (!isNetnsPath(pod.netns)) return refusedOnce(log, pod.netns, 'is not a netns path (never opened)');
   let netns: NetnsHandle;
   try {
     netns = await openNetns(pod.netns);
   } catch (err) {
+    if (err instanceof HostNetnsError) return refusedOnce(log, pod.netns, "is the daemon's own netns");
     if (err instanceof NetnsNotFoundError || err instanceof NotANetnsError) return false;
     log.warn({ err, netns: pod.netns }, 'cannot open the netns of an IPAM-only attachment; it counts as alive');
     return true;

@@ -13,8 +13,14 @@ export type ContainerId = string & { readonly [brand]: 'ContainerId' };
 export type IfName = string & { readonly [brand]: 'IfName' };
 export type NetnsPath = string & { readonly [brand]: 'NetnsPath' };
 
-/** Netns paths a runtime hands out: /proc/<pid>/ns/net, or bind mounts under /var/run/netns or /run/netns. */
-const NETNS_ROOTS = ['/proc/', '/var/run/netns/', '/run/netns/'];
+/**
+ * The netns paths a runtime hands out, and nothing else: a process's or a thread's netns link in
+ * /proc (pid and tid decimal), or a bind mount under /var/run/netns or /run/netns (`ip netns add`,
+ * containerd, CRI-O, podman) named by one safe path component. No other /proc path:
+ * `/proc/<pid>/root/...` reaches any file of any container, `/proc/self` is whoever opens it.
+ */
+const NETNS_PATH = /^(?:\/proc\/[1-9]\d{0,9}(?:\/task\/[1-9]\d{0,9})?\/ns\/net|\/(?:var\/)?run\/netns\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,254})$/;
+const NETNS_FORMS = '/proc/<pid>/ns/net, /proc/<pid>/task/<tid>/ns/net, /var/run/netns/<name> or /run/netns/<name>';
 const MAX_CONTAINER_ID = 256;
 const MAX_ARGS = 4096;
 const MAX_PATH = 4096;
@@ -45,17 +51,20 @@ export function validateIfName(value: string): IfName {
   return value as IfName;
 }
 
-/** Absolute, normalized, under one of the netns roots; whether it *is* a netns is checked by the daemon. */
+/** Whether `value` has one of the forms of NETNS_PATH (the path only: the file is checked when opened). */
+export function isNetnsPath(value: string): value is NetnsPath {
+  return NETNS_PATH.test(value);
+}
+
+/**
+ * One of the netns path forms; whether it *is* a netns, and not the daemon's own, is checked on
+ * the opened file (netlink/netns.ts openNetns).
+ */
 export function validateNetnsPath(value: string): NetnsPath {
   if (value.length > MAX_PATH) throw invalid('CNI_NETNS', `longer than ${MAX_PATH} characters`);
   if (!value.startsWith('/')) throw invalid('CNI_NETNS', 'must be an absolute path', shown(value));
-  if (value.split('/').some((part) => part === '..' || part === '.') || value.includes('\0')) {
-    throw invalid('CNI_NETNS', 'must not contain "." or ".." segments', shown(value));
-  }
-  if (!NETNS_ROOTS.some((root) => value.startsWith(root) && value.length > root.length)) {
-    throw invalid('CNI_NETNS', `must be under ${NETNS_ROOTS.join(', ')}`, shown(value));
-  }
-  return value as NetnsPath;
+  if (!isNetnsPath(value)) throw invalid('CNI_NETNS', `must be ${NETNS_FORMS}`, shown(value));
+  return value;
 }
 
 /** CNI_ARGS: `K=V;K=V` (values may be empty, keys may not). */

@@ -6,12 +6,14 @@
 // switch back cannot fail silently: restoreNetns aborts the process instead. Node's libuv threadpool
 // inherits the netns of the thread that starts it, so it is started before the first switch.
 import { fstatSync, openSync } from 'node:fs';
-import { access, open, type FileHandle } from 'node:fs/promises';
+import { access, open, statfs, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { KernelError, NetnsNotFoundError, NotANetnsError } from '../errors.ts';
+import { HostNetnsError, KernelError, NetnsNotFoundError, NotANetnsError } from '../errors.ts';
 import { native } from './native/addon.ts';
 
 const CLONE_NEWNET = 0x40000000;
+/** statfs f_type of the kernel's namespace filesystem (linux/magic.h). */
+const NSFS_MAGIC = 0x6e736673;
 
 /** An open network namespace. The fd stays valid (and the netns alive) until close(). */
 export interface NetnsHandle {
@@ -24,9 +26,12 @@ let hostNetns: number | undefined;
 let threadpoolStarted: Promise<void> | undefined;
 
 /**
- * Opens `path` (e.g. /var/run/netns/x or /proc/PID/ns/net) and checks with NS_GET_NSTYPE that it
- * is a network namespace.
- * @throws NetnsNotFoundError when the path does not exist, NotANetnsError when it is not a netns.
+ * Opens `path` (e.g. /var/run/netns/x or /proc/PID/ns/net) once and checks the opened file, so
+ * nothing can be swapped between the check and the use: an nsfs file (statfs through
+ * /proc/self/fd, which names the open file itself), a network namespace (NS_GET_NSTYPE), and not
+ * the daemon's own (its device and inode differ from the main thread's netns).
+ * @throws NetnsNotFoundError when the path does not exist, NotANetnsError when it is not a netns,
+ * HostNetnsError when it is the daemon's own.
  */
 export async function openNetns(path: string): Promise<NetnsHandle> {
   await startThreadpool();
@@ -38,8 +43,10 @@ export async function openNetns(path: string): Promise<NetnsHandle> {
     throw err;
   }
   try {
+    if ((await statfs(`/proc/self/fd/${file.fd}`)).type !== NSFS_MAGIC) throw new NotANetnsError(path);
     const type = native().nsType(file.fd);
     if (type !== CLONE_NEWNET) throw new NotANetnsError(path);
+    if (fileId(file.fd) === fileId(hostNetnsFd())) throw new HostNetnsError(path);
   } catch (err) {
     await file.close();
     if (err instanceof KernelError && err.code === 'ENOTTY') throw new NotANetnsError(path, { cause: err });
@@ -54,7 +61,11 @@ export async function openNetns(path: string): Promise<NetnsHandle> {
  * path (a reused /proc/<pid>/ns/net) gives another while the first lives.
  */
 export function netnsId(netns: NetnsHandle): string {
-  const st = fstatSync(netns.fd, { bigint: true });
+  return fileId(netns.fd);
+}
+
+function fileId(fd: number): string {
+  const st = fstatSync(fd, { bigint: true });
   return `${st.dev}:${st.ino}`;
 }
 

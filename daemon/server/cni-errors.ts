@@ -98,6 +98,7 @@ const rows: ReadonlyArray<readonly [{ readonly code: string }, Row]> = [
   [errors.KernelError, 'failed'],
   [errors.NetnsNotFoundError, { code: ErrorCode.UnknownContainer, msg: () => 'CNI_NETNS: the network namespace does not exist', details: (err) => (err as errors.NetnsNotFoundError).path }],
   [errors.NotANetnsError, { code: ErrorCode.InvalidEnvironment, msg: () => 'CNI_NETNS: not a network namespace', details: (err) => (err as errors.NotANetnsError).path }],
+  [errors.HostNetnsError, { code: ErrorCode.InvalidEnvironment, msg: () => "CNI_NETNS: the daemon's own (host) network namespace", details: (err) => (err as errors.HostNetnsError).path }],
   [errors.InvalidAddressError, 'failed'],
   [errors.NativeAddonError, 'failed'],
   // OVSDB: a lost connection is worth a retry.

@@ -60,6 +60,7 @@ export const errorSamples: Array<[OvnMultinetError, string, string, string]> = [
   [new catalogue.KernelError(17, 'RTM_NEWLINK veth1'), 'KernelError', 'EEXIST', 'RTM_NEWLINK veth1 failed: EEXIST'],
   [new catalogue.NetnsNotFoundError('/run/netns/x'), 'NetnsNotFoundError', 'ERR_NETNS_NOT_FOUND', 'network namespace /run/netns/x does not exist'],
   [new catalogue.NotANetnsError('/etc/hostname'), 'NotANetnsError', 'ERR_NOT_A_NETNS', '/etc/hostname is not a network namespace'],
+  [new catalogue.HostNetnsError('/proc/1/ns/net'), 'HostNetnsError', 'ERR_HOST_NETNS', "/proc/1/ns/net is the daemon's own (host) network namespace"],
   [new catalogue.InvalidAddressError('x', 'bad'), 'InvalidAddressError', 'ERR_INVALID_ADDRESS', 'invalid address "x": bad'],
   [new catalogue.NativeAddonError('/a.node'), 'NativeAddonError', 'ERR_NATIVE_ADDON', 'cannot load native addon /a.node'],
   [new catalogue.OvsdbError(), 'OvsdbError', 'OVSDB_ERROR', 'OVSDB error'],

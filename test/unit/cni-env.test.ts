@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { parseEnv, parseCniArgs, validateIfName, validateNetnsPath, validateContainerId } from '../../daemon/cni-spec/env.ts';
+import { isNetnsPath, parseEnv, parseCniArgs, validateIfName, validateNetnsPath, validateContainerId } from '../../daemon/cni-spec/env.ts';
 import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
 
@@ -70,5 +70,63 @@ t.test('validators accept what runtimes send', (tt) => {
   tt.equal(validateContainerId('default-busybox1'), 'default-busybox1');
   tt.same(parseCniArgs(''), {});
   tt.same(parseCniArgs('A=;B=c=d'), { A: '', B: 'c=d' });
+  tt.end();
+});
+
+// The netns path grammar (issue 19 item 4): the forms runtimes hand out, nothing else under /proc.
+t.test('CNI_NETNS: only the netns path forms', (tt) => {
+  const good = [
+    '/proc/1/ns/net',
+    '/proc/4194304/ns/net',
+    '/proc/1234/task/1235/ns/net',
+    '/var/run/netns/cni-6b4f0b4e-52a6-8c1c-0f0c-7a1d1c2e3f4a',
+    '/run/netns/netns-0f7c2b1e-5c37-4a56-8e32-1f2a3b4c5d6e',
+    '/var/run/netns/pod_1.x',
+    `/run/netns/${'n'.repeat(255)}`,
+  ];
+  for (const path of good) {
+    tt.ok(isNetnsPath(path), `${path} is a netns path`);
+    tt.equal(validateNetnsPath(path), path);
+  }
+  const bad = [
+    '/proc/self/ns/net',
+    '/proc/thread-self/ns/net',
+    '/proc/0/ns/net',
+    '/proc/01/ns/net',
+    '/proc/-1/ns/net',
+    '/proc/12345678901/ns/net',
+    '/proc/1/ns/mnt',
+    '/proc/1/ns/net/',
+    '/proc/1/ns//net',
+    '/proc/1/ns',
+    '/proc/1/root/var/run/netns/x',
+    '/proc/1/root/proc/1/ns/net',
+    '/proc/1/cwd/ns/net',
+    '/proc/1/task/self/ns/net',
+    '/proc/1/task/2/ns/mnt',
+    '/proc/1/task/2/task/3/ns/net',
+    '/proc/1/../1/ns/net',
+    '//proc/1/ns/net',
+    '/var/run/netns/',
+    '/var/run/netns/.',
+    '/var/run/netns/..',
+    '/var/run/netns/.hidden',
+    '/var/run/netns/-x',
+    '/var/run/netns/a/b',
+    '/var/run/netns/a b',
+    '/var/run/netns/a\nb',
+    '/var/run/netns/a\u0000',
+    `/run/netns/${'n'.repeat(256)}`,
+    '/run/netns-evil/a',
+    '/var/run/netnsx/a',
+    '/var/lib/kubelet/pods/x/netns',
+    '/etc/hostname',
+    'proc/1/ns/net',
+    '',
+  ];
+  for (const path of bad) {
+    tt.notOk(isNetnsPath(path), `${JSON.stringify(path)} is not a netns path`);
+    expectCniError(tt, () => validateNetnsPath(path), ErrorCode.InvalidEnvironment, 'CNI_NETNS');
+  }
   tt.end();
 });
