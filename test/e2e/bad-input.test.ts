@@ -27,6 +27,7 @@ t.test('bad input', { skip }, async (t) => {
   await writeFile(regularFile, 'not a netns');
   t.teardown(() => rm(regularFile, { force: true }));
   const good: CniCall = { command: 'ADD', containerId: 'bad1', netns: pod.path, ifName: 'net1' };
+  const daemonPid = node.daemon.child.pid ?? 0;
 
   const cases: Case[] = [
     { name: 'empty CNI_COMMAND', call: { command: '' }, code: 4, field: 'CNI_COMMAND' },
@@ -38,6 +39,13 @@ t.test('bad input', { skip }, async (t) => {
     { name: 'CNI_NETNS outside /proc and /var/run/netns', call: { netns: '/etc/hostname' }, code: 4, field: 'CNI_NETNS' },
     { name: 'CNI_NETNS a regular file', call: { netns: regularFile }, code: 4, field: 'CNI_NETNS' },
     { name: 'CNI_NETNS missing', call: { netns: '/var/run/netns/no-such-netns' }, code: 3, field: 'CNI_NETNS' },
+    // Only the netns path forms, an nsfs file, never the daemon's own netns (issue 19 item 4).
+    { name: 'CNI_NETNS the daemon\'s own netns', call: { netns: `/proc/${daemonPid}/ns/net` }, code: 4, field: 'CNI_NETNS' },
+    { name: 'CNI_NETNS the daemon\'s own netns, by thread', call: { netns: `/proc/${daemonPid}/task/${daemonPid}/ns/net` }, code: 4, field: 'CNI_NETNS' },
+    { name: 'CNI_NETNS /proc/self/ns/net', call: { netns: '/proc/self/ns/net' }, code: 4, field: 'CNI_NETNS' },
+    { name: 'CNI_NETNS through /proc/<pid>/root', call: { netns: `/proc/${daemonPid}/root${pod.path}` }, code: 4, field: 'CNI_NETNS' },
+    { name: 'CNI_NETNS a tmpfs file under /run/netns', call: { netns: regularFile.replace('/var/run/', '/run/') }, code: 4, field: 'CNI_NETNS' },
+    { name: 'CNI_NETNS another namespace type', call: { netns: `/proc/${daemonPid}/ns/uts` }, code: 4, field: 'CNI_NETNS' },
     { name: 'no CNI_IFNAME', call: { ifName: undefined }, code: 4, field: 'CNI_IFNAME' },
     { name: 'CNI_IFNAME too long', call: { ifName: 'net1234567890123' }, code: 4, field: 'CNI_IFNAME' },
     { name: 'CNI_IFNAME with /', call: { ifName: 'a/b' }, code: 4, field: 'CNI_IFNAME' },
