@@ -69,7 +69,8 @@ export function validateLogicalSwitch(value: string | undefined, name: string): 
 
 /**
  * Strictly below SOCKET_DIR and lexically clean: no empty, "." or ".." segment and no trailing
- * "/" (Go's path.Clean leaves it unchanged), so no spelling of the path leaves the directory.
+ * "/" (exactly the paths Go's path.Clean returns unchanged, as cni/config.go checks), so no
+ * spelling of the path leaves the directory.
  */
 function underSocketDir(value: string): boolean {
   return value.startsWith(SOCKET_DIR) && value.slice(SOCKET_DIR.length).split('/').every((part) => part !== '' && part !== '.' && part !== '..');
