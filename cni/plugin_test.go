@@ -53,9 +53,13 @@ func TestWithoutCNICommand(t *testing.T) {
 
 // TestErrors pins every error the front end prints itself, the no-daemon rules included.
 func TestErrors(t *testing.T) {
-	regularFile := filepath.Join(runDir(t), "not-a-socket")
-	if err := os.WriteFile(regularFile, nil, 0o600); err != nil {
-		t.Fatal(err)
+	// A file under the run directory, root's: without root the rows that stat it are skipped.
+	regularFile := socketDir + "not-made"
+	if os.Geteuid() == 0 {
+		regularFile = filepath.Join(runDir(t), "not-a-socket")
+		if err := os.WriteFile(regularFile, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	del := map[string]string{"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "abc", "CNI_IFNAME": "eth0"}
 	with := func(env map[string]string, k, v string) map[string]string {
@@ -83,6 +87,7 @@ func TestErrors(t *testing.T) {
 		details  string // substring
 		version  string // default 1.1.0
 		readFail bool
+		root     bool // stats regularFile
 	}{
 		{name: "stdin read error", env: del, readFail: true, code: 5, msg: "cannot read the network configuration", details: "broken stdin"},
 		{name: "stdin too large", env: del, stdin: `{"cniVersion":"0.4.0","x":"` + strings.Repeat("a", 1<<20) + `"}`, code: 6, msg: "network configuration is larger than 1048576 bytes"},
@@ -102,10 +107,10 @@ func TestErrors(t *testing.T) {
 		{name: "socket escaping with ..", env: del, stdin: `{"socket":"/run/ovn-multinet/../../tmp/s"}`, code: 7, msg: "socket: must be a clean path under /run/ovn-multinet/"},
 		{name: "socket the run directory itself", env: del, stdin: `{"socket":"/run/ovn-multinet/"}`, code: 7, msg: "socket: must be a clean path under /run/ovn-multinet/"},
 		{name: "IPAM mode: ipam.socket outside the run directory", env: del, stdin: `{"type":"macvlan","socket":"/run/ovn-multinet/cni.sock","ipam":{"type":"ovn-multinet","socket":"/tmp/s"}}`, code: 7, msg: "ipam.socket: must be a clean path under /run/ovn-multinet/", details: `"/tmp/s"`},
-		{name: "socket is a regular file", env: del, stdin: `{"socket":"` + regularFile + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket", details: regularFile},
+		{name: "socket is a regular file", env: del, stdin: `{"socket":"` + regularFile + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket", details: regularFile, root: true},
 		{name: "IPAM mode: ipam.socket relative", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"cni.sock"}}`, code: 7, msg: "ipam.socket: must be an absolute path"},
-		{name: "IPAM mode: ipam.socket is a regular file", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"` + regularFile + `"}}`, dial: dialUnix, code: 7, msg: "ipam.socket: not a Unix socket", details: regularFile},
-		{name: "socket is a directory", env: with(del, "CNI_COMMAND", "STATUS"), stdin: `{"socket":"` + filepath.Dir(regularFile) + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket"},
+		{name: "IPAM mode: ipam.socket is a regular file", env: del, stdin: `{"type":"macvlan","ipam":{"type":"ovn-multinet","socket":"` + regularFile + `"}}`, dial: dialUnix, code: 7, msg: "ipam.socket: not a Unix socket", details: regularFile, root: true},
+		{name: "socket is a directory", env: with(del, "CNI_COMMAND", "STATUS"), stdin: `{"socket":"` + filepath.Dir(regularFile) + `"}`, dial: dialUnix, code: 7, msg: "socket: not a Unix socket", root: true},
 		{name: "DEL, veth present", env: del, stdin: `{"cniVersion":"1.0.0"}`, dial: enoent, link: true, code: 11, msg: "the ovn-multinet daemon is not running and this attachment still exists", details: "no such file or directory", version: "1.0.0"},
 		{name: "DEL, no container id", env: without(del, "CNI_CONTAINERID"), stdin: `{}`, dial: enoent, code: 4, msg: "CNI_CONTAINERID: must not be empty"},
 		{name: "DEL, empty container id", env: with(del, "CNI_CONTAINERID", ""), stdin: `{}`, dial: enoent, code: 4, msg: "CNI_CONTAINERID: must not be empty"},
@@ -120,6 +125,9 @@ func TestErrors(t *testing.T) {
 		{name: "panic becomes 999", env: del, stdin: `{"cniVersion":"0.4.0"}`, dial: func(string, time.Time) (net.Conn, error) { panic("boom") }, code: 999, msg: "internal error", details: "boom", version: "0.4.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.root && os.Geteuid() != 0 {
+				t.Skip("needs root: the file lives under " + socketDir)
+			}
 			c := invocation{env: tc.env, stdin: strings.NewReader(tc.stdin), dial: tc.dial}
 			if tc.readFail {
 				c.stdin = iotest.ErrReader(errors.New("broken stdin"))
