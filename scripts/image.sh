@@ -9,11 +9,15 @@
 # 2. No registry is reachable here: makes the base image localhost/debian:bookworm-slim with
 #    debootstrap --variant=minbase from the Debian mirror apt already uses, unless podman has it.
 # 3. podman build --network host --build-arg BASE=localhost/debian:bookworm-slim
-#    -t localhost/ovn-multinet:dev .
+#    -t localhost/ovn-multinet:dev . The build secret npm_ca (the CA of a TLS-intercepting
+#    proxy) holds the certificates of the host's CA bundle that scripts/build-ca.sha256 pins
+#    (none: no secret), or the file OVN_MULTINET_BUILD_CA names, as it is: the build fails on
+#    any certificate in it that is not pinned (scripts/check-ca.sh).
 # 4. Smoke tests (skipped with --no-test): `ovn-multinetd --version`; ldd of the daemon
 #    executable in the image; a CNI VERSION call to ovn-multinet (the Go CNI executable) in the image; the DaemonSet's install-cni command
 #    copies the executable out of the image; the daemon runs from the image as the DaemonSet
-#    pod does (privileged, hostPID, the node's network namespace, /var/run/netns shared rshared,
+#    pod does (root with NET_ADMIN, SYS_ADMIN and SYS_PTRACE only, hostPID, the node's network
+#    namespace, /var/run/netns shared rslave,
 #    the socket's run dir and the OVS/OVN sockets mounted) against a private OVS/OVN
 #    (scripts/sandbox.sh, ovs-vswitchd in a network namespace this script makes); the copied
 #    executable makes one CNI ADD and DEL on a logical switch made with ovn-nbctl, and the pod
@@ -171,10 +175,15 @@ fi
 # --- 3. the image ---------------------------------------------------------------------------
 phase_start=$SECONDS
 log "podman build -t $IMAGE"
-# The host's CA bundle (it may hold the CA of a TLS-intercepting proxy) for npm ci, as a secret.
-CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+# The CA of a TLS-intercepting proxy for npm ci, as a secret: the pinned ones of the host's bundle.
 secret=()
-[[ -s "$CA_BUNDLE" ]] && secret=(--secret "id=npm_ca,src=$CA_BUNDLE")
+if [[ -n "${OVN_MULTINET_BUILD_CA:-}" ]]; then
+  secret=(--secret "id=npm_ca,src=$OVN_MULTINET_BUILD_CA")
+else
+  CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+  [[ -s "$CA_BUNDLE" ]] && bash scripts/check-ca.sh select "$CA_BUNDLE" >"$WORK/npm_ca.pem"
+  [[ -s "$WORK/npm_ca.pem" ]] && secret=(--secret "id=npm_ca,src=$WORK/npm_ca.pem")
+fi
 if ! podman build --network host "${secret[@]}" --build-arg "BASE=$BASE_IMAGE" -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
   tail -n 40 "$WORK/build.log" >&2
   must "podman build" false
@@ -225,7 +234,7 @@ install_cni() {
   cmd="$(awk -F'"' '/name: install-cni/ { f = 1 } f && /command:/ { print $6; exit }' manifests/daemonset.yaml)"
   [[ -n "$cmd" ]] || { log "no install-cni command in manifests/daemonset.yaml"; return 1; }
   mkdir -p "$WORK/cni-bin"
-  prun -v "$WORK/cni-bin:/host/opt/cni/bin" --entrypoint /bin/sh "$IMAGE" -c "$cmd" &&
+  prun --cap-drop ALL --security-opt no-new-privileges -v "$WORK/cni-bin:/host/opt/cni/bin" --entrypoint /bin/sh "$IMAGE" -c "$cmd" &&
     [[ -x "$WORK/cni-bin/ovn-multinet" ]] && "$WORK/cni-bin/ovn-multinet" --version >/dev/null
 }
 must "install-cni (DaemonSet init container) copies the executable out" install_cni
@@ -250,7 +259,8 @@ mkdir -p -m 0700 /run/ovn-multinet
 RUNDIR="$(mktemp -d /run/ovn-multinet/img.XXXXXX)"
 SOCKET="$RUNDIR/cni.sock"
 start_daemon() {
-  podman run -d --name "$CONTAINER" "${ULIMITS[@]}" --privileged --pid host \
+  podman run -d --name "$CONTAINER" "${ULIMITS[@]}" --pid host \
+    --cap-drop ALL --cap-add NET_ADMIN,SYS_ADMIN,SYS_PTRACE --security-opt no-new-privileges \
     --network "ns:/var/run/netns/$NODE_NS" \
     -v /var/run/netns:/var/run/netns:rslave \
     -v "$RUNDIR:/run/ovn-multinet" \
@@ -268,7 +278,7 @@ start_daemon() {
   done
   [[ -S "$SOCKET" ]]
 }
-must "daemon runs from the image (privileged, hostPID, node netns, /var/run/netns rslave)" start_daemon
+must "daemon runs from the image (NET_ADMIN, SYS_ADMIN, SYS_PTRACE, hostPID, node netns, /var/run/netns rslave)" start_daemon
 ip netns add "$POD_NS" && NS_MADE+=("$POD_NS")
 
 ovn-nbctl ls-add img-net -- set logical_switch img-net other_config:subnet=10.99.0.0/24

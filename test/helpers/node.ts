@@ -50,6 +50,8 @@ export interface StartDaemonOptions {
   env?: Record<string, string>;
   /** Reuse this socket path (a restarted daemon serving the same configs). */
   socket?: string;
+  /** A command the daemon runs under, with its arguments (e.g. setpriv with fewer capabilities). */
+  wrapper?: string[];
 }
 
 async function waitForListening(child: ChildProcess, logs: Array<Record<string, unknown>>, timeoutMs: number): Promise<void> {
@@ -110,7 +112,8 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
   // refuses --cpu-prof in the NODE_OPTIONS of the test or bench process itself.
   const nodeOptions = process.env['OVN_MULTINET_DAEMON_NODE_OPTIONS'];
   const spawnOptions = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) } };
-  const child = netns === '' ? spawn(DAEMON_BINARY, args, spawnOptions) : spawn('ip', ['netns', 'exec', netns, DAEMON_BINARY, ...args], spawnOptions);
+  const command = [...(opts.wrapper ?? []), DAEMON_BINARY, ...args];
+  const child = netns === '' ? spawn(command[0] ?? DAEMON_BINARY, command.slice(1), spawnOptions) : spawn('ip', ['netns', 'exec', netns, ...command], spawnOptions);
   const logs: Array<Record<string, unknown>> = [];
   let stopped: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -111,16 +111,18 @@ export interface StandaloneServer {
 
 /**
  * A standalone database from `schema`, served on a unix socket, with `tcp` also on
- * 127.0.0.1, and with `ssl` also over TLS on 127.0.0.1 (certificates from a throwaway CA).
+ * 127.0.0.1, and with `ssl` also over TLS on 127.0.0.1 (certificates from a throwaway CA, or
+ * the server's and client's files given).
  */
 export async function startOvsdbServer(
   t: Teardown,
   schema: string,
-  options: { tcp?: boolean; ssl?: boolean } = {},
+  options: { tcp?: boolean; ssl?: boolean | { server: TlsFiles; client: TlsFiles } } = {},
 ): Promise<StandaloneServer> {
   const dir = await makeTempDir(t);
   const tcpPort = options.tcp === true ? await freePort() : undefined;
-  const ssl = options.ssl === true ? { port: await freePort(), ...(await makeCertificates(dir)) } : undefined;
+  const files = options.ssl === true ? await makeCertificates(dir) : options.ssl === false ? undefined : options.ssl;
+  const ssl = files === undefined ? undefined : { port: await freePort(), ...files };
   const server = new OvsdbServerProcess(dir, 'db', tcpPort, ssl);
   t.teardown(() => server.kill());
   await execa('ovsdb-tool', ['create', server.dbFile, schema]);

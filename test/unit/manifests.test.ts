@@ -1,0 +1,216 @@
+// The manifests are what an operator applies: each must parse, the RBAC they grant must be the one
+// docs/security.md lists (so the two cannot drift), the ValidatingAdmissionPolicy must confine the
+// controller's NAD writes to the NADs it owns (its CEL evaluated here with the same inputs the API
+// server gives it, test/helpers/cel.ts), and the pods must run with the capabilities, resources and
+// NB TLS files issue 19 item 9 asks for.
+import t from 'tap';
+import { readdir, readFile } from 'node:fs/promises';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { isObject } from '../../daemon/cni-spec/json.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, NAD_GROUP, NAD_PLURAL } from '../../daemon/controller/objects.ts';
+import { compileCel, type Activation } from '../helpers/cel.ts';
+
+type Obj = Record<string, unknown>;
+
+const root = new URL('../..', import.meta.url);
+const dir = new URL('manifests/', root);
+
+function obj(value: unknown, what: string): Obj {
+  if (!isObject(value)) throw new Error(`${what}: not an object`);
+  return value;
+}
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : []);
+const strings = (value: unknown): string[] => list(value).map(String);
+
+const manifests = new Map<string, Obj[]>();
+for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort()) {
+  const docs = (loadAllYaml(await readFile(new URL(file, dir), 'utf8')) as unknown[]).filter((d) => d !== null);
+  manifests.set(file, docs.map((d, i) => obj(d, `${file} document ${i}`)));
+}
+const all = [...manifests.values()].flat();
+const find = (kind: string, name: string): Obj => {
+  const found = all.find((d) => d['kind'] === kind && obj(d['metadata'], kind)['name'] === name);
+  if (found === undefined) throw new Error(`no ${kind} ${name} in manifests/`);
+  return found;
+};
+const metaOf = (d: Obj): Obj => obj(d['metadata'], 'metadata');
+const specOf = (d: Obj): Obj => obj(d['spec'], 'spec');
+const podSpec = (workload: Obj): Obj => obj(obj(specOf(workload)['template'], 'template')['spec'], 'pod spec');
+const container = (pod: Obj, name: string, key = 'containers'): Obj =>
+  obj(list(pod[key]).find((c) => isObject(c) && c['name'] === name), `container ${name}`);
+
+t.test('every manifest parses, each document a named object of a kind', async (t) => {
+  t.ok(manifests.size >= 10, `${manifests.size} files`);
+  for (const [file, docs] of manifests) {
+    t.ok(docs.length > 0, `${file}: at least one document`);
+    for (const d of docs) {
+      t.match(d, { apiVersion: String, kind: String, metadata: { name: String } }, `${file}: ${String(d['kind'])}`);
+    }
+  }
+});
+
+/** `sa | scope | group | resource | verbs` rows, from the manifests' bindings and their roles. */
+function grantedRows(): string[] {
+  const rows: string[] = [];
+  for (const binding of all.filter((d) => d['kind'] === 'ClusterRoleBinding' || d['kind'] === 'RoleBinding')) {
+    const ref = obj(binding['roleRef'], 'roleRef');
+    const role = find(String(ref['kind']), String(ref['name']));
+    const scope = binding['kind'] === 'RoleBinding' ? `namespace ${String(metaOf(binding)['namespace'])}` : 'cluster';
+    for (const subject of list(binding['subjects']).map((s) => obj(s, 'subject'))) {
+      const sa = `${String(subject['namespace'])}/${String(subject['name'])}`;
+      for (const rule of list(role['rules']).map((r) => obj(r, 'rule'))) {
+        for (const group of strings(rule['apiGroups'])) {
+          for (const resource of strings(rule['resources'])) {
+            rows.push([sa, scope, group === '' ? 'core' : group, resource, strings(rule['verbs']).join(', ')].join(' | '));
+          }
+        }
+      }
+    }
+  }
+  return rows.sort();
+}
+
+/** The rows of the RBAC table under "## Permissions" in docs/security.md. */
+function documentedRows(doc: string): string[] {
+  const section = doc.split(/^## Permissions$/m)[1]?.split(/^## /m)[0] ?? '';
+  const table = (section.split(/^\| ServiceAccount \|.*\n\|[- |]+\|\n/m)[1] ?? '').split('\n\n')[0] ?? '';
+  return [...table.matchAll(/^\| (.+) \|$/gm)].map((m) => (m[1] ?? '').split(' | ').map((cell) => cell.replace(/`/g, '').trim()).join(' | ')).sort();
+}
+
+t.test('docs/security.md lists exactly the RBAC manifests/rbac.yaml grants', async (t) => {
+  const rows = grantedRows();
+  t.ok(rows.length >= 10, `${rows.length} grants`);
+  t.same(documentedRows(await readFile(new URL('docs/security.md', root), 'utf8')), rows);
+});
+
+const CONTROLLER_USER = ((): string => {
+  const deployment = find('Deployment', 'ovn-multinet-controller');
+  return `system:serviceaccount:${String(metaOf(deployment)['namespace'])}:${String(podSpec(deployment)['serviceAccountName'])}`;
+})();
+
+interface Review {
+  operation: 'CREATE' | 'UPDATE' | 'DELETE';
+  user: string;
+  object?: Obj;
+  oldObject?: Obj;
+}
+
+/**
+ * What the API server does with manifests/nad-policy.yaml for a NAD request: a bound policy whose
+ * constraints and match conditions select the request, then every validation must be true (an
+ * error denies: failurePolicy Fail). Returns the messages of the failed validations.
+ */
+function admit(review: Review): string[] {
+  const policy = find('ValidatingAdmissionPolicy', 'ovn-multinet-controller-owned-nads');
+  const binding = find('ValidatingAdmissionPolicyBinding', 'ovn-multinet-controller-owned-nads');
+  const spec = specOf(policy);
+  if (specOf(binding)['policyName'] !== metaOf(policy)['name'] || !strings(specOf(binding)['validationActions']).includes('Deny')) return [];
+  const rules = list(obj(spec['matchConstraints'], 'matchConstraints')['resourceRules']).map((r) => obj(r, 'rule'));
+  if (!rules.some((r) => strings(r['apiGroups']).includes(NAD_GROUP) && strings(r['resources']).includes(NAD_PLURAL) && strings(r['operations']).includes(review.operation))) return [];
+  const base: Activation = {
+    request: { operation: review.operation, userInfo: { username: review.user } },
+    object: review.object ?? null,
+    oldObject: review.oldObject ?? null,
+  };
+  const failed = (expression: unknown, env: Activation): boolean => {
+    try {
+      return compileCel(String(expression))(env) !== true;
+    } catch {
+      return true;
+    }
+  };
+  if (list(spec['matchConditions']).some((c) => failed(obj(c, 'matchCondition')['expression'], base))) return [];
+  const variables: Obj = {};
+  for (const v of list(spec['variables']).map((x) => obj(x, 'variable'))) {
+    try {
+      variables[String(v['name'])] = compileCel(String(v['expression']))({ ...base, variables });
+    } catch (e) {
+      variables[String(v['name'])] = e;
+    }
+  }
+  const env = { ...base, variables };
+  return list(spec['validations']).map((v) => obj(v, 'validation')).filter((v) => failed(v['expression'], env)).map((v) => String(v['message']));
+}
+
+const nad = (name: string, labels?: Record<string, string>): Obj => ({
+  apiVersion: 'k8s.cni.cncf.io/v1',
+  kind: 'NetworkAttachmentDefinition',
+  metadata: { name, namespace: 'tenant', ...(labels === undefined ? {} : { labels }) },
+  spec: { config: '{}' },
+});
+const own = nad('blue', { [MANAGED_BY_LABEL]: MANAGED_BY, 'ovn-multinet.io/network': 'blue' });
+const foreign = nad('red');
+const foreignLabelled = nad('red', { [MANAGED_BY_LABEL]: 'someone-else' });
+
+t.test('the admission policy: the controller writes only the NADs it owns', async (t) => {
+  t.equal(CONTROLLER_USER, 'system:serviceaccount:ovn-multinet:ovn-multinet-controller');
+  const c = CONTROLLER_USER;
+  const cases: Array<[string, Review, boolean]> = [
+    ['create an own NAD', { operation: 'CREATE', user: c, object: own }, true],
+    ['update an own NAD', { operation: 'UPDATE', user: c, oldObject: own, object: { ...own, spec: { config: '{"x":1}' } } }, true],
+    ['delete an own NAD', { operation: 'DELETE', user: c, oldObject: own }, true],
+    ['create a NAD without labels', { operation: 'CREATE', user: c, object: foreign }, false],
+    ['create a NAD managed by someone else', { operation: 'CREATE', user: c, object: foreignLabelled }, false],
+    ['update a foreign NAD', { operation: 'UPDATE', user: c, oldObject: foreign, object: { ...foreign, spec: { config: '{"x":1}' } } }, false],
+    ['relabel a foreign NAD as own', { operation: 'UPDATE', user: c, oldObject: foreign, object: { ...own, metadata: { ...metaOf(own), name: 'red' } } }, false],
+    ['relabel a NAD of someone else as own', { operation: 'UPDATE', user: c, oldObject: foreignLabelled, object: own }, false],
+    ['give an own NAD away (drop the label)', { operation: 'UPDATE', user: c, oldObject: own, object: foreign }, false],
+    ['delete a foreign NAD', { operation: 'DELETE', user: c, oldObject: foreign }, false],
+    ['delete a NAD managed by someone else', { operation: 'DELETE', user: c, oldObject: foreignLabelled }, false],
+    ['another user creates a NAD without labels', { operation: 'CREATE', user: 'alice', object: foreign }, true],
+    ['another user relabels a NAD', { operation: 'UPDATE', user: 'alice', oldObject: foreign, object: own }, true],
+    ['another user deletes an own NAD', { operation: 'DELETE', user: 'alice', oldObject: own }, true],
+    ['another service account deletes a foreign NAD', { operation: 'DELETE', user: 'system:serviceaccount:ovn-multinet:ovn-multinet', oldObject: foreign }, true],
+  ];
+  for (const [name, review, allowed] of cases) {
+    const refusals = admit(review);
+    t.equal(refusals.length === 0, allowed, `${name}: ${allowed ? 'allowed' : 'refused'}${refusals.length > 0 ? ` (${refusals.join('; ')})` : ''}`);
+  }
+});
+
+t.test('the CEL subset: errors absorbed only when the other side decides', async (t) => {
+  const env: Activation = { a: null, m: { k: 'v' } };
+  t.equal(compileCel("a != null && has(a.b)")(env), false, 'false && error is false');
+  t.equal(compileCel("has(m.k) || has(a.b)")(env), true, 'true || error is true');
+  t.throws(() => compileCel('has(a.b) || false')(env), 'error || false is the error');
+  t.equal(compileCel("'k' in m && m['k'] == 'v' && !('x' in m)")(env), true);
+  t.throws(() => compileCel('m.x')(env), 'a missing key is an error');
+  t.throws(() => compileCel('size(m) > 0'), 'outside the subset: refused at compile');
+});
+
+t.test('the DaemonSet: capabilities instead of privileged, resources, NB over ssl: from a Secret', async (t) => {
+  const ds = find('DaemonSet', 'ovn-multinet');
+  const pod = podSpec(ds);
+  const daemon = container(pod, 'daemon');
+  const security = obj(daemon['securityContext'], 'securityContext');
+  t.not(security['privileged'], true, 'not privileged');
+  t.same(obj(security['capabilities'], 'capabilities'), { drop: ['ALL'], add: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'] });
+  t.equal(security['allowPrivilegeEscalation'], false);
+  const init = container(pod, 'install-cni', 'initContainers');
+  t.same(obj(init['securityContext'], 'init securityContext')['capabilities'], { drop: ['ALL'] }, 'install-cni: no capability');
+  for (const workload of [ds, find('Deployment', 'ovn-multinet-controller')]) {
+    const p = podSpec(workload);
+    for (const c of [...list(p['initContainers']), ...list(p['containers'])].map((x) => obj(x, 'container'))) {
+      const resources = obj(c['resources'], `${String(c['name'])} resources`);
+      t.match(resources, { requests: { cpu: String, memory: String }, limits: { cpu: String, memory: String } }, `${String(c['name'])}: requests and limits`);
+    }
+  }
+});
+
+t.test('the daemon and the controller reach the NB over ssl: with the Secret mounted read-only', async (t) => {
+  for (const [workload, name] of [[find('DaemonSet', 'ovn-multinet'), 'daemon'], [find('Deployment', 'ovn-multinet-controller'), 'controller']] as const) {
+    const pod = podSpec(workload);
+    const c = container(pod, name);
+    const env = list(c['env']).map((e) => obj(e, 'env'));
+    t.match(String(env.find((e) => e['name'] === 'OVN_NB_DB')?.['value']), /^ssl:/, `${name}: OVN_NB_DB is ssl:`);
+    const mount = list(c['volumeMounts']).map((m) => obj(m, 'mount')).find((m) => m['name'] === 'nb-tls');
+    t.match(mount, { readOnly: true, mountPath: String }, `${name}: the TLS Secret mounted read-only`);
+    const volume = list(pod['volumes']).map((v) => obj(v, 'volume')).find((v) => v['name'] === 'nb-tls');
+    t.match(volume, { secret: { secretName: 'ovn-multinet-nb-tls' } }, `${name}: from the Secret`);
+    const path = String(mount?.['mountPath']);
+    const args = strings(c['args']);
+    for (const [flag, key] of [['--nb-private-key', 'tls.key'], ['--nb-certificate', 'tls.crt'], ['--nb-ca-cert', 'ca.crt']]) {
+      t.ok(args.includes(`${flag}=${path}/${key}`), `${name}: ${flag}=${path}/${key}`);
+    }
+  }
+});
