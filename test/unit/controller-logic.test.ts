@@ -2,7 +2,7 @@
 // plugin's own parser), the NAD plan (create/update/delete, foreign NADs, definition conflicts),
 // status conditions, marked-switch discovery, and the Lease arithmetic.
 import t from 'tap';
-import { definitionOf } from '../../daemon/controller/definition.ts';
+import { definitionOf } from '../../daemon/k8s/definition.ts';
 import { planNads, type SwitchState } from '../../daemon/controller/plan.ts';
 import { desiredConditions, mergeConditions, sameConditions } from '../../daemon/controller/conditions.ts';
 import { discoverNetworks, parseExposeNamespaces } from '../../daemon/controller/expose.ts';
