@@ -15,20 +15,9 @@ import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason, runCni, startDaemon, type CniOutcome, type DaemonProcess } from '../helpers/node.ts';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.ts';
 import { startFakeApiServer, type FakeApi } from '../helpers/fake-apiserver.ts';
+import { nodeState } from '../helpers/leftovers.ts';
 
 const skip = e2eSkipReason();
-
-const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
-
-/** Everything an ADD could make: switches (with their guard keys), ports, br-int ports, links. */
-async function made(sandbox: Sandbox): Promise<Record<string, string[]>> {
-  return {
-    switches: lines(await sandbox.nbctl(['--bare', '--columns=name,external_ids', 'list', 'Logical_Switch'])),
-    ports: lines(await sandbox.nbctl(['--bare', '--columns=name', 'list', 'Logical_Switch_Port'])),
-    bridge: lines(await sandbox.vsctl(['list-ports', 'br-int'])),
-    links: lines(await sandbox.exec(['ls', '/sys/class/net'])),
-  };
-}
 
 interface Attached {
   ns: Netns;
@@ -51,14 +40,14 @@ function harness(sandbox: Sandbox, api: FakeApi, daemon: () => DaemonProcess) {
   }
   /** The ADD is refused with 104 and `msg`, and nothing at all is made. */
   async function refused(t: Test, namespace: string, config: Record<string, unknown>, msg: string | RegExp, details?: RegExp): Promise<Attached> {
-    const before = await made(sandbox);
+    const before = await nodeState(sandbox);
     const a = await attach(t, namespace, config);
     t.equal(a.out.exitCode, 1, a.out.stdout);
     t.equal(a.out.json?.['code'], 104, a.out.stdout);
     t.match(a.out.json?.['msg'], msg);
     if (details !== undefined) t.match(a.out.json?.['details'], details);
-    t.same(await made(sandbox), before, 'nothing made: no switch, logical switch port, address guard, br-int port or veth');
-    t.same(lines(await a.ns.exec(['ls', '/sys/class/net'])), ['lo'], 'no interface in the pod');
+    t.same(await nodeState(sandbox), before, 'nothing made: no switch, logical switch port, address guard, br-int port or veth');
+    t.same((await a.ns.exec(['ls', '/sys/class/net'])).split(/\s+/).filter((l) => l !== ''), ['lo'], 'no interface in the pod');
     return a;
   }
   return { attach, refused };

@@ -10,6 +10,7 @@ import { parseLabelSelector, selectorMatches } from '../../daemon/k8s/labels.ts'
 import { NetworkCache, checkNetworkAccess, toNetworkInfo, type NetworkInfo, type NetworkSource } from '../../daemon/k8s/networks.ts';
 import { checkAccess, firstDifference, notAdmitted, type CoveringNetwork } from '../../daemon/k8s/access.ts';
 import { parseConfig } from '../../daemon/netconf/parse.ts';
+import { definitionOf } from '../../daemon/k8s/definition.ts';
 import { buildCli } from '../../daemon/cli.ts';
 import { parseDaemonFlags } from '../../daemon/main.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
@@ -306,4 +307,20 @@ t.test('--network-access: strict by default, by-name on request, nothing else', 
   t.equal((await parse([])).networkAccess, 'strict');
   t.equal((await parse(['--network-access', 'by-name'])).networkAccess, 'by-name');
   await t.rejects(parse(['--network-access', 'open']), { name: 'FlagError', message: '--network-access must be one of strict, by-name' });
+});
+
+t.test("the controller's NADs pass the strict check by construction", async (t) => {
+  const specs: Record<string, Record<string, unknown>> = {
+    red: { logicalSwitch: 'ls-red' },
+    vm: { logicalSwitch: 'vm', portSecurity: false, allowPersistentIPs: true, dhcp: { leaseTime: 600, dnsServers: ['10.0.0.53'], routerAdvertisements: true } },
+    blue: { config: { topology: 'layer2', subnets: ['fd00:9::/64', '10.9.0.0/24'], excludeSubnets: '10.9.0.0/28', gateway: ['fd00:9::1', '10.9.0.1'], mtu: 1300, portSecurity: false, dhcp: {} } },
+    phys: { config: { topology: 'localnet', logicalSwitch: 'uplink', physicalNetworkName: 'physnet', vlanID: 7, subnets: ['192.0.2.0/24'] } },
+  };
+  for (const [name, spec] of Object.entries(specs)) {
+    const nad = parseConfig(JSON.parse(definitionOf(name, spec).config) as Record<string, unknown>);
+    const own = network(name, { ...spec, namespaceSelector: { matchLabels: { team: 'a' } } });
+    t.equal(own.grant.switchName, nad.logicalSwitch, `${name}: the Network covers its NAD's switch`);
+    t.doesNotThrow(() => checkAccess({ conf: nad, namespace: 'tenant-a', labels: labels({ team: 'a' }) }, [own]), `${name}: its NAD passes`);
+    t.throws(() => checkAccess({ conf: nad, namespace: 'tenant-b', labels: labels({ team: 'b' }) }, [own]), NetworkAccessDeniedError, `${name}: but not in a namespace it does not select`);
+  }
 });
