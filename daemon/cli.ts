@@ -72,6 +72,7 @@ export function buildCli(): Command {
     .option('--reconcile-interval <ms>', 'time between reconciler passes', positiveInt, 30_000)
     .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)
     .option('--kubeconfig <file>', 'take per-pod ips/mac from the pod annotation k8s.v1.cni.cncf.io/networks (in a cluster, in-cluster config is used without it)')
+    .option('--network-access <mode>', 'with Kubernetes, what a pod may reach: strict (only a switch a Network admitting its namespace covers, with the Network\'s settings) or by-name (the Network named like the config, if any, must select the namespace)', 'strict')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runDaemon, parseDaemonFlags } = await import('./main.ts');

@@ -440,6 +440,20 @@ export class LabelSelectorError extends OvnMultinetError {
   }
 }
 
+/**
+ * In a cluster, a pod's config reaches a logical switch, or sets something (portSecurity false,
+ * a managed definition, DHCP), that no Network object admitting the pod's namespace gives
+ * (k8s/access.ts). `field` is the config key at fault; the message names the switch and the
+ * namespace, `details` the Networks considered.
+ */
+export class NetworkAccessDeniedError extends OvnMultinetError {
+  static override readonly code: string = 'ERR_NETWORK_ACCESS_DENIED';
+  override readonly name: string = 'NetworkAccessDeniedError';
+  constructor(message = 'no Network admits this', options?: ErrorDetails) {
+    super(message, options);
+  }
+}
+
 /** The API server could not be asked for an IPAMClaim, or answered something unexpected. */
 export class ClaimLookupError extends OvnMultinetError {
   static override readonly code: string = 'ERR_CLAIM_LOOKUP';

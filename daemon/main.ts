@@ -27,6 +27,8 @@ const LOOP_DELAY_REPORT_MS = 10_000;
 import type { LevelWithSilent } from 'pino';
 import { echoIntervalFor, flagReader, logLevelFlag, nbFlags } from './lib/flags.ts';
 import { untilStopSignal } from './lib/signals.ts';
+import { FlagError } from './errors.ts';
+import type { NetworkAccessMode } from './k8s/networks.ts';
 
 export interface DaemonOptions {
   socket: string;
@@ -48,6 +50,17 @@ export interface DaemonOptions {
   logLevel: LevelWithSilent;
   /** --kubeconfig: per-pod network requests from Kubernetes (also on in-cluster, see k8s/pods.ts). */
   kubeconfig: string | undefined;
+  /** --network-access: how Network objects decide what a pod's config may reach (k8s/networks.ts). */
+  networkAccess: NetworkAccessMode;
+}
+
+const NETWORK_ACCESS_MODES: readonly NetworkAccessMode[] = ['strict', 'by-name'];
+
+function networkAccessFlag(flags: Record<string, unknown>): NetworkAccessMode {
+  const mode = flagReader(flags).str('networkAccess');
+  const found = NETWORK_ACCESS_MODES.find((m) => m === mode);
+  if (found === undefined) throw new FlagError(`--network-access must be one of ${NETWORK_ACCESS_MODES.join(', ')}`);
+  return found;
 }
 
 /** Commander hands flags over untyped; this is where they become DaemonOptions. */
@@ -69,6 +82,7 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     reconcileGraceMs: num('reconcileGrace'),
     logLevel: logLevelFlag(flags),
     kubeconfig: optional('kubeconfig'),
+    networkAccess: networkAccessFlag(flags),
   };
 }
 
@@ -121,6 +135,8 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
       const access = new NetworkCache({ kubeConfig, log });
       access.start();
       ctx.networks = access;
+      ctx.networkAccess = options.networkAccess;
+      log.info({ networkAccess: options.networkAccess }, 'Network objects decide what pods may reach');
       networks = access;
       const { ClaimCache } = await import('./k8s/ipamclaims.ts');
       const claimCache = new ClaimCache({ kubeConfig, log });

@@ -127,8 +127,8 @@ async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, sign
 }
 
 export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
-  // Before anything is created (a managed switch included): may this pod's namespace attach?
-  if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, req.conf.name, signal);
+  // Before anything is created (a managed switch included): may this pod reach the switch, with what it asks?
+  if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, ctx.networkAccess ?? 'strict', req.args, req.conf, signal);
   await ensureConnected(ctx, ctx.nb, signal, req.arrivedAt);
   await ensureConnected(ctx, ctx.ovs, signal, req.arrivedAt);
   const { conf } = req;

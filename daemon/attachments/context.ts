@@ -6,7 +6,7 @@ import { DatabaseUnreachableError, InvalidEnvironmentError } from '../errors.ts'
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
-import type { NetworkSource } from '../k8s/networks.ts';
+import type { NetworkAccessMode, NetworkSource } from '../k8s/networks.ts';
 import type { ClaimSource } from '../k8s/ipamclaims.ts';
 
 export interface Attacher {
@@ -27,8 +27,10 @@ export interface Attacher {
   log: Logger;
   /** With Kubernetes on: this node's pods, whose network-selection elements may ask for ips/mac. */
   pods?: PodSource;
-  /** With Kubernetes on: Network objects, which restrict the namespaces that may attach. */
+  /** With Kubernetes on: Network objects, which decide what a pod's config may reach. */
   networks?: NetworkSource;
+  /** How they decide (--network-access); strict when unset. */
+  networkAccess?: NetworkAccessMode;
   /** With Kubernetes on: IPAMClaims, which keep a VM's addresses across its pods. */
   claims?: ClaimSource;
 }

@@ -27,7 +27,7 @@ import { allocationError, checkManagedStatic, existingPort, identity, lookupSwit
 
 export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
   const { conf } = req;
-  if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, req.args, conf.name, signal);
+  if (ctx.networks !== undefined) await checkNetworkAccess(ctx.networks, ctx.networkAccess ?? 'strict', req.args, conf, signal);
   await ensureConnected(ctx, ctx.nb, signal, req.arrivedAt);
   // Everything that can refuse the request comes before lookupSwitch, which may create the
   // switch of a managed network: a refused ADD leaves nothing behind.

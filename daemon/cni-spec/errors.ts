@@ -21,6 +21,8 @@ export const ErrorCode = {
   AddressPoolExhausted: 102,
   /** A requested static address or MAC is used by another attachment. */
   AddressInUse: 103,
+  /** In a cluster: no Network object admitting the pod's namespace gives what the config asks. */
+  NotPermitted: 104,
   /** Anything not mapped to a code above: a bug (server/cni-errors.ts UNEXPECTED). */
   Unknown: 999,
 } as const;

@@ -40,7 +40,7 @@ export interface NetworkObject {
   generation: number;
   creationTimestamp: string;
   labels: ReadonlyMap<string, string>;
-  /** As sent; definition.ts narrows it. */
+  /** As sent; k8s/definition.ts narrows it. */
   spec: Readonly<Record<string, unknown>>;
   conditions: Condition[];
   /** The object as the API server sent it, for writes that must keep the rest. */

@@ -12,7 +12,7 @@
  */
 import { parseLabelSelector, selectorMatches, type LabelSelector } from '../k8s/labels.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
-import { definitionOf, type Definition } from './definition.ts';
+import { definitionOf, type Definition } from '../k8s/definition.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, NAD_GROUP, NAD_KIND, NAD_VERSION, NETWORK_API_VERSION, NETWORK_KIND, NETWORK_LABEL, ownedNad, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
 import { isObject } from '../cni-spec/json.ts';
 import { isLabelValue } from '../k8s/names.ts';

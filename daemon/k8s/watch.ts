@@ -18,6 +18,8 @@ export interface WatchedOptions<T extends KubernetesObject> {
   retryMs: number;
   /** Restricts list and watch, e.g. spec.nodeName=<node>. */
   fieldSelector?: string;
+  /** Called with each object added, updated (the new one) or deleted (relists included), before waiters wake. */
+  onObject?: (event: 'add' | 'update' | 'delete', object: T) => void;
 }
 
 export class WatchedCache<T extends KubernetesObject> {
@@ -47,13 +49,14 @@ export class WatchedCache<T extends KubernetesObject> {
       return result;
     };
     this.#informer = new ListWatch<T>(path, new Watch(options.kubeConfig), list, false, undefined, options.fieldSelector);
-    const changed = (): void => {
+    const changed = (event: 'add' | 'update' | 'delete') => (object: T): void => {
+      options.onObject?.(event, object);
       this.#retryDelay = this.#retryMs;
       this.#wake();
     };
-    this.#informer.on('add', changed);
-    this.#informer.on('update', changed);
-    this.#informer.on('delete', changed);
+    this.#informer.on('add', changed('add'));
+    this.#informer.on('update', changed('update'));
+    this.#informer.on('delete', changed('delete'));
     this.#informer.on('error', (err: unknown) => this.#retryLater(err));
     this.#informer.on('connect', () => this.#log.debug({ path }, 'watching'));
   }

@@ -89,6 +89,7 @@ const rows: ReadonlyArray<readonly [{ readonly code: string }, Row]> = [
   [errors.NetworkLookupError, 'failed'],
   [errors.LabelSelectorError, 'failed'],
   [errors.ClaimLookupError, 'failed'],
+  [errors.NetworkAccessDeniedError, { code: ErrorCode.NotPermitted }],
   // The controller.
   [errors.MalformedListError, 'failed'],
   [errors.NetworkSpecError, 'failed'],

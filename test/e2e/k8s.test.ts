@@ -26,6 +26,9 @@ t.test('kubernetes pod requests', { skip }, async (t) => {
   const sandbox = await startSandbox({ netns: true, t });
   await sandbox.nbctl(['ls-add', NETWORK, '--', 'set', 'logical_switch', NETWORK, 'other_config:subnet=10.50.0.0/24']);
   const api = await startFakeApiServer(t, { netns: sandbox.env.SANDBOX_NETNS });
+  // In a cluster a pod reaches a switch only through a Network admitting its namespace.
+  await api.upsertNamespace({ name: 'tenant' });
+  await api.upsertNetwork({ name: NETWORK, logicalSwitch: NETWORK, namespaceSelector: {} });
   let daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
   t.ok(daemon.logs.some((l) => l['msg'] === "watching this node's pods for network requests"), 'the daemon watches pods');
 

@@ -79,10 +79,14 @@ export async function startClaimCluster(t: Teardown, opts: { network: string; su
   await connectManagement(nodes);
   const api = await startFakeApiServer(t, { netns: nodes.a.netns.name, host: API_HOST, port: API_PORT });
   await nodes.nbctl(['ls-add', network, '--', 'set', 'logical_switch', network, `other_config:subnet=${opts.subnet}`]);
-  // Both daemons list+watch pods and claims once the API server is up (they retry with backoff).
-  await until('both daemons watching IPAMClaims', async () => {
-    const watches = (await api.requests()).filter((r) => r.startsWith('GET /apis/k8s.cni.cncf.io/v1alpha1/ipamclaims?') && r.includes('watch=true'));
-    return watches.length >= 2 ? true : undefined;
+  // In a cluster a pod reaches a switch only through a Network admitting its namespace.
+  await api.upsertNamespace({ name: CLAIM_NAMESPACE });
+  await api.upsertNetwork({ name: network, logicalSwitch: network, namespaceSelector: {} });
+  // Both daemons list+watch pods, claims and Networks once the API server is up (they retry with backoff).
+  await until('both daemons watching IPAMClaims and Networks', async () => {
+    const requests = await api.requests();
+    const watching = (path: string): number => requests.filter((r) => r.startsWith(`GET ${path}?`) && r.includes('watch=true')).length;
+    return watching('/apis/k8s.cni.cncf.io/v1alpha1/ipamclaims') >= 2 && watching('/apis/ovn-multinet.io/v1/networks') >= 2 ? true : undefined;
   }, 30_000);
 
   let podCount = 0;

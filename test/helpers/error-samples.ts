@@ -53,6 +53,7 @@ export const errorSamples: Array<[OvnMultinetError, string, string, string]> = [
   [new catalogue.NetworkLookupError(), 'NetworkLookupError', 'ERR_NETWORK_LOOKUP', 'cannot read Networks'],
   [new catalogue.LabelSelectorError(), 'LabelSelectorError', 'ERR_LABEL_SELECTOR', 'invalid label selector'],
   [new catalogue.ClaimLookupError(), 'ClaimLookupError', 'ERR_CLAIM_LOOKUP', 'cannot read the IPAMClaim'],
+  [new catalogue.NetworkAccessDeniedError(), 'NetworkAccessDeniedError', 'ERR_NETWORK_ACCESS_DENIED', 'no Network admits this'],
   [new catalogue.MalformedListError(), 'MalformedListError', 'ERR_MALFORMED_LIST', 'the API server sent a malformed list'],
   [new catalogue.NetworkSpecError('spec.config', 'must be an object'), 'NetworkSpecError', 'ERR_NETWORK_SPEC', 'spec.config: must be an object'],
   [new catalogue.ElectionConfigError(), 'ElectionConfigError', 'ERR_ELECTION_CONFIG', 'invalid leader election settings'],

@@ -7,7 +7,7 @@ import { CNI_ERRORS, UNEXPECTED, isAnswer, toCniError } from '../../daemon/serve
 import { errorClasses as classes, errorSamples as samples } from '../helpers/error-samples.ts';
 
 
-const { IncompatibleVersion, UnsupportedField, UnknownContainer, InvalidEnvironment, IoFailure, DecodeFailure, InvalidConfig, TryAgainLater, NotAvailable, AttachFailed, CheckFailed, AddressPoolExhausted, AddressInUse } = ErrorCode;
+const { IncompatibleVersion, UnsupportedField, UnknownContainer, InvalidEnvironment, IoFailure, DecodeFailure, InvalidConfig, TryAgainLater, NotAvailable, AttachFailed, CheckFailed, AddressPoolExhausted, AddressInUse, NotPermitted } = ErrorCode;
 
 /** The CNI code of each class, by name: what an error of that class makes a request answer. */
 const expected: Record<string, number> = {
@@ -52,6 +52,7 @@ const expected: Record<string, number> = {
   NetworkLookupError: AttachFailed,
   LabelSelectorError: AttachFailed,
   ClaimLookupError: AttachFailed,
+  NetworkAccessDeniedError: NotPermitted,
   MalformedListError: AttachFailed,
   NetworkSpecError: AttachFailed,
   ElectionConfigError: AttachFailed,

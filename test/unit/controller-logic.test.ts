@@ -2,7 +2,7 @@
 // plugin's own parser), the NAD plan (create/update/delete, foreign NADs, definition conflicts),
 // status conditions, marked-switch discovery, and the Lease arithmetic.
 import t from 'tap';
-import { definitionOf } from '../../daemon/controller/definition.ts';
+import { definitionOf } from '../../daemon/k8s/definition.ts';
 import { planNads, type SwitchState } from '../../daemon/controller/plan.ts';
 import { desiredConditions, mergeConditions, sameConditions } from '../../daemon/controller/conditions.ts';
 import { discoverNetworks, parseExposeNamespaces } from '../../daemon/controller/expose.ts';
@@ -44,6 +44,9 @@ t.test('spec to NAD config', async (t) => {
   t.equal((JSON.parse(vms.config) as Record<string, unknown>)['allowPersistentIPs'], true, 'spec.allowPersistentIPs reaches the NAD (existing switch)');
   const managedVms = definitionOf('vmnet2', { allowPersistentIPs: true, config: { topology: 'layer2', subnets: ['10.70.0.0/24'] } });
   t.equal((JSON.parse(managedVms.config) as Record<string, unknown>)['allowPersistentIPs'], true, 'and for a managed network');
+  const vmSwitch = definitionOf('vmsw', { logicalSwitch: 'vmsw', portSecurity: false, dhcp: { leaseTime: 600 } });
+  t.match(JSON.parse(vmSwitch.config), { logicalSwitch: 'vmsw', portSecurity: false, dhcp: { leaseTime: 600 } }, 'spec.portSecurity and spec.dhcp reach the NAD (existing switch): only a Network gives them');
+  t.match(vmSwitch.conf, { portSecurity: false, dhcp: { leaseTime: 600 } }, 'the parsed config the daemon reads');
 
   const managed = definitionOf('blue', { config: { topology: 'layer2', subnets: ['10.9.0.0/24', 'fd00:9::/64'], excludeSubnets: ['10.9.0.0/28'], mtu: 1300 } });
   const cni = JSON.parse(managed.config) as Record<string, unknown>;
@@ -70,6 +73,10 @@ t.test('spec to NAD config', async (t) => {
     { spec: { config: { topology: 'layer2', name: 'x' } }, field: 'spec.config.name' },
     { spec: { config: { topology: 'layer2', mtu: 10 } }, field: 'spec.config.mtu' },
     { spec: { logicalSwitch: 'x' }, field: 'metadata.name', name: '-bad' },
+    { spec: { logicalSwitch: 'x', portSecurity: 'off' }, field: 'spec.portSecurity' },
+    { spec: { logicalSwitch: 'x', dhcp: { leaseTime: 1 } }, field: 'spec.dhcp.leaseTime' },
+    { spec: { config: { topology: 'layer2' }, portSecurity: false }, field: 'spec.portSecurity' },
+    { spec: { config: { topology: 'layer2' }, dhcp: {} }, field: 'spec.dhcp' },
   ];
   for (const row of bad) {
     t.throws(() => definitionOf(row.name ?? 'n', row.spec), NetworkSpecError, JSON.stringify(row.spec));

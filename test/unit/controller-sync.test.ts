@@ -11,7 +11,7 @@ import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
 import { NetworkSync } from '../../daemon/controller/sync.ts';
 import { SwitchExposer } from '../../daemon/controller/expose.ts';
 import { DISCOVERED_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../../daemon/controller/objects.ts';
-import { definitionOf } from '../../daemon/controller/definition.ts';
+import { definitionOf } from '../../daemon/k8s/definition.ts';
 import type { SwitchState } from '../../daemon/controller/plan.ts';
 import type { SwitchIds } from '../../daemon/ovn/exposed.ts';
 import { ExposeKeys, OwnerKeys } from '../../daemon/ovn/ids.ts';

@@ -1,12 +1,14 @@
 /**
- * A Network's spec as the CNI config its NADs carry. spec.logicalSwitch (an existing switch) and
- * spec.config (a managed network: the CNI config's keys, topology required) are exclusive. The
- * config is validated by the plugin's own parser (netconf/parse.ts) and, for a managed network, by
- * the daemon's definition check (daemon/ovn/managed.ts), so a Network is accepted exactly when
- * an ADD with its NAD's config would be.
+ * A Network's spec as the CNI config its NADs carry. spec.logicalSwitch (an existing switch, with
+ * the admin's spec.portSecurity and spec.dhcp) and spec.config (a managed network: the CNI
+ * config's keys, topology required) are exclusive. The config is validated by the plugin's own
+ * parser (netconf/parse.ts) and, for a managed network, by the daemon's definition check
+ * (daemon/ovn/managed.ts), so a Network is accepted exactly when an ADD with its NAD's config
+ * would be. The controller writes the config into NADs; the daemon reads the parsed config to
+ * decide what a pod may reach and set (k8s/access.ts).
  */
 import { PLUGIN_TYPE } from '../netconf/fields.ts';
-import { parseConfig } from '../netconf/parse.ts';
+import { parseConfig, type NetConf } from '../netconf/parse.ts';
 import { networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni-spec/json.ts';
 import { IncompatibleVersionError, InvalidConfigError, NetworkDefinitionError, NetworkSpecError, UnsupportedFieldError } from '../errors.ts';
@@ -24,6 +26,8 @@ export interface Definition {
   managed: string | undefined;
   /** The NAD's spec.config. */
   config: string;
+  /** That config, parsed: what the Network gives (portSecurity, dhcp, the managed definition). */
+  conf: NetConf;
 }
 
 /** What the config parser throws: the message starts with the config key at fault. */
@@ -49,6 +53,16 @@ function persistentIps(spec: Readonly<Record<string, unknown>>): Record<string, 
   return { allowPersistentIPs };
 }
 
+/**
+ * spec.portSecurity and spec.dhcp of the spec.logicalSwitch form: settings only a Network gives
+ * (a managed network has them in spec.config). Validated by the config parser, as spec.<key>.
+ */
+function adminSettings(spec: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['portSecurity', 'dhcp']) if (spec[key] !== undefined) out[key] = spec[key];
+  return out;
+}
+
 export function definitionOf(name: string, spec: Readonly<Record<string, unknown>>): Definition {
   const { logicalSwitch, config } = spec;
   if (logicalSwitch !== undefined && config !== undefined) throw new NetworkSpecError('spec', 'logicalSwitch (an existing switch) and config (a managed network) are exclusive');
@@ -57,10 +71,12 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
   let prefix: string;
   if (logicalSwitch !== undefined) {
     if (typeof logicalSwitch !== 'string') throw new NetworkSpecError('spec.logicalSwitch', 'must be a string');
-    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, logicalSwitch, capabilities: CAPABILITIES, ...persistentIps(spec) };
+    cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, logicalSwitch, capabilities: CAPABILITIES, ...persistentIps(spec), ...adminSettings(spec) };
     prefix = 'spec.';
   } else {
     if (!isObject(config)) throw new NetworkSpecError('spec.config', 'must be an object');
+    const misplaced = Object.keys(adminSettings(spec))[0];
+    if (misplaced !== undefined) throw new NetworkSpecError(`spec.${misplaced}`, `goes in spec.config for a managed network (spec.config.${misplaced})`);
     for (const key of RESERVED) if (config[key] !== undefined) throw new NetworkSpecError(`spec.config.${key}`, 'is set by the controller');
     cni = { cniVersion: CNI_VERSION, name, type: PLUGIN_TYPE, capabilities: CAPABILITIES, ...persistentIps(spec), ...config };
     prefix = 'spec.config.';
@@ -82,5 +98,5 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
       throw err;
     }
   }
-  return { switchName: parsed.logicalSwitch, managed, config: JSON.stringify(cni) };
+  return { switchName: parsed.logicalSwitch, managed, config: JSON.stringify(cni), conf: parsed };
 }
