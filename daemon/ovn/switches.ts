@@ -87,7 +87,7 @@ export function connectedRouterPorts(nb: NbClient, sw: LogicalSwitch): RouterPor
 }
 
 /** Router port networks ("10.1.0.1/24") reached through router-type ports of the switch. */
-export function routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
+function routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
   return connectedRouterPorts(nb, sw).flatMap((lrp) => lrp.networks);
 }
 
