@@ -15,6 +15,7 @@ import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts'
 import { ensureManagedSwitch, managedSwitchColumns, networkDefinition } from '../ovn/managed.ts';
 import { bitsOf, familyOf, subnetContains, type Subnet } from '../lib/ip.ts';
 import { neverHandedOut, parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
+import { convertLegacyKeys } from '../ipam/legacy-keys.ts';
 import type { AttachmentIdentity } from '../ovn/ids.ts';
 import { localChassis } from '../ovs/chassis.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
@@ -61,6 +62,9 @@ export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSi
     if (!ctx.nb.connected) throw new DatabaseUnreachableError('OVN Northbound database is not reachable', { details: `logical switch ${shown(conf.logicalSwitch)} could not be looked up` });
     throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`, { field: fieldOf(conf, 'logicalSwitch') });
   }
+  // Guard keys and reservations of daemons older than the switch-level keys, before the first
+  // allocation here (once per switch; ipam/legacy-keys.ts).
+  await convertLegacyKeys(ctx.nb, sw, ctx.log, signal);
   try {
     return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
   } catch (err) {
