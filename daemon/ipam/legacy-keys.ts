@@ -148,23 +148,33 @@ const converted = new WeakMap<NbClient, Map<Uuid, Promise<void>>>();
 
 /**
  * Converts the switch's old keys the first time this daemon asks (the request that serves it;
- * later calls wait for that one). A failure (the NB went away) is thrown to the caller, and the
- * next call tries again.
+ * requests that come meanwhile wait for that one, and try themselves if it failed, e.g. because
+ * its own request was cancelled). A failure is thrown to the caller, and the next call tries again.
  */
-export function convertLegacyKeys(nb: NbClient, sw: LogicalSwitch, log: Logger, signal: AbortSignal): Promise<void> {
-  let done = converted.get(nb);
-  if (done === undefined) {
-    done = new Map();
-    converted.set(nb, done);
+export async function convertLegacyKeys(nb: NbClient, sw: LogicalSwitch, log: Logger, signal: AbortSignal): Promise<void> {
+  let byClient = converted.get(nb);
+  if (byClient === undefined) {
+    byClient = new Map();
+    converted.set(nb, byClient);
   }
-  const byClient = done;
-  let pending = byClient.get(sw.uuid);
-  if (pending === undefined) {
-    pending = convertSwitch(nb, sw.uuid, log, signal);
-    byClient.set(sw.uuid, pending);
-    pending.catch(() => byClient.delete(sw.uuid));
+  const done = byClient;
+  for (;;) {
+    let pending = done.get(sw.uuid);
+    const mine = pending === undefined;
+    if (pending === undefined) {
+      pending = convertSwitch(nb, sw.uuid, log, signal);
+      done.set(sw.uuid, pending);
+      // Registered first, so the memo is gone before any waiter sees the failure.
+      pending.catch(() => done.delete(sw.uuid));
+    }
+    try {
+      await pending;
+      return;
+    } catch (err) {
+      if (mine) throw err;
+      signal.throwIfAborted();
+    }
   }
-  return pending;
 }
 
 /**
