@@ -77,6 +77,17 @@ t.test('static requests get the allocator rules', { skip }, async (t) => {
     t.equal(fine.exitCode, 0, `an address next to the excluded range may be requested: ${fine.stdout}`);
   });
 
+  t.test("a router's address as the very first request on a switch (its router ports come with the switch's view)", async (t) => {
+    await nb(['ls-add', 'rules-ls2', '--', 'set', 'logical_switch', 'rules-ls2', 'other_config:subnet=10.64.0.0/24']);
+    await nb(['lrp-add', 'rules-lr', 'rules-lrp2', '0a:00:00:00:64:fe', '10.64.0.1/24']);
+    await nb(['lsp-add', 'rules-ls2', 'rules-rtr2', '--', 'lsp-set-type', 'rules-rtr2', 'router', '--', 'lsp-set-addresses', 'rules-rtr2', 'router', '--', 'lsp-set-options', 'rules-rtr2', 'router-port=rules-lrp2']);
+    const before = await node.switchPorts('rules-ls2');
+    const out = await add(t, node, node.config('rules-ls2', { runtimeConfig: { ips: ['10.64.0.1/24'], mac: '0a:00:00:00:64:fe' } }), 'rules-first-rtr');
+    t.equal(out.json?.['code'], 7, out.stdout);
+    t.equal(out.json?.['msg'], 'runtimeConfig.ips[0]: 10.64.0.1 may not be requested');
+    t.same(await node.switchPorts('rules-ls2'), before, 'nothing made');
+  });
+
   t.test("a localnet network's gateway cannot be taken, before or after its switch exists", async (t) => {
     const config = node.config('rules-phys', LOCALNET);
     const gw = { runtimeConfig: { ips: ['10.62.0.1/24'] } };
