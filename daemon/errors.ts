@@ -280,6 +280,27 @@ export class AddressInUseError extends OvnMultinetError {
   }
 }
 
+/**
+ * A requested static address (or MAC) may never be handed out on the switch: an excluded
+ * address, the network's gateway, its network or broadcast address, a router port's address or
+ * MAC, a multicast one (daemon/ipam/pool.ts neverHandedOut). `reason` says which; `field` names
+ * the request.
+ */
+export class AddressNotAllowedError extends OvnMultinetError {
+  static override readonly code: string = 'ERR_ADDRESS_NOT_ALLOWED';
+  override readonly name: string = 'AddressNotAllowedError';
+  readonly kind: 'ip' | 'mac';
+  readonly address: string;
+  readonly reason: string;
+
+  constructor(kind: 'ip' | 'mac', address: string, reason: string, options?: ErrorDetails) {
+    super(`${address} may not be requested: ${reason}`, options);
+    this.kind = kind;
+    this.address = address;
+    this.reason = reason;
+  }
+}
+
 /** The static addresses asked for differ from what the IPAMClaim already holds. */
 export class ClaimMismatchError extends OvnMultinetError {
   static override readonly code: string = 'ERR_CLAIM_MISMATCH';

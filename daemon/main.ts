@@ -18,6 +18,7 @@ import { OVS_MONITOR, type OvsClient } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
+import { convertLegacyKeysAtStart } from './ipam/legacy-keys.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import { Semaphore } from './lib/semaphore.ts';
 import { LoopDelayReport } from './lib/loop-delay.ts';
@@ -160,6 +161,13 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     () => reconciler.start(),
     () => undefined,
   );
+  // Guard keys and reservations of older daemons on the switches of this node's ports (ipam/legacy-keys.ts).
+  nb.waitConnected(stopping.signal).then(
+    () => convertLegacyKeysAtStart(nb, options.nodeName, log, stopping.signal),
+    () => undefined,
+  ).catch((err: unknown) => {
+    if (!stopping.signal.aborted) log.warn({ err }, 'could not convert old-format guard keys at start; the first request on each switch tries again');
+  });
   log.info({ socket: options.socket, node: options.nodeName, nb: options.nbDb, ovs: options.ovsDb }, 'ovn-multinet daemon listening');
 
   const stop = async (): Promise<void> => {

@@ -12,14 +12,15 @@ import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
 import type { ResultIp } from '../cni-spec/result.ts';
 import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
-import { ensureManagedSwitch, networkDefinition } from '../ovn/managed.ts';
+import { ensureManagedSwitch, managedSwitchColumns, networkDefinition } from '../ovn/managed.ts';
 import { bitsOf, familyOf, subnetContains, type Subnet } from '../lib/ip.ts';
-import { parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
+import { neverHandedOut, parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
+import { convertLegacyKeys } from '../ipam/legacy-keys.ts';
 import type { AttachmentIdentity } from '../ovn/ids.ts';
 import { localChassis } from '../ovs/chassis.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import type { Attacher } from './context.ts';
-import { AddressInUseError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
+import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
 
 /** What ADD (either mode) is asked. */
 export interface NetworkRequest {
@@ -61,6 +62,9 @@ export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSi
     if (!ctx.nb.connected) throw new DatabaseUnreachableError('OVN Northbound database is not reachable', { details: `logical switch ${shown(conf.logicalSwitch)} could not be looked up` });
     throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`, { field: fieldOf(conf, 'logicalSwitch') });
   }
+  // Guard keys and reservations of daemons older than the switch-level keys, before the first
+  // allocation here (once per switch; ipam/legacy-keys.ts).
+  await convertLegacyKeys(ctx.nb, sw, ctx.log, signal);
   try {
     return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
   } catch (err) {
@@ -102,13 +106,16 @@ export async function staticRequest(ctx: Attacher, req: NetworkRequest, signal: 
 
 /**
  * The static addresses, checked against the switch: inside its subnet when it has one (code 7
- * otherwise); a switch without a subnet leaves addressing to the user.
+ * otherwise; a switch without a subnet leaves addressing to the user), and none the switch never
+ * hands out (code 7: excluded, a gateway, a network or broadcast address; pool.ts).
  */
 export function staticAddresses(wanted: StaticRequest, settings: IpamSettings): string[] {
   return (wanted.ips ?? []).map(({ address }, i) => {
     if (settings.subnets.length > 0 && subnetOf(settings, address) === undefined) {
       throw outsideSubnets(wanted, i, address, settings.subnets);
     }
+    const reason = neverHandedOut(settings, address);
+    if (reason !== undefined) throw new AddressNotAllowedError('ip', address, reason, { field: `${wanted.ipsField}[${i}]` });
     return address;
   });
 }
@@ -132,6 +139,8 @@ export function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
       throw outsideSubnets(wanted, i, address, subnets);
     }
   });
+  const { otherConfig, externalIds } = managedSwitchColumns(conf.name, conf.managed);
+  staticAddresses(wanted, parseIpamSettings(otherConfig, externalIds));
 }
 
 /** An address's prefix length: its subnet's, else the one asked for with it, else a host route. */
@@ -189,11 +198,20 @@ export function resultIps(ctx: Attacher, sw: LogicalSwitch, settings: IpamSettin
  */
 export function allocationError(err: unknown, wanted: StaticRequest): unknown {
   if (err instanceof AddressInUseError) return new AddressInUseError(err.kind, err.address, err.owner, { field: err.kind === 'ip' ? wanted.ipsField : wanted.macField, cause: err });
+  if (err instanceof AddressNotAllowedError) return new AddressNotAllowedError(err.kind, err.address, err.reason, { field: askedBy(wanted, err.kind, err.address), cause: err });
   if (err instanceof ClaimMismatchError) return new ClaimMismatchError(err.kind, err.message, { field: err.kind === 'ip' ? wanted.ipsField : wanted.macField, cause: err });
   const field = wanted.ipamClaim?.field ?? 'ipam-claim-reference';
   if (err instanceof MigrationInFlightError) return new MigrationInFlightError(err.message, { field, cause: err });
   if (err instanceof SameChassisError) return new SameChassisError(err.message, { field, cause: err });
   return err;
+}
+
+/** The request field that asked for `address`: a static one by its place, else the IPAMClaim that holds it. */
+function askedBy(wanted: StaticRequest, kind: 'ip' | 'mac', address: string): string {
+  const claim = wanted.ipamClaim?.field ?? 'ipam-claim-reference';
+  if (kind === 'mac') return wanted.mac === address ? wanted.macField : claim;
+  const i = wanted.ips?.findIndex((ip) => ip.address === address) ?? -1;
+  return i < 0 ? claim : `${wanted.ipsField}[${i}]`;
 }
 
 /** A managed network's definition refused, named as the config has it. */

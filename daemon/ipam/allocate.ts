@@ -4,7 +4,7 @@
  * the cache catches up, and the choice is made again from a random point of the pool. Deleting
  * a port frees its guard keys in the same transaction.
  */
-import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError, PoolExhaustedError, SwitchGoneError, AddressInUseError, ClaimMismatchError, MigrationInFlightError } from '../errors.ts';
+import { isGuardConflict, OvsdbNotConnectedError, OvsdbTransactionError, PoolExhaustedError, SwitchGoneError, AddressInUseError, AddressNotAllowedError, ClaimMismatchError, MigrationInFlightError } from '../errors.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import type { Operation } from '../ovsdb/ops.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
@@ -13,9 +13,9 @@ import { addressEntry, parsePortAddresses } from '../ovn/entries.ts';
 import { deletePortOps, findAttachmentPort, findPort, insertPortOps, ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import type { NbClient } from '../ovn/nb.ts';
-import { allocateAddress, randomMac, type IpamSettings } from './pool.ts';
+import { allocateAddress, neverHandedOut, randomMac, type IpamSettings } from './pool.ts';
 import { familyOf, macForIpv4 } from '../lib/ip.ts';
-import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim } from './in-use.ts';
+import { addressesInUse, ClaimReservation, describeUser, StaleGuard, usedByClaim, type AddressUser } from './in-use.ts';
 import { guardPairs } from './guards.ts';
 import { deleteKeysOps, takeKeysOps } from '../ovn/switch-keys.ts';
 import { reservationGuard, reservationOf, reserveOps, type Reservation } from './reservations.ts';
@@ -58,6 +58,17 @@ const nextHint = new Map<string, string>();
 
 type Used = ReturnType<typeof addressesInUse>;
 
+/**
+ * An address or MAC asked for (statically, or held by an IPAMClaim's reservation), checked
+ * against its user on the switch: a router's is never requestable, anyone else's is in use
+ * unless it is the claim's own. The settings' rule (neverHandedOut) is the caller's, before any
+ * switch is made (attachments/network.ts), and the claim's here.
+ */
+function checkAsked(kind: 'ip' | 'mac', address: string, user: AddressUser | undefined, claim?: string): void {
+  if (user === 'router') throw new AddressNotAllowedError(kind, address, 'the address of a logical router port on the switch');
+  if (user !== undefined && (claim === undefined || !usedByClaim(user, claim))) throw new AddressInUseError(kind, address, describeUser(user));
+}
+
 /** The claim's reserved addresses, checked against what is asked for and against other users. */
 function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: LogicalSwitch, used: Used): { mac: string; ips: string[]; plan: AddressPlan } | undefined {
   const reservation = reservationOf(sw, request.ipamClaim);
@@ -69,8 +80,12 @@ function claimedAddresses(request: PortRequest & { ipamClaim: string }, sw: Logi
   if (request.staticMac !== undefined && request.staticMac !== reservation.mac) {
     throw new ClaimMismatchError('mac', `${request.staticMac} differs from what ${holds}: ${reservation.mac}`);
   }
+  for (const ip of reservation.ips) {
+    const reason = neverHandedOut(request.settings, ip);
+    if (reason !== undefined) throw new AddressNotAllowedError('ip', ip, `IPAMClaim ${request.ipamClaim} holds it, but it is ${reason}`);
+  }
   for (const [kind, address, user] of [['mac', reservation.mac, used.macs.get(reservation.mac)] as const, ...reservation.ips.map((ip) => ['ip', ip, used.ips.get(ip)] as const)]) {
-    if (user !== undefined && !usedByClaim(user, request.ipamClaim)) throw new AddressInUseError(kind, address, describeUser(user));
+    checkAsked(kind, address, user, request.ipamClaim);
   }
   // The claim's port on the switch, if a pod of the claim runs (a live migration's source).
   const holder = used.macs.get(reservation.mac);
@@ -87,10 +102,7 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
   }
   let ips: string[];
   if (request.staticIps !== undefined) {
-    for (const ip of request.staticIps) {
-      const user = used.ips.get(ip);
-      if (user !== undefined) throw new AddressInUseError('ip', ip, describeUser(user));
-    }
+    for (const ip of request.staticIps) checkAsked('ip', ip, used.ips.get(ip));
     ips = [...request.staticIps];
   } else {
     ips = request.settings.subnets.map((subnet) => {
@@ -105,8 +117,7 @@ function chooseAddresses(request: PortRequest, used: Used, attempt: number, sw: 
   if (request.ipamOnly === true) {
     mac = undefined;
   } else if (request.staticMac !== undefined) {
-    const user = used.macs.get(request.staticMac);
-    if (user !== undefined) throw new AddressInUseError('mac', request.staticMac, describeUser(user));
+    checkAsked('mac', request.staticMac, used.macs.get(request.staticMac));
     mac = request.staticMac;
   } else {
     const v4 = ips.find((ip) => familyOf(ip) === 4);

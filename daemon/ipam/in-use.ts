@@ -7,7 +7,7 @@
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
 import { portsByAddress } from '../ovn/indexes.ts';
-import { inPortOrder, portsOn, routerNetworks, type LogicalSwitch } from '../ovn/switches.ts';
+import { connectedRouterPorts, inPortOrder, portsOn, type LogicalSwitch } from '../ovn/switches.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
 import type { NbClient, PortRow } from '../ovn/nb.ts';
 import { holderOf } from './guards.ts';
@@ -46,16 +46,20 @@ export interface AddressUsers {
 
 /**
  * Every IP and MAC in use on the switch, with who uses it. `sw` must be current (just found).
- * A router port's address comes first, then a port's (the last in the switch's `ports` when
- * several hold it), then the holder of its guard key.
+ * A router's address or MAC comes first (a connected router port's `networks` and `mac`, or the
+ * `addresses` of a router-type port), then a port's (the last in the switch's `ports` when
+ * several hold it), then the holder of its guard key. A router's is never requestable either.
  */
 export function addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: AddressUsers; macs: AddressUsers } {
-  const routerIps = new Set(routerNetworks(nb, sw).flatMap((network) => parseIpPrefix(network)?.address ?? []));
+  const routerPorts = connectedRouterPorts(nb, sw);
+  const routerIps = new Set(routerPorts.flatMap((lrp) => lrp.networks.flatMap((network) => parseIpPrefix(network)?.address ?? [])));
+  const routerMacs = new Set(routerPorts.map((lrp) => lrp.mac.toLowerCase()));
   const byAddress = portsByAddress(nb);
-  const portUser = (address: string): PortRow | undefined => {
+  const portUser = (address: string): PortRow | 'router' | undefined => {
     const holders = portsOn(nb, sw, byAddress.get(address));
     const last = holders.length <= 1 ? holders[0] : inPortOrder(sw, holders).at(-1);
-    return last === undefined ? undefined : nb.cache.row(NbTable.Logical_Switch_Port, last);
+    const row = last === undefined ? undefined : nb.cache.row(NbTable.Logical_Switch_Port, last);
+    return row?.type === 'router' ? 'router' : row;
   };
   const guardUser = (address: string): AddressUser | undefined => {
     const holder = holderOf(sw, address);
@@ -63,7 +67,7 @@ export function addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: AddressU
     return 'claim' in holder ? new ClaimReservation(holder.claim) : new StaleGuard(holder.port);
   };
   const ips = (ip: string): AddressUser | undefined => (routerIps.has(ip) ? 'router' : (portUser(ip) ?? guardUser(ip)));
-  const macs = (mac: string): AddressUser | undefined => portUser(mac) ?? guardUser(mac);
+  const macs = (mac: string): AddressUser | undefined => (routerMacs.has(mac) ? 'router' : (portUser(mac) ?? guardUser(mac)));
   return {
     ips: { get: ips, has: (ip) => ips(ip) !== undefined },
     macs: { get: macs, has: (mac) => macs(mac) !== undefined },

@@ -5,9 +5,14 @@
  *
  * Settings follow OVN's own IPAM keys in Logical_Switch other_config: `subnet` (IPv4 CIDR) and
  * `exclude_ips` (space-separated addresses and `a..b` ranges); switches ovn-multinet creates also
- * carry their IPv4 and IPv6 subnets in external_ids. One address per subnet (dual-stack). The
- * network and broadcast addresses and the first host address (left for a gateway) are never
- * handed out.
+ * carry their IPv4 and IPv6 subnets in external_ids. One address per subnet (dual-stack).
+ *
+ * What is never handed out, neither by the allocator nor to a static request, is one rule
+ * (neverHandedOut): the IPv4 network and broadcast addresses, the IPv6 subnet-router anycast
+ * address (all-zero host part), `exclude_ips`, a managed network's `excludeSubnets` and
+ * `gateway`. The allocator also leaves the first host address free by convention (a gateway
+ * sits there); a static request may take it. Router ports' addresses and MACs are in use
+ * (in-use.ts) and never requestable either, nor are multicast and all-zero MACs (macRefusal).
  */
 import { randomBytes } from 'node:crypto';
 import { IpamKeys } from '../ovn/ids.ts';
@@ -18,6 +23,8 @@ export interface ExcludedRange {
   family: Family;
   from: bigint;
   to: bigint;
+  /** What excludes it, as a refused request is told. */
+  source: string;
 }
 
 export interface IpamSettings {
@@ -55,23 +62,25 @@ export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>, exte
   for (const subnet of parseCidrList(externalIds.get(IpamKeys.subnets), `external_ids:${IpamKeys.subnets}`)) {
     if (!subnets.some((s) => s.family === subnet.family)) subnets.push(subnet);
   }
+  // A managed network's own settings first: they name what its definition says (its IPv4
+  // excludeSubnets are in exclude_ips too, for OVN).
   const excluded: ExcludedRange[] = [];
+  const gateways = (externalIds.get(IpamKeys.gateways) ?? '').split(',').filter((g) => g !== '');
+  for (const gw of gateways) {
+    const family = familyOf(gw);
+    if (family === undefined) throw new IpamConfigError(`external_ids:${IpamKeys.gateways} item ${JSON.stringify(gw)} is not an address`);
+    excluded.push({ family, from: ipToBigInt(gw), to: ipToBigInt(gw), source: `the network's gateway ${gw}` });
+  }
+  for (const range of parseCidrList(externalIds.get(IpamKeys.excludeSubnets), `external_ids:${IpamKeys.excludeSubnets}`)) {
+    excluded.push({ family: range.family, from: range.network, to: range.last, source: `in the network's excludeSubnets ${range.cidr}` });
+  }
   for (const item of (otherConfig.get('exclude_ips') ?? '').split(/\s+/)) {
     if (item === '') continue;
     const [from = '', to = from] = item.split('..');
     if (familyOf(from) !== 4 || familyOf(to) !== 4) {
       throw new IpamConfigError(`other_config:exclude_ips item ${JSON.stringify(item)} is not an IPv4 address or range`);
     }
-    excluded.push({ family: 4, from: ipToBigInt(from), to: ipToBigInt(to) });
-  }
-  for (const range of parseCidrList(externalIds.get(IpamKeys.excludeSubnets), `external_ids:${IpamKeys.excludeSubnets}`)) {
-    excluded.push({ family: range.family, from: range.network, to: range.last });
-  }
-  const gateways = (externalIds.get(IpamKeys.gateways) ?? '').split(',').filter((g) => g !== '');
-  for (const gw of gateways) {
-    const family = familyOf(gw);
-    if (family === undefined) throw new IpamConfigError(`external_ids:${IpamKeys.gateways} item ${JSON.stringify(gw)} is not an address`);
-    excluded.push({ family, from: ipToBigInt(gw), to: ipToBigInt(gw) });
+    excluded.push({ family: 4, from: ipToBigInt(from), to: ipToBigInt(to), source: `in the logical switch's other_config:exclude_ips ${item}` });
   }
   return { subnets, excluded, gateways };
 }
@@ -93,10 +102,34 @@ export interface AllocateOptions {
 /** How many candidates are looked at before a subnet counts as full (IPv6 subnets are vast). */
 const MAX_PROBES = 1n << 17n;
 
+/**
+ * Why the address `value` of `family` is never handed out, or undefined: the own addresses of
+ * its subnet (IPv4 network and broadcast, except in /31 and /32; the IPv6 subnet-router anycast
+ * address, except in /127 and /128), then the first range of `excluded` that holds it.
+ */
+function refusedIn(family: Family, subnet: Subnet | undefined, excluded: readonly ExcludedRange[], value: bigint): string | undefined {
+  if (subnet !== undefined && subnet.prefixLength < (family === 4 ? 31 : 127)) {
+    if (value === subnet.network) return `the ${family === 4 ? 'network' : 'subnet-router anycast'} address of ${subnet.cidr}`;
+    if (family === 4 && value === subnet.last) return `the broadcast address of ${subnet.cidr}`;
+  }
+  return excluded.find((r) => r.family === family && value >= r.from && value <= r.to)?.source;
+}
+
+/**
+ * Why `address` may never be handed out with `settings`, by the allocator or to a static request
+ * (runtimeConfig.ips, a pod's selection element, an IPAMClaim's first pod), or undefined.
+ */
+export function neverHandedOut(settings: IpamSettings, address: string): string | undefined {
+  const family = familyOf(address);
+  if (family === undefined) return undefined;
+  return refusedIn(family, settings.subnets.find((s) => subnetContains(s, address)), settings.excluded, ipToBigInt(address));
+}
+
 /** The lowest (or a random) free address of `subnet`, or undefined when the pool is full. */
 export function allocateAddress(subnet: Subnet, excludedRanges: readonly ExcludedRange[], options: AllocateOptions): string | undefined {
+  // The network and broadcast addresses are refusedIn's; the first host address is left for a gateway.
   const first = conventionalGateway(subnet) + 1n;
-  const last = subnet.family === 4 && subnet.prefixLength < 31 ? subnet.last - 1n : subnet.last;
+  const last = subnet.last;
   if (first > last) return undefined;
   const size = last - first + 1n;
   const after = options.startAfter === undefined || familyOf(options.startAfter) !== subnet.family ? undefined : ipToBigInt(options.startAfter);
@@ -110,7 +143,7 @@ export function allocateAddress(subnet: Subnet, excludedRanges: readonly Exclude
   const probes = size < MAX_PROBES ? size : MAX_PROBES;
   for (let i = 0n; i < probes; i++) {
     const value = first + ((offset + i) % size);
-    if (excluded.some((r) => value >= r.from && value <= r.to)) continue;
+    if (refusedIn(subnet.family, subnet, excluded, value) !== undefined) continue;
     const text = bigIntToIp(value, subnet.family);
     if (!options.inUse.has(text)) return text;
   }

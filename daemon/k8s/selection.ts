@@ -6,7 +6,7 @@
  */
 import type { RequestedAddress } from '../netconf/static.ts';
 import { isObject } from '../cni-spec/json.ts';
-import { parseIpPrefix } from '../lib/ip.ts';
+import { macRefusal, parseIpPrefix } from '../lib/ip.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
 import { NetworkSelectionError } from '../errors.ts';
 
@@ -76,9 +76,8 @@ function parseIps(value: unknown, path: string): RequestedAddress[] | undefined 
 function parseMac(value: string | undefined, path: string): string | undefined {
   if (value === undefined) return undefined;
   const mac = value.toLowerCase();
-  if (!MAC.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1 || mac === '00:00:00:00:00:00') {
-    throw new NetworkSelectionError(path, `${JSON.stringify(value)} is not a unicast MAC address`);
-  }
+  const refusal = MAC.test(mac) ? macRefusal(mac) : 'not a MAC address';
+  if (refusal !== undefined) throw new NetworkSelectionError(path, `${JSON.stringify(value)} is not a unicast MAC address (${refusal})`);
   return mac;
 }
 

@@ -105,6 +105,16 @@ export function subnetContains(subnet: Subnet, address: string): boolean {
   return value >= subnet.network && value <= subnet.last;
 }
 
+/**
+ * Why `mac` (lowercase, "xx:xx:xx:xx:xx:xx") can never be an interface's, or undefined: a
+ * multicast MAC (the broadcast one included) or all zeros. Every MAC a request names is checked.
+ */
+export function macRefusal(mac: string): string | undefined {
+  if (mac === '00:00:00:00:00:00') return 'all zeros';
+  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) return mac === 'ff:ff:ff:ff:ff:ff' ? 'the broadcast MAC' : 'a multicast MAC';
+  return undefined;
+}
+
 /** 0a:58 + the IPv4 address, as ovn-kubernetes does: unique on the switch because the IP is. */
 export function macForIpv4(address: string): string {
   const value = ipToBigInt(address);

@@ -3,7 +3,7 @@
  * `mac`, as Multus passes a pod's requested addresses and MAC).
  */
 import { shown } from '../cni-spec/errors.ts';
-import { parseIpPrefix } from '../lib/ip.ts';
+import { macRefusal, parseIpPrefix } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 
 const MAX_STATIC_IPS = 16;
@@ -34,7 +34,7 @@ export function validateStaticMac(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) throw bad('runtimeConfig.mac', 'must be a MAC address like 0a:58:0a:01:00:05', shown(value));
   const mac = value.toLowerCase();
-  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) throw bad('runtimeConfig.mac', 'must be a unicast address', shown(value));
-  if (mac === '00:00:00:00:00:00') throw bad('runtimeConfig.mac', 'must not be all zeros');
+  const refusal = macRefusal(mac);
+  if (refusal !== undefined) throw bad('runtimeConfig.mac', `must be a unicast address, not ${refusal}`, shown(value));
   return mac;
 }

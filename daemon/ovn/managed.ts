@@ -57,7 +57,11 @@ function hashOf(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-function createOps(switchName: string, network: string, net: ManagedNetwork): Operation[] {
+/**
+ * The other_config and external_ids of the network's switch: OVN's IPAM keys and ovn-multinet's
+ * (the addressing settings daemon/ipam/pool.ts reads back, before the switch exists too).
+ */
+export function managedSwitchColumns(network: string, net: ManagedNetwork): { otherConfig: Map<string, string>; externalIds: Map<string, string> } {
   const { definition, subnets, excluded } = networkDefinition(net);
   const text = JSON.stringify(definition);
   const otherConfig = new Map<string, string>();
@@ -76,6 +80,11 @@ function createOps(switchName: string, network: string, net: ManagedNetwork): Op
   if (subnets.length > 0) externalIds.set(IpamKeys.subnets, subnets.map((s) => s.cidr).join(','));
   if (excluded.length > 0) externalIds.set(IpamKeys.excludeSubnets, excluded.map((s) => s.cidr).join(','));
   if (net.gateways.length > 0) externalIds.set(IpamKeys.gateways, net.gateways.join(','));
+  return { otherConfig, externalIds };
+}
+
+function createOps(switchName: string, network: string, net: ManagedNetwork): Operation[] {
+  const { otherConfig, externalIds } = managedSwitchColumns(network, net);
   const ops: Operation[] = [nbOps.wait(NbTable.Logical_Switch, [eq('name', switchName)], ['name'], '==', [], 0)];
   const ports = [];
   if (net.topology === 'localnet' && net.physicalNetworkName !== undefined) {

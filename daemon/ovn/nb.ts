@@ -14,7 +14,7 @@ import { typedOps } from '../ovsdb/typed-ops.ts';
 export const NB_MONITOR = {
   Logical_Switch: ['name', 'ports', 'other_config', 'external_ids'],
   Logical_Switch_Port: ['name', 'type', 'addresses', 'dynamic_addresses', 'port_security', 'options', 'external_ids'],
-  Logical_Router_Port: ['name', 'networks', 'ipv6_ra_configs'],
+  Logical_Router_Port: ['name', 'mac', 'networks', 'ipv6_ra_configs'],
   DHCP_Options: ['cidr', 'options', 'external_ids'],
 } as const;
 

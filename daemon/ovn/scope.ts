@@ -142,10 +142,11 @@ export class NbScope {
   }
 
   /**
-   * Three rounds: the switch row (by name) arrives with the first, its ports of ours (by the
-   * switch key) with the second, and the others on it (by uuid) with the third. Without the
-   * second, every port of a switch of 20,000 would look like someone else's and be asked for by
-   * uuid.
+   * Four rounds: the switch row (by name) arrives with the first, its ports of ours (by the
+   * switch key) with the second, the others on it (by uuid) with the third, and the router ports
+   * its router-type ports name with the fourth (their addresses and MACs are never handed out:
+   * the first request must see them). Without the second, every port of a switch of 20,000 would
+   * look like someone else's and be asked for by uuid.
    */
   async #load(signal: AbortSignal): Promise<void> {
     const nb = this.#nb;
@@ -153,6 +154,7 @@ export class NbScope {
     await nb.updateConditions(signal);
     await nb.updateConditions(signal);
     this.#markKeyed();
+    await nb.updateConditions(signal);
     await nb.updateConditions(signal);
   }
 

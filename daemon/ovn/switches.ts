@@ -43,6 +43,12 @@ export function switchNamed<R extends { readonly name: string }>(nb: OvsdbClient
   return byName.rows(name)[0];
 }
 
+/** The switch with this uuid, as the cache holds it now. */
+export function switchByUuid(nb: NbClient, uuid: Uuid): LogicalSwitch | undefined {
+  const row = nb.cache.row(NbTable.Logical_Switch, uuid);
+  return row === undefined ? undefined : toSwitch(row);
+}
+
 /** The switch whose `ports` holds `portUuid` (the first a scan meets, should two hold it). */
 export function switchOfPort(nb: NbClient, portUuid: Uuid): LogicalSwitch | undefined {
   const [row] = switchesByPort(nb).rows(portUuid);
@@ -87,7 +93,7 @@ export function connectedRouterPorts(nb: NbClient, sw: LogicalSwitch): RouterPor
 }
 
 /** Router port networks ("10.1.0.1/24") reached through router-type ports of the switch. */
-export function routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
+function routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
   return connectedRouterPorts(nb, sw).flatMap((lrp) => lrp.networks);
 }
 

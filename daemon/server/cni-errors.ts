@@ -62,6 +62,11 @@ const rows: ReadonlyArray<readonly [{ readonly code: string }, Row]> = [
     msg: (err) => named(err, `${(err as errors.AddressInUseError).address} is already in use`),
     details: (err) => `used by ${(err as errors.AddressInUseError).owner}`,
   }],
+  [errors.AddressNotAllowedError, {
+    code: ErrorCode.InvalidConfig,
+    msg: (err) => named(err, `${(err as errors.AddressNotAllowedError).address} may not be requested`),
+    details: (err) => (err as errors.AddressNotAllowedError).reason,
+  }],
   [errors.ClaimMismatchError, { code: ErrorCode.InvalidConfig, msg: (err) => named(err, err.message) }],
   [errors.IpamConfigError, 'failed'],
   [errors.MigrationInFlightError, {

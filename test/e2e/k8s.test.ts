@@ -69,6 +69,13 @@ t.test('kubernetes pod requests', { skip }, async (t) => {
     const o = await attach(t, daemon, 'outside');
     t.equal(o.out.json?.['code'], 7, `outside the subnet: ${o.out.stdout}`);
     t.match(String(o.out.json?.['msg']), /annotation k8s\.v1\.cni\.cncf\.io\/networks .* ips\[0\]: "10\.51\.0\.5" is outside/);
+    // The allocator's rules hold for the element's ips too (issue 19 item 3).
+    await pod('bcast', `[{"name":"${NETWORK}","ips":["10.50.0.9/24","10.50.0.255/24"]}]`);
+    const bc = await attach(t, daemon, 'bcast');
+    t.equal(bc.out.json?.['code'], 7, `the broadcast address: ${bc.out.stdout}`);
+    t.match(String(bc.out.json?.['msg']), /annotation k8s\.v1\.cni\.cncf\.io\/networks \(network tenant\/k8snet\) ips\[1\]: 10\.50\.0\.255 may not be requested$/);
+    t.match(String(bc.out.json?.['details']), /broadcast address of 10\.50\.0\.0\/24/);
+    t.equal(await ports(), before, 'nothing created');
   });
 
   t.test('CSV form: a dynamic address', async (t) => {

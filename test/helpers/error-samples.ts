@@ -36,6 +36,7 @@ export const errorSamples: Array<[OvnMultinetError, string, string, string]> = [
   [new catalogue.PoolExhaustedError(), 'PoolExhaustedError', 'ERR_POOL_EXHAUSTED', 'no free address'],
   [new catalogue.SwitchGoneError(), 'SwitchGoneError', 'ERR_SWITCH_GONE', 'the logical switch is gone'],
   [new catalogue.AddressInUseError('ip', '10.0.0.5', 'pod a/b'), 'AddressInUseError', 'ERR_ADDRESS_IN_USE', '10.0.0.5 is already used by pod a/b'],
+  [new catalogue.AddressNotAllowedError('ip', '10.0.0.1', "the network's gateway 10.0.0.1"), 'AddressNotAllowedError', 'ERR_ADDRESS_NOT_ALLOWED', "10.0.0.1 may not be requested: the network's gateway 10.0.0.1"],
   [new catalogue.ClaimMismatchError('mac', 'the claim holds 0a:58:00:00:00:01'), 'ClaimMismatchError', 'ERR_CLAIM_MISMATCH', 'the claim holds 0a:58:00:00:00:01'],
   [new catalogue.IpamConfigError(), 'IpamConfigError', 'ERR_IPAM_CONFIG', 'invalid IPAM settings on the logical switch'],
   [new catalogue.MigrationInFlightError(), 'MigrationInFlightError', 'ERR_MIGRATION_IN_FLIGHT', 'a live migration of the claim is in flight'],

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { allocateAddress, parseIpamSettings, randomMac, subnetOf, type IpamSettings } from '../../daemon/ipam/pool.ts';
-import { macForIpv4 } from '../../daemon/lib/ip.ts';
+import { allocateAddress, neverHandedOut, parseIpamSettings, randomMac, subnetOf, type IpamSettings } from '../../daemon/ipam/pool.ts';
+import { macForIpv4, macRefusal } from '../../daemon/lib/ip.ts';
 import { parsePortAddresses } from '../../daemon/ovn/entries.ts';
 import { IpamKeys } from '../../daemon/ovn/ids.ts';
 import { bigIntToIp, ipToBigInt, parseSubnet } from '../../daemon/lib/ip.ts';
@@ -29,6 +29,53 @@ t.test('random start still finds the only free address', (tt) => {
   const s = settings({ subnet: '10.1.0.0/29' });
   const inUse = new Set(['10.1.0.2', '10.1.0.3', '10.1.0.5', '10.1.0.6']);
   for (let i = 0; i < 20; i++) tt.equal(allocate(s, { inUse, randomStart: true }), '10.1.0.4');
+  tt.end();
+});
+
+t.test('never handed out: one rule for the allocator and for static requests (issue 19 item 3)', (tt) => {
+  const managed = settings(
+    { subnet: '10.2.0.0/24', exclude_ips: '10.2.0.200..10.2.0.255 10.2.0.9' },
+    { [IpamKeys.subnets]: '10.2.0.0/24,fd02::/64', [IpamKeys.excludeSubnets]: '10.2.0.200/29,fd02::100/120', [IpamKeys.gateways]: '10.2.0.254,fd02::1' },
+  );
+  const cases: Array<[string, RegExp | undefined]> = [
+    ['10.2.0.0', /^the network address of 10\.2\.0\.0\/24$/],
+    ['10.2.0.255', /^the broadcast address of 10\.2\.0\.0\/24$/],
+    ['fd02::', /^the subnet-router anycast address of fd02::\/64$/],
+    ['10.2.0.254', /^the network's gateway 10\.2\.0\.254$/],
+    ['fd02::1', /gateway fd02::1/],
+    ['10.2.0.203', /^in the network's excludeSubnets 10\.2\.0\.200\/29$/],
+    ['fd02::1ff', /excludeSubnets fd02::100\/120/],
+    ['10.2.0.9', /^in the logical switch's other_config:exclude_ips 10\.2\.0\.9$/],
+    ['10.2.0.210', /exclude_ips 10\.2\.0\.200\.\.10\.2\.0\.255/],
+    ['10.2.0.1', undefined],
+    ['10.2.0.8', undefined],
+    ['fd02::2', undefined],
+    ['10.9.0.0', undefined],
+  ];
+  for (const [address, reason] of cases) {
+    if (reason === undefined) tt.equal(neverHandedOut(managed, address), undefined, `${address} may be requested`);
+    else tt.match(neverHandedOut(managed, address), reason, address);
+  }
+  // /31 and /32 (RFC 3021) and /127 have no network or broadcast address of their own.
+  tt.equal(neverHandedOut(settings({ subnet: '10.3.0.0/31' }), '10.3.0.0'), undefined);
+  tt.equal(neverHandedOut(settings({ subnet: '10.3.0.0/31' }), '10.3.0.1'), undefined);
+  tt.equal(neverHandedOut(settings({}, { [IpamKeys.subnets]: 'fd03::/127' }), 'fd03::'), undefined);
+  // Whatever the rule refuses, the allocator never hands out: walk a whole small pool.
+  const small = settings({ subnet: '10.4.0.0/28', exclude_ips: '10.4.0.5..10.4.0.7' }, { [IpamKeys.gateways]: '10.4.0.14' });
+  const given = new Set<string>();
+  for (let ip = allocate(small, { inUse: given }); ip !== undefined; ip = allocate(small, { inUse: given })) given.add(ip);
+  tt.same([...given].sort(), ['10.4.0.10', '10.4.0.11', '10.4.0.12', '10.4.0.13', '10.4.0.2', '10.4.0.3', '10.4.0.4', '10.4.0.8', '10.4.0.9'], 'the pool minus the refused and the first host address');
+  for (const ip of given) tt.equal(neverHandedOut(small, ip), undefined, `${ip} given, so requestable`);
+  tt.end();
+});
+
+t.test('MACs that can never be requested', (tt) => {
+  tt.equal(macRefusal('00:00:00:00:00:00'), 'all zeros');
+  tt.equal(macRefusal('ff:ff:ff:ff:ff:ff'), 'the broadcast MAC');
+  tt.equal(macRefusal('01:00:5e:00:00:01'), 'a multicast MAC');
+  tt.equal(macRefusal('33:33:00:00:00:01'), 'a multicast MAC');
+  tt.equal(macRefusal('0a:58:0a:00:00:05'), undefined);
+  tt.equal(macRefusal(randomMac()), undefined, 'never one the allocator makes');
   tt.end();
 });
 

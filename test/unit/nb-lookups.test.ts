@@ -71,7 +71,7 @@ const scan = {
     for (const row of nb.cache.table('Logical_Switch_Port').values()) if (row.name === name) return row._uuid;
     return undefined;
   },
-  routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
+  routerPorts(nb: NbClient, sw: LogicalSwitch): Array<{ networks: readonly string[]; mac: string }> {
     const lrpNames = new Set<string>();
     for (const uuid of sw.ports) {
       const lsp = nb.cache.row('Logical_Switch_Port', uuid);
@@ -80,9 +80,10 @@ const scan = {
       if (peer !== undefined) lrpNames.add(peer);
     }
     if (lrpNames.size === 0) return [];
-    const networks: string[] = [];
-    for (const lrp of nb.cache.table('Logical_Router_Port').values()) if (lrpNames.has(lrp.name)) networks.push(...lrp.networks);
-    return networks;
+    return [...nb.cache.table('Logical_Router_Port').values()].filter((lrp) => lrpNames.has(lrp.name));
+  },
+  routerNetworks(nb: NbClient, sw: LogicalSwitch): string[] {
+    return scan.routerPorts(nb, sw).flatMap((lrp) => lrp.networks);
   },
   addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: Map<string, AddressUser>; macs: Map<string, AddressUser> } {
     const ips = new Map<string, AddressUser>();
@@ -92,11 +93,14 @@ const scan = {
       if (lsp === undefined) continue;
       for (const entry of [...lsp.addresses, ...(lsp.dynamic_addresses === undefined ? [] : [lsp.dynamic_addresses])]) {
         const used = parsePortAddresses(entry);
-        if (used.mac !== undefined) macs.set(used.mac, lsp);
-        for (const ip of used.ips) ips.set(ip, lsp);
+        // A router-type port's addresses are the router's (issue 19 item 3: never requestable).
+        const user = lsp.type === 'router' ? 'router' : lsp;
+        if (used.mac !== undefined) macs.set(used.mac, user);
+        for (const ip of used.ips) ips.set(ip, user);
       }
     }
     for (const network of scan.routerNetworks(nb, sw)) ips.set(network.split('/')[0] ?? '', 'router');
+    for (const lrp of scan.routerPorts(nb, sw)) macs.set(lrp.mac.toLowerCase(), 'router');
     for (const [key, value] of sw.externalIds) {
       const holder = key.startsWith(IpamKeys.address) ? parseHolder(value) : undefined;
       if (holder === undefined) continue;
@@ -132,6 +136,7 @@ interface Ls {
 }
 interface Lrp {
   name: string;
+  mac: string;
   networks: string[];
 }
 interface Model {
@@ -145,7 +150,7 @@ const wireUuids = (uuids: readonly Uuid[]) => ['set', uuids.map((u) => ['uuid', 
 const wire = {
   lsp: (p: Lsp) => ({ name: p.name, type: p.type, addresses: ['set', p.addresses], dynamic_addresses: p.dynamic ?? ['set', []], options: wireMap(p.options), external_ids: wireMap(p.ids) }),
   ls: (s: Ls) => ({ name: s.name, ports: wireUuids(s.ports), external_ids: wireMap(s.ids) }),
-  lrp: (r: Lrp) => ({ name: r.name, networks: ['set', r.networks] }),
+  lrp: (r: Lrp) => ({ name: r.name, mac: r.mac, networks: ['set', r.networks] }),
 };
 
 /** The elements in one set and not the other: an update2 set diff toggles them. */
@@ -186,7 +191,7 @@ function updates(before: Model, after: Model): Record<string, Record<string, unk
     external_ids: ['map', mapDiff(x.ids, y.ids)],
   }));
   table('Logical_Switch', before.ls, after.ls, wire.ls, (x, y) => ({ name: y.name, ports: wireUuids(toggled(x.ports, y.ports)), external_ids: ['map', mapDiff(x.ids, y.ids)] }));
-  table('Logical_Router_Port', before.lrp, after.lrp, wire.lrp, (x, y) => ({ name: y.name, networks: ['set', toggled(x.networks, y.networks)] }));
+  table('Logical_Router_Port', before.lrp, after.lrp, wire.lrp, (x, y) => ({ name: y.name, mac: y.mac, networks: ['set', toggled(x.networks, y.networks)] }));
   return out;
 }
 
@@ -312,7 +317,7 @@ t.test('the indexed look-ups answer as the scans did, through random changes and
         const lrps = [...next.lrp.keys()];
         if (lrps.length > 0 && chance(0.3)) next.lrp.delete(pick(lrps));
         else if (lrps.length > 0 && chance(0.5)) next.lrp.get(pick(lrps))!.networks = NETWORKS.filter(() => chance(0.4)).concat(pick(NETWORKS)).filter((n, i, all) => all.indexOf(n) === i);
-        else next.lrp.set(newUuid(), { name: pick(['lrp0', 'lrp1', 'lrp2']), networks: [pick(NETWORKS)] });
+        else next.lrp.set(newUuid(), { name: pick(['lrp0', 'lrp1', 'lrp2']), mac: pick(MACS), networks: [pick(NETWORKS)] });
       } else {
         pick(switches).name = pick(SWITCH_NAMES);
       }
@@ -348,7 +353,7 @@ t.test('who uses an address: router first, then the last port in the switch orde
       [P2]: { initial: { name: 'p2', addresses: ['set', ['0a:00:00:00:00:01 10.0.0.5 10.0.0.6']], dynamic_addresses: '0a:00:00:00:00:02 10.0.0.8' } },
       [R]: { initial: { name: 'to-router', type: 'router', addresses: ['set', ['router']], options: wireMap(new Map([['router-port', 'lrp']])) } },
     },
-    Logical_Router_Port: { [L]: { initial: { name: 'lrp', networks: ['set', ['10.0.0.1/24']] } } },
+    Logical_Router_Port: { [L]: { initial: { name: 'lrp', mac: '0A:00:00:00:00:FE', networks: ['set', ['10.0.0.1/24']] } } },
   });
   const sw = findSwitch(nb, 'net');
   if (sw === undefined) throw new Error('no switch');
@@ -360,6 +365,7 @@ t.test('who uses an address: router first, then the last port in the switch orde
   t.equal(who(used.ips.get('10.0.0.7')), 'claim vms/a');
   t.equal(who(used.ips.get('10.0.0.10')), 'gone deleted-by-an-admin', 'a guard key whose port is gone keeps the address taken');
   t.equal(who(used.macs.get('0a:00:00:00:00:09')), 'claim vms/a');
+  t.equal(who(used.macs.get('0a:00:00:00:00:fe')), 'router', "a connected router port's MAC");
   t.equal(who(used.ips.get('10.0.0.9')), 'free');
   t.notOk(used.ips.has('10.0.0.9'));
   t.equal(switchGateway(nb, sw, SUBNETS[0]!), '10.0.0.1');
