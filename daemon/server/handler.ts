@@ -100,12 +100,15 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
               await (ipamOnly ? checkIpamAttachment : checkAttachment)(ctx, { ...env, conf }, signal);
               return undefined;
             }
+            // Whether a transaction that may write the attachment's records went out.
+            let sent = false;
             try {
-              return await (ipamOnly ? addIpamAttachment : addAttachment)(ctx, { ...env, conf, arrivedAt }, reqLog, signal);
+              return await (ipamOnly ? addIpamAttachment : addAttachment)(ctx, { ...env, conf, arrivedAt, sent: () => (sent = true) }, reqLog, signal);
             } catch (err) {
-              // What its undo could not remove (a database away), or its NB transaction if a
-              // hung database commits it later: the reconciler's, once the databases answer.
-              reconciler.suspect(attachment);
+              // What its undo could not remove (a database away), or its transaction if a hung
+              // database commits it later: the reconciler's, once the databases answer. An ADD
+              // refused before any went out (bad config, access, a database away) left nothing.
+              if (sent) reconciler.suspect(attachment);
               throw err;
             }
           }));
