@@ -92,9 +92,10 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name, ipamOnly };
           const reqLog = log;
           // DEL is never queued behind ADDs (it must not hold up a pod's deletion); ADD and CHECK
-          // wait their turn in a burst; then one at a time per attachment.
+          // wait their turn in a burst; then one at a time per attachment. Their switch stays in
+          // the NB view while they are queued or running (scope.ts).
           if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, { ...env, ipamOnly }, reqLog, signal)), version);
-          const result = await admission.run(signal, () => lock.run(key, async () => {
+          const result = await ctx.scope.holding(conf.logicalSwitch, () => admission.run(signal, () => lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'CHECK') {
               await (ipamOnly ? checkIpamAttachment : checkAttachment)(ctx, { ...env, conf }, signal);
@@ -111,7 +112,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
               if (sent) reconciler.suspect(attachment);
               throw err;
             }
-          }));
+          })));
           return successOutput(result, version);
         }
         case 'STATUS':
