@@ -30,7 +30,7 @@ import type { NbClient, NbRows, SwitchRow } from './nb.ts';
 const CHANGE_TIMEOUT_MS = 10_000;
 
 /** How long a served switch stays in view unused, by default: a minute, the reconciler's grace. */
-export const SERVE_LINGER_MS = 60_000;
+const SERVE_LINGER_MS = 60_000;
 
 /** Time between looks for names that may leave the selection, while some may. */
 const SWEEP_MS = 1000;
