@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, startNode, CNI_BINARY, DAEMON_BINARY } from '../test/helpers/node.ts';
 import { addBreakdown, delBreakdown, stepBreakdown, OVN_BINDING_SEGMENT, type Segment, type Sources } from './breakdown.ts';
 import { kernelFloor, nbFloor } from './floors.ts';
+import { MISSING_SWITCHES, selectionBench } from './selection.ts';
 import { bridgePlugin, bridgePluginSkipReason, bridgeVersion, BRIDGE_NAME, BRIDGE_SUBNET } from './bridge-plugin.ts';
 import { runBench, type Cleanup } from './cleanup.ts';
 import { cliAttach } from './cli-attach.ts';
@@ -201,6 +202,8 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   await serial(floorPods.slice(0, cfg.warmup), kernelFloor);
   const kernelSamples = await serial(floorPods.slice(cfg.warmup), kernelFloor);
   await removePods(floorPods);
+  progress(`NB monitor selection: ${MISSING_SWITCHES} ADDs naming missing switches, shrinking on, then off (in-process)`);
+  const selection = await selectionBench(cleanup, node.env.NB_DB);
 
   /**
    * DEL answers before the kernel has destroyed the veth, and the daemon finishes that afterwards:
@@ -371,6 +374,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
       `Each call run as \`ip netns exec NODE ${GNU_TIME} -f %M <executable>\`: GNU time forks the executable and prints its maximum resident set size (KiB, from wait4) as the last line of stderr. That is the CNI process alone; \`ip netns exec\` and time are not in it, and neither is any process the executable starts itself (bridge runs host-local as its child). MB = 10^6 bytes. These calls come after the serial and burst phases, on fresh pods, and are not in the latency rows.`,
     ],
     nb,
+    selection,
     ratios: [
       { label: 'ovn-multinet VERSION / bridge VERSION', value: omnVersion / brVersionP50 },
       { label: 'ovn-multinet ADD / bridge ADD', value: omnAdd / brAdd },

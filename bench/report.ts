@@ -6,6 +6,7 @@ import type { Burst } from './phases.ts';
 import { kibToMB, summarizeRss } from './rss.ts';
 import { summarize } from './stats.ts';
 import type { Target } from './targets.ts';
+import { MISSING_SWITCHES, type SelectionFigures, type SelectionRun } from './selection.ts';
 
 export interface LatencyRow {
   readonly label: string;
@@ -52,6 +53,8 @@ export interface Report {
   readonly peakRss: readonly RssRow[];
   readonly peakRssNotes: readonly string[];
   readonly nb: readonly NbWindow[];
+  /** The NB monitor selection after ADDs naming missing switches (selection.ts). */
+  readonly selection: SelectionFigures;
   readonly ratios: readonly Ratio[];
   readonly targets: readonly Target[];
   readonly breakdowns: readonly Breakdown[];
@@ -110,6 +113,14 @@ function nbTable(rows: readonly NbWindow[]): string {
   );
 }
 
+function selectionTable(s: SelectionFigures): string {
+  const row = (label: string, run: SelectionRun): string[] => [label, String(run.base), String(run.after), (run.settledMs / 1000).toFixed(1)];
+  return table(
+    [`NB selection size after ${MISSING_SWITCHES.toLocaleString('en')} ADDs naming missing switches (clauses)`, 'before the ADDs', 'after', 'after the last ADD (s)'],
+    [row('every name kept (baseline: shrinking off)', s.baseline), row('names leave (ovn-multinet)', s.candidate)],
+  );
+}
+
 function segmentTable(b: Breakdown): string {
   return table(
     [b.title, 'n', 'p50', 'p95', 'max'],
@@ -127,6 +138,7 @@ export function renderReport(r: Report): string {
   if (r.peakRssNotes.length > 0) out.push(...r.peakRssNotes.map((n) => `- ${n}`), '');
   out.push('## Ratios (p50 / p50; burst rows: wall / wall)', '', table(['Ratio', 'value'], r.ratios.map((x) => [x.label, Number.isFinite(x.value) ? `${x.value.toFixed(2)}×` : '–'])), '');
   out.push('## NB transactions', '', nbTable(r.nb), '');
+  out.push('## NB monitor selection', '', selectionTable(r.selection), '');
   out.push(
     '## Targets',
     '',

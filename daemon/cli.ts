@@ -68,6 +68,7 @@ export function buildCli(): Command {
     .option('--request-timeout <ms>', 'deadline of one CNI request', positiveInt, 120_000)
     .option('--read-timeout <ms>', 'time a client has to send its whole request', positiveInt, 10_000)
     .option('--max-parallel-requests <n>', 'ADD and CHECK served at once; more queue in arrival order (DEL never waits)', positiveInt, 32)
+    .option('--max-connections <n>', 'CNI socket connections open at once (queued and running requests included); one more is answered code 11 unread', positiveInt, 1024)
     .option('--db-wait <ms>', 'how long a request waits, from its arrival, for a database connection that is away (then code 11)', positiveInt, 8_000)
     .option('--reconcile-interval <ms>', 'time between reconciler passes', positiveInt, 30_000)
     .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)

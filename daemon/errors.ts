@@ -208,6 +208,15 @@ export class ClientGoneError extends OvnMultinetError {
   }
 }
 
+/** The daemon serves as many connections as --max-connections allows: a new one is refused. */
+export class TooManyConnectionsError extends OvnMultinetError {
+  static override readonly code: string = 'ERR_TOO_MANY_CONNECTIONS';
+  override readonly name: string = 'TooManyConnectionsError';
+  constructor(message = 'the daemon has too many connections open', options?: ErrorDetails) {
+    super(message, options);
+  }
+}
+
 /** The socket's directory or path cannot be used. */
 export class SocketSetupError extends OvnMultinetError {
   static override readonly code: string = 'ERR_SOCKET_SETUP';

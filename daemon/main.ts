@@ -44,6 +44,8 @@ export interface DaemonOptions {
   requestTimeoutMs: number;
   readTimeoutMs: number;
   maxParallelRequests: number;
+  /** Connections the CNI socket holds open at once (socket.ts). */
+  maxConnections: number;
   defaultMtu: number;
   dbWaitMs: number;
   reconcileIntervalMs: number;
@@ -77,6 +79,7 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     requestTimeoutMs: num('requestTimeout'),
     readTimeoutMs: num('readTimeout'),
     maxParallelRequests: num('maxParallelRequests'),
+    maxConnections: num('maxConnections'),
     defaultMtu: num('mtu'),
     dbWaitMs: num('dbWait'),
     reconcileIntervalMs: num('reconcileInterval'),
@@ -153,6 +156,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const server = await listenCniSocket({
     path: options.socket,
     readTimeoutMs: options.readTimeoutMs,
+    maxConnections: options.maxConnections,
     log,
     handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission: new Semaphore(options.maxParallelRequests), served: () => loopDelay.served() }),
   });

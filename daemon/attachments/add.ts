@@ -86,6 +86,8 @@ interface HostSide {
   mtu: number;
   bridge: Bridge;
   owner: ReadonlyMap<string, string>;
+  /** NetworkRequest.sent. */
+  sent: () => void;
 }
 
 /**
@@ -97,9 +99,9 @@ async function ensureBridgePort(ctx: Attacher, side: HostSide, undo: UndoStack, 
   const existing = findBridgePort(ctx.ovs, side.vethName);
   if (existing !== undefined) {
     if (findInterface(ctx.ovs, side.vethName)?.externalIds.get('iface-id') === side.lspName) return;
-    await ctx.ovs.transact(deleteBridgePortOps(side.bridge, existing.uuid), signal);
+    await ctx.ovs.transact(deleteBridgePortOps(side.bridge, existing.uuid), signal, side.sent);
   }
-  const results = await ctx.ovs.transact(addPortOps(side.bridge, side.vethName, side.lspName, side.owner), signal);
+  const results = await ctx.ovs.transact(addPortOps(side.bridge, side.vethName, side.lspName, side.owner), signal, side.sent);
   const portUuid = results[1]?.uuid;
   if (portUuid !== undefined) undo.push('OVS port', () => ctx.ovs.transact(deleteBridgePortOps(side.bridge, portUuid), AbortSignal.timeout(CLEANUP_TIMEOUT_MS)));
   crashPoint('ovs-port');
@@ -147,7 +149,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
     const owner = ownerExternalIds(identity(ctx, req));
     const mtu = conf.mtu ?? ctx.defaultMtu;
-    const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner };
+    const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner, sent: req.sent };
 
     const subnetGateway = (subnet: Subnet): string | undefined => gatewayOfSubnet(ctx, sw, settings, subnet);
     const existing = existingPort(ctx, req, lspName, sw);
@@ -172,6 +174,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
             portSecurity: conf.portSecurity,
             externalIds: owner,
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
+            sent: req.sent,
             ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
             ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),

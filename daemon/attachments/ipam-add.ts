@@ -67,6 +67,7 @@ export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log:
             externalIds: owner,
             ipamOnly: true,
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
+            sent: req.sent,
             ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
           },
           signal,

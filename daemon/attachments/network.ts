@@ -31,6 +31,11 @@ export interface NetworkRequest {
   conf: NetConf;
   /** performance.now() when the request arrived: waits for a lost database count from there. */
   arrivedAt: number;
+  /**
+   * Told as each transaction that may write the attachment's records (its logical switch port,
+   * its br-int port) goes out: an ADD that fails after that may have left them.
+   */
+  sent: () => void;
 }
 
 /** Who the attachment is, as its NB record says (ownerExternalIds). */

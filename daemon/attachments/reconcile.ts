@@ -16,9 +16,9 @@
  * while the netns recorded at ADD is still that namespace and holds its interface (liveness.ts).
  *
  * Some attachments are known dead before they look it for a grace period: those a DEL could not
- * finish (a database away), those of an ADD that failed (its NB transaction may still commit, on
- * a database that was hung), and those recorded under another boot of this node (a reboot took
- * their pods). They are removed as soon as both databases are connected: a pass runs on every
+ * finish (a database away), those of an ADD that failed after a transaction of it went out (it
+ * may still commit, on a database that was hung; an ADD refused before that left nothing), and
+ * those recorded under another boot of this node (a reboot took their pods). They are removed as soon as both databases are connected: a pass runs on every
  * reconnection, and every second while any is left. A suspect whose host veth exists is alive
  * after all (a retried ADD succeeded) and is left alone.
  *
@@ -46,6 +46,13 @@ export interface ReconcilerOptions {
 /** Time between passes while suspects are left. */
 const SUSPECT_RETRY_MS = 1000;
 
+/**
+ * The most suspects kept: DELs of made-up attachments while a database is away each add one.
+ * Far above a node's attachments; one more is not kept (logged), and if it is dead after all
+ * the grace period removes it.
+ */
+export const MAX_SUSPECTS = 10_000;
+
 export class Reconciler {
   readonly #ctx: Attacher;
   readonly #lock: KeyedLock;
@@ -63,6 +70,8 @@ export class Reconciler {
   #staleScanAt = -Infinity;
   /** Attachments known or suspected dead, by attachmentKey: since when. */
   readonly #suspects = new Map<string, { attachment: OwnedAttachment; since: number }>();
+  /** Suspects not kept since the last pass, the set being full. */
+  #unkept = 0;
   #retry: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<OwnedAttachment[]> | undefined;
@@ -96,8 +105,20 @@ export class Reconciler {
    */
   suspect(attachment: OwnedAttachment, now = Date.now()): void {
     const key = attachmentKey(attachment);
-    if (!this.#suspects.has(key)) this.#suspects.set(key, { attachment, since: now });
+    if (!this.#suspects.has(key)) {
+      if (this.#suspects.size >= MAX_SUSPECTS) {
+        this.#unkept++;
+        return;
+      }
+      this.#suspects.set(key, { attachment, since: now });
+      this.#ctx.log.debug({ containerId: attachment.containerId, ifname: attachment.ifName, network: attachment.network }, 'kept as a suspect');
+    }
     this.#retrySoon();
+  }
+
+  /** How many suspects are kept. */
+  get suspects(): number {
+    return this.#suspects.size;
   }
 
   readonly #onConnected = (): void => {
@@ -205,6 +226,10 @@ export class Reconciler {
    * While any is left, another pass comes soon.
    */
   #forgetSuspects(owned: ReadonlyMap<string, OwnedAttachment>, live: ReadonlySet<string>, now: number): void {
+    if (this.#unkept > 0) {
+      this.#ctx.log.warn({ unkept: this.#unkept, max: MAX_SUSPECTS }, 'suspects not kept, the set being full: those that are dead go after the grace period');
+      this.#unkept = 0;
+    }
     for (const [key, { attachment, since }] of this.#suspects) {
       if (this.#lock.busy(key)) continue;
       const alive = live.has(hostVethName(attachment.containerId, attachment.ifName));

@@ -32,6 +32,8 @@ export interface PortRequest {
   externalIds: ReadonlyMap<string, string>;
   /** Called when the connection dropped mid-transaction; resolves once it is back (or throws). */
   reconnected: (signal: AbortSignal) => Promise<void>;
+  /** Called as each transaction goes out (it may commit even if its answer is lost). */
+  sent?: () => void;
   /** The DHCP_Options rows the port answers DHCP with (the network's `dhcp`). */
   dhcp?: PortDhcp;
   /** Exactly these addresses (runtimeConfig ips), instead of allocating one. */
@@ -274,14 +276,14 @@ export async function createLogicalPort(nb: NbClient, request: PortRequest, sign
         if (!('ops' in join)) return { port: join, switchUuid: sw.uuid, nbMs };
         joining = active;
         guards = 2;
-        await timed(nb.transact(join.ops, signal));
+        await timed(nb.transact(join.ops, signal, request.sent));
         return { port: join.port, switchUuid: sw.uuid, nbMs };
       }
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
       const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids, ...(request.dhcp === undefined ? {} : { dhcp: request.dhcp }) }, plan);
       guards = creation.guards;
-      const results = await timed(nb.transact(creation.ops, signal));
+      const results = await timed(nb.transact(creation.ops, signal, request.sent));
       const uuid = results[guards]?.uuid;
       if (uuid === undefined) throw new OvsdbTransactionError(guards, 'insert', 'no uuid in insert result', undefined);
       const { row } = creation;

@@ -10,7 +10,11 @@
  *   for them.
  * Rows of other switches never reach the daemon, so its memory and work grow with its own pods
  * and networks, not with the size of the NB. The selection grows when a network is first used
- * here (serve()); after a restart it is rebuilt from this node's ports.
+ * here (serve()); after a restart it is rebuilt from this node's ports. It shrinks too: a name
+ * that no request holds (holding()) and whose switch carries no port of this node leaves it, at
+ * once when no such switch exists, else after `lingerMs` unused (so a burst of ADDs on a network
+ * does not move the conditions back and forth); the names that leave together leave in one
+ * condition change. So names asked for once, existing or not, do not stay for ever.
  */
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
 import { condition, eq } from '../ovsdb/ops.ts';
@@ -25,6 +29,19 @@ import type { NbClient, NbRows, SwitchRow } from './nb.ts';
 /** How long a condition change may take before it is retried with the next change. */
 const CHANGE_TIMEOUT_MS = 10_000;
 
+/** How long a served switch stays in view unused, by default: a minute, the reconciler's grace. */
+const SERVE_LINGER_MS = 60_000;
+
+/** Time between looks for names that may leave the selection, while some may. */
+const SWEEP_MS = 1000;
+
+export interface ScopeOptions {
+  /** How long a served switch stays in view once unused (SERVE_LINGER_MS). */
+  lingerMs?: number;
+  /** false: every name ever served stays (what the daemon did before; a bench's baseline). */
+  shrink?: boolean;
+}
+
 interface Selection {
   switchNames: string[];
   orphanPorts: Uuid[];
@@ -36,8 +53,15 @@ interface Selection {
 export class NbScope {
   readonly #node: string;
   readonly #log: Logger | undefined;
-  /** Names of the switches served since the daemon started. */
+  readonly #lingerMs: number;
+  readonly #shrink: boolean;
+  /** Names of the switches served: asked for by a request, not yet left (sweep()). */
   readonly #served = new Set<string>();
+  /** Requests holding each served name (holding()). */
+  readonly #holds = new Map<string, number>();
+  /** Served names unused, by name: since when. */
+  readonly #idleSince = new Map<string, number>();
+  #sweepTimer: NodeJS.Timeout | undefined;
   /**
    * Served switches whose key clause the server has applied (their ports of ours are in the
    * cache): only for those can the ports not in the cache be told to be someone else's.
@@ -45,6 +69,8 @@ export class NbScope {
   readonly #keyed = new Set<Uuid>();
   /** The served switches of the conditions last handed to the client. */
   #sentServed: readonly Uuid[] = [];
+  /** The clauses of the conditions last handed to the client. */
+  #sentSize = 0;
   /** In-flight serve() calls, by switch name. */
   readonly #serving = new Map<string, Promise<void>>();
   #nb: NbClient | undefined;
@@ -54,9 +80,11 @@ export class NbScope {
   /** The foreign ports last found on each served switch, by its uuid. */
   readonly #foreignSeen = new Map<Uuid, readonly Uuid[]>();
 
-  constructor(node: string, log?: Logger) {
+  constructor(node: string, log?: Logger, options: ScopeOptions = {}) {
     this.#node = node;
     this.#log = log;
+    this.#lingerMs = options.lingerMs ?? SERVE_LINGER_MS;
+    this.#shrink = options.shrink ?? true;
   }
 
   /**
@@ -72,6 +100,8 @@ export class NbScope {
           ? change.old === undefined || change.new === undefined || change.old.ports.length !== change.new.ports.length
           : change.table === NbTable.Logical_Switch_Port && (change.old === undefined || change.new === undefined);
       if (moved) this.#schedule();
+      // A port gone may leave a served switch without a port of this node: its linger starts.
+      if (change.table === NbTable.Logical_Switch_Port && change.new === undefined) this.#portGone();
     });
   }
 
@@ -79,7 +109,7 @@ export class NbScope {
   readonly conditions = (): MonitorConditions => {
     const selection = this.#select();
     this.#sentServed = selection.servedSwitches;
-    return new Map([
+    const conditions: MonitorConditions = new Map([
       [NbTable.Logical_Switch, [...selection.switchNames.map((name) => eq('name', name)), ...selection.orphanPorts.map((uuid) => condition('ports', 'includes', [uuid]))]],
       [
         NbTable.Logical_Switch_Port,
@@ -93,18 +123,27 @@ export class NbScope {
       [NbTable.Logical_Router_Port, selection.routerPorts.map((name) => eq('name', name))],
       [NbTable.DHCP_Options, selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]])))],
     ]);
+    this.#sentSize = 0;
+    for (const where of conditions.values()) this.#sentSize += where.length;
+    return conditions;
   };
 
+  /** How many clauses the conditions last handed to the client hold, over every table. */
+  get size(): number {
+    return this.#sentSize;
+  }
+
   /**
-   * What the conditions select: switches by name (served ones, and those already in view), this
-   * node's ports whose switch is not in view yet (after a restart: found by port), the served
+   * What the conditions select: switches by name (served ones, and those carrying a port of this
+   * node), this node's ports whose switch is not in view yet (after a restart: found by port), the served
    * switches (their ports of ours, by the switch key), the ports on them made by anyone else,
    * and the router ports they connect to. Sorted, so that equal selections compare equal.
    */
   #select(): Selection {
     const switches = this.#switchRows();
     const served = switches.filter((sw) => this.#served.has(sw.name));
-    const names = new Set([...this.#served, ...switches.map((sw) => sw.name)]);
+    const homes = this.#homes();
+    const names = new Set([...this.#served, ...switches.filter((sw) => homes.has(sw._uuid)).map((sw) => sw.name)]);
     names.delete('');
     const onSwitch = this.#nb === undefined ? undefined : switchesByPort(this.#nb);
     return {
@@ -135,10 +174,92 @@ export class NbScope {
     let pending = this.#serving.get(name);
     if (pending === undefined) {
       this.#served.add(name);
-      pending = this.#load(signal).finally(() => this.#serving.delete(name));
+      pending = this.#load(signal).finally(() => {
+        this.#serving.delete(name);
+        this.#unused(name);
+      });
       this.#serving.set(name, pending);
     }
     return pending;
+  }
+
+  /**
+   * Runs a request's work on the switch named `name` (queued or running): the name stays in the
+   * selection until it ends, then for the linger if the switch exists.
+   */
+  async holding<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.#holds.set(name, (this.#holds.get(name) ?? 0) + 1);
+    this.#idleSince.delete(name);
+    try {
+      return await work();
+    } finally {
+      const left = (this.#holds.get(name) ?? 1) - 1;
+      if (left > 0) this.#holds.set(name, left);
+      else {
+        this.#holds.delete(name);
+        this.#unused(name);
+      }
+    }
+  }
+
+  /** A served name nothing holds now: unused from now on, unless its switch carries a port of ours. */
+  #unused(name: string): void {
+    if (!this.#shrink || !this.#served.has(name) || this.#holds.has(name) || this.#serving.has(name)) return;
+    this.#idleSince.set(name, performance.now());
+    this.#sweepSoon();
+  }
+
+  /** Every served name nothing holds may have lost its last port of ours. */
+  #portGone(): void {
+    for (const name of this.#served) if (!this.#idleSince.has(name)) this.#unused(name);
+  }
+
+  #sweepSoon(): void {
+    if (this.#sweepTimer !== undefined) return;
+    this.#sweepTimer = setTimeout(() => {
+      this.#sweepTimer = undefined;
+      this.#sweep();
+    }, Math.min(SWEEP_MS, this.#lingerMs));
+    this.#sweepTimer.unref();
+  }
+
+  /**
+   * Served names leave the selection when nothing holds them and their switch carries no port of
+   * this node: a switch that does not exist at once, one that does after the linger. All that
+   * leave in one sweep leave in one condition change. Without the NB nothing is judged.
+   */
+  #sweep(): void {
+    const nb = this.#nb;
+    if (nb === undefined || !nb.connected) {
+      if (this.#idleSince.size > 0) this.#sweepSoon();
+      return;
+    }
+    const now = performance.now();
+    const rows = new Map(this.#switchRows().map((sw) => [sw.name, sw]));
+    const homes = this.#homes();
+    let left = 0;
+    for (const [name, since] of this.#idleSince) {
+      if (this.#holds.has(name) || this.#serving.has(name)) {
+        this.#idleSince.delete(name);
+        continue;
+      }
+      const sw = rows.get(name);
+      // In use while its switch carries a port of ours (#portGone() looks again when one goes).
+      if (sw !== undefined && homes.has(sw._uuid)) this.#idleSince.delete(name);
+      if (sw !== undefined && (homes.has(sw._uuid) || now - since < this.#lingerMs)) continue;
+      this.#idleSince.delete(name);
+      this.#served.delete(name);
+      if (sw !== undefined) {
+        this.#keyed.delete(sw._uuid);
+        this.#foreignSeen.delete(sw._uuid);
+      }
+      left++;
+    }
+    if (left > 0) {
+      this.#log?.debug({ left, served: this.#served.size }, 'switches left the NB view');
+      this.#schedule();
+    }
+    if (this.#idleSince.size > 0) this.#sweepSoon();
   }
 
   /**
@@ -189,6 +310,14 @@ export class NbScope {
 
   #switchRows(): SwitchRow[] {
     return [...(this.#nb?.cache.table(NbTable.Logical_Switch).values() ?? [])];
+  }
+
+  /** The switches that carry a port of this node, by uuid. */
+  #homes(): Set<Uuid> {
+    const nb = this.#nb;
+    if (nb === undefined) return new Set();
+    const onSwitch = switchesByPort(nb);
+    return new Set(this.#nodePorts().flatMap((uuid) => [...onSwitch.get(uuid)]));
   }
 
   /** This node's ports, from the cache's node index. */

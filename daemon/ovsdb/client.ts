@@ -159,13 +159,14 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
    * Runs the operations as one transaction. Throws `OvsdbNotConnectedError` when there
    * is no session or it drops before the reply, `OvsdbSchemaError` for operations that
    * do not fit the schema, `OvsdbTransactionError` when an operation or the commit
-   * fails, and `signal.reason` on abort.
+   * fails, and `signal.reason` on abort. `sent` is called once the transaction has gone out:
+   * from then on it may commit even if its answer never comes.
    */
-  async transact(ops: readonly Operation[], signal: AbortSignal): Promise<OperationResult[]> {
+  async transact(ops: readonly Operation[], signal: AbortSignal, sent?: () => void): Promise<OperationResult[]> {
     signal.throwIfAborted();
     const session = this.#session;
     if (session === undefined) throw new OvsdbNotConnectedError();
-    const reply = await session.conn.request('transact', encodeTransaction(session.schema, ops), signal);
+    const reply = await session.conn.request('transact', encodeTransaction(session.schema, ops), signal, sent);
     return decodeTransactionReply(session.schema, ops, reply);
   }
 

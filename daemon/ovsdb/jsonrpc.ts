@@ -142,9 +142,10 @@ export class JsonRpcConnection {
   /**
    * Sends a request and waits for its reply. Rejects with `OvsdbRpcError` on an error
    * reply, `OvsdbNotConnectedError` if the connection is or becomes closed, and
-   * `signal.reason` on abort (a later reply is then ignored).
+   * `signal.reason` on abort (a later reply is then ignored). `sent` is called once the request
+   * is written to the connection (not when it is refused before that).
    */
-  async request(method: string, params: readonly unknown[], signal: AbortSignal): Promise<unknown> {
+  async request(method: string, params: readonly unknown[], signal: AbortSignal, sent?: () => void): Promise<unknown> {
     signal.throwIfAborted();
     if (this.#ended) throw new OvsdbNotConnectedError(undefined, { cause: this.#failure });
     const id = this.#nextId++;
@@ -157,6 +158,7 @@ export class JsonRpcConnection {
     try {
       this.#pending.set(id, { method, resolve: reply.resolve, reject: reply.reject });
       this.#send({ id, method, params });
+      sent?.();
       return await reply.promise;
     } finally {
       signal.removeEventListener('abort', onAbort);

@@ -51,6 +51,7 @@ const rows: ReadonlyArray<readonly [{ readonly code: string }, Row]> = [
   // The socket, deadlines and flags: deadlines and a client gone reach a request as its abort reason.
   [errors.ClientGoneError, 'failed'],
   [errors.SocketSetupError, 'failed'],
+  [errors.TooManyConnectionsError, { code: ErrorCode.TryAgainLater }],
   [errors.DeadlineExceededError, 'failed'],
   [errors.FlagError, 'failed'],
   [errors.GcFailedError, 'failed'],

@@ -92,23 +92,27 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           const attachment = { containerId: env.containerId, ifName: env.ifName, network: conf.name, ipamOnly };
           const reqLog = log;
           // DEL is never queued behind ADDs (it must not hold up a pod's deletion); ADD and CHECK
-          // wait their turn in a burst; then one at a time per attachment.
+          // wait their turn in a burst; then one at a time per attachment. Their switch stays in
+          // the NB view while they are queued or running (scope.ts).
           if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, { ...env, ipamOnly }, reqLog, signal)), version);
-          const result = await admission.run(signal, () => lock.run(key, async () => {
+          const result = await ctx.scope.holding(conf.logicalSwitch, () => admission.run(signal, () => lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'CHECK') {
               await (ipamOnly ? checkIpamAttachment : checkAttachment)(ctx, { ...env, conf }, signal);
               return undefined;
             }
+            // Whether a transaction that may write the attachment's records went out.
+            let sent = false;
             try {
-              return await (ipamOnly ? addIpamAttachment : addAttachment)(ctx, { ...env, conf, arrivedAt }, reqLog, signal);
+              return await (ipamOnly ? addIpamAttachment : addAttachment)(ctx, { ...env, conf, arrivedAt, sent: () => (sent = true) }, reqLog, signal);
             } catch (err) {
-              // What its undo could not remove (a database away), or its NB transaction if a
-              // hung database commits it later: the reconciler's, once the databases answer.
-              reconciler.suspect(attachment);
+              // What its undo could not remove (a database away), or its transaction if a hung
+              // database commits it later: the reconciler's, once the databases answer. An ADD
+              // refused before any went out (bad config, access, a database away) left nothing.
+              if (sent) reconciler.suspect(attachment);
               throw err;
             }
-          }));
+          })));
           return successOutput(result, version);
         }
         case 'STATUS':

@@ -3,6 +3,7 @@
  * a 0600 socket, one JSON request per connection (ended by a newline, or by the client
  * half-closing), size-capped and with a deadline for reading it, so a slow or broken client
  * cannot hold the daemon; a request whose client disconnects before the answer is cancelled.
+ * At most `maxConnections` are open at once: one more is answered code 11 without being read.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { MAX_REQUEST_BYTES, parseDaemonRequest, type DaemonRequest, type DaemonR
 import { errorOutput } from '../cni-spec/output.ts';
 import { LATEST_VERSION } from '../cni-spec/version.ts';
 import type { Logger } from '../lib/log.ts';
-import { ClientGoneError, DecodeFailureError, RequestTimeoutError, SocketSetupError } from '../errors.ts';
+import { ClientGoneError, DecodeFailureError, RequestTimeoutError, SocketSetupError, TooManyConnectionsError } from '../errors.ts';
 import { toCniError } from './cni-errors.ts';
 
 export interface SocketOptions {
@@ -19,6 +20,11 @@ export interface SocketOptions {
   /** How long a client may take to send its whole request. */
   readTimeoutMs: number;
   maxRequestBytes?: number;
+  /**
+   * Connections open at once (each holds a descriptor and its request's memory until it closes);
+   * one more is refused with code 11, its request unread.
+   */
+  maxConnections: number;
   log: Logger;
   /** `clientGone` aborts when the client disconnects before the answer: nobody would get it. */
   handle: (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse>;
@@ -64,6 +70,18 @@ function decodeRequest(text: string): DaemonRequest {
 /** How long a refused client may go on writing (ignored) before its connection is closed. */
 const LINGER_MS = 1000;
 
+/**
+ * Answers and closes lingering: the answer is sent, what the client still writes is read and
+ * dropped, and the connection goes when the client closes its end, or after LINGER_MS. Closing
+ * at once would make the client's next write fail (EPIPE), and a client that stops at that error
+ * never reads the answer waiting for it.
+ */
+function endLingering(conn: Socket, response: DaemonResponse): void {
+  if (!conn.destroyed) conn.end(JSON.stringify(response));
+  const linger = setTimeout(() => conn.destroy(), LINGER_MS);
+  conn.once('close', () => clearTimeout(linger));
+}
+
 function serveConnection(conn: Socket, options: SocketOptions): void {
   const max = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
   const chunks: Buffer[] = [];
@@ -78,16 +96,11 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
   };
   const refuse = (err: RequestTimeoutError | DecodeFailureError): void => {
     received = true;
+    replied = true;
     clearTimeout(timer);
     const cniErr = toCniError(err, 'request');
     options.log.warn({ code: cniErr.code, msg: cniErr.message }, 'refused request');
-    reply(errorOutput(cniErr, LATEST_VERSION));
-    // A lingering close: the answer is sent, what the client still writes is read and dropped,
-    // and the connection goes when the client closes its end, or after LINGER_MS. Closing at
-    // once would make the client's next write fail (EPIPE), and a client that stops at that
-    // error never reads the answer waiting for it.
-    const linger = setTimeout(() => conn.destroy(), LINGER_MS);
-    conn.once('close', () => clearTimeout(linger));
+    endLingering(conn, errorOutput(cniErr, LATEST_VERSION));
   };
   const timer = setTimeout(() => {
     refuse(new RequestTimeoutError('request not received in time', { details: `the whole request must arrive within ${options.readTimeoutMs} ms` }));
@@ -140,10 +153,29 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
   });
 }
 
+/** A connection over the limit: code 11 at once, its request never read (what comes is dropped). */
+function refuseConnection(conn: Socket, options: SocketOptions): void {
+  conn.on('error', (err) => options.log.debug({ err }, 'refused connection error'));
+  conn.resume();
+  const cniErr = toCniError(new TooManyConnectionsError(`the daemon serves at most ${options.maxConnections} connections at once`, { details: 'try again later (--max-connections)' }), 'request');
+  options.log.warn({ code: cniErr.code, msg: cniErr.message }, 'refused connection');
+  endLingering(conn, errorOutput(cniErr, LATEST_VERSION));
+}
+
 export async function listenCniSocket(options: SocketOptions): Promise<Server> {
   await prepareDirectory(dirname(options.path));
   await removeStaleSocket(options.path);
-  const server = createServer({ allowHalfOpen: true }, (conn) => serveConnection(conn, options));
+  let open = 0;
+  const server = createServer({ allowHalfOpen: true }, (conn) => {
+    if (open >= options.maxConnections) {
+      refuseConnection(conn, options);
+      return;
+    }
+    open++;
+    // 'close' comes once on every path: answered, client gone, read deadline, error.
+    conn.once('close', () => open--);
+    serveConnection(conn, options);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.path, () => {

@@ -30,6 +30,7 @@ export const errorSamples: Array<[OvnMultinetError, string, string, string]> = [
   [new catalogue.PortWithoutMacError(), 'PortWithoutMacError', 'ERR_PORT_WITHOUT_MAC', 'logical switch port has no MAC address'],
   [new catalogue.ClientGoneError(), 'ClientGoneError', 'ERR_CLIENT_GONE', 'the client disconnected before the answer'],
   [new catalogue.SocketSetupError(), 'SocketSetupError', 'ERR_SOCKET_SETUP', 'cannot set up the socket'],
+  [new catalogue.TooManyConnectionsError(), 'TooManyConnectionsError', 'ERR_TOO_MANY_CONNECTIONS', 'the daemon has too many connections open'],
   [new catalogue.DeadlineExceededError(), 'DeadlineExceededError', 'ERR_DEADLINE_EXCEEDED', 'deadline exceeded'],
   [new catalogue.FlagError(), 'FlagError', 'ERR_FLAG', 'invalid flag'],
   [new catalogue.GcFailedError(), 'GcFailedError', 'ERR_GC_FAILED', 'gc failed'],

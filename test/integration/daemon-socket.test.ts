@@ -1,7 +1,8 @@
 // The daemon's Unix socket: root-only permissions, size cap, read deadline, malformed requests,
-// and the next request still served afterwards.
+// and the next request still served afterwards; the connection limit.
 import t from 'tap';
-import { connect } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { listenCniSocket } from '../../daemon/server/socket.ts';
 import type { DaemonRequest } from '../../daemon/cni-spec/protocol.ts';
 import { rootSkipReason } from '../helpers/netns.ts';
 import { sendToSocket } from '../helpers/socket-client.ts';
+import { until } from '../helpers/until.ts';
 
 /** The CNI error the daemon rendered for the executable to print. */
 function printedError(reply: Record<string, unknown>): Record<string, unknown> {
@@ -54,6 +56,7 @@ t.test('daemon socket', async (t) => {
     path,
     readTimeoutMs: 300,
     maxRequestBytes: 4096,
+    maxConnections: 1024,
     log: pino({ level: 'silent' }),
     handle: async (request) => {
       seen.push(request);
@@ -127,4 +130,68 @@ t.test('daemon socket', async (t) => {
     t.equal(out.exitCode, 1, 'connect refused');
     t.equal(out.stdout.trim(), 'EACCES');
   });
+});
+
+t.test('connection limit', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'omsock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'run', 'cni.sock');
+  const LIMIT = 3;
+  let handled = 0;
+  const server: Server = await listenCniSocket({
+    path,
+    readTimeoutMs: 1500,
+    maxRequestBytes: 4096,
+    maxConnections: LIMIT,
+    log: pino({ level: 'silent' }),
+    handle: async (request) => {
+      handled++;
+      return { exitCode: 0, stdout: `echoed ${request.env.CNI_COMMAND ?? ''}\n` };
+    },
+  });
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const request = Buffer.from(`${JSON.stringify({ env: { CNI_COMMAND: 'DEL' }, config: '{}' })}\n`);
+  /** A client that connects and sends nothing. */
+  const idle = async (): Promise<Socket> => {
+    const sock = connect(path);
+    sock.on('error', () => undefined);
+    t.teardown(() => sock.destroy());
+    await once(sock, 'connect');
+    return sock;
+  };
+  /** Every connection the server holds is closed (refused ones lingering included). */
+  const allClosed = (): Promise<true> =>
+    until('every connection closed', () => new Promise<true | undefined>((resolve) => server.getConnections((_err, n) => resolve(n === 0 ? true : undefined))));
+  /** Fills the limit with idle clients and checks that one more is refused, unread. */
+  const fill = async (what: string): Promise<Socket[]> => {
+    const held = [];
+    for (let i = 0; i < LIMIT; i++) held.push(await idle());
+    const before = handled;
+    const refused = printedError(await rawExchange(path, [request]));
+    t.match(refused, { cniVersion: '1.1.0', code: 11, msg: `the daemon serves at most ${LIMIT} connections at once` }, `${what}: one over the limit gets code 11`);
+    t.equal(handled, before, `${what}: its request was never read`);
+    return held;
+  };
+
+  const held = await fill('idle clients');
+  // A client that disconnects frees its slot: the next request is served.
+  held[0]?.destroy();
+  const served = await until('a freed slot', async () => {
+    const reply = await rawExchange(path, [request]);
+    return reply['exitCode'] === 0 ? reply : undefined;
+  });
+  t.same(served, { exitCode: 0, stdout: 'echoed DEL\n' }, 'a slot freed by a client gone serves the next request');
+  held.push(await idle());
+  t.match(printedError(await rawExchange(path, [request])), { code: 11 }, 'full again');
+  // The idle ones reach the read deadline (code 5, closed by the daemon); requests over the size
+  // cap are refused (code 6); answered requests finish: every path gives its slot back.
+  await allClosed();
+  const oversized = await Promise.all(Array.from({ length: LIMIT }, () => rawExchange(path, [Buffer.alloc(8192, 'x')])));
+  for (const reply of oversized) t.match(printedError(reply), { code: 6 }, 'over the size cap');
+  const answered = await Promise.all(Array.from({ length: LIMIT }, () => rawExchange(path, [request])));
+  t.same(answered.map((r) => r['exitCode']), Array.from({ length: LIMIT }, () => 0), `${LIMIT} requests at once are all served`);
+  await allClosed();
+  // The count is back to zero: exactly LIMIT fit again.
+  for (const sock of await fill('after every kind of close')) sock.destroy();
+  await allClosed();
 });

@@ -29,6 +29,7 @@ const expected: Record<string, number> = {
   PortWithoutMacError: AttachFailed,
   ClientGoneError: AttachFailed,
   SocketSetupError: AttachFailed,
+  TooManyConnectionsError: TryAgainLater,
   DeadlineExceededError: AttachFailed,
   FlagError: AttachFailed,
   GcFailedError: AttachFailed,

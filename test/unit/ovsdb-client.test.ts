@@ -94,13 +94,17 @@ t.test('falls back to monitor and applies updates that arrive with the reply', a
   });
   const client = new OvsdbClient({ remotes: [remote], database: 'Test', monitor: { Bridge: [] }, echoIntervalMs: 0 });
   t.teardown(() => client.close());
-  await t.rejects(client.transact([], AbortSignal.timeout(1000)), OvsdbNotConnectedError, 'not started yet');
+  // `sent` tells whether a transaction went out (an ADD that sent none left nothing behind).
+  let sent = 0;
+  await t.rejects(client.transact([], AbortSignal.timeout(1000), () => sent++), OvsdbNotConnectedError, 'not started yet');
+  t.equal(sent, 0, 'a transaction refused before it went out is not sent');
   client.start();
   await client.waitConnected(AbortSignal.timeout(2000));
   t.equal(client.remote, remote);
   const row = await client.waitForRow('Bridge', (r) => r['name'] === 'br-b', AbortSignal.timeout(1000));
   t.equal(row['_uuid'], B1);
-  t.same(await client.transact([select('Bridge', [])], AbortSignal.timeout(1000)), [{ rows: [{ name: 'br-b' }] }]);
+  t.same(await client.transact([select('Bridge', [])], AbortSignal.timeout(1000), () => sent++), [{ rows: [{ name: 'br-b' }] }]);
+  t.equal(sent, 1, 'one that went out is');
 });
 
 t.test('leaderOnly skips followers and leaves a server that loses leadership', async (t) => {
