@@ -18,6 +18,7 @@ import { OVS_MONITOR, type OvsClient } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
+import { PortRestorer } from './attachments/restore.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import { Semaphore } from './lib/semaphore.ts';
 import { LoopDelayReport } from './lib/loop-delay.ts';
@@ -139,9 +140,13 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     log,
     handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission: new Semaphore(options.maxParallelRequests), served: () => loopDelay.served() }),
   });
+  const restorer = new PortRestorer(ctx, lock);
   // The first pass waits for both caches, so it sees everything this node owns.
   Promise.all([nb.waitConnected(stopping.signal), ovs.waitConnected(stopping.signal)]).then(
-    () => reconciler.start(),
+    () => {
+      reconciler.start();
+      restorer.start();
+    },
     () => undefined,
   );
   log.info({ socket: options.socket, node: options.nodeName, nb: options.nbDb, ovs: options.ovsDb }, 'ovn-multinet daemon listening');
@@ -149,7 +154,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const stop = async (): Promise<void> => {
     stopping.abort();
     loopDelay.stop();
-    await reconciler.stop();
+    await Promise.all([reconciler.stop(), restorer.stop()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });
     await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);

@@ -16,14 +16,14 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { ApiServerUnreachableError, AttachmentConflictError, BridgeMissingError, ClaimLookupError, InvalidConfigError, isErrno, PortWithoutMacError } from '../errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
-import { ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { ipamOnlyIps, portEntry, portRecord, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
 import type { Subnet } from '../lib/ip.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { ownerExternalIds, OwnerKeys } from '../ovn/ids.ts';
-import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
+import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, recordInterfaceOps, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
@@ -249,6 +249,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const binding = (async () => {
       // A fresh attachment's port was made with its veth; a repeated ADD checks the one it finds.
       if (made === undefined) await ensureBridgePort(ctx, bound, undo, signal);
+      // What the node keeps of the port, to make it again should it vanish (restore.ts).
+      await ctx.ovs.transact(recordInterfaceOps(vethName, portRecord(port, sw.name)), signal);
       await waitOvnInstalled(ctx.ovs, vethName, port.name, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.

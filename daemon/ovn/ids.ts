@@ -69,6 +69,22 @@ export const DhcpKeys = {
   firstRow: `${PREFIX}dhcp:`,
 } as const;
 
+/**
+ * What the node records of an attachment's logical switch port, on its br-int Interface (beside
+ * the owner ids and `iface-id`), written by ADD once the port is known: enough to make the port
+ * again, with the same name, addresses and MAC, should it vanish from the NB (a restored backup,
+ * an admin's `lsp-del`: daemon/attachments/restore.ts). Interfaces of older daemons lack them
+ * and get them from their port while it exists.
+ */
+export const RecordKeys = {
+  /** The logical switch's name. */
+  logicalSwitch: `${PREFIX}logical-switch`,
+  /** The port's address entry, "<mac> <ip> [<ip>...]". */
+  addresses: `${PREFIX}addresses`,
+  /** "true" when the port has port security (its entry), "false" otherwise. */
+  portSecurity: `${PREFIX}port-security`,
+} as const;
+
 /** What the daemons' NB monitor conditions select by (scope.ts). */
 export const ScopeKeys = {
   /** On every logical switch port and DHCP_Options row ovn-multinet makes: its switch's uuid. */

@@ -92,6 +92,14 @@ export function addPortOps(bridge: Bridge, name: string, ifaceId: string, ownerI
   ];
 }
 
+/**
+ * Adds `ids` to the external_ids of interface `name` (what the node records of its logical
+ * switch port, ids.ts RecordKeys); keys it already has keep their values.
+ */
+export function recordInterfaceOps(name: string, ids: ReadonlyMap<string, string>): Operation[] {
+  return [ovsOps.mutate(OvsTable.Interface, [eq('name', name)], [mutation('external_ids', 'insert', ids)])];
+}
+
 /** Removes the port from the bridge; its Port and Interface rows go with it. */
 export function deletePortOps(bridge: Bridge, portUuid: Uuid): Operation[] {
   return [ovsOps.mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'delete', [portUuid])])];

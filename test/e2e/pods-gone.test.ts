@@ -1,0 +1,68 @@
+// Restart after pods went (issue 19, item 7): pods deleted while the daemon was down (the
+// runtime's DEL succeeds without it once the veth is gone) leave their ports and addresses in the
+// NB; at start the daemon removes at once, not after the grace period (60 s, the default here),
+// this boot's attachments whose host veth and netns are both gone, so on a full network new pods
+// fit within 5 s of the start. One whose veth is gone while its netns lives is not "both gone":
+// it keeps its address until the grace period ends.
+import t from 'tap';
+import { hostVethName, logicalPortName } from '../../daemon/cni-spec/names.ts';
+import { createNetns, type Netns } from '../helpers/netns.ts';
+import { e2eSkipReason, startDaemon, startNode } from '../helpers/node.ts';
+import { until } from '../helpers/until.ts';
+
+const skip = e2eSkipReason();
+const SWITCH = 'full';
+// .2 to .6: room for five pods.
+const ROOM = 5;
+
+t.test('restart after pods went', { skip }, async (t) => {
+  const node = await startNode(t);
+  await node.sandbox.nbctl(['ls-add', SWITCH, '--', 'set', 'logical_switch', SWITCH, 'other_config:subnet=10.63.0.0/29']);
+  const config = node.config(SWITCH);
+  const call = (id: string, ns: Netns): { containerId: string; netns: string; ifName: string } => ({ containerId: id, netns: ns.path, ifName: 'net1' });
+  const old: Array<{ id: string; ns: Netns }> = [];
+  for (let i = 0; i < ROOM; i++) {
+    const ns = await createNetns(t);
+    const id = `gone-${i}`;
+    t.equal((await node.cni({ command: 'ADD', ...call(id, ns) }, config)).exitCode, 0, `pod ${id} attached`);
+    old.push({ id, ns });
+  }
+  const spare = await createNetns(t);
+  t.not((await node.cni({ command: 'ADD', ...call('too-many', spare) }, config)).exitCode, 0, 'the network is full');
+  const guardKeys = async (): Promise<string[]> => [...(await node.sandbox.nbctl(['get', 'logical_switch', SWITCH, 'external_ids'])).matchAll(/"port:([^"]+)"/g)].map((m) => m[1] ?? '');
+
+  // The daemon goes (an upgrade); meanwhile the runtime deletes the pods: their netns, and the
+  // veths with them. One pod keeps its netns and loses only its veth: not gone for sure.
+  const [kept, ...gone] = old;
+  if (kept === undefined) throw new Error('no pods');
+  await node.daemon.stop();
+  for (const pod of gone) await pod.ns.remove();
+  await node.sandbox.exec(['ip', 'link', 'del', hostVethName(kept.id, 'net1')]);
+  t.same(await node.noHostVeths(), [], 'no host veth left');
+
+  const start = Date.now();
+  const daemon = await startDaemon(t, node.sandbox, { socket: node.daemon.socket });
+  const fresh: Array<{ id: string; ns: Netns; added: boolean }> = [];
+  for (let i = 0; i < gone.length; i++) fresh.push({ id: `fresh-${i}`, ns: await createNetns(t), added: false });
+  // The runtime retries a refused ADD: each new pod until it fits.
+  const fitted = await until('the new pods to fit', async () => {
+    for (const pod of fresh.filter((p) => !p.added)) pod.added = (await node.cni({ command: 'ADD', ...call(pod.id, pod.ns) }, config)).exitCode === 0;
+    return fresh.every((p) => p.added) ? Date.now() - start : undefined;
+  }, 10_000);
+  t.ok(fitted <= 5000, `${fresh.length} new pods attached ${fitted} ms after the daemon's start (≤ 5 s)`);
+
+  const ports = await node.switchPorts(SWITCH);
+  for (const pod of gone) {
+    t.notOk(ports.includes(logicalPortName(pod.id, 'net1')), `${pod.id}: no logical switch port`);
+    t.notOk((await guardKeys()).includes(logicalPortName(pod.id, 'net1')), `${pod.id}: no guard key`);
+    t.notOk((await node.bridgePorts()).includes(hostVethName(pod.id, 'net1')), `${pod.id}: no OVS port`);
+  }
+  t.ok(ports.includes(logicalPortName(kept.id, 'net1')), 'the pod whose netns lives keeps its port (the grace period decides)');
+  t.equal(ports.length, ROOM, 'the network is full again');
+  const removed = daemon.logs.filter((l) => l['msg'] === 'reconciler removed attachment' && l['reason'] === 'its veth and netns were gone at the daemon\'s start');
+  t.same(removed.map((l) => l['containerId']).sort(), gone.map((p) => p.id).sort(), 'each removed for that reason');
+  t.not((await node.cni({ command: 'ADD', ...call('still-too-many', spare) }, config)).exitCode, 0, 'the kept pod still holds its address');
+
+  for (const pod of [kept, ...fresh]) t.equal((await node.cni({ command: 'DEL', ...call(pod.id, pod.ns) }, config)).exitCode, 0, `DEL ${pod.id}`);
+  t.comment(`restart after pods went: ${fresh.length} new pods attached ${fitted} ms after the daemon's start`);
+});
