@@ -25,8 +25,11 @@ import { NbTable } from '../ovsdb/models/nb.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
 import type { NbRows } from '../ovn/nb.ts';
-import { findPort, portRecord, recordedPort } from '../ovn/ports.ts';
-import { switchOfPort } from '../ovn/switches.ts';
+import { findPort, portRecord, recordedPort, type RecordedPort } from '../ovn/ports.ts';
+import { findSwitch, switchOfPort } from '../ovn/switches.ts';
+import { deleteKeysOps } from '../ovn/switch-keys.ts';
+import { guardPairs, lostKey } from '../ipam/guards.ts';
+import { markLostOps } from '../ipam/stale-guards.ts';
 import { bridgePortsWhere, findBridge, findBridgePort, findInterface, recordInterfaceOps, type BridgePort } from '../ovs/bridge.ts';
 import { recreateLogicalPort } from '../ipam/allocate.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
@@ -177,11 +180,43 @@ export class PortRestorer {
     try {
       const made = await recreateLogicalPort(nb, { switchName: record.switchName, name, mac, ips, portSecurity: record.portSecurity, externalIds: port.externalIds, ipamClaim: record.ipamClaim }, signal);
       this.#refused.delete(key);
+      const sw = findSwitch(nb, record.switchName);
+      const mark = sw?.externalIds.get(lostKey(name));
+      if (sw !== undefined && mark !== undefined) await nb.transact(deleteKeysOps(sw.uuid, new Map([[lostKey(name), mark]])), signal);
       log.warn({ lsp: made.name, addresses: made.addresses, switch: record.switchName, ...(record.ipamClaim === undefined ? {} : { ipamClaim: record.ipamClaim }) }, 'restored the lost logical switch port of a live attachment');
       return true;
     } catch (err) {
-      if (err instanceof AddressInUseError || err instanceof ClaimMismatchError || err instanceof SwitchGoneError) return refuse(err.message, { switch: record.switchName, addresses: record.entry });
-      throw err;
+      if (!(err instanceof AddressInUseError || err instanceof ClaimMismatchError || err instanceof SwitchGoneError)) throw err;
+      // Its guard keys stay while it lives: marked, no daemon frees them (stale-guards.ts).
+      const sw = findSwitch(nb, record.switchName);
+      if (sw !== undefined && !sw.externalIds.has(lostKey(name))) await nb.transact(markLostOps(sw.uuid, name, this.#ctx.node), signal);
+      return refuse(err.message, { switch: record.switchName, addresses: record.entry });
     }
   }
+}
+
+/**
+ * The record of an attachment's lost port, read before DEL removes its br-int port; undefined
+ * when it has none.
+ */
+export function lostPortRecord(ctx: Attacher, containerId: string, ifName: string): RecordedPort | undefined {
+  const ids = findInterface(ctx.ovs, hostVethName(containerId, ifName))?.externalIds;
+  return ids === undefined ? undefined : recordedPort(ids);
+}
+
+/**
+ * DEL of an attachment whose port is lost: frees the guard keys the port kept while the
+ * attachment lived, and its mark. Whether there was anything to free.
+ */
+export async function releaseLostPort(ctx: Attacher, record: RecordedPort, name: string, signal: AbortSignal): Promise<boolean> {
+  await ctx.scope.serve(record.switchName, signal);
+  const sw = findSwitch(ctx.nb, record.switchName);
+  if (sw === undefined) return false;
+  const { mac, ips } = parsePortAddresses(record.entry);
+  const pairs = new Map([...guardPairs(mac === undefined ? ips : [mac, ...ips], { port: name })].filter(([k, v]) => sw.externalIds.get(k) === v));
+  const mark = sw.externalIds.get(lostKey(name));
+  if (mark !== undefined) pairs.set(lostKey(name), mark);
+  if (pairs.size === 0) return false;
+  await ctx.nb.transact(deleteKeysOps(sw.uuid, pairs), signal);
+  return true;
 }

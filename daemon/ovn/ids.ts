@@ -57,6 +57,12 @@ export const IpamKeys = {
   address: `${PREFIX}addr:`,
   /** `ipam-claim:<namespace>/<name>` = "<mac> <ip> [<ip>]": what an IPAMClaim holds on the switch. */
   reservation: `${PREFIX}ipam-claim:`,
+  /**
+   * `lost:<logical switch port name>` = the node whose live attachment's port is lost and could
+   * not be made again (its addresses are taken: daemon/attachments/restore.ts): its guard keys
+   * are kept, by every daemon, until that attachment goes (del.ts frees both).
+   */
+  lost: `${PREFIX}lost:`,
   /** On switches ovn-multinet manages: all subnets, excluded subnets and gateways, comma-separated. */
   subnets: `${PREFIX}subnets`,
   excludeSubnets: `${PREFIX}exclude-subnets`,

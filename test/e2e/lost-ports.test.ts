@@ -2,7 +2,8 @@
 // from the NB (an admin's `lsp-del`, an NB restored from a file saved before the ADD) gets it back
 // within 5 s with the same name, addresses and MAC, bound again (`ovn-installed`), with traffic
 // flowing; its guard keys are never freed meanwhile; an IPAMClaim's reservation the NB lost is
-// rebuilt; addresses another port has now are never taken back (the pod stays cut off, logged).
+// rebuilt; addresses another port has now are never taken back (the pod stays cut off, logged,
+// its guard keys kept by every daemon until its DEL).
 // Two nodes sharing one NB and a fake API server (test/helpers/claims.ts).
 import t from 'tap';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
@@ -23,13 +24,14 @@ const GRACE = ['--reconcile-grace', '1000', '--reconcile-interval', '200'];
 t.test('lost ports come back', { skip }, async (t) => {
   const c = await startClaimCluster(t, { network: NETWORK, subnet: '10.72.0.0/24', daemonArgs: GRACE });
   const { nodes, api } = c;
+  await api.upsertNamespace({ name: CLAIM_NAMESPACE });
   await api.upsertNetwork({ name: NETWORK, logicalSwitch: NETWORK, namespaceSelector: {} });
   const a = nodes.a;
   const lspOf = (pod: ClaimPod): string => logicalPortName(pod.call.containerId, pod.call.ifName);
   const vethOf = (pod: ClaimPod): string => hostVethName(pod.call.containerId, pod.call.ifName);
   /** The port's addresses and port security as the NB has them, or undefined when it is gone. */
   const portState = async (pod: ClaimPod): Promise<string | undefined> => {
-    const out = await nodes.nbctl(['--if-exists', '--bare', '--columns=name,addresses,port_security', 'find', 'logical_switch_port', `name=${lspOf(pod)}`]);
+    const out = await nodes.nbctl(['--bare', '--columns=name,addresses,port_security', 'find', 'logical_switch_port', `name=${lspOf(pod)}`]);
     return out.trim() === '' ? undefined : out.trim();
   };
   const installed = async (node: ClusterNode, pod: ClaimPod): Promise<boolean> =>
@@ -58,12 +60,13 @@ t.test('lost ports come back', { skip }, async (t) => {
         await sleep(25);
       }
     })();
-    const start = Date.now();
     await nodes.nbctl(['lsp-del', lspOf(lost)]);
+    const start = Date.now();
+    const coming = until('the port to come back', async () => ((await portState(lost)) === before ? Date.now() - start : undefined), 5000);
     // Another pod asking for the lost pod's address meanwhile does not get it.
     const thief = await c.attach(t, a, { persistent: false, ips: [lost.ip] });
     t.not(thief.out.exitCode, 0, `an ADD asking for ${lost.ip} is refused: ${thief.out.stdout}`);
-    const back = await until('the port to come back', async () => ((await portState(lost)) === before ? Date.now() - start : undefined), 5000);
+    const back = await coming;
     t.ok(back <= 5000, `back ${back} ms after its deletion (≤ 5 s), with the same name, addresses and port security`);
     await until('ovn-installed on its interface again', async () => ((await installed(a, lost)) ? true : undefined), 5000);
     t.pass('bound again (ovn-installed)');
@@ -123,18 +126,20 @@ t.test('lost ports come back', { skip }, async (t) => {
     t.equal(pod.out.exitCode, 0, pod.out.stdout);
     const intruder = 'intruder';
     t.teardown(() => nodes.nbctl(['--if-exists', 'lsp-del', intruder]));
-    // While the daemon is down, the port goes and another NB client gives its IP out (as an
-    // older NB would), with another MAC.
-    await a.restartDaemon('SIGTERM', async () => {
-      await nodes.nbctl(['lsp-del', lspOf(pod), '--', 'lsp-add', NETWORK, intruder, '--', 'lsp-set-addresses', intruder, `0a:00:00:00:00:fe ${addressOf(pod)}`]);
-    });
+    // In one transaction, the port goes and another NB client gives its IP out (as an older NB
+    // would), with another MAC. (`set`, not lsp-set-addresses, which refuses a duplicate.)
+    await nodes.nbctl(['lsp-del', lspOf(pod), '--', 'lsp-add', NETWORK, intruder, '--', 'set', 'logical_switch_port', intruder, `addresses="0a:00:00:00:00:fe ${addressOf(pod)}"`]);
     const refused = await until('the refusal', () => a.daemon.logs.find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('cannot restore the lost logical switch port') && l['lsp'] === lspOf(pod)), 5000);
     t.match(refused['msg'], addressOf(pod), `logged: ${String(refused['msg'])}`);
     // Longer than the grace period and a half.
     await sleep(2500);
     t.equal(await portState(pod), undefined, 'the port was not made again');
     t.equal(await guardsOf(pod), 2, 'its guard keys were not freed');
+    t.match(await switchIds(), new RegExp(`"ovn-multinet/lost:${lspOf(pod)}"="?${a.name}"?`), 'marked lost by its node, so that no daemon frees them');
     const thief = await c.attach(t, a, { persistent: false, ips: [pod.ip] });
     t.not(thief.out.exitCode, 0, `an ADD asking for its address is refused: ${thief.out.stdout}`);
+    t.equal((await c.del(pod)).exitCode, 0, 'the pod\'s DEL');
+    t.equal(await guardsOf(pod), 0, 'frees its guard keys');
+    t.notMatch(await switchIds(), 'ovn-multinet/lost:', 'and the mark');
   });
 });
