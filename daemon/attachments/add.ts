@@ -28,7 +28,7 @@ import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { type ClaimInfo } from '../k8s/ipamclaims.ts';
-import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
+import { allocationError, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
@@ -135,9 +135,9 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const bridge = requireBridge(ctx);
   // Everything that can refuse the request comes before lookupSwitch, which may create the
   // switch of a managed network: a refused ADD leaves nothing behind.
-  const wanted = await staticRequest(ctx, req, signal);
-  checkManagedStatic(conf, wanted);
-  const claim = await resolveClaim(ctx, req, wanted, log, signal);
+  const asked = await staticRequest(ctx, req, signal);
+  checkManagedStatic(conf, asked);
+  const claim = await resolveClaim(ctx, req, asked, log, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
   const netns = await openPodNetns(req.netns);
@@ -145,6 +145,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
+    const wanted = claimStatusRequest(asked, claim, sw, settings);
+    if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
     const mtu = conf.mtu ?? ctx.defaultMtu;
     const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner };

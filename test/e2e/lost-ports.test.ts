@@ -81,7 +81,7 @@ t.test('lost ports come back', { skip }, async (t) => {
     t.comment(`lsp-del: the port was back ${back} ms after its deletion`);
   });
 
-  t.test('an NB restored from a file saved before the ADDs: ports and the IPAMClaim reservation back within 5 s', async (t) => {
+  t.test('an NB restored from a file saved before the ADDs: ports and the IPAMClaim reservations back', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'om-nb-backup-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     const dbFile = join(a.sandbox.dir, 'ovn', 'ovnnb_db.db');
@@ -100,6 +100,12 @@ t.test('lost ports come back', { skip }, async (t) => {
     const reservation = `"ovn-multinet/ipam-claim:${CLAIM_NAMESPACE}/vm-lost"="${vm.mac} ${addressOf(vm)}"`;
     t.match(await switchIds(), reservation, 'the claim is reserved on the switch');
     await until('the claim status', async () => (JSON.stringify(await c.claimStatus('vm-lost')).includes(vm.ip) ? true : undefined));
+    // A VM stopped before the NB went back: its claim has a reservation and a status, no pod.
+    await c.claim('vm-idle');
+    const idle = await c.attach(t, a, { claim: 'vm-idle' });
+    t.equal(idle.out.exitCode, 0, idle.out.stdout);
+    await until('the idle claim\'s status', async () => (JSON.stringify(await c.claimStatus('vm-idle')).includes(idle.ip) ? true : undefined));
+    t.equal((await c.del(idle)).exitCode, 0, 'its pod goes');
     const vmBefore = await portState(vm);
     const plainBefore = await portState(plain);
     t.ok(await ping(plain.ns, addressOf(vm)), 'traffic flows before');
@@ -118,6 +124,11 @@ t.test('lost ports come back', { skip }, async (t) => {
     await until('both bound again', async () => ((await installed(a, vm)) && (await installed(nodes.b, plain)) ? true : undefined), 10_000);
     t.pass('bound again (ovn-installed)');
     t.ok(await until('traffic again', async () => ((await ping(plain.ns, addressOf(vm))) ? true : undefined), 10_000), 'traffic flows again');
+    t.notMatch(await switchIds(), 'ipam-claim:vms/vm-idle', 'the stopped VM\'s reservation is not in the older NB');
+    const again = await c.attach(t, nodes.b, { claim: 'vm-idle' });
+    t.equal(again.out.exitCode, 0, again.out.stdout);
+    t.equal(again.ip, idle.ip, 'its next pod gets the address of the claim\'s status');
+    t.match(await switchIds(), `"ovn-multinet/ipam-claim:${CLAIM_NAMESPACE}/vm-idle"="${again.mac} ${addressOf(again)}"`, 'reserved again');
     t.comment(`older NB: both ports and the reservation back ${back} ms after it started`);
   });
 
