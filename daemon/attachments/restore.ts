@@ -119,6 +119,8 @@ export class PortRestorer {
     const bridge = findBridge(ovs, this.#ctx.bridge);
     if (bridge === undefined) return;
     const ports = all ? bridgePortsWhere(ovs, bridge, isOurs) : pending.flatMap((a) => findBridgePort(ovs, hostVethName(a.containerId, a.ifName)) ?? []);
+    // Refusals of attachments that are gone are forgotten.
+    if (all) for (const key of this.#refused.keys()) if (!ports.some((p) => attachmentKey({ containerId: p.externalIds.get(OwnerKeys.containerId) ?? '', ifName: p.externalIds.get(OwnerKeys.ifName) ?? '' }) === key)) this.#refused.delete(key);
     for (const port of ports) {
       const containerId = port.externalIds.get(OwnerKeys.containerId);
       const ifName = port.externalIds.get(OwnerKeys.ifName);
