@@ -95,10 +95,14 @@ export class PortRestorer {
     if (!this.#started || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#running ??= this.#sweep().finally(() => {
-        this.#running = undefined;
-        if (this.#all || this.#pending.size > 0) this.#schedule(RETRY_MS);
-      });
+      // A sweep running: its end schedules the next.
+      if (this.#running !== undefined) return;
+      this.#running = this.#sweep()
+        .catch((err: unknown) => this.#ctx.log.error({ err }, 'lost ports: sweep failed'))
+        .finally(() => {
+          this.#running = undefined;
+          if (this.#all || this.#pending.size > 0) this.#schedule(RETRY_MS);
+        });
     }, delayMs);
     this.#timer.unref();
   }
