@@ -132,6 +132,24 @@ t.test('lost ports come back', { skip }, async (t) => {
     t.comment(`older NB: both ports and the reservation back ${back} ms after it started`);
   });
 
+  t.test('an Interface an older daemon wrote gets the record from its port at start, and its port comes back', async (t) => {
+    const pod = await c.attach(t, a, { persistent: false });
+    t.equal(pod.out.exitCode, 0, pod.out.stdout);
+    const recordKeys = ['ovn-multinet/logical-switch', 'ovn-multinet/addresses', 'ovn-multinet/port-security'];
+    const record = async (): Promise<string> => a.sandbox.vsctl(['get', 'interface', vethOf(pod), 'external_ids']);
+    t.match(await record(), '"ovn-multinet/addresses"', 'ADD recorded the port on the Interface');
+    await a.restartDaemon('SIGTERM', async () => {
+      await a.sandbox.vsctl(['remove', 'interface', vethOf(pod), 'external_ids', ...recordKeys]);
+      t.notMatch(await record(), 'ovn-multinet/addresses', 'an Interface as an older daemon left it');
+    });
+    await until('the record written again', async () => ((await record()).includes(`"ovn-multinet/addresses"="${pod.mac} ${addressOf(pod)}"`) ? true : undefined), 5000);
+    t.pass('written again from the port');
+    const before = await portState(pod);
+    await nodes.nbctl(['lsp-del', lspOf(pod)]);
+    await until('the port to come back', async () => ((await portState(pod)) === before ? true : undefined), 5000);
+    t.pass('the port came back');
+  });
+
   t.test('addresses another port has now are not taken back; the guard keys stay while the veth lives', async (t) => {
     const pod = await c.attach(t, a, { persistent: false });
     t.equal(pod.out.exitCode, 0, pod.out.stdout);
