@@ -25,7 +25,7 @@ import { NbTable } from '../ovsdb/models/nb.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { OWNER_VALUE, OwnerKeys } from '../ovn/ids.ts';
 import type { NbRows } from '../ovn/nb.ts';
-import { findPort, portRecord, recordedPort, type RecordedPort } from '../ovn/ports.ts';
+import { findPort, portRecord, RECORD_KEYS, recordedPort, type RecordedPort } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 import { guardPairs, lostKey } from '../ipam/guards.ts';
@@ -153,7 +153,7 @@ export class PortRestorer {
     if (inNb !== undefined) {
       this.#refused.delete(key);
       const sw = recordedPort(iface.externalIds) === undefined ? switchOfPort(nb, inNb.uuid) : undefined;
-      if (sw !== undefined) await ovs.transact(recordInterfaceOps(port.name, portRecord(inNb, sw.name)), AbortSignal.timeout(CLEANUP_TIMEOUT_MS));
+      if (sw !== undefined) await ovs.transact(recordInterfaceOps(port.name, portRecord(inNb, sw.name), RECORD_KEYS), AbortSignal.timeout(CLEANUP_TIMEOUT_MS));
       return true;
     }
     if (this.#lock.busy(key)) return false;

@@ -83,6 +83,9 @@ export function portRecord(port: LogicalPort, switchName: string): Map<string, s
   return record;
 }
 
+/** Every key portRecord may write: an older record's, replaced by a new one. */
+export const RECORD_KEYS: readonly string[] = [...Object.values(RecordKeys), OwnerKeys.ipamClaim];
+
 /** A port as an Interface's record describes it (portRecord), or undefined when it has none. */
 export interface RecordedPort {
   switchName: string;

@@ -2,7 +2,8 @@
 // Interface and reads back (an older daemon's Interface has nothing), the mark that keeps a lost
 // port's guard keys, and the addresses an IPAMClaim without a reservation asks for (its status).
 import t from 'tap';
-import { portRecord, recordedPort, type LogicalPort } from '../../daemon/ovn/ports.ts';
+import { portRecord, RECORD_KEYS, recordedPort, type LogicalPort } from '../../daemon/ovn/ports.ts';
+import { recordInterfaceOps } from '../../daemon/ovs/bridge.ts';
 import { IpamKeys, OwnerKeys, RecordKeys } from '../../daemon/ovn/ids.ts';
 import { lostKey } from '../../daemon/ipam/guards.ts';
 import { markLostOps } from '../../daemon/ipam/stale-guards.ts';
@@ -28,6 +29,11 @@ t.test('the record of a port: written at ADD, read back to make it again', async
   const claimed = portRecord(port({ portSecurity: [], externalIds: new Map([[OwnerKeys.ipamClaim, 'vms/vm1']]) }), 'lostnet');
   t.same(recordedPort(claimed), { switchName: 'lostnet', entry: '0a:58:0a:48:00:05 10.72.0.5', portSecurity: false, ipamClaim: 'vms/vm1' });
   t.equal(recordedPort(new Map([['iface-id', 'omn-x'], [OwnerKeys.containerId, 'c']])), undefined, 'an older daemon\'s Interface records no port');
+  t.same(
+    recordInterfaceOps('omnx', record, RECORD_KEYS),
+    [{ op: 'mutate', table: 'Interface', where: [['name', '==', 'omnx']], mutations: [['external_ids', 'delete', [...Object.values(RecordKeys), OwnerKeys.ipamClaim]], ['external_ids', 'insert', record]] }],
+    'written on the Interface over any older record (a claim key included)',
+  );
   t.equal(recordedPort(new Map([[RecordKeys.logicalSwitch, 'lostnet'], [RecordKeys.addresses, '']])), undefined, 'nor does one without addresses');
 });
 
