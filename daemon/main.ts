@@ -19,6 +19,7 @@ import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
 import { Reconciler } from './attachments/reconcile.ts';
 import { convertLegacyKeysAtStart } from './ipam/legacy-keys.ts';
+import { PortRestorer } from './attachments/restore.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import { Semaphore } from './lib/semaphore.ts';
 import { LoopDelayReport } from './lib/loop-delay.ts';
@@ -160,9 +161,13 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     log,
     handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission: new Semaphore(options.maxParallelRequests), served: () => loopDelay.served() }),
   });
+  const restorer = new PortRestorer(ctx, lock);
   // The first pass waits for both caches, so it sees everything this node owns.
   Promise.all([nb.waitConnected(stopping.signal), ovs.waitConnected(stopping.signal)]).then(
-    () => reconciler.start(),
+    () => {
+      reconciler.start();
+      restorer.start();
+    },
     () => undefined,
   );
   // Guard keys and reservations of older daemons on the switches of this node's ports (ipam/legacy-keys.ts).
@@ -177,7 +182,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const stop = async (): Promise<void> => {
     stopping.abort();
     loopDelay.stop();
-    await reconciler.stop();
+    await Promise.all([reconciler.stop(), restorer.stop()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(options.socket, { force: true });
     await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);

@@ -16,19 +16,19 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { ApiServerUnreachableError, AttachmentConflictError, BridgeMissingError, ClaimLookupError, InvalidConfigError, isErrno, PortWithoutMacError } from '../errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
-import { ipamOnlyIps, portEntry, type LogicalPort } from '../ovn/ports.ts';
+import { ipamOnlyIps, portEntry, portRecord, RECORD_KEYS, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
 import type { Subnet } from '../lib/ip.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { ownerExternalIds, OwnerKeys } from '../ovn/ids.ts';
-import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, type Bridge } from '../ovs/bridge.ts';
+import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridgePort, findInterface, recordInterfaceOps, type Bridge } from '../ovs/bridge.ts';
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { type ClaimInfo } from '../k8s/ipamclaims.ts';
-import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
+import { allocationError, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
@@ -137,9 +137,9 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const bridge = requireBridge(ctx);
   // Everything that can refuse the request comes before lookupSwitch, which may create the
   // switch of a managed network: a refused ADD leaves nothing behind.
-  const wanted = await staticRequest(ctx, req, signal);
-  checkManagedStatic(conf, wanted);
-  const claim = await resolveClaim(ctx, req, wanted, log, signal);
+  const asked = await staticRequest(ctx, req, signal);
+  checkManagedStatic(conf, asked);
+  const claim = await resolveClaim(ctx, req, asked, log, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
   const netns = await openPodNetns(req.netns);
@@ -147,6 +147,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal);
+    const wanted = claimStatusRequest(asked, claim, sw, settings);
+    if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
     const mtu = conf.mtu ?? ctx.defaultMtu;
     const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner, sent: req.sent };
@@ -252,6 +254,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const binding = (async () => {
       // A fresh attachment's port was made with its veth; a repeated ADD checks the one it finds.
       if (made === undefined) await ensureBridgePort(ctx, bound, undo, signal);
+      // What the node keeps of the port, to make it again should it vanish (restore.ts).
+      await ctx.ovs.transact(recordInterfaceOps(vethName, portRecord(port, sw.name), RECORD_KEYS), signal);
       await waitOvnInstalled(ctx.ovs, vethName, port.name, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.

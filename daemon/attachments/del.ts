@@ -10,7 +10,7 @@
  * veth pair, and the runtime need not wait for it (the handler answers once the databases are
  * done and holds the attachment's lock until the veth is gone too).
  */
-import { hostVethName } from '../cni-spec/names.ts';
+import { hostVethName, logicalPortName } from '../cni-spec/names.ts';
 import type { Logger } from '../lib/log.ts';
 import { deleteLink } from '../netlink/link.ts';
 import { OvsdbNotConnectedError } from '../errors.ts';
@@ -19,6 +19,7 @@ import { deleteLogicalPort } from '../ipam/allocate.ts';
 import { switchOfPort } from '../ovn/switches.ts';
 import { deletePortOps as deleteBridgePortOps, findBridge, findBridgePort } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
+import { lostPortRecord, releaseLostPort } from './restore.ts';
 
 export interface AttachmentKey {
   containerId: string;
@@ -54,6 +55,8 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
   const vethName = hostVethName(key.containerId, key.ifName);
 
   const nbOnly = key.ipamOnly === true;
+  // A lost port's record (restore.ts), read before the br-int port goes.
+  const lost = nbOnly ? undefined : lostPortRecord(ctx, key.containerId, key.ifName);
   // The two databases are independent: both parts run at once.
   const [ovsPort, logicalPort] = await Promise.all([
     nbOnly ? Promise.resolve<PartOutcome>('absent') : databasePart(ctx.ovs.connected, async () => {
@@ -67,7 +70,10 @@ export async function deleteAttachment(ctx: Attacher, key: AttachmentKey, log: L
       // Its own port, or the IPAMClaim's port it shares as a live migration's source or target.
       const found = findAttachmentPort(ctx.nb, key.containerId, key.ifName);
       const sw = found === undefined ? undefined : switchOfPort(ctx.nb, found.port.uuid);
-      if (found === undefined || sw === undefined) return 'absent';
+      if (found === undefined || sw === undefined) {
+        const freed = lost !== undefined && (await releaseLostPort(ctx, lost, logicalPortName(key.containerId, key.ifName), signal));
+        return freed ? 'removed' : 'absent';
+      }
       await deleteLogicalPort(ctx.nb, key, signal);
       return 'removed';
     }),

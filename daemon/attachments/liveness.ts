@@ -65,3 +65,21 @@ export async function ipamPodAlive(pod: IpamPod, log: Logger, signal: AbortSigna
     await netns.close();
   }
 }
+
+/**
+ * Whether the netns recorded at ADD is gone: no namespace at the path any more (or another one,
+ * when its identity was recorded). One that cannot be looked at for another reason is not gone.
+ */
+export async function netnsGone(path: string, id: string | undefined): Promise<boolean> {
+  let netns: NetnsHandle;
+  try {
+    netns = await openNetns(path);
+  } catch (err) {
+    return err instanceof NetnsNotFoundError || err instanceof NotANetnsError;
+  }
+  try {
+    return id !== undefined && netnsId(netns) !== id;
+  } finally {
+    await netns.close();
+  }
+}

@@ -13,12 +13,14 @@ import type { ResultIp } from '../cni-spec/result.ts';
 import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
 import { ensureManagedSwitch, managedSwitchColumns, networkDefinition } from '../ovn/managed.ts';
-import { bitsOf, familyOf, subnetContains, type Subnet } from '../lib/ip.ts';
+import { bitsOf, familyOf, parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
 import { neverHandedOut, parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
 import { convertLegacyKeys } from '../ipam/legacy-keys.ts';
 import type { AttachmentIdentity } from '../ovn/ids.ts';
 import { localChassis } from '../ovs/chassis.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
+import type { ClaimInfo } from '../k8s/ipamclaims.ts';
+import { reservationOf } from '../ipam/reservations.ts';
 import type { Attacher } from './context.ts';
 import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
 
@@ -107,6 +109,19 @@ export async function staticRequest(ctx: Attacher, req: NetworkRequest, signal: 
     macField: macFromPod ? `${pod.field} mac` : fromConfig.macField,
     ipamClaim: pod.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
   };
+}
+
+/**
+ * An IPAMClaim whose reservation the switch lacks (an NB restored from an older backup lost it)
+ * while its status holds addresses on the switch: the pod asks for those, so the claim keeps
+ * them (reserved again by the ADD, refused if another holder has them now). Anything else (the
+ * reservation there, addresses asked for, a status outside the switch's subnets): `wanted`.
+ */
+export function claimStatusRequest(wanted: StaticRequest, claim: ClaimInfo | undefined, sw: LogicalSwitch, settings: IpamSettings): StaticRequest {
+  if (claim === undefined || wanted.ips !== undefined || claim.ips.length === 0 || reservationOf(sw, `${claim.namespace}/${claim.name}`) !== undefined) return wanted;
+  const ips = claim.ips.map((text) => parseIpPrefix(text));
+  if (ips.some((ip) => ip === undefined || subnetOf(settings, ip.address) === undefined)) return wanted;
+  return { ...wanted, ips: ips.flatMap((ip) => (ip === undefined ? [] : [{ address: ip.address, prefixLength: ip.prefixLength }])), ipsField: `IPAMClaim ${claim.namespace}/${claim.name} status.ips` };
 }
 
 /**

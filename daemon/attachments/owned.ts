@@ -16,6 +16,8 @@ export interface OwnedAttachment {
   network: string;
   /** The node's boot it was made under, when recorded. */
   bootId?: string;
+  /** CNI_NETNS at ADD, when recorded. */
+  netns?: string;
   /** An IPAM-only attachment (no veth of ours): where its pod is, for the liveness rule. */
   ipam?: IpamPod;
   /** Set with `ipam`: DEL's removal looks only at the NB record (del.ts). */
@@ -32,7 +34,8 @@ function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined 
   const ifName = ids.get(OwnerKeys.ifName);
   if (containerId === undefined || ifName === undefined) return undefined;
   const bootId = ids.get(OwnerKeys.bootId);
-  const owned: OwnedAttachment = { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '', ...(bootId === undefined ? {} : { bootId }) };
+  const netns = ids.get(OwnerKeys.netns);
+  const owned: OwnedAttachment = { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '', ...(bootId === undefined ? {} : { bootId }), ...(netns === undefined ? {} : { netns }) };
   if (ids.has(OwnerKeys.ipamOnly)) {
     owned.ipam = { netns: ids.get(OwnerKeys.netns) ?? '', netnsId: ids.get(OwnerKeys.netnsId), ifName };
     owned.ipamOnly = true;

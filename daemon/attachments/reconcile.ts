@@ -17,16 +17,20 @@
  *
  * Some attachments are known dead before they look it for a grace period: those a DEL could not
  * finish (a database away), those of an ADD that failed after a transaction of it went out (it
- * may still commit, on a database that was hung; an ADD refused before that left nothing), and
- * those recorded under another boot of this node (a reboot took their pods). They are removed as soon as both databases are connected: a pass runs on every
- * reconnection, and every second while any is left. A suspect whose host veth exists is alive
- * after all (a retried ADD succeeded) and is left alone.
+ * may still commit, on a database that was hung; an ADD refused before that left nothing), those
+ * recorded under another boot of this node (a reboot took their pods), and, in the daemon's first
+ * pass, those of this boot whose host veth and netns are both gone (their pods were deleted while
+ * the daemon was down: the runtime's DEL succeeds without it when the veth is gone). They are
+ * removed as soon as both databases are connected: a pass runs on every reconnection, and every
+ * second while any is left. A suspect whose host veth exists is alive after all (a retried ADD
+ * succeeded) and is left alone.
  *
  * Last, guard keys whose port is gone from its switch (another NB client deleted a port of ours)
  * would keep their addresses taken for ever: once they have looked so for a grace period, they
- * are freed (daemon/ipam/stale-guards.ts).
+ * are freed (daemon/ipam/stale-guards.ts); never those of a port of a live attachment of this
+ * node (its port is lost, not gone: restore.ts makes it again).
  */
-import { HOST_VETH_PREFIX, hostVethName, isHostVethName } from '../cni-spec/names.ts';
+import { HOST_VETH_PREFIX, hostVethName, isHostVethName, logicalPortName } from '../cni-spec/names.ts';
 import type { KeyedLock } from '../lib/keylock.ts';
 import { deleteLink, findLink, listHostLinks } from '../netlink/link.ts';
 import { deleteAttachment } from './del.ts';
@@ -34,7 +38,14 @@ import { withDeadline } from '../lib/deadline.ts';
 import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
 import { freeStaleOps, staleGuardKeys, staleKey } from '../ipam/stale-guards.ts';
-import { ipamPodAlive } from './liveness.ts';
+import { ipamPodAlive, netnsGone } from './liveness.ts';
+
+/** The logical switch ports of this node's attachments whose host veth lives: never freed. */
+function livePorts(owned: ReadonlyMap<string, OwnedAttachment>, live: ReadonlySet<string>): Set<string> {
+  const ports = new Set<string>();
+  for (const a of owned.values()) if (a.ipam === undefined && live.has(hostVethName(a.containerId, a.ifName))) ports.add(logicalPortName(a.containerId, a.ifName));
+  return ports;
+}
 
 export interface ReconcilerOptions {
   /** How long an attachment must look dead before it is removed. */
@@ -75,6 +86,8 @@ export class Reconciler {
   #retry: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<OwnedAttachment[]> | undefined;
+  /** Until a pass with both databases connected: attachments found dead then may be gone for sure. */
+  #atStart = true;
 
   constructor(ctx: Attacher, lock: KeyedLock, options: ReconcilerOptions) {
     this.#ctx = ctx;
@@ -165,17 +178,21 @@ export class Reconciler {
       const since = this.#deadSince.get(key) ?? now;
       this.#deadSince.set(key, since);
       const otherBoot = attachment.bootId !== undefined && attachment.bootId !== this.#ctx.bootId;
+      // At start, one whose veth and netns are both gone went while the daemon was down.
+      const goneAtStart = !otherBoot && connected && this.#atStart && (await this.#podGone(attachment));
+      if (goneAtStart) this.suspect(attachment, now);
       const known = otherBoot || this.#suspects.has(key);
       if (!(known && connected) && now - since < this.#options.graceMs) continue;
-      const reason = otherBoot ? 'recorded under another boot of this node' : known ? 'its DEL or failed ADD left it' : 'container gone without DEL';
+      const reason = otherBoot ? 'recorded under another boot of this node' : goneAtStart ? 'its veth and netns were gone at the daemon\'s start' : known ? 'its DEL or failed ADD left it' : 'container gone without DEL';
       if (await this.remove(attachment, reason, signal)) {
         removed.push(attachment);
         this.#suspects.delete(key);
       }
     }
+    if (connected) this.#atStart = false;
     this.#forgetSuspects(owned, live, now);
     await this.#removeOrphanVeths(live, owned, now, signal);
-    await this.#freeStaleGuards(now, signal);
+    await this.#freeStaleGuards(now, signal, livePorts(owned, live));
     return removed;
   }
 
@@ -191,10 +208,19 @@ export class Reconciler {
   }
 
   /**
+   * Whether a dead attachment's pod is gone for sure: its netns too (an IPAM-only one, which has
+   * no veth: its netns). A veth gone with its netns alive, or the reverse, is not.
+   */
+  #podGone(attachment: OwnedAttachment): Promise<boolean> {
+    if (attachment.ipam !== undefined) return netnsGone(attachment.ipam.netns, attachment.ipam.netnsId);
+    return attachment.netns === undefined ? Promise.resolve(false) : netnsGone(attachment.netns, undefined);
+  }
+
+  /**
    * Frees guard keys whose port has been gone from their switch for a whole grace period (so
    * within one and a half: they are looked for every half grace period).
    */
-  async #freeStaleGuards(now: number, signal: AbortSignal): Promise<void> {
+  async #freeStaleGuards(now: number, signal: AbortSignal, keep: ReadonlySet<string>): Promise<void> {
     if (!this.#ctx.nb.connected) {
       this.#staleSince.clear();
       return;
@@ -205,6 +231,11 @@ export class Reconciler {
     const seen = new Set(stale.map(staleKey));
     for (const key of this.#staleSince.keys()) if (!seen.has(key)) this.#staleSince.delete(key);
     for (const keys of stale) {
+      // A port of a live attachment here: lost, not gone (restore.ts makes it again).
+      if (keep.has(keys.port)) {
+        this.#staleSince.delete(staleKey(keys));
+        continue;
+      }
       const key = staleKey(keys);
       const since = this.#staleSince.get(key) ?? now;
       this.#staleSince.set(key, since);

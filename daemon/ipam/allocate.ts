@@ -305,6 +305,61 @@ export async function createLogicalPort(nb: NbClient, request: PortRequest, sign
   }
 }
 
+/** A lost port as the node recorded it (daemon/attachments/restore.ts): made again exactly so. */
+export interface LostPort {
+  switchName: string;
+  name: string;
+  mac: string;
+  ips: string[];
+  portSecurity: boolean;
+  /** Its owner ids (ownerExternalIds). */
+  externalIds: ReadonlyMap<string, string>;
+  /** namespace/name of the IPAMClaim it was attached for. */
+  ipamClaim: string | undefined;
+}
+
+/** How many times a lost port's guards may meet another writer before it gives up (next sweep). */
+const RESTORE_ATTEMPTS = 5;
+
+/**
+ * Makes a lost port again with its name, addresses and MAC, guarded like any port: its guard
+ * keys (still there after an `lsp-del`, gone with an older NB) are taken again, or its
+ * IPAMClaim's reservation is checked, or rebuilt when the NB lacks it. An address that another
+ * holder has now (an older NB gave it out again) is never taken: AddressInUseError, and a claim
+ * that now holds other addresses: ClaimMismatchError.
+ */
+export async function recreateLogicalPort(nb: NbClient, lost: LostPort, signal: AbortSignal): Promise<LogicalPort> {
+  const claim = lost.ipamClaim;
+  // Its own guard keys left behind, or its claim's reservation.
+  const ours = (user: AddressUser): boolean => (user instanceof StaleGuard && user.port === lost.name) || (user instanceof ClaimReservation && user.claim === claim);
+  for (let attempt = 0; ; attempt++) {
+    const sw = findSwitch(nb, lost.switchName);
+    if (sw === undefined) throw new SwitchGoneError(`logical switch ${JSON.stringify(lost.switchName)} does not exist`);
+    const used = addressesInUse(nb, sw);
+    for (const [kind, address, user] of [['mac', lost.mac, used.macs.get(lost.mac)] as const, ...lost.ips.map((ip) => ['ip', ip, used.ips.get(ip)] as const)]) {
+      if (user !== undefined && !ours(user)) throw new AddressInUseError(kind, address, describeUser(user));
+    }
+    let plan: AddressPlan = { kind: 'plain' };
+    if (claim !== undefined) {
+      const reservation = reservationOf(sw, claim);
+      if (reservation === undefined) plan = { kind: 'claim-first', reservation: { claim, mac: lost.mac, ips: lost.ips } };
+      else if (reservation.mac === lost.mac && sameSet(reservation.ips, lost.ips)) plan = { kind: 'claim-existing', reservation, activePort: undefined };
+      else throw new ClaimMismatchError('ip', `IPAMClaim ${claim} now holds ${[reservation.mac, ...reservation.ips].join(' ')}, not ${[lost.mac, ...lost.ips].join(' ')}`);
+    }
+    const ids = new Map([...lost.externalIds, ...(claim === undefined ? [] : [[OwnerKeys.ipamClaim, claim] as const]), [ScopeKeys.switch, sw.uuid]]);
+    const creation = creationOps(sw, { name: lost.name, mac: lost.mac, ips: lost.ips, portSecurity: lost.portSecurity, externalIds: ids }, plan);
+    try {
+      const results = await nb.transact(creation.ops, signal);
+      const uuid = results[creation.guards]?.uuid;
+      if (uuid === undefined) throw new OvsdbTransactionError(creation.guards, 'insert', 'no uuid in insert result', undefined);
+      return { uuid, ...creation.row };
+    } catch (err) {
+      if (attempt + 1 >= RESTORE_ATTEMPTS || !isGuardConflict(err, creation.guards)) throw err;
+      await switchCatchUp(nb, sw, signal);
+    }
+  }
+}
+
 /**
  * Takes the attachment (container ID + ifname) off its logical switch port. An ordinary port is
  * deleted with its guard keys, in one transaction. An IPAMClaim's port may be shared during a

@@ -42,6 +42,11 @@ export function addressKey(address: string): string {
   return `${IpamKeys.address}${address}`;
 }
 
+/** The switch key that marks port `port` as lost by a live attachment (ids.ts IpamKeys.lost). */
+export function lostKey(port: string): string {
+  return `${IpamKeys.lost}${port}`;
+}
+
 /** Who holds `address` on the switch, by its guard key. */
 export function holderOf(sw: LogicalSwitch, address: string): Holder | undefined {
   const value = sw.externalIds.get(addressKey(address));

@@ -3,12 +3,12 @@
  * without its keys, so its addresses stay taken. The reconciler frees them once they have looked
  * stale for a grace period.
  */
-import { eq, type Operation } from '../ovsdb/ops.ts';
+import { eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { IpamKeys } from '../ovn/ids.ts';
 import { type NbClient, type SwitchRow, nbOps } from '../ovn/nb.ts';
-import { parseHolder } from './guards.ts';
+import { lostKey, parseHolder } from './guards.ts';
 import { deleteKeysOps } from '../ovn/switch-keys.ts';
 
 export interface StaleGuardKeys {
@@ -55,7 +55,8 @@ function staleOnSwitch(nb: NbClient, row: SwitchRow): readonly StaleGuardKeys[] 
   for (const [key, value] of row.external_ids) {
     if (!key.startsWith(IpamKeys.address)) continue;
     const holder = parseHolder(value);
-    if (holder === undefined || !('port' in holder) || names.has(holder.port)) continue;
+    // A port lost by a live attachment (restore.ts) keeps its keys.
+    if (holder === undefined || !('port' in holder) || names.has(holder.port) || row.external_ids.has(lostKey(holder.port))) continue;
     const pairs = byPort.get(holder.port) ?? new Map<string, string>();
     pairs.set(key, value);
     byPort.set(holder.port, pairs);
@@ -67,6 +68,11 @@ function staleOnSwitch(nb: NbClient, row: SwitchRow): readonly StaleGuardKeys[] 
 /** Frees them, only while no port of that name exists (one made since holds the same keys). */
 export function freeStaleOps(stale: StaleGuardKeys): Operation[] {
   return [nbOps.wait(NbTable.Logical_Switch_Port, [eq('name', stale.port)], ['name'], '==', [], 0), ...deleteKeysOps(stale.switchUuid, stale.pairs)];
+}
+
+/** Marks port `port` as lost by a live attachment of `node`: its guard keys are kept (restore.ts). */
+export function markLostOps(switchUuid: Uuid, port: string, node: string): Operation[] {
+  return [nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('external_ids', 'insert', new Map([[lostKey(port), node]]))])];
 }
 
 /** "<switch uuid> <port>": what the reconciler tracks a stale set by. */

@@ -57,6 +57,12 @@ export const IpamKeys = {
   address: `${PREFIX}addr:`,
   /** `ipam-claim:<namespace>/<name>` = "<mac> <ip> [<ip>]": what an IPAMClaim holds on the switch. */
   reservation: `${PREFIX}ipam-claim:`,
+  /**
+   * `lost:<logical switch port name>` = the node whose live attachment's port is lost and could
+   * not be made again (its addresses are taken: daemon/attachments/restore.ts): its guard keys
+   * are kept, by every daemon, until that attachment goes (del.ts frees both).
+   */
+  lost: `${PREFIX}lost:`,
   /** On switches ovn-multinet manages: all subnets, excluded subnets and gateways, comma-separated. */
   subnets: `${PREFIX}subnets`,
   excludeSubnets: `${PREFIX}exclude-subnets`,
@@ -67,6 +73,22 @@ export const IpamKeys = {
 export const DhcpKeys = {
   /** `dhcp:<cidr>` = the token of the daemon that made it. */
   firstRow: `${PREFIX}dhcp:`,
+} as const;
+
+/**
+ * What the node records of an attachment's logical switch port, on its br-int Interface (beside
+ * the owner ids and `iface-id`), written by ADD once the port is known: enough to make the port
+ * again, with the same name, addresses and MAC, should it vanish from the NB (a restored backup,
+ * an admin's `lsp-del`: daemon/attachments/restore.ts). Interfaces of older daemons lack them
+ * and get them from their port while it exists.
+ */
+export const RecordKeys = {
+  /** The logical switch's name. */
+  logicalSwitch: `${PREFIX}logical-switch`,
+  /** The port's address entry, "<mac> <ip> [<ip>...]". */
+  addresses: `${PREFIX}addresses`,
+  /** "true" when the port has port security (its entry), "false" otherwise. */
+  portSecurity: `${PREFIX}port-security`,
 } as const;
 
 /** What the daemons' NB monitor conditions select by (scope.ts). */

@@ -6,7 +6,7 @@
 import { eq, mutation, type Operation } from '../ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
-import { OwnerKeys, roleOf } from './ids.ts';
+import { OwnerKeys, RecordKeys, roleOf } from './ids.ts';
 import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
 import { type NbClient, type PortRow, nbOps } from './nb.ts';
@@ -66,6 +66,39 @@ export function portEntry(port: LogicalPort): string {
 export function ipamOnlyIps(externalIds: ReadonlyMap<string, string>): string[] | undefined {
   const value = externalIds.get(OwnerKeys.ipamOnly);
   return value === undefined ? undefined : parseHeldIps(value);
+}
+
+/**
+ * What the node records of the port on its br-int Interface (ids.ts RecordKeys), and the
+ * IPAMClaim it is attached for, if any.
+ */
+export function portRecord(port: LogicalPort, switchName: string): Map<string, string> {
+  const record = new Map<string, string>([
+    [RecordKeys.logicalSwitch, switchName],
+    [RecordKeys.addresses, portEntry(port)],
+    [RecordKeys.portSecurity, String(port.portSecurity.length > 0)],
+  ]);
+  const claim = port.externalIds.get(OwnerKeys.ipamClaim);
+  if (claim !== undefined) record.set(OwnerKeys.ipamClaim, claim);
+  return record;
+}
+
+/** Every key portRecord may write: an older record's, replaced by a new one. */
+export const RECORD_KEYS: readonly string[] = [...Object.values(RecordKeys), OwnerKeys.ipamClaim];
+
+/** A port as an Interface's record describes it (portRecord), or undefined when it has none. */
+export interface RecordedPort {
+  switchName: string;
+  entry: string;
+  portSecurity: boolean;
+  ipamClaim: string | undefined;
+}
+
+export function recordedPort(ids: ReadonlyMap<string, string>): RecordedPort | undefined {
+  const switchName = ids.get(RecordKeys.logicalSwitch);
+  const entry = ids.get(RecordKeys.addresses);
+  if (switchName === undefined || entry === undefined || entry === '') return undefined;
+  return { switchName, entry, portSecurity: ids.get(RecordKeys.portSecurity) !== 'false', ipamClaim: ids.get(OwnerKeys.ipamClaim) };
 }
 
 /** The named uuid of the new port within its transaction. */

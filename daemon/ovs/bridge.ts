@@ -92,6 +92,15 @@ export function addPortOps(bridge: Bridge, name: string, ifaceId: string, ownerI
   ];
 }
 
+/**
+ * Sets `ids` in the external_ids of interface `name` (what the node records of its logical
+ * switch port, ids.ts RecordKeys), after deleting the keys `replaced` (an older record). By name:
+ * a scan of the node's own Interface table, no bigger than its ports.
+ */
+export function recordInterfaceOps(name: string, ids: ReadonlyMap<string, string>, replaced: readonly string[]): Operation[] {
+  return [ovsOps.mutate(OvsTable.Interface, [eq('name', name)], [mutation('external_ids', 'delete', replaced), mutation('external_ids', 'insert', ids)])];
+}
+
 /** Removes the port from the bridge; its Port and Interface rows go with it. */
 export function deletePortOps(bridge: Bridge, portUuid: Uuid): Operation[] {
   return [ovsOps.mutate(OvsTable.Bridge, [eq('_uuid', bridge.uuid)], [mutation('ports', 'delete', [portUuid])])];
