@@ -68,14 +68,17 @@ export async function ipamPodAlive(pod: IpamPod, log: Logger, signal: AbortSigna
 
 /**
  * Whether the netns recorded at ADD is gone: no namespace at the path any more (or another one,
- * when its identity was recorded). One that cannot be looked at for another reason is not gone.
+ * when its identity was recorded). A path that is no netns path is never opened and, like the
+ * daemon's own netns, counts as gone, as for IPAM-only attachments above. One that cannot be
+ * looked at for another reason is not gone.
  */
 export async function netnsGone(path: string, id: string | undefined): Promise<boolean> {
+  if (!isNetnsPath(path)) return true;
   let netns: NetnsHandle;
   try {
     netns = await openNetns(path);
   } catch (err) {
-    return err instanceof NetnsNotFoundError || err instanceof NotANetnsError;
+    return err instanceof NetnsNotFoundError || err instanceof NotANetnsError || err instanceof HostNetnsError;
   }
   try {
     return id !== undefined && netnsId(netns) !== id;
