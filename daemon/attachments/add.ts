@@ -27,7 +27,7 @@ import { addPortOps, deletePortOps as deleteBridgePortOps, findBridge, findBridg
 import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
-import { type ClaimInfo } from '../k8s/ipamclaims.ts';
+import { type ClaimInfo, type ClaimStatus } from '../k8s/ipamclaims.ts';
 import { allocationError, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
@@ -64,14 +64,15 @@ function requireBridge(ctx: Attacher): Bridge {
 }
 
 /**
- * Writes the claim's addresses and owner pod to its status. The attachment is already made and
+ * Writes the claim's addresses and owner pod to its status, and what its reservation is to its
+ * annotation (RESERVATION_ANNOTATION). The attachment is already made and
  * the addresses are safe in the NB, so a failure here is logged, not returned: the next ADD for
  * the claim writes it again.
  */
-async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, ips: string[], req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<void> {
+async function reportClaimStatus(ctx: Attacher, claim: ClaimInfo, reservation: Omit<ClaimStatus, 'ownerPod'>, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<void> {
   const ownerPod = req.args['K8S_POD_NAME'] ?? '';
   try {
-    await ctx.claims?.reportStatus(claim, { ips, ownerPod }, signal);
+    await ctx.claims?.reportStatus(claim, { ...reservation, ownerPod }, signal);
   } catch (err) {
     log.warn({ err, claim: `${claim.namespace}/${claim.name}` }, 'could not write the IPAMClaim status');
   }
@@ -266,7 +267,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     log.info({ lsp: port.name, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
     const resultIpList = resultIps(ctx, sw, settings, wanted, ips, 1);
-    if (claim !== undefined) await reportClaimStatus(ctx, claim, resultIpList.map((ip) => ip.address), req, log, signal);
+    if (claim !== undefined) await reportClaimStatus(ctx, claim, { ips: resultIpList.map((ip) => ip.address), logicalSwitch: sw.name, mac }, req, log, signal);
     return {
       interfaces: [
         { name: vethName, mac: hostMac },

@@ -61,7 +61,7 @@ function reservationPairs(r: Reservation): Map<string, string> {
  * Records the reservation on the switch (in the transaction that creates the claim's first port):
  * two operations, the second the guard, failing when an address or the claim was taken meanwhile.
  */
-export function reserveOps(sw: LogicalSwitch, r: Reservation): Operation[] {
+export function reserveOps(sw: Pick<LogicalSwitch, 'uuid' | 'name'>, r: Reservation): Operation[] {
   return takeKeysOps(sw, reservationPairs(r));
 }
 

@@ -15,7 +15,7 @@ import { nbOps } from './nb.ts';
  * switch by `_uuid`, which ovsdb-server looks up directly (a `where` on another column is a scan
  * of the whole table in OVS 3.1).
  */
-export function takeKeysOps(sw: LogicalSwitch, pairs: ReadonlyMap<string, string>): Operation[] {
+export function takeKeysOps(sw: Pick<LogicalSwitch, 'uuid' | 'name'>, pairs: ReadonlyMap<string, string>): Operation[] {
   return [
     nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', sw.uuid)], [mutation('external_ids', 'insert', pairs)]),
     nbOps.wait(NbTable.Logical_Switch, [eq('_uuid', sw.uuid), condition('external_ids', 'includes', pairs)], ['name'], '==', [{ name: sw.name }], 0),

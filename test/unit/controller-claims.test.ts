@@ -5,7 +5,8 @@
 // live NB in test/e2e/ipamclaims.test.ts and test/integration/ipamclaims-race.test.ts.
 import t from 'tap';
 import { pino } from 'pino';
-import { ClaimReleaser, type PlacedReservation, type ReservationStore } from '../../daemon/controller/claims.ts';
+import { ClaimReleaser, rebuildPlan, type PlacedReservation, type ReservationStore, type SwitchView } from '../../daemon/controller/claims.ts';
+import type { ClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { ControllerCaches } from '../../daemon/controller/caches.ts';
 import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
 import { modelClient } from '../../daemon/ovsdb/client.ts';
@@ -28,6 +29,12 @@ class MemoryStore implements ReservationStore {
     const i = this.reservations.indexOf(r);
     if (i >= 0) this.reservations.splice(i, 1);
     this.released.push(r.claim);
+  }
+  switchNamed(): 'missing' {
+    return 'missing';
+  }
+  async reserve(): Promise<void> {
+    throw new Error('no switch, nothing reserved');
   }
   add(claim: string): void {
     this.reservations.push({ claim, mac: '0a:00:00:00:00:01', ips: ['10.0.0.2'], switchUuid: 'u' as unknown as Uuid, switchName: 'vmnet' });
@@ -73,4 +80,32 @@ t.test('ipamclaim-release', async (t) => {
   await until('vms/alive released in the next term', () => (store.released.includes('vms/alive') ? true : undefined));
   t.same(store.released, ['vms/gone', 'vms/alive']);
   t.same(store.list().map((r) => r.claim), ['vms/late'], 'the claim that exists keeps its addresses');
+});
+
+t.test('which recorded reservations a pass rebuilds', async (t) => {
+  const recorded = { logicalSwitch: 'vmsw', mac: '0a:58:0a:00:00:05', ips: ['10.0.0.5/24'] };
+  const claim: ClaimInfo = { namespace: 'vms', name: 'vm1', network: 'vmnet', interface: 'net1', ips: ['10.0.0.5/24'], ownerPod: 'p', reservation: recorded };
+  const sw = (ids: Record<string, string> = {}, subnet = '10.0.0.0/24'): SwitchView => ({
+    uuid: 'u' as unknown as Uuid,
+    name: 'vmsw',
+    otherConfig: new Map([['subnet', subnet], ['exclude_ips', '10.0.0.200..10.0.0.210']]),
+    externalIds: new Map(Object.entries(ids)),
+  });
+  t.same(rebuildPlan(claim, sw()), { kind: 'reserve', reservation: { claim: 'vms/vm1', mac: '0a:58:0a:00:00:05', ips: ['10.0.0.5'] } }, 'missing: reserved again, addresses without prefix');
+  t.same(rebuildPlan({ ...claim, reservation: undefined }, sw()), { kind: 'none' }, 'no annotation');
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:00:00:09 10.0.0.9' })), { kind: 'none' }, 'the switch holds a reservation for the claim, whatever it is');
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'ipam-claim:vms/vm1', 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:vms/vm1' })).kind, 'reserve', "the claim's own guard keys left behind");
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'port:other' })), { kind: 'taken', address: '10.0.0.5', holder: 'port:other' }, 'an IP held by a port');
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:other/vm' })), { kind: 'taken', address: '0a:58:0a:00:00:05', holder: 'ipam-claim:other/vm' }, 'the MAC held by another claim');
+  t.match(rebuildPlan({ ...claim, ips: ['10.0.0.6/24'] }, sw()), { kind: 'skip', reason: /does not match its status/ }, 'an annotation that is not the status');
+  t.match(rebuildPlan({ ...claim, ips: [] }, sw()), { kind: 'skip' }, 'no status');
+  t.match(rebuildPlan(claim, 'missing'), { kind: 'skip', reason: /"vmsw" is missing/ });
+  t.match(rebuildPlan(claim, 'ambiguous'), { kind: 'skip', reason: /ambiguous/ });
+  t.match(rebuildPlan(claim, sw({}, '10.1.0.0/24')), { kind: 'skip', reason: /not inside a subnet/ }, "outside the switch's subnet");
+  const excluded = { ...claim, ips: ['10.0.0.205/24'], reservation: { ...recorded, ips: ['10.0.0.205/24'] } };
+  t.match(rebuildPlan(excluded, sw()), { kind: 'skip', reason: /never handed out/ }, 'an excluded address');
+  const network = { ...claim, ips: ['10.0.0.0/24'], reservation: { ...recorded, ips: ['10.0.0.0/24'] } };
+  t.match(rebuildPlan(network, sw()), { kind: 'skip', reason: /never handed out/ }, 'the network address');
+  t.match(rebuildPlan(claim, { ...sw(), otherConfig: new Map() }), { kind: 'skip', reason: /not inside a subnet/ }, 'a switch without subnets');
+  t.match(rebuildPlan(claim, { ...sw(), otherConfig: new Map([['subnet', 'nonsense']]) }), { kind: 'skip', reason: /vmsw/ }, 'a switch with a broken subnet');
 });

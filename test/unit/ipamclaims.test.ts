@@ -11,7 +11,7 @@ import type { LogicalPort } from '../../daemon/ovn/ports.ts';
 import type { Operation } from '../../daemon/ovsdb/ops.ts';
 import type { LogicalSwitch } from '../../daemon/ovn/switches.ts';
 import { ownerExternalIds, OwnerKeys, roleOf, TargetKeys, targetIdsOf } from '../../daemon/ovn/ids.ts';
-import { ClaimCache, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
+import { ClaimCache, parseRecordedReservation, recordChanged, RESERVATION_ANNOTATION, statusChanged, toClaimInfo } from '../../daemon/k8s/ipamclaims.ts';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { orphanedReservations, type PlacedReservation } from '../../daemon/controller/claims.ts';
 import type { NbClient } from '../../daemon/ovn/nb.ts';
@@ -120,14 +120,51 @@ t.test('claim objects', async (t) => {
     interface: 'net1',
     ips: ['10.0.0.2/24'],
     ownerPod: 'p',
+    reservation: undefined,
   });
-  t.same(toClaimInfo({ metadata: { namespace: 'vms', name: 'vm1' } }), { namespace: 'vms', name: 'vm1', network: undefined, interface: undefined, ips: [], ownerPod: undefined });
+  t.same(toClaimInfo({ metadata: { namespace: 'vms', name: 'vm1' } }), { namespace: 'vms', name: 'vm1', network: undefined, interface: undefined, ips: [], ownerPod: undefined, reservation: undefined });
   t.equal(toClaimInfo({ metadata: { name: 'no-namespace' } }), undefined);
-  const claim = { namespace: 'vms', name: 'vm1', network: 'vmnet', interface: 'net1', ips: ['10.0.0.2/24'], ownerPod: 'p' };
-  t.notOk(statusChanged(claim, { ips: ['10.0.0.2/24'], ownerPod: 'p' }));
-  t.ok(statusChanged(claim, { ips: ['10.0.0.2/24'], ownerPod: 'q' }), 'a new owner pod');
-  t.ok(statusChanged(claim, { ips: ['10.0.0.3/24'], ownerPod: 'p' }), 'other addresses');
-  t.ok(statusChanged(claim, { ips: ['10.0.0.2/24', 'fd00::2/64'], ownerPod: 'p' }), 'more addresses');
+  const reservation = { logicalSwitch: 'sw', mac: '0a:58:0a:00:00:02', ips: ['10.0.0.2/24'] };
+  const claim = { namespace: 'vms', name: 'vm1', network: 'vmnet', interface: 'net1', ips: ['10.0.0.2/24'], ownerPod: 'p', reservation };
+  const status = { ips: ['10.0.0.2/24'], ownerPod: 'p', logicalSwitch: 'sw', mac: '0a:58:0a:00:00:02' };
+  t.notOk(statusChanged(claim, status));
+  t.ok(statusChanged(claim, { ...status, ownerPod: 'q' }), 'a new owner pod');
+  t.ok(statusChanged(claim, { ...status, ips: ['10.0.0.3/24'] }), 'other addresses');
+  t.ok(statusChanged(claim, { ...status, ips: ['10.0.0.2/24', 'fd00::2/64'] }), 'more addresses');
+  t.notOk(recordChanged(claim, status), 'the annotation records it');
+  t.ok(recordChanged(claim, { ...status, mac: '0a:58:0a:00:00:03' }), 'another MAC');
+  t.ok(recordChanged(claim, { ...status, logicalSwitch: 'other' }), 'another switch');
+  t.ok(recordChanged(claim, { ...status, ips: ['10.0.0.3/24'] }), 'other addresses');
+  t.ok(recordChanged({ ...claim, reservation: undefined }, status), 'no annotation');
+  const annotated = (value: unknown) => toClaimInfo({ metadata: { namespace: 'vms', name: 'vm1', annotations: { [RESERVATION_ANNOTATION]: value } } })?.reservation;
+  t.same(annotated(JSON.stringify(reservation)), reservation, 'the annotation is read');
+  t.equal(annotated(reservation), undefined, 'not a string');
+});
+
+t.test('the reservation annotation is validated', async (t) => {
+  const good = { logicalSwitch: 'sw', mac: '0a:58:0a:00:00:02', ips: ['10.0.0.2/24', 'fd00::2/64'] };
+  t.same(parseRecordedReservation(JSON.stringify(good)), good);
+  const bad: Array<[string, unknown]> = [
+    ['not JSON', '{'],
+    ['not an object', ['sw']],
+    ['no switch', { ...good, logicalSwitch: '' }],
+    ['a switch name with a space', { ...good, logicalSwitch: 'a b' }],
+    ['a switch name that is not a string', { ...good, logicalSwitch: 3 }],
+    ['a multicast MAC', { ...good, mac: '01:00:5e:00:00:01' }],
+    ['the broadcast MAC', { ...good, mac: 'ff:ff:ff:ff:ff:ff' }],
+    ['an all-zero MAC', { ...good, mac: '00:00:00:00:00:00' }],
+    ['an uppercase MAC', { ...good, mac: '0A:58:0A:00:00:02' }],
+    ['not a MAC', { ...good, mac: '0a:58:0a:00:00' }],
+    ['no addresses', { ...good, ips: [] }],
+    ['an address without prefix length', { ...good, ips: ['10.0.0.2'] }],
+    ['not an address', { ...good, ips: ['10.0.0.300/24'] }],
+    ['an address that is not a string', { ...good, ips: [167772162] }],
+    ['a repeated address', { ...good, ips: ['10.0.0.2/24', '10.0.0.2/24'] }],
+    ['too many addresses', { ...good, ips: Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 2}/24`) }],
+    ['too long', { ...good, logicalSwitch: 'x'.repeat(2000) }],
+  ];
+  for (const [why, value] of bad) t.equal(parseRecordedReservation(typeof value === 'string' ? value : JSON.stringify(value)), undefined, why);
+  t.equal(parseRecordedReservation(undefined), undefined, 'none');
 });
 
 t.test('claim cache and status writes, through the client library', async (t) => {
@@ -146,21 +183,25 @@ t.test('claim cache and status writes, through the client library', async (t) =>
   t.ok((await api.requests()).includes('GET /apis/k8s.cni.cncf.io/v1alpha1/namespaces/vms/ipamclaims/missing'));
 
   if (claim === undefined) return;
-  await cache.reportStatus(claim, { ips: ['10.70.0.2/29'], ownerPod: 'virt-launcher-a' }, signal());
+  const status = { ips: ['10.70.0.2/29'], ownerPod: 'virt-launcher-a', logicalSwitch: 'vmnet-sw', mac: '0a:58:0a:46:00:02' };
+  await cache.reportStatus(claim, status, signal());
   const stored = await api.get('ipamclaims', 'vms', 'vm1');
   t.same(stored?.['status'], { ips: ['10.70.0.2/29'], ownerPod: { name: 'virt-launcher-a' } }, 'the status subresource holds ips and owner');
   t.same(stored?.['spec'], { network: 'vmnet', interface: 'net1' }, 'spec untouched');
+  const annotations = (stored?.['metadata'] as { annotations?: Record<string, string> } | undefined)?.annotations;
+  t.same(JSON.parse(annotations?.[RESERVATION_ANNOTATION] ?? 'null'), { logicalSwitch: 'vmnet-sw', mac: '0a:58:0a:46:00:02', ips: ['10.70.0.2/29'] }, 'the annotation records the reservation');
   t.ok((await api.requests()).includes('PATCH /apis/k8s.cni.cncf.io/v1alpha1/namespaces/vms/ipamclaims/vm1/status'));
+  t.ok((await api.requests()).includes('PATCH /apis/k8s.cni.cncf.io/v1alpha1/namespaces/vms/ipamclaims/vm1'), 'the annotation, on the main resource');
 
   let updated = await cache.claim('vms', 'vm1', signal());
-  for (let i = 0; i < 50 && updated?.ownerPod === undefined; i++) {
+  for (let i = 0; i < 50 && (updated?.ownerPod === undefined || updated.reservation === undefined); i++) {
     await new Promise((r) => setTimeout(r, 20));
     updated = await cache.claim('vms', 'vm1', signal());
   }
   const patches = (await api.requests()).filter((r) => r.startsWith('PATCH')).length;
-  if (updated !== undefined && updated.ownerPod === 'virt-launcher-a') {
-    await cache.reportStatus(updated, { ips: ['10.70.0.2/29'], ownerPod: 'virt-launcher-a' }, signal());
-    t.equal((await api.requests()).filter((r) => r.startsWith('PATCH')).length, patches, 'an unchanged status is not written again');
+  if (updated !== undefined && updated.ownerPod === 'virt-launcher-a' && updated.reservation !== undefined) {
+    await cache.reportStatus(updated, status, signal());
+    t.equal((await api.requests()).filter((r) => r.startsWith('PATCH')).length, patches, 'an unchanged status and annotation are not written again');
   } else {
     t.fail('the cache did not see the status');
   }

@@ -49,7 +49,7 @@ t.test('an IPAMClaim without a reservation asks for the addresses of its status'
   const sw = (ids: Record<string, string> = {}): LogicalSwitch => ({ uuid: SWITCH_UUID, name: 'lostnet', ports: [], otherConfig, externalIds: new Map(Object.entries(ids)) });
   const settings = parseIpamSettings(otherConfig, new Map());
   const wanted: StaticRequest = { ips: undefined, mac: undefined, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: { name: 'vm1', field: 'ipam-claim-reference' } };
-  const claim = (ips: string[]): ClaimInfo => ({ namespace: 'vms', name: 'vm1', network: 'lostnet', interface: 'net1', ips, ownerPod: 'pod-1' });
+  const claim = (ips: string[]): ClaimInfo => ({ namespace: 'vms', name: 'vm1', network: 'lostnet', interface: 'net1', ips, ownerPod: 'pod-1', reservation: undefined });
 
   const asked = claimStatusRequest(wanted, claim(['10.72.0.5/24']), sw(), settings);
   t.same(asked.ips, [{ address: '10.72.0.5', prefixLength: 24 }], 'the status addresses');
