@@ -147,4 +147,54 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
     t.ok(all.some((p) => p.ip === first?.ip), `including ${first?.ip ?? '?'}`);
     for (const p of all) await detach(t, p);
   });
+
+  t.test("a stopped VM's reservation the NB lacks is rebuilt by the controller from the claim's annotation", async (t) => {
+    const controller = startController(t, { netns: nodes.a.netns.name, kubeconfig, nbDb: nodes.a.env.NB_DB, api, resyncInterval: '2s' });
+    await controller.leading();
+    await claim('vm2.vmnet');
+    const vm = await attach(t, nodes.a, { claim: 'vm2.vmnet' });
+    t.equal(vm.out.exitCode, 0, vm.out.stdout + vm.out.stderr);
+    const ip = vm.ip.split('/')[0] ?? '';
+    const recorded = await until('the reservation annotation', async () => {
+      const metadata = (await api.get('ipamclaims', NAMESPACE, 'vm2.vmnet'))?.['metadata'] as { annotations?: Record<string, string> } | undefined;
+      return metadata?.annotations?.['ovn-multinet.io/reservation'];
+    });
+    t.same(JSON.parse(recorded), { logicalSwitch: NETWORK, mac: vm.mac, ips: [vm.ip] }, 'the daemon recorded the switch, MAC and addresses on the claim');
+    await detach(t, vm);
+    const reservation = `"ovn-multinet/ipam-claim:${NAMESPACE}/vm2.vmnet"="${vm.mac} ${ip}"`;
+    t.match(await reservations(), reservation, 'the stopped VM keeps its reservation');
+    const rebuilt = (): number => controller.logs().split('\n').filter((l) => l.includes('rebuilt from its annotation') && l.includes('vm2.vmnet')).length;
+    t.equal(rebuilt(), 0, 'nothing to rebuild yet');
+
+    // As an older NB would lack them: the reservation and its guard keys go, in one transaction.
+    const ownKeys = [`"ovn-multinet/ipam-claim:${NAMESPACE}/vm2.vmnet"`, `"ovn-multinet/addr:${ip}"`, `"ovn-multinet/addr:${vm.mac}"`];
+    await nodes.nbctl(['remove', 'logical_switch', NETWORK, 'external_ids', ...ownKeys]);
+    const start = Date.now();
+    const back = await until('the reservation rebuilt', async () => ((await reservations()).includes(reservation) ? Date.now() - start : undefined), 10_000);
+    t.ok(back <= 5000, `rebuilt ${back} ms after it went (≤ 5 s)`);
+    t.equal(rebuilt(), 1, 'by the controller');
+    t.match(await reservations(), `"ovn-multinet/addr:${ip}"="ipam-claim:${NAMESPACE}/vm2.vmnet"`, 'with its guard keys');
+    const thief = await attach(t, nodes.b, { persistent: false, ips: [vm.ip] });
+    t.equal(thief.out.json?.['code'], 103, `another pod asking for ${vm.ip} is refused: ${thief.out.stdout}`);
+    const next = await attach(t, nodes.b, { claim: 'vm2.vmnet' });
+    t.equal(next.out.exitCode, 0, next.out.stdout + next.out.stderr);
+    t.equal(next.ip, vm.ip, "the claim's next pod gets its address");
+    t.equal(next.mac, vm.mac, 'and its MAC');
+    await detach(t, next);
+
+    // Lost again while another port took the address (as an older NB gave it out): never taken back.
+    await nodes.nbctl(['remove', 'logical_switch', NETWORK, 'external_ids', ...ownKeys, '--',
+      'lsp-add', NETWORK, 'intruder', '--', 'set', 'logical_switch_port', 'intruder', `addresses="0a:00:00:00:00:fe ${ip}"`, '--',
+      'set', 'logical_switch', NETWORK, `external_ids:"ovn-multinet/addr:${ip}"="port:intruder"`]);
+    t.teardown(() => nodes.nbctl(['--if-exists', 'lsp-del', 'intruder']));
+    const warned = await until('the warning', () => controller.logs().split('\n').find((l) => l.includes('is not rebuilt') && l.includes('vm2.vmnet')), 10_000);
+    t.match(warned, `${ip} is held by port:intruder`, `logged, naming the holder: ${warned}`);
+    await new Promise((r) => setTimeout(r, 2500));
+    t.notMatch(await reservations(), `ipam-claim:${NAMESPACE}/vm2.vmnet`, 'not rebuilt, a resync later');
+    t.match(await reservations(), `"ovn-multinet/addr:${ip}"="port:intruder"`, "the intruder's guard key is untouched");
+    // Once the address is free again, the reservation is rebuilt.
+    await nodes.nbctl(['lsp-del', 'intruder', '--', 'remove', 'logical_switch', NETWORK, 'external_ids', `"ovn-multinet/addr:${ip}"`]);
+    await until('rebuilt once the address is free', async () => ((await reservations()).includes(reservation) ? true : undefined), 10_000);
+    t.equal(rebuilt(), 2, 'by the controller again');
+  });
 });
