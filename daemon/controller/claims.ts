@@ -10,7 +10,8 @@
  * claim's RESERVATION_ANNOTATION, written by the daemon of its last ADD. The annotation is a
  * request, never a permission (a namespace user can edit it): it is followed only when it matches
  * the claim's status.ips (the status subresource, which the daemons write), only on the switch it
- * names when that switch has no reservation for the claim, only for addresses inside the switch's
+ * names when a Network admits the claim's namespace there (as an ADD needs, k8s/access.ts) and
+ * that switch has no reservation for the claim, only for addresses inside the switch's
  * subnets that the allocator may hand out and that no one else holds, in one guarded transaction
  * (reserveOps: a concurrent ADD of the claim, or of another pod, wins cleanly).
  */
@@ -22,6 +23,8 @@ import { addressKey, holderValue } from '../ipam/guards.ts';
 import { neverHandedOut, parseIpamSettings, subnetOf, type IpamSettings } from '../ipam/pool.ts';
 import { switchNamed, type LogicalSwitch } from '../ovn/switches.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
+import { notAdmitted } from '../k8s/access.ts';
+import { toNetworkInfo } from '../k8s/networks.ts';
 import { IPAMCLAIM_GROUP, IPAMCLAIM_PLURAL, IPAMCLAIM_VERSION, RESERVATION_ANNOTATION, toClaimInfo, type ClaimInfo } from '../k8s/ipamclaims.ts';
 import { withSignal } from '../k8s/signal.ts';
 import { WatchedCache } from '../k8s/watch.ts';
@@ -73,8 +76,9 @@ export function nbReservations(nb: ControllerNbClient): ReservationStore {
 /**
  * What to do about a claim's recorded reservation: nothing (none recorded, or the switch holds
  * one for the claim), reserve it again, leave it because an address is `taken` by another holder,
- * or `skip` it (why: an annotation that does not match the status, a switch missing, an address
- * the switch may not hand out). Pure.
+ * or `skip` it (why: an annotation that does not match the status, no Network admitting the
+ * claim's namespace on the switch (`admitted`), a switch missing, an address the switch may not
+ * hand out). Pure.
  */
 export type RebuildPlan =
   | { kind: 'none' }
@@ -82,13 +86,14 @@ export type RebuildPlan =
   | { kind: 'taken'; address: string; holder: string }
   | { kind: 'skip'; reason: string };
 
-export function rebuildPlan(claim: ClaimInfo, sw: SwitchView | 'missing' | 'ambiguous'): RebuildPlan {
+export function rebuildPlan(claim: ClaimInfo, sw: SwitchView | 'missing' | 'ambiguous', admitted: boolean): RebuildPlan {
   const recorded = claim.reservation;
   if (recorded === undefined) return { kind: 'none' };
   const name = `${claim.namespace}/${claim.name}`;
   if (recorded.ips.length !== claim.ips.length || recorded.ips.some((ip, i) => ip !== claim.ips[i])) {
     return { kind: 'skip', reason: `its ${RESERVATION_ANNOTATION} annotation does not match its status.ips` };
   }
+  if (!admitted) return { kind: 'skip', reason: `no Network admits namespace ${claim.namespace} on logical switch ${JSON.stringify(recorded.logicalSwitch)}` };
   if (sw === 'missing' || sw === 'ambiguous') return { kind: 'skip', reason: `logical switch ${JSON.stringify(recorded.logicalSwitch)} is ${sw}` };
   if (sw.externalIds.has(claimKey(name))) return { kind: 'none' };
   let settings: IpamSettings;
@@ -151,7 +156,8 @@ export class ClaimReleaser implements LeaderLoop {
     this.#claims = claims;
     this.#reported.clear();
     claims.start();
-    this.#offs = [claims.onChange(() => this.#trigger.schedule()), this.#ctx.nb.onChange(() => this.#trigger.schedule())];
+    const schedule = (): void => this.#trigger.schedule();
+    this.#offs = [claims.onChange(schedule), this.#ctx.nb.onChange(schedule), this.#ctx.caches.onChange(schedule)];
     this.#trigger.start(signal);
   }
 
@@ -183,6 +189,8 @@ export class ClaimReleaser implements LeaderLoop {
       await this.#store.release(r, signal);
       this.#log.info({ claim: r.claim, switch: r.switchName, mac: r.mac, ips: r.ips }, 'IPAMClaim deleted: its addresses are released');
     }
+    // Rebuilding asks the Networks and namespaces whether the claim's namespace may use the switch.
+    if (!this.#ctx.caches.synced) return 'retry';
     for (const raw of cache.list()) {
       const claim = toClaimInfo(raw);
       if (claim !== undefined) await this.#rebuild(claim, signal);
@@ -197,11 +205,22 @@ export class ClaimReleaser implements LeaderLoop {
     this.#log.warn({ claim, ...fields }, msg);
   }
 
+  /** Whether a Network covering logical switch `switchName` admits `namespace` (k8s/access.ts, as an ADD's check). */
+  #admitted(namespace: string, switchName: string): boolean {
+    const labels = this.#ctx.caches.namespaces().find((n) => n.name === namespace)?.labels;
+    if (labels === undefined) return false;
+    return this.#ctx.caches.networks().some((n) => {
+      const info = toNetworkInfo(n.raw);
+      if (info === undefined || info.grant instanceof Error || info.grant.switchName !== switchName) return false;
+      return notAdmitted({ name: info.name, namespaceSelector: info.namespaceSelector, grant: info.grant }, labels) === undefined;
+    });
+  }
+
   async #rebuild(claim: ClaimInfo, signal: AbortSignal): Promise<void> {
     const name = `${claim.namespace}/${claim.name}`;
     const switchName = claim.reservation?.logicalSwitch ?? '';
     const sw = claim.reservation === undefined ? 'missing' : this.#store.switchNamed(switchName);
-    const plan = rebuildPlan(claim, sw);
+    const plan = rebuildPlan(claim, sw, claim.reservation !== undefined && this.#admitted(claim.namespace, switchName));
     switch (plan.kind) {
       case 'none':
         this.#reported.delete(name);

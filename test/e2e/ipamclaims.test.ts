@@ -196,5 +196,18 @@ t.test('IPAMClaims across two nodes', { skip }, async (t) => {
     await nodes.nbctl(['lsp-del', 'intruder', '--', 'remove', 'logical_switch', NETWORK, 'external_ids', `"ovn-multinet/addr:${ip}"`]);
     await until('rebuilt once the address is free', async () => ((await reservations()).includes(reservation) ? true : undefined), 10_000);
     t.equal(rebuilt(), 2, 'by the controller again');
+
+    // A switch no Network admits the claim's namespace on (as when the annotation names another
+    // tenant's switch): nothing is reserved there.
+    await api.upsertNetwork({ name: NETWORK, logicalSwitch: NETWORK, namespaceSelector: { matchLabels: { tenant: 'other' } } });
+    t.teardown(() => api.upsertNetwork({ name: NETWORK, logicalSwitch: NETWORK, namespaceSelector: {} }));
+    await nodes.nbctl(['remove', 'logical_switch', NETWORK, 'external_ids', ...ownKeys]);
+    const refused = await until('the warning', () => controller.logs().split('\n').find((l) => l.includes('no Network admits namespace vms')), 10_000);
+    t.match(refused, 'vm2.vmnet', `logged: ${refused}`);
+    await new Promise((r) => setTimeout(r, 2500));
+    t.notMatch(await reservations(), `ipam-claim:${NAMESPACE}/vm2.vmnet`, 'not rebuilt on a switch the namespace may not use');
+    await api.upsertNetwork({ name: NETWORK, logicalSwitch: NETWORK, namespaceSelector: {} });
+    await until('rebuilt once a Network admits the namespace', async () => ((await reservations()).includes(reservation) ? true : undefined), 10_000);
+    t.equal(rebuilt(), 3, 'by the controller');
   });
 });

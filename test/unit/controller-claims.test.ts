@@ -91,21 +91,22 @@ t.test('which recorded reservations a pass rebuilds', async (t) => {
     otherConfig: new Map([['subnet', subnet], ['exclude_ips', '10.0.0.200..10.0.0.210']]),
     externalIds: new Map(Object.entries(ids)),
   });
-  t.same(rebuildPlan(claim, sw()), { kind: 'reserve', reservation: { claim: 'vms/vm1', mac: '0a:58:0a:00:00:05', ips: ['10.0.0.5'] } }, 'missing: reserved again, addresses without prefix');
-  t.same(rebuildPlan({ ...claim, reservation: undefined }, sw()), { kind: 'none' }, 'no annotation');
-  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:00:00:09 10.0.0.9' })), { kind: 'none' }, 'the switch holds a reservation for the claim, whatever it is');
-  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'ipam-claim:vms/vm1', 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:vms/vm1' })).kind, 'reserve', "the claim's own guard keys left behind");
-  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'port:other' })), { kind: 'taken', address: '10.0.0.5', holder: 'port:other' }, 'an IP held by a port');
-  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:other/vm' })), { kind: 'taken', address: '0a:58:0a:00:00:05', holder: 'ipam-claim:other/vm' }, 'the MAC held by another claim');
-  t.match(rebuildPlan({ ...claim, ips: ['10.0.0.6/24'] }, sw()), { kind: 'skip', reason: /does not match its status/ }, 'an annotation that is not the status');
-  t.match(rebuildPlan({ ...claim, ips: [] }, sw()), { kind: 'skip' }, 'no status');
-  t.match(rebuildPlan(claim, 'missing'), { kind: 'skip', reason: /"vmsw" is missing/ });
-  t.match(rebuildPlan(claim, 'ambiguous'), { kind: 'skip', reason: /ambiguous/ });
-  t.match(rebuildPlan(claim, sw({}, '10.1.0.0/24')), { kind: 'skip', reason: /not inside a subnet/ }, "outside the switch's subnet");
+  t.same(rebuildPlan(claim, sw(), true), { kind: 'reserve', reservation: { claim: 'vms/vm1', mac: '0a:58:0a:00:00:05', ips: ['10.0.0.5'] } }, 'missing: reserved again, addresses without prefix');
+  t.same(rebuildPlan({ ...claim, reservation: undefined }, sw(), true), { kind: 'none' }, 'no annotation');
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:00:00:09 10.0.0.9' }), true), { kind: 'none' }, 'the switch holds a reservation for the claim, whatever it is');
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'ipam-claim:vms/vm1', 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:vms/vm1' }), true).kind, 'reserve', "the claim's own guard keys left behind");
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'port:other' }), true), { kind: 'taken', address: '10.0.0.5', holder: 'port:other' }, 'an IP held by a port');
+  t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:other/vm' }), true), { kind: 'taken', address: '0a:58:0a:00:00:05', holder: 'ipam-claim:other/vm' }, 'the MAC held by another claim');
+  t.match(rebuildPlan({ ...claim, ips: ['10.0.0.6/24'] }, sw(), true), { kind: 'skip', reason: /does not match its status/ }, 'an annotation that is not the status');
+  t.match(rebuildPlan({ ...claim, ips: [] }, sw(), true), { kind: 'skip' }, 'no status');
+  t.match(rebuildPlan(claim, 'missing', true), { kind: 'skip', reason: /"vmsw" is missing/ });
+  t.match(rebuildPlan(claim, sw(), false), { kind: 'skip', reason: /no Network admits namespace vms on logical switch "vmsw"/ }, "a switch the claim's namespace may not use");
+  t.match(rebuildPlan(claim, 'ambiguous', true), { kind: 'skip', reason: /ambiguous/ });
+  t.match(rebuildPlan(claim, sw({}, '10.1.0.0/24'), true), { kind: 'skip', reason: /not inside a subnet/ }, "outside the switch's subnet");
   const excluded = { ...claim, ips: ['10.0.0.205/24'], reservation: { ...recorded, ips: ['10.0.0.205/24'] } };
-  t.match(rebuildPlan(excluded, sw()), { kind: 'skip', reason: /never handed out/ }, 'an excluded address');
+  t.match(rebuildPlan(excluded, sw(), true), { kind: 'skip', reason: /never handed out/ }, 'an excluded address');
   const network = { ...claim, ips: ['10.0.0.0/24'], reservation: { ...recorded, ips: ['10.0.0.0/24'] } };
-  t.match(rebuildPlan(network, sw()), { kind: 'skip', reason: /never handed out/ }, 'the network address');
-  t.match(rebuildPlan(claim, { ...sw(), otherConfig: new Map() }), { kind: 'skip', reason: /not inside a subnet/ }, 'a switch without subnets');
-  t.match(rebuildPlan(claim, { ...sw(), otherConfig: new Map([['subnet', 'nonsense']]) }), { kind: 'skip', reason: /vmsw/ }, 'a switch with a broken subnet');
+  t.match(rebuildPlan(network, sw(), true), { kind: 'skip', reason: /never handed out/ }, 'the network address');
+  t.match(rebuildPlan(claim, { ...sw(), otherConfig: new Map() }, true), { kind: 'skip', reason: /not inside a subnet/ }, 'a switch without subnets');
+  t.match(rebuildPlan(claim, { ...sw(), otherConfig: new Map([['subnet', 'nonsense']]) }, true), { kind: 'skip', reason: /vmsw/ }, 'a switch with a broken subnet');
 });
