@@ -90,12 +90,13 @@ export function rebuildPlan(claim: ClaimInfo, sw: SwitchView | 'missing' | 'ambi
   const recorded = claim.reservation;
   if (recorded === undefined) return { kind: 'none' };
   const name = `${claim.namespace}/${claim.name}`;
+  // Whatever the annotation says, a reservation there is the NB's word.
+  if (typeof sw !== 'string' && sw.externalIds.has(claimKey(name))) return { kind: 'none' };
   if (recorded.ips.length !== claim.ips.length || recorded.ips.some((ip, i) => ip !== claim.ips[i])) {
     return { kind: 'skip', reason: `its ${RESERVATION_ANNOTATION} annotation does not match its status.ips` };
   }
   if (!admitted) return { kind: 'skip', reason: `no Network admits namespace ${claim.namespace} on logical switch ${JSON.stringify(recorded.logicalSwitch)}` };
   if (sw === 'missing' || sw === 'ambiguous') return { kind: 'skip', reason: `logical switch ${JSON.stringify(recorded.logicalSwitch)} is ${sw}` };
-  if (sw.externalIds.has(claimKey(name))) return { kind: 'none' };
   let settings: IpamSettings;
   try {
     settings = parseIpamSettings(sw.otherConfig, sw.externalIds);

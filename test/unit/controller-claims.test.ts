@@ -94,6 +94,7 @@ t.test('which recorded reservations a pass rebuilds', async (t) => {
   t.same(rebuildPlan(claim, sw(), true), { kind: 'reserve', reservation: { claim: 'vms/vm1', mac: '0a:58:0a:00:00:05', ips: ['10.0.0.5'] } }, 'missing: reserved again, addresses without prefix');
   t.same(rebuildPlan({ ...claim, reservation: undefined }, sw(), true), { kind: 'none' }, 'no annotation');
   t.same(rebuildPlan(claim, sw({ 'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:00:00:09 10.0.0.9' }), true), { kind: 'none' }, 'the switch holds a reservation for the claim, whatever it is');
+  t.same(rebuildPlan({ ...claim, ips: ['10.0.0.6/24'] }, sw({ 'ovn-multinet/ipam-claim:vms/vm1': '0a:58:0a:00:00:05 10.0.0.5' }), false), { kind: 'none' }, 'nothing to say about a claim whose reservation is there');
   t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'ipam-claim:vms/vm1', 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:vms/vm1' }), true).kind, 'reserve', "the claim's own guard keys left behind");
   t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:10.0.0.5': 'port:other' }), true), { kind: 'taken', address: '10.0.0.5', holder: 'port:other' }, 'an IP held by a port');
   t.same(rebuildPlan(claim, sw({ 'ovn-multinet/addr:0a:58:0a:00:00:05': 'ipam-claim:other/vm' }), true), { kind: 'taken', address: '0a:58:0a:00:00:05', holder: 'ipam-claim:other/vm' }, 'the MAC held by another claim');
