@@ -16,7 +16,7 @@ import { configurePodInterface, inspectPodInterface } from '../netlink/pod.ts';
 import { deleteLink, findLink } from '../netlink/link.ts';
 import { ApiServerUnreachableError, AttachmentConflictError, BridgeMissingError, ClaimLookupError, InvalidConfigError, isErrno, PortWithoutMacError } from '../errors.ts';
 import type { NetnsHandle } from '../netlink/netns.ts';
-import { ipamOnlyIps, portEntry, portRecord, RECORD_KEYS, type LogicalPort } from '../ovn/ports.ts';
+import { holdsRecord, ipamOnlyIps, portEntry, portRecord, RECORD_KEYS, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
@@ -255,8 +255,12 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const binding = (async () => {
       // A fresh attachment's port was made with its veth; a repeated ADD checks the one it finds.
       if (made === undefined) await ensureBridgePort(ctx, bound, undo, signal);
-      // What the node keeps of the port, to make it again should it vanish (restore.ts).
-      await ctx.ovs.transact(recordInterfaceOps(vethName, portRecord(port, sw.name), RECORD_KEYS), signal);
+      // What the node keeps of the port, to make it again should it vanish (restore.ts); a
+      // repeated ADD finds it written.
+      const record = portRecord(port, sw.name);
+      if (!holdsRecord(findInterface(ctx.ovs, vethName)?.externalIds ?? new Map(), record)) {
+        await ctx.ovs.transact(recordInterfaceOps(vethName, record, RECORD_KEYS), signal);
+      }
       await waitOvnInstalled(ctx.ovs, vethName, port.name, signal);
     })();
     // Both settle before the undo stack may run, whichever fails first.

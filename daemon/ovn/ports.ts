@@ -86,6 +86,11 @@ export function portRecord(port: LogicalPort, switchName: string): Map<string, s
 /** Every key portRecord may write: an older record's, replaced by a new one. */
 export const RECORD_KEYS: readonly string[] = [...Object.values(RecordKeys), OwnerKeys.ipamClaim];
 
+/** Whether an Interface's external_ids hold exactly `record` among the RECORD_KEYS (nothing to write). */
+export function holdsRecord(ids: ReadonlyMap<string, string>, record: ReadonlyMap<string, string>): boolean {
+  return RECORD_KEYS.every((key) => ids.get(key) === record.get(key));
+}
+
 /** A port as an Interface's record describes it (portRecord), or undefined when it has none. */
 export interface RecordedPort {
   switchName: string;
