@@ -10,10 +10,9 @@ import { ovsModel } from './ovsdb/models/vswitch.ts';
 import { createLogger, type Logger } from './lib/log.ts';
 import { listenCniSocket } from './server/socket.ts';
 import { createHandler } from './server/handler.ts';
-import { nbClient, NB_MONITOR, type NbClient } from './ovn/nb.ts';
-import { NbScope } from './ovn/scope.ts';
+import type { NbClient } from './ovn/nb.ts';
+import { nodeNbView } from './ovn/node-view.ts';
 import { releaseDhcpWithSwitches } from './ovn/dhcp-release.ts';
-import { indexNb } from './ovn/indexes.ts';
 import { OVS_MONITOR, type OvsClient } from './ovs/bridge.ts';
 import { startThreadpool } from './netlink/netns.ts';
 import type { Attacher } from './attachments/context.ts';
@@ -104,13 +103,8 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   await startThreadpool();
   const bootId = (await readFile(options.bootIdFile, 'utf8')).trim();
   const ovs = modelClient(ovsModel, OVS_MONITOR, { remotes: [options.ovsDb], logger: log, echoIntervalMs: echoIntervalFor(options.dbInactivityProbeMs) });
-  // Only what this node needs of the shared NB: its own ports, and the switches it serves.
-  const scope = new NbScope(options.nodeName, log);
-  const nb = nbClient(options, NB_MONITOR, log, scope.conditions);
-  scope.attach(nb);
+  const { nb, scope } = nodeNbView(options, options.nodeName, log);
   releaseDhcpWithSwitches(nb, log);
-  // Indexed as rows arrive, so the first ADD finds them built.
-  indexNb(nb);
   ovs.start();
   nb.start();
   ovs.on('connected', (remote) => log.info({ remote }, 'connected to the local Open_vSwitch database'));
