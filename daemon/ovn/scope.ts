@@ -37,7 +37,7 @@ import type { WatchSpec } from '../ovsdb/watch.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import type { Logger } from '../lib/log.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
-import { portsByNode, portsBySwitchKey, portsByType, switchesByPort } from './indexes.ts';
+import { portsByNode, portsBySwitchKey, portsByType, switchesByName, switchesByPort } from './indexes.ts';
 import type { NbClient, NbRows, NbSelection, SwitchRow } from './nb.ts';
 
 /** How long a condition change or a watch may take before it is retried with the next change. */
@@ -82,6 +82,8 @@ export class NbScope {
   readonly #served = new Set<string>();
   /** Requests holding each served name (holding()). */
   readonly #holds = new Map<string, number>();
+  /** Served names whose switch a catch-up brought into view (or found missing). */
+  readonly #caughtUp = new Set<string>();
   /** Served names unused, by name: since when. */
   readonly #idleSince = new Map<string, number>();
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -205,8 +207,8 @@ export class NbScope {
    * after the first, it costs nothing.
    */
   serve(name: string, signal: AbortSignal): Promise<void> {
-    if (this.#served.has(name) && !this.#serving.has(name)) return Promise.resolve();
     let pending = this.#serving.get(name);
+    if (pending === undefined && this.#served.has(name) && this.#inView(name)) return Promise.resolve();
     if (pending === undefined) {
       this.#served.add(name);
       pending = this.#catchUp(signal).finally(() => {
@@ -216,6 +218,16 @@ export class NbScope {
       this.#serving.set(name, pending);
     }
     return pending;
+  }
+
+  /**
+   * Whether a served name's switch is in view with every port on it: it was there when a catch-up
+   * ended, and its watch holds its ports (a switch that does not exist needs nothing).
+   */
+  #inView(name: string): boolean {
+    const nb = this.#nb;
+    if (nb === undefined || !this.#caughtUp.has(name)) return false;
+    return [...switchesByName(nb).get(name)].every((uuid) => nb.watchLoaded(`${WATCH_PREFIX}${uuid}`));
   }
 
   /**
@@ -292,6 +304,7 @@ export class NbScope {
       if (sw !== undefined && (homes.has(sw._uuid) || now - since < this.#lingerMs)) continue;
       this.#idleSince.delete(name);
       this.#served.delete(name);
+      this.#caughtUp.delete(name);
       left++;
     }
     if (left > 0) {
@@ -312,9 +325,12 @@ export class NbScope {
     const nb = this.#nb;
     if (nb === undefined) return;
     await nb.updateConditions(signal);
+    const names = [...this.#served];
+    await nb.updateConditions(signal);
     await this.#watchSwitches(signal, graceMs);
     await this.#watchSwitches(signal, graceMs);
     await nb.updateConditions(signal);
+    for (const name of names) if (this.#served.has(name)) this.#caughtUp.add(name);
   }
 
   #schedule(): void {
