@@ -58,7 +58,7 @@ export async function releasePortsOf(nb: NbClient, node: string, signal: AbortSi
  */
 export async function releaseNode(flags: NbFlags, node: string, log: Logger, signal: AbortSignal): Promise<ReleasedPort[]> {
   // The conditions are read at connect time, after the client exists.
-  const client: NbClient = nbClient(flags, NODE_PORTS_MONITOR, log, () => nodePortConditions(node, client));
+  const client: NbClient = nbClient(flags, NODE_PORTS_MONITOR, log, { conditions: () => nodePortConditions(node, client) });
   client.start();
   try {
     await client.waitConnected(signal);

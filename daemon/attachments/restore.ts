@@ -180,9 +180,8 @@ export class PortRestorer {
     if (mac === undefined) return refuse('its recorded addresses have no MAC', { addresses: record.entry });
     // The switch, and every port on it, in view: who uses the addresses now.
     await this.#ctx.scope.serve(record.switchName, signal);
-    // Condition changes are sent in turn: once this one is answered, the one the loss brought
-    // (a port of another NB client that came with it, asked for by uuid) is in the cache too.
-    await nb.updateConditions(signal);
+    // What the loss brought (a port of another NB client that came with it) is in the cache too.
+    await this.#ctx.scope.refresh(signal);
     try {
       const made = await recreateLogicalPort(nb, { switchName: record.switchName, name, mac, ips, portSecurity: record.portSecurity, externalIds: port.externalIds, ipamClaim: record.ipamClaim }, signal);
       this.#refused.delete(key);

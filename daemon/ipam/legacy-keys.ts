@@ -179,8 +179,7 @@ export async function convertLegacyKeys(nb: NbClient, sw: LogicalSwitch, log: Lo
 
 /**
  * At start: the switches of this node's ports (by their `ovn-multinet/switch` key), once they are
- * in view (NbScope brings them after the ports), each converted as far as it is in view (the
- * switch's keys and this node's ports); the first request that serves one converts the rest.
+ * in view (NbScope brings them with every port on them), each converted whole.
  */
 export async function convertLegacyKeysAtStart(nb: NbClient, node: string, log: Logger, signal: AbortSignal): Promise<void> {
   const switches = new Set<Uuid>();

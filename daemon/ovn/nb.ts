@@ -34,17 +34,24 @@ export type DhcpRow = NbRows[typeof NbTable.DHCP_Options];
 export const nbOps = typedOps<NbTables>();
 
 
+/** What of the monitored tables a client holds (client.ts options of the same names). */
+export interface NbSelection {
+  readonly conditions: () => MonitorConditions;
+  readonly watched?: ReadonlyArray<(typeof NbTable)[keyof typeof NbTable]>;
+  readonly prepare?: (signal: AbortSignal) => Promise<void>;
+}
+
 /**
  * Not started; with several remotes (a raft cluster) it talks to the leader only. With
- * `conditions`, only the rows they select are monitored (the daemon's NbScope).
+ * `selection`, only the rows it selects are held (the daemon's NbScope).
  */
-export function nbClient<const Spec extends MonitorSpecOf<NbTables>>(flags: NbFlags, monitor: Spec, logger: Logger, conditions?: () => MonitorConditions): OvsdbClient<Monitored<NbTables, Spec>> {
+export function nbClient<const Spec extends MonitorSpecOf<NbTables>>(flags: NbFlags, monitor: Spec, logger: Logger, selection?: NbSelection): OvsdbClient<Monitored<NbTables, Spec>> {
   return modelClient(nbModel, monitor, {
     remotes: flags.nbDb,
     leaderOnly: flags.nbDb.length > 1,
     echoIntervalMs: echoIntervalFor(flags.dbInactivityProbeMs),
     logger,
     ...(flags.nbTls === undefined ? {} : { tls: flags.nbTls }),
-    ...(conditions === undefined ? {} : { conditions }),
+    ...selection,
   });
 }

@@ -18,7 +18,7 @@ export interface NodeNbView {
 export function nodeNbView(flags: NbFlags, node: string, log: Logger): NodeNbView {
   // Only what this node needs of the shared NB: its own ports, and the switches it serves.
   const scope = new NbScope(node, log);
-  const nb = nbClient(flags, NB_MONITOR, log, scope.conditions);
+  const nb = nbClient(flags, NB_MONITOR, log, scope.selection);
   scope.attach(nb);
   // Indexed as rows arrive, so the first ADD finds them built.
   indexNb(nb);

@@ -1,32 +1,46 @@
 /**
  * What of the shared NB this node's daemon monitors (ovn-controller's conditional monitoring,
  * for the NB): not the cluster's ports, only
- * - this node's own logical switch ports (the `node` owner key, or the `migration-target/node`
- *   key of an IPAMClaim's port it shares during a live migration), and their switches;
- * - the switches it serves (a network used here since the daemon started), with every port on
- *   them: ovn-multinet's by the `switch` key each of its ports carries, anyone else's (an admin,
+ * - the switches in view: those it serves (a network used here since the daemon started) and
+ *   those that carry a port of this node (the `node` owner key, or the `migration-target/node`
+ *   key of an IPAMClaim's port it shares during a live migration), each with every port on it:
+ *   ovn-multinet's by the `switch` key each of its ports carries, anyone else's (an admin,
  *   Neutron) by uuid;
  * - the router ports that served switches connect to, and the DHCP options ovn-multinet made
  *   for them.
  * Rows of other switches never reach the daemon, so its memory and work grow with its own pods
- * and networks, not with the size of the NB. The selection grows when a network is first used
- * here (serve()); after a restart it is rebuilt from this node's ports. It shrinks too: a name
- * that no request holds (holding()) and whose switch carries no port of this node leaves it, at
- * once when no such switch exists, else after `lingerMs` unused (so a burst of ADDs on a network
- * does not move the conditions back and forth); the names that leave together leave in one
- * condition change. So names asked for once, existing or not, do not stay for ever.
+ * and networks, not with the size of the NB.
+ *
+ * What it costs the NB: ovsdb-server (3.1) scans the whole Logical_Switch_Port table for a
+ * monitor's initial contents and for every change of its condition (about 0.15 s at 100,000
+ * ports, during which it answers nobody). So the port table is never in the monitor whose
+ * condition moves: each switch in view has a watch of its own (ovsdb/watch.ts: a monitor made
+ * without initial contents, whose rows are read by uuid from the switch's `ports`), made when the
+ * switch comes into view, replaced when a port of someone else comes or goes on it, ended when
+ * it leaves; the switches, router ports and DHCP options (small tables) stay in that monitor.
+ * This node's own ports are found once, at the first connection, by one select; after that
+ * they come with their switches' watches.
+ *
+ * The selection grows when a network is first used here (serve()); after a restart it is
+ * rebuilt from this node's ports. It shrinks too: a name that no request holds (holding()) and
+ * whose switch carries no port of this node leaves it, at once when no such switch exists, else
+ * after `lingerMs` unused (so a burst of ADDs on a network does not move the selection back and
+ * forth); the names that leave together leave in one condition change. So names asked for once,
+ * existing or not, do not stay for ever.
  */
 import type { MonitorConditions } from '../ovsdb/monitor.ts';
-import { condition, eq } from '../ovsdb/ops.ts';
+import { condition, eq, select } from '../ovsdb/ops.ts';
+import type { Condition } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import type { RowChange } from '../ovsdb/cache.ts';
+import type { WatchSpec } from '../ovsdb/watch.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import type { Logger } from '../lib/log.ts';
 import { OwnerKeys, ScopeKeys, TargetKeys } from './ids.ts';
-import { portsByNode, portsBySwitchKey, portsByType, switchesByPort } from './indexes.ts';
-import type { NbClient, NbRows, SwitchRow } from './nb.ts';
+import { portsByNode, portsBySwitchKey, portsByType, switchesByName, switchesByPort } from './indexes.ts';
+import type { NbClient, NbRows, NbSelection, SwitchRow } from './nb.ts';
 
-/** How long a condition change may take before it is retried with the next change. */
+/** How long a condition change or a watch may take before it is retried with the next change. */
 const CHANGE_TIMEOUT_MS = 10_000;
 
 /** How long a served switch stays in view unused, by default: a minute, the reconciler's grace. */
@@ -34,6 +48,16 @@ const SERVE_LINGER_MS = 60_000;
 
 /** Time between looks for names that may leave the selection, while some may. */
 const SWEEP_MS = 1000;
+
+/**
+ * How long a port listed on a switch in view may be missing from the cache before it is taken
+ * for someone else's (asked for by uuid): a port of ours comes through the switch's watch, in an
+ * update the server sends with the switch's own, a moment apart.
+ */
+const UNKNOWN_GRACE_MS = 100;
+
+/** Watch keys: one per switch in view. */
+const WATCH_PREFIX = 'switch:';
 
 export interface ScopeOptions {
   /** How long a served switch stays in view once unused (SERVE_LINGER_MS). */
@@ -46,7 +70,6 @@ interface Selection {
   switchNames: string[];
   orphanPorts: Uuid[];
   servedSwitches: Uuid[];
-  foreignPorts: Uuid[];
   routerPorts: string[];
 }
 
@@ -59,26 +82,28 @@ export class NbScope {
   readonly #served = new Set<string>();
   /** Requests holding each served name (holding()). */
   readonly #holds = new Map<string, number>();
+  /** Served names whose switch a catch-up brought into view (or found missing). */
+  readonly #caughtUp = new Set<string>();
   /** Served names unused, by name: since when. */
   readonly #idleSince = new Map<string, number>();
   #sweepTimer: NodeJS.Timeout | undefined;
-  /**
-   * Served switches whose key clause the server has applied (their ports of ours are in the
-   * cache): only for those can the ports not in the cache be told to be someone else's.
-   */
-  readonly #keyed = new Set<Uuid>();
-  /** The served switches of the conditions last handed to the client. */
-  #sentServed: readonly Uuid[] = [];
-  /** The clauses of the conditions last handed to the client. */
-  #sentSize = 0;
   /** In-flight serve() calls, by switch name. */
   readonly #serving = new Map<string, Promise<void>>();
   #nb: NbClient | undefined;
-  #scheduled = false;
+  #scheduled: NodeJS.Timeout | undefined;
   /** What the last conditions selected, to skip condition changes that would change nothing. */
   #selected = '';
-  /** The foreign ports last found on each served switch, by its uuid. */
-  readonly #foreignSeen = new Map<Uuid, readonly Uuid[]>();
+  /** Clauses of the conditions last handed to the client. */
+  #sentSize = 0;
+  /** This node's ports found by the first connection's select, until their switches are in view. */
+  #found: readonly Uuid[] = [];
+  #foundOnce = false;
+  /** The `where` last given to each switch's watch (JSON text), by watch key. */
+  readonly #watchWhere = new Map<string, string>();
+  /** Switches whose watch holds every port on them, each as it stood (its `ports`) when it did. */
+  readonly #complete = new Map<Uuid, readonly Uuid[]>();
+  /** Ports listed on a switch in view and missing from the cache: since when. */
+  readonly #unknownSince = new Map<Uuid, number>();
 
   constructor(node: string, log?: Logger, options: ScopeOptions = {}) {
     this.#node = node;
@@ -88,16 +113,15 @@ export class NbScope {
   }
 
   /**
-   * Follows the client's cache: when a served switch gains a port the conditions do not select
-   * yet, or one of this node's ports arrives on a switch not known yet, the conditions move.
+   * Follows the client's cache: when a switch in view gains or loses a port, or one of this node's
+   * ports comes or goes, the selection moves.
    */
   attach(nb: NbClient): void {
     this.#nb = nb;
     nb.cache.on('change', (change: RowChange<NbRows>) => {
-      // Only a switch's ports, or a port coming or going, can move the selection.
       const moved =
         change.table === NbTable.Logical_Switch
-          ? change.old === undefined || change.new === undefined || change.old.ports.length !== change.new.ports.length
+          ? change.old === undefined || change.new === undefined || change.old.ports !== change.new.ports
           : change.table === NbTable.Logical_Switch_Port && (change.old === undefined || change.new === undefined);
       if (moved) this.#schedule();
       // A port gone may leave a served switch without a port of this node: its linger starts.
@@ -105,39 +129,53 @@ export class NbScope {
     });
   }
 
-  /** The client's `conditions` option. */
+  /** The client's `conditions` option: the switches, router ports and DHCP options in view. */
   readonly conditions = (): MonitorConditions => {
     const selection = this.#select();
-    this.#sentServed = selection.servedSwitches;
     const conditions: MonitorConditions = new Map([
       [NbTable.Logical_Switch, [...selection.switchNames.map((name) => eq('name', name)), ...selection.orphanPorts.map((uuid) => condition('ports', 'includes', [uuid]))]],
-      [
-        NbTable.Logical_Switch_Port,
-        [
-          condition('external_ids', 'includes', new Map([[OwnerKeys.node, this.#node]])),
-          condition('external_ids', 'includes', new Map([[TargetKeys.node, this.#node]])),
-          ...selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]]))),
-          ...selection.foreignPorts.map((uuid) => eq('_uuid', uuid)),
-        ],
-      ],
       [NbTable.Logical_Router_Port, selection.routerPorts.map((name) => eq('name', name))],
-      [NbTable.DHCP_Options, selection.servedSwitches.map((uuid) => condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]])))],
+      [NbTable.DHCP_Options, selection.servedSwitches.map((uuid) => switchKey(uuid))],
     ]);
     this.#sentSize = 0;
     for (const where of conditions.values()) this.#sentSize += where.length;
     return conditions;
   };
 
-  /** How many clauses the conditions last handed to the client hold, over every table. */
+  /**
+   * The client's `prepare` option, run on each new session before it is announced: at the first,
+   * this node's ports are found (one select) and their switches brought into view with every
+   * port on them; at every one, the selection catches up with what changed while away.
+   */
+  readonly prepare = async (signal: AbortSignal): Promise<void> => {
+    const nb = this.#nb;
+    if (nb === undefined) return;
+    if (!this.#foundOnce) {
+      const ids = (key: string): Condition[] => [condition('external_ids', 'includes', new Map([[key, this.#node]]))];
+      const [owned, targeted] = await nb.transact([select(NbTable.Logical_Switch_Port, ids(OwnerKeys.node), ['_uuid']), select(NbTable.Logical_Switch_Port, ids(TargetKeys.node), ['_uuid'])], signal);
+      this.#found = [...(owned?.rows ?? []), ...(targeted?.rows ?? [])].map((row) => row['_uuid'] as Uuid);
+      this.#foundOnce = true;
+    }
+    await this.#catchUp(signal);
+    // Their switches are in view now, and the ports with them.
+    this.#found = [];
+  };
+
+  /** The NB client's options that make it hold this scope's rows (nb.ts nbClient). */
+  get selection(): NbSelection {
+    return { conditions: this.conditions, watched: [NbTable.Logical_Switch_Port], prepare: this.prepare };
+  }
+
+  /** How many clauses the selection holds: the conditions last handed to the client and the watches'. */
   get size(): number {
-    return this.#sentSize;
+    return this.#sentSize + (this.#nb?.watchClauses ?? 0);
   }
 
   /**
    * What the conditions select: switches by name (served ones, and those carrying a port of this
-   * node), this node's ports whose switch is not in view yet (after a restart: found by port), the served
-   * switches (their ports of ours, by the switch key), the ports on them made by anyone else,
-   * and the router ports they connect to. Sorted, so that equal selections compare equal.
+   * node), this node's ports whose switch is not in view yet (after a restart: found by port), the
+   * served switches, and the router ports they connect to. Sorted, so that equal selections
+   * compare equal.
    */
   #select(): Selection {
     const switches = this.#switchRows();
@@ -150,18 +188,17 @@ export class NbScope {
       switchNames: [...names].sort(),
       orphanPorts: this.#nodePorts().filter((uuid) => (onSwitch?.get(uuid).size ?? 0) === 0).sort(),
       servedSwitches: served.map((sw) => sw._uuid).sort(),
-      foreignPorts: served.filter((sw) => this.#keyed.has(sw._uuid)).flatMap((sw) => this.#foreignPorts(sw)).sort(),
       routerPorts: served.flatMap((sw) => this.#routerPortNames(sw)).sort(),
     };
   }
 
   /**
-   * Whether every port of the switch is in view: it is served and its key clause applied. A
-   * switch in view only for this node's own ports (after a restart, before a request serves it)
-   * shows its guard keys but not the other nodes' ports that hold them.
+   * Whether every port of the switch is in view: it is served and its watch holds every port on
+   * it (someone else's included, asked for by uuid).
    */
   seesAllPortsOf(switchUuid: Uuid): boolean {
-    return this.#keyed.has(switchUuid) && this.#switchRows().some((sw) => sw._uuid === switchUuid && this.#served.has(sw.name));
+    const sw = this.#nb?.cache.row(NbTable.Logical_Switch, switchUuid);
+    return sw !== undefined && this.#served.has(sw.name) && this.#complete.get(switchUuid) === sw.ports;
   }
 
   /**
@@ -170,17 +207,35 @@ export class NbScope {
    * after the first, it costs nothing.
    */
   serve(name: string, signal: AbortSignal): Promise<void> {
-    if (this.#served.has(name) && !this.#serving.has(name)) return Promise.resolve();
     let pending = this.#serving.get(name);
+    if (pending === undefined && this.#served.has(name) && this.#inView(name)) return Promise.resolve();
     if (pending === undefined) {
       this.#served.add(name);
-      pending = this.#load(signal).finally(() => {
+      pending = this.#catchUp(signal).finally(() => {
         this.#serving.delete(name);
         this.#unused(name);
       });
       this.#serving.set(name, pending);
     }
     return pending;
+  }
+
+  /**
+   * Whether a served name's switch is in view with every port on it: it was there when a catch-up
+   * ended, and its watch holds its ports (a switch that does not exist needs nothing).
+   */
+  #inView(name: string): boolean {
+    const nb = this.#nb;
+    if (nb === undefined || !this.#caughtUp.has(name)) return false;
+    return [...switchesByName(nb).get(name)].every((uuid) => nb.watchLoaded(`${WATCH_PREFIX}${uuid}`));
+  }
+
+  /**
+   * Brings the view up to date now, and resolves once it is: a port someone else added to a switch
+   * in view is asked for at once (no grace).
+   */
+  refresh(signal: AbortSignal): Promise<void> {
+    return this.#catchUp(signal, 0);
   }
 
   /**
@@ -249,10 +304,7 @@ export class NbScope {
       if (sw !== undefined && (homes.has(sw._uuid) || now - since < this.#lingerMs)) continue;
       this.#idleSince.delete(name);
       this.#served.delete(name);
-      if (sw !== undefined) {
-        this.#keyed.delete(sw._uuid);
-        this.#foreignSeen.delete(sw._uuid);
-      }
+      this.#caughtUp.delete(name);
       left++;
     }
     if (left > 0) {
@@ -263,49 +315,119 @@ export class NbScope {
   }
 
   /**
-   * Four rounds: the switch row (by name) arrives with the first, its ports of ours (by the
-   * switch key) with the second, the others on it (by uuid) with the third, and the router ports
-   * its router-type ports name with the fourth (their addresses and MACs are never handed out:
-   * the first request must see them). Without the second, every port of a switch of 20,000 would
-   * look like someone else's and be asked for by uuid.
+   * Three rounds, each only if the one before changed something: the switch rows (by name, or by
+   * a port of this node), the watches of the switches now in view (their ports read by uuid;
+   * then, for a switch where someone else's ports showed up, the watch that follows them by uuid
+   * too), and the router ports and DHCP options of the served switches. Their addresses and MACs
+   * are never handed out: the first request must see them.
    */
-  async #load(signal: AbortSignal): Promise<void> {
+  async #catchUp(signal: AbortSignal, graceMs = UNKNOWN_GRACE_MS): Promise<void> {
     const nb = this.#nb;
     if (nb === undefined) return;
     await nb.updateConditions(signal);
+    const names = [...this.#served];
     await nb.updateConditions(signal);
-    this.#markKeyed();
+    await this.#watchSwitches(signal, graceMs);
+    await this.#watchSwitches(signal, graceMs);
     await nb.updateConditions(signal);
-    await nb.updateConditions(signal);
+    for (const name of names) if (this.#served.has(name)) this.#caughtUp.add(name);
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    // After the whole update notification is applied: one condition change for all its rows.
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      // Encoding the conditions costs as much as the ports they name: only when they differ.
-      const selected = JSON.stringify(this.#select());
-      if (selected === this.#selected) return;
-      this.#selected = selected;
-      this.#nb?.updateConditions(AbortSignal.timeout(CHANGE_TIMEOUT_MS)).then(
-        () => {
-          // A served switch whose key clause is now applied: its other ports can be asked for.
-          if (this.#markKeyed()) this.#schedule();
-        },
-        (err: unknown) => {
-          this.#log?.warn({ err }, 'could not move the NB monitor conditions; the next change tries again');
-        },
-      );
-    });
+    if (this.#scheduled !== undefined) return;
+    // After the updates that came together are applied (a switch's and its ports', a moment apart).
+    this.#scheduled = setTimeout(() => {
+      this.#scheduled = undefined;
+      void this.#move();
+    }, 10);
+    this.#scheduled.unref();
   }
 
-  /** Records the switches of the last conditions sent as keyed; whether any was new. */
-  #markKeyed(): boolean {
-    const before = this.#keyed.size;
-    for (const uuid of this.#sentServed) this.#keyed.add(uuid);
-    return this.#keyed.size > before;
+  async #move(): Promise<void> {
+    const signal = AbortSignal.timeout(CHANGE_TIMEOUT_MS);
+    try {
+      // Encoding the conditions costs as much as the names they hold: only when they differ.
+      const selected = JSON.stringify(this.#select());
+      if (selected !== this.#selected) {
+        this.#selected = selected;
+        await this.#nb?.updateConditions(signal);
+      }
+      await this.#watchSwitches(signal, UNKNOWN_GRACE_MS);
+    } catch (err) {
+      this.#log?.warn({ err }, 'could not move the NB monitor selection; the next change tries again');
+    }
+  }
+
+  /**
+   * Gives each switch in view a watch of its ports (by the switch key, and someone else's by
+   * uuid), replaced when that set changes, and ends the watches of switches no longer in view.
+   * A port listed on the switch but not in the cache counts as someone else's once missing for
+   * `graceMs` (a look is scheduled for then).
+   */
+  async #watchSwitches(signal: AbortSignal, graceMs: number): Promise<void> {
+    const nb = this.#nb;
+    if (nb === undefined) return;
+    const now = performance.now();
+    const inView = new Map(this.#switchRows().map((sw) => [`${WATCH_PREFIX}${sw._uuid}`, sw]));
+    let waiting = false;
+    const work: Array<Promise<void>> = [];
+    for (const [key, sw] of inView) {
+      const foreign = this.#foreignPorts(sw, now, graceMs);
+      if (foreign === undefined) {
+        waiting = true;
+        continue;
+      }
+      const spec: WatchSpec = { table: NbTable.Logical_Switch_Port, where: [switchKey(sw._uuid), ...foreign.map((uuid) => eq('_uuid', uuid))], uuids: sw.ports };
+      const where = JSON.stringify(spec.where);
+      if (this.#watchWhere.get(key) === where && nb.watchLoaded(key)) {
+        this.#complete.set(sw._uuid, sw.ports);
+        continue;
+      }
+      this.#watchWhere.set(key, where);
+      const ports = sw.ports;
+      work.push(nb.watch(key, spec, signal).then(() => {
+        if (this.#watchWhere.get(key) === where && nb.watchLoaded(key)) this.#complete.set(sw._uuid, ports);
+      }));
+    }
+    for (const key of this.#watchWhere.keys()) {
+      if (inView.has(key)) continue;
+      this.#watchWhere.delete(key);
+      this.#complete.delete(key.slice(WATCH_PREFIX.length) as Uuid);
+      work.push(nb.unwatch(key, signal));
+    }
+    if (waiting) this.#schedule();
+    await Promise.all(work);
+  }
+
+  /**
+   * The ports on a switch in view that the switch key does not select: someone else's, asked for
+   * by uuid. Undefined while a port listed on it is missing from the cache for less than
+   * `graceMs` (ours, on its way) once the switch's watch has read its ports.
+   */
+  #foreignPorts(sw: SwitchRow, now: number, graceMs: number): readonly Uuid[] | undefined {
+    const nb = this.#nb;
+    if (nb === undefined) return [];
+    const key = `${WATCH_PREFIX}${sw._uuid}`;
+    const byKey = portsBySwitchKey(nb);
+    const foreign: Uuid[] = [];
+    let early = false;
+    for (const uuid of sw.ports) {
+      if (byKey.has(sw._uuid, uuid)) continue;
+      if (nb.cache.row(NbTable.Logical_Switch_Port, uuid) !== undefined) {
+        foreign.push(uuid);
+        continue;
+      }
+      // Not read yet: the watch's read brings it.
+      if (!nb.watchLoaded(key)) continue;
+      const since = this.#unknownSince.get(uuid) ?? now;
+      this.#unknownSince.set(uuid, since);
+      if (now - since >= graceMs) foreign.push(uuid);
+      else early = true;
+    }
+    for (const uuid of this.#unknownSince.keys()) {
+      if (nb.cache.row(NbTable.Logical_Switch_Port, uuid) !== undefined || !switchesByPort(nb).has(uuid)) this.#unknownSince.delete(uuid);
+    }
+    return early ? undefined : foreign.sort();
   }
 
   #switchRows(): SwitchRow[] {
@@ -320,30 +442,10 @@ export class NbScope {
     return new Set(this.#nodePorts().flatMap((uuid) => [...onSwitch.get(uuid)]));
   }
 
-  /** This node's ports, from the cache's node index. */
+  /** This node's ports: from the cache's node index, and those the first connection found. */
   #nodePorts(): Uuid[] {
-    return this.#nb === undefined ? [] : [...portsByNode(this.#nb).get(this.#node)];
-  }
-
-  /**
-   * Ports of a served switch that the key clauses do not select: made by someone else. A port of
-   * ours arrives in the same update as the switch change that adds it, so when the switch's
-   * ports less those with its key are as many as the foreign ports found last time, and those
-   * are all still on it, nothing foreign came or went: the answer costs a look-up per foreign
-   * port. Otherwise one set look-up per port of the switch (the indexes say which are ours).
-   */
-  #foreignPorts(sw: SwitchRow): readonly Uuid[] {
-    const nb = this.#nb;
-    if (nb === undefined) return [];
-    const switchUuid = sw._uuid;
-    const byKey = portsBySwitchKey(nb);
-    const onSwitch = switchesByPort(nb);
-    const last = this.#foreignSeen.get(switchUuid);
-    if (last !== undefined && sw.ports.length - byKey.get(switchUuid).size === last.length && last.every((uuid) => onSwitch.has(uuid, switchUuid))) return last;
-    const mine = portsByNode(nb);
-    const foreign = sw.ports.filter((uuid) => !byKey.has(switchUuid, uuid) && !mine.has(this.#node, uuid));
-    this.#foreignSeen.set(switchUuid, foreign);
-    return foreign;
+    if (this.#nb === undefined) return [];
+    return [...new Set([...portsByNode(this.#nb).get(this.#node), ...this.#found])];
   }
 
   /** The names of the router ports a served switch's router-type ports point at. */
@@ -361,4 +463,9 @@ export class NbScope {
     }
     return names.sort();
   }
+}
+
+/** The clause of the rows ovn-multinet made for a switch (its ports, its DHCP options). */
+function switchKey(uuid: Uuid): Condition {
+  return condition('external_ids', 'includes', new Map([[ScopeKeys.switch, uuid]]));
 }

@@ -150,16 +150,19 @@ export class TableCache<Tables = UntypedTables> extends EventEmitter<{ change: [
   }
 
   /**
-   * Replaces the content with the initial contents of a monitor reply, then emits
-   * deletes for rows that are gone and adds/updates for rows that are new or differ.
+   * Replaces the content of the `initial` tables (by default every table of `plan`; the others
+   * keep their rows) with the initial contents of a monitor reply, then emits deletes for rows
+   * that are gone and adds/updates for rows that are new or differ.
    */
-  resync(schema: DatabaseSchema, plan: MonitorPlan, form: UpdateForm, initial: unknown): void {
+  resync(schema: DatabaseSchema, plan: MonitorPlan, form: UpdateForm, initial: unknown, tables: Iterable<string> = plan.keys()): void {
     this.#schema = schema;
     this.#plan = plan;
-    const fresh: DecodedTables = new Map([...plan.keys()].map((table) => [table, new Map<Uuid, Row>()]));
+    const replaced = new Set(tables);
+    const fresh: DecodedTables = new Map([...replaced].map((table) => [table, new Map<Uuid, Row>()]));
     this.#apply(fresh, form, initial);
     const changes: DecodedChange[] = [];
     for (const [table, rows] of this.#tables) {
+      if (!replaced.has(table)) continue;
       for (const [uuid, old] of rows) {
         if (!fresh.get(table)?.has(uuid)) changes.push({ table, uuid, old, new: undefined });
       }
@@ -170,8 +173,35 @@ export class TableCache<Tables = UntypedTables> extends EventEmitter<{ change: [
         if (old === undefined || !rowsEqual(old, row)) changes.push({ table, uuid, old, new: row });
       }
     }
+    for (const table of plan.keys()) if (!replaced.has(table)) fresh.set(table, this.#tables.get(table) ?? new Map<Uuid, Row>());
     this.#tables = fresh;
     for (const [table, indexes] of this.#indexes) for (const index of indexes.values()) index.rebuild(this.#decoded(table));
+    this.#emitAll(changes);
+  }
+
+  /**
+   * Rows of `table` read whole (a `select`'s rows, by uuid), which replace what the cache holds of
+   * them, and rows known to be gone: the changes are emitted as for an update.
+   */
+  load(table: string, rows: ReadonlyMap<Uuid, unknown>, gone: Iterable<Uuid>): void {
+    const schema = this.#schema;
+    const held = this.#tables.get(table);
+    if (schema === undefined || held === undefined) throw new OvsdbProtocolError(`rows of ${table} came before the monitor reply`);
+    const tableSchema = getTable(schema, table);
+    const changes: DecodedChange[] = [];
+    for (const [uuid, json] of rows) {
+      const old = held.get(uuid);
+      const row = { ...this.#defaults(tableSchema, uuid), ...decodeRow(tableSchema, json) };
+      held.set(uuid, row);
+      if (old === undefined || !rowsEqual(old, row)) changes.push({ table, uuid, old, new: row });
+    }
+    for (const uuid of gone) {
+      const old = held.get(uuid);
+      if (old === undefined) continue;
+      held.delete(uuid);
+      changes.push({ table, uuid, old, new: undefined });
+    }
+    this.#indexAll(changes);
     this.#emitAll(changes);
   }
 
@@ -182,11 +212,15 @@ export class TableCache<Tables = UntypedTables> extends EventEmitter<{ change: [
       this.#apply(this.#tables, form, updates, changes);
     } finally {
       // Rows applied before an invalid one stay applied: the indexes follow them all the same.
-      for (const change of changes) {
-        for (const index of this.#indexes.get(change.table)?.values() ?? []) index.apply(change.uuid, change.old, change.new);
-      }
+      this.#indexAll(changes);
     }
     this.#emitAll(changes);
+  }
+
+  #indexAll(changes: readonly DecodedChange[]): void {
+    for (const change of changes) {
+      for (const index of this.#indexes.get(change.table)?.values() ?? []) index.apply(change.uuid, change.old, change.new);
+    }
   }
 
   #emitAll(changes: readonly DecodedChange[]): void {

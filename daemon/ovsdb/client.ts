@@ -6,7 +6,9 @@
 // cache: after a reconnect, a server that keeps the transaction history (a raft cluster) sends
 // only what changed since the last transaction the cache holds. With `conditions`
 // only the rows they select are monitored, and `updateConditions()` moves the selection
-// (monitor_cond_change). Reads come from `cache`; writes are one `transact` of operations from
+// (monitor_cond_change). A table in `watched` is left out of that monitor: its rows come only
+// through watches (watch.ts: monitors made without initial contents, filled by reads by uuid),
+// which cost the server nothing of the rest of the table. Reads come from `cache`; writes are one `transact` of operations from
 // ops.ts. A client made with a generated model (`modelClient`) holds typed rows, and refuses a
 // server whose monitored columns are not of the model's types.
 
@@ -21,6 +23,8 @@ import type { MonitorConditions, MonitorPlan, MonitorSpec, UpdateForm } from './
 import { modelMismatches } from './model.ts';
 import type { AnyModel, DatabaseModel, Monitored, MonitorSpecOf, TableOf, UntypedTables } from './model.ts';
 import type { Operation } from './ops.ts';
+import { WATCH_MONITOR_PREFIX, Watches } from './watch.ts';
+import type { WatchSpec } from './watch.ts';
 import { dial, parseRemote } from './remote.ts';
 import type { Remote, TlsFiles } from './remote.ts';
 import { parseSchema } from './schema.ts';
@@ -44,6 +48,14 @@ export interface OvsdbClientOptions {
    * `updateConditions()`. Without it, or on a server without monitor_cond, every row.
    */
   readonly conditions?: () => MonitorConditions;
+  /** Tables whose rows come only through `watch()`, never through the monitor of `conditions`. */
+  readonly watched?: readonly string[];
+  /**
+   * Run on each new session before it is announced (`connected`): what must be in the cache
+   * before anyone reads it. It may transact, move the conditions and watch. A failure ends the
+   * session (the next one runs it again).
+   */
+  readonly prepare?: (signal: AbortSignal) => Promise<void>;
   /** Talk only to the leader of a clustered database; reconnect when leadership moves. */
   readonly leaderOnly?: boolean;
   /** Echo probe interval; a peer silent for two intervals is dropped. 0 disables. Default 5000. */
@@ -64,6 +76,8 @@ interface Session {
   readonly conn: JsonRpcConnection;
   readonly remote: Remote;
   readonly schema: DatabaseSchema;
+  /** What the cache holds: the tables of `conditions` and the watched ones. */
+  readonly plan: MonitorPlan;
   readonly form: UpdateForm;
   /** The `where` of each conditioned table as the server has it (JSON text), to send only changes. */
   readonly sentWhere: Map<string, string>;
@@ -107,9 +121,12 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #session: Session | undefined;
+  /** The session is prepared (`prepare`) and announced. */
+  #ready = false;
   #resume: ResumePoint | undefined;
   /** updateConditions() calls run one after the other. */
   #conditionsSent: Promise<void> = Promise.resolve();
+  readonly #watches = new Watches<Tables>(this.cache);
 
   constructor(options: OvsdbClientOptions) {
     super();
@@ -126,7 +143,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
   }
 
   get connected(): boolean {
-    return this.#session !== undefined;
+    return this.#ready;
   }
 
   /** The remote of the current session. */
@@ -188,7 +205,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
     const conditions = this.#options.conditions;
     if (session === undefined || conditions === undefined || session.form !== 'update2') return;
     const changed = new Map<string, unknown[]>();
-    for (const [table, where] of encodeMonitorConditions(session.schema, conditions())) {
+    for (const [table, where] of this.#monitoredConditions(session.schema, conditions())) {
       const text = JSON.stringify(where);
       if (session.sentWhere.get(table) !== text) changed.set(table, where);
     }
@@ -202,6 +219,29 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
     }
     for (const [table, where] of changed) session.sentWhere.set(table, JSON.stringify(where));
     if (this.#resume !== undefined) this.#resume.where = whereText(session.sentWhere);
+  }
+
+  /**
+   * Makes or replaces the watch `key` (watch.ts) of a `watched` table; resolves once its rows are
+   * in the cache. Without a session it resolves at once: every session makes the watches anew.
+   */
+  watch(key: string, spec: WatchSpec, signal: AbortSignal): Promise<void> {
+    return this.#watches.set(key, spec, signal);
+  }
+
+  /** Ends the watch `key`: the rows it held leave the cache. */
+  unwatch(key: string, signal: AbortSignal): Promise<void> {
+    return this.#watches.delete(key, signal);
+  }
+
+  /** Whether the watch `key` holds every row of its spec on the current session. */
+  watchLoaded(key: string): boolean {
+    return this.#watches.loaded(key);
+  }
+
+  /** The clauses of every watch's `where`. */
+  get watchClauses(): number {
+    return this.#watches.clauses;
   }
 
   /** The first cached row of `table` that satisfies `predicate`, now or once a change brings one. */
@@ -230,12 +270,29 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
         if (!stop.aborted) this.#log?.warn({ err: error, remote: remote.text }, 'ovsdb connect failed');
       }
       if (session !== undefined) {
-        failures = 0;
         this.#session = session;
+        try {
+          const timeout = AbortSignal.timeout(this.#options.connectTimeoutMs ?? 30_000);
+          await this.#options.prepare?.(AbortSignal.any([stop, timeout]));
+        } catch (error) {
+          if (!stop.aborted) this.#log?.warn({ err: error, remote: remote.text }, 'ovsdb session not prepared');
+          session.conn.close(error instanceof Error ? error : undefined);
+          await session.conn.closed;
+          this.#session = undefined;
+          this.#watches.detach();
+          session = undefined;
+          failures++;
+        }
+      }
+      if (session !== undefined) {
+        failures = 0;
+        this.#ready = true;
         this.#log?.info({ remote: remote.text }, 'ovsdb connected');
         this.emit('connected', remote.text);
         const reason = await session.conn.closed;
         this.#session = undefined;
+        this.#ready = false;
+        this.#watches.detach();
         this.#log?.info({ err: reason, remote: remote.text }, 'ovsdb disconnected');
         this.emit('disconnected', reason);
       }
@@ -276,18 +333,22 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
       const { model } = this.#options;
       const mismatches = model === undefined ? [] : modelMismatches(schema, model, plan);
       if (mismatches.length > 0) throw new OvsdbSchemaError(`${remote.text} does not fit the model: ${mismatches.join('; ')}`);
-      const where = encodeMonitorConditions(schema, this.#options.conditions?.() ?? new Map());
+      const watched = new Set(this.#options.watched);
+      const monitored: MonitorPlan = new Map([...plan].filter(([table]) => !watched.has(table)));
+      const where = this.#monitoredConditions(schema, this.#options.conditions?.() ?? new Map());
       const sentWhere = new Map([...where].map(([table, clauses]) => [table, JSON.stringify(clauses)] as const));
       const resume = this.#resume;
       const since = resume !== undefined && resume.schemaVersion === schema.version && resume.where === whereText(sentWhere) ? resume.txnId : NO_TRANSACTION;
-      const reply = await monitor(conn, database, plan, where, since, signal);
+      const reply = await monitor(conn, database, monitored, where, since, signal);
       if (reply.found) this.cache.update('update2', reply.updates);
-      else this.cache.resync(schema, plan, reply.form, reply.updates);
+      else this.cache.resync(schema, plan, reply.form, reply.updates, monitored.keys());
       this.#resume = reply.txnId === undefined ? undefined : { txnId: reply.txnId, schemaVersion: schema.version, where: whereText(sentWhere) };
       this.#log?.debug({ remote: remote.text, method: reply.method, resumed: reply.found }, 'ovsdb monitor started');
       for (const [method, params] of queue) this.#onNotification(remote, method, params);
       queue = undefined;
-      return { conn, remote, schema, form: reply.form, sentWhere: reply.form === 'update2' ? sentWhere : new Map<string, string>() };
+      // The watched rows, read again: the session is announced with a current cache.
+      await this.#watches.attach({ conn, database, schema, plan }, signal);
+      return { conn, remote, schema, plan, form: reply.form, sentWhere: reply.form === 'update2' ? sentWhere : new Map<string, string>() };
     } catch (error) {
       conn.close();
       throw error;
@@ -298,6 +359,12 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
   #onNotification(remote: Remote, method: string, params: unknown): void {
     if (method !== 'update' && method !== 'update2' && method !== 'update3') return;
     const form = method === 'update' ? 'update' : 'update2';
+    const id: unknown = Array.isArray(params) ? params[0] : undefined;
+    if (typeof id === 'string' && id.startsWith(WATCH_MONITOR_PREFIX)) {
+      const watch = notificationUpdates(method, params, id);
+      if (watch !== undefined) this.#watches.update(id, watch.updates);
+      return;
+    }
     const database = notificationUpdates(method, params, DATABASE_MONITOR);
     if (database !== undefined) {
       this.cache.update(form, database.updates);
@@ -308,6 +375,12 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
     if (server === undefined) return;
     this.#serverCache.update(form, server.updates);
     this.#checkLeader(remote);
+  }
+
+  /** The wire `where` of each conditioned table of the monitor (watched tables have their own). */
+  #monitoredConditions(schema: DatabaseSchema, conditions: MonitorConditions): Map<string, unknown[]> {
+    const watched = new Set(this.#options.watched);
+    return new Map([...encodeMonitorConditions(schema, conditions)].filter(([table]) => !watched.has(table)));
   }
 
   #checkLeader(remote: Remote): void {

@@ -99,6 +99,8 @@ export interface JsonRpcOptions {
 
 interface Pending {
   readonly method: string;
+  /** Called with the result as the reply is read, before any later message is handled. */
+  readonly replied: ((result: unknown) => void) | undefined;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: Error) => void;
 }
@@ -143,9 +145,12 @@ export class JsonRpcConnection {
    * Sends a request and waits for its reply. Rejects with `OvsdbRpcError` on an error
    * reply, `OvsdbNotConnectedError` if the connection is or becomes closed, and
    * `signal.reason` on abort (a later reply is then ignored). `sent` is called once the request
-   * is written to the connection (not when it is refused before that).
+   * is written to the connection (not when it is refused before that). `replied` is called with a
+   * successful reply's result as it is read, before any message that follows it (a notification
+   * of a commit that came after the request) is handled: what the reply says can be acted on in
+   * order, which a continuation after `await` cannot.
    */
-  async request(method: string, params: readonly unknown[], signal: AbortSignal, sent?: () => void): Promise<unknown> {
+  async request(method: string, params: readonly unknown[], signal: AbortSignal, sent?: () => void, replied?: (result: unknown) => void): Promise<unknown> {
     signal.throwIfAborted();
     if (this.#ended) throw new OvsdbNotConnectedError(undefined, { cause: this.#failure });
     const id = this.#nextId++;
@@ -156,7 +161,7 @@ export class JsonRpcConnection {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      this.#pending.set(id, { method, resolve: reply.resolve, reject: reply.reject });
+      this.#pending.set(id, { method, replied, resolve: reply.resolve, reject: reply.reject });
       this.#send({ id, method, params });
       sent?.();
       return await reply.promise;
@@ -204,7 +209,10 @@ export class JsonRpcConnection {
     if (pending === undefined) return; // aborted by the caller, or a probe reply
     this.#pending.delete(id as number);
     const error = message['error'];
-    if (error === null || error === undefined) pending.resolve(message['result']);
+    if (error === null || error === undefined) {
+      pending.replied?.(message['result']);
+      pending.resolve(message['result']);
+    }
     else pending.reject(rpcError(pending.method, error));
   }
 

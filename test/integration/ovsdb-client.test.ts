@@ -252,3 +252,77 @@ t.test('conditions: only selected rows reach the cache; updateConditions moves t
   await client.waitConnected(deadline());
   t.same(bridgeNames(client), ['br-d'], 'a new session starts with the current conditions');
 });
+
+t.test('watches: rows read by uuid and followed by a monitor of their own, replaced without losing a change', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const writer = await connect(t, server.unixRemote);
+  await writer.transact(bridgesOps(['w1', 'w2', 'w3', 'w4']), deadline());
+  const portUuid = (name: string): Uuid => {
+    const row = [...writer.cache.table('Port').values()].find((r) => r['name'] === name);
+    if (row === undefined) throw new Error(`no port ${name}`);
+    return row["_uuid"] as Uuid;
+  };
+  const [p1, p2, p3] = [portUuid('w1'), portUuid('w2'), portUuid('w3')];
+  const client = await connect(t, server.unixRemote, { watched: ['Port'] });
+  const nameOf = (row: Readonly<Record<string, unknown>> | undefined): string => (typeof row?.['name'] === 'string' ? row['name'] : '');
+  const portNames = (): string[] => [...client.cache.table('Port').values()].map(nameOf).sort();
+  const idsOf = (uuid: Uuid): ReadonlyMap<unknown, unknown> => {
+    const ids = client.cache.row('Port', uuid)?.['external_ids'];
+    return ids instanceof Map ? ids : new Map();
+  };
+  const counter = (uuid: Uuid): unknown => idsOf(uuid).get('n');
+  t.same(portNames(), [], 'a watched table is not in the monitor: no row without a watch');
+  t.equal(client.cache.table('Bridge').size, 4, 'the other tables are');
+
+  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2)], uuids: [p1, p2] }, deadline());
+  t.same(portNames(), ['w1', 'w2'], 'its rows are in the cache once watch() resolves');
+  t.ok(client.watchLoaded('w'));
+
+  const seen: string[] = [];
+  client.cache.on('change', (c: RowChange) => {
+    if (c.table === 'Port') seen.push(nameOf(c.new ?? c.old));
+  });
+  await vsctl(server.unixRemote, 'set', 'port', 'w3', 'external_ids:n=0');
+  await vsctl(server.unixRemote, 'set', 'port', 'w1', 'external_ids:n=0');
+  await waitUntil(() => counter(p1) === '0', 5000, 'the change of w1');
+  t.same(seen, ['w1'], 'changes of rows it does not follow never arrive');
+
+  // Writes to w1 go on while the watch is replaced (new monitor, old one cancelled, w3 read),
+  // each adding a key: an update lost or applied twice (a diff toggles a key) would show.
+  let n = 0;
+  let writing = true;
+  const writes = (async () => {
+    while (writing) await writer.transact([mutate('Port', [eq('_uuid', p1)], [mutation('external_ids', 'insert', new Map([[`k${++n}`, '1']]))])], deadline());
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2), eq('_uuid', p3)], uuids: [p1, p2, p3] }, deadline());
+  await new Promise((r) => setTimeout(r, 50));
+  writing = false;
+  await writes;
+  t.same(portNames(), ['w1', 'w2', 'w3'], 'the replacement brings the rows new to it');
+  const keys = (): string[] => [...idsOf(p1).keys()].filter((k): k is string => typeof k === 'string' && k.startsWith('k')).sort();
+  const written = Array.from({ length: n }, (_, i) => `k${i + 1}`).sort();
+  await waitUntil(() => keys().length === n, 5000, `w1's last write (${n})`);
+  t.same(keys(), written, 'every write to w1 is in the cache once');
+  t.equal(counter(p3), '0', 'read whole');
+  t.ok(n > 2, `writes went on during the replacement (${n})`);
+
+  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1)], uuids: [p1] }, deadline());
+  t.same(portNames(), ['w1'], 'rows no longer among its uuids leave the cache');
+
+  // A new session reads the rows again: a change made while the client was away is in.
+  const disconnected = once(client, 'disconnected');
+  await server.kill();
+  await disconnected;
+  await server.start();
+  await vsctl(server.unixRemote, 'set', 'port', 'w1', 'external_ids:n=away');
+  await client.waitConnected(deadline());
+  await waitUntil(() => counter(p1) === 'away', 5000, 'the change made while away');
+  t.same(portNames(), ['w1']);
+
+  await client.unwatch('w', deadline());
+  t.same(portNames(), [], 'unwatch: the rows leave the cache');
+  await vsctl(server.unixRemote, 'set', 'port', 'w1', 'external_ids:n=after');
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(portNames(), [], 'and its monitor is gone');
+});
