@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { backoffMs, failuresAfterSession } from './backoff.ts';
 import { TableCache } from './cache.ts';
 import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError, OvsdbSchemaError } from '../errors.ts';
 import { JsonRpcConnection } from './jsonrpc.ts';
@@ -46,7 +47,7 @@ export interface OvsdbClientOptions {
   readonly conditions?: () => MonitorConditions;
   /** Talk only to the leader of a clustered database; reconnect when leadership moves. */
   readonly leaderOnly?: boolean;
-  /** Echo probe interval; a peer silent for two intervals is dropped. 0 disables. Default 5000. */
+  /** Echo probe interval: echoes after an interval of silence, a peer silent for 12 intervals is dropped (jsonrpc.ts). 0 disables. Default 5000. */
   readonly echoIntervalMs?: number;
   /** Largest message accepted from the server. Default 256 MiB. */
   readonly maxMessageBytes?: number;
@@ -83,9 +84,6 @@ interface ResumePoint {
 const DATABASE_MONITOR = 'db';
 const SERVER_MONITOR = 'server';
 const serverMonitor: MonitorSpec = { Database: ['name', 'model', 'leader', 'connected'] };
-const MIN_BACKOFF_MS = 50;
-// Low enough that work left for a database that was away (reconcile.ts) is done within 5 s of its return.
-const MAX_BACKOFF_MS = 2000;
 
 /** A client of `model`'s database that monitors `monitor`: its cache holds rows of the model. */
 export function modelClient<Tables, const Spec extends MonitorSpecOf<Tables>>(
@@ -230,7 +228,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
         if (!stop.aborted) this.#log?.warn({ err: error, remote: remote.text }, 'ovsdb connect failed');
       }
       if (session !== undefined) {
-        failures = 0;
+        const began = performance.now();
         this.#session = session;
         this.#log?.info({ remote: remote.text }, 'ovsdb connected');
         this.emit('connected', remote.text);
@@ -238,6 +236,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
         this.#session = undefined;
         this.#log?.info({ err: reason, remote: remote.text }, 'ovsdb disconnected');
         this.emit('disconnected', reason);
+        failures = failuresAfterSession(failures, performance.now() - began);
       }
       // Back off per round of failures over all remotes, so a cluster's members are all tried soon.
       const rounds = Math.floor(failures / this.#remotes.length);
@@ -252,6 +251,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
     const conn = new JsonRpcConnection(socket, {
       maxMessageBytes: this.#options.maxMessageBytes ?? 256 * 1024 * 1024,
       echoIntervalMs: this.#options.echoIntervalMs ?? 5000,
+      logger: this.#log?.child({ remote: remote.text }),
       onNotification: (method, params) => {
         if (queue === undefined) this.#onNotification(remote, method, params);
         else queue.push([method, params]);
@@ -353,10 +353,4 @@ async function monitor(conn: JsonRpcConnection, database: string, plan: MonitorP
 /** A session's `where` as one text, to compare selections. */
 function whereText(sentWhere: ReadonlyMap<string, string>): string {
   return JSON.stringify([...sentWhere].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-// 50 ms doubling up to 2 s, then a random half of it taken off so clients spread out.
-function backoffMs(rounds: number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** rounds);
-  return ceiling * (0.5 + Math.random() / 2);
 }

@@ -1,8 +1,12 @@
 // JSON-RPC 1.0 as OVSDB speaks it (RFC 7047 section 4): a stream of concatenated
 // JSON objects with no delimiter, requests matched to replies by id, the peer's
-// "echo" requests answered, and echo probes that drop a peer silent for two intervals.
+// "echo" requests answered, and echo probes whose patience grows while the peer is silent:
+// a busy peer (ovsdb-server is single-threaded: one long monitor evaluation silences it for
+// everyone) keeps its session; only silence beyond the cap drops it. A peer that is gone is
+// told by the connection itself: EOF, a reset or an error closes it at once.
 
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import {
   OvsdbInactivityError,
   OvsdbNotConnectedError,
@@ -91,8 +95,14 @@ export class JsonFrameParser {
 export interface JsonRpcOptions {
   /** Largest message accepted from the peer. */
   readonly maxMessageBytes: number;
-  /** Probe period: an interval without input sends an echo, a second one drops the peer. 0 disables. */
+  /**
+   * Probe period: an interval without input sends an echo; the silence allowed then doubles with
+   * each unanswered echo (`silenceBudgetMs`), and a peer silent for `SILENCE_CAP_INTERVALS`
+   * intervals is dropped. 0 disables.
+   */
   readonly echoIntervalMs: number;
+  /** Told when the peer has been silent past its first echo (busy), and when it answers again. */
+  readonly logger?: Logger | undefined;
   /** Called synchronously, in arrival order, for each notification (a request with a null id). */
   readonly onNotification: (method: string, params: unknown) => void;
 }
@@ -106,6 +116,24 @@ interface Pending {
 // Our own echo probes carry this id; no request of ours uses it, so replies are dropped.
 const PROBE_ID = 'probe';
 
+/**
+ * The silence, in echo intervals, after which a peer is dropped. The daemon's interval is a third
+ * of --db-inactivity-probe (lib/flags.ts), so the cap is 4 × --db-inactivity-probe (18 s by
+ * default): longer than the longest stall measured on a busy NB (poll intervals of up to 10 s
+ * while it evaluated 100,000 ports for one client), short enough that a hung or cut-off server
+ * is left for another within a request's deadline.
+ */
+export const SILENCE_CAP_INTERVALS = 12;
+
+/**
+ * The silence a peer is allowed after `echoes` unanswered echoes, before the probe looks again:
+ * one interval, then double at each unanswered echo (1, 2, 4, 8 intervals), up to the cap.
+ * Reaching the cap drops the peer.
+ */
+export function silenceBudgetMs(echoes: number, intervalMs: number): number {
+  return intervalMs * Math.min(2 ** echoes, SILENCE_CAP_INTERVALS);
+}
+
 export class JsonRpcConnection {
   readonly #socket: Duplex;
   readonly #options: JsonRpcOptions;
@@ -113,8 +141,12 @@ export class JsonRpcConnection {
   readonly #pending = new Map<number, Pending>();
   readonly #closed = Promise.withResolvers<Error | undefined>();
   #nextId = 1;
-  #heardSinceTick = true;
-  #probeSent = false;
+  /** When the peer last sent anything (performance.now()). */
+  #heardAt = performance.now();
+  /** Echoes sent since the peer was last heard. */
+  #echoes = 0;
+  /** The busy warning was logged for this silence. */
+  #warnedBusy = false;
   #ended = false;
   #failure: Error | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
@@ -130,7 +162,7 @@ export class JsonRpcConnection {
     socket.on('end', () => this.close()); // no half-open sessions in OVSDB
     socket.on('close', () => this.#onClose());
     if (options.echoIntervalMs > 0) {
-      this.#probeTimer = setInterval(() => this.#probe(), options.echoIntervalMs);
+      this.#probeTimer = setTimeout(() => this.#probe(), options.echoIntervalMs);
     }
   }
 
@@ -177,7 +209,9 @@ export class JsonRpcConnection {
   }
 
   #onData(chunk: Buffer): void {
-    this.#heardSinceTick = true;
+    const now = performance.now();
+    if (this.#echoes > 0) this.#answered(now - this.#heardAt);
+    this.#heardAt = now;
     try {
       for (const message of this.#parser.push(chunk)) {
         if (this.#ended) return;
@@ -208,23 +242,37 @@ export class JsonRpcConnection {
     else pending.reject(rpcError(pending.method, error));
   }
 
-  // Once per interval: a tick with no input since the last one sends an echo; the
-  // next tick with still no input drops the peer (silent for two to three intervals).
+  /** The peer spoke again after `silentMs` of silence that had drawn echoes. */
+  #answered(silentMs: number): void {
+    if (this.#warnedBusy) this.#options.logger?.info({ silentMs: Math.round(silentMs) }, 'ovsdb peer answers again');
+    this.#echoes = 0;
+    this.#warnedBusy = false;
+  }
+
+  // Looks when the silence allowed runs out (data arriving meanwhile only moves #heardAt): sends
+  // an echo and allows twice the silence, or drops the peer once the silence reaches the cap.
   #probe(): void {
-    if (this.#heardSinceTick) {
-      this.#heardSinceTick = false;
-      this.#probeSent = false;
-    } else if (this.#probeSent) {
-      this.close(new OvsdbInactivityError(`no message from the peer for ${2 * this.#options.echoIntervalMs} ms`));
-    } else {
-      this.#probeSent = true;
+    if (this.#ended) return;
+    const intervalMs = this.#options.echoIntervalMs;
+    const silentMs = performance.now() - this.#heardAt;
+    if (silentMs >= silenceBudgetMs(this.#echoes, intervalMs)) {
+      if (silentMs >= intervalMs * SILENCE_CAP_INTERVALS) {
+        this.close(new OvsdbInactivityError(`no message from the peer for ${Math.round(silentMs)} ms (echoes unanswered)`));
+        return;
+      }
+      if (this.#echoes > 0 && !this.#warnedBusy) {
+        this.#warnedBusy = true;
+        this.#options.logger?.warn({ silentMs: Math.round(silentMs), dropAfterMs: intervalMs * SILENCE_CAP_INTERVALS }, 'ovsdb peer busy: no answer to an echo yet; the session is kept');
+      }
+      this.#echoes++;
       this.#send({ id: PROBE_ID, method: 'echo', params: [] });
     }
+    this.#probeTimer = setTimeout(() => this.#probe(), silenceBudgetMs(this.#echoes, intervalMs) - silentMs);
   }
 
   #onClose(): void {
     this.#ended = true;
-    clearInterval(this.#probeTimer);
+    clearTimeout(this.#probeTimer);
     for (const pending of this.#pending.values()) {
       pending.reject(new OvsdbNotConnectedError(`connection closed during ${pending.method}`, { cause: this.#failure }));
     }
