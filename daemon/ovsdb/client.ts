@@ -105,6 +105,8 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #session: Session | undefined;
+  /** The connection of a session being set up: dialed, its monitor not in the cache yet. */
+  #settingUp: JsonRpcConnection | undefined;
   #resume: ResumePoint | undefined;
   /** updateConditions() calls run one after the other. */
   #conditionsSent: Promise<void> = Promise.resolve();
@@ -151,6 +153,30 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
       this.off('connected', onConnected);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Waits while a session is being set up on an open connection: a busy server answers late (one
+   * silent up to the echo probe's cap is dropped, which ends the wait). True once connected; false
+   * at once when no session is being set up, or when that one ends without a session.
+   */
+  async waitSettingUp(signal: AbortSignal): Promise<boolean> {
+    signal.throwIfAborted();
+    const conn = this.#settingUp;
+    if (this.connected || conn === undefined) return this.connected;
+    const done = Promise.withResolvers<void>();
+    const onConnected = (): void => done.resolve();
+    const onAbort = (): void => done.reject(signal.reason);
+    this.on('connected', onConnected);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void conn.closed.then(() => done.resolve());
+    try {
+      await done.promise;
+    } finally {
+      this.off('connected', onConnected);
+      signal.removeEventListener('abort', onAbort);
+    }
+    return this.connected;
   }
 
   /**
@@ -227,6 +253,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
         failures++;
         if (!stop.aborted) this.#log?.warn({ err: error, remote: remote.text }, 'ovsdb connect failed');
       }
+      this.#settingUp = undefined;
       if (session !== undefined) {
         const began = performance.now();
         this.#session = session;
@@ -257,6 +284,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
         else queue.push([method, params]);
       },
     });
+    this.#settingUp = conn;
     try {
       const { database } = this.#options;
       const leaderOnly = this.#options.leaderOnly === true;

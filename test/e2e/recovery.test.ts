@@ -52,7 +52,9 @@ t.test('prompt recovery', { skip }, async (t) => {
       node.cni({ command: 'DEL', ...oldCall }, config).then((r) => ({ ...r, ms: Date.now() - started })),
     ]);
     t.equal(add.json?.['code'], 11, `ADD: try again later: ${add.stdout}`);
-    t.ok(add.ms < 10_000, `ADD answered ${add.ms} ms after arriving (≤ 10 s)`);
+    // Silent to the cap (4 × 1.5 s) the session is dropped; the reconnection the kernel accepts
+    // for the frozen NB is waited for as a busy one, to its own cap; then code 11.
+    t.ok(add.ms < 2 * 6000 + 4000, `ADD answered ${add.ms} ms after arriving (≤ 16 s: two caps of 6 s)`);
     t.equal(del.exitCode, 0, `DEL succeeds in ${del.ms} ms: ${del.stdout}`);
     t.notMatch(await fresh.exec(['ip', '-o', 'link', 'show']), 'net1', 'the failed ADD left nothing in its pod');
     const status = await node.cni({ command: 'STATUS' }, config);

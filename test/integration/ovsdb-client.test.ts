@@ -245,6 +245,25 @@ t.test('a server frozen beyond the cap is dropped (OvsdbInactivityError); the cl
   await client.waitConnected(deadline());
 });
 
+t.test('a session set up with a frozen server is waited for while its connection lasts (waitSettingUp)', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = new OvsdbClient({ remotes: [server.unixRemote], database: 'Open_vSwitch', monitor, echoIntervalMs: 200 });
+  t.teardown(() => client.close());
+  t.equal(await client.waitSettingUp(deadline()), false, 'no session being set up before start()');
+  server.signal('SIGSTOP');
+  t.teardown(() => server.signal('SIGCONT'));
+  client.start();
+  // The kernel accepts the connection for the frozen process; its get_schema stays unanswered.
+  await sleep(300);
+  const waited = client.waitSettingUp(AbortSignal.timeout(30_000));
+  await sleep(600);
+  server.signal('SIGCONT');
+  t.equal(await waited, true, 'true once the session is up');
+  t.ok(client.connected);
+  await client.close();
+  t.equal(await client.waitSettingUp(deadline()), false, 'false when nothing is being set up');
+});
+
 t.test('a killed server: connect attempts over a window are bounded by the backoff', async (t) => {
   const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
   const { logger, lines } = logLines();
