@@ -150,6 +150,8 @@ export class JsonRpcConnection {
   #ended = false;
   #failure: Error | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
+  /** When the probe timer is due (performance.now()): a later run means our event loop was held up. */
+  #dueAt = 0;
 
   constructor(socket: Duplex, options: JsonRpcOptions) {
     this.#socket = socket;
@@ -161,9 +163,7 @@ export class JsonRpcConnection {
     });
     socket.on('end', () => this.close()); // no half-open sessions in OVSDB
     socket.on('close', () => this.#onClose());
-    if (options.echoIntervalMs > 0) {
-      this.#probeTimer = setTimeout(() => this.#probe(), options.echoIntervalMs);
-    }
+    if (options.echoIntervalMs > 0) this.#schedule(options.echoIntervalMs);
   }
 
   /** Resolves once the connection is closed, with the reason (`undefined` for a clean close by the peer). */
@@ -251,11 +251,15 @@ export class JsonRpcConnection {
 
   // Looks when the silence allowed runs out (data arriving meanwhile only moves #heardAt): sends
   // an echo and allows twice the silence, or drops the peer once the silence reaches the cap.
+  // After our own event loop was held up (a large reply parsed), input may be waiting unread:
+  // one look is made after the loop has read it before anything is judged.
   #probe(): void {
     if (this.#ended) return;
     const intervalMs = this.#options.echoIntervalMs;
-    const silentMs = performance.now() - this.#heardAt;
-    if (silentMs >= silenceBudgetMs(this.#echoes, intervalMs)) {
+    const now = performance.now();
+    const silentMs = now - this.#heardAt;
+    const late = now - this.#dueAt > intervalMs;
+    if (silentMs >= silenceBudgetMs(this.#echoes, intervalMs) && !late) {
       if (silentMs >= intervalMs * SILENCE_CAP_INTERVALS) {
         this.close(new OvsdbInactivityError(`no message from the peer for ${Math.round(silentMs)} ms (echoes unanswered)`));
         return;
@@ -267,7 +271,12 @@ export class JsonRpcConnection {
       this.#echoes++;
       this.#send({ id: PROBE_ID, method: 'echo', params: [] });
     }
-    this.#probeTimer = setTimeout(() => this.#probe(), silenceBudgetMs(this.#echoes, intervalMs) - silentMs);
+    this.#schedule(Math.max(1, silenceBudgetMs(this.#echoes, intervalMs) - silentMs));
+  }
+
+  #schedule(delayMs: number): void {
+    this.#dueAt = performance.now() + delayMs;
+    this.#probeTimer = setTimeout(() => this.#probe(), delayMs);
   }
 
   #onClose(): void {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import net from 'node:net';
 import { duplexPair } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -196,6 +197,32 @@ t.test('connection', async (t) => {
     conn.close();
     t.equal(await conn.closed, undefined, 'closed by us, not by the probe');
   });
+});
+
+t.test('our own event loop held up past the cap is not the peer\'s silence: input waiting unread is read first', async (t) => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(socket, 'connect');
+  const [peer] = await accepted;
+  const conn = new JsonRpcConnection(socket, { maxMessageBytes: 1 << 20, echoIntervalMs: 40, onNotification: () => undefined });
+  let dropped: Error | undefined;
+  void conn.closed.then((reason) => (dropped = reason));
+  const reply = conn.request('list_dbs', [], AbortSignal.timeout(5000));
+  await once(peer, 'data');
+  peer.write('{"id":1,"result":["db"],"error":null}');
+  // The reply sits in the kernel while this process computes for longer than the cap (480 ms).
+  const until = performance.now() + SILENCE_CAP_INTERVALS * 40 + 200;
+  while (performance.now() < until) {
+    // busy
+  }
+  t.same(await reply, ['db'], 'the reply is read');
+  await sleep(20);
+  t.equal(dropped, undefined, 'and the connection was not dropped');
+  conn.close();
+  peer.destroy();
 });
 
 t.test('silence budget: 1, 2, 4, 8 intervals, then the cap', async (t) => {
