@@ -48,7 +48,7 @@ function nbOptions(command: Command): Command {
     .option('--nb-private-key <file>', 'private key for ssl: NB remotes')
     .option('--nb-certificate <file>', 'certificate for ssl: NB remotes')
     .option('--nb-ca-cert <file>', 'CA certificate for ssl: NB remotes')
-    .option('--db-inactivity-probe <ms>', 'a database connection silent this long (echo probes unanswered) is dropped, and the next raft member tried', positiveInt, 4500);
+    .option('--db-inactivity-probe <ms>', 'echo probes: a database silent a third of this is sent an echo, then allowed twice the silence at each unanswered one; silent 4 times this, its connection is dropped and the next raft member tried', positiveInt, 4500);
 }
 
 export function buildCli(): Command {

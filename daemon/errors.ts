@@ -657,7 +657,7 @@ export class OvsdbProtocolError extends OvsdbError {
   override readonly name: string = 'OvsdbProtocolError';
 }
 
-/** The peer stayed silent for two echo intervals. */
+/** The peer stayed silent past the echo probe's cap (12 echo intervals, echoes unanswered: ovsdb/jsonrpc.ts). */
 export class OvsdbInactivityError extends OvsdbError {
   static override readonly code: string = 'OVSDB_INACTIVITY';
   override readonly name: string = 'OvsdbInactivityError';

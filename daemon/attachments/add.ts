@@ -147,7 +147,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const undo = new UndoStack(log);
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
-    const { sw, settings } = await lookupSwitch(ctx, conf, signal);
+    const { sw, settings } = await lookupSwitch(ctx, conf, signal, req.arrivedAt);
     const wanted = claimStatusRequest(asked, claim, sw, settings);
     if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));

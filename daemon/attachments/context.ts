@@ -46,17 +46,20 @@ function describe(ctx: Attacher, client: NbClient | OvsClient): string {
  * Waits for a lost connection to come back, as after a raft leader change, until dbWaitMs after
  * `since` (the request's arrival: a request that already waited for a hung database does not
  * wait the whole time again), within the request's deadline; then gives up with code 11 so the
- * runtime retries.
+ * runtime retries. A database whose session is being set up then is there but slow (a busy NB
+ * answers a new session's monitor late): that one is waited for within the request's deadline.
  */
 export async function ensureConnected(ctx: Attacher, client: NbClient | OvsClient, signal: AbortSignal, since = performance.now()): Promise<void> {
   if (client.connected) return;
   const left = Math.max(0, Math.ceil(since + ctx.dbWaitMs - performance.now()));
   try {
     await client.waitConnected(AbortSignal.any([signal, AbortSignal.timeout(left)]));
+    return;
   } catch {
     signal.throwIfAborted();
-    throw new DatabaseUnreachableError(`${describe(ctx, client)} is not reachable`, { details: `no connection within ${ctx.dbWaitMs} ms of the request` });
   }
+  if (await client.waitSettingUp(signal)) return;
+  throw new DatabaseUnreachableError(`${describe(ctx, client)} is not reachable`, { details: `no connection within ${ctx.dbWaitMs} ms of the request` });
 }
 
 /** open() failures that say the path is unusable, not that the daemon is broken. */

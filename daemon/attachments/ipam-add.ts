@@ -45,7 +45,7 @@ export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log:
   const lspName = logicalPortName(req.containerId, req.ifName);
   const undo = new UndoStack(log);
   try {
-    const { sw, settings } = await lookupSwitch(ctx, conf, signal);
+    const { sw, settings } = await lookupSwitch(ctx, conf, signal, req.arrivedAt);
     if (settings.subnets.length === 0 && wanted.ips === undefined) {
       throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(sw.name)} has no subnet to take addresses from`, { details: 'set other_config:subnet on it, or use a managed network with subnets', field: fieldOf(conf, 'logicalSwitch') });
     }

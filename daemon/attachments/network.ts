@@ -21,7 +21,7 @@ import { localChassis } from '../ovs/chassis.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import type { ClaimInfo } from '../k8s/ipamclaims.ts';
 import { reservationOf } from '../ipam/reservations.ts';
-import type { Attacher } from './context.ts';
+import { ensureConnected, type Attacher } from './context.ts';
 import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
 
 /** What ADD (either mode) is asked. */
@@ -52,10 +52,13 @@ export function identity(ctx: Attacher, req: NetworkRequest): AttachmentIdentity
 }
 
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
-export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
+export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal, arrivedAt: number): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
   let sw: LogicalSwitch | undefined;
-  // The switch and all its ports are in the daemon's view from here on (NbScope).
+  // The switch and all its ports are in the daemon's view from here on (NbScope). A session lost
+  // meanwhile is waited for like any lost connection (--db-wait from the request's arrival), and
+  // the next session's view holds the served switch.
   await ctx.scope.serve(conf.logicalSwitch, signal);
+  if (!ctx.nb.connected) await ensureConnected(ctx, ctx.nb, signal, arrivedAt);
   try {
     sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
   } catch (err) {
@@ -64,8 +67,7 @@ export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSi
     throw err;
   }
   if (sw === undefined) {
-    // Not in view because the NB went away while the switch was being served: worth a retry,
-    // not a configuration error.
+    // Not in view because the NB went away again: worth a retry, not a configuration error.
     if (!ctx.nb.connected) throw new DatabaseUnreachableError('OVN Northbound database is not reachable', { details: `logical switch ${shown(conf.logicalSwitch)} could not be looked up` });
     throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`, { field: fieldOf(conf, 'logicalSwitch') });
   }

@@ -37,7 +37,7 @@ export function flagReader(flags: Record<string, unknown>): FlagReader {
 export interface NbFlags {
   nbDb: string[];
   nbTls: { key: string; cert: string; ca: string } | undefined;
-  /** --db-inactivity-probe: a database connection silent this long is dropped. */
+  /** --db-inactivity-probe: a database silent a third of this is sent an echo; silent 4 × this, its connection is dropped. */
   dbInactivityProbeMs: number;
 }
 
@@ -57,8 +57,9 @@ export function nbFlags(flags: Record<string, unknown>): NbFlags {
 
 /**
  * The echo interval of a database session for an inactivity probe: an interval without input
- * sends an echo and a second one drops the peer, so a silent database is dropped two to three
- * intervals after its last message.
+ * sends an echo, the silence allowed then doubles with each unanswered echo, and a database
+ * silent for 12 intervals (4 × the probe: ovsdb/jsonrpc.ts SILENCE_CAP_INTERVALS) is dropped. A
+ * busy database keeps its session; one that is gone closes the connection itself.
  */
 export function echoIntervalFor(inactivityProbeMs: number): number {
   return Math.max(1, Math.floor(inactivityProbeMs / 3));

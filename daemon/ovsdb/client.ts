@@ -15,6 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { backoffMs, failuresAfterSession } from './backoff.ts';
 import { TableCache } from './cache.ts';
 import { OvsdbConfigError, OvsdbNotConnectedError, OvsdbNotLeaderError, OvsdbRpcError, OvsdbSchemaError } from '../errors.ts';
 import { JsonRpcConnection } from './jsonrpc.ts';
@@ -58,7 +59,7 @@ export interface OvsdbClientOptions {
   readonly prepare?: (signal: AbortSignal) => Promise<void>;
   /** Talk only to the leader of a clustered database; reconnect when leadership moves. */
   readonly leaderOnly?: boolean;
-  /** Echo probe interval; a peer silent for two intervals is dropped. 0 disables. Default 5000. */
+  /** Echo probe interval: echoes after an interval of silence, a peer silent for 12 intervals is dropped (jsonrpc.ts). 0 disables. Default 5000. */
   readonly echoIntervalMs?: number;
   /** Largest message accepted from the server. Default 256 MiB. */
   readonly maxMessageBytes?: number;
@@ -97,9 +98,6 @@ interface ResumePoint {
 const DATABASE_MONITOR = 'db';
 const SERVER_MONITOR = 'server';
 const serverMonitor: MonitorSpec = { Database: ['name', 'model', 'leader', 'connected'] };
-const MIN_BACKOFF_MS = 50;
-// Low enough that work left for a database that was away (reconcile.ts) is done within 5 s of its return.
-const MAX_BACKOFF_MS = 2000;
 
 /** A client of `model`'s database that monitors `monitor`: its cache holds rows of the model. */
 export function modelClient<Tables, const Spec extends MonitorSpecOf<Tables>>(
@@ -123,6 +121,8 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
   #session: Session | undefined;
   /** The session is prepared (`prepare`) and announced. */
   #ready = false;
+  /** The connection of a session being set up: dialed, its view not ready yet (monitor, prepare). */
+  #settingUp: JsonRpcConnection | undefined;
   #resume: ResumePoint | undefined;
   /** updateConditions() calls run one after the other. */
   #conditionsSent: Promise<void> = Promise.resolve();
@@ -170,6 +170,30 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
       this.off('connected', onConnected);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Waits while a session is being set up on an open connection: a busy server answers late (one
+   * silent up to the echo probe's cap is dropped, which ends the wait). True once connected; false
+   * at once when no session is being set up, or when that one ends without a session.
+   */
+  async waitSettingUp(signal: AbortSignal): Promise<boolean> {
+    signal.throwIfAborted();
+    const conn = this.#settingUp;
+    if (this.connected || conn === undefined) return this.connected;
+    const done = Promise.withResolvers<void>();
+    const onConnected = (): void => done.resolve();
+    const onAbort = (): void => done.reject(signal.reason);
+    this.on('connected', onConnected);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void conn.closed.then(() => done.resolve());
+    try {
+      await done.promise;
+    } finally {
+      this.off('connected', onConnected);
+      signal.removeEventListener('abort', onAbort);
+    }
+    return this.connected;
   }
 
   /**
@@ -284,8 +308,9 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
           failures++;
         }
       }
+      this.#settingUp = undefined;
       if (session !== undefined) {
-        failures = 0;
+        const began = performance.now();
         this.#ready = true;
         this.#log?.info({ remote: remote.text }, 'ovsdb connected');
         this.emit('connected', remote.text);
@@ -295,6 +320,7 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
         this.#watches.detach();
         this.#log?.info({ err: reason, remote: remote.text }, 'ovsdb disconnected');
         this.emit('disconnected', reason);
+        failures = failuresAfterSession(failures, performance.now() - began);
       }
       // Back off per round of failures over all remotes, so a cluster's members are all tried soon.
       const rounds = Math.floor(failures / this.#remotes.length);
@@ -309,11 +335,13 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
     const conn = new JsonRpcConnection(socket, {
       maxMessageBytes: this.#options.maxMessageBytes ?? 256 * 1024 * 1024,
       echoIntervalMs: this.#options.echoIntervalMs ?? 5000,
+      logger: this.#log?.child({ remote: remote.text }),
       onNotification: (method, params) => {
         if (queue === undefined) this.#onNotification(remote, method, params);
         else queue.push([method, params]);
       },
     });
+    this.#settingUp = conn;
     try {
       const { database } = this.#options;
       const leaderOnly = this.#options.leaderOnly === true;
@@ -426,10 +454,4 @@ async function monitor(conn: JsonRpcConnection, database: string, plan: MonitorP
 /** A session's `where` as one text, to compare selections. */
 function whereText(sentWhere: ReadonlyMap<string, string>): string {
   return JSON.stringify([...sentWhere].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-// 50 ms doubling up to 2 s, then a random half of it taken off so clients spread out.
-function backoffMs(rounds: number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** rounds);
-  return ceiling * (0.5 + Math.random() / 2);
 }

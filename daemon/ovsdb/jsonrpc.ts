@@ -1,8 +1,12 @@
 // JSON-RPC 1.0 as OVSDB speaks it (RFC 7047 section 4): a stream of concatenated
 // JSON objects with no delimiter, requests matched to replies by id, the peer's
-// "echo" requests answered, and echo probes that drop a peer silent for two intervals.
+// "echo" requests answered, and echo probes whose patience grows while the peer is silent:
+// a busy peer (ovsdb-server is single-threaded: one long monitor evaluation silences it for
+// everyone) keeps its session; only silence beyond the cap drops it. A peer that is gone is
+// told by the connection itself: EOF, a reset or an error closes it at once.
 
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import {
   OvsdbInactivityError,
   OvsdbNotConnectedError,
@@ -91,8 +95,14 @@ export class JsonFrameParser {
 export interface JsonRpcOptions {
   /** Largest message accepted from the peer. */
   readonly maxMessageBytes: number;
-  /** Probe period: an interval without input sends an echo, a second one drops the peer. 0 disables. */
+  /**
+   * Probe period: an interval without input sends an echo; the silence allowed then doubles with
+   * each unanswered echo (`silenceBudgetMs`), and a peer silent for `SILENCE_CAP_INTERVALS`
+   * intervals is dropped. 0 disables.
+   */
   readonly echoIntervalMs: number;
+  /** Told when the peer has been silent past its first echo (busy), and when it answers again. */
+  readonly logger?: Logger | undefined;
   /** Called synchronously, in arrival order, for each notification (a request with a null id). */
   readonly onNotification: (method: string, params: unknown) => void;
 }
@@ -108,6 +118,24 @@ interface Pending {
 // Our own echo probes carry this id; no request of ours uses it, so replies are dropped.
 const PROBE_ID = 'probe';
 
+/**
+ * The silence, in echo intervals, after which a peer is dropped. The daemon's interval is a third
+ * of --db-inactivity-probe (lib/flags.ts), so the cap is 4 × --db-inactivity-probe (18 s by
+ * default): longer than the longest stall measured on a busy NB (poll intervals of up to 10 s
+ * while it evaluated 100,000 ports for one client), short enough that a hung or cut-off server
+ * is left for another within a request's deadline.
+ */
+export const SILENCE_CAP_INTERVALS = 12;
+
+/**
+ * The silence a peer is allowed after `echoes` unanswered echoes, before the probe looks again:
+ * one interval, then double at each unanswered echo (1, 2, 4, 8 intervals), up to the cap.
+ * Reaching the cap drops the peer.
+ */
+export function silenceBudgetMs(echoes: number, intervalMs: number): number {
+  return intervalMs * Math.min(2 ** echoes, SILENCE_CAP_INTERVALS);
+}
+
 export class JsonRpcConnection {
   readonly #socket: Duplex;
   readonly #options: JsonRpcOptions;
@@ -115,11 +143,17 @@ export class JsonRpcConnection {
   readonly #pending = new Map<number, Pending>();
   readonly #closed = Promise.withResolvers<Error | undefined>();
   #nextId = 1;
-  #heardSinceTick = true;
-  #probeSent = false;
+  /** When the peer last sent anything (performance.now()). */
+  #heardAt = performance.now();
+  /** Echoes sent since the peer was last heard. */
+  #echoes = 0;
+  /** The busy warning was logged for this silence. */
+  #warnedBusy = false;
   #ended = false;
   #failure: Error | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
+  /** When the probe timer is due (performance.now()): a later run means our event loop was held up. */
+  #dueAt = 0;
 
   constructor(socket: Duplex, options: JsonRpcOptions) {
     this.#socket = socket;
@@ -131,9 +165,7 @@ export class JsonRpcConnection {
     });
     socket.on('end', () => this.close()); // no half-open sessions in OVSDB
     socket.on('close', () => this.#onClose());
-    if (options.echoIntervalMs > 0) {
-      this.#probeTimer = setInterval(() => this.#probe(), options.echoIntervalMs);
-    }
+    if (options.echoIntervalMs > 0) this.#schedule(options.echoIntervalMs);
   }
 
   /** Resolves once the connection is closed, with the reason (`undefined` for a clean close by the peer). */
@@ -182,7 +214,9 @@ export class JsonRpcConnection {
   }
 
   #onData(chunk: Buffer): void {
-    this.#heardSinceTick = true;
+    const now = performance.now();
+    if (this.#echoes > 0) this.#answered(now - this.#heardAt);
+    this.#heardAt = now;
     try {
       for (const message of this.#parser.push(chunk)) {
         if (this.#ended) return;
@@ -216,23 +250,46 @@ export class JsonRpcConnection {
     else pending.reject(rpcError(pending.method, error));
   }
 
-  // Once per interval: a tick with no input since the last one sends an echo; the
-  // next tick with still no input drops the peer (silent for two to three intervals).
+  /** The peer spoke again after `silentMs` of silence that had drawn echoes. */
+  #answered(silentMs: number): void {
+    if (this.#warnedBusy) this.#options.logger?.info({ silentMs: Math.round(silentMs) }, 'ovsdb peer answers again');
+    this.#echoes = 0;
+    this.#warnedBusy = false;
+  }
+
+  // Looks when the silence allowed runs out (data arriving meanwhile only moves #heardAt): sends
+  // an echo and allows twice the silence, or drops the peer once the silence reaches the cap.
+  // After our own event loop was held up (a large reply parsed), input may be waiting unread:
+  // one look is made after the loop has read it before anything is judged.
   #probe(): void {
-    if (this.#heardSinceTick) {
-      this.#heardSinceTick = false;
-      this.#probeSent = false;
-    } else if (this.#probeSent) {
-      this.close(new OvsdbInactivityError(`no message from the peer for ${2 * this.#options.echoIntervalMs} ms`));
-    } else {
-      this.#probeSent = true;
+    if (this.#ended) return;
+    const intervalMs = this.#options.echoIntervalMs;
+    const now = performance.now();
+    const silentMs = now - this.#heardAt;
+    const late = now - this.#dueAt > intervalMs;
+    if (silentMs >= silenceBudgetMs(this.#echoes, intervalMs) && !late) {
+      if (silentMs >= intervalMs * SILENCE_CAP_INTERVALS) {
+        this.close(new OvsdbInactivityError(`no message from the peer for ${Math.round(silentMs)} ms (echoes unanswered)`));
+        return;
+      }
+      if (this.#echoes > 0 && !this.#warnedBusy) {
+        this.#warnedBusy = true;
+        this.#options.logger?.warn({ silentMs: Math.round(silentMs), dropAfterMs: intervalMs * SILENCE_CAP_INTERVALS }, 'ovsdb peer busy: no answer to an echo yet; the session is kept');
+      }
+      this.#echoes++;
       this.#send({ id: PROBE_ID, method: 'echo', params: [] });
     }
+    this.#schedule(Math.max(1, silenceBudgetMs(this.#echoes, intervalMs) - silentMs));
+  }
+
+  #schedule(delayMs: number): void {
+    this.#dueAt = performance.now() + delayMs;
+    this.#probeTimer = setTimeout(() => this.#probe(), delayMs);
   }
 
   #onClose(): void {
     this.#ended = true;
-    clearInterval(this.#probeTimer);
+    clearTimeout(this.#probeTimer);
     for (const pending of this.#pending.values()) {
       pending.reject(new OvsdbNotConnectedError(`connection closed during ${pending.method}`, { cause: this.#failure }));
     }

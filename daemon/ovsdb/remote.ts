@@ -19,6 +19,15 @@ export interface TlsFiles {
 }
 
 const DEFAULT_PORT = 6640;
+/**
+ * TCP keepalive on tcp: and ssl: connections: after this long without traffic the kernel probes
+ * the peer, and Node 24 (libuv 1.52) also sets TCP_KEEPINTVL 1 s and TCP_KEEPCNT 10, so a peer
+ * host that died or was cut off without a reset closes the connection about 15 s into an idle
+ * spell. Linux sends no keepalive while data of ours is unacknowledged (an echo to a dead host):
+ * the echo probe's cap (jsonrpc.ts) decides then. A dead server process on a live host is known
+ * at once (EOF or a reset).
+ */
+const KEEPALIVE_IDLE_MS = 5000;
 const hostPortPattern = /^(?:\[(?<v6>[^\]]+)\]|(?<host>[^:[\]]+))(?::(?<port>\d+))?$/;
 
 export function parseRemote(text: string): Remote {
@@ -45,7 +54,7 @@ export async function dial(remote: Remote, tlsFiles: TlsFiles | undefined, signa
       socket = net.connect({ path: remote.path });
       break;
     case 'tcp':
-      socket = net.connect({ host: remote.host, port: remote.port, noDelay: true });
+      socket = net.connect({ host: remote.host, port: remote.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_IDLE_MS });
       break;
     case 'ssl': {
       if (tlsFiles === undefined) throw new OvsdbConfigError(`${remote.text} needs tls files`);
@@ -57,6 +66,7 @@ export async function dial(remote: Remote, tlsFiles: TlsFiles | undefined, signa
       // Like OVS's stream-ssl: the peer must chain to our CA; its name is not checked.
       socket = tls.connect({ host: remote.host, port: remote.port, key, cert, ca, checkServerIdentity: () => undefined });
       socket.setNoDelay(true);
+      socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
       break;
     }
     default:

@@ -1,7 +1,8 @@
 // Prompt recovery, with the reconciler's default grace period (60 s) so that only the daemon's
 // own knowledge can explain a fast clean-up: a hung NB (SIGSTOP: connections open, nothing
-// answered) is dropped by the inactivity probe, an ADD answers 11 and a DEL succeeds while it
-// hangs, STATUS answers 50, and once it wakes the DEL's part and whatever the failed ADD's
+// answered) is dropped once its silence reaches the probe's cap (4 × --db-inactivity-probe,
+// 1.5 s here: a busy NB is waited for that long, docs/scale.md), an ADD answers 11 and a DEL
+// succeeds while it hangs, STATUS answers 50, and once it wakes the DEL's part and whatever the failed ADD's
 // transaction committed late are gone within 5 s; after a "reboot" (pods gone, a new boot id,
 // the daemon restarted) the attachments of the old boot go within 5 s of the start, while an
 // ADD on the nearly full switch succeeds.
@@ -29,7 +30,7 @@ t.test('prompt recovery', { skip }, async (t) => {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const bootFile = join(dir, 'boot_id');
   await writeFile(bootFile, `${randomUUID()}\n`);
-  const args = ['--boot-id-file', bootFile];
+  const args = ['--boot-id-file', bootFile, '--db-inactivity-probe', '1500'];
   const node = await startNode(t, { daemon: { extraArgs: args } });
   let daemon: DaemonProcess = node.daemon;
   const guardKeys = async (sw: string): Promise<number> => ((await node.sandbox.nbctl(['get', 'logical_switch', sw, 'external_ids'])).match(/ovn-multinet\/addr:/g) ?? []).length;
@@ -51,7 +52,9 @@ t.test('prompt recovery', { skip }, async (t) => {
       node.cni({ command: 'DEL', ...oldCall }, config).then((r) => ({ ...r, ms: Date.now() - started })),
     ]);
     t.equal(add.json?.['code'], 11, `ADD: try again later: ${add.stdout}`);
-    t.ok(add.ms < 10_000, `ADD answered ${add.ms} ms after arriving (≤ 10 s)`);
+    // Silent to the cap (4 × 1.5 s) the session is dropped; the reconnection the kernel accepts
+    // for the frozen NB is waited for as a busy one, to its own cap; then code 11.
+    t.ok(add.ms < 2 * 6000 + 4000, `ADD answered ${add.ms} ms after arriving (≤ 16 s: two caps of 6 s)`);
     t.equal(del.exitCode, 0, `DEL succeeds in ${del.ms} ms: ${del.stdout}`);
     t.notMatch(await fresh.exec(['ip', '-o', 'link', 'show']), 'net1', 'the failed ADD left nothing in its pod');
     const status = await node.cni({ command: 'STATUS' }, config);

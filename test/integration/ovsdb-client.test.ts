@@ -1,8 +1,13 @@
 // The client against a real ovsdb-server with the Open_vSwitch schema.
 
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import { pino, type Logger } from 'pino';
 import t from 'tap';
+import { backoffMs, MAX_BACKOFF_MS } from '../../daemon/ovsdb/backoff.ts';
+import { SILENCE_CAP_INTERVALS } from '../../daemon/ovsdb/jsonrpc.ts';
+import { echoIntervalFor } from '../../daemon/lib/flags.ts';
 import type { RowChange } from '../../daemon/ovsdb/cache.ts';
 import { OvsdbClient } from '../../daemon/ovsdb/client.ts';
 import type { OvsdbClientOptions } from '../../daemon/ovsdb/client.ts';
@@ -195,16 +200,108 @@ t.test('reconnects after a restart and resyncs the cache', async (t) => {
   await client.transact([select('Bridge', [])], deadline());
 });
 
-t.test('a silent server is dropped after two echo intervals', async (t) => {
+/** A logger whose lines the test reads. */
+function logLines(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+t.test('a frozen server (SIGSTOP) for three times the probe keeps its session; a transact sent meanwhile completes after the thaw', async (t) => {
   const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
-  const client = await connect(t, server.unixRemote, { echoIntervalMs: 100 });
+  const { logger, lines } = logLines();
+  // The daemon's shape: --db-inactivity-probe 600 ms, echoes every 200 ms (the old probe dropped it within 600 ms).
+  const intervalMs = echoIntervalFor(600);
+  const client = await connect(t, server.unixRemote, { echoIntervalMs: intervalMs, logger });
+  let disconnects = 0;
+  client.on('disconnected', () => disconnects++);
+  server.signal('SIGSTOP');
+  t.teardown(() => server.signal('SIGCONT'));
+  const sent = client.transact(bridgesOps(['br-frozen']), AbortSignal.timeout(30_000));
+  await sleep(3 * 600);
+  server.signal('SIGCONT');
+  await sent;
+  t.same(bridgeNames(client), ['br-frozen'], 'the transaction committed and its update reached the cache');
+  t.equal(disconnects, 0, 'no disconnect');
+  t.ok(client.connected, 'the same session');
+  t.ok(lines.some((l) => l['level'] === 40 && /busy/.test(String(l['msg']))), 'a warning said it was busy');
+  t.ok(lines.some((l) => l['level'] === 30 && /answers again/.test(String(l['msg'])) && (l['silentMs'] as number) >= 2 * intervalMs), 'and it was told when it answered again');
+});
+
+t.test('a server frozen beyond the cap is dropped (OvsdbInactivityError); the client is back once it thaws', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const intervalMs = 100;
+  const client = await connect(t, server.unixRemote, { echoIntervalMs: intervalMs });
   const disconnected = once(client, 'disconnected');
+  const frozenAt = performance.now();
   server.signal('SIGSTOP');
   t.teardown(() => server.signal('SIGCONT'));
   const [reason] = (await disconnected) as [Error | undefined];
+  const afterMs = performance.now() - frozenAt;
   t.type(reason, OvsdbInactivityError);
+  // Last heard at most one interval before the freeze (an echo is answered at once).
+  t.ok(afterMs >= (SILENCE_CAP_INTERVALS - 1) * intervalMs, `not dropped before the cap (${Math.round(afterMs)} ms)`);
   server.signal('SIGCONT');
   await client.waitConnected(deadline());
+});
+
+t.test('a session set up with a frozen server is waited for while its connection lasts (waitSettingUp)', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const client = new OvsdbClient({ remotes: [server.unixRemote], database: 'Open_vSwitch', monitor, echoIntervalMs: 200 });
+  t.teardown(() => client.close());
+  t.equal(await client.waitSettingUp(deadline()), false, 'no session being set up before start()');
+  server.signal('SIGSTOP');
+  t.teardown(() => server.signal('SIGCONT'));
+  client.start();
+  // The kernel accepts the connection for the frozen process; its get_schema stays unanswered.
+  await sleep(300);
+  const waited = client.waitSettingUp(AbortSignal.timeout(30_000));
+  await sleep(600);
+  server.signal('SIGCONT');
+  t.equal(await waited, true, 'true once the session is up');
+  t.ok(client.connected);
+  await client.close();
+  t.equal(await client.waitSettingUp(deadline()), false, 'false when nothing is being set up');
+});
+
+t.test('a killed server: connect attempts over a window are bounded by the backoff', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const { logger, lines } = logLines();
+  const client = await connect(t, server.unixRemote, { logger });
+  const disconnected = once(client, 'disconnected');
+  await server.kill();
+  await disconnected;
+  const windowMs = 3000;
+  await sleep(windowMs);
+  const attempts = lines.filter((l) => l['msg'] === 'ovsdb connect failed').length;
+  // Equal jitter: each wait is at least half its ceiling (25, 50, 100, ... ms, at most 1 s): at
+  // most this many attempts fit in the window (the drop itself already counts as a failure).
+  let bound = 0;
+  for (let elapsed = 0, round = 1; elapsed <= windowMs; round++, bound++) elapsed += backoffMs(round, () => 0);
+  t.ok(attempts >= 3, `it kept trying (${attempts} attempts in ${windowMs} ms)`);
+  t.ok(attempts <= bound, `${attempts} attempts in ${windowMs} ms, at most ${bound} by the backoff`);
+  await server.start();
+  await client.waitConnected(AbortSignal.timeout(MAX_BACKOFF_MS + 5000));
+});
+
+t.test('a server that drops each session at once: reconnects back off as after failed connects', async (t) => {
+  const { server } = await startOvsdbServer(t, VSWITCH_SCHEMA);
+  const { logger, lines } = logLines();
+  const client = await connect(t, server.unixRemote, { logger });
+  const windowMs = 3000;
+  const started = performance.now();
+  // The server closes every client connection (its sessions are gone, it is not) as fast as it can be told to.
+  while (performance.now() - started < windowMs) {
+    if (client.connected) await server.appctl('ovsdb-server/reconnect');
+    else await sleep(5);
+  }
+  const sessions = lines.filter((l) => l['msg'] === 'ovsdb connected').length;
+  // Sessions that end at once count as failures: the waits grow 25, 50, 100, ... ms (equal jitter, at least half of each).
+  let bound = 1;
+  for (let elapsed = 0, round = 1; elapsed <= windowMs; round++, bound++) elapsed += backoffMs(round, () => 0);
+  t.ok(sessions >= 2, `it came back each time (${sessions} sessions in ${windowMs} ms)`);
+  t.ok(sessions <= bound, `${sessions} sessions in ${windowMs} ms, at most ${bound} by the backoff (the old client came back after 25-50 ms each time)`);
+  await client.waitConnected(AbortSignal.timeout(MAX_BACKOFF_MS + 5000));
 });
 
 t.test('ssl: mutual TLS with certificates from a CA', async (t) => {

@@ -1,5 +1,8 @@
 import { once } from 'node:events';
+import net from 'node:net';
 import { duplexPair } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import type { Duplex } from 'node:stream';
 import t from 'tap';
 import {
@@ -8,7 +11,7 @@ import {
   OvsdbProtocolError,
   OvsdbRpcError,
 } from '../../daemon/errors.ts';
-import { JsonFrameParser, JsonRpcConnection } from '../../daemon/ovsdb/jsonrpc.ts';
+import { JsonFrameParser, JsonRpcConnection, SILENCE_CAP_INTERVALS, silenceBudgetMs } from '../../daemon/ovsdb/jsonrpc.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -164,11 +167,65 @@ t.test('connection', async (t) => {
     t.type(await conn.closed, OvsdbProtocolError);
   });
 
-  t.test('echo probes, and a silent peer is dropped after two intervals', async (t) => {
+  t.test('echo probes at 1, 2, 4 and 8 intervals of silence; a peer silent for the cap is dropped', async (t) => {
     const { conn, received } = pair(40);
     const started = performance.now();
-    t.same(await received(), [{ id: 'probe', method: 'echo', params: [] }]);
+    const echo = { id: 'probe', method: 'echo', params: [] };
+    t.same(await received(4), [echo, echo, echo, echo], 'one echo each time the silence allowed doubles');
+    t.ok(performance.now() - started >= 8 * 40, 'the fourth after eight intervals');
     t.type(await conn.closed, OvsdbInactivityError);
-    t.ok(performance.now() - started >= 80, 'not dropped before two intervals');
+    t.ok(performance.now() - started >= SILENCE_CAP_INTERVALS * 40, `not dropped before ${SILENCE_CAP_INTERVALS} intervals`);
   });
+
+  t.test('a busy peer that answers late keeps its session, with a warning and a word when it answers', async (t) => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const [ours, peer] = duplexPair();
+    const conn = new JsonRpcConnection(ours, { maxMessageBytes: 1 << 20, echoIntervalMs: 40, logger, onNotification: () => undefined });
+    const reply = conn.request('transact', ['db'], AbortSignal.timeout(5000));
+    // Silent for five intervals: the old probe dropped a peer after two or three.
+    await sleep(5 * 40);
+    t.match(lines, [{ level: 40, msg: /busy/, silentMs: Number }], 'warned once that the peer is busy');
+    peer.write('{"id":1,"result":[{}],"error":null}');
+    t.same(await reply, [{}], 'the late reply arrives');
+    t.match(lines.at(-1), { level: 30, msg: /answers again/ }, 'and it is told that the peer answers');
+    t.ok((lines.at(-1)?.['silentMs'] as number) >= 5 * 40, 'after how long a silence');
+    // Still alive: a second request is answered on the same connection.
+    const again = conn.request('list_dbs', [], AbortSignal.timeout(5000));
+    peer.write('{"id":2,"result":["db"],"error":null}');
+    t.same(await again, ['db']);
+    conn.close();
+    t.equal(await conn.closed, undefined, 'closed by us, not by the probe');
+  });
+});
+
+t.test('our own event loop held up past the cap is not the peer\'s silence: input waiting unread is read first', async (t) => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(socket, 'connect');
+  const [peer] = await accepted;
+  const conn = new JsonRpcConnection(socket, { maxMessageBytes: 1 << 20, echoIntervalMs: 40, onNotification: () => undefined });
+  let dropped: Error | undefined;
+  void conn.closed.then((reason) => (dropped = reason));
+  const reply = conn.request('list_dbs', [], AbortSignal.timeout(5000));
+  await once(peer, 'data');
+  peer.write('{"id":1,"result":["db"],"error":null}');
+  // The reply sits in the kernel while this process computes for longer than the cap (480 ms).
+  const until = performance.now() + SILENCE_CAP_INTERVALS * 40 + 200;
+  while (performance.now() < until) {
+    // busy
+  }
+  t.same(await reply, ['db'], 'the reply is read');
+  await sleep(20);
+  t.equal(dropped, undefined, 'and the connection was not dropped');
+  conn.close();
+  peer.destroy();
+});
+
+t.test('silence budget: 1, 2, 4, 8 intervals, then the cap', async (t) => {
+  t.same([0, 1, 2, 3, 4, 5, 10].map((echoes) => silenceBudgetMs(echoes, 100)), [100, 200, 400, 800, 1200, 1200, 1200]);
+  t.equal(silenceBudgetMs(4, 1500), 4 * 4500, 'the daemon\'s default: 4 × --db-inactivity-probe (interval 1.5 s)');
 });
