@@ -24,8 +24,9 @@ export async function startOvsdbRelays(t: Teardown, database: string, sources: r
   const relays = [...ports].map((port, i) => new OvsdbServerProcess(dir, `relay${i}`, port, undefined, relay));
   t.teardown(() => Promise.all(relays.map((server) => server.kill())));
   await Promise.all(relays.map((server) => server.start()));
+  // Loading a large NB (100,000 ports) into several relays at once takes a while on a busy machine.
   await Promise.all(
-    relays.map((server) => execa('ovsdb-client', ['--timeout=10', 'wait', server.unixRemote, database, 'connected'])),
+    relays.map((server) => execa('ovsdb-client', ['--timeout=120', 'wait', server.unixRemote, database, 'connected'])),
   );
   return { relays, remotes: relays.map((server) => server.tcpRemote) };
 }
