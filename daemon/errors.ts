@@ -740,7 +740,7 @@ export class OvsdbConfigError extends OvsdbError {
   override readonly name: string = 'OvsdbConfigError';
 }
 
-/** The server is a member of a cluster but not its leader (only with `leaderOnly`). */
+/** The server is a member of a cluster but not its leader, or a relay cut off from its source (only with `leaderOnly`). */
 export class OvsdbNotLeaderError extends OvsdbError {
   static override readonly code: string = 'OVSDB_NOT_LEADER';
   override readonly name: string = 'OvsdbNotLeaderError';

@@ -2,7 +2,7 @@
 // background and reconnects forever with jittered exponential back-off, moving to
 // the next remote after each failure or drop. Each session: get_schema, with
 // `leaderOnly` a monitor of _Server.Database that rejects (and later drops) a
-// non-leader, then monitor_cond_since (monitor_cond, or monitor, on older servers) into the
+// non-leader or a relay cut off from its source, then monitor_cond_since (monitor_cond, or monitor, on older servers) into the
 // cache: after a reconnect, a server that keeps the transaction history (a raft cluster) sends
 // only what changed since the last transaction the cache holds. With `conditions`
 // only the rows they select are monitored, and `updateConditions()` moves the selection
@@ -57,7 +57,10 @@ export interface OvsdbClientOptions {
    * session (the next one runs it again).
    */
   readonly prepare?: (signal: AbortSignal) => Promise<void>;
-  /** Talk only to the leader of a clustered database; reconnect when leadership moves. */
+  /**
+   * Talk only to the leader of a clustered database, or to a relay while it is connected to its
+   * source; reconnect when leadership moves or the relay loses its source.
+   */
   readonly leaderOnly?: boolean;
   /** Echo probe interval: echoes after an interval of silence, a peer silent for 12 intervals is dropped (jsonrpc.ts). 0 disables. Default 5000. */
   readonly echoIntervalMs?: number;
@@ -417,6 +420,11 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
     if (row === undefined) throw new OvsdbNotLeaderError(`${remote.text} does not serve ${database} (yet)`);
     if (row['model'] === 'clustered' && !(row['leader'] === true && row['connected'] === true)) {
       throw new OvsdbNotLeaderError(`${remote.text} is not the leader of ${database}`);
+    }
+    // A relay (its row's leader is always false) forwards transactions to its source: it is
+    // usable while connected to it; one that lost its source would hold them until it returns.
+    if (row['model'] === 'relay' && row['connected'] !== true) {
+      throw new OvsdbNotLeaderError(`${remote.text} is a relay of ${database} not connected to its source`);
     }
   }
 }

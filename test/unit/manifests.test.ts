@@ -214,3 +214,40 @@ t.test('the daemon and the controller reach the NB over ssl: with the Secret mou
     }
   }
 });
+
+t.test('the relay tier: ovsdb-server relays of the NB over ssl:, a Service, and the DaemonSet pointing at it', async (t) => {
+  const relay = find('Deployment', 'ovn-nb-relay');
+  const pod = podSpec(relay);
+  const c = container(pod, 'relay');
+  t.same(c['command'], ['ovsdb-server']);
+  const args = strings(c['args']);
+  const env = list(c['env']).map((e) => obj(e, 'env'));
+  const sourceArg = args.find((a) => a.startsWith('relay:'));
+  t.equal(sourceArg, 'relay:OVN_Northbound:$(OVN_NB_RAFT)', 'relays OVN_Northbound from OVN_NB_RAFT');
+  const sources = String(env.find((e) => e['name'] === 'OVN_NB_RAFT')?.['value']).split(',');
+  t.ok(sources.length >= 3 && sources.every((s) => /^ssl:[^:]+:\d+$/.test(s)), `every raft member over ssl: ${sources.join(' ')}`);
+  t.ok(args.includes('--remote=pssl:6641'), 'serves the daemons over ssl: on 6641');
+  const mount = list(c['volumeMounts']).map((m) => obj(m, 'mount')).find((m) => m['name'] === 'tls');
+  t.match(mount, { readOnly: true, mountPath: String }, 'the TLS Secret mounted read-only');
+  t.match(list(pod['volumes']).map((v) => obj(v, 'volume')).find((v) => v['name'] === 'tls'), { secret: { secretName: 'ovn-nb-relay-tls' } });
+  for (const [flag, key] of [['--private-key', 'tls.key'], ['--certificate', 'tls.crt'], ['--ca-cert', 'ca.crt']]) {
+    t.ok(args.includes(`${flag}=${String(mount?.['mountPath'])}/${key}`), `${flag} from the Secret`);
+  }
+  // Ready only while connected to the NB: through the unix socket the relay also listens on.
+  const probe = strings(obj(obj(c['readinessProbe'], 'readinessProbe')['exec'], 'exec')['command']);
+  const socket = args.find((a) => a.startsWith('--remote=punix:'))?.slice('--remote=p'.length);
+  t.same(probe.slice(-4), ['wait', socket, 'OVN_Northbound', 'connected'], 'readiness: ovsdb-client wait on its unix socket');
+  const security = obj(c['securityContext'], 'securityContext');
+  t.match(security, { runAsNonRoot: true, privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }, 'no privilege, no capability');
+  t.match(obj(c['resources'], 'resources'), { requests: { cpu: String, memory: String }, limits: { cpu: String, memory: String } }, 'requests and limits');
+
+  const service = find('Service', 'ovn-nb-relay');
+  t.equal(metaOf(service)['namespace'], metaOf(relay)['namespace']);
+  t.same(specOf(service)['selector'], obj(obj(specOf(relay)['selector'], 'selector')['matchLabels'], 'matchLabels'), 'selects the relay pods');
+  t.match(list(specOf(service)['ports']), [{ port: 6641 }]);
+
+  // The DaemonSet keeps its direct NB by default and names the relay Service, twice, as the other choice.
+  const daemonset = await readFile(new URL('daemonset.yaml', dir), 'utf8');
+  const remote = `ssl:${String(metaOf(service)['name'])}.${String(metaOf(service)['namespace'])}.svc:6641`;
+  t.ok(daemonset.includes(`"${remote},${remote}"`), `manifests/daemonset.yaml documents ${remote} twice`);
+});
