@@ -1,6 +1,7 @@
 // Real ovsdb-server processes for integration tests, each in its own temp dir,
 // as child processes (no --detach) so teardown can kill them by pid: a standalone
-// database on a unix socket (and optionally 127.0.0.1 tcp), or a 3-member raft cluster.
+// database on a unix socket (and optionally 127.0.0.1 tcp), or a 3-member raft cluster
+// (relay servers in front of either: ovsdb-relay.ts).
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -29,15 +30,18 @@ export class OvsdbServerProcess {
   readonly logPath: string;
   readonly tcpPort: number | undefined;
   readonly ssl: { readonly port: number; readonly server: TlsFiles; readonly client: TlsFiles } | undefined;
+  /** `relay:DB:REMOTES` when this server relays a database instead of serving `dbFile`. */
+  readonly relay: string | undefined;
   #child: ChildProcess | undefined;
 
-  constructor(dir: string, name: string, tcpPort: number | undefined, ssl?: OvsdbServerProcess['ssl']) {
+  constructor(dir: string, name: string, tcpPort: number | undefined, ssl?: OvsdbServerProcess['ssl'], relay?: string) {
     this.dbFile = join(dir, `${name}.db`);
     this.unixPath = join(dir, `${name}.sock`);
     this.ctlPath = join(dir, `${name}.ctl`);
     this.logPath = join(dir, `${name}.log`);
     this.tcpPort = tcpPort;
     this.ssl = ssl;
+    this.relay = relay;
   }
 
   get unixRemote(): string {
@@ -58,7 +62,7 @@ export class OvsdbServerProcess {
   async start(): Promise<void> {
     if (this.#child !== undefined) throw new Error('already running');
     const args = [
-      this.dbFile,
+      this.relay ?? this.dbFile,
       `--remote=punix:${this.unixPath}`,
       `--unixctl=${this.ctlPath}`,
       `--log-file=${this.logPath}`,
@@ -80,7 +84,7 @@ export class OvsdbServerProcess {
         return canConnect(this.unixPath);
       },
       5000,
-      `ovsdb-server ${this.dbFile}`,
+      `ovsdb-server ${this.relay ?? this.dbFile}`,
     );
   }
 
@@ -209,7 +213,7 @@ async function makeCertificates(dir: string): Promise<{ server: TlsFiles; client
   return { server: await issue('server'), client: await issue('client') };
 }
 
-async function makeTempDir(t: Teardown): Promise<string> {
+export async function makeTempDir(t: Teardown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ovsdb-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
