@@ -1,0 +1,146 @@
+/**
+ * One topology of the many-nodes bench, its phases in order, each figure beside its baseline from
+ * the same topology: the NB filled; one commit with no monitors; N real daemons started at once,
+ * then a network's first use on all of them at once; then M simulated nodes connecting, serving
+ * one new switch everywhere, and one commit with all their monitors open. Everything it starts is
+ * undone before it returns (its own cleanup), so the next topology runs on a quiet machine.
+ */
+import type { Teardown } from '../test/helpers/netns.ts';
+import { createCleanup } from './cleanup.ts';
+import type { NodesConfig } from './nodes-config.ts';
+import { commitP50 } from './nodes-commit.ts';
+import { droppedConnections, firstUse, prepareNodes, startDaemons, stopDaemons, type FirstUse } from './nodes-daemons.ts';
+import { withServerCpu, type RoleCpu, type ServerPid, type ServerRole } from './nodes-servers.ts';
+import { startWorkers } from './nodes-simulated.ts';
+import { DAEMONS_NETWORK, SIMULATED_NETWORK, startTopology, type TopologyKind } from './nodes-topology.ts';
+import { waitQuiet, type Quiet } from './proc.ts';
+import { summarize } from './stats.ts';
+
+/** Idle: the NB servers together below this share of one CPU over one window of IDLE_WINDOW_MS. */
+export const IDLE_SHARE = 0.05;
+export const IDLE_WINDOW_MS = 500;
+/** Waiting for idle gives up after this long (the report then says "not idle"). */
+export const IDLE_LIMIT_MS = 60_000;
+
+export interface DaemonFigures {
+  readonly count: number;
+  /** Spawn of all → the last daemon's STATUS ok, ms; and each daemon's own spawn → STATUS ok. */
+  readonly startWallMs: number;
+  readonly startP50Ms: number;
+  readonly startCpu: RoleCpu;
+  readonly firstUse: FirstUse;
+  readonly firstUseCpu: RoleCpu;
+  /** From the last ADD's answer until the NB servers were idle. */
+  readonly idle: Quiet;
+  /** NB connections the daemons' clients saw drop, from their start to the end of the idle wait. */
+  readonly dropped: number;
+}
+
+export interface SimulatedFigures {
+  readonly count: number;
+  readonly workers: number;
+  readonly connectWallMs: number;
+  readonly connectCpu: RoleCpu;
+  readonly serveWallMs: number;
+  readonly serveCpu: RoleCpu;
+  /** Nodes that held the switch in view once serve() resolved. */
+  readonly inView: number;
+  readonly failed: readonly string[];
+  /** One commit's p50 with every node connected and serving SIMULATED_NETWORK, ms. */
+  readonly commitMs: number;
+  readonly servedCommitMs: number;
+  readonly dropped: number;
+}
+
+export interface TopologyFigures {
+  readonly kind: TopologyKind;
+  readonly label: string;
+  readonly roles: readonly ServerRole[];
+  readonly fillSeconds: number;
+  /** One commit's p50 with no node connected: on an unrelated switch, and on the switch the simulated nodes will serve. */
+  readonly baselineCommitMs: number;
+  readonly baselineServedCommitMs: number;
+  readonly daemons: DaemonFigures | undefined;
+  readonly simulated: SimulatedFigures | undefined;
+}
+
+const quiet = (servers: readonly ServerPid[]): Promise<Quiet> =>
+  waitQuiet(
+    servers.map((s) => s.pid),
+    { windowMs: IDLE_WINDOW_MS, windows: 1, maxShare: IDLE_SHARE, maxMs: IDLE_LIMIT_MS },
+  );
+
+export async function runTopology(parent: Teardown, kind: TopologyKind, cfg: NodesConfig, progress: (msg: string) => void): Promise<TopologyFigures> {
+  const cleanup = createCleanup();
+  parent.teardown(() => cleanup.run());
+  try {
+    const say = (msg: string): void => progress(`${kind}: ${msg}`);
+    say(`NB with ${cfg.unrelated} unrelated ports`);
+    const topo = await startTopology(cleanup, kind, { unrelated: cfg.unrelated, relays: cfg.relays, progress: say });
+    await quiet(topo.servers);
+    const baselineCommitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
+    const baselineServedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
+
+    let daemons: DaemonFigures | undefined;
+    if (cfg.daemons > 0) {
+      say(`${cfg.daemons} daemons: preparing their Open_vSwitch databases and pods`);
+      const prepared = await prepareNodes(cleanup, cfg.daemons);
+      await quiet(topo.servers);
+      say(`${cfg.daemons} daemons: starting`);
+      const start = await withServerCpu(topo.servers, () => startDaemons(cleanup, prepared, topo.clientRemotes));
+      const nodes = start.result;
+      await quiet(topo.servers);
+      say(`${cfg.daemons} daemons: first use of ${DAEMONS_NETWORK}`);
+      const use = await withServerCpu(topo.servers, () => firstUse(nodes, DAEMONS_NETWORK));
+      const idle = await quiet(topo.servers);
+      const dropped = droppedConnections(nodes);
+      await stopDaemons(nodes);
+      daemons = {
+        count: nodes.length,
+        startWallMs: Math.max(...nodes.map((n) => n.statusOkMs)),
+        startP50Ms: summarize(nodes.map((n) => n.statusOkMs)).p50,
+        startCpu: start.cpu,
+        firstUse: use.result,
+        firstUseCpu: use.cpu,
+        idle,
+        dropped,
+      };
+    }
+
+    let simulated: SimulatedFigures | undefined;
+    if (cfg.simulated > 0) {
+      const workers = Math.min(cfg.workers, cfg.simulated);
+      const sim = await startWorkers(cleanup, workers);
+      await quiet(topo.servers);
+      say(`${cfg.simulated} simulated nodes: connecting`);
+      const names = Array.from({ length: cfg.simulated }, (_, i) => `sim-${i}`);
+      const connect = await withServerCpu(topo.servers, () => sim.connect(topo.clientRemotes, names));
+      await quiet(topo.servers);
+      say(`${cfg.simulated} simulated nodes: first use of ${SIMULATED_NETWORK}`);
+      const serve = await withServerCpu(topo.servers, () => sim.serve(SIMULATED_NETWORK));
+      await quiet(topo.servers);
+      say(`${cfg.simulated} simulated nodes: ${cfg.commits} commits, twice`);
+      const commitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
+      const servedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
+      const served = serve.result.answers.flatMap((a) => (a.kind === 'served' ? [a] : []));
+      const dropped = await sim.close();
+      simulated = {
+        count: cfg.simulated,
+        workers,
+        connectWallMs: connect.result.wallMs,
+        connectCpu: connect.cpu,
+        serveWallMs: serve.result.wallMs,
+        serveCpu: serve.cpu,
+        inView: served.reduce((sum, a) => sum + a.inView, 0),
+        failed: served.flatMap((a) => a.failed),
+        commitMs,
+        servedCommitMs,
+        dropped,
+      };
+    }
+    return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineServedCommitMs, daemons, simulated };
+  } finally {
+    const errors = await cleanup.run();
+    if (errors.length > 0) throw new Error(`${kind}: cleanup failed: ${errors.map((e) => e.message).join('; ')}`);
+  }
+}
