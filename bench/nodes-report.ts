@@ -34,7 +34,7 @@ export const NODES_GOALS = {
 const TARGET_SIZES = { daemons: 100, simulated: 1000, unrelated: 100_000 } as const;
 
 const count = (n: number): string => n.toLocaleString('en-US');
-const seconds = (s: number | undefined): string => (s === undefined ? '–' : `${s.toFixed(1)} s`);
+const seconds = (s: number | undefined): string => (s === undefined ? '–' : `${s.toFixed(s < 10 ? 2 : 1)} s`);
 const cpu = (c: RoleCpu, roles: readonly ServerRole[]): string => roles.map((role) => `${role} ${seconds(c.get(role) ?? 0)}`).join(', ');
 const failures = (f: ReadonlyMap<string, number>): number => [...f.values()].reduce((a, b) => a + b, 0);
 const byCode = (f: ReadonlyMap<string, number>): string => [...f].map(([code, n]) => `${n} × code ${code}`).join(', ');

@@ -73,74 +73,83 @@ const quiet = (servers: readonly ServerPid[]): Promise<Quiet> =>
 export async function runTopology(parent: Teardown, kind: TopologyKind, cfg: NodesConfig, progress: (msg: string) => void): Promise<TopologyFigures> {
   const cleanup = createCleanup();
   parent.teardown(() => cleanup.run());
+  let figures: TopologyFigures;
+  let left = 0;
   try {
-    const say = (msg: string): void => progress(`${kind}: ${msg}`);
-    say(`NB with ${cfg.unrelated} unrelated ports`);
-    const topo = await startTopology(cleanup, kind, { unrelated: cfg.unrelated, relays: cfg.relays, progress: say });
-    await quiet(topo.servers);
-    const baselineCommitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
-    const baselineServedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
-
-    let daemons: DaemonFigures | undefined;
-    if (cfg.daemons > 0) {
-      say(`${cfg.daemons} daemons: preparing their Open_vSwitch databases and pods`);
-      const prepared = await prepareNodes(cleanup, cfg.daemons);
-      await quiet(topo.servers);
-      say(`${cfg.daemons} daemons: starting`);
-      const start = await withServerCpu(topo.servers, () => startDaemons(cleanup, prepared, topo.clientRemotes));
-      const nodes = start.result;
-      await quiet(topo.servers);
-      say(`${cfg.daemons} daemons: first use of ${DAEMONS_NETWORK}`);
-      const use = await withServerCpu(topo.servers, () => firstUse(nodes, DAEMONS_NETWORK));
-      const idle = await quiet(topo.servers);
-      const dropped = droppedConnections(nodes);
-      await stopDaemons(nodes);
-      daemons = {
-        count: nodes.length,
-        startWallMs: Math.max(...nodes.map((n) => n.statusOkMs)),
-        startP50Ms: summarize(nodes.map((n) => n.statusOkMs)).p50,
-        startCpu: start.cpu,
-        firstUse: use.result,
-        firstUseCpu: use.cpu,
-        idle,
-        dropped,
-      };
-    }
-
-    let simulated: SimulatedFigures | undefined;
-    if (cfg.simulated > 0) {
-      const workers = Math.min(cfg.workers, cfg.simulated);
-      const sim = await startWorkers(cleanup, workers);
-      await quiet(topo.servers);
-      say(`${cfg.simulated} simulated nodes: connecting`);
-      const names = Array.from({ length: cfg.simulated }, (_, i) => `sim-${i}`);
-      const connect = await withServerCpu(topo.servers, () => sim.connect(topo.clientRemotes, names));
-      await quiet(topo.servers);
-      say(`${cfg.simulated} simulated nodes: first use of ${SIMULATED_NETWORK}`);
-      const serve = await withServerCpu(topo.servers, () => sim.serve(SIMULATED_NETWORK));
-      await quiet(topo.servers);
-      say(`${cfg.simulated} simulated nodes: ${cfg.commits} commits, twice`);
-      const commitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
-      const servedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
-      const served = serve.result.answers.flatMap((a) => (a.kind === 'served' ? [a] : []));
-      const dropped = await sim.close();
-      simulated = {
-        count: cfg.simulated,
-        workers,
-        connectWallMs: connect.result.wallMs,
-        connectCpu: connect.cpu,
-        serveWallMs: serve.result.wallMs,
-        serveCpu: serve.cpu,
-        inView: served.reduce((sum, a) => sum + a.inView, 0),
-        failed: served.flatMap((a) => a.failed),
-        commitMs,
-        servedCommitMs,
-        dropped,
-      };
-    }
-    return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineServedCommitMs, daemons, simulated };
+    figures = await phases(cleanup, kind, cfg, progress);
   } finally {
     const errors = await cleanup.run();
-    if (errors.length > 0) throw new Error(`${kind}: cleanup failed: ${errors.map((e) => e.message).join('; ')}`);
+    if (errors.length > 0) progress(`${kind}: cleanup failed: ${errors.map((e) => e.message).join('; ')}`);
+    left = errors.length;
   }
+  if (left > 0) throw new Error(`${kind}: cleanup left something behind`);
+  return figures;
+}
+
+async function phases(cleanup: Teardown, kind: TopologyKind, cfg: NodesConfig, progress: (msg: string) => void): Promise<TopologyFigures> {
+  const say = (msg: string): void => progress(`${kind}: ${msg}`);
+  say(`NB with ${cfg.unrelated} unrelated ports`);
+  const topo = await startTopology(cleanup, kind, { unrelated: cfg.unrelated, relays: cfg.relays, progress: say });
+  await quiet(topo.servers);
+  const baselineCommitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
+  const baselineServedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
+
+  let daemons: DaemonFigures | undefined;
+  if (cfg.daemons > 0) {
+    say(`${cfg.daemons} daemons: preparing their Open_vSwitch databases and pods`);
+    const prepared = await prepareNodes(cleanup, cfg.daemons);
+    await quiet(topo.servers);
+    say(`${cfg.daemons} daemons: starting`);
+    const start = await withServerCpu(topo.servers, () => startDaemons(cleanup, prepared, topo.clientRemotes));
+    const nodes = start.result;
+    await quiet(topo.servers);
+    say(`${cfg.daemons} daemons: first use of ${DAEMONS_NETWORK}`);
+    const use = await withServerCpu(topo.servers, () => firstUse(nodes, DAEMONS_NETWORK));
+    const idle = await quiet(topo.servers);
+    const dropped = droppedConnections(nodes);
+    await stopDaemons(nodes);
+    daemons = {
+      count: nodes.length,
+      startWallMs: Math.max(...nodes.map((n) => n.statusOkMs)),
+      startP50Ms: summarize(nodes.map((n) => n.statusOkMs)).p50,
+      startCpu: start.cpu,
+      firstUse: use.result,
+      firstUseCpu: use.cpu,
+      idle,
+      dropped,
+    };
+  }
+
+  let simulated: SimulatedFigures | undefined;
+  if (cfg.simulated > 0) {
+    const workers = Math.min(cfg.workers, cfg.simulated);
+    const sim = await startWorkers(cleanup, workers);
+    await quiet(topo.servers);
+    say(`${cfg.simulated} simulated nodes: connecting`);
+    const names = Array.from({ length: cfg.simulated }, (_, i) => `sim-${i}`);
+    const connect = await withServerCpu(topo.servers, () => sim.connect(topo.clientRemotes, names));
+    await quiet(topo.servers);
+    say(`${cfg.simulated} simulated nodes: first use of ${SIMULATED_NETWORK}`);
+    const serve = await withServerCpu(topo.servers, () => sim.serve(SIMULATED_NETWORK));
+    await quiet(topo.servers);
+    say(`${cfg.simulated} simulated nodes: ${cfg.commits} commits, twice`);
+    const commitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
+    const servedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
+    const served = serve.result.answers.flatMap((a) => (a.kind === 'served' ? [a] : []));
+    const dropped = await sim.close();
+    simulated = {
+      count: cfg.simulated,
+      workers,
+      connectWallMs: connect.result.wallMs,
+      connectCpu: connect.cpu,
+      serveWallMs: serve.result.wallMs,
+      serveCpu: serve.cpu,
+      inView: served.reduce((sum, a) => sum + a.inView, 0),
+      failed: served.flatMap((a) => a.failed),
+      commitMs,
+      servedCommitMs,
+      dropped,
+    };
+  }
+  return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineServedCommitMs, daemons, simulated };
 }

@@ -19,7 +19,7 @@ async function daemonNbFlags(remotes: readonly string[]): Promise<NbFlags> {
   const cli = buildCli();
   const daemon = cli.commands.find((c) => c.name() === 'daemon');
   if (daemon === undefined) throw new Error('the CLI has no daemon command');
-  daemon.action(async () => undefined);
+  daemon.action(() => undefined);
   await cli.parseAsync(['node', 'ovn-multinetd', 'daemon', '--nb-db', remotes.join(',')]);
   return nbFlags(daemon.opts());
 }
