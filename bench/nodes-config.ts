@@ -13,9 +13,11 @@ export interface NodesConfig {
   readonly workers: number;
   /** Commits timed for "one commit", with and without the simulated nodes' monitors. */
   readonly commits: number;
+  /** How long the simulated nodes have to connect, and then to serve a switch, seconds. */
+  readonly limitSeconds: number;
 }
 
-export const NODES_DEFAULTS: NodesConfig = { unrelated: 100_000, daemons: 100, simulated: 1000, relays: 2, workers: 4, commits: 50 };
+export const NODES_DEFAULTS: NodesConfig = { unrelated: 100_000, daemons: 100, simulated: 1000, relays: 2, workers: 4, commits: 50, limitSeconds: 120 };
 
 export const NODES_ENV = {
   unrelated: 'NODES_UNRELATED',
@@ -24,6 +26,7 @@ export const NODES_ENV = {
   relays: 'NODES_RELAYS',
   workers: 'NODES_WORKERS',
   commits: 'NODES_COMMITS',
+  limitSeconds: 'NODES_LIMIT',
 } as const satisfies Record<keyof NodesConfig, string>;
 
 const LIMITS: Record<keyof NodesConfig, readonly [number, number]> = {
@@ -33,6 +36,7 @@ const LIMITS: Record<keyof NodesConfig, readonly [number, number]> = {
   relays: [1, 16],
   workers: [1, 32],
   commits: [5, 1000],
+  limitSeconds: [10, 3600],
 };
 
 export function readNodesConfig(getenv: (name: string) => string | undefined = (name) => process.env[name]): NodesConfig {
@@ -52,5 +56,6 @@ export function readNodesConfig(getenv: (name: string) => string | undefined = (
     relays: read('relays'),
     workers: read('workers'),
     commits: read('commits'),
+    limitSeconds: read('limitSeconds'),
   };
 }

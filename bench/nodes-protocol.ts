@@ -5,14 +5,14 @@
  */
 
 export type WorkerOrder =
-  | { readonly kind: 'connect'; readonly remotes: readonly string[]; readonly names: readonly string[] }
-  | { readonly kind: 'serve'; readonly network: string }
+  | { readonly kind: 'connect'; readonly remotes: readonly string[]; readonly names: readonly string[]; readonly limitMs: number }
+  | { readonly kind: 'serve'; readonly network: string; readonly limitMs: number }
   | { readonly kind: 'close' };
 
 export type WorkerAnswer =
   | { readonly kind: 'ready' }
-  /** Every node's NB client connected and its monitor loaded. */
-  | { readonly kind: 'connected' }
+  /** How many nodes' NB clients connected and loaded their monitor within the limit. */
+  | { readonly kind: 'connected'; readonly connected: number }
   /** How many nodes hold the switch in view once their serve() resolved, and why the others failed. */
   | { readonly kind: 'served'; readonly inView: number; readonly failed: readonly string[] }
   /** NB connections its nodes saw drop while open. */
@@ -25,8 +25,9 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s)
 export function parseOrder(value: unknown): WorkerOrder {
   if (isRecord(value)) {
     const { kind } = value;
-    if (kind === 'connect' && isStrings(value['remotes']) && isStrings(value['names'])) return { kind, remotes: value['remotes'], names: value['names'] };
-    if (kind === 'serve' && typeof value['network'] === 'string') return { kind, network: value['network'] };
+    const { limitMs } = value;
+    if (kind === 'connect' && isStrings(value['remotes']) && isStrings(value['names']) && typeof limitMs === 'number') return { kind, remotes: value['remotes'], names: value['names'], limitMs };
+    if (kind === 'serve' && typeof value['network'] === 'string' && typeof limitMs === 'number') return { kind, network: value['network'], limitMs };
     if (kind === 'close') return { kind };
   }
   throw new Error(`not a worker order: ${JSON.stringify(value)}`);
@@ -35,7 +36,8 @@ export function parseOrder(value: unknown): WorkerOrder {
 export function parseAnswer(value: unknown): WorkerAnswer {
   if (isRecord(value)) {
     const { kind } = value;
-    if (kind === 'ready' || kind === 'connected') return { kind };
+    if (kind === 'ready') return { kind };
+    if (kind === 'connected' && typeof value['connected'] === 'number') return { kind, connected: value['connected'] };
     if (kind === 'served' && typeof value['inView'] === 'number' && isStrings(value['failed'])) return { kind, inView: value['inView'], failed: value['failed'] };
     if (kind === 'closed' && typeof value['disconnects'] === 'number') return { kind, disconnects: value['disconnects'] };
     if (kind === 'error' && typeof value['message'] === 'string') return { kind, message: value['message'] };

@@ -53,14 +53,21 @@ function startWorker(cleanup: Teardown): Worker {
 
 export interface Timed<T> {
   readonly wallMs: number;
-  readonly answers: readonly T[];
+  readonly result: T;
+}
+
+export interface Served {
+  /** Nodes that hold the switch in view once their serve() resolved. */
+  readonly inView: number;
+  /** Why the others' serve() failed. */
+  readonly failed: readonly string[];
 }
 
 export interface SimulatedNodes {
-  /** Every node connects (monitor loaded): `names` spread over the workers. */
-  connect(remotes: readonly string[], names: readonly string[]): Promise<Timed<WorkerAnswer>>;
-  /** Every node serves `network`, as an ADD's first use of it does. */
-  serve(network: string): Promise<Timed<WorkerAnswer>>;
+  /** Every node connects (monitor loaded), `names` spread over the workers: how many did within `limitMs`. */
+  connect(remotes: readonly string[], names: readonly string[], limitMs: number): Promise<Timed<number>>;
+  /** Every node serves `network`, as an ADD's first use of it does, each within `limitMs`. */
+  serve(network: string, limitMs: number): Promise<Timed<Served>>;
   /** Closes every node; the NB connections they saw drop while open. */
   close(): Promise<number>;
 }
@@ -75,7 +82,7 @@ export async function startWorkers(cleanup: Teardown, count: number): Promise<Si
     return answer;
   };
   await Promise.all(workers.map((w) => expect(w, 'ready')));
-  const all = async (orders: (i: number) => WorkerOrder, kind: WorkerAnswer['kind']): Promise<Timed<WorkerAnswer>> => {
+  const all = async (orders: (i: number) => WorkerOrder, kind: WorkerAnswer['kind']): Promise<Timed<WorkerAnswer[]>> => {
     const started = stamp();
     const answers = await Promise.all(
       workers.map((w, i) => {
@@ -83,14 +90,21 @@ export async function startWorkers(cleanup: Teardown, count: number): Promise<Si
         return expect(w, kind);
       }),
     );
-    return { wallMs: elapsedMs(started, stamp()), answers };
+    return { wallMs: elapsedMs(started, stamp()), result: answers };
   };
   return {
-    connect: (remotes, names) => all((i) => ({ kind: 'connect', remotes, names: names.filter((_, k) => k % count === i) }), 'connected'),
-    serve: (network) => all(() => ({ kind: 'serve', network }), 'served'),
+    connect: async (remotes, names, limitMs) => {
+      const { wallMs, result } = await all((i) => ({ kind: 'connect', remotes, names: names.filter((_, k) => k % count === i), limitMs }), 'connected');
+      return { wallMs, result: result.reduce((sum, a) => sum + (a.kind === 'connected' ? a.connected : 0), 0) };
+    },
+    serve: async (network, limitMs) => {
+      const { wallMs, result } = await all(() => ({ kind: 'serve', network, limitMs }), 'served');
+      const served = result.flatMap((a) => (a.kind === 'served' ? [a] : []));
+      return { wallMs, result: { inView: served.reduce((sum, a) => sum + a.inView, 0), failed: served.flatMap((a) => a.failed) } };
+    },
     close: async () => {
-      const { answers } = await all(() => ({ kind: 'close' }), 'closed');
-      return answers.reduce((sum, a) => sum + (a.kind === 'closed' ? a.disconnects : 0), 0);
+      const { result } = await all(() => ({ kind: 'close' }), 'closed');
+      return result.reduce((sum, a) => sum + (a.kind === 'closed' ? a.disconnects : 0), 0);
     },
   };
 }

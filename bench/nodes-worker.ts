@@ -11,9 +11,6 @@ import { findSwitch } from '../daemon/ovn/switches.ts';
 import { nodeNbView, type NodeNbView } from '../daemon/ovn/node-view.ts';
 import { parseOrder, type WorkerAnswer, type WorkerOrder } from './nodes-protocol.ts';
 
-/** How long a node may take to connect, or to serve a switch. */
-const LIMIT_MS = 600_000;
-
 /** The NB flags of `ovn-multinetd daemon --nb-db REMOTES`, every other flag at its default. */
 async function daemonNbFlags(remotes: readonly string[]): Promise<NbFlags> {
   const cli = buildCli();
@@ -38,13 +35,14 @@ async function handle(order: WorkerOrder): Promise<WorkerAnswer> {
         nb.on('disconnected', () => disconnects++);
         nb.start();
       }
-      await Promise.all(views.map(({ nb }) => nb.waitConnected(AbortSignal.timeout(LIMIT_MS))));
-      return { kind: 'connected' };
+      const signal = AbortSignal.timeout(order.limitMs);
+      const connected = await Promise.all(views.map(({ nb }) => nb.waitConnected(signal).then(() => true, () => false)));
+      return { kind: 'connected', connected: connected.filter(Boolean).length };
     }
     case 'serve': {
       // What an ADD does first on its network (server/handler.ts, attachments/network.ts): hold
       // the name while the switch is served, then look it up.
-      const signal = AbortSignal.timeout(LIMIT_MS);
+      const signal = AbortSignal.timeout(order.limitMs);
       const failed: string[] = [];
       const found = await Promise.all(
         views.map(async ({ nb, scope }) => {

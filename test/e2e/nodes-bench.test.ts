@@ -42,12 +42,15 @@ t.test('bench:nodes, reduced: 4 daemons and 40 simulated nodes on 5,000 ports, s
     cpuSane(t, daemons.firstUseCpu, figures.roles, `${kind} first use`);
 
     if (simulated === undefined) throw new Error(`${kind}: no simulated-node figures`);
-    t.equal(simulated.inView, cfg.simulated, `${kind}: every simulated node holds the switch it served`);
-    t.same(simulated.failed, [], `${kind}: no serve failed`);
+    t.equal(simulated.connected, cfg.simulated, `${kind}: every simulated node connected`);
+    const { rest } = simulated;
+    if (rest === undefined) throw new Error(`${kind}: the simulated nodes' first use was not reached`);
+    t.equal(rest.inView, cfg.simulated, `${kind}: every simulated node holds the switch it served`);
+    t.same(rest.failed, [], `${kind}: no serve failed`);
     t.equal(simulated.dropped, 0, `${kind}: no simulated node lost its NB connection`);
-    t.ok(positive(simulated.connectWallMs) && positive(simulated.serveWallMs) && positive(simulated.commitMs) && positive(simulated.servedCommitMs), `${kind}: simulated nodes' figures`);
+    t.ok(positive(simulated.connectWallMs) && positive(rest.serveWallMs) && positive(rest.commitMs) && positive(rest.servedCommitMs), `${kind}: simulated nodes' figures`);
     cpuSane(t, simulated.connectCpu, figures.roles, `${kind} connecting`);
-    cpuSane(t, simulated.serveCpu, figures.roles, `${kind} serving`);
+    cpuSane(t, rest.serveCpu, figures.roles, `${kind} serving`);
   }
 
   const targets = nodesTargets(topologies);
@@ -55,7 +58,7 @@ t.test('bench:nodes, reduced: 4 daemons and 40 simulated nodes on 5,000 ports, s
   t.ok(targets.every((target) => target.cells.length === 2 && target.cells.every((c) => c.met !== undefined && c.measured !== '–')), 'every target measured in both topologies');
   const report = renderNodesReport({ cfg, startedAt: new Date().toISOString(), seconds: 1, loadBefore: [0, 0, 0], loadAfter: [0, 0, 0], build: 'test', topologies });
   for (const figures of topologies) {
-    const ratio = (figures.simulated?.commitMs ?? Number.NaN) / figures.baselineCommitMs;
+    const ratio = (figures.simulated?.rest?.commitMs ?? Number.NaN) / figures.baselineCommitMs;
     t.ok(report.includes(`${ratio.toFixed(2)}×`), `${figures.kind}: the report holds the commit ratio computed from the run`);
   }
   t.comment(report);
