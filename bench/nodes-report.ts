@@ -18,6 +18,8 @@ export interface NodesReport {
   /** dist/ovn-multinetd's mtime and size. */
   readonly build: string;
   readonly topologies: readonly TopologyFigures[];
+  /** Topologies whose run broke, and why (their figures are not in the tables). */
+  readonly failures: readonly string[];
 }
 
 /** Issue 20, item 5. */
@@ -135,6 +137,7 @@ export function renderNodesReport(r: NodesReport): string {
       ]),
     );
   }
+  if (r.failures.length > 0) lines.push('## Failures', '', ...r.failures.map((f) => `- ${f.replaceAll('\n', ' ').slice(0, 500)}`), '');
   lines.push(
     '## Targets (issue 20, item 5; reported, never enforced)',
     '',

@@ -48,21 +48,22 @@ export function topologyLabel(kind: TopologyKind, relays: number): string {
 export async function startTopology(cleanup: Teardown, kind: TopologyKind, opts: { unrelated: number; relays: number; progress: (msg: string) => void }): Promise<Topology> {
   let writerRemote: string;
   let servers: ServerPid[];
-  let startRelays: () => Promise<{ remotes: readonly string[]; servers: ServerPid[] }>;
+  /** What the nodes connect to: the NB itself, or the relays (then also servers to measure). */
+  let front: { remotes: readonly string[]; servers: ServerPid[] };
   if (kind === 'standalone') {
     const { server } = await startOvsdbServer(cleanup, NB_SCHEMA);
     writerRemote = server.unixRemote;
     servers = [{ role: 'NB', pid: await serverPid(server) }];
-    startRelays = () => Promise.resolve({ remotes: [server.unixRemote], servers: [] });
+    front = { remotes: [server.unixRemote], servers: [] };
   } else {
     const cluster = await startOvsdbCluster(cleanup, NB_SCHEMA, 3);
     const leader = await cluster.leader();
     writerRemote = cluster.members[leader]?.tcpRemote ?? '';
     servers = await Promise.all(cluster.members.map(async (member, i) => ({ role: i === leader ? ('leader' as const) : ('followers' as const), pid: await serverPid(member) })));
-    startRelays = async () => {
-      const tier = await startOvsdbRelays(cleanup, cluster.database, cluster.remotes, opts.relays);
-      return { remotes: tier.remotes, servers: await Promise.all(tier.relays.map(async (relay) => ({ role: 'relays' as const, pid: await serverPid(relay) }))) };
-    };
+    // Relays before the fill, which reaches them as the cluster commits it: a relay started on a
+    // full NB must load it all before it serves, longer than the helper waits here under load.
+    const tier = await startOvsdbRelays(cleanup, cluster.database, cluster.remotes, opts.relays);
+    front = { remotes: tier.remotes, servers: await Promise.all(tier.relays.map(async (relay) => ({ role: 'relays' as const, pid: await serverPid(relay) }))) };
   }
   const writer = await nbWriter(cleanup, writerRemote);
   const unrelated = await createSwitches(writer, Array.from({ length: UNRELATED_SWITCHES }, (_, i) => ({ name: `unrelated-${i}` })));
@@ -77,16 +78,14 @@ export async function startTopology(cleanup: Teardown, kind: TopologyKind, opts:
     },
   });
   const fillSeconds = elapsedMs(filling, stamp()) / 1000;
-  // Relays after the fill: each then loads the NB once, as a relay added to a running cluster does.
-  const tier = await startRelays();
   const [unrelatedSwitch] = unrelated;
   if (unrelatedSwitch === undefined || simulatedSwitch === undefined) throw new Error('the bench switches were not made');
   return {
     kind,
     label: topologyLabel(kind, opts.relays),
-    clientRemotes: tier.remotes,
+    clientRemotes: front.remotes,
     writer,
-    servers: [...servers, ...tier.servers],
+    servers: [...servers, ...front.servers],
     roles: kind === 'standalone' ? ['NB'] : ['leader', 'followers', 'relays'],
     unrelatedSwitch,
     simulatedSwitch,

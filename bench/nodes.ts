@@ -31,7 +31,16 @@ const code = await runBench(progress, async (cleanup) => {
   const loadBefore = loadavg();
   const binary = await stat(DAEMON_BINARY);
   const topologies: TopologyFigures[] = [];
-  for (const kind of ['standalone', 'relays'] as const satisfies readonly TopologyKind[]) topologies.push(await runTopology(cleanup, kind, cfg, progress));
+  const failures: string[] = [];
+  // A topology that breaks is reported as such; the other's figures still are.
+  for (const kind of ['standalone', 'relays'] as const satisfies readonly TopologyKind[]) {
+    try {
+      topologies.push(await runTopology(cleanup, kind, cfg, progress));
+    } catch (err) {
+      progress(`${kind} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      failures.push(`${kind}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const text = renderNodesReport({
     cfg,
     startedAt: new Date(started).toISOString(),
@@ -40,7 +49,8 @@ const code = await runBench(progress, async (cleanup) => {
     loadAfter: loadavg(),
     build: `dist/ovn-multinetd of ${binary.mtime.toISOString()} (${binary.size.toLocaleString('en-US')} bytes)`,
     topologies,
+    failures,
   });
-  return { text, failed: false };
+  return { text, failed: failures.length > 0 };
 });
 process.exit(code);

@@ -56,7 +56,7 @@ t.test('bench:nodes, reduced: 4 daemons and 40 simulated nodes on 5,000 ports, s
   const targets = nodesTargets(topologies);
   t.equal(targets.length, 7, 'the seven targets of issue 20');
   t.ok(targets.every((target) => target.cells.length === 2 && target.cells.every((c) => c.met !== undefined && c.measured !== '–')), 'every target measured in both topologies');
-  const report = renderNodesReport({ cfg, startedAt: new Date().toISOString(), seconds: 1, loadBefore: [0, 0, 0], loadAfter: [0, 0, 0], build: 'test', topologies });
+  const report = renderNodesReport({ cfg, startedAt: new Date().toISOString(), seconds: 1, loadBefore: [0, 0, 0], loadAfter: [0, 0, 0], build: 'test', topologies, failures: [] });
   for (const figures of topologies) {
     const ratio = (figures.simulated?.rest?.commitMs ?? Number.NaN) / figures.baselineCommitMs;
     t.ok(report.includes(`${ratio.toFixed(2)}×`), `${figures.kind}: the report holds the commit ratio computed from the run`);
