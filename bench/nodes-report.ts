@@ -78,7 +78,15 @@ export function nodesTargets(topologies: readonly TopologyFigures[]): Target[] {
       goal: `… the NB idle again ≤ ${ms(NODES_GOALS.idleMs)} after`,
       cells: per((t) => (t.daemons?.idle.timedOut === true ? { measured: `not idle in ${ms(IDLE_LIMIT_MS)}`, met: false } : cell(t.daemons?.idle.ms, ms, (v) => v <= NODES_GOALS.idleMs))),
     },
-    { goal: `M simulated nodes: all connecting costs the raft leader (standalone: the NB) ≤ ${NODES_GOALS.connectCpuSeconds} s of CPU`, cells: per((t) => cell(connectCpu(t), seconds, (v) => v <= NODES_GOALS.connectCpuSeconds)) },
+    {
+      goal: `M simulated nodes: all connecting costs the raft leader (standalone: the NB) ≤ ${NODES_GOALS.connectCpuSeconds} s of CPU`,
+      cells: per((t) =>
+        // Not all connected: what the others cost is not known, so not met whatever this says.
+        t.simulated !== undefined && t.simulated.connected < t.simulated.count
+          ? { measured: `${seconds(connectCpu(t))} and only ${t.simulated.connected}/${t.simulated.count} connected`, met: false }
+          : cell(connectCpu(t), seconds, (v) => v <= NODES_GOALS.connectCpuSeconds),
+      ),
+    },
     { goal: `… a network's first use everywhere ≤ ${ms(NODES_GOALS.serveMs)}`, cells: per((t) => afterConnect(t, (rest) => cell(rest.serveWallMs, ms, (v) => v <= NODES_GOALS.serveMs))) },
     {
       goal: `… one commit p50 ≤ ${NODES_GOALS.commitRatio}× the commit with no monitors`,
