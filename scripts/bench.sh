@@ -23,8 +23,8 @@ fi
 if [[ "${1:-}" == --nodes ]]; then
   # What many nodes' daemons cost the shared NB, standalone and behind relays (bench/nodes.ts):
   # NODES_UNRELATED (100000), NODES_DAEMONS (100), NODES_SIMULATED (1000), NODES_RELAYS (2),
-  # NODES_WORKERS (4), NODES_COMMITS (50), NODES_LIMIT (120 s). Hundreds of connections and servers: the soft limit on
-  # open files goes up to the hard one.
+  # NODES_WORKERS (4), NODES_COMMITS (50), NODES_LIMIT (120 s). Hundreds of connections and
+  # servers: the soft limit on open files goes up to the hard one.
   ulimit -Sn "$(ulimit -Hn)"
   exec node bench/nodes.ts
 fi
