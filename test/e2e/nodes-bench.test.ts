@@ -31,15 +31,17 @@ t.test('bench:nodes, reduced: 4 daemons and 40 simulated nodes on 5,000 ports, s
     t.ok(positive(figures.fillSeconds) && positive(figures.baselineCommitMs) && positive(figures.baselineServedCommitMs), `${kind}: fill and baseline commits timed`);
 
     if (daemons === undefined) throw new Error(`${kind}: no daemon figures`);
-    t.equal(daemons.count, cfg.daemons, `${kind}: every daemon started`);
+    t.equal(daemons.started, cfg.daemons, `${kind}: every daemon started`);
     t.ok(positive(daemons.startWallMs) && positive(daemons.startP50Ms) && daemons.startP50Ms <= daemons.startWallMs, `${kind}: start times`);
-    t.same([...daemons.firstUse.failures], [], `${kind}: every first-use ADD succeeds`);
-    t.equal(daemons.firstUse.ms.length, cfg.daemons, `${kind}: one ADD per daemon`);
-    t.ok(positive(daemons.firstUse.wallMs) && daemons.firstUse.ms.every(positive), `${kind}: ADD times`);
-    t.notOk(daemons.idle.timedOut, `${kind}: the NB is idle again after the ADDs`);
+    const { use } = daemons;
+    if (use === undefined) throw new Error(`${kind}: the daemons' first use was not reached`);
+    t.same([...use.adds.failures], [], `${kind}: every first-use ADD succeeds`);
+    t.equal(use.adds.ms.length, cfg.daemons, `${kind}: one ADD per daemon`);
+    t.ok(positive(use.adds.wallMs) && use.adds.ms.every(positive), `${kind}: ADD times`);
+    t.notOk(use.idle.timedOut, `${kind}: the NB is idle again after the ADDs`);
     t.equal(daemons.dropped, 0, `${kind}: no daemon lost its NB connection`);
     cpuSane(t, daemons.startCpu, figures.roles, `${kind} daemons' start`);
-    cpuSane(t, daemons.firstUseCpu, figures.roles, `${kind} first use`);
+    cpuSane(t, use.cpu, figures.roles, `${kind} first use`);
 
     if (simulated === undefined) throw new Error(`${kind}: no simulated-node figures`);
     t.equal(simulated.connected, cfg.simulated, `${kind}: every simulated node connected`);
