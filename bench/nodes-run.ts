@@ -118,7 +118,8 @@ async function phases(cleanup: Teardown, kind: TopologyKind, cfg: NodesConfig, p
     const limitMs = cfg.limitSeconds * 1000;
     const start = await withServerCpu(topo.servers, () => startDaemons(cleanup, prepared, topo.clientRemotes, limitMs));
     const { running: nodes, late } = start.result;
-    const startWallMs = late > 0 ? limitMs : Math.max(...nodes.map((n) => n.statusOkMs));
+    // With some never answering, the phase lasted the limit (or the last answer, polled just after it).
+    const startWallMs = Math.max(late > 0 ? limitMs : 0, ...nodes.map((n) => n.statusOkMs));
     say(`${nodes.length}/${cfg.daemons} daemons answer STATUS ${(startWallMs / 1000).toFixed(1)} s after their spawn`);
     // A first use on some nodes only would not be the storm measured: not reached.
     let use: DaemonFigures['use'];
