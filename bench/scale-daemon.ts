@@ -51,6 +51,14 @@ export interface TimedDaemon {
   committed(pod: Pod): { at: number | undefined; receivedAt: number | undefined; allocateMs: number | undefined; nbMs: number | undefined; ip: string | undefined };
 }
 
+/**
+ * The config of an IPAM-mode call (`ipam.type: ovn-multinet` under a macvlan config, the
+ * executable exec'd directly as macvlan would run its IPAM plugin) for switch `network`.
+ */
+export function ipamConfig(network: string, socket: string): Record<string, unknown> {
+  return { cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: { type: 'ovn-multinet', logicalSwitch: network, socket } };
+}
+
 export function cniExecutable(sandbox: Sandbox): CniExecutable {
   return { nodeNetns: sandbox.env.SANDBOX_NETNS, binary: CNI_BINARY, cniPath: '/opt/cni/bin' };
 }
@@ -65,7 +73,6 @@ export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts
   const socket = opts.socket ?? join(await socketDir('omscale-'), 'run', 'cni.sock');
   const exe = cniExecutable(sandbox);
   const config = (network: string): Record<string, unknown> => ({ cniVersion: '1.1.0', name: network, type: 'ovn-multinet', socket });
-  const ipamConfig = (network: string): Record<string, unknown> => ({ cniVersion: '1.1.0', name: network, type: 'macvlan', ipam: { type: 'ovn-multinet', logicalSwitch: network, socket } });
   const statusConfig = config('status');
   const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   const spawned = stamp();
@@ -102,8 +109,8 @@ export async function startTimedDaemon(cleanup: Teardown, sandbox: Sandbox, opts
     config,
     add: (pod, network) => execCni(exe, 'ADD', pod, config(network)),
     del: (pod, network) => execCni(exe, 'DEL', pod, config(network)),
-    ipamAdd: (pod, network) => execCni(exe, 'ADD', pod, ipamConfig(network)),
-    ipamDel: (pod, network) => execCni(exe, 'DEL', pod, ipamConfig(network)),
+    ipamAdd: (pod, network) => execCni(exe, 'ADD', pod, ipamConfig(network, socket)),
+    ipamDel: (pod, network) => execCni(exe, 'DEL', pod, ipamConfig(network, socket)),
     status: () => execCni(exe, 'STATUS', undefined, statusConfig),
     committed(pod) {
       const ofAdd = (msg: string) => proc.logs.find((e) => e['msg'] === msg && e['command'] === 'ADD' && e['containerId'] === pod.containerId);

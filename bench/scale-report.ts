@@ -114,10 +114,10 @@ const ALLOCATION_NOTE =
   'the same daemon is exec\'d as another plugin\'s IPAM (bench/scale-daemon.ts ipamAdd: a macvlan config with `ipam.type: ovn-multinet`, our executable run directly as macvlan runs its IPAM plugin): it allocates and records the addresses as a logical switch port in one NB transaction, guard keys included, and makes no veth and no OVS port, so nothing waits for OVN. ovn-northd is paused meanwhile (no recompute competes for the 2 CPUs; ovsdb-server still prepares its updates). 20 ms pass between calls (with a switch of ours of many ports, the calls alternate between it and the empty one); the NB ovsdb-server\'s utime + stime (/proc/PID/stat, 10 ms ticks) is read around each call, and the mean over the calls is its CPU per allocation. ovsdb-server is single-threaded and answers the transaction only once it has applied it, so its CPU on a call is on the call\'s path: the transaction on the switch row (its `ports` holds every port, its `external_ids` every guard key; OVS 3.1 spends time in proportion to the row) and the update of that row it prepares for each monitor of it.';
 
 const fin = (x: number | undefined): x is number => x !== undefined && Number.isFinite(x);
-const ms = (x: number | undefined): string => (!fin(x) ? '–' : x < 100 ? `${x.toFixed(1)} ms` : x < 10_000 ? `${x.toFixed(0)} ms` : `${(x / 1000).toFixed(1)} s`);
+export const ms = (x: number | undefined): string => (!fin(x) ? '–' : x < 100 ? `${x.toFixed(1)} ms` : x < 10_000 ? `${x.toFixed(0)} ms` : `${(x / 1000).toFixed(1)} s`);
 const p50p95 = (s: Summary): string => (s.n === 0 ? '–' : `${ms(s.p50)} (p95 ${ms(s.p95)}, n=${s.n})`);
 const ratio = (a: number | undefined, b: number | undefined): number | undefined => (fin(a) && fin(b) && b > 0 ? a / b : undefined);
-const times = (r: number | undefined): string => (fin(r) ? `${r.toFixed(2)}×` : '–');
+export const times = (r: number | undefined): string => (fin(r) ? `${r.toFixed(2)}×` : '–');
 const bytes = (b: number | undefined): string =>
   !fin(b) ? '–' : Math.abs(b) >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : Math.abs(b) >= 1e3 ? `${(b / 1e3).toFixed(1)} kB` : `${b.toFixed(0)} B`;
 const count = (n: number): string => n.toLocaleString('en-US');
@@ -128,7 +128,7 @@ const daemonShare = (r: { adds: AddFigures; statusRtt: Summary; nbGuarded: Summa
 /** An allocation's exec → exit (p50) less the NB server's CPU spent on it (mean): what is not ovsdb-server's. */
 const withoutNb = (a: AllocationFigures | undefined): number | undefined => (a === undefined || a.ok === 0 ? undefined : a.execToExit.p50 - a.nbCpuMs);
 
-function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 

@@ -20,6 +20,14 @@ if [[ "${1:-}" == --migration ]]; then
   # Live migration downtime on two nodes (bench/migration.ts): MIGRATION_RUNS (5).
   exec node bench/migration.ts
 fi
+if [[ "${1:-}" == --nodes ]]; then
+  # What many nodes' daemons cost the shared NB, standalone and behind relays (bench/nodes.ts):
+  # NODES_UNRELATED (100000), NODES_DAEMONS (100), NODES_SIMULATED (1000), NODES_RELAYS (2),
+  # NODES_WORKERS (4), NODES_COMMITS (50), NODES_LIMIT (120 s). Hundreds of connections and
+  # servers: the soft limit on open files goes up to the hard one.
+  ulimit -Sn "$(ulimit -Hn)"
+  exec node bench/nodes.ts
+fi
 if [[ "${1:-}" == --scale ]]; then
   # The daemon's cost as the shared NB grows (bench/scale.ts): SCALE_UNRELATED (0,20000,50000),
   # SCALE_OURS (20000), SCALE_ADDS (10), SCALE_CHURN (10000), SCALE_SWITCHES (100), SCALE_PROBES (10).

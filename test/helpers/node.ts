@@ -52,6 +52,14 @@ export interface StartDaemonOptions {
   socket?: string;
   /** A command the daemon runs under, with its arguments (e.g. setpriv with fewer capabilities). */
   wrapper?: string[];
+  /** How long it may take to listen (default 15 s; a hundred daemons starting at once take longer). */
+  listenTimeoutMs?: number;
+}
+
+/** What startDaemon needs of a node: a sandbox, or a bare Open_vSwitch database (the many-nodes bench). */
+export interface DaemonHost {
+  readonly name: string;
+  readonly env: Pick<Sandbox['env'], 'OVS_DB' | 'NB_DB' | 'SANDBOX_NETNS'>;
 }
 
 async function waitForListening(child: ChildProcess, logs: Array<Record<string, unknown>>, timeoutMs: number): Promise<void> {
@@ -93,7 +101,7 @@ export async function socketDir(prefix: string): Promise<string> {
 }
 
 /** Starts `dist/ovn-multinetd daemon` in the sandbox's namespace against its databases. */
-export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
+export async function startDaemon(t: Teardown, sandbox: DaemonHost, opts: StartDaemonOptions = {}): Promise<DaemonProcess> {
   // A restarted daemon reuses its predecessor's socket, and with it the same directory.
   const dir = opts.socket === undefined ? await socketDir('omd-') : dirname(dirname(opts.socket));
   const socket = opts.socket ?? join(dir, 'run', 'cni.sock');
@@ -140,7 +148,7 @@ export async function startDaemon(t: Teardown, sandbox: Sandbox, opts: StartDaem
     },
   };
   t.teardown(() => daemon.stop());
-  await waitForListening(child, logs, 15_000);
+  await waitForListening(child, logs, opts.listenTimeoutMs ?? 15_000);
   return daemon;
 }
 
