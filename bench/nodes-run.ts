@@ -60,7 +60,9 @@ export interface SimulatedFigures {
         readonly failed: readonly string[];
         /** One commit's p50 with every node connected and serving SIMULATED_NETWORK, ms. */
         readonly commitMs: number;
+        /** On the switch every node serves: another node's ovn-multinet port, and someone else's. */
         readonly servedCommitMs: number;
+        readonly servedForeignCommitMs: number;
       }
     | undefined;
   /** NB connections the nodes' clients saw drop, from their start to their close. */
@@ -75,6 +77,7 @@ export interface TopologyFigures {
   /** One commit's p50 with no node connected: on an unrelated switch, and on the switch the simulated nodes will serve. */
   readonly baselineCommitMs: number;
   readonly baselineServedCommitMs: number;
+  readonly baselineServedForeignCommitMs: number;
   readonly daemons: DaemonFigures | undefined;
   readonly simulated: SimulatedFigures | undefined;
 }
@@ -107,7 +110,8 @@ async function phases(cleanup: Teardown, kind: TopologyKind, cfg: NodesConfig, p
   const topo = await startTopology(cleanup, kind, { unrelated: cfg.unrelated, relays: cfg.relays, progress: say });
   await quiet(topo.servers);
   const baselineCommitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
-  const baselineServedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
+  const baselineServedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits, 'ovn-multinet');
+  const baselineServedForeignCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
 
   let daemons: DaemonFigures | undefined;
   if (cfg.daemons > 0) {
@@ -165,11 +169,12 @@ async function phases(cleanup: Teardown, kind: TopologyKind, cfg: NodesConfig, p
       await quiet(topo.servers);
       say(`${cfg.simulated} simulated nodes: ${cfg.commits} commits, twice`);
       const commitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
-      const servedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
-      rest = { serveWallMs: serve.result.wallMs, serveCpu: serve.cpu, ...serve.result.result, commitMs, servedCommitMs };
+      const servedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits, 'ovn-multinet');
+      const servedForeignCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
+      rest = { serveWallMs: serve.result.wallMs, serveCpu: serve.cpu, ...serve.result.result, commitMs, servedCommitMs, servedForeignCommitMs };
     }
     const dropped = await sim.close();
     simulated = { count: cfg.simulated, workers, connected: connect.result.result, connectWallMs: connect.result.wallMs, connectCpu: connect.cpu, rest, dropped };
   }
-  return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineServedCommitMs, daemons, simulated };
+  return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineServedCommitMs, baselineServedForeignCommitMs, daemons, simulated };
 }

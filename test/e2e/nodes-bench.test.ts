@@ -28,7 +28,7 @@ t.test('bench:nodes, reduced: 4 daemons and 40 simulated nodes on 5,000 ports, s
     const figures = await runTopology(t, kind, cfg, (msg) => t.comment(msg));
     topologies.push(figures);
     const { daemons, simulated } = figures;
-    t.ok(positive(figures.fillSeconds) && positive(figures.baselineCommitMs) && positive(figures.baselineServedCommitMs), `${kind}: fill and baseline commits timed`);
+    t.ok(positive(figures.fillSeconds) && positive(figures.baselineCommitMs) && positive(figures.baselineServedCommitMs) && positive(figures.baselineServedForeignCommitMs), `${kind}: fill and baseline commits timed`);
 
     if (daemons === undefined) throw new Error(`${kind}: no daemon figures`);
     t.equal(daemons.started, cfg.daemons, `${kind}: every daemon started`);
@@ -50,7 +50,7 @@ t.test('bench:nodes, reduced: 4 daemons and 40 simulated nodes on 5,000 ports, s
     t.equal(rest.inView, cfg.simulated, `${kind}: every simulated node holds the switch it served`);
     t.same(rest.failed, [], `${kind}: no serve failed`);
     t.equal(simulated.dropped, 0, `${kind}: no simulated node lost its NB connection`);
-    t.ok(positive(simulated.connectWallMs) && positive(rest.serveWallMs) && positive(rest.commitMs) && positive(rest.servedCommitMs), `${kind}: simulated nodes' figures`);
+    t.ok(positive(simulated.connectWallMs) && positive(rest.serveWallMs) && positive(rest.commitMs) && positive(rest.servedCommitMs) && positive(rest.servedForeignCommitMs), `${kind}: simulated nodes' figures`);
     cpuSane(t, simulated.connectCpu, figures.roles, `${kind} connecting`);
     cpuSane(t, rest.serveCpu, figures.roles, `${kind} serving`);
   }
