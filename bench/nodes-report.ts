@@ -37,6 +37,8 @@ const TARGET_SIZES = { daemons: 100, simulated: 1000, unrelated: 100_000 } as co
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const seconds = (s: number | undefined): string => (s === undefined ? '–' : `${s.toFixed(s < 10 ? 2 : 1)} s`);
+/** A role's CPU over the `commits` timed commits, per commit. */
+const perCommit = (c: RoleCpu, role: ServerRole, cfg: NodesConfig): string => ms(((c.get(role) ?? 0) * 1000) / cfg.commits);
 const cpu = (c: RoleCpu, roles: readonly ServerRole[]): string => roles.map((role) => `${role} ${seconds(c.get(role) ?? 0)}`).join(', ');
 const failures = (f: ReadonlyMap<string, number>): number => [...f.values()].reduce((a, b) => a + b, 0);
 const byCode = (f: ReadonlyMap<string, number>): string => [...f].map(([code, n]) => `${n} × code ${code}`).join(', ');
@@ -159,6 +161,7 @@ export function renderNodesReport(r: NodesReport): string {
         ['… NB server CPU', ...r((x, t) => cpu(x.serveCpu, t.roles))],
         ['… nodes holding the switch in view', ...s((x) => (x.rest === undefined ? '–' : `${x.rest.inView}/${x.count}${x.rest.failed.length === 0 ? '' : `; failed: ${[...new Set(x.rest.failed)].slice(0, 3).join('; ')}`}`))],
         ['one commit p50 on an unrelated switch, all connected vs none', ...r((x, t) => `${ms(x.commitMs)} vs ${ms(t.baselineCommitMs)}: ${times(x.commitMs / t.baselineCommitMs)}`)],
+        ['… servers\' CPU per commit there, all connected vs none', ...r((x, t) => t.roles.map((role) => `${role} ${perCommit(x.commitCpu, role, cfg)} vs ${perCommit(t.baselineCommitCpu, role, cfg)}`).join(', '))],
         ['one commit p50 on the switch every node serves (another node\'s ADD), vs none', ...r((x, t) => `${ms(x.servedCommitMs)} vs ${ms(t.baselineServedCommitMs)}: ${times(x.servedCommitMs / t.baselineServedCommitMs)}`)],
         ['… someone else\'s port there (every node\'s watch of the switch replaced), vs none', ...r((x, t) => `${ms(x.servedForeignCommitMs)} vs ${ms(t.baselineServedForeignCommitMs)}: ${times(x.servedForeignCommitMs / t.baselineServedForeignCommitMs)}`)],
         ['NB connections dropped (the nodes\' clients)', ...s((x) => String(x.dropped))],

@@ -60,6 +60,8 @@ export interface SimulatedFigures {
         readonly failed: readonly string[];
         /** One commit's p50 with every node connected and serving SIMULATED_NETWORK, ms. */
         readonly commitMs: number;
+        /** The servers' CPU over those commits (on the unrelated switch). */
+        readonly commitCpu: RoleCpu;
         /** On the switch every node serves: another node's ovn-multinet port, and someone else's. */
         readonly servedCommitMs: number;
         readonly servedForeignCommitMs: number;
@@ -76,6 +78,7 @@ export interface TopologyFigures {
   readonly fillSeconds: number;
   /** One commit's p50 with no node connected: on an unrelated switch, and on the switch the simulated nodes will serve. */
   readonly baselineCommitMs: number;
+  readonly baselineCommitCpu: RoleCpu;
   readonly baselineServedCommitMs: number;
   readonly baselineServedForeignCommitMs: number;
   readonly daemons: DaemonFigures | undefined;
@@ -109,7 +112,7 @@ async function phases(cleanup: Teardown, kind: TopologyKind, cfg: NodesConfig, p
   say(`NB with ${cfg.unrelated} unrelated ports`);
   const topo = await startTopology(cleanup, kind, { unrelated: cfg.unrelated, relays: cfg.relays, progress: say });
   await quiet(topo.servers);
-  const baselineCommitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
+  const { result: baselineCommitMs, cpu: baselineCommitCpu } = await withServerCpu(topo.servers, () => commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits));
   const baselineServedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits, 'ovn-multinet');
   const baselineServedForeignCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
 
@@ -168,13 +171,13 @@ async function phases(cleanup: Teardown, kind: TopologyKind, cfg: NodesConfig, p
       say(`${serve.result.result.inView}/${cfg.simulated} simulated nodes serve ${SIMULATED_NETWORK} after ${(serve.result.wallMs / 1000).toFixed(1)} s`);
       await quiet(topo.servers);
       say(`${cfg.simulated} simulated nodes: ${cfg.commits} commits, twice`);
-      const commitMs = await commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits);
+      const { result: commitMs, cpu: commitCpu } = await withServerCpu(topo.servers, () => commitP50(topo.writer, topo.unrelatedSwitch, cfg.commits));
       const servedCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits, 'ovn-multinet');
       const servedForeignCommitMs = await commitP50(topo.writer, topo.simulatedSwitch, cfg.commits);
-      rest = { serveWallMs: serve.result.wallMs, serveCpu: serve.cpu, ...serve.result.result, commitMs, servedCommitMs, servedForeignCommitMs };
+      rest = { serveWallMs: serve.result.wallMs, serveCpu: serve.cpu, ...serve.result.result, commitMs, commitCpu, servedCommitMs, servedForeignCommitMs };
     }
     const dropped = await sim.close();
     simulated = { count: cfg.simulated, workers, connected: connect.result.result, connectWallMs: connect.result.wallMs, connectCpu: connect.cpu, rest, dropped };
   }
-  return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineServedCommitMs, baselineServedForeignCommitMs, daemons, simulated };
+  return { kind, label: topo.label, roles: topo.roles, fillSeconds: topo.fillSeconds, baselineCommitMs, baselineCommitCpu, baselineServedCommitMs, baselineServedForeignCommitMs, daemons, simulated };
 }
