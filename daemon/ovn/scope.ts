@@ -377,7 +377,7 @@ export class NbScope {
         waiting = true;
         continue;
       }
-      const spec: WatchSpec = { table: NbTable.Logical_Switch_Port, where: [switchKey(sw._uuid), ...foreign.map((uuid) => eq('_uuid', uuid))], uuids: sw.ports };
+      const spec: WatchSpec = { table: NbTable.Logical_Switch_Port, where: [switchKey(sw._uuid), ...foreign.map((uuid) => eq('_uuid', uuid))], uuids: () => this.#nb?.cache.row(NbTable.Logical_Switch, sw._uuid)?.ports ?? [] };
       const where = JSON.stringify(spec.where);
       if (this.#watchWhere.get(key) === where && nb.watchLoaded(key)) {
         this.#complete.set(sw._uuid, sw.ports);

@@ -29,8 +29,12 @@ export interface WatchSpec {
   readonly table: string;
   /** The rows the watch's monitor follows (clauses ORed, as monitor_cond's `where`). */
   readonly where: readonly Condition[];
-  /** Every row the watch holds: each row `where` selects must be among them (what is read). */
-  readonly uuids: readonly Uuid[];
+  /**
+   * Every row the watch holds, as they are when the watch is made (each row `where` selects must
+   * be among them: what is read). Asked again at every session: rows added while the client was
+   * away are read then.
+   */
+  readonly uuids: () => readonly Uuid[];
 }
 
 /** What a watch needs of a session. */
@@ -157,8 +161,9 @@ export class Watches<Tables> {
     const encoded = spec.where.length === 0 ? [false] : encodeConditions(getTable(schema, spec.table), spec.where);
     const where = JSON.stringify(encoded);
     const previous = this.#established.get(key);
-    const unread = spec.uuids.filter((uuid) => previous?.loaded !== true || this.#holder.get(uuid) !== key);
-    if (previous?.where === where && unread.length === 0) return this.#letGo(key, spec);
+    const uuids = spec.uuids();
+    const unread = uuids.filter((uuid) => previous?.loaded !== true || this.#holder.get(uuid) !== key);
+    if (previous?.where === where && unread.length === 0) return this.#letGo(key, spec.table, uuids);
     let monitor = previous?.monitor;
     if (previous?.where !== where) {
       const id = `${WATCH_MONITOR_PREFIX}${this.#nextMonitor++}`;
@@ -179,13 +184,13 @@ export class Watches<Tables> {
     const established: Established = { monitor, where, loaded: previous?.loaded === true };
     this.#established.set(key, established);
     // A fresh session reads every row again: commits may have changed them while it was away.
-    const toRead = previous === undefined ? spec.uuids : unread;
+    const toRead = previous === undefined ? uuids : unread;
     if (toRead.length > 0) {
       const ops = toRead.map((uuid) => ({ op: 'select', table: spec.table, where: [['_uuid', '==', ['uuid', uuid]]], columns }));
       await conn.request('transact', [database, ...ops], signal, undefined, (result) => this.#loadRead(key, spec.table, toRead, result));
     }
     established.loaded = true;
-    this.#letGo(key, spec);
+    this.#letGo(key, spec.table, uuids);
   }
 
   /** The rows of a read, in the order asked; those not found are gone. */
@@ -211,14 +216,14 @@ export class Watches<Tables> {
   }
 
   /** Rows the watch holds that are no longer among its spec's: they left its selection. */
-  #letGo(key: string, spec: WatchSpec): void {
-    const kept = new Set(spec.uuids);
+  #letGo(key: string, table: string, uuids: readonly Uuid[]): void {
+    const kept = new Set(uuids);
     const gone: Uuid[] = [];
     for (const [uuid, holder] of this.#holder) {
       if (holder === key && !kept.has(uuid)) gone.push(uuid);
     }
     for (const uuid of gone) this.#holder.delete(uuid);
-    if (gone.length > 0) this.#cache.load(spec.table, new Map(), gone);
+    if (gone.length > 0) this.#cache.load(table, new Map(), gone);
   }
 
   async #end(key: string, table: string, signal: AbortSignal): Promise<void> {

@@ -371,7 +371,7 @@ t.test('watches: rows read by uuid and followed by a monitor of their own, repla
   t.same(portNames(), [], 'a watched table is not in the monitor: no row without a watch');
   t.equal(client.cache.table('Bridge').size, 4, 'the other tables are');
 
-  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2)], uuids: [p1, p2] }, deadline());
+  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2)], uuids: () => [p1, p2] }, deadline());
   t.same(portNames(), ['w1', 'w2'], 'its rows are in the cache once watch() resolves');
   t.ok(client.watchLoaded('w'));
 
@@ -392,7 +392,7 @@ t.test('watches: rows read by uuid and followed by a monitor of their own, repla
     while (writing) await writer.transact([mutate('Port', [eq('_uuid', p1)], [mutation('external_ids', 'insert', new Map([[`k${++n}`, '1']]))])], deadline());
   })();
   await new Promise((r) => setTimeout(r, 50));
-  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2), eq('_uuid', p3)], uuids: [p1, p2, p3] }, deadline());
+  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2), eq('_uuid', p3)], uuids: () => [p1, p2, p3] }, deadline());
   await new Promise((r) => setTimeout(r, 50));
   writing = false;
   await writes;
@@ -404,22 +404,27 @@ t.test('watches: rows read by uuid and followed by a monitor of their own, repla
   t.equal(counter(p3), '0', 'read whole');
   t.ok(n > 2, `writes went on during the replacement (${n})`);
 
-  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1)], uuids: [p1] }, deadline());
+  // Its rows as they stand when it is made: here w1, and w2 once the client comes back.
+  const rows: Uuid[] = [p1];
+  await client.watch('w', { table: 'Port', where: [eq('_uuid', p1), eq('_uuid', p2)], uuids: () => rows }, deadline());
   t.same(portNames(), ['w1'], 'rows no longer among its uuids leave the cache');
 
-  // A new session reads the rows again: a change made while the client was away is in.
+  // A new session reads the rows again: a change made while the client was away is in, and so
+  // is a row that joined the watch's rows meanwhile.
   const disconnected = once(client, 'disconnected');
   await server.kill();
   await disconnected;
+  rows.push(p2);
   await server.start();
   await vsctl(server.unixRemote, 'set', 'port', 'w1', 'external_ids:n=away');
   await client.waitConnected(deadline());
   await waitUntil(() => counter(p1) === 'away', 5000, 'the change made while away');
-  t.same(portNames(), ['w1']);
+  t.same(portNames(), ['w1', 'w2'], 'the rows as they stand at the new session are read');
 
   await client.unwatch('w', deadline());
   t.same(portNames(), [], 'unwatch: the rows leave the cache');
   await vsctl(server.unixRemote, 'set', 'port', 'w1', 'external_ids:n=after');
+  await vsctl(server.unixRemote, 'set', 'port', 'w2', 'external_ids:n=after');
   await new Promise((r) => setTimeout(r, 200));
   t.same(portNames(), [], 'and its monitor is gone');
 });
