@@ -60,6 +60,12 @@ summary=$(grep -E '^# \{ total: [0-9]+' "$log" | tail -n 1 || true)
 num() { sed -nE "s/.*$1: ([0-9]+).*/\\1/p" <<<"$summary"; }
 pass=$(num pass); fail=$(num fail); skip=$(num skip)
 echo "tests: ${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+# The failures again, last, so that a CI log's tail names them (file, subtest, then their details).
+if [[ "${fail:-0}" != 0 ]]; then
+  echo "failed:"
+  grep -E '^\s*not ok ' "$log" | head -n 40 || true
+  grep -E -A 24 '^\s*not ok ' "$log" | grep -vE '^\s*(ok |# Subtest)' | head -n 80 || true
+fi
 if [[ -z "$summary" || "${pass:-0}" == 0 ]]; then
   echo "no test ran" >&2
   exit 1

@@ -49,6 +49,21 @@ export const OwnerKeys = {
 export const OWNER_VALUE = 'ovn-multinet';
 
 /**
+ * On the NB rows that enforce MultiNetworkPolicies (Port_Group, Address_Set, ACL; daemon/policy/),
+ * beside `OwnerKeys.owner`: what each row is for, so a starting leader finds and reconciles them.
+ */
+export const PolicyKeys = {
+  /** On port groups and their ACLs: the policy, `<namespace>/<name>`. */
+  policy: `${PREFIX}policy`,
+  /** On port groups and address sets: the logical switch they are about. */
+  switchName: `${PREFIX}switch`,
+  /** On ACLs: the ACL's key, unique within its port group (WantedAcl.key). */
+  acl: `${PREFIX}acl`,
+  /** On address sets: the peer they hold, in the plan's own words (one set per peer, network and family). */
+  peer: `${PREFIX}peer`,
+} as const;
+
+/**
  * Addressing keys in a logical switch's external_ids (daemon/ipam/). The per-address keys hold who
  * has the address: `port:<logical switch port name>` or `ipam-claim:<namespace>/<name>`.
  */

@@ -46,6 +46,8 @@ export const RESOURCES = {
   'network-attachment-definitions': { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', kind: 'NetworkAttachmentDefinition', namespaced: true, statusSubresource: false },
   ipamclaims: { group: 'k8s.cni.cncf.io', version: 'v1alpha1', plural: 'ipamclaims', kind: 'IPAMClaim', namespaced: true, statusSubresource: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false },
+  'multi-networkpolicies': { group: 'k8s.cni.cncf.io', version: 'v1beta1', plural: 'multi-networkpolicies', kind: 'MultiNetworkPolicy', namespaced: true, statusSubresource: true },
+  events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, statusSubresource: false },
 } as const satisfies Record<string, ResourceDef>;
 export type ResourceName = keyof typeof RESOURCES;
 

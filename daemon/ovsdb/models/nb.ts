@@ -65,12 +65,48 @@ export interface DHCPOptions {
   readonly external_ids: ReadonlyMap<string, string>;
 }
 
+/** A row of OVN_Northbound Port_Group. */
+export interface PortGroup {
+  readonly _uuid: Uuid;
+  readonly name: string;
+  readonly ports: readonly Uuid[];
+  readonly acls: readonly Uuid[];
+  readonly external_ids: ReadonlyMap<string, string>;
+}
+
+/** A row of OVN_Northbound Address_Set. */
+export interface AddressSet {
+  readonly _uuid: Uuid;
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly external_ids: ReadonlyMap<string, string>;
+}
+
+/** A row of OVN_Northbound ACL. */
+export interface ACL {
+  readonly _uuid: Uuid;
+  readonly name: string | undefined;
+  readonly priority: number;
+  readonly direction: string;
+  readonly match: string;
+  readonly action: string;
+  readonly log: boolean;
+  readonly severity: string | undefined;
+  readonly meter: string | undefined;
+  readonly label: number;
+  readonly options: ReadonlyMap<string, string>;
+  readonly external_ids: ReadonlyMap<string, string>;
+}
+
 /** The row type of each table. */
 export interface NbTables {
   readonly Logical_Switch: LogicalSwitch;
   readonly Logical_Switch_Port: LogicalSwitchPort;
   readonly Logical_Router_Port: LogicalRouterPort;
   readonly DHCP_Options: DHCPOptions;
+  readonly Port_Group: PortGroup;
+  readonly Address_Set: AddressSet;
+  readonly ACL: ACL;
 }
 
 /** The table names. */
@@ -79,6 +115,9 @@ export const NbTable = {
   Logical_Switch_Port: 'Logical_Switch_Port',
   Logical_Router_Port: 'Logical_Router_Port',
   DHCP_Options: 'DHCP_Options',
+  Port_Group: 'Port_Group',
+  Address_Set: 'Address_Set',
+  ACL: 'ACL',
 } as const;
 
 /** Every column of each table, with its type: what a client checks the server's schema against. */
@@ -132,6 +171,30 @@ export const nbModel: DatabaseModel<NbTables> = {
     },
     DHCP_Options: {
       cidr: { key: 'string', min: 1, max: 1 },
+      options: { key: 'string', value: 'string', min: 0, max: Infinity },
+      external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
+    },
+    Port_Group: {
+      name: { key: 'string', min: 1, max: 1 },
+      ports: { key: 'uuid', min: 0, max: Infinity },
+      acls: { key: 'uuid', min: 0, max: Infinity },
+      external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
+    },
+    Address_Set: {
+      name: { key: 'string', min: 1, max: 1 },
+      addresses: { key: 'string', min: 0, max: Infinity },
+      external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
+    },
+    ACL: {
+      name: { key: 'string', min: 0, max: 1 },
+      priority: { key: 'integer', min: 1, max: 1 },
+      direction: { key: 'string', min: 1, max: 1 },
+      match: { key: 'string', min: 1, max: 1 },
+      action: { key: 'string', min: 1, max: 1 },
+      log: { key: 'boolean', min: 1, max: 1 },
+      severity: { key: 'string', min: 0, max: 1 },
+      meter: { key: 'string', min: 0, max: 1 },
+      label: { key: 'integer', min: 1, max: 1 },
       options: { key: 'string', value: 'string', min: 0, max: Infinity },
       external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
     },
