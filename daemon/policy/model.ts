@@ -158,3 +158,14 @@ export interface PolicyPlan {
   addressSets: ReadonlyMap<string, WantedAddressSet>;
   reports: readonly PolicyReport[];
 }
+
+/** plan.ts's input: `planPolicies(input: PlanInput): PolicyPlan`. */
+export interface PlanInput {
+  /** The policies that parsed (parse.ts); an invalid one is reported by the loop, not planned. */
+  policies: readonly Policy[];
+  pods: readonly PolicyPod[];
+  namespaces: readonly PolicyNamespace[];
+  /** Every ovn-multinet logical switch port with a pod identity, on any switch. */
+  attachments: readonly PolicyAttachment[];
+  nadTarget: (ref: NadRef) => NadTarget;
+}
