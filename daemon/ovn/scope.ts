@@ -232,10 +232,13 @@ export class NbScope {
 
   /**
    * Brings the view up to date now, and resolves once it is: a port someone else added to a switch
-   * in view is asked for at once (no grace).
+   * in view is asked for at once (no grace). It starts with a round trip (an empty transaction):
+   * the server sends the updates of what it committed before it ahead of the reply, so a change an
+   * admin made before this request arrived is in the cache before it is judged.
    */
-  refresh(signal: AbortSignal): Promise<void> {
-    return this.#catchUp(signal, 0);
+  async refresh(signal: AbortSignal): Promise<void> {
+    await this.#nb?.transact([], signal);
+    await this.#catchUp(signal, 0);
   }
 
   /**

@@ -63,6 +63,8 @@ t.test('reconciler suspects', { skip }, async (t) => {
       const ports = await node.switchPorts('bounds');
       return ports.length === 1 ? ports : undefined;
     }, 15_000);
+    // A DEL while the daemon is still reconnecting after the hang would rightly make a suspect too.
+    await until('the daemon back on the NB', async () => ((await node.cni({ command: 'STATUS' }, node.config('bounds'))).exitCode === 0 ? true : undefined), 15_000);
     t.equal((await node.cni({ command: 'DEL', ...keeper }, node.config('bounds'))).exitCode, 0);
     t.same(suspected().map((l) => l['containerId']), ['lost'], 'of all, only that ADD was a suspect');
   });

@@ -19,7 +19,7 @@ export interface MigrationTiming {
   beforeMs: number;
   /** From the RARP to the source pod's DEL (KubeVirt deletes it once the migration has completed). */
   gapMs: number;
-  /** Pings after the DEL. */
+  /** Pings after the DEL, before the series ends. */
   afterMs: number;
 }
 
@@ -52,8 +52,10 @@ export async function migrateUnderPings(t: Teardown, c: ClaimCluster, claim: str
   const ip = source.ip.split('/')[0] ?? '';
   const answeredBefore = pods.every((p) => p.out.exitCode === 0) && (await ping(client.ns, ip, { count: 3 }));
 
-  const count = Math.round((timing.beforeMs + timing.gapMs + timing.afterMs + 500) / 1000 / timing.intervalS);
-  const pings = pingSeries(client.ns, ip, count, timing.intervalS);
+  // The series ends `afterMs` after the source's DEL, however long the steps before took.
+  const nominal = Math.round((timing.beforeMs + timing.gapMs + timing.afterMs + 500) / 1000 / timing.intervalS);
+  const stop = Promise.withResolvers<void>();
+  const pings = pingSeries(client.ns, ip, 10 * nominal, timing.intervalS, stop.promise);
   const announce = rarp ? await armRarp(target.ns, 'net1', source.mac) : undefined;
   await sleep(timing.beforeMs);
   const targetBeforeDown = await echoesIn(target.ns);
@@ -63,6 +65,8 @@ export async function migrateUnderPings(t: Teardown, c: ClaimCluster, claim: str
   await sleep(timing.gapMs);
   const targetBeforeDel = await echoesIn(target.ns);
   const del = await c.del(source);
+  await sleep(timing.afterMs);
+  stop.resolve();
   const series = await pings;
   const targetAfterDel = (await echoesIn(target.ns)) - targetBeforeDel;
   await c.del(target);

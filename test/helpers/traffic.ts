@@ -60,25 +60,33 @@ export interface PingSeries {
 
 /**
  * `count` pings from `from` to `to`, one every `intervalS` seconds (busybox ping, as root), in
- * the background; resolves once the last answer had 2 s to come.
+ * the background; resolves once the last answer had 2 s to come. With `stop`, the series ends
+ * when `stop` resolves (SIGINT: ping reports what it sent), `count` being only an upper bound, so
+ * a slow machine cannot end the series before the events it must cover.
  */
-export async function pingSeries(from: Netns, to: string, count: number, intervalS: number): Promise<PingSeries> {
+export async function pingSeries(from: Netns, to: string, count: number, intervalS: number, stop?: Promise<unknown>): Promise<PingSeries> {
   const started = performance.now();
-  const r = await execa('ip', ['netns', 'exec', from.name, 'busybox', 'ping', '-c', String(count), '-i', String(intervalS), '-W', '2', to], {
+  const child = execa('ip', ['netns', 'exec', from.name, 'busybox', 'ping', '-c', String(count), '-i', String(intervalS), '-W', '2', to], {
     reject: false,
     timeout: (count * intervalS + 30) * 1000,
   });
+  void stop?.then(() => child.kill('SIGINT'));
+  const r = await child;
   const elapsedMs = performance.now() - started;
+  const transmitted = Math.min(count, Number(/(\d+) packets transmitted/.exec(r.stdout)?.[1] ?? count));
   const answered = new Set<number>();
   for (const m of r.stdout.matchAll(/seq=(\d+)/g)) answered.add(Number(m[1]));
+  // Stopped: the requests of its last 200 ms had no time to be answered; they are not counted.
+  let sent = transmitted;
+  if (stop !== undefined) while (sent > 0 && transmitted - sent < 0.2 / intervalS && !answered.has(sent - 1)) sent--;
   let longestGap = 0;
   let run = 0;
-  for (let seq = 0; seq < count; seq++) {
+  for (let seq = 0; seq < sent; seq++) {
     run = answered.has(seq) ? 0 : run + 1;
     longestGap = Math.max(longestGap, run);
   }
-  const lost = [...Array(count).keys()].filter((seq) => !answered.has(seq)).length;
-  return { sent: count, answered, lost, longestGap, elapsedMs, output: `${r.stdout}${r.stderr}` };
+  const lost = [...Array(sent).keys()].filter((seq) => !answered.has(seq)).length;
+  return { sent, answered, lost, longestGap, elapsedMs, output: `${r.stdout}${r.stderr}` };
 }
 
 /**
