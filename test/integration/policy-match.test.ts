@@ -16,19 +16,23 @@ import { NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
 const SWITCH = 'ls-blue';
+/** A switch whose only policy denies all ingress: no allow-related rule but the `stateful` ACL. */
+const DENY_SWITCH = 'ls-red';
 
 const sel = (labels: Record<string, string> = {}): LabelSelector => ({ matchLabels: new Map(Object.entries(labels)), matchExpressions: [] });
 const tcp = (port: number | string, endPort?: number): PolicyPort => ({ protocol: 'TCP', port, endPort });
 
 interface Host {
+  switchName: string;
   pod: PolicyPod;
   port: string;
   mac: string;
   ips: string[];
 }
 
-function host(i: number, namespace: string, name: string, labels: Record<string, string>, ips: string[], namedPorts: Record<string, [PolicyProtocol, number]> = {}): Host {
+function host(i: number, namespace: string, name: string, labels: Record<string, string>, ips: string[], namedPorts: Record<string, [PolicyProtocol, number]> = {}, switchName = SWITCH): Host {
   return {
+    switchName,
     pod: {
       namespace,
       name,
@@ -47,10 +51,12 @@ const db = host(3, 'ns1', 'db', { app: 'db' }, ['10.0.0.3', 'fd00::3'], { http: 
 const ext = host(5, 'ns2', 'ext', { app: 'client' }, ['10.0.0.5']);
 const vmSource = host(7, 'ns1', 'virt-a', { app: 'vm' }, ['10.0.0.7']);
 const vmTarget = host(7, 'ns1', 'virt-b', { app: 'vm' }, ['10.0.0.7']);
-const hosts = [web, db, ext];
+const solo = host(9, 'ns1', 'solo', { app: 'solo' }, ['10.1.0.9'], {}, DENY_SWITCH);
+const outside = host(10, 'ns2', 'outside', {}, ['10.1.0.10'], {}, DENY_SWITCH);
+const hosts = [web, db, ext, solo, outside];
 
 const attachments: PolicyAttachment[] = [
-  ...hosts.map((h) => ({ port: h.port, switchName: SWITCH, pods: [{ namespace: h.pod.namespace, name: h.pod.name, uid: h.pod.uid }], ips: h.ips, ipamOnly: false })),
+  ...hosts.map((h) => ({ port: h.port, switchName: h.switchName, pods: [{ namespace: h.pod.namespace, name: h.pod.name, uid: h.pod.uid }], ips: h.ips, ipamOnly: false })),
   { port: 'lsp-vm', switchName: SWITCH, pods: [vmSource, vmTarget].map((h) => ({ namespace: h.pod.namespace, name: h.pod.name, uid: h.pod.uid })), ips: vmSource.ips, ipamOnly: false },
 ];
 const namespaces: PolicyNamespace[] = [{ name: 'ns1', labels: new Map() }, { name: 'ns2', labels: new Map([['team', 'x']]) }];
@@ -89,19 +95,27 @@ function plan(): PolicyPlan {
           { peers: 'any', ports: [tcp('http')] },
         ],
       },
+      {
+        namespace: 'ns1', name: 'deny', uid: 'u3', generation: 1,
+        networks: [{ namespace: 'ns1', name: 'red' }],
+        podSelector: sel({ app: 'solo' }),
+        policyTypes: ['ingress'],
+        ingress: [],
+        egress: [],
+      },
     ],
     pods: [...hosts, vmSource, vmTarget].map((h) => h.pod),
     namespaces,
     attachments,
-    nadTarget: () => ({ kind: 'switch', switchName: SWITCH }),
+    nadTarget: (ref) => ({ kind: 'switch', switchName: ref.name === 'red' ? DENY_SWITCH : SWITCH }),
   });
 }
 
 /** The plan as one ovn-nbctl transaction (a test may use the command line; the controller writes OVSDB itself). */
 function nbctlArgs(p: PolicyPlan): string[] {
-  const args = ['ls-add', SWITCH];
-  for (const h of [...hosts, { port: 'lsp-vm', mac: vmSource.mac, ips: vmSource.ips }]) {
-    args.push('--', 'lsp-add', SWITCH, h.port, '--', 'lsp-set-addresses', h.port, [h.mac, ...h.ips].join(' '));
+  const args = ['ls-add', SWITCH, '--', 'ls-add', DENY_SWITCH];
+  for (const h of [...hosts, { switchName: SWITCH, port: 'lsp-vm', mac: vmSource.mac, ips: vmSource.ips }]) {
+    args.push('--', 'lsp-add', h.switchName, h.port, '--', 'lsp-set-addresses', h.port, [h.mac, ...h.ips].join(' '));
   }
   for (const set of p.addressSets.values()) {
     args.push('--', 'create', 'Address_Set', `name=${set.name}`, `addresses=[${set.addresses.map((a) => JSON.stringify(a)).join(',')}]`);
@@ -129,7 +143,7 @@ t.test('the plan\'s matches parse, and OVN enforces what the policy means', asyn
   });
 
   const p = plan();
-  t.same(p.reports.map((r) => r.problems), [[], []], 'nothing to report');
+  t.same(p.reports.map((r) => r.problems), [[], [], []], 'nothing to report');
   const nbctl = (args: readonly string[]) => execa('ovn-nbctl', [`--db=${nb.server.unixRemote}`, '--timeout=30', ...args]);
   await nbctl(nbctlArgs(p));
   await nbctl(['--wait=sb', 'sync']);
@@ -144,7 +158,7 @@ t.test('the plan\'s matches parse, and OVN enforces what the policy means', asyn
     const dst = to.ips.find((ip) => ip.includes(':') === (family === 6));
     if (src === undefined || dst === undefined) throw new Error(`no IPv${family} address`);
     const flow = `inport == "${from.port}" && eth.src == ${from.mac} && eth.dst == ${to.mac} && ip${family}.src == ${src} && ip${family}.dst == ${dst} && ip.ttl == 64 && ${l4}`;
-    const { stdout, stderr } = await execa('ovn-trace', [`--db=${sb.server.unixRemote}`, `--ct=${ct}`, `--ct=${ct}`, SWITCH, flow]);
+    const { stdout, stderr } = await execa('ovn-trace', [`--db=${sb.server.unixRemote}`, `--ct=${ct}`, `--ct=${ct}`, from.switchName, flow]);
     return { delivered: stdout.includes(`output to "${to.port}"`), stderr };
   };
 
@@ -173,4 +187,9 @@ t.test('the plan\'s matches parse, and OVN enforces what the policy means', asyn
   // Stateful: the reply to a connection the selected pod opened passes its ingress deny.
   t.equal((await trace(ext, web, 4, 'tcp.src == 80 && tcp.dst == 40000', 'est,rpl,trk')).delivered, true, 'a reply to the selected pod\'s own connection: delivered');
   t.equal((await trace(ext, web, 4, 'tcp.src == 80 && tcp.dst == 40000')).delivered, false, 'the same packet opening a connection: dropped');
+  // Where the only policy denies (no allow-related rule), the `stateful` ACL alone makes the switch
+  // send IP to conntrack, so replies to the pod's own connections still pass (ovn-kubernetes #5667).
+  t.equal((await trace(outside, solo, 4, 'tcp.src == 80 && tcp.dst == 40000', 'est,rpl,trk')).delivered, true, 'deny-all ingress: a reply to the pod\'s own connection is delivered');
+  t.equal((await trace(outside, solo, 4, 'tcp.dst == 80')).delivered, false, 'deny-all ingress: a new connection to the pod is dropped');
+  t.equal((await trace(solo, outside, 4, 'tcp.dst == 80')).delivered, true, 'egress not restricted');
 });
