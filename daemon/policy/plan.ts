@@ -118,6 +118,7 @@ const EMPTY_LABELS: ReadonlyMap<string, string> = new Map();
 class Indexes {
   readonly portsBySwitch = new Map<string, Port[]>();
   readonly #namespaceLabels = new Map<string, ReadonlyMap<string, string>>();
+  readonly #peerPorts = new Map<string, readonly Port[]>();
 
   constructor(input: PlanInput) {
     const pods = new Map<string, PolicyPod>();
@@ -146,7 +147,18 @@ class Indexes {
     return this.portsBySwitch.get(switchName) ?? [];
   }
 
-  peerMatches(peer: SelectorPeer, policyNamespace: string, pod: PolicyPod): boolean {
+  /** The ports on `switchName` of the pods `peer` selects, sorted by port name; computed once per peer and switch. */
+  peerPorts(peer: SelectorPeer, policyNamespace: string, switchName: string): readonly Port[] {
+    const key = `${peerKey(peer, policyNamespace)}\n${switchName}`;
+    let ports = this.#peerPorts.get(key);
+    if (ports === undefined) {
+      ports = this.ports(switchName).filter((p) => p.pods.some((pod) => this.#peerMatches(peer, policyNamespace, pod)));
+      this.#peerPorts.set(key, ports);
+    }
+    return ports;
+  }
+
+  #peerMatches(peer: SelectorPeer, policyNamespace: string, pod: PolicyPod): boolean {
     switch (peer.kind) {
       case 'pods':
         return pod.namespace === policyNamespace && selectorMatches(peer.podSelector, pod.labels);
@@ -283,7 +295,7 @@ class SwitchPlanner {
     const v4 = addressSetName(key, this.#switchName, 4);
     const v6 = addressSetName(key, this.#switchName, 6);
     if (!this.#addressSets.has(v4)) {
-      const { v4: ips4, v6: ips6 } = ipsByFamily(this.#peerPorts(peer));
+      const { v4: ips4, v6: ips6 } = ipsByFamily(this.#idx.peerPorts(peer, this.#policy.namespace, this.#switchName));
       const externalIds = new Map([
         [PolicyKeys.peer, key],
         [PolicyKeys.switchName, this.#switchName],
@@ -292,10 +304,6 @@ class SwitchPlanner {
       this.#addressSets.set(v6, { name: v6, addresses: ips6, externalIds });
     }
     return [v4, v6];
-  }
-
-  #peerPorts(peer: SelectorPeer): Port[] {
-    return this.#idx.ports(this.#switchName).filter((p) => p.pods.some((pod) => this.#idx.peerMatches(peer, this.#policy.namespace, pod)));
   }
 
   /**
@@ -308,7 +316,8 @@ class SwitchPlanner {
     if (typeof p.port === 'number') return [portRange(p.protocol, p.port, p.endPort)];
     const name = p.port;
     if (direction === 'ingress') {
-      return [...resolveNamed(this.#selected, name, p.protocol)].map(([number, ports]) => allOf([
+      const inGroup = this.#selected.filter((port) => !port.attachment.ipamOnly);
+      return [...resolveNamed(inGroup, name, p.protocol)].map(([number, ports]) => allOf([
         inSet('outport', sortedUnique(ports.map((port) => port.attachment.port)).map(quote)),
         portRange(p.protocol, number, undefined),
       ]));
@@ -326,8 +335,9 @@ class SwitchPlanner {
   #egressCandidates(peers: PolicyRule['peers']): readonly Port[] {
     const all = this.#idx.ports(this.#switchName);
     if (peers === 'any' || peers.some((peer) => peer.kind === 'ipBlock')) return all;
-    const selectors = peers.filter((peer): peer is SelectorPeer => peer.kind !== 'ipBlock');
-    return all.filter((port) => port.pods.some((pod) => selectors.some((peer) => this.#idx.peerMatches(peer, this.#policy.namespace, pod))));
+    const selected = new Set<Port>();
+    for (const peer of peers) if (peer.kind !== 'ipBlock') for (const port of this.#idx.peerPorts(peer, this.#policy.namespace, this.#switchName)) selected.add(port);
+    return all.filter((port) => selected.has(port));
   }
 }
 
