@@ -116,7 +116,7 @@ const EMPTY_LABELS: ReadonlyMap<string, string> = new Map();
 
 /** The input, indexed once for every policy. */
 class Indexes {
-  readonly portsBySwitch = new Map<string, Port[]>();
+  readonly #portsBySwitch = new Map<string, Port[]>();
   readonly #namespaceLabels = new Map<string, ReadonlyMap<string, string>>();
   readonly #peerPorts = new Map<string, readonly Port[]>();
 
@@ -132,11 +132,11 @@ class Indexes {
         if (pod !== undefined && (id.uid === '' || id.uid === pod.uid) && !matched.includes(pod)) matched.push(pod);
       }
       if (matched.length === 0) continue;
-      let list = this.portsBySwitch.get(attachment.switchName);
-      if (list === undefined) this.portsBySwitch.set(attachment.switchName, (list = []));
+      let list = this.#portsBySwitch.get(attachment.switchName);
+      if (list === undefined) this.#portsBySwitch.set(attachment.switchName, (list = []));
       list.push({ attachment, pods: matched });
     }
-    for (const list of this.portsBySwitch.values()) list.sort((a, b) => compare(a.attachment.port, b.attachment.port));
+    for (const list of this.#portsBySwitch.values()) list.sort((a, b) => compare(a.attachment.port, b.attachment.port));
   }
 
   namespaceLabels(namespace: string): ReadonlyMap<string, string> {
@@ -144,7 +144,7 @@ class Indexes {
   }
 
   ports(switchName: string): readonly Port[] {
-    return this.portsBySwitch.get(switchName) ?? [];
+    return this.#portsBySwitch.get(switchName) ?? [];
   }
 
   /** The ports on `switchName` of the pods `peer` selects, sorted by port name; computed once per peer and switch. */
@@ -203,6 +203,11 @@ function addressesOf(ports: Iterable<Port>, side: 'src' | 'dst'): string {
   return anyOf([inSet(ipField(4, side), v4), inSet(ipField(6, side), v6)].filter((atom) => atom !== NOTHING));
 }
 
+/** Whether `policy` selects `pod` (spec.podSelector, in the policy's namespace). */
+function selects(policy: Policy, pod: PolicyPod): boolean {
+  return pod.namespace === policy.namespace && selectorMatches(policy.podSelector, pod.labels);
+}
+
 /** Builds the plan of one (policy, switch) into the shared maps. */
 class SwitchPlanner {
   readonly #idx: Indexes;
@@ -220,7 +225,7 @@ class SwitchPlanner {
     this.#switchName = switchName;
     this.#network = network;
     this.#problems = problems;
-    this.#selected = idx.ports(switchName).filter((p) => p.pods.some((pod) => pod.namespace === policy.namespace && selectorMatches(policy.podSelector, pod.labels)));
+    this.#selected = idx.ports(switchName).filter((p) => p.pods.some((pod) => selects(policy, pod)));
   }
 
   portGroup(): WantedPortGroup {
@@ -228,7 +233,7 @@ class SwitchPlanner {
     const name = portGroupName(policy.namespace, policy.name, this.#switchName);
     const ports: string[] = [];
     for (const { attachment, pods } of this.#selected) {
-      const pod = pods.find((p) => p.namespace === policy.namespace && selectorMatches(policy.podSelector, p.labels)) ?? pods[0];
+      const pod = pods.find((p) => selects(policy, p)) ?? pods[0];
       const who = `port ${attachment.port} of pod ${pod?.namespace ?? ''}/${pod?.name ?? ''} on network ${this.#network}`;
       if (attachment.ipamOnly) {
         this.#problems.push(`${who} is in IPAM mode: its traffic never crosses OVN`);
