@@ -347,5 +347,5 @@ t.test('costs: 100 policies × 1,000 pods, rows grow with policies and selected 
   t.equal(selectedPorts, 100 * 50, 'each policy holds the 50 ports of its namespace and app, nothing else');
   t.equal(plan.addressSets.size, 2 * (10 + 1), 'one pod peer per namespace and one shared namespace peer, two families each: not one per policy');
   t.equal([...plan.portGroups.values()].reduce((n, pg) => n + pg.acls.length, 0), 100 * 7, 'seven ACLs a policy: stateful, two denies, two always, two rules');
-  t.ok(plan.reports.every((r) => r.enforced));
+  t.ok(plan.reports.every((r) => r.enforced), 'every policy enforced');
 });
