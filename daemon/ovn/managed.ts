@@ -53,7 +53,8 @@ export function networkDefinition(net: ManagedNetwork): { definition: Definition
   return { definition, subnets, excluded };
 }
 
-function hashOf(text: string): string {
+/** The first 16 hex digits of the SHA-256 of `text`: short, stable names and hashes in the NB. */
+export function hashOf(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
