@@ -16,6 +16,14 @@ import { attachmentsFromNb } from '../../daemon/policy/attachments.ts';
 import { syncPolicyRows } from '../../daemon/policy/nb-sync.ts';
 import type { PolicyPlan, WantedAcl, WantedAddressSet, WantedPortGroup } from '../../daemon/policy/model.ts';
 import { NB_SCHEMA, startOvsdbServer, type Teardown } from '../helpers/ovsdb-server.ts';
+import { pino } from 'pino';
+import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
+import { ControllerCaches } from '../../daemon/controller/caches.ts';
+import type { LeaderContext, NbView } from '../../daemon/controller/context.ts';
+import { PolicyEnforcer, type PolicySources, type PolicySteps } from '../../daemon/controller/policies.ts';
+import type { Policy, PolicyReport } from '../../daemon/policy/model.ts';
+import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { until } from '../helpers/until.ts';
 
 const deadline = (): AbortSignal => AbortSignal.timeout(20_000);
 
@@ -233,4 +241,61 @@ t.test('a plan of 1,000 port groups, in chunks', async (t) => {
   t.equal(gone.operations, 1100, 'removed: one delete per row of the root tables');
   const empty = await readBack(admin);
   t.same([empty.groups.size, empty.acls.size, empty.sets.size], [0, 0, 0], 'nothing is left');
+});
+
+/** Stands for parse.ts's PolicySpecError. */
+class InvalidSpec extends Error {}
+
+t.test('the leader loop: plans from the NB, writes, follows port changes, reports', async (t) => {
+  const { admin, controller, addPort } = await setUp(t);
+  await addPort('a', ['10.0.0.1']);
+  const api = await startFakeApiServer(t);
+  const kubeConfig = loadKubeConfig(api.kubeconfig, {});
+  if (kubeConfig === undefined) throw new Error('no kubeconfig');
+  const log = pino({ level: 'silent' });
+  const caches = new ControllerCaches(kubeConfig, log, 100);
+  const view: NbView = { ready: true, switchState: () => 'missing', marked: () => [], onChange: () => () => undefined };
+  const ctx: LeaderContext = { kubeConfig, caches, nb: view, nbClient: controller, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000 };
+  // Stand-ins for the caches, parse.ts and plan.ts: one port group per valid policy, of every attachment on its switch.
+  const raw: unknown[] = [{ metadata: { namespace: 'ns', name: 'good', uid: 'u1', generation: 1 } }, { metadata: { namespace: 'ns', name: 'bad', uid: 'u2', generation: 3 } }];
+  const sources: PolicySources = { synced: true, policies: () => raw, pods: () => [], namespaces: () => [], nadTarget: () => ({ kind: 'switch', switchName: 'blue' }) };
+  const reported: PolicyReport[][] = [];
+  const steps: PolicySteps = {
+    parse: (r) => {
+      const meta = (r as { metadata: { namespace: string; name: string; uid: string; generation: number } }).metadata;
+      if (meta.name === 'bad') throw new InvalidSpec('spec.podSelector: not a selector');
+      const policy: Policy = { ...meta, networks: [{ namespace: 'ns', name: 'blue' }], podSelector: { matchLabels: new Map(), matchExpressions: [] }, policyTypes: ['ingress'], ingress: [], egress: [] };
+      return policy;
+    },
+    isSpecError: (err) => err instanceof InvalidSpec,
+    plan: (input) => {
+      const groups = input.policies.map((p) => pg(`mnp_${p.name}`, input.attachments.map((a) => a.port), [acl('deny', 2001, `outport == @mnp_${p.name} && ip`, 'drop')], `${p.namespace}/${p.name}`));
+      return { ...plan(groups, []), reports: input.policies.map((p) => ({ namespace: p.namespace, name: p.name, uid: p.uid, generation: p.generation, enforced: true, problems: [] })) };
+    },
+    report: async (reports) => {
+      reported.push([...reports]);
+    },
+  };
+  const loop = new PolicyEnforcer(ctx, sources, steps);
+  const abort = new AbortController();
+  t.teardown(async () => {
+    abort.abort();
+    await loop.stop();
+  });
+  loop.start(abort.signal);
+  const portsOf = async (): Promise<string[] | undefined> => {
+    const nb = await readBack(admin);
+    return (described(nb, 'mnp_good') as { ports: string[] } | undefined)?.ports;
+  };
+  t.same(await until('the port group', async () => ((await portsOf())?.length === 1 ? portsOf() : undefined)), ['a'], 'the first pass writes the port group');
+  t.same(reported.at(-1)?.map((r) => [r.name, r.enforced, r.problems.length]), [['bad', false, 1], ['good', true, 0]], 'every policy reported, the invalid one as not enforced');
+  t.match(reported.at(-1)?.[0]?.problems[0], /spec\.podSelector/, 'with the parse error');
+  t.equal((await readBack(admin)).groups.has('mnp_bad'), false, 'an invalid policy gets no rows');
+  await addPort('b', ['10.0.0.2']);
+  t.same(await until('port b in the group', async () => ((await portsOf())?.length === 2 ? portsOf() : undefined)), ['a', 'b'], 'a new port wakes the loop (an NB change), without a resync');
+  raw.length = 0;
+  const passes = reported.length;
+  await admin.transact([insert('Logical_Switch_Port', { name: 'nudge', external_ids: new Map([[OwnerKeys.owner, OWNER_VALUE]]) })], deadline());
+  await until('the stale port group gone', async () => ((await readBack(admin)).groups.has('mnp_good') ? undefined : true));
+  t.ok(reported.length > passes, 'the policy gone: its rows removed on the next pass');
 });
