@@ -36,7 +36,7 @@ import { OWNER_VALUE, OwnerKeys, PolicyKeys } from '../ovn/ids.ts';
 import type { PolicyPlan, WantedAcl, WantedPortGroup } from './model.ts';
 
 /** Operations per transaction, at most (a group that must commit together is never cut). */
-export const MAX_OPS = 1000;
+const MAX_OPS = 1000;
 
 export interface PolicySyncResult {
   /** Some ports of the plan are not in the cache yet: run again. */
@@ -96,7 +96,7 @@ function sameAcl(row: CachedAcl, want: ReturnType<typeof aclRow>): boolean {
  * The operations that make the owned rows what `plan` says, as groups (each group commits in one
  * transaction), in the order they may be sent; and the ports not in the cache.
  */
-export function policyOps(nb: ControllerNbClient, plan: PolicyPlan): { groups: Operation[][]; missingPorts: string[] } {
+function policyOps(nb: ControllerNbClient, plan: PolicyPlan): { groups: Operation[][]; missingPorts: string[] } {
   const cache = nb.cache;
   const portUuids = new Map<string, Uuid>();
   for (const row of cache.table(NbTable.Logical_Switch_Port).values()) portUuids.set(row.name, row._uuid);
@@ -196,7 +196,7 @@ export function policyOps(nb: ControllerNbClient, plan: PolicyPlan): { groups: O
 }
 
 /** Groups packed into transactions of at most `maxOps` operations, in order (a larger group alone). */
-export function chunk(groups: readonly Operation[][], maxOps: number): Operation[][] {
+function chunk(groups: readonly Operation[][], maxOps: number): Operation[][] {
   const chunks: Operation[][] = [];
   let current: Operation[] = [];
   for (const group of groups) {
