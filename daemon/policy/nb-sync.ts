@@ -139,7 +139,7 @@ function policyOps(nb: ControllerNbClient, plan: PolicyPlan): { groups: Operatio
   let named = 0;
   for (const want of plan.portGroups.values()) {
     const ids = markedIds(want.externalIds);
-    const ports = resolve(want.ports);
+    const ports = [...new Set(resolve(want.ports))];
     const have = haveGroups.get(want.name);
     if (have === undefined) {
       const ops: Operation[] = [];

@@ -185,7 +185,8 @@ t.test('a plan written, read back, kept, changed, shrunk; an admin\'s rows untou
 t.test('ports not in the NB yet: left out, retry', async (t) => {
   const { admin, controller, addPort } = await setUp(t);
   await addPort('a', ['10.0.0.1']);
-  const wanted = plan([pg('mnp_a', ['a', 'later'], [acl('deny', 2001, 'outport == @mnp_a && ip', 'drop')])], []);
+  // A port named twice is in once.
+  const wanted = plan([pg('mnp_a', ['a', 'a', 'later'], [acl('deny', 2001, 'outport == @mnp_a && ip', 'drop')])], []);
   const first = await syncPolicyRows(controller, wanted, deadline());
   t.same({ retry: first.retry, missing: first.missingPorts }, { retry: true, missing: ['later'] }, 'the pass says retry and names the port');
   let nb = await readBack(admin);
