@@ -132,7 +132,8 @@ export class PolicyEnforcer extends ReconcileLoop {
     );
     const synced = await syncPolicyRows(nbClient, plan, signal);
     if (synced.operations > 0) this.log.info({ transactions: synced.transactions, operations: synced.operations, portGroups: plan.portGroups.size, addressSets: plan.addressSets.size }, 'policy rows written');
-    if (synced.retry) this.log.debug({ missingPorts: synced.missingPorts.slice(0, 10), count: synced.missingPorts.length }, 'ports not in the NB yet');
+    for (const failure of synced.failures) this.log.warn({ failure }, 'policy rows refused by the NB');
+    if (synced.missingPorts.length > 0) this.log.debug({ missingPorts: synced.missingPorts.slice(0, 10), count: synced.missingPorts.length }, 'ports not in the NB yet');
     await this.#steps.report(reports, signal);
     return synced.retry ? 'retry' : 'done';
   }

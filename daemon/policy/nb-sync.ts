@@ -34,6 +34,7 @@ import { nbOps } from '../ovn/nb.ts';
 import type { ControllerNbClient } from '../ovn/exposed.ts';
 import { OWNER_VALUE, OwnerKeys, PolicyKeys } from '../ovn/ids.ts';
 import type { PolicyPlan, WantedAcl, WantedPortGroup } from './model.ts';
+import { OvsdbTransactionError } from '../errors.ts';
 
 /** Operations per transaction, at most (a group that must commit together is never cut). */
 const MAX_OPS = 1000;
@@ -43,8 +44,11 @@ export interface PolicySyncResult {
   retry: boolean;
   /** The port names left out of their port groups (not in the cache). */
   missingPorts: readonly string[];
-  /** How many transactions were sent (0: the NB was already as planned). */
+  /** Why groups of rows the NB refused were left out (each group: a row and what commits with it). */
+  failures: readonly string[];
+  /** How many transactions were sent (0: the NB was already as planned), refused ones included. */
   transactions: number;
+  /** The operations committed. */
   operations: number;
 }
 
@@ -196,15 +200,18 @@ function policyOps(nb: ControllerNbClient, plan: PolicyPlan): { groups: Operatio
 }
 
 /** Groups packed into transactions of at most `maxOps` operations, in order (a larger group alone). */
-function chunk(groups: readonly Operation[][], maxOps: number): Operation[][] {
-  const chunks: Operation[][] = [];
-  let current: Operation[] = [];
+function chunk(groups: readonly Operation[][], maxOps: number): Operation[][][] {
+  const chunks: Operation[][][] = [];
+  let current: Operation[][] = [];
+  let size = 0;
   for (const group of groups) {
-    if (current.length > 0 && current.length + group.length > maxOps) {
+    if (size > 0 && size + group.length > maxOps) {
       chunks.push(current);
       current = [];
+      size = 0;
     }
-    current.push(...group);
+    current.push(group);
+    size += group.length;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
@@ -213,16 +220,39 @@ function chunk(groups: readonly Operation[][], maxOps: number): Operation[][] {
 /**
  * Makes ovn-multinet's policy rows in the NB what `plan` says: one transaction of the
  * differences (several of at most `maxOps` operations for a large change), none when there are
- * none. Rejects as OvsdbClient.transact does; what committed before a failure stays, and the
- * next pass compares again.
+ * none. A transaction the NB refuses (a row someone else made under one of the plan's names) is
+ * sent again one group at a time, so only the groups that fail are left out (`failures`, and the
+ * result says retry). Rejects as OvsdbClient.transact does otherwise; what committed before stays,
+ * and the next pass compares again.
  */
 export async function syncPolicyRows(nb: ControllerNbClient, plan: PolicyPlan, signal: AbortSignal, maxOps = MAX_OPS): Promise<PolicySyncResult> {
   const { groups, missingPorts } = policyOps(nb, plan);
-  const transactions = chunk(groups, maxOps);
+  let transactions = 0;
   let operations = 0;
-  for (const ops of transactions) {
+  const failures: string[] = [];
+  const send = async (ops: Operation[]): Promise<void> => {
+    transactions++;
     await nb.transact(ops, signal);
     operations += ops.length;
+  };
+  for (const part of chunk(groups, maxOps)) {
+    try {
+      await send(part.flat());
+    } catch (err) {
+      if (!(err instanceof OvsdbTransactionError)) throw err;
+      if (part.length === 1) {
+        failures.push(err.message);
+        continue;
+      }
+      for (const group of part) {
+        try {
+          await send(group);
+        } catch (one) {
+          if (!(one instanceof OvsdbTransactionError)) throw one;
+          failures.push(one.message);
+        }
+      }
+    }
   }
-  return { retry: missingPorts.length > 0, missingPorts, transactions: transactions.length, operations };
+  return { retry: missingPorts.length > 0 || failures.length > 0, missingPorts, failures, transactions, operations };
 }

@@ -198,6 +198,21 @@ t.test('ports not in the NB yet: left out, retry', async (t) => {
   t.same((described(nb, 'mnp_a') as { ports: string[] }).ports, ['a', 'later'], 'both ports are in');
 });
 
+t.test("a name someone else's row holds: only that port group is left out", async (t) => {
+  const { admin, controller, addPort } = await setUp(t);
+  await addPort('a', ['10.0.0.1']);
+  await admin.transact([insert('Port_Group', { name: 'mnp_clash' })], deadline());
+  const wanted = plan([pg('mnp_ok', ['a'], [acl('deny', 2001, 'outport == @mnp_ok && ip', 'drop')]), pg('mnp_clash', ['a'], [acl('deny', 2001, 'outport == @mnp_clash && ip', 'drop')])], [as('mnp_set', ['10.0.0.1'])]);
+  const result = await syncPolicyRows(controller, wanted, deadline());
+  t.equal(result.retry, true, 'the pass retries');
+  t.equal(result.failures.length, 1, 'one group refused');
+  t.match(result.failures[0], /constraint violation/, 'by the unique name');
+  const nb = await readBack(admin);
+  t.same((described(nb, 'mnp_ok') as { ports: string[] }).ports, ['a'], 'the other port group is written');
+  t.ok(nb.sets.has('mnp_set'), 'and the address set');
+  t.same(nb.groups.get('mnp_clash')?.acls, [], "the other owner's row is untouched");
+});
+
 t.test('attachments from the NB', async (t) => {
   const { controller, addPort } = await setUp(t);
   await addPort('plain', ['10.0.0.1', '10.0.0.1/24', 'fd00::1']);
