@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../lib/log.ts';
 import { flagReader, logLevelFlag, nbFlags } from '../lib/flags.ts';
 import { untilStopSignal } from '../lib/signals.ts';
 import { nbClient } from '../ovn/nb.ts';
-import { CONTROLLER_NB_MONITOR, switchesWith, switchIds, type ControllerNbClient } from '../ovn/exposed.ts';
+import { CONTROLLER_NB_MONITOR, CONTROLLER_NB_SELECTION, switchesWith, switchIds, type ControllerNbClient } from '../ovn/exposed.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { ExposeKeys } from '../ovn/ids.ts';
 import { loadKubeConfig } from '../k8s/pods.ts';
@@ -85,7 +85,7 @@ export interface RunningController {
 export function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): RunningController {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   if (kubeConfig === undefined) throw new FlagError('the controller needs the Kubernetes API: --kubeconfig, or run in a cluster');
-  const nb = nbClient(options, CONTROLLER_NB_MONITOR, log);
+  const nb = nbClient(options, CONTROLLER_NB_MONITOR, log, CONTROLLER_NB_SELECTION);
   // Registered before start(), so the first 'connected' (the cache is filled by then) is seen.
   const view = nbView(nb);
   nb.start();

@@ -127,6 +127,11 @@ export abstract class ReconcileLoop implements LeaderLoop {
 
   protected abstract pass(signal: AbortSignal): Promise<PassResult>;
 
+  /** A pass soon, for a subclass that listens to more than the caches and the NbView. */
+  protected schedule(): void {
+    this.#trigger.schedule();
+  }
+
   start(signal: AbortSignal): void {
     const schedule = (): void => this.#trigger.schedule();
     this.#unsubscribe = [this.ctx.caches.onChange(schedule), this.ctx.nb.onChange(schedule)];
