@@ -514,6 +514,15 @@ export class NetworkSpecError extends OvnMultinetError {
   }
 }
 
+/** A MultiNetworkPolicy's spec is invalid (policy/parse.ts); the message starts with the field's path. */
+export class PolicySpecError extends OvnMultinetError {
+  static override readonly code: string = 'ERR_POLICY_SPEC';
+  override readonly name: string = 'PolicySpecError';
+  constructor(message = 'invalid MultiNetworkPolicy', options?: ErrorDetails) {
+    super(message, options);
+  }
+}
+
 /** The leader election's timings are inconsistent. */
 export class ElectionConfigError extends OvnMultinetError {
   static override readonly code: string = 'ERR_ELECTION_CONFIG';

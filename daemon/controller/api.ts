@@ -1,5 +1,13 @@
-/** Small helpers for the controller's API writes: error codes, messages, bounded parallelism. */
+/** Small helpers for the controller's API calls: lists, error codes, messages, bounded parallelism. */
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { isObject } from '../cni-spec/json.ts';
+import { MalformedListError } from '../errors.ts';
+
+/** A custom-object list as client-node returns it (untyped), checked for its items. */
+export function asList(raw: unknown, what: string): KubernetesListObject<KubernetesObject> {
+  if (!isObject(raw) || !Array.isArray(raw['items'])) throw new MalformedListError(`the API server sent a malformed ${what} list`);
+  return raw as unknown as KubernetesListObject<KubernetesObject>;
+}
 
 /** The HTTP status of a failed client-node call (ApiException.code), undefined for other errors. */
 export function statusCode(err: unknown): number | undefined {

@@ -1,20 +1,17 @@
 /**
  * The controller's view of the cluster: Networks, Namespaces and NetworkAttachmentDefinitions,
- * each a list+watch cache (daemon/k8s/watch.ts). They run on every replica, leader or not, so a
- * new leader starts from warm caches. Reads narrow the objects (objects.ts).
+ * each a list+watch cache (daemon/k8s/watch.ts), and the policy loop's pods and
+ * MultiNetworkPolicies (`policy`, policy-caches.ts, with their own `synced` and `onChange`). They
+ * run on every replica, leader or not, so a new leader starts from warm caches. Reads narrow the
+ * objects (objects.ts).
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
 import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.ts';
 import { WatchedCache } from '../k8s/watch.ts';
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, toNadObject, toNamespaceObject, toNetworkObject, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
-import { isObject } from '../cni-spec/json.ts';
-import { MalformedListError } from '../errors.ts';
-
-function asList(raw: unknown, what: string): KubernetesListObject<KubernetesObject> {
-  if (!isObject(raw) || !Array.isArray(raw['items'])) throw new MalformedListError(`the API server sent a malformed ${what} list`);
-  return raw as unknown as KubernetesListObject<KubernetesObject>;
-}
+import { asList } from './api.ts';
+import { PolicyCaches } from './policy-caches.ts';
 
 const defined = <T>(items: ReadonlyArray<T | undefined>): T[] => items.filter((i): i is T => i !== undefined);
 
@@ -22,6 +19,7 @@ export class ControllerCaches {
   readonly #networks: WatchedCache<KubernetesObject>;
   readonly #namespaces: WatchedCache<KubernetesObject>;
   readonly #nads: WatchedCache<KubernetesObject>;
+  readonly policy: PolicyCaches;
 
   constructor(kubeConfig: KubeConfig, log: Logger, retryMs = 1000) {
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -38,14 +36,16 @@ export class ControllerCaches {
       path: `/apis/${NAD_GROUP}/${NAD_VERSION}/${NAD_PLURAL}`,
       list: async () => asList(await custom.listCustomObjectForAllNamespaces({ group: NAD_GROUP, version: NAD_VERSION, plural: NAD_PLURAL }), 'NetworkAttachmentDefinition'),
     });
+    this.policy = new PolicyCaches(kubeConfig, log, retryMs);
   }
 
   start(): void {
     for (const cache of this.#all()) cache.start();
+    this.policy.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#all().map((c) => c.stop()));
+    await Promise.all([...this.#all().map((c) => c.stop()), this.policy.stop()]);
   }
 
   #all(): Array<WatchedCache<KubernetesObject>> {
@@ -77,5 +77,9 @@ export class ControllerCaches {
 
   nads(): NadObject[] {
     return defined(this.#nads.list().map(toNadObject));
+  }
+
+  nad(namespace: string, name: string): NadObject | undefined {
+    return toNadObject(this.#nads.get(name, namespace));
   }
 }

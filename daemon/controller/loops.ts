@@ -11,6 +11,38 @@ import { NetworkSync } from './sync.ts';
 import { SwitchExposer } from './expose.ts';
 import { ClaimReleaser, nbReservations } from './claims.ts';
 import { DeadNodeReleaser, nbNodeAttachments } from './dead-nodes.ts';
+import { PolicyEnforcer, type PolicySources, type PolicySteps } from './policies.ts';
+import { PolicyReporter } from './policy-status.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import { planPolicies } from '../policy/plan.ts';
+import { nadTargetOf } from '../policy/nad-target.ts';
+import { PolicySpecError } from '../errors.ts';
+
+/** The policy loop's view of the caches, and its parse, plan and report steps. */
+function policyEnforcer(ctx: LeaderContext): PolicyEnforcer {
+  const { caches } = ctx;
+  const sources: PolicySources = {
+    get synced() {
+      return caches.synced && caches.policy.synced;
+    },
+    policies: () => caches.policy.policies(),
+    pods: () => caches.policy.pods(),
+    namespaces: () => caches.namespaces(),
+    nadTarget: (ref) => {
+      const nad = caches.nad(ref.namespace, ref.name);
+      return nad === undefined ? { kind: 'missing' } : nadTargetOf(nad.config);
+    },
+    onChange: (listener) => caches.policy.onChange(listener),
+  };
+  const reporter = new PolicyReporter(ctx.kubeConfig, ctx.log, (namespace, name) => caches.policy.policy(namespace, name));
+  const steps: PolicySteps = {
+    parse: parsePolicy,
+    isSpecError: (err) => err instanceof PolicySpecError,
+    plan: planPolicies,
+    report: (reports, signal) => reporter.report(reports, signal),
+  };
+  return new PolicyEnforcer(ctx, sources, steps);
+}
 
 /** The leader-only loops, in start order. One line per loop. */
 export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
@@ -19,6 +51,7 @@ export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
     new SwitchExposer(ctx),
     new ClaimReleaser(ctx, nbReservations(ctx.nbClient)),
     new DeadNodeReleaser(ctx, nbNodeAttachments(ctx.nbClient, ctx.nbFlags, ctx.log), ctx.deadNodeGraceMs),
+    policyEnforcer(ctx),
   ];
 }
 

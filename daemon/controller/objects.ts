@@ -81,7 +81,7 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 const STATUSES: readonly string[] = ['True', 'False', 'Unknown'] satisfies ConditionStatus[];
 
-function toCondition(raw: unknown): Condition | undefined {
+export function toCondition(raw: unknown): Condition | undefined {
   if (!isObject(raw) || typeof raw['type'] !== 'string' || typeof raw['status'] !== 'string' || !STATUSES.includes(raw['status'])) return undefined;
   return {
     type: raw['type'],

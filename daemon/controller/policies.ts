@@ -35,6 +35,8 @@ export interface PolicySources {
   namespaces(): readonly PolicyNamespace[];
   /** What a NAD named by `policy-for` is (from the NAD cache). */
   nadTarget(ref: NadRef): NadTarget;
+  /** Calls `listener` when policies or pods change (namespaces and NADs wake every loop already); returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
 }
 
 /** The steps of a pass that other modules own. */
@@ -97,7 +99,7 @@ export function planPass(input: PassInput, steps: Pick<PolicySteps, 'parse' | 'i
 export class PolicyEnforcer extends ReconcileLoop {
   readonly #sources: PolicySources;
   readonly #steps: PolicySteps;
-  #offNb: (() => void) | undefined;
+  #offs: Array<() => void> = [];
 
   constructor(ctx: LeaderContext, sources: PolicySources, steps: PolicySteps) {
     super(ctx, 'policy-enforce');
@@ -111,13 +113,13 @@ export class PolicyEnforcer extends ReconcileLoop {
       if (WATCHED.has(change.table)) this.schedule();
     };
     cache.on('change', onRow);
-    this.#offNb = () => cache.off('change', onRow);
+    this.#offs = [() => cache.off('change', onRow), this.#sources.onChange(() => this.schedule())];
     super.start(signal);
   }
 
   override async stop(): Promise<void> {
-    this.#offNb?.();
-    this.#offNb = undefined;
+    for (const off of this.#offs) off();
+    this.#offs = [];
     await super.stop();
   }
 

@@ -384,9 +384,12 @@ export function planPolicies(input: PlanInput): PolicyPlan {
   for (const policy of policies) {
     const problems: string[] = [];
     const switches = new Set<string>();
+    // A policy that names only other plugins' networks (or none) is left alone: no report either.
+    let ours = false;
     for (const ref of policy.networks) {
       const network = networkName(ref);
       const target = input.nadTarget(ref);
+      ours ||= target.kind !== 'not-ours';
       switch (target.kind) {
         case 'switch': {
           // Two names for one switch (ns/nad and a bare nad): one port group.
@@ -413,6 +416,7 @@ export function planPolicies(input: PlanInput): PolicyPlan {
         }
       }
     }
+    if (!ours) continue;
     const listed = boundedProblems(problems);
     reports.push({
       namespace: policy.namespace,

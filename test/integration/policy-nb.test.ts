@@ -274,7 +274,7 @@ t.test('the leader loop: plans from the NB, writes, follows port changes, report
   const ctx: LeaderContext = { kubeConfig, caches, nb: view, nbClient: controller, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000 };
   // Stand-ins for the caches, parse.ts and plan.ts: one port group per valid policy, of every attachment on its switch.
   const raw: unknown[] = [{ metadata: { namespace: 'ns', name: 'good', uid: 'u1', generation: 1 } }, { metadata: { namespace: 'ns', name: 'bad', uid: 'u2', generation: 3 } }];
-  const sources: PolicySources = { synced: true, policies: () => raw, pods: () => [], namespaces: () => [], nadTarget: () => ({ kind: 'switch', switchName: 'blue' }) };
+  const sources: PolicySources = { synced: true, policies: () => raw, pods: () => [], namespaces: () => [], nadTarget: () => ({ kind: 'switch', switchName: 'blue' }), onChange: () => () => undefined };
   const reported: PolicyReport[][] = [];
   const steps: PolicySteps = {
     parse: (r) => {

@@ -292,7 +292,9 @@ t.test('what a policy cannot enforce is reported, sorted and bounded', async (t)
   t.equal(plan.reports[0]?.enforced, false);
 
   const notOurs = planPolicies(input([policy('q', { networks: [{ namespace: 'ns1', name: 'other' }] })], [], []));
-  t.same(notOurs.reports, [{ namespace: 'ns1', name: 'q', uid: 'uid-q', generation: 1, enforced: true, problems: [] }], 'another plugin\'s network: left alone, not a problem');
+  t.same(notOurs.reports, [], 'another plugin\'s network only: left alone, no report (its status is another implementation\'s)');
+  const mixed = planPolicies(input([policy('m', { networks: [{ namespace: 'ns1', name: 'other' }, { namespace: 'ns1', name: 'blue' }] })], [], []));
+  t.same(mixed.reports.map((r) => [r.name, r.enforced]), [['m', true]], 'one of ours among others: reported');
   t.equal(notOurs.portGroups.size, 0);
 
   const many = Array.from({ length: MAX_PROBLEMS + 5 }, (_, i) => pod('ns1', `w${String(i).padStart(2, '0')}`, { app: 'web' }));
