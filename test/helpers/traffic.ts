@@ -1,9 +1,10 @@
 /**
- * Traffic between test network namespaces: ping (busybox) and a TCP transfer with Node's own
- * net module, run inside the namespaces with `ip netns exec`. Nothing leaves the namespaces.
+ * Traffic between test network namespaces: ping (busybox), a TCP transfer, and TCP/UDP services
+ * with a prober that says which of them answer (Node's own net and dgram modules), run inside
+ * the namespaces with `ip netns exec`. Nothing leaves the namespaces.
  */
 import { execa } from 'execa';
-import type { Netns } from './netns.ts';
+import type { Netns, Teardown } from './netns.ts';
 
 /** True when `count` pings from `from` (optionally from source `source`) to `to` all get answers. */
 export async function ping(from: Netns, to: string, opts: { count?: number; source?: string } = {}): Promise<boolean> {
@@ -132,4 +133,105 @@ export async function armRarp(ns: Netns, ifName: string, mac: string): Promise<{
       await child;
     },
   };
+}
+
+const SERVICES = `
+const net = require('node:net');
+const dgram = require('node:dgram');
+const ports = (arg) => arg.split(',').filter((s) => s !== '').map(Number);
+const tcp = ports(process.argv[1]);
+const udp = ports(process.argv[2]);
+let pending = tcp.length + udp.length;
+const ready = () => { if (--pending === 0) process.stdout.write('ready\\n'); };
+for (const port of tcp) {
+  net.createServer((c) => { c.on('error', () => {}); c.end('ok'); }).listen({ port, host: '::', ipv6Only: false }, ready);
+}
+for (const port of udp) {
+  const s = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  s.on('message', (m, r) => s.send(m, r.port, r.address));
+  s.bind(port, '::', ready);
+}
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+/**
+ * Servers inside `ns` on every address (IPv4 and IPv6): each TCP port answers "ok" and closes,
+ * each UDP port echoes. Resolves once all listen; they stop at teardown (or when the namespace goes).
+ */
+export async function startServices(t: Teardown, ns: Netns, ports: { tcp: readonly number[]; udp: readonly number[] }): Promise<void> {
+  if (ports.tcp.length + ports.udp.length === 0) throw new Error('startServices: no port');
+  const child = execa('ip', ['netns', 'exec', ns.name, process.execPath, '-e', SERVICES, ports.tcp.join(','), ports.udp.join(',')], { stdin: 'pipe', reject: false });
+  t.teardown(async () => {
+    child.stdin.end();
+    child.kill('SIGTERM');
+    await child;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    void child.then((r) => reject(new Error(`services in ${ns.name} exited: ${r.stderr}`)));
+  });
+}
+
+/** A TCP connect (and its "ok") or a UDP echo, the way reachable() tries it. */
+export interface ServiceTarget {
+  protocol: 'tcp' | 'udp';
+  address: string;
+  port: number;
+}
+
+const PROBE = `
+const net = require('node:net');
+const dgram = require('node:dgram');
+const targets = JSON.parse(process.argv[1]);
+const ms = Number(process.argv[2]);
+const one = (t) => new Promise((resolve) => {
+  let settled = false;
+  let cleanup = () => {};
+  const done = (ok) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    cleanup();
+    resolve(ok);
+  };
+  const timer = setTimeout(() => done(false), ms);
+  if (t.protocol === 'tcp') {
+    const c = net.connect({ port: t.port, host: t.address });
+    let got = '';
+    c.on('data', (d) => { got += d; });
+    c.on('end', () => done(got === 'ok'));
+    c.on('error', () => done(false));
+    cleanup = () => c.destroy();
+  } else {
+    const s = dgram.createSocket(net.isIPv6(t.address) ? 'udp6' : 'udp4');
+    s.on('message', () => done(true));
+    s.on('error', () => done(false));
+    const send = () => s.send(Buffer.from('probe'), t.port, t.address);
+    send();
+    const again = setInterval(send, 200);
+    cleanup = () => { clearInterval(again); s.close(); };
+  }
+});
+Promise.all(targets.map(one)).then((r) => { process.stdout.write(JSON.stringify(r)); process.exit(0); });
+`;
+
+/**
+ * From inside `from`, tries every target at once (a TCP connect that reads the server's "ok", or a
+ * UDP datagram sent every 200 ms until echoed) and resolves with whether each answered within
+ * `timeoutMs`. One process for all the targets.
+ */
+export async function reachable(from: Netns, targets: readonly ServiceTarget[], timeoutMs = 1000): Promise<boolean[]> {
+  if (targets.length === 0) return [];
+  const r = await execa('ip', ['netns', 'exec', from.name, process.execPath, '-e', PROBE, JSON.stringify(targets), String(timeoutMs)], { timeout: timeoutMs + 15_000 });
+  const parsed: unknown = JSON.parse(r.stdout);
+  if (!Array.isArray(parsed) || parsed.length !== targets.length || !parsed.every((v) => typeof v === 'boolean')) throw new Error(`reachable: unexpected output ${r.stdout}`);
+  return parsed;
+}
+
+/** One ping from `from` to `to` (IPv4 or IPv6), answered within `timeoutS` seconds. */
+export async function pingOnce(from: Netns, to: string, timeoutS = 1): Promise<boolean> {
+  const family = to.includes(':') ? ['-6'] : [];
+  const result = await execa('ip', ['netns', 'exec', from.name, 'busybox', 'ping', ...family, '-c', '1', '-W', String(timeoutS), to], { reject: false, timeout: 15_000 });
+  return result.exitCode === 0;
 }
