@@ -40,6 +40,8 @@ interface PodSpec {
   node: ClusterNode;
   /** Attached in this order as net1, net2, ... */
   networks: readonly Net[];
+  /** The number of its container port named http (default 8080). */
+  httpPort?: number;
 }
 
 interface Pod extends PodSpec {
@@ -49,13 +51,13 @@ interface Pod extends PodSpec {
   ips: Partial<Record<Net, string[]>>;
 }
 
-/** The pod object: labels, and named container ports (http TCP 8080, dns UDP 5353). */
+/** The pod object: labels, and named container ports (http TCP 8080 unless said, dns UDP 5353). */
 function podObject(spec: PodSpec, uid: string): KubeObject {
   return {
     metadata: { namespace: spec.namespace, name: spec.name, uid, labels: spec.labels },
     spec: {
       nodeName: spec.node.name,
-      containers: [{ name: 'c', image: 'busybox', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'dns', containerPort: 5353, protocol: 'UDP' }] }],
+      containers: [{ name: 'c', image: 'busybox', ports: [{ name: 'http', containerPort: spec.httpPort ?? 8080, protocol: 'TCP' }, { name: 'dns', containerPort: 5353, protocol: 'UDP' }] }],
     },
   };
 }
@@ -256,7 +258,8 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
   // Another plugin using ovn-multinet for its addresses only: its traffic never crosses OVN.
   await nad('prod', 'storage', { type: 'macvlan', master: 'eth0', ipam: { type: 'ovn-multinet', logicalSwitch: 'blue' } });
 
-  const controllerOpts = { netns: a.env.SANDBOX_NETNS, kubeconfig: api.kubeconfig, nbDb: a.env.NB_DB, api };
+  // No periodic resync within the test: every change must take effect through the events it makes.
+  const controllerOpts = { netns: a.env.SANDBOX_NETNS, kubeconfig: api.kubeconfig, nbDb: a.env.NB_DB, api, resyncInterval: '10m' };
   const first = startController(t, { ...controllerOpts, identity: 'ctl-1' });
   await first.leading();
   const second = startController(t, { ...controllerOpts, identity: 'ctl-2' });
@@ -304,6 +307,12 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
       await enforce(t, env, 'allow', fromPeers(row.from));
       await expectPaths(t, env, row.what, { open: row.open.flatMap(toServer), closed: row.closed.flatMap(toServer) });
     }
+    // A second policy selecting the same pod: what either allows is allowed.
+    await enforce(t, env, 'allow', fromPeers([{ podSelector: { matchLabels: { app: 'client' } } }]));
+    await enforce(t, env, 'allow-too', fromPeers([{ podSelector: { matchLabels: { app: 'other' } } }]));
+    await expectPaths(t, env, 'two policies on the server: the union of their peers', { open: [...toServer(client), ...toServer(other)], closed: toServer(devClient) });
+    await deletePolicy(env, 'allow-too');
+    await expectPaths(t, env, 'one of them deleted: only its peers shut out', { open: toServer(client), closed: [...toServer(other), ...toServer(devClient)] });
     await deletePolicy(env, 'allow');
     await expectPaths(t, env, 'deleted: all open again', { open: allOpen });
   });
@@ -321,8 +330,15 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
       await enforce(t, env, 'ports', onPorts(row.ports));
       await expectPaths(t, env, row.what, { open: to(...row.open), closed: to(...row.closed) });
     }
+    // Two selected pods whose port named http has different numbers: each is open on its own.
+    const alt = await makePod(t, env, { namespace: 'prod', name: 'alt', labels: { app: 'server', role: 'alt' }, node: b, networks: ['blue'], httpPort: 8081 });
+    await enforce(t, env, 'ports', onPorts([{ port: 'http' }]));
+    await expectPaths(t, env, 'named http: 8080 on server, 8081 on alt', {
+      open: [path(other, server, 'blue tcp 8080'), path(other, alt, 'blue tcp 8081'), path(client, alt, 'blue tcp 8081')],
+      closed: [path(other, server, 'blue tcp 8081'), path(other, alt, 'blue tcp 8080'), path(client, alt, 'blue tcp 8080')],
+    });
     await deletePolicy(env, 'ports');
-    await expectPaths(t, env, 'deleted: all open again', { open: allOpen });
+    await expectPaths(t, env, 'deleted: all open again', { open: [...allOpen, path(other, alt, 'blue tcp 8080')] });
   });
 
   await t.test('egress: deny all, then allow one peer and port (numeric and named)', async (t) => {
@@ -386,6 +402,29 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     });
     await deletePolicy(env, 'clients');
     await expectPaths(t, env, 'deleted: all open again', { open: [...allOpen, ...toServer(late), path(other, lateServer, 'blue tcp 8080')] });
+  });
+
+  await t.test('changes take effect: a relabelled namespace, a NAD that appears after its policy', async (t) => {
+    await enforce(t, env, 'from-dev', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] }] });
+    await expectPaths(t, env, 'team=dev let in', { open: toServer(devClient), closed: toServer(client) });
+    await api.upsertNamespace({ name: 'dev', labels: { team: 'qa' } });
+    await expectPaths(t, env, 'dev relabelled team=qa: shut out', { closed: [...toServer(devClient), ...toServer(client)] });
+    await api.upsertNamespace({ name: 'dev', labels: { team: 'dev' } });
+    await expectPaths(t, env, 'dev relabelled back: let in', { open: toServer(devClient), closed: toServer(client) });
+    await deletePolicy(env, 'from-dev');
+
+    await applyPolicy(env, 'early', { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'] }, { networks: 'later' });
+    t.match(await enforcedCondition(env, 'early'), { status: 'False', message: /network prod\/later: no such NetworkAttachmentDefinition/ }, 'before its NAD: not enforced');
+    await expectPaths(t, env, 'before its NAD: nothing closed', { open: allOpen });
+    await nad('prod', 'later', { type: 'ovn-multinet', logicalSwitch: 'blue' });
+    await until('early Enforced True', async () => ((await enforcedCondition(env, 'early')).status === 'True' ? true : undefined), 15_000);
+    t.pass('the NAD made: Enforced True');
+    await expectPaths(t, env, 'the NAD made: the server is isolated on its switch', { open: [path(client, server, 'green tcp 8080')], closed: [...toServer(client), ...toServer(other)] });
+    await api.remove('network-attachment-definitions', 'prod', 'later');
+    await expectPaths(t, env, 'the NAD deleted: open again', { open: allOpen });
+    t.match(await enforcedCondition(env, 'early'), { status: 'False', message: /prod\/later/ }, 'the NAD deleted: not enforced');
+    await deletePolicy(env, 'early');
+    await noPolicyRows(env);
   });
 
   await t.test('status: Enforced True, or False naming a missing NAD, an IPAM-mode NAD or an invalid spec; Events', async (t) => {
