@@ -257,6 +257,8 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
   await nad('dev', 'blue', { type: 'ovn-multinet' });
   // Another plugin using ovn-multinet for its addresses only: its traffic never crosses OVN.
   await nad('prod', 'storage', { type: 'macvlan', master: 'eth0', ipam: { type: 'ovn-multinet', logicalSwitch: 'blue' } });
+  // Another plugin's network altogether: policies for it are not ovn-multinet's business.
+  await nad('prod', 'theirs', { type: 'macvlan', master: 'eth0', ipam: { type: 'host-local', subnet: '10.99.0.0/24' } });
 
   // No periodic resync within the test: every change must take effect through the events it makes.
   const controllerOpts = { netns: a.env.SANDBOX_NETNS, kubeconfig: api.kubeconfig, nbDb: a.env.NB_DB, api, resyncInterval: '10m' };
@@ -285,6 +287,10 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
       closed: [...toServer(client), ...toServer(other), ...toServer(devClient), path(devClient, client, 'blue tcp 8080'), path(server, other, 'blue udp 5353')],
     });
     await deletePolicy(env, 'deny-all');
+    // In dev, the bare name blue is dev/blue (the same switch): it selects dev's pods only.
+    await enforce(t, env, 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] }, { namespace: 'dev' });
+    await expectPaths(t, env, "dev's deny-all: dev pods closed, prod pods open", { open: [...toServer(client), path(client, other, 'blue tcp 8080')], closed: [path(client, devClient, 'blue tcp 8080'), path(server, devClient, 'blue icmp')] });
+    await deletePolicy(env, 'deny-all', 'dev');
     await noPolicyRows(env);
     await expectPaths(t, env, 'deleted: all open again', { open: allOpen });
   });
@@ -355,6 +361,12 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
         closed: [path(client, server, 'blue tcp 8081'), path(client, server, 'blue udp 5353'), path(client, server, 'blue icmp'), path(client, other, 'blue tcp 8080')],
       });
     }
+    const serverBlue = addressOf(server, 'blue', 4);
+    await enforce(t, env, 'egress', onClient([{ to: [{ ipBlock: { cidr: '10.60.0.0/24', except: [`${serverBlue}/32`] } }] }]));
+    await expectPaths(t, env, `egress to ipBlock 10.60.0.0/24 except ${serverBlue}/32`, {
+      open: [path(client, other, 'blue tcp 8080'), path(client, other, 'blue udp 5353'), path(client, devClient, 'blue icmp')],
+      closed: toServer(client),
+    });
     await deletePolicy(env, 'egress');
     await expectPaths(t, env, 'deleted: all open again', { open: allOpen });
   });
@@ -385,11 +397,24 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     });
     await deletePolicy(env, 'dual');
     await expectPaths(t, env, 'deleted: dual-stack paths open again', { open: dualOpen });
+    // Egress on IPv6 with the neighbour caches flushed: neighbour discovery passes the default deny.
+    await enforce(t, env, 'dual-egress', { podSelector: { matchLabels: { app: 'client' } }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { app: 'server' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }] }, { networks: 'dual' });
+    await Promise.all([client, server, other].map((p) => p.ns.exec(['ip', 'neigh', 'flush', 'all'])));
+    await expectPaths(t, env, 'egress from client to app=server on TCP 8080, neighbours resolved again', {
+      open: [path(client, server, 'dual6 tcp 8080'), path(client, server, 'dual tcp 8080'), path(other, client, 'dual6 tcp 8080')],
+      closed: [path(client, other, 'dual6 tcp 8080'), path(client, server, 'dual6 tcp 8081'), path(client, server, 'dual6 icmp')],
+    });
+    await deletePolicy(env, 'dual-egress');
+    await expectPaths(t, env, 'deleted: dual-stack paths open again', { open: dualOpen });
   });
 
   await t.test('changes take effect: a relabelled pod, a new pod, a deleted policy', async (t) => {
     await enforce(t, env, 'clients', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }] });
     await expectPaths(t, env, 'app=client only', { open: toServer(client), closed: toServer(other) });
+    await api.apply('pods', podObject({ ...server, labels: { app: 'retired' } }, server.uid));
+    await expectPaths(t, env, 'server relabelled out of the policy: open to all', { open: [...toServer(client), ...toServer(other)] });
+    await api.apply('pods', podObject(server, server.uid));
+    await expectPaths(t, env, 'server relabelled back: isolated again', { open: toServer(client), closed: toServer(other) });
     await api.apply('pods', podObject({ ...other, labels: { app: 'client' } }, other.uid));
     await expectPaths(t, env, 'other relabelled app=client: let in', { open: [...toServer(client), ...toServer(other)] });
     await api.apply('pods', podObject(other, other.uid));
@@ -439,7 +464,9 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     t.match(await enforcedCondition(env, 'ipam'), { status: 'False', message: /network prod\/storage: IPAM-mode attachments are not enforced/ }, 'an IPAM-mode NAD is named');
     await applyPolicy(env, 'invalid', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.60.0.0/33' } }] }] });
     t.match(await enforcedCondition(env, 'invalid'), { status: 'False', message: /invalid spec: spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr/ }, 'an invalid spec is named');
+    await applyPolicy(env, 'theirs', isolate, { networks: 'theirs' });
     await enforce(t, env, 'fine', { podSelector: { matchLabels: { app: 'nobody' } } });
+    t.equal((await api.get('multi-networkpolicies', 'prod', 'theirs'))?.['status'], undefined, "a policy for another plugin's network only: no status written");
 
     const events = await until('an Event for each verdict', async () => {
       const all = (await api.list('events')).map((e) => ({ name: (e['involvedObject'] as { name?: string } | undefined)?.name, type: e['type'], reason: e['reason'], message: String(e['message']) }));
@@ -456,7 +483,8 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
       t.equal(events(name).length, 1, `${name}: one Event for its one verdict`);
       t.match(events(name)[0], want, `${name}: the Event says why`);
     }
-    for (const name of ['ipam', 'invalid', 'fine']) await deletePolicy(env, name);
+    t.equal(events('theirs').length, 0, "another plugin's: no Event");
+    for (const name of ['ipam', 'invalid', 'fine', 'theirs']) await deletePolicy(env, name);
     await noPolicyRows(env);
   });
 
