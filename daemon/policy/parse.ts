@@ -130,13 +130,14 @@ function parseRule(raw: unknown, field: string, peersKey: 'from' | 'to'): Policy
   return { peers: peers.length === 0 ? 'any' : peers, ports: ports.length === 0 ? 'any' : ports };
 }
 
+/** Sorted (egress before ingress), without duplicates. */
 function parsePolicyTypes(raw: unknown, hasEgress: boolean): PolicyDirection[] {
-  if (raw === undefined || raw === null) return hasEgress ? ['ingress', 'egress'] : ['ingress'];
   const types = listOf(raw, 'spec.policyTypes').map((v, i) => {
     const direction = typeof v === 'string' ? DIRECTIONS[v] : undefined;
     return direction ?? fail(`spec.policyTypes[${i}]`, 'must be Ingress or Egress');
   });
-  if (types.length === 0) return hasEgress ? ['ingress', 'egress'] : ['ingress'];
+  // Absent or empty: Ingress, and Egress when there are egress rules.
+  if (types.length === 0) return hasEgress ? ['egress', 'ingress'] : ['ingress'];
   return [...new Set(types)].sort();
 }
 

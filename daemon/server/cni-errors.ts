@@ -99,6 +99,7 @@ const rows: ReadonlyArray<readonly [{ readonly code: string }, Row]> = [
   // The controller.
   [errors.MalformedListError, 'failed'],
   [errors.NetworkSpecError, 'failed'],
+  [errors.PolicySpecError, 'failed'],
   [errors.ElectionConfigError, 'failed'],
   [errors.ExposeMarkError, 'failed'],
   // netlink: CNI_NETNS is the only namespace a request opens.

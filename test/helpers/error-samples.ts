@@ -58,6 +58,7 @@ export const errorSamples: Array<[OvnMultinetError, string, string, string]> = [
   [new catalogue.NetworkAccessDeniedError(), 'NetworkAccessDeniedError', 'ERR_NETWORK_ACCESS_DENIED', 'no Network admits this'],
   [new catalogue.MalformedListError(), 'MalformedListError', 'ERR_MALFORMED_LIST', 'the API server sent a malformed list'],
   [new catalogue.NetworkSpecError('spec.config', 'must be an object'), 'NetworkSpecError', 'ERR_NETWORK_SPEC', 'spec.config: must be an object'],
+  [new catalogue.PolicySpecError(), 'PolicySpecError', 'ERR_POLICY_SPEC', 'invalid MultiNetworkPolicy'],
   [new catalogue.ElectionConfigError(), 'ElectionConfigError', 'ERR_ELECTION_CONFIG', 'invalid leader election settings'],
   [new catalogue.ExposeMarkError(), 'ExposeMarkError', 'ERR_EXPOSE_MARK', 'invalid expose mark'],
   [new catalogue.KernelError(17, 'RTM_NEWLINK veth1'), 'KernelError', 'EEXIST', 'RTM_NEWLINK veth1 failed: EEXIST'],

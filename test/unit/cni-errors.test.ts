@@ -57,6 +57,7 @@ const expected: Record<string, number> = {
   NetworkAccessDeniedError: NotPermitted,
   MalformedListError: AttachFailed,
   NetworkSpecError: AttachFailed,
+  PolicySpecError: AttachFailed,
   ElectionConfigError: AttachFailed,
   ExposeMarkError: AttachFailed,
   KernelError: AttachFailed,

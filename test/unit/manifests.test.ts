@@ -1,8 +1,9 @@
 // The manifests are what an operator applies: each must parse, the RBAC they grant must be the one
 // docs/security.md lists (so the two cannot drift), the ValidatingAdmissionPolicy must confine the
 // controller's NAD writes to the NADs it owns (its CEL evaluated here with the same inputs the API
-// server gives it, test/helpers/cel.ts), and the pods must run with the capabilities, resources and
-// NB TLS files issue 19 item 9 asks for.
+// server gives it, test/helpers/cel.ts), the pods must run with the capabilities, resources and
+// NB TLS files issue 19 item 9 asks for, and the MultiNetworkPolicy CRD must be upstream's resource
+// with one schema for both versions, which the policy example fits (nothing refused or pruned).
 import t from 'tap';
 import { readdir, readFile } from 'node:fs/promises';
 import { loadAllYaml } from '@kubernetes/client-node';
@@ -250,4 +251,80 @@ t.test('the relay tier: ovsdb-server relays of the NB over ssl:, a Service, and 
   const daemonset = await readFile(new URL('daemonset.yaml', dir), 'utf8');
   const remote = `ssl:${String(metaOf(service)['name'])}.${String(metaOf(service)['namespace'])}.svc:6641`;
   t.ok(daemonset.includes(`"${remote},${remote}"`), `manifests/daemonset.yaml documents ${remote} twice`);
+});
+
+/**
+ * What the API server's structural-schema checks would say of `value` under `schema`: wrong types,
+ * values outside an enum or bounds, missing required fields, and fields it would prune (not in
+ * the schema). The subset the CRDs here use.
+ */
+function schemaProblems(schema: Obj, value: unknown, path: string): string[] {
+  if (schema['x-kubernetes-int-or-string'] === true) {
+    return Number.isInteger(value) || typeof value === 'string' ? [] : [`${path}: not an integer or a string`];
+  }
+  const problems: string[] = [];
+  const enumValues = schema['enum'];
+  if (Array.isArray(enumValues) && !enumValues.includes(value)) problems.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(enumValues)}`);
+  switch (schema['type']) {
+    case 'object': {
+      if (!isObject(value)) return [`${path}: not an object`];
+      const properties = isObject(schema['properties']) ? schema['properties'] : undefined;
+      const additional = isObject(schema['additionalProperties']) ? schema['additionalProperties'] : undefined;
+      for (const key of strings(schema['required'])) if (!(key in value)) problems.push(`${path}.${key}: required`);
+      for (const [key, v] of Object.entries(value)) {
+        const sub = properties?.[key] ?? additional;
+        if (sub === undefined) problems.push(`${path}.${key}: not in the schema (pruned)`);
+        else problems.push(...schemaProblems(obj(sub, `${path}.${key} schema`), v, `${path}.${key}`));
+      }
+      return problems;
+    }
+    case 'array':
+      if (!Array.isArray(value)) return [`${path}: not an array`];
+      return [...problems, ...(value as unknown[]).flatMap((v, i) => schemaProblems(obj(schema['items'], `${path} items`), v, `${path}[${i}]`))];
+    case 'string':
+      return typeof value === 'string' ? problems : [`${path}: not a string`];
+    case 'integer': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) return [`${path}: not an integer`];
+      const [min, max] = [schema['minimum'], schema['maximum']];
+      if (typeof min === 'number' && value < min) problems.push(`${path}: below ${min}`);
+      if (typeof max === 'number' && value > max) problems.push(`${path}: above ${max}`);
+      return problems;
+    }
+    case 'boolean':
+      return typeof value === 'boolean' ? problems : [`${path}: not a boolean`];
+    default:
+      return [`${path}: schema type ${JSON.stringify(schema['type'])} not checked here`];
+  }
+}
+
+t.test('the MultiNetworkPolicy CRD: upstream\'s resource, one schema for both versions, status, and the example fits it', async (t) => {
+  const crd = find('CustomResourceDefinition', 'multi-networkpolicies.k8s.cni.cncf.io');
+  const spec = specOf(crd);
+  t.match(spec, { group: 'k8s.cni.cncf.io', scope: 'Namespaced', names: { plural: 'multi-networkpolicies', kind: 'MultiNetworkPolicy', shortNames: ['multi-policy'] } });
+  const versions = list(spec['versions']).map((v) => obj(v, 'version'));
+  t.same(versions.map((v) => [v['name'], v['served'], v['storage']]), [['v1beta1', true, true], ['v1beta2', true, false]], 'v1beta1 stored, both served');
+  const [v1beta1, v1beta2] = versions;
+  t.same(v1beta2?.['schema'], v1beta1?.['schema'], 'the same schema: the None conversion loses nothing');
+  t.same(v1beta1?.['subresources'], { status: {} }, 'a status subresource');
+  const root = obj(obj(v1beta1?.['schema'], 'schema')['openAPIV3Schema'], 'openAPIV3Schema');
+  const policySpec = obj(obj(root['properties'], 'properties')['spec'], 'spec schema');
+  t.same(policySpec['required'], ['podSelector']);
+  const ports = obj(obj(obj(obj(obj(policySpec['properties'], 'spec properties')['egress'], 'egress')['items'], 'rule')['properties'], 'rule properties')['ports'], 'ports');
+  const port = obj(obj(obj(ports['items'], 'port')['properties'], 'port properties')['port'], 'port.port');
+  t.equal(port['x-kubernetes-int-or-string'], true, 'port: int-or-string');
+
+  const example = find('MultiNetworkPolicy', 'storage-servers');
+  t.equal(example['apiVersion'], 'k8s.cni.cncf.io/v1beta1');
+  t.same(schemaProblems(root, { spec: example['spec'] }, 'example'), [], 'manifests/policy-example.yaml: nothing refused or pruned');
+  t.match(obj(metaOf(example)['annotations'], 'annotations'), { 'k8s.v1.cni.cncf.io/policy-for': 'storage' });
+  const status = { conditions: [{ type: 'Enforced', status: 'False', reason: 'NotEnforced', message: 'a', lastTransitionTime: '2026-12-07T12:00:00Z', observedGeneration: 2 }], observedGeneration: 2 };
+  t.same(schemaProblems(root, { status }, 'status'), [], 'a status the controller writes is kept');
+  const bad = { podSelector: {}, policyTypes: ['Both'], egress: [{ ports: [{ protocol: 'ICMP', port: 80, endPort: 70000 }], to: [{ ipBlock: { except: [] }, podSelector: { labels: {} } }] }] };
+  t.same(schemaProblems(root, { spec: bad }, 's'), [
+    's.spec.policyTypes[0]: "Both" not in ["Ingress","Egress"]',
+    's.spec.egress[0].ports[0].protocol: "ICMP" not in ["TCP","UDP","SCTP"]',
+    's.spec.egress[0].ports[0].endPort: above 65535',
+    's.spec.egress[0].to[0].ipBlock.cidr: required',
+    's.spec.egress[0].to[0].podSelector.labels: not in the schema (pruned)',
+  ], 'the checker sees what the schema refuses');
 });
