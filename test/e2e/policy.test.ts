@@ -6,6 +6,7 @@
 // their Enforced condition, then probes paths (TCP connect, UDP echo, ping) until they are open
 // and closed as the case expects: a closed path is a probe that got no answer within 1 s, judged
 // together with open ones in the same round, and every case starts from and returns to all open.
+// The controllers resync only every 10 minutes, so every change takes effect through its events.
 import t, { type Test } from 'tap';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason } from '../helpers/node.ts';
@@ -447,7 +448,11 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     await expectPaths(t, env, 'the NAD made: the server is isolated on its switch', { open: [path(client, server, 'green tcp 8080')], closed: [...toServer(client), ...toServer(other)] });
     await api.remove('network-attachment-definitions', 'prod', 'later');
     await expectPaths(t, env, 'the NAD deleted: open again', { open: allOpen });
-    t.match(await enforcedCondition(env, 'early'), { status: 'False', message: /prod\/later/ }, 'the NAD deleted: not enforced');
+    const gone = await until('early Enforced False again', async () => {
+      const c = await enforcedCondition(env, 'early');
+      return c.status === 'False' ? c : undefined;
+    }, 15_000);
+    t.match(gone, { message: /network prod\/later: no such NetworkAttachmentDefinition/ }, 'the NAD deleted: not enforced, naming it');
     await deletePolicy(env, 'early');
     await noPolicyRows(env);
   });
