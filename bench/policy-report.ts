@@ -1,7 +1,8 @@
 /** The policy bench's Markdown report (bench/policy.ts). */
-import type { Footprint } from './policy-cluster.ts';
+import { expectedMembers, type Footprint } from './policy-cluster.ts';
 import { KINDS, type ChangeSample, type Kind } from './policy-changes.ts';
 import type { PolicyConfig } from './policy-config.ts';
+import type { PassFigures } from './policy-pass.ts';
 import { table } from './report.ts';
 import { mb } from './rss.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -11,6 +12,10 @@ export const TARGET_P99_MS = 1000;
 
 export interface PolicyFigures {
   readonly samples: readonly ChangeSample[];
+  /** Changes that did not flip in time (the run stopped there). */
+  readonly failures: readonly string[];
+  /** The controller's pass without its writes, in the bench's process, at the large size. */
+  readonly pass: PassFigures;
   readonly large: Footprint;
   readonly small: Footprint;
   /** First policy written → every port group and member in the NB, ms. */
@@ -106,6 +111,7 @@ function footprintTable(cfg: PolicyConfig, f: PolicyFigures): string {
       row('Address_Set rows', small.nb.addressSets, large.nb.addressSets),
       row('ACL rows', small.nb.acls, large.nb.acls),
       row('port-group members (ports)', small.nb.members, large.nb.members),
+      row('… pods each policy selects, summed over the policies', expectedMembers(cfg.smallPods, cfg.smallPolicies, true), expectedMembers(cfg.pods, cfg.policies, true)),
       row('address-set addresses', small.nb.addresses, large.nb.addresses),
       row('the three tables as JSON (bytes)', small.nb.bytes, large.nb.bytes),
       row('controller RSS, plan settled', small.rssKiB, large.rssKiB, (k) => mb(k)),
@@ -133,6 +139,10 @@ export function renderPolicyReport(r: PolicyReportInput): string {
     out.push('Direct NB (the baseline, same run, in turns with the controller\'s changes): ', ...KINDS.map((k) => `- ${k}: ${BASELINE_LABEL[k]}`), '');
     out.push('### By direction', '', directionTable(f.samples), '');
     out.push('### Where the controller path\'s time goes', '', breakdownTable(f.samples), '');
+    out.push(
+      `One pass of the policy loop without its writes (the attachments read from a cache like the controller's, every policy parsed and planned: \`attachmentsFromNb\` + \`planPass\`), in the bench's process on the same NB and API objects, ${f.pass.pass.n} times: p50 ${f.pass.pass.p50.toFixed(1)} ms, max ${f.pass.pass.max.toFixed(1)} ms (${f.pass.portGroups} port groups, ${f.pass.addressSets} address sets planned). The loop also waits its 20 ms debounce before a pass.`,
+      '',
+    );
     out.push('## NB rows and controller memory', '', footprintTable(cfg, f), '');
   }
   if (r.failures.length > 0) out.push(`## Failures (${r.failures.length})`, '', ...r.failures.slice(0, 20).map((x) => `- ${x}`), '');

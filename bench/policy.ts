@@ -32,6 +32,7 @@ const code = await runBench(progress, async (cleanup) => {
   let figures: PolicyFigures | undefined;
   try {
     figures = await runPolicyBench(cleanup, cfg, progress);
+    failures.push(...figures.failures);
   } catch (err) {
     progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     failures.push(err instanceof Error ? err.message : String(err));
