@@ -136,7 +136,7 @@ export function renderPolicyReport(r: PolicyReportInput): string {
     out.push('## Change → enforced on the wire', '', latencyTable(f.samples), '');
     const targets = policyTargets(f.samples);
     out.push(`Target: p99 ≤ ${TARGET_P99_MS} ms through the controller: ${targets.map((t) => `${t.kind} ${ms(t.p99)} ms ${t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**'}`).join('; ')}.`, '');
-    out.push('Direct NB (the baseline, same run, in turns with the controller\'s changes): ', ...KINDS.map((k) => `- ${k}: ${BASELINE_LABEL[k]}`), '');
+    out.push('Direct NB (the baseline, same run, in turns with the controller\'s changes):', '', ...KINDS.map((k) => `- ${k}: ${BASELINE_LABEL[k]}`), '');
     out.push('### By direction', '', directionTable(f.samples), '');
     out.push('### Where the controller path\'s time goes', '', breakdownTable(f.samples), '');
     out.push(
@@ -152,7 +152,7 @@ export function renderPolicyReport(r: PolicyReportInput): string {
     '- Shape: pod i has app=app<i mod 10> and group=g<i mod policies>; policy p (one namespace, `policy-for` the switch\'s NAD) selects app=app<p mod 10> and allows ingress from group=g<p>. The probe\'s server is an app0 pod in no group; the client is in no app and in group=probe-client, which no policy names.',
     '- The two probe pods are netns attached by the daemon (CNI ADD); the others are logical switch ports written into the NB with the pod identity the daemon records and pod objects in the fake API server. Everything is on one switch of one sandbox node (userspace datapath).',
     '- On the wire: a UDP sender in the client pod (one flow, a datagram every interval, its send time inside) and a receiver in the server pod. Allow: the send time of the first datagram to arrive after the change. Deny: the send time of the last one that arrived plus one interval.',
-    '- Each change starts once the controller and OVN (northd, ovn-controller, the NB and SB servers) have been idle for 100 ms. The change\'s time starts when the bench writes it (the API write, or the NB transaction).',
+    '- Each change starts once the controller and OVN (northd, ovn-controller, the NB and SB servers) have used under 30% of a CPU for two 50 ms windows. The change\'s time starts when the bench writes it (the API write, or the NB transaction).',
     '- "rows written" is the controller\'s own log line (pino, 1 ms resolution) after its NB transaction\'s reply; "rows written → wire" is OVN\'s part on the controller path.',
   );
   return out.join('\n');
