@@ -141,7 +141,7 @@ export interface ClusterOptions {
 /** Adds a real pod through the daemon (CNI ADD, K8S_POD_* in CNI_ARGS); DEL at teardown. */
 async function attachProbe(t: Teardown, node: TestNode, api: FakeApi, name: string, labels: Record<string, string>, withObject: boolean): Promise<ProbePod> {
   const uid = `uid-${name}`;
-  const netns = await createNetns(t, 'ompol');
+  const netns = await createNetns(t, 'ompb');
   const call = { containerId: `pb-${name}`, netns: netns.path, ifName: 'net1', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NAMESPACE};K8S_POD_NAME=${name};K8S_POD_UID=${uid}` };
   const config = node.config(SWITCH);
   const out = await node.cni({ command: 'ADD', ...call }, config);
