@@ -64,7 +64,7 @@ export interface Report {
 
 const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
-function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
   return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
 }

@@ -20,6 +20,13 @@ if [[ "${1:-}" == --migration ]]; then
   # Live migration downtime on two nodes (bench/migration.ts): MIGRATION_RUNS (5).
   exec node bench/migration.ts
 fi
+if [[ "${1:-}" == --policy ]]; then
+  # MultiNetworkPolicy enforcement on the wire, controller against direct NB writes, and the NB
+  # rows and controller memory at two sizes (bench/policy.ts): POLICY_PODS (1000),
+  # POLICY_POLICIES (100), POLICY_CHANGES (100), POLICY_SMALL (100x10), POLICY_INTERVAL_MS (2),
+  # POLICY_QUIET_MS (500), POLICY_TIMEOUT_MS (20000).
+  exec node bench/policy.ts
+fi
 if [[ "${1:-}" == --nodes ]]; then
   # What many nodes' daemons cost the shared NB, standalone and behind relays (bench/nodes.ts):
   # NODES_UNRELATED (100000), NODES_DAEMONS (100), NODES_SIMULATED (1000), NODES_RELAYS (2),
