@@ -398,7 +398,7 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     });
     await deletePolicy(env, 'dual');
     await expectPaths(t, env, 'deleted: dual-stack paths open again', { open: dualOpen });
-    // Egress on IPv6 with the neighbour caches flushed: neighbour discovery passes the default deny.
+    // Egress on IPv6 with the neighbour caches flushed: neighbour discovery still works under the default deny.
     await enforce(t, env, 'dual-egress', { podSelector: { matchLabels: { app: 'client' } }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { app: 'server' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }] }, { networks: 'dual' });
     await Promise.all([client, server, other].map((p) => p.ns.exec(['ip', 'neigh', 'flush', 'all'])));
     await expectPaths(t, env, 'egress from client to app=server on TCP 8080, neighbours resolved again', {
