@@ -9,7 +9,7 @@
  *   stateful     2000 to-lport  allow-related  never true: makes northd commit conntrack on the switch
  *   *-deny       2001           drop           default deny in each direction policyTypes name
  *   ingress-<i>  2002           allow-related  one per rule (egress-<i> likewise)
- *   always-*     2003           allow          ND, RS, RA and DHCP both ways, in restricted directions
+ *   always-*     2003           allow          ND, RS, RA both ways; DHCP requests out (replies: northd's own flows)
  *
  * A rule whose peers select nothing keeps its ACL (its address sets are empty), so pods that
  * appear later take effect by address-set updates alone. Everything comes out sorted, so the
@@ -103,7 +103,13 @@ export function peerKey(peer: SelectorPeer, policyNamespace: string): string {
   }
 }
 
-const ALWAYS_IN = anyOf(['nd', 'nd_rs', 'nd_ra', '(udp.src == 67 && udp.dst == 68)', '(udp.src == 547 && udp.dst == 546)']);
+/**
+ * Into a selected pod, ND only: replies of OVN's own DHCP server pass by ovn-northd's flows on a
+ * stateful switch (matched on the server's MAC and address), so a port pair allowed here would
+ * only let any pod send to the pods' DHCP clients. Out of it, the DHCP requests, which meet the
+ * ACLs before OVN's DHCP stage.
+ */
+const ALWAYS_IN = anyOf(['nd', 'nd_rs', 'nd_ra']);
 const ALWAYS_OUT = anyOf(['nd', 'nd_rs', 'nd_ra', '(udp.src == 68 && udp.dst == 67)', '(udp.src == 546 && udp.dst == 547)']);
 
 /** An attachment with the pods its identities name (uids checked), as the plan sees it. */

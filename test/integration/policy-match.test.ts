@@ -192,4 +192,16 @@ t.test('the plan\'s matches parse, and OVN enforces what the policy means', asyn
   t.equal((await trace(outside, solo, 4, 'tcp.src == 80 && tcp.dst == 40000', 'est,rpl,trk')).delivered, true, 'deny-all ingress: a reply to the pod\'s own connection is delivered');
   t.equal((await trace(outside, solo, 4, 'tcp.dst == 80')).delivered, false, 'deny-all ingress: a new connection to the pod is dropped');
   t.equal((await trace(solo, outside, 4, 'tcp.dst == 80')).delivered, true, 'egress not restricted');
+  // DHCP into a selected pod: OVN's own server's reply passes (northd's flows for it), another
+  // pod's packets to the pod's DHCP client port do not.
+  t.equal((await trace(outside, solo, 4, 'udp.src == 67 && udp.dst == 68')).delivered, false, 'deny-all ingress: another pod\'s UDP 67 to 68 is dropped');
+  await nbctl(['dhcp-options-create', '10.1.0.0/24']);
+  const dhcp = (await nbctl(['--bare', '--columns=_uuid', 'find', 'DHCP_Options', 'cidr="10.1.0.0/24"'])).stdout.trim();
+  await nbctl(['dhcp-options-set-options', dhcp, 'server_id=10.1.0.254', 'server_mac=0a:00:00:00:00:fe', 'lease_time=3600', 'router=10.1.0.1']);
+  await nbctl(['lsp-set-dhcpv4-options', solo.port, dhcp]);
+  await nbctl(['--wait=sb', 'sync']);
+  const discover = `inport == "${solo.port}" && eth.src == ${solo.mac} && eth.dst == ff:ff:ff:ff:ff:ff && ip4.src == 0.0.0.0 && ip4.dst == 255.255.255.255 && ip.ttl == 64 && udp.src == 68 && udp.dst == 67`;
+  const answered = (await execa('ovn-trace', [`--db=${sb.server.unixRemote}`, '--ct=new,trk', DENY_SWITCH, discover])).stdout;
+  t.match(answered, /put_dhcp_opts/, 'the discover reaches OVN\'s DHCP stage');
+  t.match(answered, new RegExp(`output to "${solo.port}"`), 'deny-all ingress: OVN\'s own DHCP reply is delivered to the pod');
 });

@@ -109,7 +109,7 @@ t.test('an ingress policy: its port group, default deny, always allowed, statefu
   t.same(pg.acls, [
     {
       key: 'always-in', direction: 'to-lport', priority: POLICY_PRIORITY.always, action: 'allow',
-      match: `outport == @${name} && (nd || nd_rs || nd_ra || (udp.src == 67 && udp.dst == 68) || (udp.src == 547 && udp.dst == 546))`,
+      match: `outport == @${name} && (nd || nd_rs || nd_ra)`,
     },
     { key: 'ingress-deny', direction: 'to-lport', priority: POLICY_PRIORITY.deny, action: 'drop', match: `outport == @${name} && ip` },
     { key: 'stateful', direction: 'to-lport', priority: POLICY_PRIORITY.stateful, action: 'allow-related', match: `outport == @${name} && ip4 && ip6` },
