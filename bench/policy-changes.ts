@@ -15,6 +15,7 @@
  * | label  | the client pod's group becomes g0 / probe-client again       | the client's address into / out of an address set an allow ACL on that port group names |
  * | pod    | the client pod object appears with group g0 / is deleted     | the same address-set change (what a new pod's port does to the NB) |
  */
+import { setTimeout } from 'node:timers/promises';
 import { eq, insert, mutate, mutation } from '../daemon/ovsdb/ops.ts';
 import { namedUuid, type Uuid } from '../daemon/ovsdb/notation.ts';
 import { CLIENT_GROUP, groupOf, NAMESPACE, podObject, policyName, policyObject, type PolicyCluster } from './policy-cluster.ts';
@@ -49,11 +50,18 @@ interface RowsWritten {
   readonly operations: number;
 }
 
-/** The controller's "policy rows written" log lines, read as they come. */
-function rowsWrittenLog(c: PolicyCluster): (fromMs: number) => RowsWritten | undefined {
+/** How long the log line of a write may trail the flip it caused (the controller's stdout is a pipe). */
+const LOG_LAG_MS = 2000;
+
+/**
+ * The controller's "policy rows written" log lines, read as they come: the first at or after
+ * `fromMs`, waited for up to LOG_LAG_MS (an address set reaches the wire in a few ms, sooner than
+ * the log line may cross the pipe).
+ */
+function rowsWrittenLog(c: PolicyCluster): (fromMs: number) => Promise<RowsWritten | undefined> {
   const seen: RowsWritten[] = [];
   let offset = 0;
-  return (fromMs) => {
+  const read = (fromMs: number): RowsWritten | undefined => {
     const text = c.controller.logs();
     const end = text.lastIndexOf('\n') + 1;
     for (const line of text.slice(offset, end).split('\n')) {
@@ -68,6 +76,14 @@ function rowsWrittenLog(c: PolicyCluster): (fromMs: number) => RowsWritten | und
     offset = end;
     // Log times have 1 ms resolution: a line in the change's millisecond counts.
     return seen.find((s) => s.timeMs >= Math.floor(fromMs));
+  };
+  return async (fromMs) => {
+    const end = Date.now() + LOG_LAG_MS;
+    for (;;) {
+      const found = read(fromMs);
+      if (found !== undefined || Date.now() > end) return found;
+      await setTimeout(10);
+    }
   };
 }
 
@@ -155,7 +171,7 @@ export async function createChanger(c: PolicyCluster, prober: Prober, opts: Chan
       await write(kind, path, direction);
       const committed = stamp();
       const flip = direction === 'allow' ? await prober.allowed(t0.wallMs, opts.timeoutMs) : await prober.denied(t0.wallMs, opts.quietMs, opts.timeoutMs);
-      const written = path === 'controller' ? rowsWritten(t0.wallMs) : undefined;
+      const written = path === 'controller' ? await rowsWritten(t0.wallMs) : undefined;
       if (kind === 'pod' && path === 'controller' && direction === 'deny') await api.apply('pods', client0(CLIENT_GROUP));
       return {
         kind,
