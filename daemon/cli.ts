@@ -1,6 +1,7 @@
 /** The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`, `ovn-multinetd gc --node NAME`, `ovn-multinetd --version`. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
+import { isIP } from 'node:net';
 import pkg from '../package.json' with { type: 'json' };
 import { DEFAULT_SOCKET } from './netconf/fields.ts';
 import type { DaemonOptions } from './main.ts';
@@ -11,6 +12,19 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
   return n;
+}
+
+/** A TCP port: 0 to 65535. */
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number, 0 to 65535');
+  return n;
+}
+
+/** An IPv4 or IPv6 address to listen on (no host name: it would be resolved at every start). */
+function ipAddress(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError('must be an IPv4 or IPv6 address');
+  return value;
 }
 
 function remotes(value: string): string[] {
@@ -74,6 +88,8 @@ export function buildCli(): Command {
     .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)
     .option('--kubeconfig <file>', 'take per-pod ips/mac from the pod annotation k8s.v1.cni.cncf.io/networks (in a cluster, in-cluster config is used without it)')
     .option('--network-access <mode>', 'with Kubernetes, what a pod may reach: strict (only a switch a Network admitting its namespace covers, with the Network\'s settings) or by-name (the Network named like the config, if any, must select the namespace)', 'strict')
+    .option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener, on the node\'s host network (docs/metrics.md)', ipAddress, '127.0.0.1')
+    .option('--metrics-port <port>', 'port of that listener; 0 turns it off', port, 9479)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runDaemon, parseDaemonFlags } = await import('./main.ts');

@@ -4,6 +4,7 @@
  * It keeps no state of its own: everything it needs is in the two databases and the kernel.
  */
 import type { Server } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
 import { readFile, rm } from 'node:fs/promises';
 import { modelClient } from './ovsdb/client.ts';
 import { ovsModel } from './ovsdb/models/vswitch.ts';
@@ -22,6 +23,8 @@ import { PortRestorer } from './attachments/restore.ts';
 import { KeyedLock } from './lib/keylock.ts';
 import { Semaphore } from './lib/semaphore.ts';
 import { LoopDelayReport } from './lib/loop-delay.ts';
+import { NO_METRICS, type Database, type DaemonMetrics } from './metrics/hooks.ts';
+import type { MetricsRegistry } from './metrics/registry.ts';
 
 /** How often the event loop delay of a busy daemon is logged. */
 const LOOP_DELAY_REPORT_MS = 10_000;
@@ -55,6 +58,9 @@ export interface DaemonOptions {
   kubeconfig: string | undefined;
   /** --network-access: how Network objects decide what a pod's config may reach (k8s/networks.ts). */
   networkAccess: NetworkAccessMode;
+  /** The metrics and probes listener (docs/metrics.md); port 0: none. */
+  metricsAddress: string;
+  metricsPort: number;
 }
 
 const NETWORK_ACCESS_MODES: readonly NetworkAccessMode[] = ['strict', 'by-name'];
@@ -87,6 +93,8 @@ export function parseDaemonFlags(flags: Record<string, unknown>): DaemonOptions 
     logLevel: logLevelFlag(flags),
     kubeconfig: optional('kubeconfig'),
     networkAccess: networkAccessFlag(flags),
+    metricsAddress: str('metricsAddress'),
+    metricsPort: num('metricsPort'),
   };
 }
 
@@ -104,6 +112,17 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const bootId = (await readFile(options.bootIdFile, 'utf8')).trim();
   const ovs = modelClient(ovsModel, OVS_MONITOR, { remotes: [options.ovsDb], logger: log, echoIntervalMs: echoIntervalFor(options.dbInactivityProbeMs) });
   const { nb, scope } = nodeNbView(options, options.nodeName, log);
+  const admission = new Semaphore(options.maxParallelRequests);
+  // Loaded only with the listener on: off, the daemon's hooks are empty functions. Before the
+  // clients start, so that their first session is never taken for a reconnection.
+  let registry: MetricsRegistry | undefined;
+  if (options.metricsPort !== 0) {
+    const { createMetricsRegistry } = await import('./metrics/registry.ts');
+    registry = createMetricsRegistry({ queued: () => admission.load.waiting, connected: { nb: () => nb.connected, ovs: () => ovs.connected } });
+  }
+  const metrics: DaemonMetrics = registry?.metrics ?? NO_METRICS;
+  countReconnects(ovs, 'ovs', metrics);
+  countReconnects(nb, 'nb', metrics);
   releaseDhcpWithSwitches(nb, log);
   ovs.start();
   nb.start();
@@ -148,13 +167,34 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const loopDelay = new LoopDelayReport(log);
   loopDelay.start(LOOP_DELAY_REPORT_MS);
   const reconciler = new Reconciler(ctx, lock, { graceMs: options.reconcileGraceMs, intervalMs: options.reconcileIntervalMs });
-  const server = await listenCniSocket({
+  // Before the CNI socket: a port that cannot be had stops the start with nothing to undo.
+  let server: Server | undefined = undefined;
+  let probes: HttpServer | undefined;
+  if (registry !== undefined) {
+    const { listenProbes } = await import('./metrics/http.ts');
+    const listening = await listenProbes({
+      address: options.metricsAddress,
+      port: options.metricsPort,
+      registry: registry.registry,
+      log,
+      notReady: () => [
+        ...(server?.listening === true ? [] : ['the CNI socket is not listening']),
+        ...(nb.connected ? [] : ['not connected to the OVN Northbound database']),
+        ...(ovs.connected ? [] : ['not connected to the local Open_vSwitch database']),
+      ],
+    });
+    probes = listening.server;
+    log.info({ address: options.metricsAddress, port: listening.port }, 'metrics and probes listening');
+  }
+  const cniServer = await listenCniSocket({
     path: options.socket,
     readTimeoutMs: options.readTimeoutMs,
     maxConnections: options.maxConnections,
     log,
-    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission: new Semaphore(options.maxParallelRequests), served: () => loopDelay.served() }),
+    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission, served: () => loopDelay.served(), metrics }),
+    refused: (reason) => metrics.refused(reason),
   });
+  server = cniServer;
   const restorer = new PortRestorer(ctx, lock);
   // The first pass waits for both caches, so it sees everything this node owns.
   Promise.all([nb.waitConnected(stopping.signal), ovs.waitConnected(stopping.signal)]).then(
@@ -177,12 +217,22 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     stopping.abort();
     loopDelay.stop();
     await Promise.all([reconciler.stop(), restorer.stop()]);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => cniServer.close(() => resolve()));
+    probes?.closeAllConnections();
+    await new Promise<void>((resolve) => (probes === undefined ? resolve() : probes.close(() => resolve())));
     await rm(options.socket, { force: true });
     await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);
     log.info('ovn-multinet daemon stopped');
   };
-  return { server, nb, ovs, log, reconciler, stop };
+  return { server: cniServer, nb, ovs, log, reconciler, stop };
+}
+
+/** Each session with the database after its first is a reconnection. */
+function countReconnects(client: { on(event: 'connected', listener: () => void): unknown }, database: Database, metrics: DaemonMetrics): void {
+  let sessions = 0;
+  client.on('connected', () => {
+    if (sessions++ > 0) metrics.reconnected(database);
+  });
 }
 
 /** Runs until SIGTERM or SIGINT; in-flight requests finish, nothing is torn down in the pods. */

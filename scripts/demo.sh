@@ -58,7 +58,7 @@ bash scripts/busybox-image.sh "$CONTAINERD_ADDRESS" --no-check >/dev/null
 ctr() { command ctr -a "$CONTAINERD_ADDRESS" -n "$CONTAINERD_NAMESPACE" "$@"; }
 
 say "Set-up: the ovn-multinet daemon"
-dist/ovn-multinetd daemon --socket "$SOCKET" --ovs-db "$OVS_DB" --nb-db "$NB_DB" --node-name demo-node \
+dist/ovn-multinetd daemon --socket "$SOCKET" --ovs-db "$OVS_DB" --nb-db "$NB_DB" --node-name demo-node --metrics-port 0 \
   >"$WORK/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 100); do [[ -S "$SOCKET" ]] && break; sleep 0.05; done

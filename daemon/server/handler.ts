@@ -23,6 +23,7 @@ import type { KeyedLock } from '../lib/keylock.ts';
 import type { Semaphore } from '../lib/semaphore.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
+import type { DaemonMetrics } from '../metrics/hooks.ts';
 
 export interface HandlerOptions {
   /** Deadline of one request (the kubelet's CRI timeout is 2 minutes). */
@@ -34,6 +35,8 @@ export interface HandlerOptions {
   admission: Semaphore;
   /** Told of every request served. */
   served: () => void;
+  /** Each request's duration, command and answer (NO_METRICS when the listener is off). */
+  metrics: DaemonMetrics;
 }
 
 export function createHandler(ctx: Attacher, options: HandlerOptions): (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse> {
@@ -63,7 +66,10 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
   // A request ends at its deadline, or when its client is gone (an ADD nobody hears is undone).
   return (request, clientGone) => {
     options.served();
-    return withDeadline(options.requestTimeoutMs, 'CNI request', (deadline) => handle(request, AbortSignal.any([deadline, clientGone])));
+    const done = options.metrics.requestStarted(request.env.CNI_COMMAND);
+    const answer = withDeadline(options.requestTimeoutMs, 'CNI request', (deadline) => handle(request, AbortSignal.any([deadline, clientGone])));
+    answer.then(done, () => done(undefined));
+    return answer;
   };
 
   async function handle(request: DaemonRequest, signal: AbortSignal): Promise<DaemonResponse> {

@@ -14,6 +14,7 @@ import { LATEST_VERSION } from '../cni-spec/version.ts';
 import type { Logger } from '../lib/log.ts';
 import { ClientGoneError, DecodeFailureError, RequestTimeoutError, SocketSetupError, TooManyConnectionsError } from '../errors.ts';
 import { toCniError } from './cni-errors.ts';
+import type { RefusalReason } from '../metrics/hooks.ts';
 
 export interface SocketOptions {
   path: string;
@@ -28,6 +29,8 @@ export interface SocketOptions {
   log: Logger;
   /** `clientGone` aborts when the client disconnects before the answer: nobody would get it. */
   handle: (request: DaemonRequest, clientGone: AbortSignal) => Promise<DaemonResponse>;
+  /** Told of each request refused before `handle` (metrics/registry.ts). */
+  refused?: (reason: RefusalReason) => void;
 }
 
 async function prepareDirectory(dir: string): Promise<void> {
@@ -94,7 +97,8 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     if (conn.destroyed) return;
     conn.end(JSON.stringify(response));
   };
-  const refuse = (err: RequestTimeoutError | DecodeFailureError): void => {
+  const refuse = (err: RequestTimeoutError | DecodeFailureError, reason: RefusalReason): void => {
+    options.refused?.(reason);
     received = true;
     replied = true;
     clearTimeout(timer);
@@ -103,7 +107,7 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     endLingering(conn, errorOutput(cniErr, LATEST_VERSION));
   };
   const timer = setTimeout(() => {
-    refuse(new RequestTimeoutError('request not received in time', { details: `the whole request must arrive within ${options.readTimeoutMs} ms` }));
+    refuse(new RequestTimeoutError('request not received in time', { details: `the whole request must arrive within ${options.readTimeoutMs} ms` }), 'read_timeout');
   }, options.readTimeoutMs);
   const gone = (): void => {
     if (!replied) clientGone.abort(new ClientGoneError('the client disconnected before the answer'));
@@ -116,6 +120,7 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     try {
       request = decodeRequest(text);
     } catch (err) {
+      options.refused?.('malformed_request');
       reply(errorResponse(err));
       return;
     }
@@ -139,7 +144,7 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
     const part = newline < 0 ? chunk : chunk.subarray(0, newline);
     size += part.length;
     if (size > max) {
-      refuse(new DecodeFailureError('request is too large', { details: `more than ${max} bytes` }));
+      refuse(new DecodeFailureError('request is too large', { details: `more than ${max} bytes` }), 'request_too_large');
       return;
     }
     chunks.push(part);
@@ -155,6 +160,7 @@ function serveConnection(conn: Socket, options: SocketOptions): void {
 
 /** A connection over the limit: code 11 at once, its request never read (what comes is dropped). */
 function refuseConnection(conn: Socket, options: SocketOptions): void {
+  options.refused?.('too_many_connections');
   conn.on('error', (err) => options.log.debug({ err }, 'refused connection error'));
   conn.resume();
   const cniErr = toCniError(new TooManyConnectionsError(`the daemon serves at most ${options.maxConnections} connections at once`, { details: 'try again later (--max-connections)' }), 'request');

@@ -113,6 +113,9 @@ export async function startDaemon(t: Teardown, sandbox: DaemonHost, opts: StartD
     '--nb-db', opts.nbDb ?? sandbox.env.NB_DB,
     '--node-name', nodeName,
     '--log-level', 'debug',
+    // No metrics listener unless a test asks for one (extraArgs come after: the last one wins),
+    // so daemons without a netns of their own never compete for its port.
+    '--metrics-port', '0',
     ...(opts.extraArgs ?? []),
   ];
   const netns = sandbox.env.SANDBOX_NETNS;

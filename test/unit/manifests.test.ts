@@ -198,6 +198,20 @@ t.test('the DaemonSet: capabilities instead of privileged, resources, NB over ss
   }
 });
 
+t.test('the DaemonSet probes the daemon\'s /healthz and /readyz where its flags make it listen', async (t) => {
+  const pod = podSpec(find('DaemonSet', 'ovn-multinet'));
+  t.equal(pod['hostNetwork'], true, 'on the host network: the kubelet reaches the node\'s loopback');
+  const c = container(pod, 'daemon');
+  const args = strings(c['args']);
+  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  const address = flag('--metrics-address');
+  const port = Number(flag('--metrics-port'));
+  t.ok(address !== undefined && port > 0, `the listener is on: ${String(address)}:${port}`);
+  for (const [probe, path] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
+    t.match(obj(c[probe], probe), { httpGet: { host: address, port, path } }, `${probe}: GET ${String(address)}:${port}${path}`);
+  }
+});
+
 t.test('the daemon and the controller reach the NB over ssl: with the Secret mounted read-only', async (t) => {
   for (const [workload, name] of [[find('DaemonSet', 'ovn-multinet'), 'daemon'], [find('Deployment', 'ovn-multinet-controller'), 'controller']] as const) {
     const pod = podSpec(workload);

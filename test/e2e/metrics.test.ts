@@ -1,0 +1,117 @@
+// The daemon's metrics and probes (issue 22, items 1 and 2; docs/metrics.md), scraped over HTTP
+// from a real daemon after real ADDs, a DEL, a failing ADD and a malformed request, and while its
+// Northbound database is stopped and started again.
+import t from 'tap';
+import { createServer } from 'node:net';
+import { createNetns } from '../helpers/netns.ts';
+import { e2eSkipReason, startNode, type TestNode } from '../helpers/node.ts';
+import { sendToSocket } from '../helpers/socket-client.ts';
+import { until } from '../helpers/until.ts';
+
+const skip = e2eSkipReason();
+
+/**
+ * A port free here: the daemon runs in its sandbox's netns, where every port is free; one
+ * chosen by the kernel in the test's own netns also serves a sandbox without a netns.
+ */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Fetched from inside the sandbox's netns, where the daemon listens on 127.0.0.1. */
+const FETCH = 'fetch(process.argv[1]).then(async (r) => console.log(JSON.stringify({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })))';
+
+interface Reply {
+  status: number;
+  type: string;
+  body: string;
+}
+
+async function get(node: TestNode, port: number, path: string): Promise<Reply> {
+  return JSON.parse(await node.sandbox.exec([process.execPath, '-e', FETCH, `http://127.0.0.1:${port}${path}`])) as Reply;
+}
+
+/** The value of one series of the text format, its labels in any order; undefined if absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const found = new Map([...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (found.size === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+t.test('metrics and probes', { skip }, async (t) => {
+  const port = await freePort();
+  const node = await startNode(t, { daemon: { extraArgs: ['--metrics-port', String(port), '--db-wait', '1000'] } });
+  t.ok(node.daemon.logs.some((l) => l['msg'] === 'metrics and probes listening' && l['port'] === port && l['address'] === '127.0.0.1'), 'the listener is logged');
+  await node.sandbox.nbctl(['ls-add', 'red', '--', 'set', 'logical_switch', 'red', 'other_config:subnet=10.1.0.0/24']);
+  const config = node.config('red');
+  const scrape = async (): Promise<string> => (await get(node, port, '/metrics')).body;
+
+  await until('ready', async () => ((await get(node, port, '/readyz')).status === 200 ? true : undefined), 10_000);
+  t.match(await get(node, port, '/healthz'), { status: 200, body: 'ok\n' }, '/healthz');
+  t.match(await get(node, port, '/nothing'), { status: 404 }, 'anything else: 404');
+
+  const a = await createNetns(t);
+  const b = await createNetns(t);
+  t.equal((await node.cni({ command: 'ADD', containerId: 'm-a', netns: a.path, ifName: 'net1' }, config)).exitCode, 0, 'ADD a');
+  t.equal((await node.cni({ command: 'ADD', containerId: 'm-b', netns: b.path, ifName: 'net1' }, config)).exitCode, 0, 'ADD b');
+  t.equal((await node.cni({ command: 'DEL', containerId: 'm-a', netns: a.path, ifName: 'net1' }, config)).exitCode, 0, 'DEL a');
+  const bad = await node.cni({ command: 'ADD', containerId: 'm-c', netns: a.path, ifName: 'net1' }, { ...config, mtu: '1400' });
+  t.equal(bad.json?.['code'], 7, `a bad config fails with code 7: ${bad.stdout}`);
+  const malformed = await sendToSocket(node.daemon.socket, { chunks: [Buffer.from('not json\n')], gapMs: 0, finish: 'end' });
+  const printed = (JSON.parse(malformed.reply) as { stdout: string }).stdout;
+  t.match(JSON.parse(printed), { code: 6 }, 'a request that is not JSON: code 6');
+
+  const metrics = await get(node, port, '/metrics');
+  t.match(metrics.type, /^text\/plain; version=0\.0\.4/, 'the Prometheus text format');
+  const text = metrics.body;
+  const count = (command: string, code: string): number | undefined => sample(text, 'ovn_multinet_cni_request_duration_seconds_count', { command, code });
+  t.equal(count('ADD', '0'), 2, 'two ADDs succeeded');
+  t.equal(count('DEL', '0'), 1, 'one DEL');
+  t.equal(count('ADD', '7'), 1, 'one ADD failed with code 7');
+  t.equal(count('CHECK', '0'), undefined, 'no CHECK: no series');
+  t.ok((sample(text, 'ovn_multinet_cni_request_duration_seconds_sum', { command: 'ADD', code: '0' }) ?? 0) > 0, 'ADD durations summed');
+  t.equal(sample(text, 'ovn_multinet_cni_request_duration_seconds_bucket', { command: 'ADD', code: '0', le: '+Inf' }), 2, 'in the +Inf bucket');
+  t.equal(sample(text, 'ovn_multinet_cni_requests_in_flight'), 0, 'nothing in flight');
+  t.equal(sample(text, 'ovn_multinet_cni_requests_queued'), 0, 'nothing queued');
+  t.equal(sample(text, 'ovn_multinet_cni_requests_refused_total', { reason: 'malformed_request' }), 1, 'the malformed request refused');
+  t.equal(sample(text, 'ovn_multinet_cni_requests_refused_total', { reason: 'too_many_connections' }), 0, 'the other reasons at 0');
+  t.equal(sample(text, 'ovn_multinet_database_connected', { database: 'nb' }), 1, 'NB connected');
+  t.equal(sample(text, 'ovn_multinet_database_connected', { database: 'ovs' }), 1, 'Open_vSwitch connected');
+  t.equal(sample(text, 'ovn_multinet_database_reconnects_total', { database: 'nb' }), 0, 'no reconnection yet');
+  t.ok((sample(text, 'ovn_multinet_process_cpu_seconds_total') ?? 0) > 0, 'process metrics, prefixed');
+  t.not(sample(text, 'ovn_multinet_nodejs_eventloop_lag_seconds'), undefined, 'event-loop lag');
+
+  await node.sandbox.db('stop', 'nb');
+  t.teardown(() => node.sandbox.db('start', 'nb'));
+  const down = await until('not ready', async () => {
+    const r = await get(node, port, '/readyz');
+    return r.status === 503 ? r : undefined;
+  }, 10_000);
+  t.equal(down.body, 'not ready: not connected to the OVN Northbound database\n', '/readyz names what is missing');
+  t.equal(sample(await scrape(), 'ovn_multinet_database_connected', { database: 'nb' }), 0, 'NB not connected');
+  t.equal((await get(node, port, '/healthz')).status, 200, 'still alive');
+  const away = await node.cni({ command: 'ADD', containerId: 'm-d', netns: a.path, ifName: 'net1' }, config);
+  t.equal(away.json?.['code'], 11, `an ADD without the NB: code 11: ${away.stdout}`);
+
+  await node.sandbox.db('start', 'nb');
+  await until('ready again', async () => ((await get(node, port, '/readyz')).status === 200 ? true : undefined), 15_000);
+  const after = await scrape();
+  t.equal(sample(after, 'ovn_multinet_database_connected', { database: 'nb' }), 1, 'NB connected again');
+  t.equal(sample(after, 'ovn_multinet_database_reconnects_total', { database: 'nb' }), 1, 'one reconnection counted');
+  t.equal(sample(after, 'ovn_multinet_database_reconnects_total', { database: 'ovs' }), 0, 'none to Open_vSwitch');
+  t.equal(sample(after, 'ovn_multinet_cni_request_duration_seconds_count', { command: 'ADD', code: '11' }), 1, 'the ADD refused for the database');
+
+  t.equal((await node.cni({ command: 'DEL', containerId: 'm-b', netns: b.path, ifName: 'net1' }, config)).exitCode, 0, 'DEL b');
+  const last = await scrape();
+  t.equal(sample(last, 'ovn_multinet_cni_request_duration_seconds_count', { command: 'DEL', code: '0' }), 2, 'two DELs');
+  t.equal(sample(last, 'ovn_multinet_cni_requests_in_flight'), 0, 'in flight back to 0');
+});
