@@ -20,6 +20,7 @@ import { holdsRecord, ipamOnlyIps, portEntry, portRecord, RECORD_KEYS, type Logi
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
+import { switchByUuid } from '../ovn/switches.ts';
 import type { Subnet } from '../lib/ip.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { ownerExternalIds, OwnerKeys } from '../ovn/ids.ts';
@@ -164,9 +165,10 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         // A network with DHCP: its options rows first (shared by its ports, made once).
         const dhcp = conf.dhcp === undefined ? undefined : await ensureDhcpOptions(ctx.nb, sw, settings.subnets, subnetGateway, { dhcp: conf.dhcp, mtu, routes: conf.routes }, signal);
         if (conf.dhcp?.routerAdvertisements === true) {
-          // A router port an admin has just connected to the switch is in view before it is judged.
+          // A router port an admin has just connected to the switch is in view before it is judged,
+          // and judged on the switch as it is now (`sw` is the row as it was when looked up).
           await ctx.scope.refresh(signal);
-          const advertising = await advertiseDhcpv6(ctx.nb, sw, settings.subnets, signal);
+          const advertising = await advertiseDhcpv6(ctx.nb, switchByUuid(ctx.nb, sw.uuid) ?? sw, settings.subnets, signal);
           if (advertising.length > 0) log.info({ routerPorts: advertising }, 'router ports now advertise DHCPv6 (ipv6_ra_configs)');
         }
         const allocating = performance.now();
