@@ -186,14 +186,24 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     probes = listening.server;
     log.info({ address: options.metricsAddress, port: listening.port }, 'metrics and probes listening');
   }
-  const cniServer = await listenCniSocket({
-    path: options.socket,
-    readTimeoutMs: options.readTimeoutMs,
-    maxConnections: options.maxConnections,
-    log,
-    handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission, served: () => loopDelay.served(), metrics }),
-    refused: (reason) => metrics.refused(reason),
-  });
+  let cniServer: Server;
+  try {
+    cniServer = await listenCniSocket({
+      path: options.socket,
+      readTimeoutMs: options.readTimeoutMs,
+      maxConnections: options.maxConnections,
+      log,
+      handle: createHandler(ctx, { requestTimeoutMs: options.requestTimeoutMs, lock, reconciler, admission, served: () => loopDelay.served(), metrics }),
+      refused: (reason) => metrics.refused(reason),
+    });
+  } catch (err) {
+    // A start that failed leaves nothing running: no listener answering /healthz, no database
+    // session or watch keeping the process alive without a CNI socket.
+    loopDelay.stop();
+    probes?.close();
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);
+    throw err;
+  }
   server = cniServer;
   const restorer = new PortRestorer(ctx, lock);
   // The first pass waits for both caches, so it sees everything this node owns.

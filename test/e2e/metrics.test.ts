@@ -3,8 +3,12 @@
 // Northbound database is stopped and started again.
 import t from 'tap';
 import { createServer } from 'node:net';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { createNetns } from '../helpers/netns.ts';
-import { e2eSkipReason, startNode, type TestNode } from '../helpers/node.ts';
+import { DAEMON_BINARY, e2eSkipReason, startNode, type TestNode } from '../helpers/node.ts';
 import { sendToSocket } from '../helpers/socket-client.ts';
 import { until } from '../helpers/until.ts';
 
@@ -114,4 +118,24 @@ t.test('metrics and probes', { skip }, async (t) => {
   const last = await scrape();
   t.equal(sample(last, 'ovn_multinet_cni_request_duration_seconds_count', { command: 'DEL', code: '0' }), 2, 'two DELs');
   t.equal(sample(last, 'ovn_multinet_cni_requests_in_flight'), 0, 'in flight back to 0');
+});
+
+t.test('a start that fails leaves nothing running: the process exits, the metrics port is free', { skip }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'omn-failstart-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // The socket path is taken by a directory: the CNI socket cannot be made, after the listener and
+  // the database clients have started.
+  const socket = join(dir, 'cni.sock');
+  await mkdir(join(socket, 'inner'), { recursive: true });
+  const port = await freePort();
+  const started = Date.now();
+  const run = await execa(DAEMON_BINARY, ['daemon', '--socket', socket, '--nb-db', `unix:${join(dir, 'nb.sock')}`, '--ovs-db', `unix:${join(dir, 'ovs.sock')}`,
+    '--metrics-port', String(port), '--node-name', 'failstart'], { reject: false, timeout: 20_000 });
+  t.equal(run.timedOut, false, `the daemon exited (${Date.now() - started} ms) instead of running on without a CNI socket`);
+  t.equal(run.exitCode, 1, 'with a non-zero status');
+  t.match(run.stderr, 'exists and is not a socket', 'naming the cause');
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(port, '127.0.0.1', resolve));
+  await new Promise((resolve) => probe.close(resolve));
+  t.pass('the metrics port is free again');
 });
