@@ -110,6 +110,8 @@ export function buildCli(): Command {
     .option('--retry-period <duration>', 'time between tries to acquire or renew the Lease', duration, 2_000)
     .option('--resync-interval <duration>', 'time between full passes besides those events trigger', duration, 60_000)
     .option('--dead-node-grace <duration>', 'how long a node with attachments must have no Node object before its attachments are released', duration, 300_000)
+    .option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener (docs/metrics.md); the manifest sets the pod\'s IP', ipAddress, '127.0.0.1')
+    .option('--metrics-port <port>', 'port of that listener; 0 turns it off', port, 9480)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');

@@ -116,13 +116,23 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   // Loaded only with the listener on: off, the daemon's hooks are empty functions. Before the
   // clients start, so that their first session is never taken for a reconnection.
   let registry: MetricsRegistry | undefined;
+  // Made once the clients run; a scrape before counts no suspects.
+  let reconciler: Reconciler | undefined = undefined;
   if (options.metricsPort !== 0) {
     const { createMetricsRegistry } = await import('./metrics/registry.ts');
-    registry = createMetricsRegistry({ queued: () => admission.load.waiting, connected: { nb: () => nb.connected, ovs: () => ovs.connected } });
+    const { servedSwitchUsage, ownedDhcpRows } = await import('./metrics/served.ts');
+    const connectedTo = (client: { connected: boolean; remote: string | undefined }) => (): string | undefined => (client.connected ? client.remote : undefined);
+    registry = createMetricsRegistry({
+      queued: () => admission.load.waiting,
+      databases: { nb: { remotes: options.nbDb, connectedTo: connectedTo(nb) }, ovs: { remotes: [options.ovsDb], connectedTo: connectedTo(ovs) } },
+      suspects: () => reconciler?.suspects ?? 0,
+      servedSwitches: () => servedSwitchUsage(nb, scope),
+      dhcpRows: () => ownedDhcpRows(nb),
+    });
   }
   const metrics: DaemonMetrics = registry?.metrics ?? NO_METRICS;
-  countReconnects(ovs, 'ovs', metrics);
-  countReconnects(nb, 'nb', metrics);
+  countSessions(ovs, 'ovs', metrics);
+  countSessions(nb, 'nb', metrics);
   releaseDhcpWithSwitches(nb, log);
   ovs.start();
   nb.start();
@@ -135,7 +145,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   ovs.on('disconnected', lost('local Open_vSwitch database'));
   nb.on('disconnected', lost('OVN Northbound database'));
 
-  const ctx: Attacher = { nb, scope, ovs, node: options.nodeName, bootId, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log };
+  const ctx: Attacher = { nb, scope, ovs, node: options.nodeName, bootId, bridge: options.bridge, defaultMtu: options.defaultMtu, dbWaitMs: options.dbWaitMs, log, metrics };
   // Kubernetes is optional: loaded only with --kubeconfig or in a cluster (KUBERNETES_SERVICE_HOST).
   let pods: { stop(): Promise<void> } | undefined;
   let networks: { stop(): Promise<void> } | undefined;
@@ -166,7 +176,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   const lock = new KeyedLock();
   const loopDelay = new LoopDelayReport(log);
   loopDelay.start(LOOP_DELAY_REPORT_MS);
-  const reconciler = new Reconciler(ctx, lock, { graceMs: options.reconcileGraceMs, intervalMs: options.reconcileIntervalMs });
+  reconciler = new Reconciler(ctx, lock, { graceMs: options.reconcileGraceMs, intervalMs: options.reconcileIntervalMs });
   // Before the CNI socket: a port that cannot be had stops the start with nothing to undo.
   let server: Server | undefined = undefined;
   let probes: HttpServer | undefined;
@@ -237,12 +247,13 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   return { server: cniServer, nb, ovs, log, reconciler, stop };
 }
 
-/** Each session with the database after its first is a reconnection. */
-function countReconnects(client: { on(event: 'connected', listener: () => void): unknown }, database: Database, metrics: DaemonMetrics): void {
+/** Each session with the database after its first is a reconnection; some resume their monitor. */
+function countSessions(client: { on(event: 'connected' | 'resumed', listener: () => void): unknown }, database: Database, metrics: DaemonMetrics): void {
   let sessions = 0;
   client.on('connected', () => {
     if (sessions++ > 0) metrics.reconnected(database);
   });
+  client.on('resumed', () => metrics.monitorResumed(database));
 }
 
 /** Runs until SIGTERM or SIGINT; in-flight requests finish, nothing is torn down in the pods. */

@@ -58,6 +58,22 @@ async function resolveClaim(ctx: Attacher, req: NetworkRequest, wanted: StaticRe
   return claim;
 }
 
+/**
+ * The time one ADD spends in one phase (metrics/hooks.ts ADD_PHASES), summed over its pieces:
+ * the kernel's veth pair and pod interface, say. Phases overlap each other.
+ */
+class PhaseTime {
+  ms = 0;
+  async time<T>(work: Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work;
+    } finally {
+      this.ms += performance.now() - started;
+    }
+  }
+}
+
 function requireBridge(ctx: Attacher): Bridge {
   const bridge = findBridge(ctx.ovs, ctx.bridge);
   if (bridge === undefined) throw new BridgeMissingError(`OVS bridge ${ctx.bridge} does not exist yet`);
@@ -90,6 +106,8 @@ interface HostSide {
   owner: ReadonlyMap<string, string>;
   /** NetworkRequest.sent. */
   sent: () => void;
+  /** The ADD's kernel work. */
+  kernel: PhaseTime;
 }
 
 /**
@@ -119,7 +137,7 @@ async function ensureBridgePort(ctx: Attacher, side: HostSide, undo: UndoStack, 
 async function makeHostSide(ctx: Attacher, side: HostSide, undo: UndoStack, signal: AbortSignal): Promise<VethPair | undefined> {
   let pair: VethPair;
   try {
-    pair = await createVethPair({ hostName: side.vethName, podName: side.podName, podNetns: side.netns, mtu: side.mtu, signal });
+    pair = await side.kernel.time(createVethPair({ hostName: side.vethName, podName: side.podName, podNetns: side.netns, mtu: side.mtu, signal }));
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return undefined;
     throw err;
@@ -153,7 +171,11 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
     const mtu = conf.mtu ?? ctx.defaultMtu;
-    const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner, sent: req.sent };
+    // The phases of this ADD, recorded once it has succeeded (what a repeated ADD finds made costs nothing).
+    const kernel = new PhaseTime();
+    const nbTransaction = new PhaseTime();
+    const ovnInstalled = new PhaseTime();
+    const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner, sent: req.sent, kernel };
 
     const subnetGateway = (subnet: Subnet): string | undefined => gatewayOfSubnet(ctx, sw, settings, subnet);
     const existing = existingPort(ctx, req, lspName, sw);
@@ -182,6 +204,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
             externalIds: owner,
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
             sent: req.sent,
+            retried: (reason) => ctx.metrics.transactionRetried(reason),
             ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
             ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),
@@ -190,6 +213,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
           signal,
         );
         undo.push('logical switch port', () => deleteLogicalPort(ctx.nb, req, cleanupSignal(), created));
+        nbTransaction.ms += created.nbMs;
         // allocateMs: the address choice and the NB transaction(s), retries included; nbMs: the
         // transactions' round trips alone.
         const tenths = (ms: number): number => Math.round(ms * 10) / 10;
@@ -235,7 +259,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     let podConfigured: Promise<void> = Promise.resolve();
     if (made !== undefined) {
       hostMac = made.hostMac;
-      podConfigured = configurePodInterface({ ...podInterface, mac, podIndex: made.podIndex }).then(() => crashPoint('pod-interface'));
+      podConfigured = kernel.time(configurePodInterface({ ...podInterface, mac, podIndex: made.podIndex })).then(() => crashPoint('pod-interface'));
     } else {
       const host = await findLink(vethName, signal);
       const pod = await inspectPodInterface(netns, req.ifName, signal);
@@ -247,12 +271,12 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
           throw new AttachmentConflictError(`CNI_IFNAME: interface ${req.ifName} already exists in ${req.netns}`, { field: 'CNI_IFNAME' });
         }
         if (host !== undefined) await deleteLink(vethName, signal);
-        const pair = await createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal });
+        const pair = await kernel.time(createVethPair({ hostName: vethName, podName: req.ifName, podNetns: netns, podMac: mac, mtu, signal }));
         hostMac = pair.hostMac;
         undo.push('veth', () => deleteLink(vethName, cleanupSignal()));
         crashPoint('veth');
         // The pod end is configured while OVS and ovn-controller bind the host end.
-        podConfigured = configurePodInterface({ ...podInterface, podIndex: pair.podIndex }).then(() => crashPoint('pod-interface'));
+        podConfigured = kernel.time(configurePodInterface({ ...podInterface, podIndex: pair.podIndex })).then(() => crashPoint('pod-interface'));
       }
     }
 
@@ -265,13 +289,16 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       if (!holdsRecord(findInterface(ctx.ovs, vethName)?.externalIds ?? new Map(), record)) {
         await ctx.ovs.transact(recordInterfaceOps(vethName, record, RECORD_KEYS), signal);
       }
-      await waitOvnInstalled(ctx.ovs, vethName, port.name, signal);
+      await ovnInstalled.time(waitOvnInstalled(ctx.ovs, vethName, port.name, signal));
     })();
     // Both settle before the undo stack may run, whichever fails first.
     const [configured, installed] = await Promise.allSettled([podConfigured, binding]);
     if (configured.status === 'rejected') throw configured.reason;
     if (installed.status === 'rejected') throw installed.reason;
     undo.commit();
+    for (const [phase, time] of [['nb_transaction', nbTransaction], ['kernel', kernel], ['ovn_installed', ovnInstalled]] as const) {
+      if (time.ms > 0) ctx.metrics.addPhase(phase, time.ms / 1000);
+    }
     log.info({ lsp: port.name, veth: vethName, ips, mac, switch: sw.name, [OwnerKeys.node]: ctx.node }, 'attached');
 
     const resultIpList = resultIps(ctx, sw, settings, wanted, ips, 1);

@@ -15,7 +15,7 @@ export async function garbageCollect(ctx: Attacher, reconciler: Reconciler, conf
   await ensureConnected(ctx, ctx.nb, signal);
   await ensureConnected(ctx, ctx.ovs, signal);
   const stale = [...ownedAttachments(ctx).values()].filter((a) => a.network === conf.name && !valid.has(attachmentKey(a)));
-  for (const attachment of stale) await reconciler.remove(attachment, 'not in cni.dev/valid-attachments', signal, false);
+  for (const attachment of stale) await reconciler.remove(attachment, 'cni_gc', signal, false);
   if (stale.length > 0) log.info({ network: conf.name, removed: stale.length }, 'garbage-collected attachments');
   return stale.length;
 }

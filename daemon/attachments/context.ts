@@ -8,6 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
 import type { NetworkAccessMode, NetworkSource } from '../k8s/networks.ts';
 import type { ClaimSource } from '../k8s/ipamclaims.ts';
+import type { DaemonMetrics } from '../metrics/hooks.ts';
 
 export interface Attacher {
   nb: NbClient;
@@ -25,6 +26,8 @@ export interface Attacher {
   /** How long a request waits for a lost database connection to come back (within its deadline). */
   dbWaitMs: number;
   log: Logger;
+  /** What the metrics record (NO_METRICS when the listener is off). */
+  metrics: DaemonMetrics;
   /** With Kubernetes on: this node's pods, whose network-selection elements may ask for ips/mac. */
   pods?: PodSource;
   /** With Kubernetes on: Network objects, which decide what a pod's config may reach. */

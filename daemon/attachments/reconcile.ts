@@ -39,6 +39,18 @@ import { attachmentKey, ownedAttachments, type OwnedAttachment } from './owned.t
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
 import { freeStaleOps, staleGuardKeys, staleKey } from '../ipam/stale-guards.ts';
 import { ipamPodAlive, netnsGone } from './liveness.ts';
+import type { RemovalReason } from '../metrics/hooks.ts';
+
+/** Each reason of a removal as the log says it. */
+const REMOVAL_TEXT: Record<RemovalReason, string> = {
+  other_boot: 'recorded under another boot of this node',
+  gone_at_start: 'its veth and netns were gone at the daemon\'s start',
+  left_by_request: 'its DEL or failed ADD left it',
+  container_gone: 'container gone without DEL',
+  cni_gc: 'not in cni.dev/valid-attachments',
+  orphan_veth: 'no database records it',
+  stale_guard: 'its logical switch port is gone',
+};
 
 /** The logical switch ports of this node's attachments whose host veth lives: never freed. */
 function livePorts(owned: ReadonlyMap<string, OwnedAttachment>, live: ReadonlySet<string>): Set<string> {
@@ -164,6 +176,7 @@ export class Reconciler {
   }
 
   async #passWithin(now: number, signal: AbortSignal): Promise<OwnedAttachment[]> {
+    const started = performance.now();
     const owned = ownedAttachments(this.#ctx);
     const live = new Set(await listHostLinks(HOST_VETH_PREFIX, signal));
     const removed: OwnedAttachment[] = [];
@@ -183,7 +196,7 @@ export class Reconciler {
       if (goneAtStart) this.suspect(attachment, now);
       const known = otherBoot || this.#suspects.has(key);
       if (!(known && connected) && now - since < this.#options.graceMs) continue;
-      const reason = otherBoot ? 'recorded under another boot of this node' : goneAtStart ? 'its veth and netns were gone at the daemon\'s start' : known ? 'its DEL or failed ADD left it' : 'container gone without DEL';
+      const reason: RemovalReason = otherBoot ? 'other_boot' : goneAtStart ? 'gone_at_start' : known ? 'left_by_request' : 'container_gone';
       if (await this.remove(attachment, reason, signal)) {
         removed.push(attachment);
         this.#suspects.delete(key);
@@ -193,6 +206,7 @@ export class Reconciler {
     this.#forgetSuspects(owned, live, now);
     await this.#removeOrphanVeths(live, owned, now, signal);
     await this.#freeStaleGuards(now, signal, livePorts(owned, live));
+    this.#ctx.metrics.reconcilerPass((performance.now() - started) / 1000);
     return removed;
   }
 
@@ -242,6 +256,7 @@ export class Reconciler {
       if (now - since < this.#options.graceMs) continue;
       try {
         await this.#ctx.nb.transact(freeStaleOps(keys), signal);
+        this.#ctx.metrics.removed('stale_guard');
         this.#ctx.log.info({ port: keys.port, addresses: [...keys.pairs.keys()] }, 'reconciler freed the guard keys of a port that is gone');
       } catch (err) {
         // A port of that name exists again (its keys are its own), or the NB is away: next pass.
@@ -289,7 +304,8 @@ export class Reconciler {
       if ([...again.values()].some((a) => hostVethName(a.containerId, a.ifName) === name)) continue;
       await deleteLink(name, signal);
       this.#orphanSince.delete(name);
-      this.#ctx.log.info({ veth: name, reason: 'no database records it' }, 'reconciler removed orphan veth');
+      this.#ctx.metrics.removed('orphan_veth');
+      this.#ctx.log.info({ veth: name, reason: REMOVAL_TEXT.orphan_veth }, 'reconciler removed orphan veth');
     }
   }
 
@@ -297,7 +313,7 @@ export class Reconciler {
    * Removes one attachment under its lock, after checking once more that its veth is still gone.
    * Returns false when it turned out to be alive or a database part had to be deferred again.
    */
-  async remove(attachment: OwnedAttachment, reason: string, signal: AbortSignal, checkAlive = true): Promise<boolean> {
+  async remove(attachment: OwnedAttachment, reason: RemovalReason, signal: AbortSignal, checkAlive = true): Promise<boolean> {
     const key = attachmentKey(attachment);
     const log = this.#ctx.log.child({ containerId: attachment.containerId, ifname: attachment.ifName, network: attachment.network });
     return this.#lock.run(key, async () => {
@@ -305,8 +321,10 @@ export class Reconciler {
       const { ovsPort, logicalPort, veth } = await deleteAttachment(this.#ctx, attachment, log, signal);
       await veth;
       this.#deadSince.delete(key);
-      log.info({ reason, ovsPort, logicalPort }, 'reconciler removed attachment');
-      return logicalPort !== 'deferred' && ovsPort !== 'deferred';
+      const done = logicalPort !== 'deferred' && ovsPort !== 'deferred';
+      if (done) this.#ctx.metrics.removed(reason);
+      log.info({ reason: REMOVAL_TEXT[reason], ovsPort, logicalPort }, 'reconciler removed attachment');
+      return done;
     });
   }
 }

@@ -188,6 +188,7 @@ export class PortRestorer {
       const sw = findSwitch(nb, record.switchName);
       const mark = sw?.externalIds.get(lostKey(name));
       if (sw !== undefined && mark !== undefined) await nb.transact(deleteKeysOps(sw.uuid, new Map([[lostKey(name), mark]])), signal);
+      this.#ctx.metrics.portRestored();
       log.warn({ lsp: made.name, addresses: made.addresses, switch: record.switchName, ...(record.ipamClaim === undefined ? {} : { ipamClaim: record.ipamClaim }) }, 'restored the lost logical switch port of a live attachment');
       return true;
     } catch (err) {

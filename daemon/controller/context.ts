@@ -9,6 +9,7 @@ import type { ControllerNbClient } from '../ovn/exposed.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import type { ControllerCaches } from './caches.ts';
 import type { SwitchState } from './plan.ts';
+import type { ControllerMetrics } from '../metrics/controller-registry.ts';
 
 export interface LeaderLoop {
   readonly name: string;
@@ -42,4 +43,6 @@ export interface LeaderContext {
   nbFlags: NbFlags;
   /** --dead-node-grace: how long a node with attachments has no Node object before they are released. */
   deadNodeGraceMs: number;
+  /** What the metrics record (NO_CONTROLLER_METRICS when the listener is off). */
+  metrics: ControllerMetrics;
 }

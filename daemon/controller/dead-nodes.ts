@@ -111,6 +111,7 @@ export class DeadNodeReleaser implements LeaderLoop {
     for (const node of plan.dead) {
       if (await this.#exists(node, signal)) continue;
       const released = await this.#store.release(node, signal);
+      this.#ctx.metrics.portsReleased(released.length);
       for (const p of released) this.#log.info({ node, port: p.name, switch: p.switchName, addresses: p.entry, containerId: p.containerId, pod: p.pod }, 'dead node: logical switch port released');
       this.#log.info({ node, released: released.length }, 'Node deleted: its attachments are released');
       this.#missingSince.delete(node);

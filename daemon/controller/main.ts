@@ -18,6 +18,8 @@ import { LeaderElector } from './election.ts';
 import { leaderLoops, LoopRunner } from './loops.ts';
 import type { NbView } from './context.ts';
 import { FlagError } from '../errors.ts';
+import type { Server } from 'node:http';
+import { NO_CONTROLLER_METRICS, type ControllerMetrics } from '../metrics/controller-registry.ts';
 
 export interface ControllerOptions {
   kubeconfig: string | undefined;
@@ -33,6 +35,9 @@ export interface ControllerOptions {
   resyncMs: number;
   deadNodeGraceMs: number;
   logLevel: LevelWithSilent;
+  /** The metrics and probes listener (docs/metrics.md); port 0: none. */
+  metricsAddress: string;
+  metricsPort: number;
 }
 
 export function parseControllerFlags(flags: Record<string, unknown>): ControllerOptions {
@@ -49,6 +54,8 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
     resyncMs: num('resyncInterval'),
     deadNodeGraceMs: num('deadNodeGrace'),
     logLevel: logLevelFlag(flags),
+    metricsAddress: str('metricsAddress'),
+    metricsPort: num('metricsPort'),
   };
 }
 
@@ -82,17 +89,26 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): RunningController {
+export async function startController(options: ControllerOptions, log: Logger = createLogger(options.logLevel)): Promise<RunningController> {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   if (kubeConfig === undefined) throw new FlagError('the controller needs the Kubernetes API: --kubeconfig, or run in a cluster');
   const nb = nbClient(options, CONTROLLER_NB_MONITOR, log, CONTROLLER_NB_SELECTION);
   // Registered before start(), so the first 'connected' (the cache is filled by then) is seen.
   const view = nbView(nb);
-  nb.start();
   const caches = new ControllerCaches(kubeConfig, log);
+  // The listener first: a port that cannot be had stops the start before anything runs. Nothing
+  // is awaited after it until the elector exists, so no scrape can ask before.
+  const listening: { server: Server; metrics: ControllerMetrics } | undefined = options.metricsPort === 0 ? undefined : await controllerListener(options, nb, caches, (): boolean => elector.leading, log);
+  const metrics: ControllerMetrics = listening?.metrics ?? NO_CONTROLLER_METRICS;
+  let sessions = 0;
+  nb.on('connected', () => {
+    if (sessions++ > 0) metrics.reconnected();
+  });
+  nb.on('resumed', () => metrics.monitorResumed());
+  nb.start();
   caches.start();
-  const runner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs }), log);
-  const elector = new LeaderElector({
+  const runner: LoopRunner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs, metrics }), log);
+  const elector: LeaderElector = new LeaderElector({
     kubeConfig,
     namespace: options.namespace,
     name: options.leaseName,
@@ -109,15 +125,42 @@ export function startController(options: ControllerOptions, log: Logger = create
   const stop = async (): Promise<void> => {
     await elector.stop();
     await runner.stop();
+    listening?.server.closeAllConnections();
+    await new Promise<void>((resolve) => (listening === undefined ? resolve() : listening.server.close(() => resolve())));
     await Promise.all([caches.stop(), nb.close()]);
     log.info('ovn-multinet controller stopped');
   };
   return { elector, log, stop };
 }
 
+/**
+ * The controller's /metrics, /healthz and /readyz (docs/metrics.md): ready once it has a session
+ * with the NB and its Kubernetes caches are filled. Loaded only with the listener on.
+ */
+async function controllerListener(options: ControllerOptions, nb: ControllerNbClient, caches: ControllerCaches, leading: () => boolean, log: Logger): Promise<{ server: Server; metrics: ControllerMetrics }> {
+  const { createControllerRegistry } = await import('../metrics/controller-registry.ts');
+  const { networkAddressUsage, liveMigrations } = await import('./address-usage.ts');
+  const { listenProbes } = await import('../metrics/http.ts');
+  const { registry, metrics } = createControllerRegistry({
+    nb: { remotes: options.nbDb, connectedTo: () => (nb.connected ? nb.remote : undefined) },
+    leading,
+    networks: () => networkAddressUsage(caches.networks(), nb),
+    liveMigrations: () => liveMigrations(nb),
+  });
+  const { server, port } = await listenProbes({
+    address: options.metricsAddress,
+    port: options.metricsPort,
+    registry,
+    log,
+    notReady: () => [...(nb.connected ? [] : ['not connected to the OVN Northbound database']), ...(caches.synced ? [] : ['the Kubernetes caches are not filled yet'])],
+  });
+  log.info({ address: options.metricsAddress, port }, 'metrics and probes listening');
+  return { server, metrics };
+}
+
 /** Runs until SIGTERM or SIGINT; releases the Lease on the way out. */
 export async function runController(options: ControllerOptions): Promise<void> {
-  const controller = startController(options);
+  const controller = await startController(options);
   await untilStopSignal(controller.log);
   await controller.stop();
   // As runDaemon: an HTTP keep-alive socket the Kubernetes client may hold must not keep it running.

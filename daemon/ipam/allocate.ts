@@ -22,6 +22,7 @@ import { reservationGuard, reservationOf, reserveOps, type Reservation } from '.
 import { detachClaimPort, isShared, joinOps, portCatchUp, type KnownPort } from './migration.ts';
 import { catchUp } from './catch-up.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
+import type { RetryReason } from '../metrics/hooks.ts';
 
 const MAX_ATTEMPTS = 50;
 export interface PortRequest {
@@ -34,6 +35,8 @@ export interface PortRequest {
   reconnected: (signal: AbortSignal) => Promise<void>;
   /** Called as each transaction goes out (it may commit even if its answer is lost). */
   sent?: () => void;
+  /** Called before a transaction is sent again, with why. */
+  retried?: (reason: RetryReason) => void;
   /** The DHCP_Options rows the port answers DHCP with (the network's `dhcp`). */
   dhcp?: PortDhcp;
   /** Exactly these addresses (runtimeConfig ips), instead of allocating one. */
@@ -292,12 +295,14 @@ export async function createLogicalPort(nb: NbClient, request: PortRequest, sign
     } catch (err) {
       if (attempt + 1 >= MAX_ATTEMPTS) throw err;
       if (err instanceof OvsdbNotConnectedError) {
+        request.retried?.('reconnected');
         await request.reconnected(signal);
         reconnected = true;
         continue;
       }
       const conflict = isGuardConflict(err, guards);
       if (!conflict) throw err;
+      request.retried?.('address_taken');
       // The join's second guard is the port's own row.
       if (joining !== undefined && err instanceof OvsdbTransactionError && err.opIndex === 1) await portCatchUp(nb, joining, signal);
       else await switchCatchUp(nb, sw, signal);

@@ -11,6 +11,8 @@ import { connectedRouterPorts, inPortOrder, portsOn, type LogicalSwitch } from '
 import { parseIpPrefix } from '../lib/ip.ts';
 import type { NbClient, PortRow } from '../ovn/nb.ts';
 import { holderOf } from './guards.ts';
+import { parsePortAddresses } from '../ovn/entries.ts';
+import { guardedAddresses } from './usage.ts';
 
 /**
  * Who uses an address: a logical switch port (described on demand), a router port, an
@@ -72,6 +74,22 @@ export function addressesInUse(nb: NbClient, sw: LogicalSwitch): { ips: AddressU
     ips: { get: ips, has: (ip) => ips(ip) !== undefined },
     macs: { get: macs, has: (mac) => macs(mac) !== undefined },
   };
+}
+
+/**
+ * Every IP in use on a switch whose ports are all in view, listed (repeats allowed) for its
+ * usage (usage.ts): connected routers' addresses, every port's addresses and dynamic addresses,
+ * and the addresses guard keys hold. The same users addressesInUse finds one address at a time.
+ */
+export function ipsUsedOn(nb: NbClient, sw: LogicalSwitch): string[] {
+  const ips = connectedRouterPorts(nb, sw).flatMap((lrp) => lrp.networks.flatMap((network) => parseIpPrefix(network)?.address ?? []));
+  for (const uuid of sw.ports) {
+    const row = nb.cache.row(NbTable.Logical_Switch_Port, uuid);
+    if (row === undefined) continue;
+    for (const entry of [...row.addresses, row.dynamic_addresses ?? '']) ips.push(...parsePortAddresses(entry).ips);
+  }
+  ips.push(...guardedAddresses(sw.externalIds).used);
+  return ips;
 }
 
 /** Whether the address user is the IPAMClaim `claim`: its reservation, or a port attached for it. */

@@ -1,35 +1,25 @@
 /**
- * The daemon's Prometheus metrics (prom-client), in a registry of their own (never prom-client's
- * global one): every metric is declared once in DAEMON_METRICS, which docs/metrics.md's table is
- * rendered from (test/unit/metrics.test.ts), so the reference cannot drift from the code.
+ * The daemon's Prometheus metrics (prom-client): every metric is declared once in
+ * DAEMON_METRICS, which docs/metrics.md's table is rendered from (test/unit/metrics.test.ts), so
+ * the reference cannot drift from the code.
  *
  * The parts of the daemon report through DaemonMetrics, a few small hooks; what a scrape can read
- * for itself (the admission queue, whether a database is connected) is read at scrape time and
- * costs nothing between scrapes. With the listener off the daemon gets NO_METRICS (hooks.ts) and
- * this module, prom-client with it, is never loaded.
+ * for itself (the admission queue, the databases, the served switches' addresses) is read at
+ * scrape time and costs nothing between scrapes. With the listener off the daemon gets
+ * NO_METRICS (hooks.ts) and this module, prom-client with it, is never loaded.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { COMMANDS } from '../cni-spec/env.ts';
 import type { DaemonResponse } from '../cni-spec/protocol.ts';
-import { DATABASES, REFUSAL_REASONS, type DaemonMetrics, type Database } from './hooks.ts';
-
-export const METRICS_PREFIX = 'ovn_multinet_';
+import { ADD_PHASES, DATABASES, REFUSAL_REASONS, REMOVAL_REASONS, RETRY_REASONS, type DaemonMetrics, type Database } from './hooks.ts';
+import { addressGauges, counter, databaseConnectedGauge, gauge, histogram, METRICS_PREFIX, processMetrics, SHARED_METRICS, zeroSeries, type DatabaseSource, type LabelledUsage, type MetricDefinition } from './define.ts';
 
 /** A CNI_COMMAND that is none of the spec's: one label value, so a bad client cannot add series. */
 const UNKNOWN_COMMAND = 'unknown';
 
-export interface MetricDefinition {
-  readonly name: string;
-  readonly type: 'counter' | 'gauge' | 'histogram';
-  readonly help: string;
-  readonly labels: readonly string[];
-  /** What each label's values are, for the docs. */
-  readonly labelValues?: string;
-}
-
 /**
- * Every metric of ours. Durations in seconds and counters ending in _total, as the Prometheus
- * naming conventions ask.
+ * Every metric of the daemon. Durations in seconds and counters ending in _total, as the
+ * Prometheus naming conventions ask.
  */
 export const DAEMON_METRICS = {
   requestDuration: {
@@ -58,30 +48,84 @@ export const DAEMON_METRICS = {
     labels: ['reason'],
     labelValues: `reason: ${REFUSAL_REASONS.join(', ')}`,
   },
-  databaseConnected: {
-    name: `${METRICS_PREFIX}database_connected`,
-    type: 'gauge',
-    help: 'Whether the daemon has a session with the database (1) or not (0).',
-    labels: ['database'],
-    labelValues: 'database: nb (OVN Northbound), ovs (the local Open_vSwitch)',
+  addPhase: {
+    name: `${METRICS_PREFIX}add_phase_duration_seconds`,
+    type: 'histogram',
+    help: 'Time a successful ADD spent in each phase: the NB transactions of its logical switch port (retries included), the kernel work (veth pair, pod interface), the wait for ovn-installed. The first two overlap.',
+    labels: ['phase'],
+    labelValues: `phase: ${ADD_PHASES.join(', ')}`,
   },
-  databaseReconnects: {
-    name: `${METRICS_PREFIX}database_reconnects_total`,
+  transactionRetries: {
+    name: `${METRICS_PREFIX}nb_transaction_retries_total`,
     type: 'counter',
-    help: 'Sessions with the database after the first one (each a reconnection after a loss).',
-    labels: ['database'],
-    labelValues: 'database: nb, ovs',
+    help: 'NB transactions of ADDs sent again: an address was taken by another writer meanwhile, or the connection dropped before the answer.',
+    labels: ['reason'],
+    labelValues: `reason: ${RETRY_REASONS.join(', ')}`,
+  },
+  ...SHARED_METRICS,
+  reconcilerPass: {
+    name: `${METRICS_PREFIX}reconciler_pass_duration_seconds`,
+    type: 'histogram',
+    help: 'Time each reconciler pass took (its count: the passes).',
+    labels: [],
+  },
+  reconcilerRemovals: {
+    name: `${METRICS_PREFIX}reconciler_removals_total`,
+    type: 'counter',
+    help: 'What the reconciler removed, by why: attachments (their records in both databases and their veth), orphan veths, guard keys of ports that are gone.',
+    labels: ['reason'],
+    labelValues: `reason: ${REMOVAL_REASONS.join(', ')}`,
+  },
+  reconcilerSuspects: {
+    name: `${METRICS_PREFIX}reconciler_suspects`,
+    type: 'gauge',
+    help: 'Attachments a DEL or a failed ADD could not finish with, waiting for the reconciler.',
+    labels: [],
+  },
+  portsRestored: {
+    name: `${METRICS_PREFIX}reconciler_ports_restored_total`,
+    type: 'counter',
+    help: 'Logical switch ports of live attachments that vanished from the NB and were made again.',
+    labels: [],
+  },
+  addressCapacity: {
+    name: `${METRICS_PREFIX}switch_address_capacity`,
+    type: 'gauge',
+    help: 'Addresses of a served switch\'s subnet that may be handed out (less its own and the excluded ones).',
+    labels: ['switch', 'family'],
+    labelValues: 'switch: a logical switch this node serves; family: ipv4, ipv6',
+  },
+  addressesInUse: {
+    name: `${METRICS_PREFIX}switch_addresses_in_use`,
+    type: 'gauge',
+    help: 'Addresses of that capacity taken on the switch, by any port, router or reservation.',
+    labels: ['switch', 'family'],
+    labelValues: 'switch, family',
+  },
+  addressesReserved: {
+    name: `${METRICS_PREFIX}switch_addresses_reserved`,
+    type: 'gauge',
+    help: 'Addresses of that capacity held by IPAMClaims (in use too).',
+    labels: ['switch', 'family'],
+    labelValues: 'switch, family',
+  },
+  dhcpRows: {
+    name: `${METRICS_PREFIX}dhcp_options_rows`,
+    type: 'gauge',
+    help: 'DHCP_Options rows ovn-multinet made for the switches this node serves.',
+    labels: [],
   },
 } as const satisfies Record<string, MetricDefinition>;
-
-/** Buckets of the request duration: from 5 ms (an ADD on an idle node) to the 2-minute deadline. */
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** What a scrape reads for itself. */
 export interface ScrapeSources {
   /** Waiters of the admission semaphore. */
   queued: () => number;
-  connected: Record<Database, () => boolean>;
+  databases: Record<Database, DatabaseSource>;
+  suspects: () => number;
+  /** The address usage of each switch this node serves, labelled `switch`. */
+  servedSwitches: () => readonly LabelledUsage[];
+  dhcpRows: () => number;
 }
 
 /**
@@ -113,31 +157,28 @@ export interface MetricsRegistry {
 export function createMetricsRegistry(sources: ScrapeSources): MetricsRegistry {
   const registry = new Registry();
   const def = DAEMON_METRICS;
-  const duration = new Histogram({ name: def.requestDuration.name, help: def.requestDuration.help, labelNames: def.requestDuration.labels, buckets: DURATION_BUCKETS, registers: [registry] });
-  const inFlight = new Gauge({ name: def.inFlight.name, help: def.inFlight.help, registers: [registry] });
-  new Gauge({
-    name: def.queued.name,
-    help: def.queued.help,
-    registers: [registry],
-    collect() {
-      this.set(sources.queued());
-    },
-  });
-  const refused = new Counter({ name: def.refused.name, help: def.refused.help, labelNames: def.refused.labels, registers: [registry] });
-  new Gauge({
-    name: def.databaseConnected.name,
-    help: def.databaseConnected.help,
-    labelNames: def.databaseConnected.labels,
-    registers: [registry],
-    collect() {
-      for (const database of DATABASES) this.set({ database }, sources.connected[database]() ? 1 : 0);
-    },
-  });
-  const reconnects = new Counter({ name: def.databaseReconnects.name, help: def.databaseReconnects.help, labelNames: def.databaseReconnects.labels, registers: [registry] });
-  // Every series exists from the start: a rate() over a counter that appears late misses its first step.
-  for (const reason of REFUSAL_REASONS) refused.inc({ reason }, 0);
-  for (const database of DATABASES) reconnects.inc({ database }, 0);
-  collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
+  const duration = histogram(registry, def.requestDuration);
+  const inFlight = gauge(registry, def.inFlight);
+  gauge(registry, def.queued, (g: Gauge) => g.set(sources.queued()));
+  const refused = counter(registry, def.refused);
+  const phases = histogram(registry, def.addPhase);
+  const retries = counter(registry, def.transactionRetries);
+  databaseConnectedGauge(registry, sources.databases);
+  const reconnects = counter(registry, def.databaseReconnects);
+  const resumes = counter(registry, def.monitorResumes);
+  const passes = histogram(registry, def.reconcilerPass);
+  const removals = counter(registry, def.reconcilerRemovals);
+  gauge(registry, def.reconcilerSuspects, (g) => g.set(sources.suspects()));
+  const restored = counter(registry, def.portsRestored);
+  addressGauges(registry, { capacity: def.addressCapacity, inUse: def.addressesInUse, reserved: def.addressesReserved }, sources.servedSwitches);
+  gauge(registry, def.dhcpRows, (g) => g.set(sources.dhcpRows()));
+  zeroSeries(refused, 'reason', REFUSAL_REASONS);
+  zeroSeries(retries, 'reason', RETRY_REASONS);
+  zeroSeries(reconnects, 'database', DATABASES);
+  zeroSeries(resumes, 'database', DATABASES);
+  zeroSeries(removals, 'reason', REMOVAL_REASONS);
+  restored.inc(0);
+  processMetrics(registry);
 
   const metrics: DaemonMetrics = {
     requestStarted: (command) => {
@@ -150,6 +191,12 @@ export function createMetricsRegistry(sources: ScrapeSources): MetricsRegistry {
     },
     refused: (reason) => refused.inc({ reason }),
     reconnected: (database) => reconnects.inc({ database }),
+    monitorResumed: (database) => resumes.inc({ database }),
+    addPhase: (phase, seconds) => phases.observe({ phase }, seconds),
+    transactionRetried: (reason) => retries.inc({ reason }),
+    reconcilerPass: (seconds) => passes.observe(seconds),
+    removed: (reason) => removals.inc({ reason }),
+    portRestored: () => restored.inc(),
   };
   return { registry, metrics };
 }

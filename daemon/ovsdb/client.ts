@@ -74,6 +74,8 @@ export interface OvsdbClientOptions {
 export interface OvsdbClientEvents {
   connected: [remote: string];
   disconnected: [reason: Error | undefined];
+  /** A session's monitor resumed from the cache's last transaction: only changes came. */
+  resumed: [remote: string];
 }
 
 interface Session {
@@ -371,7 +373,10 @@ export class OvsdbClient<Tables = UntypedTables> extends EventEmitter<OvsdbClien
       const resume = this.#resume;
       const since = resume !== undefined && resume.schemaVersion === schema.version && resume.where === whereText(sentWhere) ? resume.txnId : NO_TRANSACTION;
       const reply = await monitor(conn, database, monitored, where, since, signal);
-      if (reply.found) this.cache.update('update2', reply.updates);
+      if (reply.found) {
+        this.cache.update('update2', reply.updates);
+        this.emit('resumed', remote.text);
+      }
       else this.cache.resync(schema, plan, reply.form, reply.updates, monitored.keys());
       this.#resume = reply.txnId === undefined ? undefined : { txnId: reply.txnId, schemaVersion: schema.version, where: whereText(sentWhere) };
       this.#log?.debug({ remote: remote.text, method: reply.method, resumed: reply.found }, 'ovsdb monitor started');

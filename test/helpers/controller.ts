@@ -34,7 +34,9 @@ export interface ControllerOptions {
 export function startController(t: Teardown, opts: ControllerOptions): ControllerProcess {
   const identity = opts.identity ?? 'e2e';
   const args = ['controller', '--kubeconfig', opts.kubeconfig, '--nb-db', opts.nbDb, '--identity', identity, '--namespace', 'ovn-multinet',
-    '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', opts.resyncInterval ?? '5s', '--log-level', 'debug', ...(opts.extraArgs ?? [])];
+    '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms', '--resync-interval', opts.resyncInterval ?? '5s', '--log-level', 'debug',
+    // No listener unless a test asks (extraArgs come last and win): two replicas share a netns.
+    '--metrics-port', '0', ...(opts.extraArgs ?? [])];
   const child = spawn('ip', ['netns', 'exec', opts.netns, DAEMON_BINARY, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const chunks: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));

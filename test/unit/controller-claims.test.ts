@@ -15,6 +15,7 @@ import { CONTROLLER_NB_MONITOR } from '../../daemon/ovn/exposed.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
 import { startInProcessApi } from '../helpers/fake-apiserver.ts';
 import { until } from '../helpers/until.ts';
+import { NO_CONTROLLER_METRICS } from '../../daemon/metrics/controller-registry.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -49,7 +50,7 @@ t.test('ipamclaim-release', async (t) => {
   const nb: NbView = { ready: true, switchState: () => 'missing', marked: () => [], onChange: () => () => undefined };
   // Neither is started: this loop reads its own claims cache and the store only.
   const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
-  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 200, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000 };
+  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 200, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000, metrics: NO_CONTROLLER_METRICS };
   const loop = new ClaimReleaser(ctx, store);
 
   claim('alive');

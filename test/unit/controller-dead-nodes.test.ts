@@ -16,6 +16,7 @@ import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
 import { CONTROLLER_NB_MONITOR } from '../../daemon/ovn/exposed.ts';
 import { startInProcessApi } from '../helpers/fake-apiserver.ts';
 import { until, sleep } from '../helpers/until.ts';
+import { NO_CONTROLLER_METRICS } from '../../daemon/metrics/controller-registry.ts';
 
 const log = pino({ level: 'silent' });
 const GRACE = 60_000;
@@ -71,7 +72,7 @@ t.test('dead-node-release', async (t) => {
   const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
   const graceMs = 600;
   // A long resync: the release must come from the end of the grace period, not from a resync.
-  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: graceMs };
+  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: graceMs, metrics: NO_CONTROLLER_METRICS };
   const loop = new DeadNodeReleaser(ctx, store, graceMs);
 
   apply('node-a');

@@ -20,6 +20,7 @@ import { nbModel } from '../../daemon/ovsdb/models/nb.ts';
 import { CONTROLLER_NB_MONITOR } from '../../daemon/ovn/exposed.ts';
 import { startFakeApiServer, type FakeApi, type KubeObject } from '../helpers/fake-apiserver.ts';
 import { sleep, until } from '../helpers/until.ts';
+import { NO_CONTROLLER_METRICS } from '../../daemon/metrics/controller-registry.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -53,7 +54,7 @@ async function setup(t: Test, loops: (ctx: LeaderContext) => Array<NetworkSync |
   const nb = new FakeNb();
   // Never started: the loops under test only read `nb`.
   const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
-  const ctx: LeaderContext = { kubeConfig, caches, nb, nbClient, log, resyncMs: 150, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000 };
+  const ctx: LeaderContext = { kubeConfig, caches, nb, nbClient, log, resyncMs: 150, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000, metrics: NO_CONTROLLER_METRICS };
   const runner = new LoopRunner(loops(ctx), log);
   t.teardown(async () => {
     await runner.stop();

@@ -212,6 +212,21 @@ t.test('the DaemonSet probes the daemon\'s /healthz and /readyz where its flags 
   }
 });
 
+t.test('the controller Deployment listens on its pod IP and probes /healthz and /readyz there', async (t) => {
+  const c = container(podSpec(find('Deployment', 'ovn-multinet-controller')), 'controller');
+  const args = strings(c['args']);
+  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  t.equal(flag('--metrics-address'), '$(POD_IP)', 'the pod IP, where the kubelet probes');
+  t.match(list(c['env']).find((e) => obj(e, 'env')['name'] === 'POD_IP'), { valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, 'POD_IP from the downward API');
+  const port = Number(flag('--metrics-port'));
+  t.ok(port > 0, `the listener is on port ${port}`);
+  t.match(list(c['ports']), [{ name: 'metrics', containerPort: port }], 'the port is named for a PodMonitor');
+  for (const [probe, path] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
+    const get = obj(obj(c[probe], probe)['httpGet'], `${probe}.httpGet`);
+    t.same([get['path'], get['port'], get['host']], [path, port, undefined], `${probe}: GET <pod IP>:${port}${path}`);
+  }
+});
+
 t.test('the daemon and the controller reach the NB over ssl: with the Secret mounted read-only', async (t) => {
   for (const [workload, name] of [[find('DaemonSet', 'ovn-multinet'), 'daemon'], [find('Deployment', 'ovn-multinet-controller'), 'controller']] as const) {
     const pod = podSpec(workload);
