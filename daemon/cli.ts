@@ -36,6 +36,12 @@ function remotes(value: string): string[] {
   return list;
 }
 
+/**
+ * Where the daemon's listener is, for the daemon and for the commands run beside it in its pod:
+ * the DaemonSet sets it to the node's IP from the downward API.
+ */
+const METRICS_ADDRESS_ENV = 'OVN_MULTINET_METRICS_ADDRESS';
+
 function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
   return value;
@@ -88,7 +94,7 @@ export function buildCli(): Command {
     .option('--reconcile-grace <ms>', 'how long an attachment must look dead before the reconciler removes it', positiveInt, 60_000)
     .option('--kubeconfig <file>', 'take per-pod ips/mac from the pod annotation k8s.v1.cni.cncf.io/networks (in a cluster, in-cluster config is used without it)')
     .option('--network-access <mode>', 'with Kubernetes, what a pod may reach: strict (only a switch a Network admitting its namespace covers, with the Network\'s settings) or by-name (the Network named like the config, if any, must select the namespace)', 'strict')
-    .option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener, on the node\'s host network (docs/metrics.md)', ipAddress, '127.0.0.1')
+    .addOption(new Option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener, on the node\'s host network (docs/metrics.md)').env(METRICS_ADDRESS_ENV).argParser(ipAddress).default('127.0.0.1'))
     .option('--metrics-port <port>', 'port of that listener; 0 turns it off', port, 9479)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {

@@ -282,6 +282,28 @@ t.test('controller flags', async (t) => {
   t.throws(() => parseControllerFlags({ ...controller.opts(), leaseName: undefined }), { message: '--lease-name is required' });
 });
 
+t.test('the daemon\'s listener address: the flag, else OVN_MULTINET_METRICS_ADDRESS (the DaemonSet\'s node IP), else loopback', async (t) => {
+  const addressOf = async (args: string[], env: string | undefined): Promise<unknown> => {
+    const saved = process.env['OVN_MULTINET_METRICS_ADDRESS'];
+    if (env === undefined) delete process.env['OVN_MULTINET_METRICS_ADDRESS'];
+    else process.env['OVN_MULTINET_METRICS_ADDRESS'] = env;
+    try {
+      const cli = buildCli();
+      const daemon = cli.commands.find((c) => c.name() === 'daemon');
+      if (daemon === undefined) throw new Error('no daemon command');
+      daemon.action(async () => undefined);
+      await cli.parseAsync(['node', 'ovn-multinet', 'daemon', '--nb-db', 'tcp:10.0.0.1:6641', ...args]);
+      return daemon.opts()['metricsAddress'];
+    } finally {
+      if (saved === undefined) delete process.env['OVN_MULTINET_METRICS_ADDRESS'];
+      else process.env['OVN_MULTINET_METRICS_ADDRESS'] = saved;
+    }
+  };
+  t.equal(await addressOf([], undefined), '127.0.0.1', 'loopback by default');
+  t.equal(await addressOf([], '192.0.2.10'), '192.0.2.10', 'the environment');
+  t.equal(await addressOf(['--metrics-address', '::1'], '192.0.2.10'), '::1', 'the flag wins');
+});
+
 t.test('reconcile trigger', async (t) => {
   const log = pino({ level: 'silent' });
   const passes: number[] = [];

@@ -198,17 +198,20 @@ t.test('the DaemonSet: capabilities instead of privileged, resources, NB over ss
   }
 });
 
-t.test('the DaemonSet probes the daemon\'s /healthz and /readyz where its flags make it listen', async (t) => {
+t.test('the DaemonSet listens on the node\'s IP and probes the daemon\'s /healthz and /readyz there', async (t) => {
   const pod = podSpec(find('DaemonSet', 'ovn-multinet'));
-  t.equal(pod['hostNetwork'], true, 'on the host network: the kubelet reaches the node\'s loopback');
+  t.equal(pod['hostNetwork'], true, 'on the host network: the pod IP the kubelet probes is the node\'s');
   const c = container(pod, 'daemon');
   const args = strings(c['args']);
   const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-  const address = flag('--metrics-address');
+  t.equal(flag('--metrics-address'), undefined, 'no --metrics-address: it comes from the environment');
+  t.match(list(c['env']).find((e) => obj(e, 'env')['name'] === 'OVN_MULTINET_METRICS_ADDRESS'), { valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }, 'the node\'s IP, from the downward API');
   const port = Number(flag('--metrics-port'));
-  t.ok(address !== undefined && port > 0, `the listener is on: ${String(address)}:${port}`);
+  t.ok(port > 0, `the listener is on port ${port}`);
+  t.match(list(c['ports']), [{ name: 'metrics', containerPort: port }], 'the port is named for the PodMonitor');
   for (const [probe, path] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
-    t.match(obj(c[probe], probe), { httpGet: { host: address, port, path } }, `${probe}: GET ${String(address)}:${port}${path}`);
+    const get = obj(obj(c[probe], probe)['httpGet'], `${probe}.httpGet`);
+    t.same([get['path'], get['port'], get['host']], [path, port, undefined], `${probe}: GET <node IP>:${port}${path}`);
   }
 });
 
