@@ -7,7 +7,7 @@
  */
 import { shown } from '../cni-spec/errors.ts';
 import { fieldOf, type NetConf } from '../netconf/parse.ts';
-import type { RequestedAddress } from '../netconf/static.ts';
+import { cniArgsAddresses, type RequestedAddress } from '../netconf/static.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
 import type { ResultIp } from '../cni-spec/result.ts';
 import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
@@ -98,19 +98,25 @@ export interface StaticRequest {
  */
 export async function staticRequest(ctx: Attacher, req: NetworkRequest, signal: AbortSignal): Promise<StaticRequest> {
   const { conf } = req;
-  const fromConfig = { ips: conf.staticIps, mac: conf.staticMac, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: undefined };
-  if (ctx.pods === undefined) return fromConfig;
-  const pod = await podAddressRequest(ctx.pods, req.args, conf.name, req.ifName, signal);
-  if (pod === undefined) return fromConfig;
-  const ipsFromPod = conf.staticIps === undefined && pod.ips !== undefined;
-  const macFromPod = conf.staticMac === undefined && pod.mac !== undefined;
+  const args = cniArgsAddresses(req.args);
+  const pod = ctx.pods === undefined ? undefined : await podAddressRequest(ctx.pods, req.args, conf.name, req.ifName, signal);
+  // The first that asks, in this order; each says where its request was made.
+  const ips = firstAsking<RequestedAddress[]>([conf.staticIps, 'runtimeConfig.ips'], [pod?.ips, `${pod?.field ?? ''} ips`], [args.ips, 'CNI_ARGS IP']);
+  // In IPAM mode the interface is another plugin's, with its own MAC: MAC= is that plugin's.
+  const mac = firstAsking<string>([conf.staticMac, 'runtimeConfig.mac'], [pod?.mac, `${pod?.field ?? ''} mac`], [conf.mode === 'ipam' ? undefined : args.mac, 'CNI_ARGS MAC']);
   return {
-    ips: ipsFromPod ? pod.ips : conf.staticIps,
-    mac: macFromPod ? pod.mac : conf.staticMac,
-    ipsField: ipsFromPod ? `${pod.field} ips` : fromConfig.ipsField,
-    macField: macFromPod ? `${pod.field} mac` : fromConfig.macField,
-    ipamClaim: pod.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
+    ips: ips.value,
+    mac: mac.value,
+    ipsField: ips.field,
+    macField: mac.field,
+    ipamClaim: pod?.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
   };
+}
+
+/** The first request given and where it was made; none: the first's field (runtimeConfig's). */
+function firstAsking<T>(...sources: Array<[T | undefined, string]>): { value: T | undefined; field: string } {
+  const found = sources.find(([value]) => value !== undefined) ?? sources[0];
+  return { value: found?.[0], field: found?.[1] ?? '' };
 }
 
 /**

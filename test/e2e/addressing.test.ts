@@ -1,6 +1,8 @@
 // Addresses the user chooses and networks that overlap: runtimeConfig ips/mac (as Multus passes
 // them) give exactly those, an address in use anywhere on the switch is refused naming its owner
-// and nothing is created; two switches with the same CIDR are independent, traffic never crosses.
+// and nothing is created; CNI_ARGS IP=/MAC= (as Multus passes them to a NAD without capabilities)
+// likewise, runtimeConfig winning over them; two switches with the same CIDR are independent,
+// traffic never crosses.
 import t, { type Test } from 'tap';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason, startNode, type TestNode } from '../helpers/node.ts';
@@ -57,6 +59,41 @@ t.test('addressing', { skip }, async (t) => {
     t.equal(e.out.exitCode, 0, e.out.stdout);
     t.not(e.ip, '10.40.0.50', 'allocation skips the static address');
     t.ok(await ping(e.ns, '10.40.0.50'), 'a dynamic pod reaches the static one');
+  });
+
+  t.test('CNI_ARGS IP= and MAC=, with the same rules; runtimeConfig wins over them', async (t) => {
+    const add = async (t: Test, id: string, args: string, extra: Record<string, unknown> = {}): Promise<Pod> => {
+      const ns = await createNetns(t);
+      const call = { containerId: id, netns: ns.path, ifName: 'net1', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${id};${args}` };
+      const out = await node.cni({ command: 'ADD', ...call }, node.config('static', extra));
+      // DEL as Multus sends it: without IP= and MAC=.
+      if (out.exitCode === 0) t.teardown(() => node.cni({ command: 'DEL', ...call, args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${id}` }, node.config('static', extra)));
+      const ips = out.json?.['ips'] as Array<{ address: string }> | undefined;
+      return { ns, ip: ips?.[0]?.address ?? '', out };
+    };
+    const a = await add(t, 'args-a', 'IP=10.40.0.60/24;MAC=0A:00:00:00:40:60');
+    t.equal(a.out.exitCode, 0, a.out.stdout);
+    t.equal(a.ip, '10.40.0.60/24', 'the address of IP=, with its prefix length');
+    t.equal((a.out.json?.['interfaces'] as Array<{ mac: string }>)[1]?.mac, '0a:00:00:00:40:60', 'the MAC of MAC=, lower case');
+    t.match(await a.ns.exec(['ip', '-o', 'link', 'show', 'net1']), '0a:00:00:00:40:60');
+    const b = await add(t, 'args-b', 'IP=10.40.0.61', { runtimeConfig: { ips: ['10.40.0.62/24'] } });
+    t.equal(b.ip, '10.40.0.62/24', `runtimeConfig.ips wins over IP=: ${b.out.stdout}`);
+    const portsBefore = (await node.switchPorts('static')).length;
+    const vethsBefore = (await node.hostVeths()).length;
+    const taken = await add(t, 'args-c', 'IP=10.40.0.60');
+    t.equal(taken.out.json?.['code'], 103, `an address in use: ${taken.out.stdout}`);
+    t.match(String(taken.out.json?.['msg']), /CNI_ARGS IP: 10\.40\.0\.60 is already in use/, 'names where it was asked');
+    const outside = await add(t, 'args-d', 'IP=10.41.0.5');
+    t.equal(outside.out.json?.['code'], 7, `outside the subnet: ${outside.out.stdout}`);
+    t.match(String(outside.out.json?.['msg']), /CNI_ARGS IP\[0\]/);
+    const garbled = await add(t, 'args-e', 'IP=10.40.0.999');
+    t.equal(garbled.out.json?.['code'], 4, `not an address: ${garbled.out.stdout}`);
+    t.match(String(garbled.out.json?.['msg']), /^CNI_ARGS IP\[0\]: must be an IP address/);
+    const multicast = await add(t, 'args-f', 'MAC=01:00:5e:00:00:01');
+    t.equal(multicast.out.json?.['code'], 4, `a multicast MAC: ${multicast.out.stdout}`);
+    t.match(String(multicast.out.json?.['msg']), /^CNI_ARGS MAC: must be a unicast address/);
+    t.equal((await node.switchPorts('static')).length, portsBefore, 'the refused ADDs created no port');
+    t.equal((await node.hostVeths()).length, vethsBefore, 'and no veth');
   });
 
   t.test('overlapping subnets are independent', async (t) => {

@@ -125,3 +125,17 @@ t.test('routes', (tt) => {
   expectConfigError(tt, { ...good, routes: [{ dst: '10.0.0.0/8', gw: 'fd00::1' }] }, ErrorCode.InvalidConfig, 'routes[0].gw');
   tt.end();
 });
+
+t.test('CNI_ARGS IP= and MAC=: checked as runtimeConfig is, InvalidEnvironmentError (code 4) naming the key', async (t) => {
+  const { cniArgsAddresses } = await import('../../daemon/netconf/static.ts');
+  t.same(cniArgsAddresses({ IgnoreUnknown: '1' }), { ips: undefined, mac: undefined }, 'none asked');
+  t.same(cniArgsAddresses({ IP: '', MAC: '' }), { ips: undefined, mac: undefined }, 'empty values ask nothing');
+  t.same(cniArgsAddresses({ IP: '10.0.0.5/24,fd00::5', MAC: '0A:58:0A:00:00:05' }), {
+    ips: [{ address: '10.0.0.5', prefixLength: 24 }, { address: 'fd00::5', prefixLength: undefined }],
+    mac: '0a:58:0a:00:00:05',
+  }, 'dual-stack, prefix lengths kept, the MAC lower case');
+  t.throws(() => cniArgsAddresses({ IP: '10.0.0.5,10.0.0.5' }), { name: 'InvalidEnvironmentError', message: 'CNI_ARGS IP[1]: is given twice', field: 'CNI_ARGS' });
+  t.throws(() => cniArgsAddresses({ IP: 'x' }), { name: 'InvalidEnvironmentError', message: /^CNI_ARGS IP\[0\]: must be an IP address/ });
+  t.throws(() => cniArgsAddresses({ MAC: '00:00:00:00:00:00' }), { name: 'InvalidEnvironmentError', message: /^CNI_ARGS MAC: must be a unicast address/ });
+  t.throws(() => cniArgsAddresses({ IP: Array.from({ length: 17 }, (_, i) => `10.0.0.${i + 1}`).join(',') }), { name: 'InvalidEnvironmentError', message: /^CNI_ARGS IP: must be a list of 1 to 16 addresses/ });
+});
