@@ -54,6 +54,14 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
+/** The listener's /readyz once it answers 503 (within 15 s). */
+function notReady(node: TestNode, port: number): Promise<Reply> {
+  return until('not ready', async () => {
+    const r = await get(node, port, '/readyz');
+    return r.status === 503 ? r : undefined;
+  }, 15_000);
+}
+
 /** Whether the daemon has a session with `database`: its series of every remote summed (one is 1 at most). */
 function connected(text: string, database: string): number {
   let sum = 0;
@@ -128,10 +136,7 @@ t.test('metrics and probes', { skip }, async (t) => {
 
   await node.sandbox.db('stop', 'nb');
   t.teardown(() => node.sandbox.db('start', 'nb'));
-  const down = await until('not ready', async () => {
-    const r = await get(node, port, '/readyz');
-    return r.status === 503 ? r : undefined;
-  }, 10_000);
+  const down = await notReady(node, port);
   t.equal(down.body, 'not ready: not connected to the OVN Northbound database\n', '/readyz names what is missing');
   t.equal(connected(await scrape(), 'nb'), 0, 'NB not connected');
   t.equal((await get(node, port, '/healthz')).status, 200, 'still alive');
@@ -180,10 +185,7 @@ t.test('the controller: its probes, whether it leads, and the addresses of each 
   t.ok(controller.logs().includes('metrics and probes listening'), 'the listener is logged');
   await node.sandbox.db('stop', 'nb');
   t.teardown(() => node.sandbox.db('start', 'nb'));
-  const down = await until('not ready', async () => {
-    const r = await get(node, port, '/readyz');
-    return r.status === 503 ? r : undefined;
-  }, 15_000);
+  const down = await notReady(node, port);
   t.equal(down.body, 'not ready: not connected to the OVN Northbound database\n', 'the NB away: not ready, saying why');
   await node.sandbox.db('start', 'nb');
   await until('ready again', async () => ((await get(node, port, '/readyz')).status === 200 ? true : undefined), 15_000);

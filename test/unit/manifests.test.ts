@@ -4,7 +4,7 @@
 // server gives it, test/helpers/cel.ts), the pods must run with the capabilities, resources and
 // NB TLS files issue 19 item 9 asks for, and the MultiNetworkPolicy CRD must be upstream's resource
 // with one schema for both versions, which the policy example fits (nothing refused or pruned).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readdir, readFile } from 'node:fs/promises';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { isObject } from '../../daemon/cni-spec/json.ts';
@@ -198,36 +198,34 @@ t.test('the DaemonSet: capabilities instead of privileged, resources, NB over ss
   }
 });
 
-t.test('the DaemonSet listens on the node\'s IP and probes the daemon\'s /healthz and /readyz there', async (t) => {
-  const pod = podSpec(find('DaemonSet', 'ovn-multinet'));
-  t.equal(pod['hostNetwork'], true, 'on the host network: the pod IP the kubelet probes is the node\'s');
-  const c = container(pod, 'daemon');
+/**
+ * A container's metrics listener as its manifest sets it up: the flag `--metrics-address` (or
+ * none), the env var that gives the address, the named port and both httpGet probes on it,
+ * without `host` (the kubelet probes the pod IP: the node's for a host-network pod).
+ */
+function checkListener(t: Test, c: Obj, where: string, address: { flag: string | undefined; env: string; fieldPath: string }): void {
   const args = strings(c['args']);
   const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-  t.equal(flag('--metrics-address'), undefined, 'no --metrics-address: it comes from the environment');
-  t.match(list(c['env']).find((e) => obj(e, 'env')['name'] === 'OVN_MULTINET_METRICS_ADDRESS'), { valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }, 'the node\'s IP, from the downward API');
+  t.equal(flag('--metrics-address'), address.flag, `--metrics-address: ${String(address.flag)}`);
+  t.match(list(c['env']).find((e) => obj(e, 'env')['name'] === address.env), { valueFrom: { fieldRef: { fieldPath: address.fieldPath } } }, `${address.env} from the downward API (${address.fieldPath})`);
   const port = Number(flag('--metrics-port'));
   t.ok(port > 0, `the listener is on port ${port}`);
   t.match(list(c['ports']), [{ name: 'metrics', containerPort: port }], 'the port is named for the PodMonitor');
   for (const [probe, path] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
     const get = obj(obj(c[probe], probe)['httpGet'], `${probe}.httpGet`);
-    t.same([get['path'], get['port'], get['host']], [path, port, undefined], `${probe}: GET <node IP>:${port}${path}`);
+    t.same([get['path'], get['port'], get['host']], [path, port, undefined], `${probe}: GET <${where}>:${port}${path}`);
   }
+}
+
+t.test('the DaemonSet listens on the node\'s IP and probes the daemon\'s /healthz and /readyz there', async (t) => {
+  const pod = podSpec(find('DaemonSet', 'ovn-multinet'));
+  t.equal(pod['hostNetwork'], true, 'on the host network: the pod IP the kubelet probes is the node\'s');
+  // No flag: the address comes from the environment, which the operator commands read too.
+  checkListener(t, container(pod, 'daemon'), 'node IP', { flag: undefined, env: 'OVN_MULTINET_METRICS_ADDRESS', fieldPath: 'status.hostIP' });
 });
 
 t.test('the controller Deployment listens on its pod IP and probes /healthz and /readyz there', async (t) => {
-  const c = container(podSpec(find('Deployment', 'ovn-multinet-controller')), 'controller');
-  const args = strings(c['args']);
-  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-  t.equal(flag('--metrics-address'), '$(POD_IP)', 'the pod IP, where the kubelet probes');
-  t.match(list(c['env']).find((e) => obj(e, 'env')['name'] === 'POD_IP'), { valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, 'POD_IP from the downward API');
-  const port = Number(flag('--metrics-port'));
-  t.ok(port > 0, `the listener is on port ${port}`);
-  t.match(list(c['ports']), [{ name: 'metrics', containerPort: port }], 'the port is named for a PodMonitor');
-  for (const [probe, path] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
-    const get = obj(obj(c[probe], probe)['httpGet'], `${probe}.httpGet`);
-    t.same([get['path'], get['port'], get['host']], [path, port, undefined], `${probe}: GET <pod IP>:${port}${path}`);
-  }
+  checkListener(t, container(podSpec(find('Deployment', 'ovn-multinet-controller')), 'controller'), 'pod IP', { flag: '$(POD_IP)', env: 'POD_IP', fieldPath: 'status.podIP' });
 });
 
 t.test('the daemon and the controller reach the NB over ssl: with the Secret mounted read-only', async (t) => {
