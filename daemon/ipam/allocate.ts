@@ -22,9 +22,13 @@ import { reservationGuard, reservationOf, reserveOps, type Reservation } from '.
 import { detachClaimPort, isShared, joinOps, portCatchUp, type KnownPort } from './migration.ts';
 import { catchUp } from './catch-up.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
-import type { RetryReason } from '../metrics/hooks.ts';
 
 const MAX_ATTEMPTS = 50;
+
+/** Why a port's transaction is sent again: an address taken meanwhile, or the connection dropped before the answer. */
+export const RETRY_REASONS = ['address_taken', 'reconnected'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
+
 export interface PortRequest {
   switchName: string;
   settings: IpamSettings;

@@ -4,6 +4,7 @@
  * removals, main.ts each database session. With the listener off they report to NO_METRICS.
  */
 import type { DaemonResponse } from '../cni-spec/protocol.ts';
+import type { RetryReason } from '../ipam/allocate.ts';
 
 /** Why the CNI socket refused a request before the handler saw it (server/socket.ts). */
 export const REFUSAL_REASONS = ['too_many_connections', 'request_too_large', 'read_timeout', 'malformed_request'] as const;
@@ -20,9 +21,6 @@ export type Database = (typeof DATABASES)[number];
 export const ADD_PHASES = ['nb_transaction', 'kernel', 'ovn_installed'] as const;
 export type AddPhase = (typeof ADD_PHASES)[number];
 
-/** Why an ADD's NB transaction was sent again (ipam/allocate.ts). */
-export const RETRY_REASONS = ['address_taken', 'reconnected'] as const;
-export type RetryReason = (typeof RETRY_REASONS)[number];
 
 /**
  * Why the reconciler removed something (attachments/reconcile.ts): an attachment recorded under

@@ -11,7 +11,8 @@
 import { Gauge, Registry } from 'prom-client';
 import { COMMANDS } from '../cni-spec/env.ts';
 import type { DaemonResponse } from '../cni-spec/protocol.ts';
-import { ADD_PHASES, DATABASES, REFUSAL_REASONS, REMOVAL_REASONS, RETRY_REASONS, type DaemonMetrics, type Database } from './hooks.ts';
+import { ADD_PHASES, DATABASES, REFUSAL_REASONS, REMOVAL_REASONS, type DaemonMetrics, type Database } from './hooks.ts';
+import { RETRY_REASONS } from '../ipam/allocate.ts';
 import { addressGauges, counter, databaseConnectedGauge, gauge, histogram, METRICS_PREFIX, processMetrics, SHARED_METRICS, zeroSeries, type DatabaseSource, type LabelledUsage, type MetricDefinition } from './define.ts';
 
 /** A CNI_COMMAND that is none of the spec's: one label value, so a bad client cannot add series. */
