@@ -9,14 +9,13 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } f
 import { isObject } from '../cni-spec/json.ts';
 import { WatchedCache } from '../k8s/watch.ts';
 import type { Logger } from '../lib/log.ts';
-import type { PolicyPod, PolicyProtocol } from '../policy/model.ts';
+import { isPolicyProtocol, type PolicyPod, type PolicyProtocol } from '../policy/model.ts';
 import { asList } from './api.ts';
 
 export const POLICY_GROUP = 'k8s.cni.cncf.io';
 export const POLICY_VERSION = 'v1beta1';
 export const POLICY_PLURAL = 'multi-networkpolicies';
 
-const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'] satisfies PolicyProtocol[];
 
 /** A pod as policies see it; undefined when malformed or finished (Succeeded/Failed: its ports are gone). */
 export function toPolicyPod(raw: unknown): PolicyPod | undefined {
@@ -35,8 +34,8 @@ export function toPolicyPod(raw: unknown): PolicyPod | undefined {
       if (!isObject(port) || typeof port['name'] !== 'string' || typeof port['containerPort'] !== 'number') continue;
       const protocol = port['protocol'] ?? 'TCP';
       // The first container that names a port wins, as kube-proxy and NetworkPolicy resolve it.
-      if (typeof protocol === 'string' && PROTOCOLS.includes(protocol) && !namedPorts.has(port['name'])) {
-        namedPorts.set(port['name'], { protocol: protocol as PolicyProtocol, port: port['containerPort'] });
+      if (isPolicyProtocol(protocol) && !namedPorts.has(port['name'])) {
+        namedPorts.set(port['name'], { protocol, port: port['containerPort'] });
       }
     }
   }

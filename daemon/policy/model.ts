@@ -12,7 +12,12 @@
 import type { LabelSelector } from '../k8s/labels.ts';
 
 export type PolicyDirection = 'ingress' | 'egress';
-export type PolicyProtocol = 'TCP' | 'UDP' | 'SCTP';
+export const POLICY_PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+export type PolicyProtocol = (typeof POLICY_PROTOCOLS)[number];
+
+export function isPolicyProtocol(value: unknown): value is PolicyProtocol {
+  return typeof value === 'string' && (POLICY_PROTOCOLS as readonly string[]).includes(value);
+}
 
 /** A NetworkAttachmentDefinition named by `k8s.v1.cni.cncf.io/policy-for` (a bare name is in the policy's namespace). */
 export interface NadRef {

@@ -12,11 +12,10 @@ import { LabelSelectorError, PolicySpecError } from '../errors.ts';
 import { parseLabelSelector, type LabelSelector } from '../k8s/labels.ts';
 import { isDnsLabel, isDnsSubdomain } from '../k8s/names.ts';
 import { canonicalCidr } from './match.ts';
-import type { IpBlock, NadRef, Policy, PolicyDirection, PolicyPeer, PolicyPort, PolicyProtocol, PolicyRule } from './model.ts';
+import { isPolicyProtocol, POLICY_PROTOCOLS, type IpBlock, type NadRef, type Policy, type PolicyDirection, type PolicyPeer, type PolicyPort, type PolicyRule } from './model.ts';
 
 export const POLICY_FOR_ANNOTATION = 'k8s.v1.cni.cncf.io/policy-for';
 
-const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'] satisfies PolicyProtocol[];
 const DIRECTIONS: Readonly<Record<string, PolicyDirection>> = { Ingress: 'ingress', Egress: 'egress' };
 
 /** IANA_SVC_NAME, as a container port's name: 1-15 of [a-z0-9-], a letter, no hyphen at an end or twice in a row. */
@@ -103,7 +102,7 @@ function portNumber(raw: unknown, field: string): number {
 function parsePort(raw: unknown, field: string): PolicyPort {
   if (!isObject(raw)) return fail(field, 'must be an object');
   const protocol = raw['protocol'] ?? 'TCP';
-  if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol)) fail(`${field}.protocol`, `must be one of ${PROTOCOLS.join(', ')}`);
+  if (!isPolicyProtocol(protocol)) return fail(`${field}.protocol`, `must be one of ${POLICY_PROTOCOLS.join(', ')}`);
   const rawPort = raw['port'] ?? undefined;
   const rawEnd = raw['endPort'] ?? undefined;
   let port: number | string | undefined;
@@ -120,7 +119,7 @@ function parsePort(raw: unknown, field: string): PolicyPort {
     endPort = portNumber(rawEnd, `${field}.endPort`);
     if (typeof port === 'number' && endPort < port) fail(`${field}.endPort`, `must not be less than port ${port}`);
   }
-  return { protocol: protocol as PolicyProtocol, port, endPort };
+  return { protocol, port, endPort };
 }
 
 function parseRule(raw: unknown, field: string, peersKey: 'from' | 'to'): PolicyRule {
