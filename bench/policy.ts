@@ -6,47 +6,20 @@
  * stderr. Exit 0 when it ran, target met or not; 1 when a step broke or cleanup left something
  * behind. See README.md, "Policy enforcement".
  */
-import { stat } from 'node:fs/promises';
-import { loadavg } from 'node:os';
-import { DAEMON_BINARY, e2eSkipReason } from '../test/helpers/node.ts';
-import { runBench } from './cleanup.ts';
+import { benchEntry, failureOf } from './entry.ts';
 import { readPolicyConfig } from './policy-config.ts';
 import { renderPolicyReport, type PolicyFigures } from './policy-report.ts';
 import { runPolicyBench } from './policy-run.ts';
 
-const progress = (msg: string): void => {
-  process.stderr.write(`bench:policy: ${msg}\n`);
-};
-
-const skip = e2eSkipReason();
-if (skip !== false) {
-  progress(`cannot run: ${skip}`);
-  process.exit(1);
-}
 const cfg = readPolicyConfig();
-const code = await runBench(progress, async (cleanup) => {
-  const started = Date.now();
-  const loadBefore = loadavg();
-  const binary = await stat(DAEMON_BINARY);
+await benchEntry('bench:policy', async (cleanup, progress, facts) => {
   const failures: string[] = [];
   let figures: PolicyFigures | undefined;
   try {
     figures = await runPolicyBench(cleanup, cfg, progress);
     failures.push(...figures.failures);
   } catch (err) {
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    failures.push(err instanceof Error ? err.message : String(err));
+    failures.push(failureOf(err, progress, 'the bench'));
   }
-  const text = renderPolicyReport({
-    cfg,
-    startedAt: new Date(started).toISOString(),
-    seconds: (Date.now() - started) / 1000,
-    loadBefore,
-    loadAfter: loadavg(),
-    build: `dist/ovn-multinetd of ${binary.mtime.toISOString()} (${binary.size.toLocaleString('en-US')} bytes)`,
-    figures,
-    failures,
-  });
-  return { text, failed: failures.length > 0 };
+  return { text: renderPolicyReport({ cfg, ...facts(), figures, failures }), failed: failures.length > 0 };
 });
-process.exit(code);
