@@ -36,6 +36,13 @@ function remotes(value: string): string[] {
   return list;
 }
 
+/** A percentage, 1 to 100. */
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be a whole percentage, 1 to 100');
+  return n;
+}
+
 function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
   return value;
@@ -110,6 +117,7 @@ export function buildCli(): Command {
     .option('--retry-period <duration>', 'time between tries to acquire or renew the Lease', duration, 2_000)
     .option('--resync-interval <duration>', 'time between full passes besides those events trigger', duration, 60_000)
     .option('--dead-node-grace <duration>', 'how long a node with attachments must have no Node object before its attachments are released', duration, 300_000)
+    .option('--network-low-threshold <percent>', 'Event AddressesLow on a Network when this percentage of its addresses is in use (docs/events.md)', percent, 90)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');

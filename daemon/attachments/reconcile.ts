@@ -306,6 +306,7 @@ export class Reconciler {
       await veth;
       this.#deadSince.delete(key);
       log.info({ reason, ovsPort, logicalPort }, 'reconciler removed attachment');
+      if (attachment.pod !== undefined) this.#ctx.events?.attachmentRemoved(attachment.pod, attachment.network, attachment.ifName, reason);
       return logicalPort !== 'deferred' && ovsPort !== 'deferred';
     });
   }

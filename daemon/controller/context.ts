@@ -9,6 +9,7 @@ import type { ControllerNbClient } from '../ovn/exposed.ts';
 import type { SwitchIds } from '../ovn/exposed.ts';
 import type { ControllerCaches } from './caches.ts';
 import type { SwitchState } from './plan.ts';
+import type { EventSink } from '../k8s/events.ts';
 
 export interface LeaderLoop {
   readonly name: string;
@@ -42,4 +43,8 @@ export interface LeaderContext {
   nbFlags: NbFlags;
   /** --dead-node-grace: how long a node with attachments has no Node object before they are released. */
   deadNodeGraceMs: number;
+  /** Where the loops' Events go (daemon/k8s/events.ts). */
+  events: EventSink;
+  /** --network-low-threshold: the percentage of a Network's addresses in use that is low. */
+  networkLowThreshold: number;
 }

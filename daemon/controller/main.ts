@@ -13,6 +13,7 @@ import { CONTROLLER_NB_MONITOR, CONTROLLER_NB_SELECTION, switchesWith, switchIds
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { ExposeKeys } from '../ovn/ids.ts';
 import { loadKubeConfig } from '../k8s/pods.ts';
+import { EventRecorder } from '../k8s/events.ts';
 import { ControllerCaches } from './caches.ts';
 import { LeaderElector } from './election.ts';
 import { leaderLoops, LoopRunner } from './loops.ts';
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   retryPeriodMs: number;
   resyncMs: number;
   deadNodeGraceMs: number;
+  /** --network-low-threshold, a percentage. */
+  networkLowThreshold: number;
   logLevel: LevelWithSilent;
 }
 
@@ -48,6 +51,7 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
     retryPeriodMs: num('retryPeriod'),
     resyncMs: num('resyncInterval'),
     deadNodeGraceMs: num('deadNodeGrace'),
+    networkLowThreshold: num('networkLowThreshold'),
     logLevel: logLevelFlag(flags),
   };
 }
@@ -91,7 +95,11 @@ export function startController(options: ControllerOptions, log: Logger = create
   nb.start();
   const caches = new ControllerCaches(kubeConfig, log);
   caches.start();
-  const runner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs }), log);
+  const events = new EventRecorder({ kubeConfig, log, controller: 'ovn-multinet.io/controller', instance: options.identity });
+  const runner = new LoopRunner(
+    leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs, events, networkLowThreshold: options.networkLowThreshold }),
+    log,
+  );
   const elector = new LeaderElector({
     kubeConfig,
     namespace: options.namespace,
@@ -109,7 +117,7 @@ export function startController(options: ControllerOptions, log: Logger = create
   const stop = async (): Promise<void> => {
     await elector.stop();
     await runner.stop();
-    await Promise.all([caches.stop(), nb.close()]);
+    await Promise.all([caches.stop(), nb.close(), events.stop()]);
     log.info('ovn-multinet controller stopped');
   };
   return { elector, log, stop };
