@@ -4,7 +4,8 @@
 // - repeated failed ADDs of one pod are ONE AttachFailed Event on the pod (its uid), naming the
 //   network, the interface and the CNI code, whose series count is the number of failures;
 // - a pod whose host veth is deleted gets AttachmentRemoved once the reconciler removes the
-//   attachment (short --reconcile-interval and --reconcile-grace);
+//   attachment (short --reconcile-interval and --reconcile-grace); when the pod's namespace is
+//   gone, the API server refuses the Event and the daemon logs it at debug level;
 // - a /29 Network (5 addresses to hand out) filled by ADDs gets AddressesLow at the threshold
 //   (--network-low-threshold 60: 3 of 5), AddressesExhausted at 5 of 5, and AddressesAvailable
 //   once DELs bring it under the threshold again.
@@ -39,17 +40,17 @@ t.test('Events from the daemon and the controller', { skip }, async (t) => {
   const eventsAbout = async (kind: string, name: string): Promise<KubeObject[]> => (await api.list('events')).filter((e) => regarding(e).kind === kind && regarding(e).name === name);
   let sandboxes = 0;
   /** One ADD for pod `name` (a new sandbox each time, as the kubelet retries); DEL at teardown when it succeeded. */
-  const add = async (t: Test, name: string, network: string, ns?: Netns): Promise<{ out: CniOutcome; del: () => Promise<CniOutcome>; containerId: string }> => {
+  const add = async (t: Test, name: string, network: string, ns?: Netns, namespace = 'tenant'): Promise<{ out: CniOutcome; del: () => Promise<CniOutcome>; containerId: string }> => {
     const netns = ns ?? (await createNetns(t));
     const containerId = `ev-${name}-${++sandboxes}`;
-    const call = { containerId, netns: netns.path, ifName: 'net1', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=tenant;K8S_POD_NAME=${name};K8S_POD_INFRA_CONTAINER_ID=${containerId};K8S_POD_UID=uid-${name}` };
+    const call = { containerId, netns: netns.path, ifName: 'net1', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${name};K8S_POD_INFRA_CONTAINER_ID=${containerId};K8S_POD_UID=uid-${name}` };
     const config = { cniVersion: '1.1.0', name: network, type: 'ovn-multinet', socket: daemon.socket };
     const out = await runCni(sandbox, { command: 'ADD', ...call }, config);
     const del = (): Promise<CniOutcome> => runCni(sandbox, { command: 'DEL', ...call }, config);
     if (out.exitCode === 0) t.teardown(del);
     return { out, del, containerId };
   };
-  const pod = (name: string, annotations: Record<string, string> = {}): Promise<void> => api.upsert({ namespace: 'tenant', name, uid: `uid-${name}`, nodeName: daemon.nodeName, annotations });
+  const pod = (name: string, annotations: Record<string, string> = {}, namespace = 'tenant'): Promise<void> => api.upsert({ namespace, name, uid: `uid-${name}`, nodeName: daemon.nodeName, annotations });
 
   await t.test('repeated failed ADDs of one pod: one AttachFailed Event, its series counting them', async (t) => {
     await pod('crash', { [ANNOTATION]: JSON.stringify([{ name: 'evnet', ips: ['10.99.0.5/24'] }]) });
@@ -97,6 +98,20 @@ t.test('Events from the daemon and the controller', { skip }, async (t) => {
       note: 'network evnet, interface net1: removed by the reconciler: container gone without DEL',
     });
     t.same(await sandbox.nbctl(['--bare', '--columns=name', 'find', 'logical_switch_port', `external_ids:"ovn-multinet/container-id"=${containerId}`]), '', 'its port is gone');
+  });
+
+  await t.test('a pod whose namespace is gone: the refused Event is logged at debug level, nothing else', async (t) => {
+    await api.upsertNamespace({ name: 'leaving' });
+    await pod('left', {}, 'leaving');
+    const { out, containerId } = await add(t, 'left', 'evnet', undefined, 'leaving');
+    t.equal(out.exitCode, 0, out.stdout);
+    await api.delete('leaving', 'left');
+    await api.deleteCluster('namespaces', 'leaving');
+    await sandbox.exec(['ip', 'link', 'del', hostVethName(containerId, 'net1')]);
+    const refused = await until('the refused Event in the log', () => daemon.logs.find((l) => l['msg'] === 'Event not written' && l['reason'] === 'AttachmentRemoved'), 15_000);
+    t.match(refused, { level: 20, code: 404, regarding: 'Pod leaving/left' }, 'debug level, the API server\'s 404');
+    t.notOk(daemon.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('Event not written (')), 'no warning');
+    t.same(await eventsAbout('Pod', 'left'), []);
   });
 
   await t.test('a /29 Network filled: AddressesLow at the threshold, AddressesExhausted, AddressesAvailable after DELs', async (t) => {

@@ -5,7 +5,8 @@
  * AlreadyExists, generateName), update (409 Conflict on a stale resourceVersion), patch
  * (merge, strategic-merge as merge, and JSON patch), delete, and the status subresource (the main
  * resource ignores status changes, /status changes nothing else). Errors are Status objects.
- * events.k8s.io/v1 Events are validated as the real server does (validateEvent).
+ * events.k8s.io/v1 Events are validated as the real server does (validateEvent), and created only
+ * in a namespace that exists and is not being deleted.
  * Plain http on 127.0.0.1, random port, no auth; the real client library talks to it through a
  * kubeconfig file written next to it.
  *
@@ -426,6 +427,18 @@ export class FakeApiServer {
     return found;
   }
 
+  /**
+   * The NamespaceLifecycle admission plugin, for Events only (the other resources' tests create
+   * objects in namespaces they never made): no create in a namespace that does not exist (404;
+   * `default` always does) or is being deleted (403).
+   */
+  #admitIntoNamespace(namespace: string): void {
+    if (namespace === 'default') return;
+    const ns = this.#objects('namespaces').get(namespace);
+    if (ns === undefined) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`);
+    if (ns.metadata['deletionTimestamp'] !== undefined) throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+
   /** Writes `next` over the stored object like the API server: only status through /status, never status otherwise. */
   #write(target: Target & { name: string }, current: KubeObject, next: KubeObject): KubeObject {
     const def = RESOURCES[target.resource];
@@ -475,7 +488,10 @@ export class FakeApiServer {
           throw new ApiError(409, 'AlreadyExists', `${target.resource} "${object.metadata.name}" already exists`);
         }
         if (def.statusSubresource) delete object['status'];
-        if (target.resource === 'events') validateEvent(object, undefined);
+        if (target.resource === 'events') {
+          this.#admitIntoNamespace(target.namespace ?? '');
+          validateEvent(object, undefined);
+        }
         // The server assigns these.
         const meta = { ...object.metadata };
         delete meta.uid;

@@ -3,7 +3,7 @@
 // (one Event, its count), another note another Event, a token bucket per object holds writes
 // back and the count is written when it refills, the LRU stays bounded, an Event deleted meanwhile
 // is created again, a refused write is dropped without harm, a long note is cut to 1 kB, a
-// cluster-scoped object's Events go to `default`.
+// cluster-scoped object's Events go to `default`, an Event in a namespace that is gone is dropped.
 import t, { type Test } from 'tap';
 import { pino } from 'pino';
 import { EventRecorder, cutNote, NOTE_LIMIT, type EventRecord, type RecorderOptions } from '../../daemon/k8s/events.ts';
@@ -18,6 +18,7 @@ const failed = (name: string, note = 'network blue, interface net1: boom (CNI er
 
 async function setup(t: Test, options: Partial<RecorderOptions> = {}): Promise<{ server: FakeApiServer; recorder: EventRecorder }> {
   const { server, kubeConfig } = await startInProcessApi(t);
+  server.upsertNamespace({ name: 'ns1' });
   const recorder = new EventRecorder({ kubeConfig, log, controller: 'ovn-multinet.io/daemon', instance: 'node-1', ...options });
   t.teardown(() => recorder.stop());
   return { server, recorder };
@@ -114,6 +115,15 @@ t.test('a refused write is dropped; a long note is cut to 1 kB; a cluster-scoped
   t.equal(Buffer.byteLength(cutNote('x'.repeat(5000))), NOTE_LIMIT);
 });
 
+t.test('an Event whose namespace is gone is dropped; the others are written', async (t) => {
+  const { server, recorder } = await setup(t);
+  recorder.record({ ...failed('orphan'), regarding: { ...pod('orphan'), namespace: 'gone' } });
+  recorder.record(failed('alive'));
+  await countIs(server, 'alive', 1);
+  await until('the refused create', async () => (server.requests.some((r) => r.startsWith('POST /apis/events.k8s.io/v1/namespaces/gone/')) ? true : undefined), 5000);
+  t.same(eventsOf(server, 'orphan'), []);
+});
+
 t.test('the fake API server validates events.k8s.io/v1 as the real one', async (t) => {
   const { server } = await setup(t);
   const valid: KubeObject = {
@@ -141,6 +151,9 @@ t.test('the fake API server validates events.k8s.io/v1 as the real one', async (
     ['valid', valid, 201],
   ];
   for (const [what, body, status] of rows) t.equal(await post(body), status, what);
+  t.equal(await post({ ...valid, metadata: { name: 'e2', namespace: 'nowhere' }, regarding: { kind: 'Pod', namespace: 'nowhere', name: 'a' } }, 'nowhere'), 404, 'a namespace that does not exist');
+  server.apply('namespaces', { metadata: { name: 'leaving', deletionTimestamp: '2026-12-07T10:00:00Z' } });
+  t.equal(await post({ ...valid, metadata: { name: 'e3', namespace: 'leaving' }, regarding: { kind: 'Pod', namespace: 'leaving', name: 'a' } }, 'leaving'), 403, 'a namespace being deleted');
   t.equal(await post({ ...valid, metadata: { name: 'cluster', namespace: 'default' }, regarding: { kind: 'Network', name: 'blue' } }, 'default'), 201, 'a cluster-scoped object, in default');
   const patch = async (body: unknown): Promise<number> =>
     (await fetch(`${server.url}/apis/events.k8s.io/v1/namespaces/ns1/events/e1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify(body) })).status;

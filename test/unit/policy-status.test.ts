@@ -26,6 +26,7 @@ const pod = (labels: Record<string, string>, phase = 'Running'): KubeObject => (
 
 t.test('the policy caches and the reporter', async (t) => {
   const { server, kubeConfig } = await startInProcessApi(t);
+  server.upsertNamespace({ name: 'ns1' });
   server.apply('multi-networkpolicies', policyObject());
   server.apply('pods', pod({ app: 'web' }));
   const caches = new PolicyCaches(kubeConfig, log, 100);
