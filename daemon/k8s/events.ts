@@ -7,8 +7,8 @@
  * `series` (count, lastObservedTime) for an occurrence that repeats, `reportingController` and
  * `reportingInstance` (who, and which node or replica), `action` beside `reason`. The API server
  * stores both APIs' Events as one resource, so `kubectl describe` and `kubectl get events` show
- * these as any other (regarding → involvedObject, note → message, series.count → count). Core
- * v1's count/firstTimestamp/lastTimestamp are deprecated fields of the same object.
+ * these as any other (regarding as involvedObject, note as message, a series as "xN over T").
+ * Core v1's count/firstTimestamp/lastTimestamp are deprecated fields of the same object.
  *
  * As client-go's recorder, on the client side:
  * - Dedup: occurrences are keyed by (regarding object, reason, note). The first creates an
