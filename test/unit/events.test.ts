@@ -4,9 +4,13 @@
 // back and the count is written when it refills, the LRU stays bounded, an Event deleted meanwhile
 // is created again, a refused write is dropped without harm, a long note is cut to 1 kB, a
 // cluster-scoped object's Events go to `default`, an Event in a namespace that is gone is dropped.
+// The daemon's pod Events (pod-events.ts): a failed ADD only for a pod it finds, with the pod's uid.
 import t, { type Test } from 'tap';
 import { pino } from 'pino';
-import { EventRecorder, cutNote, NOTE_LIMIT, type EventRecord, type RecorderOptions } from '../../daemon/k8s/events.ts';
+import { EventRecorder, cutNote, NOTE_LIMIT, type EventRecord, type EventSink, type RecorderOptions } from '../../daemon/k8s/events.ts';
+import { PodEvents } from '../../daemon/k8s/pod-events.ts';
+import type { PodSource } from '../../daemon/k8s/pods.ts';
+import { PodNotFoundError } from '../../daemon/errors.ts';
 import { startInProcessApi, type FakeApiServer, type KubeObject } from '../helpers/fake-apiserver.ts';
 import { until } from '../helpers/until.ts';
 
@@ -159,4 +163,35 @@ t.test('the fake API server validates events.k8s.io/v1 as the real one', async (
     (await fetch(`${server.url}/apis/events.k8s.io/v1/namespaces/ns1/events/e1`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify(body) })).status;
   t.equal(await patch({ note: 'changed' }), 422, 'note is immutable');
   t.equal(await patch({ series: { count: 2, lastObservedTime: '2026-12-07T10:00:01.000000Z' } }), 200, 'series may change');
+});
+
+t.test("the daemon's pod Events: a failed ADD for a pod it finds, a removal for the recorded pod", async (t) => {
+  const recorded: EventRecord[] = [];
+  const sink: EventSink = { record: (e) => void recorded.push(e) };
+  const asked: string[] = [];
+  const pods: PodSource = {
+    get: async (ref) => {
+      asked.push(`${ref.namespace}/${ref.name}/${ref.uid ?? ''}`);
+      if (ref.name !== 'known') throw new PodNotFoundError(`pod ${ref.namespace}/${ref.name} does not exist`);
+      return { namespace: ref.namespace, name: ref.name, uid: 'uid-from-cache', annotations: new Map() };
+    },
+    stop: async () => undefined,
+  };
+  const events = new PodEvents(sink, pods, log);
+  const failure = { network: 'blue', ifName: 'net1', code: 7, msg: 'ips[0]: "10.99.0.5" is outside the network\'s subnets' };
+  events.addFailed({ ...failure, args: { K8S_POD_NAMESPACE: 'ns1', K8S_POD_NAME: 'known', K8S_POD_UID: '' } });
+  events.addFailed({ ...failure, args: { K8S_POD_NAMESPACE: 'ns1', K8S_POD_NAME: 'unknown', K8S_POD_UID: 'u2' } });
+  events.addFailed({ ...failure, args: {} });
+  await until('both looked up', async () => (asked.length === 2 ? true : undefined));
+  await sleep(10);
+  t.same(asked, ['ns1/known/', 'ns1/unknown/u2'], 'no pod named: not looked up');
+  t.same(recorded, [{
+    regarding: { apiVersion: 'v1', kind: 'Pod', namespace: 'ns1', name: 'known', uid: 'uid-from-cache' },
+    type: 'Warning',
+    reason: 'AttachFailed',
+    action: 'Attach',
+    note: 'network blue, interface net1: ips[0]: "10.99.0.5" is outside the network\'s subnets (CNI error code 7)',
+  }], 'an Event for the pod found only');
+  events.attachmentRemoved({ namespace: 'ns1', name: 'gone', uid: 'u3' }, 'blue', 'net1', 'container gone without DEL');
+  t.match(recorded[1], { regarding: { kind: 'Pod', name: 'gone', uid: 'u3' }, reason: 'AttachmentRemoved', action: 'Detach', note: 'network blue, interface net1: removed by the reconciler: container gone without DEL' });
 });
