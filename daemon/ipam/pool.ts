@@ -133,7 +133,7 @@ function poolBounds(subnet: Subnet): { first: bigint; last: bigint } {
   return { first: conventionalGateway(subnet) + 1n, last: subnet.last };
 }
 
-/** Whether the allocator may hand out `address` (a text IP of the subnet's family) from `subnet`. */
+/** Whether the allocator may hand out `address` from `subnet` (false for another family's address or a MAC). */
 export function inPool(subnet: Subnet, excludedRanges: readonly ExcludedRange[], address: string): boolean {
   const { first, last } = poolBounds(subnet);
   if (familyOf(address) !== subnet.family) return false;

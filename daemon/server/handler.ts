@@ -24,6 +24,7 @@ import type { Semaphore } from '../lib/semaphore.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
 import type { DaemonMetrics } from '../metrics/hooks.ts';
+import type { AddFailure } from '../k8s/pod-events.ts';
 
 export interface HandlerOptions {
   /** Deadline of one request (the kubelet's CRI timeout is 2 minutes). */
@@ -80,7 +81,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     const config = readRequestConfig(request.config);
     const version = answerVersion(config);
     // An ADD's pod, network and interface, once known: its failure is an Event on the pod.
-    let adding: { args: Readonly<Record<string, string>>; network: string; ifName: string } | undefined;
+    let adding: Omit<AddFailure, 'code' | 'msg'> | undefined;
     try {
       const env = parseEnv((name) => request.env[name as keyof typeof request.env]);
       if (env.command === 'VERSION') return versionOutput(config.raw);
