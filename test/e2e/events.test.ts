@@ -77,7 +77,10 @@ t.test('Events from the daemon and the controller', { skip }, async (t) => {
     });
     const { out } = await add(t, 'nobody', 'evnet', ns);
     t.equal(out.json?.['code'], 3, 'a pod that does not exist is refused');
-    await new Promise((r) => setTimeout(r, 500));
+    // The ADD asked for it once; the Event's look-up asks once more (after the cache's wait).
+    const gets = async (): Promise<number> => (await api.requests()).filter((r) => r === 'GET /api/v1/namespaces/tenant/pods/nobody').length;
+    await until("the Event's look-up of the pod", async () => ((await gets()) >= 2 ? true : undefined), 10_000);
+    await new Promise((r) => setTimeout(r, 300));
     t.same(await eventsAbout('Pod', 'nobody'), [], 'and gets no Event: the daemon does not know it');
   });
 

@@ -65,7 +65,7 @@ t.test('a repeat updates the series of one Event; another note is another Event'
 });
 
 t.test('the token bucket per object: a burst, then the count so far when a token is back', async (t) => {
-  const { server, recorder } = await setup(t, { burst: 2, refillMs: 600 });
+  const { server, recorder } = await setup(t, { burst: 2, refillMs: 1000 });
   recorder.record(failed('loop'));
   await countIs(server, 'loop', 1);
   recorder.record(failed('loop'));
