@@ -41,6 +41,12 @@ function remotes(value: string): string[] {
  * the DaemonSet sets it to the node's IP from the downward API.
  */
 const METRICS_ADDRESS_ENV = 'OVN_MULTINET_METRICS_ADDRESS';
+/** A percentage, 1 to 100. */
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be a whole percentage, 1 to 100');
+  return n;
+}
 
 function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
@@ -118,6 +124,7 @@ export function buildCli(): Command {
     .option('--dead-node-grace <duration>', 'how long a node with attachments must have no Node object before its attachments are released', duration, 300_000)
     .option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener (docs/metrics.md); the manifest sets the pod\'s IP', ipAddress, '127.0.0.1')
     .option('--metrics-port <port>', 'port of that listener; 0 turns it off', port, 9480)
+    .option('--network-low-threshold <percent>', 'Event AddressesLow on a Network when this percentage of its addresses is in use (docs/events.md)', percent, 90)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');

@@ -150,6 +150,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   let pods: { stop(): Promise<void> } | undefined;
   let networks: { stop(): Promise<void> } | undefined;
   let claims: { stop(): Promise<void> } | undefined;
+  let events: { stop(): Promise<void> } | undefined;
   if (options.kubeconfig !== undefined || (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') {
     const { PodCache, loadKubeConfig } = await import('./k8s/pods.ts');
     const kubeConfig = loadKubeConfig(options.kubeconfig);
@@ -171,6 +172,11 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
       claimCache.start();
       ctx.claims = claimCache;
       claims = claimCache;
+      const { EventRecorder } = await import('./k8s/events.ts');
+      const { PodEvents } = await import('./k8s/pod-events.ts');
+      const recorder = new EventRecorder({ kubeConfig, log, controller: 'ovn-multinet.io/daemon', instance: options.nodeName });
+      ctx.events = new PodEvents(recorder, cache, log);
+      events = recorder;
     }
   }
   const lock = new KeyedLock();
@@ -211,7 +217,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     // session or watch keeping the process alive without a CNI socket.
     loopDelay.stop();
     probes?.close();
-    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop(), events?.stop()]);
     throw err;
   }
   server = cniServer;
@@ -241,7 +247,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     probes?.closeAllConnections();
     await new Promise<void>((resolve) => (probes === undefined ? resolve() : probes.close(() => resolve())));
     await rm(options.socket, { force: true });
-    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop(), events?.stop()]);
     log.info('ovn-multinet daemon stopped');
   };
   return { server: cniServer, nb, ovs, log, reconciler, stop };

@@ -9,6 +9,7 @@ import type { PodSource } from '../k8s/pods.ts';
 import type { NetworkAccessMode, NetworkSource } from '../k8s/networks.ts';
 import type { ClaimSource } from '../k8s/ipamclaims.ts';
 import type { DaemonMetrics } from '../metrics/hooks.ts';
+import type { PodEvents } from '../k8s/pod-events.ts';
 
 export interface Attacher {
   nb: NbClient;
@@ -36,6 +37,8 @@ export interface Attacher {
   networkAccess?: NetworkAccessMode;
   /** With Kubernetes on: IPAMClaims, which keep a VM's addresses across its pods. */
   claims?: ClaimSource;
+  /** With Kubernetes on: Events on pods (a failed ADD, an attachment the reconciler removed). */
+  events?: PodEvents;
 }
 
 /** Cleanup after a failed or timed-out request gets its own short deadline. */

@@ -9,6 +9,7 @@ import { portsByNode } from '../ovn/indexes.ts';
 import { bridgePortsWhere, findBridge } from '../ovs/bridge.ts';
 import type { Attacher } from './context.ts';
 import type { IpamPod } from './liveness.ts';
+import type { PodOwner } from '../k8s/pod-events.ts';
 
 export interface OwnedAttachment {
   containerId: string;
@@ -22,6 +23,8 @@ export interface OwnedAttachment {
   ipam?: IpamPod;
   /** Set with `ipam`: DEL's removal looks only at the NB record (del.ts). */
   ipamOnly?: boolean;
+  /** The pod CNI_ARGS named at ADD, when recorded (what the reconciler's Event is about). */
+  pod?: PodOwner;
 }
 
 export function attachmentKey(a: { containerId: string; ifName: string }): string {
@@ -36,6 +39,8 @@ function fromIds(ids: ReadonlyMap<string, string>): OwnedAttachment | undefined 
   const bootId = ids.get(OwnerKeys.bootId);
   const netns = ids.get(OwnerKeys.netns);
   const owned: OwnedAttachment = { containerId, ifName, network: ids.get(OwnerKeys.network) ?? '', ...(bootId === undefined ? {} : { bootId }), ...(netns === undefined ? {} : { netns }) };
+  const [podNamespace, podName] = [ids.get(OwnerKeys.podNamespace), ids.get(OwnerKeys.podName)];
+  if (podNamespace !== undefined && podName !== undefined) owned.pod = { namespace: podNamespace, name: podName, uid: ids.get(OwnerKeys.podUid) ?? '' };
   if (ids.has(OwnerKeys.ipamOnly)) {
     owned.ipam = { netns: ids.get(OwnerKeys.netns) ?? '', netnsId: ids.get(OwnerKeys.netnsId), ifName };
     owned.ipamOnly = true;

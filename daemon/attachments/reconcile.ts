@@ -324,6 +324,7 @@ export class Reconciler {
       const done = logicalPort !== 'deferred' && ovsPort !== 'deferred';
       if (done) this.#ctx.metrics.removed(reason);
       log.info({ reason: REMOVAL_TEXT[reason], ovsPort, logicalPort }, 'reconciler removed attachment');
+      if (attachment.pod !== undefined) this.#ctx.events?.attachmentRemoved(attachment.pod, attachment.network, attachment.ifName, REMOVAL_TEXT[reason]);
       return done;
     });
   }

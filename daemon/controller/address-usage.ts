@@ -1,16 +1,15 @@
 /**
  * What the controller's scrapes read (metrics/controller-registry.ts): the address usage of every
- * Network's switch as the switch row tells it (guard keys and reservations: the controller does
- * not monitor other clients' ports), and the live migrations in progress among ovn-multinet's
- * ports. Read from the caches at scrape time.
+ * Network's switch as the switch row tells it (ipam/usage.ts addressUsage: guard keys and
+ * reservations; the controller does not monitor other clients' ports), and the live migrations in
+ * progress among ovn-multinet's ports. Read from the caches at scrape time.
  */
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { hasTarget } from '../ovn/ids.ts';
 import { switchNamed } from '../ovn/switches.ts';
 import type { ControllerNbClient } from '../ovn/exposed.ts';
 import { definitionOf } from '../k8s/definition.ts';
-import { parseIpamSettings } from '../ipam/pool.ts';
-import { addressUsage, guardedAddresses } from '../ipam/usage.ts';
+import { addressUsage } from '../ipam/usage.ts';
 import type { LabelledUsage } from '../metrics/define.ts';
 import type { NetworkObject } from './objects.ts';
 
@@ -21,9 +20,7 @@ export function networkAddressUsage(networks: readonly NetworkObject[], nb: Cont
     try {
       const { switchName } = definitionOf(network.name, network.spec);
       const row = switchNamed(nb, switchName);
-      if (row === undefined) continue;
-      const { used, reserved } = guardedAddresses(row.external_ids);
-      found.push({ labels: { network: network.name, switch: switchName }, usage: addressUsage(parseIpamSettings(row.other_config, row.external_ids), [...used, ...reserved], reserved) });
+      if (row !== undefined) found.push({ labels: { network: network.name, switch: switchName }, usage: addressUsage(row) });
     } catch {
       // An invalid spec, two switches of the name, settings an ADD would refuse: the Network's
       // status says which (sync.ts); there is no pool to measure.

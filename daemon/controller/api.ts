@@ -2,34 +2,14 @@
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { isObject } from '../cni-spec/json.ts';
 import { MalformedListError } from '../errors.ts';
+import { statusCode } from '../k8s/api-errors.ts';
+
+export { describe, statusCode } from '../k8s/api-errors.ts';
 
 /** A custom-object list as client-node returns it (untyped), checked for its items. */
 export function asList(raw: unknown, what: string): KubernetesListObject<KubernetesObject> {
   if (!isObject(raw) || !Array.isArray(raw['items'])) throw new MalformedListError(`the API server sent a malformed ${what} list`);
   return raw as unknown as KubernetesListObject<KubernetesObject>;
-}
-
-/** The HTTP status of a failed client-node call (ApiException.code), undefined for other errors. */
-export function statusCode(err: unknown): number | undefined {
-  return isObject(err) && typeof err['code'] === 'number' ? err['code'] : undefined;
-}
-
-/** The API server's message for a failed call (the Status body's), else the error's. */
-export function describe(err: unknown): string {
-  if (isObject(err)) {
-    const body = err['body'];
-    const parsed: unknown = typeof body === 'string' ? safeParse(body) : body;
-    if (isObject(parsed) && typeof parsed['message'] === 'string') return parsed['message'];
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** 409 (conflict, already exists) and 404 (gone meanwhile): the cache is behind; try again soon. */

@@ -10,6 +10,7 @@ import type { SwitchIds } from '../ovn/exposed.ts';
 import type { ControllerCaches } from './caches.ts';
 import type { SwitchState } from './plan.ts';
 import type { ControllerMetrics } from '../metrics/controller-registry.ts';
+import type { EventSink } from '../k8s/events.ts';
 
 export interface LeaderLoop {
   readonly name: string;
@@ -45,4 +46,8 @@ export interface LeaderContext {
   deadNodeGraceMs: number;
   /** What the metrics record (NO_CONTROLLER_METRICS when the listener is off). */
   metrics: ControllerMetrics;
+  /** Where the loops' Events go (daemon/k8s/events.ts). */
+  events: EventSink;
+  /** --network-low-threshold: the percentage of a Network's addresses in use that is low. */
+  networkLowThreshold: number;
 }

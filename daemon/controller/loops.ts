@@ -8,6 +8,7 @@
 import type { Logger } from '../lib/log.ts';
 import type { LeaderContext, LeaderLoop } from './context.ts';
 import { NetworkSync } from './sync.ts';
+import { AddressAlerts } from './address-events.ts';
 import { SwitchExposer } from './expose.ts';
 import { ClaimReleaser, nbReservations } from './claims.ts';
 import { DeadNodeReleaser, nbNodeAttachments } from './dead-nodes.ts';
@@ -34,7 +35,7 @@ function policyEnforcer(ctx: LeaderContext): PolicyEnforcer {
     },
     onChange: (listener) => caches.policy.onChange(listener),
   };
-  const reporter = new PolicyReporter(ctx.kubeConfig, ctx.log, (namespace, name) => caches.policy.policy(namespace, name));
+  const reporter = new PolicyReporter(ctx.kubeConfig, ctx.log, (namespace, name) => caches.policy.policy(namespace, name), ctx.events);
   const steps: PolicySteps = {
     parse: parsePolicy,
     isSpecError: (err) => err instanceof PolicySpecError,
@@ -52,6 +53,7 @@ export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
     new ClaimReleaser(ctx, nbReservations(ctx.nbClient)),
     new DeadNodeReleaser(ctx, nbNodeAttachments(ctx.nbClient, ctx.nbFlags, ctx.log), ctx.deadNodeGraceMs),
     policyEnforcer(ctx),
+    new AddressAlerts(ctx),
   ];
 }
 

@@ -13,6 +13,7 @@ import { CONTROLLER_NB_MONITOR, CONTROLLER_NB_SELECTION, switchesWith, switchIds
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { ExposeKeys } from '../ovn/ids.ts';
 import { loadKubeConfig } from '../k8s/pods.ts';
+import { EventRecorder } from '../k8s/events.ts';
 import { ControllerCaches } from './caches.ts';
 import { LeaderElector } from './election.ts';
 import { leaderLoops, LoopRunner } from './loops.ts';
@@ -34,6 +35,8 @@ export interface ControllerOptions {
   retryPeriodMs: number;
   resyncMs: number;
   deadNodeGraceMs: number;
+  /** --network-low-threshold, a percentage. */
+  networkLowThreshold: number;
   logLevel: LevelWithSilent;
   /** The metrics and probes listener (docs/metrics.md); port 0: none. */
   metricsAddress: string;
@@ -53,6 +56,7 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
     retryPeriodMs: num('retryPeriod'),
     resyncMs: num('resyncInterval'),
     deadNodeGraceMs: num('deadNodeGrace'),
+    networkLowThreshold: num('networkLowThreshold'),
     logLevel: logLevelFlag(flags),
     metricsAddress: str('metricsAddress'),
     metricsPort: num('metricsPort'),
@@ -107,7 +111,11 @@ export async function startController(options: ControllerOptions, log: Logger = 
   nb.on('resumed', () => metrics.monitorResumed());
   nb.start();
   caches.start();
-  const runner: LoopRunner = new LoopRunner(leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs, metrics }), log);
+  const events = new EventRecorder({ kubeConfig, log, controller: 'ovn-multinet.io/controller', instance: options.identity });
+  const runner: LoopRunner = new LoopRunner(
+    leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs, metrics, events, networkLowThreshold: options.networkLowThreshold }),
+    log,
+  );
   const elector: LeaderElector = new LeaderElector({
     kubeConfig,
     namespace: options.namespace,
@@ -127,7 +135,7 @@ export async function startController(options: ControllerOptions, log: Logger = 
     await runner.stop();
     listening?.server.closeAllConnections();
     await new Promise<void>((resolve) => (listening === undefined ? resolve() : listening.server.close(() => resolve())));
-    await Promise.all([caches.stop(), nb.close()]);
+    await Promise.all([caches.stop(), nb.close(), events.stop()]);
     log.info('ovn-multinet controller stopped');
   };
   return { elector, log, stop };

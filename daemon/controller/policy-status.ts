@@ -2,17 +2,18 @@
  * What the policy loop says of each MultiNetworkPolicy it enforces: the status condition
  * `Enforced` (True, or False with every problem: IPAM-mode attachments, ports without addresses,
  * a missing or refused NAD, an invalid spec), and a Kubernetes Event when that verdict changes
- * (Normal PolicyEnforced, Warning PolicyNotEnforced): one Event per change, not one per pass.
+ * (Normal PolicyEnforced, Warning PolicyNotEnforced; through the recorder, k8s/events.ts): one
+ * Event per change, not one per pass.
  *
  * Called on every pass with every report: a write happens only when the condition the policy
  * holds differs from the one wanted, and a verdict just written is not written again before the
  * cache shows it. A policy that names only other plugins' networks has no report and is not
  * touched.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { isObject } from '../cni-spec/json.ts';
 import { withSignal } from '../k8s/signal.ts';
+import type { EventSink } from '../k8s/events.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PolicyReport } from '../policy/model.ts';
 import { describe, eachLimited, inFlux } from './api.ts';
@@ -39,15 +40,15 @@ export type PolicyLookup = (namespace: string, name: string) => unknown;
 
 export class PolicyReporter {
   readonly #custom: CustomObjectsApi;
-  readonly #core: CoreV1Api;
+  readonly #events: EventSink;
   readonly #log: Logger;
   readonly #lookup: PolicyLookup;
   /** uid → the verdict last written (generation and condition), until the cache shows it. */
   readonly #written = new Map<string, string>();
 
-  constructor(kubeConfig: KubeConfig, log: Logger, lookup: PolicyLookup) {
+  constructor(kubeConfig: KubeConfig, log: Logger, lookup: PolicyLookup, events: EventSink) {
     this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    this.#events = events;
     this.#log = log.child({ component: 'policy-status' });
     this.#lookup = lookup;
   }
@@ -84,27 +85,16 @@ export class PolicyReporter {
     }
     this.#written.set(report.uid, verdict);
     this.#log.info({ policy: `${report.namespace}/${report.name}`, enforced: report.enforced, problems: report.problems }, 'policy status written');
-    if (before?.status !== desired.status || before.message !== desired.message) await this.#event(report, desired, signal);
+    if (before?.status !== desired.status || before.message !== desired.message) this.#event(report, desired);
   }
 
-  async #event(report: PolicyReport, condition: Desired, signal: AbortSignal): Promise<void> {
-    const now = new Date();
-    const body = {
-      metadata: { name: `${report.name}.${randomBytes(8).toString('hex')}`, namespace: report.namespace },
-      involvedObject: { apiVersion: `${POLICY_GROUP}/${POLICY_VERSION}`, kind: POLICY_KIND, namespace: report.namespace, name: report.name, uid: report.uid },
-      reason: report.enforced ? 'PolicyEnforced' : 'PolicyNotEnforced',
-      message: condition.message.slice(0, 1024),
+  #event(report: PolicyReport, condition: Desired): void {
+    this.#events.record({
+      regarding: { apiVersion: `${POLICY_GROUP}/${POLICY_VERSION}`, kind: POLICY_KIND, namespace: report.namespace, name: report.name, uid: report.uid },
       type: report.enforced ? 'Normal' : 'Warning',
-      source: { component: 'ovn-multinet-controller' },
-      reportingComponent: 'ovn-multinet-controller',
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    try {
-      await this.#core.createNamespacedEvent({ namespace: report.namespace, body }, withSignal(signal));
-    } catch (err) {
-      if (!signal.aborted) this.#log.warn({ policy: `${report.namespace}/${report.name}`, err: describe(err) }, 'policy Event not written');
-    }
+      reason: report.enforced ? 'PolicyEnforced' : 'PolicyNotEnforced',
+      action: 'Enforce',
+      note: condition.message,
+    });
   }
 }

@@ -125,11 +125,49 @@ export function neverHandedOut(settings: IpamSettings, address: string): string 
   return refusedIn(family, settings.subnets.find((s) => subnetContains(s, address)), settings.excluded, ipToBigInt(address));
 }
 
+/**
+ * The allocator's pool of `subnet`: from after the first host address (left for a gateway) to the
+ * last; refusedIn's addresses in it are skipped.
+ */
+function poolBounds(subnet: Subnet): { first: bigint; last: bigint } {
+  return { first: conventionalGateway(subnet) + 1n, last: subnet.last };
+}
+
+/** Whether the allocator may hand out `address` from `subnet` (false for another family's address or a MAC). */
+export function inPool(subnet: Subnet, excludedRanges: readonly ExcludedRange[], address: string): boolean {
+  const { first, last } = poolBounds(subnet);
+  if (familyOf(address) !== subnet.family) return false;
+  const value = ipToBigInt(address);
+  return value >= first && value <= last && refusedIn(subnet.family, subnet, excludedRanges, value) === undefined;
+}
+
+/** How many addresses the allocator can hand out from `subnet` in all: its pool less what refusedIn refuses. */
+export function poolCapacity(subnet: Subnet, excludedRanges: readonly ExcludedRange[]): bigint {
+  const { first, last } = poolBounds(subnet);
+  if (first > last) return 0n;
+  // refusedIn's rules as ranges: the subnet's own addresses, then the excluded ranges.
+  const refused: Array<{ from: bigint; to: bigint }> = excludedRanges.filter((r) => r.family === subnet.family).map((r) => ({ from: r.from, to: r.to }));
+  if (subnet.prefixLength < (subnet.family === 4 ? 31 : 127)) {
+    refused.push({ from: subnet.network, to: subnet.network });
+    if (subnet.family === 4) refused.push({ from: subnet.last, to: subnet.last });
+  }
+  let count = last - first + 1n;
+  let covered = first - 1n;
+  for (const r of refused.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))) {
+    const from = r.from > covered + 1n ? r.from : covered + 1n;
+    const to = r.to < last ? r.to : last;
+    if (to >= from) {
+      count -= to - from + 1n;
+      covered = to;
+    }
+  }
+  return count;
+}
+
 /** The lowest (or a random) free address of `subnet`, or undefined when the pool is full. */
 export function allocateAddress(subnet: Subnet, excludedRanges: readonly ExcludedRange[], options: AllocateOptions): string | undefined {
   // The network and broadcast addresses are refusedIn's; the first host address is left for a gateway.
-  const first = conventionalGateway(subnet) + 1n;
-  const last = subnet.last;
+  const { first, last } = poolBounds(subnet);
   if (first > last) return undefined;
   const size = last - first + 1n;
   const after = options.startAfter === undefined || familyOf(options.startAfter) !== subnet.family ? undefined : ipToBigInt(options.startAfter);

@@ -1,101 +1,73 @@
 /**
- * How full a logical switch's address pools are, per family: what may be handed out (capacity),
- * what is taken, and what IPAMClaims hold. Pure: the callers give the switch's settings and the
- * addresses they know to be used (the daemon every user on a switch it serves, the controller the
- * guard keys of the switch row). Read by the metrics and the operators' commands.
+ * How full a logical switch is, per subnet (pure): the allocator's capacity (pool.ts: its pool
+ * less the addresses never handed out) and the addresses of that pool that are taken and that
+ * IPAMClaims hold. The first host address is outside the pool (left for a gateway; a static
+ * request may take it) and is not counted, nor is anything outside the subnets.
+ *
+ * Two readers: a switch row alone tells what ovn-multinet's ports and IPAMClaims hold, by its
+ * guard keys (guards.ts), without its ports (addressUsage: the controller); a daemon that sees
+ * every port of a switch also counts the addresses other NB clients' ports and routers use
+ * (usageOf with in-use.ts ipsUsedOn).
  */
+import type { LogicalSwitch as SwitchRow } from '../ovsdb/models/nb.ts';
 import { IpamKeys } from '../ovn/ids.ts';
-import { familyOf, ipToBigInt, type Family, type Subnet } from '../lib/ip.ts';
-import { neverHandedOut, subnetOf, type ExcludedRange, type IpamSettings } from './pool.ts';
-import { reservationsOf } from './reservations.ts';
+import { familyOf, ipToBigInt, type Family } from '../lib/ip.ts';
+import { inPool, parseIpamSettings, poolCapacity, type IpamSettings } from './pool.ts';
+import { parseHolder } from './guards.ts';
 
-export interface FamilyUsage {
+export interface AddressUsage {
   family: Family;
-  /** The subnet, canonical CIDR. */
+  /** The subnet, as a CIDR. */
   subnet: string;
-  /** Addresses that may be handed out: the subnet less its own addresses and the excluded ones. */
-  capacity: number;
-  /** Addresses of the capacity that are taken (reserved ones included). */
-  inUse: number;
-  /** Addresses of the capacity that IPAMClaims hold. */
-  reserved: number;
-}
-
-/** Merges overlapping or adjacent ranges of one family, clipped to `subnet`. */
-function clippedRanges(subnet: Subnet, excluded: readonly ExcludedRange[]): Array<{ from: bigint; to: bigint }> {
-  const clipped = excluded
-    .filter((r) => r.family === subnet.family && r.to >= subnet.network && r.from <= subnet.last)
-    .map((r) => ({ from: r.from < subnet.network ? subnet.network : r.from, to: r.to > subnet.last ? subnet.last : r.to }))
-    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
-  const merged: Array<{ from: bigint; to: bigint }> = [];
-  for (const r of clipped) {
-    const last = merged.at(-1);
-    if (last !== undefined && r.from <= last.to + 1n) {
-      if (r.to > last.to) last.to = r.to;
-    } else merged.push({ ...r });
-  }
-  return merged;
-}
-
-/**
- * How many addresses of `subnet` may ever be handed out (pool.ts neverHandedOut): all of them
- * less the IPv4 network and broadcast addresses (not in /31 and /32), the IPv6 subnet-router
- * anycast address (not in /127 and /128), and the excluded ranges.
- */
-export function capacityOf(subnet: Subnet, excluded: readonly ExcludedRange[]): bigint {
-  const ranges = clippedRanges(subnet, excluded);
-  const inRanges = (value: bigint): boolean => ranges.some((r) => value >= r.from && value <= r.to);
-  let size = subnet.last - subnet.network + 1n;
-  for (const r of ranges) size -= r.to - r.from + 1n;
-  const own = subnet.prefixLength < (subnet.family === 4 ? 31 : 127) ? (subnet.family === 4 ? [subnet.network, subnet.last] : [subnet.network]) : [];
-  for (const value of own) if (!inRanges(value)) size -= 1n;
-  return size;
+  /** Addresses the allocator can hand out in all. */
+  capacity: bigint;
+  /** Of those, taken. */
+  used: bigint;
+  /** Of the used, held by an IPAMClaim (its reservation, or its pod's port). */
+  reserved: bigint;
 }
 
 /**
  * The usage of each subnet of `settings`. `used`: every IP known to be taken on the switch (any
- * order, repeats allowed); `reserved`: those IPAMClaims hold. An address outside the subnets, or
- * one that is never handed out (a router on an excluded gateway), is not counted.
+ * order, repeats and other spellings allowed); `reserved`: those IPAMClaims hold.
  */
-export function addressUsage(settings: IpamSettings, used: Iterable<string>, reserved: Iterable<string>): FamilyUsage[] {
-  const count = (addresses: Iterable<string>): Map<string, number> => {
+export function usageOf(settings: IpamSettings, used: Iterable<string>, reserved: Iterable<string>): AddressUsage[] {
+  const count = (addresses: Iterable<string>): bigint[] => {
     const seen = new Set<string>();
-    const perSubnet = new Map<string, number>();
+    const perSubnet = settings.subnets.map(() => 0n);
     for (const address of addresses) {
       const family = familyOf(address);
       if (family === undefined) continue;
-      // One text per address (IPv6 has many spellings).
       const key = `${family}/${ipToBigInt(address)}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const subnet = subnetOf(settings, address);
-      if (subnet === undefined || neverHandedOut(settings, address) !== undefined) continue;
-      perSubnet.set(subnet.cidr, (perSubnet.get(subnet.cidr) ?? 0) + 1);
+      const i = settings.subnets.findIndex((subnet) => inPool(subnet, settings.excluded, address));
+      if (i >= 0) perSubnet[i] = (perSubnet[i] ?? 0n) + 1n;
     }
     return perSubnet;
   };
   const inUse = count(used);
   const held = count(reserved);
-  return settings.subnets.map((subnet) => ({
-    family: subnet.family,
-    subnet: subnet.cidr,
-    capacity: Number(capacityOf(subnet, settings.excluded)),
-    inUse: inUse.get(subnet.cidr) ?? 0,
-    reserved: held.get(subnet.cidr) ?? 0,
-  }));
+  return settings.subnets.map((subnet, i) => ({ family: subnet.family, subnet: subnet.cidr, capacity: poolCapacity(subnet, settings.excluded), used: inUse[i] ?? 0n, reserved: held[i] ?? 0n }));
 }
 
-/**
- * What a switch row alone tells of its addresses: the IPs its guard keys hold (guards.ts: every
- * address a port of ovn-multinet or an IPAMClaim holds) and the IPs of its claims' reservations.
- * Addresses other NB clients' ports use without a guard are not in it.
- */
+/** The IPs a switch's guard keys hold (MAC keys left out), and those whose holder is an IPAMClaim. */
 export function guardedAddresses(externalIds: ReadonlyMap<string, string>): { used: string[]; reserved: string[] } {
   const used: string[] = [];
-  for (const key of externalIds.keys()) {
+  const reserved: string[] = [];
+  for (const [key, value] of externalIds) {
     if (!key.startsWith(IpamKeys.address)) continue;
     const address = key.slice(IpamKeys.address.length);
-    if (familyOf(address) !== undefined) used.push(address);
+    if (familyOf(address) === undefined) continue;
+    used.push(address);
+    const holder = parseHolder(value);
+    if (holder !== undefined && 'claim' in holder) reserved.push(address);
   }
-  return { used, reserved: reservationsOf(externalIds).flatMap((r) => r.ips) };
+  return { used, reserved };
+}
+
+/** Capacity and use of each subnet of the switch, from its row alone (none: no subnet). Throws IpamConfigError for unreadable settings. */
+export function addressUsage(sw: Pick<SwitchRow, 'other_config' | 'external_ids'>): AddressUsage[] {
+  const { used, reserved } = guardedAddresses(sw.external_ids);
+  return usageOf(parseIpamSettings(sw.other_config, sw.external_ids), used, reserved);
 }

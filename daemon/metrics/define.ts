@@ -5,7 +5,7 @@
  * registry of the process's own (never prom-client's global one).
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import type { FamilyUsage } from '../ipam/usage.ts';
+import type { AddressUsage } from '../ipam/usage.ts';
 
 export const METRICS_PREFIX = 'ovn_multinet_';
 
@@ -102,7 +102,7 @@ export function databaseConnectedGauge(registry: Registry, databases: Readonly<R
 /** The usage of one switch's address families, with the labels that name it. */
 export interface LabelledUsage {
   labels: Readonly<Record<string, string>>;
-  usage: readonly FamilyUsage[];
+  usage: readonly AddressUsage[];
 }
 
 /** The three address gauges (capacity, in use, reserved), read from `usages` at each scrape. */
@@ -119,10 +119,11 @@ export function addressGauges(registry: Registry, defs: { capacity: MetricDefini
     }
     return reading;
   };
-  const each = (pick: (u: FamilyUsage) => number) => (g: Gauge): void => {
-    for (const { labels, usage } of read()) for (const u of usage) g.set({ ...labels, family: `ipv${u.family}` }, pick(u));
+  // Sample values are floats: an IPv6 /64's capacity is rounded, a count of addresses in use is exact.
+  const each = (pick: (u: AddressUsage) => bigint) => (g: Gauge): void => {
+    for (const { labels, usage } of read()) for (const u of usage) g.set({ ...labels, family: `ipv${u.family}` }, Number(pick(u)));
   };
   gauge(registry, defs.capacity, each((u) => u.capacity));
-  gauge(registry, defs.inUse, each((u) => u.inUse));
+  gauge(registry, defs.inUse, each((u) => u.used));
   gauge(registry, defs.reserved, each((u) => u.reserved));
 }

@@ -10,7 +10,7 @@ import type { NbScope } from '../ovn/scope.ts';
 import { switchByUuid } from '../ovn/switches.ts';
 import { parseIpamSettings } from '../ipam/pool.ts';
 import { ipsUsedOn } from '../ipam/in-use.ts';
-import { addressUsage, guardedAddresses } from '../ipam/usage.ts';
+import { guardedAddresses, usageOf } from '../ipam/usage.ts';
 import { IpamConfigError } from '../errors.ts';
 import type { LabelledUsage } from './define.ts';
 
@@ -28,7 +28,7 @@ export function servedSwitchUsage(nb: NbClient, scope: NbScope): LabelledUsage[]
       if (err instanceof IpamConfigError) continue;
       throw err;
     }
-    found.push({ labels: { switch: sw.name }, usage: addressUsage(settings, ipsUsedOn(nb, sw), guardedAddresses(sw.externalIds).reserved) });
+    found.push({ labels: { switch: sw.name }, usage: usageOf(settings, ipsUsedOn(nb, sw), guardedAddresses(sw.externalIds).reserved) });
   }
   return found;
 }

@@ -24,6 +24,7 @@ import type { Semaphore } from '../lib/semaphore.ts';
 import { withDeadline } from '../lib/deadline.ts';
 import type { Reconciler } from '../attachments/reconcile.ts';
 import type { DaemonMetrics } from '../metrics/hooks.ts';
+import type { AddFailure } from '../k8s/pod-events.ts';
 
 export interface HandlerOptions {
   /** Deadline of one request (the kubelet's CRI timeout is 2 minutes). */
@@ -79,6 +80,8 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     // Decoded once, its version negotiated once: every answer below is printed in that version.
     const config = readRequestConfig(request.config);
     const version = answerVersion(config);
+    // An ADD's pod, network and interface, once known: its failure is an Event on the pod.
+    let adding: Omit<AddFailure, 'code' | 'msg'> | undefined;
     try {
       const env = parseEnv((name) => request.env[name as keyof typeof request.env]);
       if (env.command === 'VERSION') return versionOutput(config.raw);
@@ -91,6 +94,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
         case 'DEL': {
           log = ctx.log.child({ containerId: env.containerId, ifname: env.ifName, network: conf.name, command: env.command });
           log.debug('request received');
+          if (env.command === 'ADD') adding = { args: env.args, network: conf.name, ifName: env.ifName };
           const key = attachmentKey(env);
           // IPAM mode (another plugin's `ipam`): addresses only, its own ADD and CHECK; DEL
           // removes the NB record alone.
@@ -136,6 +140,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
     } catch (err) {
       const cniErr = toCniError(err, what, signal);
       log.warn({ code: cniErr.code, msg: cniErr.message, details: cniErr.details, err: isAnswer(err) ? undefined : err }, 'request failed');
+      if (adding !== undefined) ctx.events?.addFailed({ ...adding, code: cniErr.code, msg: cniErr.message });
       return errorOutput(cniErr, version);
     }
   }

@@ -115,7 +115,7 @@ t.test('metrics and probes', { skip }, async (t) => {
     t.ok(sum > 0 && sum < adds, `${phase}: ${sum.toFixed(4)} s, within the ADDs' ${adds.toFixed(4)} s`);
   }
   t.equal(sample(text, 'ovn_multinet_nb_transaction_retries_total', { reason: 'address_taken' }), 0, 'no address taken meanwhile');
-  t.equal(sample(text, 'ovn_multinet_switch_address_capacity', { switch: 'red', family: 'ipv4' }), 254, 'red: a /24 less network and broadcast');
+  t.equal(sample(text, 'ovn_multinet_switch_address_capacity', { switch: 'red', family: 'ipv4' }), 253, 'red: a /24 less network, broadcast and the first address (left for a gateway)');
   t.equal(sample(text, 'ovn_multinet_switch_addresses_in_use', { switch: 'red', family: 'ipv4' }), 1, 'red: b\'s address (a\'s freed by its DEL)');
   t.equal(sample(text, 'ovn_multinet_switch_addresses_reserved', { switch: 'red', family: 'ipv4' }), 0, 'red: no IPAMClaim');
   t.ok((sample(text, 'ovn_multinet_reconciler_pass_duration_seconds_count') ?? 0) >= 1, 'the reconciler has run');
@@ -176,7 +176,7 @@ t.test('the controller: its probes, whether it leads, and the addresses of each 
     return sample(now, 'ovn_multinet_controller_leader') === 1 && now.includes('network="tenant-blue"') ? now : undefined;
   }, 10_000);
   const labels = { network: 'tenant-blue', switch: 'blue', family: 'ipv4' };
-  t.equal(sample(text, 'ovn_multinet_network_address_capacity', labels), 5, 'a /29 less network, broadcast and the excluded .6');
+  t.equal(sample(text, 'ovn_multinet_network_address_capacity', labels), 4, 'a /29 less network, broadcast, the first address and the excluded .6');
   t.equal(sample(text, 'ovn_multinet_network_addresses_in_use', labels), 1, 'the one attachment');
   t.equal(sample(text, 'ovn_multinet_network_addresses_reserved', labels), 0);
   t.equal(sample(text, 'ovn_multinet_database_connected', { database: 'nb', remote: node.sandbox.env.NB_DB }), 1, 'NB connected');

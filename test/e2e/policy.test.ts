@@ -474,7 +474,7 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     t.equal((await api.get('multi-networkpolicies', 'prod', 'theirs'))?.['status'], undefined, "a policy for another plugin's network only: no status written");
 
     const events = await until('an Event for each verdict', async () => {
-      const all = (await api.list('events')).map((e) => ({ name: (e['involvedObject'] as { name?: string } | undefined)?.name, type: e['type'], reason: e['reason'], message: String(e['message']) }));
+      const all = (await api.list('events')).map((e) => ({ name: (e['regarding'] as { name?: string } | undefined)?.name, type: e['type'], reason: e['reason'], message: String(e['note']) }));
       const of = (name: string) => all.filter((e) => e.name === name);
       return of('partial').length > 0 && of('ipam').length > 0 && of('invalid').length > 0 && of('fine').length > 0 ? of : undefined;
     }, 10_000);

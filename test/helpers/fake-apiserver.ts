@@ -5,6 +5,8 @@
  * AlreadyExists, generateName), update (409 Conflict on a stale resourceVersion), patch
  * (merge, strategic-merge as merge, and JSON patch), delete, and the status subresource (the main
  * resource ignores status changes, /status changes nothing else). Errors are Status objects.
+ * events.k8s.io/v1 Events are validated as the real server does (validateEvent), and created only
+ * in a namespace that exists and is not being deleted.
  * Plain http on 127.0.0.1, random port, no auth; the real client library talks to it through a
  * kubeconfig file written next to it.
  *
@@ -47,7 +49,8 @@ export const RESOURCES = {
   ipamclaims: { group: 'k8s.cni.cncf.io', version: 'v1alpha1', plural: 'ipamclaims', kind: 'IPAMClaim', namespaced: true, statusSubresource: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false },
   'multi-networkpolicies': { group: 'k8s.cni.cncf.io', version: 'v1beta1', plural: 'multi-networkpolicies', kind: 'MultiNetworkPolicy', namespaced: true, statusSubresource: true },
-  events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, statusSubresource: false },
+  // What ovn-multinet writes (daemon/k8s/events.ts); core v1 Events are not served.
+  events: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, statusSubresource: false },
 } as const satisfies Record<string, ResourceDef>;
 export type ResourceName = keyof typeof RESOURCES;
 
@@ -176,6 +179,44 @@ function jsonPatch(target: unknown, ops: unknown): unknown {
 
 /** The parts of an object that make its generation: all but metadata and status. */
 const specOf = (o: KubeObject): string => JSON.stringify({ ...o, metadata: undefined, status: undefined, apiVersion: undefined, kind: undefined });
+
+/** RFC 3339 with 6 fraction digits: what metav1.MicroTime parses (3 digits are refused). */
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+/** A qualified name (reportingController): an optional DNS subdomain prefix and a name of 63 at most. */
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** Fields an Event update may not change (ValidateEventUpdate). */
+const EVENT_IMMUTABLE = ['regarding', 'related', 'reason', 'note', 'type', 'eventTime', 'action', 'reportingController', 'reportingInstance'];
+
+/**
+ * The API server's validation of an events.k8s.io/v1 Event (pkg/apis/core/validation/events.go
+ * for that version), on create and, with `old`, on update: 422 Invalid naming the field.
+ */
+function validateEvent(event: KubeObject, old: KubeObject | undefined): void {
+  const invalid = (field: string, why: string): never => {
+    throw new ApiError(422, 'Invalid', `Event.events.k8s.io "${event.metadata.name}" is invalid: ${field}: ${why}`);
+  };
+  const text = (field: string): string => (typeof event[field] === 'string' ? event[field] : '');
+  if (old !== undefined) {
+    for (const field of EVENT_IMMUTABLE) if (JSON.stringify(event[field]) !== JSON.stringify(old[field])) invalid(field, 'field is immutable');
+  }
+  if (!MICRO_TIME.test(text('eventTime'))) invalid('eventTime', 'Required value (a MicroTime: RFC 3339 with microseconds)');
+  if (!QUALIFIED_NAME.test(text('reportingController')) || text('reportingController').length > 128) invalid('reportingController', 'must be a qualified name of 128 characters at most');
+  for (const field of ['reportingInstance', 'action', 'reason']) {
+    if (text(field) === '') invalid(field, 'Required value');
+    if (text(field).length > 128) invalid(field, 'must have at most 128 characters');
+  }
+  if (text('type') !== 'Normal' && text('type') !== 'Warning') invalid('type', 'Unsupported value: must be Normal or Warning');
+  if (Buffer.byteLength(text('note')) > 1024) invalid('note', 'Too long: must have at most 1024 bytes');
+  const regarding = isObject(event['regarding']) ? event['regarding'] : {};
+  if (typeof regarding['name'] !== 'string' || regarding['name'] === '') invalid('regarding.name', 'Required value');
+  const namespace = typeof regarding['namespace'] === 'string' ? regarding['namespace'] : '';
+  if (namespace === '' ? event.metadata.namespace !== 'default' : namespace !== event.metadata.namespace) invalid('regarding.namespace', 'does not match event.namespace');
+  const series = event['series'];
+  if (series !== undefined && series !== null) {
+    if (!isObject(series) || typeof series['count'] !== 'number' || series['count'] < 2) invalid('series.count', 'should be at least 2');
+    if (!isObject(series) || typeof series['lastObservedTime'] !== 'string' || !MICRO_TIME.test(series['lastObservedTime'])) invalid('series.lastObservedTime', 'Required value');
+  }
+}
 
 interface Target {
   resource: ResourceName;
@@ -386,6 +427,18 @@ export class FakeApiServer {
     return found;
   }
 
+  /**
+   * The NamespaceLifecycle admission plugin, for Events only (the other resources' tests create
+   * objects in namespaces they never made): no create in a namespace that does not exist (404;
+   * `default` always does) or is being deleted (403).
+   */
+  #admitIntoNamespace(namespace: string): void {
+    if (namespace === 'default') return;
+    const ns = this.#objects('namespaces').get(namespace);
+    if (ns === undefined) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`);
+    if (ns.metadata['deletionTimestamp'] !== undefined) throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+
   /** Writes `next` over the stored object like the API server: only status through /status, never status otherwise. */
   #write(target: Target & { name: string }, current: KubeObject, next: KubeObject): KubeObject {
     const def = RESOURCES[target.resource];
@@ -401,6 +454,7 @@ export class FakeApiServer {
     // Only metadata the client may change is taken from it.
     merged.metadata = { ...(target.status ? current.metadata : merged.metadata), uid: current.metadata.uid, namespace: current.metadata.namespace, name: current.metadata.name, resourceVersion: '' };
     if (merged.metadata.creationTimestamp === undefined) merged.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    if (target.resource === 'events') validateEvent(merged, current);
     return this.apply(target.resource, merged);
   }
 
@@ -434,6 +488,10 @@ export class FakeApiServer {
           throw new ApiError(409, 'AlreadyExists', `${target.resource} "${object.metadata.name}" already exists`);
         }
         if (def.statusSubresource) delete object['status'];
+        if (target.resource === 'events') {
+          this.#admitIntoNamespace(target.namespace ?? '');
+          validateEvent(object, undefined);
+        }
         // The server assigns these.
         const meta = { ...object.metadata };
         delete meta.uid;

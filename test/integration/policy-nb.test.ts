@@ -272,7 +272,7 @@ t.test('the leader loop: plans from the NB, writes, follows port changes, report
   const log = pino({ level: 'silent' });
   const caches = new ControllerCaches(kubeConfig, log, 100);
   const view: NbView = { ready: true, switchState: () => 'missing', marked: () => [], onChange: () => () => undefined };
-  const ctx: LeaderContext = { kubeConfig, caches, nb: view, nbClient: controller, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000, metrics: NO_CONTROLLER_METRICS };
+  const ctx: LeaderContext = { kubeConfig, caches, nb: view, nbClient: controller, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000, events: { record: () => undefined }, networkLowThreshold: 90, metrics: NO_CONTROLLER_METRICS };
   // Stand-ins for the caches, parse.ts and plan.ts: one port group per valid policy, of every attachment on its switch.
   const raw: unknown[] = [{ metadata: { namespace: 'ns', name: 'good', uid: 'u1', generation: 1 } }, { metadata: { namespace: 'ns', name: 'bad', uid: 'u2', generation: 3 } }];
   const sources: PolicySources = { synced: true, policies: () => raw, pods: () => [], namespaces: () => [], nadTarget: () => ({ kind: 'switch', switchName: 'blue' }), onChange: () => () => undefined };

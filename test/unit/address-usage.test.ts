@@ -1,41 +1,24 @@
-// How full a switch's pools are (daemon/ipam/usage.ts): capacity less what is never handed out,
-// in use and reserved counted once each, inside the capacity only; what a switch row's guard keys tell.
+// How full a switch's pools are as the daemon counts them (daemon/ipam/usage.ts usageOf): the
+// allocator's pool per subnet, in use and reserved counted once each and inside the pool only;
+// what a switch row's guard keys tell. The switch-row reading (addressUsage) and the capacity's
+// edge cases are in address-levels.test.ts.
 import t from 'tap';
-import { addressUsage, capacityOf, guardedAddresses } from '../../daemon/ipam/usage.ts';
+import { guardedAddresses, usageOf } from '../../daemon/ipam/usage.ts';
 import { parseIpamSettings } from '../../daemon/ipam/pool.ts';
-import { parseSubnet, type Subnet } from '../../daemon/lib/ip.ts';
 import { IpamKeys } from '../../daemon/ovn/ids.ts';
 
-const subnet = (cidr: string): Subnet => {
-  const s = parseSubnet(cidr);
-  if (s === undefined) throw new Error(cidr);
-  return s;
-};
-
-t.test('capacity: the subnet less its own addresses and the excluded ranges, each counted once', async (t) => {
-  t.equal(capacityOf(subnet('10.0.0.0/24'), []), 254n, 'IPv4: network and broadcast out');
-  t.equal(capacityOf(subnet('10.0.0.0/31'), []), 2n, '/31: both usable');
-  t.equal(capacityOf(subnet('10.0.0.7/32'), []), 1n, '/32: one');
-  t.equal(capacityOf(subnet('fd00::/120'), []), 255n, 'IPv6: the subnet-router anycast address out');
-  t.equal(capacityOf(subnet('fd00::/64'), []), (1n << 64n) - 1n, 'a /64');
-  const settings = parseIpamSettings(new Map([['subnet', '10.0.0.0/24'], ['exclude_ips', '10.0.0.1 10.0.0.5..10.0.0.9 10.0.0.8..10.0.0.12 10.0.0.255']]));
-  // 254 less .1, .5-.12 (8 addresses, two ranges overlapping); .255 is the broadcast, already out.
-  t.equal(capacityOf(subnet('10.0.0.0/24'), settings.excluded), 245n, 'overlapping ranges merged, the broadcast not taken twice');
-  const outside = parseIpamSettings(new Map([['subnet', '10.0.0.0/29'], ['exclude_ips', '10.0.0.4..10.0.1.200']]));
-  t.equal(capacityOf(subnet('10.0.0.0/29'), outside.excluded), 3n, 'a range reaching past the subnet is clipped (.1-.3 left)');
-});
-
-t.test('usage: in use and reserved counted once, inside the capacity and per family', async (t) => {
+t.test('usageOf: in use and reserved counted once, inside the pool and per family', async (t) => {
   const settings = parseIpamSettings(
     new Map([['subnet', '10.0.0.0/29'], ['exclude_ips', '10.0.0.6']]),
     new Map([[IpamKeys.subnets, 'fd00::/125']]),
   );
-  const used = ['10.0.0.2', '10.0.0.2', '10.0.0.3', '10.0.0.6', '10.0.0.0', '192.168.0.1', 'fd00::1', 'fd00:0::1', 'not-an-ip'];
-  t.same(addressUsage(settings, used, ['10.0.0.3']), [
-    { family: 4, subnet: '10.0.0.0/29', capacity: 5, inUse: 2, reserved: 1 },
-    { family: 6, subnet: 'fd00::/125', capacity: 7, inUse: 1, reserved: 0 },
-  ], 'repeats and other spellings once; excluded, the network address and other subnets not at all');
-  t.same(addressUsage(parseIpamSettings(new Map()), used, []), [], 'a switch without subnets has no pools');
+  // .1 (the conventional gateway, a router's) is outside the pool; .6 is excluded; .0 the network address.
+  const used = ['10.0.0.1', '10.0.0.2', '10.0.0.2', '10.0.0.3', '10.0.0.6', '10.0.0.0', '192.168.0.1', 'fd00::2', 'fd00:0::2', 'not-an-ip'];
+  t.same(usageOf(settings, used, ['10.0.0.3']), [
+    { family: 4, subnet: '10.0.0.0/29', capacity: 4n, used: 2n, reserved: 1n },
+    { family: 6, subnet: 'fd00::/125', capacity: 6n, used: 1n, reserved: 0n },
+  ], 'repeats and other spellings once; the gateway, excluded, network and other subnets\' addresses not at all');
+  t.same(usageOf(parseIpamSettings(new Map()), used, []), [], 'a switch without subnets has no pools');
 });
 
 t.test('a switch row alone: its guard keys and reservations', async (t) => {

@@ -72,7 +72,7 @@ t.test('dead-node-release', async (t) => {
   const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
   const graceMs = 600;
   // A long resync: the release must come from the end of the grace period, not from a resync.
-  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: graceMs, metrics: NO_CONTROLLER_METRICS };
+  const ctx: LeaderContext = { kubeConfig, caches: new ControllerCaches(kubeConfig, log), nb, nbClient, log, resyncMs: 60_000, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: graceMs, events: { record: () => undefined }, networkLowThreshold: 90, metrics: NO_CONTROLLER_METRICS };
   const loop = new DeadNodeReleaser(ctx, store, graceMs);
 
   apply('node-a');

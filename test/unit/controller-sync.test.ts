@@ -54,7 +54,7 @@ async function setup(t: Test, loops: (ctx: LeaderContext) => Array<NetworkSync |
   const nb = new FakeNb();
   // Never started: the loops under test only read `nb`.
   const nbClient = modelClient(nbModel, CONTROLLER_NB_MONITOR, { remotes: ['unix:/nonexistent'] });
-  const ctx: LeaderContext = { kubeConfig, caches, nb, nbClient, log, resyncMs: 150, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000, metrics: NO_CONTROLLER_METRICS };
+  const ctx: LeaderContext = { kubeConfig, caches, nb, nbClient, log, resyncMs: 150, nbFlags: { nbDb: ['unix:/nonexistent'], nbTls: undefined, dbInactivityProbeMs: 4500 }, deadNodeGraceMs: 300_000, events: { record: () => undefined }, networkLowThreshold: 90, metrics: NO_CONTROLLER_METRICS };
   const runner = new LoopRunner(loops(ctx), log);
   t.teardown(async () => {
     await runner.stop();

@@ -1,11 +1,12 @@
 // What the policy loop reads and writes in the API, through the real client library against the
 // fake API server: the policy caches (pods narrowed; only a change of labels, named ports or
 // existence wakes the loop) and the reporter (the Enforced condition written when it changes,
-// one Event per change of verdict, nothing for an unchanged pass or a policy recreated meanwhile).
+// one Event per change of verdict (events.k8s.io/v1, through the recorder), nothing for an unchanged pass or a policy recreated meanwhile).
 import t from 'tap';
 import { pino } from 'pino';
 import { PolicyCaches } from '../../daemon/controller/policy-caches.ts';
 import { PolicyReporter } from '../../daemon/controller/policy-status.ts';
+import { EventRecorder } from '../../daemon/k8s/events.ts';
 import type { PolicyReport } from '../../daemon/policy/model.ts';
 import { startInProcessApi, type KubeObject } from '../helpers/fake-apiserver.ts';
 import { until } from '../helpers/until.ts';
@@ -25,6 +26,7 @@ const pod = (labels: Record<string, string>, phase = 'Running'): KubeObject => (
 
 t.test('the policy caches and the reporter', async (t) => {
   const { server, kubeConfig } = await startInProcessApi(t);
+  server.upsertNamespace({ name: 'ns1' });
   server.apply('multi-networkpolicies', policyObject());
   server.apply('pods', pod({ app: 'web' }));
   const caches = new PolicyCaches(kubeConfig, log, 100);
@@ -46,7 +48,9 @@ t.test('the policy caches and the reporter', async (t) => {
   await until('the pod gone', async () => (caches.pods().length === 0 ? true : undefined));
   t.equal(wakes, settled + 2, 'a deleted pod wakes');
 
-  const reporter = new PolicyReporter(kubeConfig, log, (namespace, name) => caches.policy(namespace, name));
+  const events = new EventRecorder({ kubeConfig, log, controller: 'ovn-multinet.io/controller', instance: 'test' });
+  t.teardown(() => events.stop());
+  const reporter = new PolicyReporter(kubeConfig, log, (namespace, name) => caches.policy(namespace, name), events);
   const report = (enforced: boolean, uid = 'u1'): PolicyReport => ({ namespace: 'ns1', name: 'p', uid, generation: 1, enforced, problems: enforced ? [] : ['network ns1/blue: no such NetworkAttachmentDefinition'] });
   const statusWrites = (): number => server.requests.filter((r) => r.startsWith('PUT ') && r.endsWith('/multi-networkpolicies/p/status')).length;
   const conditions = (): unknown => server.get('multi-networkpolicies', 'ns1', 'p')?.['status'];
@@ -54,7 +58,8 @@ t.test('the policy caches and the reporter', async (t) => {
 
   await reporter.report([report(false)], signal);
   t.match(conditions(), { conditions: [{ type: 'Enforced', status: 'False', reason: 'NotEnforced', message: 'network ns1/blue: no such NetworkAttachmentDefinition', observedGeneration: 1 }] });
-  t.match(server.list('events'), [{ reason: 'PolicyNotEnforced', type: 'Warning', involvedObject: { kind: 'MultiNetworkPolicy', namespace: 'ns1', name: 'p', uid: 'u1' } }], 'one Event');
+  await until('the Event', async () => (server.list('events').length > 0 ? true : undefined));
+  t.match(server.list('events'), [{ reason: 'PolicyNotEnforced', type: 'Warning', action: 'Enforce', reportingController: 'ovn-multinet.io/controller', regarding: { kind: 'MultiNetworkPolicy', namespace: 'ns1', name: 'p', uid: 'u1' }, note: 'network ns1/blue: no such NetworkAttachmentDefinition' }], 'one Event');
   await reporter.report([report(false)], signal);
   await until('the cache shows the status', async () => ((caches.policy('ns1', 'p') as { status?: unknown }).status === undefined ? undefined : true));
   await reporter.report([report(false)], signal);
@@ -63,6 +68,7 @@ t.test('the policy caches and the reporter', async (t) => {
 
   await reporter.report([report(true)], signal);
   t.match(conditions(), { conditions: [{ type: 'Enforced', status: 'True', reason: 'Enforced' }] });
+  await until('the second Event', async () => (server.list('events').length > 1 ? true : undefined));
   t.same(server.list('events').map((e) => e['reason']).sort(), ['PolicyEnforced', 'PolicyNotEnforced'], 'a changed verdict: one more Event');
 
   await reporter.report([report(false, 'another-uid')], signal);
