@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, startNode, CNI_BINARY, DAEMON_BINARY } from '../test/helpers/node.ts';
 import { addBreakdown, delBreakdown, stepBreakdown, OVN_BINDING_SEGMENT, type Segment, type Sources } from './breakdown.ts';
 import { kernelFloor, nbFloor } from './floors.ts';
+import { metricsCost, DAEMON_ARGS } from './metrics-cost.ts';
 import { MISSING_SWITCHES, selectionBench } from './selection.ts';
 import { bridgePlugin, bridgePluginSkipReason, bridgeVersion, BRIDGE_NAME, BRIDGE_SUBNET } from './bridge-plugin.ts';
 import { runBench, type Cleanup } from './cleanup.ts';
@@ -172,8 +173,9 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const daemonAtStart = statSync(DAEMON_BINARY);
   const rssCount = rssProbeCount(cfg);
   progress(`starting the sandbox node and daemon (runs=${cfg.runs}, burst=${cfg.burst}, warmup=${cfg.warmup})`);
-  // The daemon's default log level, as it runs in production ("attached"/"detached" are info lines).
-  const node = await startNode(cleanup, { daemon: { extraArgs: ['--log-level', 'info'] } });
+  // The daemon's default log level, as it runs in production ("attached"/"detached" are info
+  // lines), and a reconcile grace for two daemons on one node (the metrics-cost phase).
+  const node = await startNode(cleanup, { daemon: { extraArgs: [...DAEMON_ARGS] } });
   const nodeNs = node.env.SANDBOX_NETNS;
   const nbFile = join(node.env.OVN_DBDIR, 'ovnnb_db.db');
   const ovsFile = join(node.env.OVS_DBDIR, 'conf.db');
@@ -214,6 +216,11 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
     while ((await node.hostVeths()).length > 0 && Date.now() < deadline) await sleep(50);
     await settle(nbFile);
   };
+
+  // Before the daemon's other phases: its memory is still that of an idle daemon, like the fresh
+  // on-daemon's, and the serial phase below has its own warm-up.
+  progress(`metrics cost: ${cfg.runs} pairs of ADDs, then DELs, on the node's daemon (metrics off) and a second one with metrics on, scraped every second`);
+  const metricsRun = await metricsCost(cleanup, cfg, node, NETWORK, quiesce);
 
   progress(`ovn-multinet: ${cfg.runs} serial ADDs, then DELs`);
   const omnSerial = await serialPhase(cleanup, cfg, omn, nbFile);
@@ -325,6 +332,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
     ...rssFailuresOf('bridge under GNU time', bridgeRss),
     ...failuresOf('CLI serial ADD', cliSerial.adds),
     ...failuresOf('CLI serial DEL', cliSerial.dels),
+    ...metricsRun.failures,
   ];
   // Burst failures of ovn-multinet are what the burst target measures: reported, not fatal.
   const burstFailures = [...failuresOf('ovn-multinet burst ADD', omnBurst.add.samples), ...failuresOf('ovn-multinet burst DEL', omnBurst.del.samples)];
@@ -375,6 +383,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
     ],
     nb,
     selection,
+    metricsCost: metricsRun.figures,
     ratios: [
       { label: 'ovn-multinet VERSION / bridge VERSION', value: omnVersion / brVersionP50 },
       { label: 'ovn-multinet ADD / bridge ADD', value: omnAdd / brAdd },

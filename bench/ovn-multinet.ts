@@ -11,10 +11,13 @@ export interface OvnMultinet extends AttachMethod {
   readonly peakRss: PeakRssProbes;
 }
 
-/** The logical switch `network` must exist on the node's NB (the config name is the switch name). */
-export function ovnMultinet(node: TestNode, network: string): OvnMultinet {
+/**
+ * The logical switch `network` must exist on the node's NB (the config name is the switch name).
+ * `socket`: the daemon the calls go to (the config's `socket` field), by default the node's.
+ */
+export function ovnMultinet(node: TestNode, network: string, socket = node.daemon.socket): OvnMultinet {
   const exe: CniExecutable = { nodeNetns: node.env.SANDBOX_NETNS, binary: CNI_BINARY, cniPath: '/opt/cni/bin' };
-  const config = node.config(network);
+  const config = node.config(network, { socket });
   const versionConfig = { cniVersion: '1.1.0' };
   return {
     name: 'ovn-multinet',
