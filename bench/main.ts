@@ -5,7 +5,7 @@
  * failed, or cleanup left something behind. See README.md.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism, loadavg, release } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, startNode, CNI_BINARY, DAEMON_BINARY } from '../test/helpers/node.ts';
@@ -20,17 +20,14 @@ import { netnsExecTrue, GNU_TIME, type PeakRssProbes, type RssSample } from './c
 import { sleep } from './clock.ts';
 import { readConfig, rssProbeCount, ENV_NAMES, type BenchConfig } from './config.ts';
 import type { AttachMethod, Sample } from './method.ts';
-import { ovnMultinet } from './ovn-multinet.ts';
+import { addNetwork, ovnMultinet, NETWORK } from './ovn-multinet.ts';
 import { countByWriter, lastIndex, readDbLog, NO_COMMENT } from './ovsdb-log.ts';
 import { burst, interleave, serial, warmUp, type Burst } from './phases.ts';
 import { createPods, removePods } from './pods.ts';
-import { renderReport, type NbWindow } from './report.ts';
+import { renderReport, runLines, type NbWindow } from './report.ts';
 import { findDaemon, gnuTimeSkipReason, mb, readMemory, resetPeak, summarizeRss, type DaemonProc, type ProcMemory } from './rss.ts';
 import { summarize } from './stats.ts';
 import { evaluateTargets, type BurstFigures } from './targets.ts';
-
-const NETWORK = 'omb';
-const NETWORK_SUBNET = '10.98.0.0/16';
 
 const progress = (msg: string): void => {
   process.stderr.write(`bench: ${msg}\n`);
@@ -182,7 +179,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const daemon: DaemonProc | string = await findDaemon(node.daemon.child.pid, DAEMON_BINARY);
   const readDaemon = async (): Promise<Reading> => (typeof daemon === 'string' ? daemon : readMemory(daemon.pid).catch(errText));
   const daemonStart = await readDaemon();
-  await node.sandbox.nbctl(['ls-add', NETWORK, '--', 'set', 'logical_switch', NETWORK, `other_config:subnet=${NETWORK_SUBNET}`]);
+  await addNetwork(node);
   const omn = ovnMultinet(node, NETWORK);
   const brVersion = (): Promise<Sample> => bridgeVersion(nodeNs);
 
@@ -295,8 +292,6 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const brDel = p50(bridgeSerial.dels);
   const nsTrue = p50(netnsTrue);
   const cniEnd = statSync(CNI_BINARY);
-  const loadAfter = loadavg();
-  const la = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
 
   // The daemon's memory around the ovn-multinet burst.
   const rss = (r: Reading | undefined): string => (r === undefined ? 'not read' : typeof r === 'string' ? `n/a (${r})` : mb(r.rssKiB));
@@ -340,8 +335,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const rank = (p: number): number => Math.max(1, Math.ceil((p / 100) * cfg.runs));
   const text = renderReport({
     heading: [
-      `- When: ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(1)} s for the whole run`,
-      `- Machine: ${availableParallelism()} CPUs, Linux ${release()}, Node ${process.version} (the bench's own); load average ${la(loadBefore)} before, ${la(loadAfter)} after (other work on the machine skews results)`,
+      ...runLines(started, loadBefore),
       `- Candidate: ${fromRepo(CNI_BINARY)}, the CNI executable (${(cniAtStart.size / 1e6).toFixed(1)} MB, built ${cniAtStart.mtime.toISOString()}), forwarding to ${fromRepo(DAEMON_BINARY)} daemon (${(daemonAtStart.size / 1e6).toFixed(1)} MB, built ${daemonAtStart.mtime.toISOString()}) at its default log level (info), both in a sandbox netns (userspace datapath)`,
       ...(cniEnd.mtimeMs === cniAtStart.mtimeMs
         ? []

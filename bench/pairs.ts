@@ -1,9 +1,12 @@
 /**
  * Two daemons compared call by call (the metrics cost, metrics-cost.ts): the calls are taken in
  * pairs, one on each daemon, and which one goes first alternates from pair to pair, so that a
- * change of the machine's load and any first-or-second effect fall on both alike. The run's own
- * noise is what one daemon differs from itself: its samples split into two halves that each hold
- * both orders and span the whole run.
+ * change of the machine's load and any first-or-second effect fall on both alike.
+ *
+ * Whether the difference is measurable is a sign test over the pairs (with no difference, "on was
+ * slower" is a coin toss in each pair), which needs no assumption about the shape of the latency
+ * distribution and uses the pairing. Shown beside it, the run's own noise as one daemon differs
+ * from itself: its samples split into two halves that each hold both orders and span the run.
  */
 import type { Sample } from './method.ts';
 import { percentile } from './stats.ts';
@@ -58,6 +61,29 @@ export interface Comparison {
   readonly onSpread: number;
   /** The median, over the pairs where both calls succeeded, of on − off (ms). */
   readonly pairDiffP50: number;
+  /** Pairs where both succeeded and took different times, and those where on was slower. */
+  readonly unequalPairs: number;
+  readonly onSlower: number;
+  /** Two-sided sign test of onSlower out of unequalPairs. */
+  readonly signP: number;
+}
+
+/**
+ * The two-sided sign test: 2 · P(X ≤ min(k, n − k)) for X ~ Binomial(n, 1/2), at most 1: how
+ * likely a split of n pairs at least as uneven as k to n − k is when either side of each pair is
+ * as likely to be the slower. Each term is computed in logarithms, so n in the thousands neither
+ * overflows nor loses the terms that matter.
+ */
+export function signTestP(k: number, n: number): number {
+  if (n === 0) return 1;
+  const low = Math.min(k, n - k);
+  let logTerm = n * Math.log(0.5);
+  let tail = 0;
+  for (let i = 0; i <= low; i++) {
+    tail += Math.exp(logTerm);
+    logTerm += Math.log((n - i) / (i + 1));
+  }
+  return Math.min(1, 2 * tail);
 }
 
 const sortedMs = (samples: readonly Sample[]): number[] => samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
@@ -76,10 +102,13 @@ export function compare(p: Paired): Comparison {
   const off = figures(p.off);
   const on = figures(p.on);
   const diffs: number[] = [];
+  // Pairs where both succeeded: on − off.
   for (const [i, o] of p.off.entries()) {
     const n = p.on[i];
     if (o.ok && n?.ok === true) diffs.push(n.ms - o.ms);
   }
+  const unequal = diffs.filter((d) => d !== 0).length;
+  const slower = diffs.filter((d) => d > 0).length;
   return {
     off,
     on,
@@ -88,20 +117,31 @@ export function compare(p: Paired): Comparison {
     offSpread: spread(p.off),
     onSpread: spread(p.on),
     pairDiffP50: percentile(diffs.sort((a, b) => a - b), 50),
+    unequalPairs: unequal,
+    onSlower: slower,
+    signP: signTestP(slower, unequal),
   };
 }
 
 /** How far from 1 the same daemon's two halves are, the larger of the two sides (0.05 = 5 %). */
-export const noiseOf = (c: Comparison): number => Math.max(Math.abs(c.offSpread - 1), Math.abs(c.onSpread - 1));
+const noiseOf = (c: Comparison): number => Math.max(Math.abs(c.offSpread - 1), Math.abs(c.onSpread - 1));
 
-/** One line against the goal "no measurable cost": the p50 ratio against the run's own noise. */
+/** Below this, the sign test calls the difference measurable. */
+const SIGNIFICANCE = 0.05;
+
+/**
+ * One line against the goal "no measurable cost": measurable when the sign test says on and off
+ * differ (p < SIGNIFICANCE); the p50 ratio, the median per pair and the run's own noise beside it.
+ */
 export function verdict(c: Comparison, what: string): string {
-  if (!Number.isFinite(c.ratio) || !Number.isFinite(noiseOf(c))) return `${what}: not enough successful calls for a verdict.`;
-  const noise = noiseOf(c);
+  if (c.unequalPairs === 0 || !Number.isFinite(c.ratio)) return `${what}: not enough successful pairs for a verdict.`;
   const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
-  const measured = `${what} p50 with metrics on is ${c.ratio.toFixed(3)}× off's (median per pair ${c.pairDiffP50 >= 0 ? '+' : ''}${c.pairDiffP50.toFixed(1)} ms)`;
-  const within = `the same daemon's two halves differ by up to ${pct(noise)} in this run`;
-  if (Math.abs(c.ratio - 1) <= noise) return `${measured}, within this run's own noise (${within}): no measurable cost.`;
-  if (c.ratio < 1) return `${measured}: faster with metrics on, by more than ${within}; no cost measured, and the difference is noise the halves did not catch.`;
-  return `${measured}, beyond this run's own noise (${within}): a measurable cost of about ${pct(c.ratio - 1)}.`;
+  const noise = noiseOf(c);
+  const measured =
+    `${what} p50 with metrics on is ${c.ratio.toFixed(3)}× off's, median per pair ${c.pairDiffP50 >= 0 ? '+' : ''}${c.pairDiffP50.toFixed(1)} ms; ` +
+    `on was slower in ${c.onSlower} of ${c.unequalPairs} pairs (sign test p = ${c.signP.toFixed(2)})`;
+  const context = Number.isFinite(noise) ? `; the same daemon's two halves differ by up to ${pct(noise)} in this run` : '';
+  if (c.signP >= SIGNIFICANCE) return `${measured}: within this run's noise, **no measurable cost**${context}.`;
+  if (c.onSlower * 2 < c.unequalPairs) return `${measured}: faster with metrics on, which no cost explains: noise this run did not even out${context}.`;
+  return `${measured}: **a measurable cost**, the median per pair being ${pct(c.pairDiffP50 / c.off.p50)} of off's p50${context}.`;
 }
