@@ -5,12 +5,13 @@
  * failed, or cleanup left something behind. See README.md.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism, loadavg, release } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { e2eSkipReason, startNode, CNI_BINARY, DAEMON_BINARY } from '../test/helpers/node.ts';
 import { addBreakdown, delBreakdown, stepBreakdown, OVN_BINDING_SEGMENT, type Segment, type Sources } from './breakdown.ts';
 import { kernelFloor, nbFloor } from './floors.ts';
+import { metricsCost, DAEMON_ARGS } from './metrics-cost.ts';
 import { MISSING_SWITCHES, selectionBench } from './selection.ts';
 import { bridgePlugin, bridgePluginSkipReason, bridgeVersion, BRIDGE_NAME, BRIDGE_SUBNET } from './bridge-plugin.ts';
 import { runBench, type Cleanup } from './cleanup.ts';
@@ -19,17 +20,14 @@ import { netnsExecTrue, GNU_TIME, type PeakRssProbes, type RssSample } from './c
 import { sleep } from './clock.ts';
 import { readConfig, rssProbeCount, ENV_NAMES, type BenchConfig } from './config.ts';
 import type { AttachMethod, Sample } from './method.ts';
-import { ovnMultinet } from './ovn-multinet.ts';
+import { addNetwork, ovnMultinet, NETWORK } from './ovn-multinet.ts';
 import { countByWriter, lastIndex, readDbLog, NO_COMMENT } from './ovsdb-log.ts';
 import { burst, interleave, serial, warmUp, type Burst } from './phases.ts';
 import { createPods, removePods } from './pods.ts';
-import { renderReport, type NbWindow } from './report.ts';
+import { renderReport, runLines, type NbWindow } from './report.ts';
 import { findDaemon, gnuTimeSkipReason, mb, readMemory, resetPeak, summarizeRss, type DaemonProc, type ProcMemory } from './rss.ts';
 import { summarize } from './stats.ts';
 import { evaluateTargets, type BurstFigures } from './targets.ts';
-
-const NETWORK = 'omb';
-const NETWORK_SUBNET = '10.98.0.0/16';
 
 const progress = (msg: string): void => {
   process.stderr.write(`bench: ${msg}\n`);
@@ -172,15 +170,16 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const daemonAtStart = statSync(DAEMON_BINARY);
   const rssCount = rssProbeCount(cfg);
   progress(`starting the sandbox node and daemon (runs=${cfg.runs}, burst=${cfg.burst}, warmup=${cfg.warmup})`);
-  // The daemon's default log level, as it runs in production ("attached"/"detached" are info lines).
-  const node = await startNode(cleanup, { daemon: { extraArgs: ['--log-level', 'info'] } });
+  // The daemon's default log level, as it runs in production ("attached"/"detached" are info
+  // lines), and a reconcile grace for two daemons on one node (the metrics-cost phase).
+  const node = await startNode(cleanup, { daemon: { extraArgs: [...DAEMON_ARGS] } });
   const nodeNs = node.env.SANDBOX_NETNS;
   const nbFile = join(node.env.OVN_DBDIR, 'ovnnb_db.db');
   const ovsFile = join(node.env.OVS_DBDIR, 'conf.db');
   const daemon: DaemonProc | string = await findDaemon(node.daemon.child.pid, DAEMON_BINARY);
   const readDaemon = async (): Promise<Reading> => (typeof daemon === 'string' ? daemon : readMemory(daemon.pid).catch(errText));
   const daemonStart = await readDaemon();
-  await node.sandbox.nbctl(['ls-add', NETWORK, '--', 'set', 'logical_switch', NETWORK, `other_config:subnet=${NETWORK_SUBNET}`]);
+  await addNetwork(node);
   const omn = ovnMultinet(node, NETWORK);
   const brVersion = (): Promise<Sample> => bridgeVersion(nodeNs);
 
@@ -214,6 +213,11 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
     while ((await node.hostVeths()).length > 0 && Date.now() < deadline) await sleep(50);
     await settle(nbFile);
   };
+
+  // Before the daemon's other phases: its memory is still that of an idle daemon, like the fresh
+  // on-daemon's, and the serial phase below has its own warm-up.
+  progress(`metrics cost: ${cfg.runs} pairs of ADDs, then DELs, on the node's daemon (metrics off) and a second one with metrics on, scraped every second`);
+  const metricsRun = await metricsCost(cleanup, cfg, node, NETWORK, quiesce);
 
   progress(`ovn-multinet: ${cfg.runs} serial ADDs, then DELs`);
   const omnSerial = await serialPhase(cleanup, cfg, omn, nbFile);
@@ -288,8 +292,6 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const brDel = p50(bridgeSerial.dels);
   const nsTrue = p50(netnsTrue);
   const cniEnd = statSync(CNI_BINARY);
-  const loadAfter = loadavg();
-  const la = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
 
   // The daemon's memory around the ovn-multinet burst.
   const rss = (r: Reading | undefined): string => (r === undefined ? 'not read' : typeof r === 'string' ? `n/a (${r})` : mb(r.rssKiB));
@@ -325,6 +327,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
     ...rssFailuresOf('bridge under GNU time', bridgeRss),
     ...failuresOf('CLI serial ADD', cliSerial.adds),
     ...failuresOf('CLI serial DEL', cliSerial.dels),
+    ...metricsRun.failures,
   ];
   // Burst failures of ovn-multinet are what the burst target measures: reported, not fatal.
   const burstFailures = [...failuresOf('ovn-multinet burst ADD', omnBurst.add.samples), ...failuresOf('ovn-multinet burst DEL', omnBurst.del.samples)];
@@ -332,8 +335,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
   const rank = (p: number): number => Math.max(1, Math.ceil((p / 100) * cfg.runs));
   const text = renderReport({
     heading: [
-      `- When: ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(1)} s for the whole run`,
-      `- Machine: ${availableParallelism()} CPUs, Linux ${release()}, Node ${process.version} (the bench's own); load average ${la(loadBefore)} before, ${la(loadAfter)} after (other work on the machine skews results)`,
+      ...runLines(started, loadBefore),
       `- Candidate: ${fromRepo(CNI_BINARY)}, the CNI executable (${(cniAtStart.size / 1e6).toFixed(1)} MB, built ${cniAtStart.mtime.toISOString()}), forwarding to ${fromRepo(DAEMON_BINARY)} daemon (${(daemonAtStart.size / 1e6).toFixed(1)} MB, built ${daemonAtStart.mtime.toISOString()}) at its default log level (info), both in a sandbox netns (userspace datapath)`,
       ...(cniEnd.mtimeMs === cniAtStart.mtimeMs
         ? []
@@ -375,6 +377,7 @@ async function bench(cleanup: Cleanup, cfg: BenchConfig): Promise<{ text: string
     ],
     nb,
     selection,
+    metricsCost: metricsRun.figures,
     ratios: [
       { label: 'ovn-multinet VERSION / bridge VERSION', value: omnVersion / brVersionP50 },
       { label: 'ovn-multinet ADD / bridge ADD', value: omnAdd / brAdd },

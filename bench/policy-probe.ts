@@ -9,11 +9,11 @@
  * it; one that denies, at the send time of the last datagram that arrived plus one interval,
  * once nothing has arrived for `quietMs`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Teardown } from '../test/helpers/netns.ts';
 import type { ProbePod } from './policy-cluster.ts';
 import { sleep, stamp } from './clock.ts';
+import { netnsScript } from './spawn.ts';
 
 const PORT = 7777;
 
@@ -62,18 +62,8 @@ export interface Prober {
   readonly received: number;
 }
 
-function child(t: Teardown, ns: string, script: string, args: readonly string[]): ChildProcess {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  t.teardown(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-  });
-  return proc;
-}
-
 export async function startProber(t: Teardown, server: ProbePod, client: ProbePod, intervalMs: number): Promise<Prober> {
-  const receiver = child(t, server.netns.name, RECEIVER, [String(PORT)]);
+  const receiver = netnsScript(t, server.netns.name, RECEIVER, [String(PORT)]);
   const arrivals: Arrival[] = [];
   let received = 0;
   const ready = Promise.withResolvers<void>();
@@ -90,7 +80,7 @@ export async function startProber(t: Teardown, server: ProbePod, client: ProbePo
     received++;
   });
   await ready.promise;
-  child(t, client.netns.name, SENDER, [server.ip, String(PORT), String(intervalMs)]);
+  netnsScript(t, client.netns.name, SENDER, [server.ip, String(PORT), String(intervalMs)]);
   const last = (): Arrival | undefined => arrivals[arrivals.length - 1];
   /** Only the latest arrivals matter: dropped between waits (never during one). */
   const trim = (): void => {

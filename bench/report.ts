@@ -1,4 +1,5 @@
 /** Renders the results as Markdown tables, baselines next to the candidate. */
+import { availableParallelism, loadavg, release } from 'node:os';
 import type { Segment } from './breakdown.ts';
 import type { Sample } from './method.ts';
 import type { RssSample } from './cni-exec.ts';
@@ -7,6 +8,8 @@ import { kibToMB, summarizeRss } from './rss.ts';
 import { summarize } from './stats.ts';
 import type { Target } from './targets.ts';
 import { MISSING_SWITCHES, type SelectionFigures, type SelectionRun } from './selection.ts';
+import type { MetricsCostFigures } from './metrics-cost.ts';
+import { verdict, type Comparison } from './pairs.ts';
 
 export interface LatencyRow {
   readonly label: string;
@@ -55,6 +58,8 @@ export interface Report {
   readonly nb: readonly NbWindow[];
   /** The NB monitor selection after ADDs naming missing switches (selection.ts). */
   readonly selection: SelectionFigures;
+  /** ADD and DEL with the daemon's metrics on and off, pair by pair (metrics-cost.ts). */
+  readonly metricsCost: MetricsCostFigures;
   readonly ratios: readonly Ratio[];
   readonly targets: readonly Target[];
   readonly breakdowns: readonly Breakdown[];
@@ -121,11 +126,62 @@ function selectionTable(s: SelectionFigures): string {
   );
 }
 
+/** The metrics-cost phase: one table, the verdict against "no measurable cost", how it was taken. */
+export function metricsCostSection(m: MetricsCostFigures): string[] {
+  const x = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
+  const rss = (r: number | string): string => (typeof r === 'string' ? `n/a (${r})` : `${kibToMB(r).toFixed(1)} MB`);
+  const rssRatio = (a: number | string, b: number | string): string => (typeof a === 'number' && typeof b === 'number' ? x(b / a) : '–');
+  const ok = (c: Comparison, side: 'off' | 'on'): string => `${c[side].n}/${c[side].total}`;
+  const halves = (c: Comparison): string => `${x(c.offSpread)} off, ${x(c.onSpread)} on`;
+  const diff = (c: Comparison): string => (Number.isFinite(c.pairDiffP50) ? `${c.pairDiffP50 >= 0 ? '+' : ''}${c.pairDiffP50.toFixed(1)} ms` : '–');
+  const slower = (c: Comparison): string => `${c.onSlower}/${c.unequalPairs}, p = ${c.signP.toFixed(2)}`;
+  const s = m.scrapes;
+  const rows: string[][] = [
+    ['ADD ok/n', ok(m.add, 'off'), ok(m.add, 'on'), '', ''],
+    ['**ADD p50** (ms)', f(m.add.off.p50), f(m.add.on.p50), `**${x(m.add.ratio)}**`, halves(m.add)],
+    ['ADD p90 (ms)', f(m.add.off.p90), f(m.add.on.p90), x(m.add.ratioP90), ''],
+    ['ADD on − off, median over the pairs', '', '', diff(m.add), ''],
+    ['ADD pairs where on was slower (sign test)', '', '', slower(m.add), ''],
+    ['DEL ok/n', ok(m.del, 'off'), ok(m.del, 'on'), '', ''],
+    ['DEL p50 (ms)', f(m.del.off.p50), f(m.del.on.p50), x(m.del.ratio), halves(m.del)],
+    ['DEL p90 (ms)', f(m.del.off.p90), f(m.del.on.p90), x(m.del.ratioP90), ''],
+    ['DEL on − off, median over the pairs', '', '', diff(m.del), ''],
+    ['DEL pairs where on was slower (sign test)', '', '', slower(m.del), ''],
+    ['scrapes of /metrics (every second): ok/n, p50, max (ms)', '–', `${s.n}/${m.scrapesTotal}, ${f(s.p50)}, ${f(s.max)}`, '', ''],
+    ['daemon VmRSS after the warm-up', rss(m.rssAfterWarmUp.off), rss(m.rssAfterWarmUp.on), rssRatio(m.rssAfterWarmUp.off, m.rssAfterWarmUp.on), ''],
+    ['daemon VmRSS after the DELs', rss(m.rssAfter.off), rss(m.rssAfter.on), rssRatio(m.rssAfter.off, m.rssAfter.on), ''],
+  ];
+  return [
+    '## Metrics cost',
+    '',
+    table(['Metrics cost', 'metrics off', 'metrics on', 'on / off', 'the same daemon, half / half (noise)'], rows),
+    '',
+    `- **Verdict** (goal: no measurable cost): ${verdict(m.add, 'ADD')}`,
+    `- ${verdict(m.del, 'DEL')}`,
+    `- Two daemons on this node, the same switch, the same flags but the metrics port: the node's own (\`--metrics-port 0\`: prom-client not loaded, no hook records) and a second one on its own socket and node name with the listener on 127.0.0.1:${m.port} of the node netns. ${m.warmup} warm-up ADD/DEL cycles on each, then ${m.pairs} pairs of ADDs (one on each daemon, each into its own fresh pod netns, which one goes first alternating), then the DELs paired the same way. A scraper (one Node process in the node netns, each GET timed in it) reads the on-daemon's /metrics every second from before the warm-up until the last DEL: Prometheus scrapes every 15 to 30 s, so this is a harsh case. Measurable: a two-sided sign test over the pairs (on slower or faster is a coin toss in each pair when the metrics cost nothing) at p < 0.05. Noise, beside it: each daemon's pairs split into two halves (pairs 0-1, 4-5, … and 2-3, 6-7, …: both orders, the whole run), p50 / p50. VmRSS from /proc/PID/status; the off-daemon is the node's, started before the bench's first phases, the on-daemon with this one.`,
+    '',
+  ];
+}
+
 function segmentTable(b: Breakdown): string {
   return table(
     [b.title, 'n', 'p50', 'p95', 'max'],
     b.segments.map((s) => [s.label, String(s.summary.n), f(s.summary.p50), f(s.summary.p95), f(s.summary.max)]),
   );
+}
+
+/** When and where the run was: its start and length, the machine, the load before and after. */
+export function runLines(started: number, loadBefore: readonly number[]): string[] {
+  const la = (l: readonly number[]): string => l.map((x) => x.toFixed(2)).join(' ');
+  return [
+    `- When: ${new Date(started).toISOString()}, ${((Date.now() - started) / 1000).toFixed(1)} s for the whole run`,
+    `- Machine: ${availableParallelism()} CPUs, Linux ${release()}, Node ${process.version} (the bench's own); load average ${la(loadBefore)} before, ${la(loadavg())} after (other work on the machine skews results)`,
+  ];
+}
+
+/** The first 20 failures, under a heading that counts them all; nothing when there is none. */
+export function failuresSection(failures: readonly string[]): string[] {
+  return failures.length === 0 ? [] : [`## Failures (${failures.length})`, '', ...failures.slice(0, 20).map((x) => `- ${x}`), ''];
 }
 
 export function renderReport(r: Report): string {
@@ -139,6 +195,7 @@ export function renderReport(r: Report): string {
   out.push('## Ratios (p50 / p50; burst rows: wall / wall)', '', table(['Ratio', 'value'], r.ratios.map((x) => [x.label, Number.isFinite(x.value) ? `${x.value.toFixed(2)}×` : '–'])), '');
   out.push('## NB transactions', '', nbTable(r.nb), '');
   out.push('## NB monitor selection', '', selectionTable(r.selection), '');
+  out.push(...metricsCostSection(r.metricsCost));
   out.push(
     '## Targets',
     '',
@@ -150,9 +207,7 @@ export function renderReport(r: Report): string {
   );
   out.push('## Where the time goes (ms; database and daemon timestamps have 1 ms resolution)', '');
   for (const b of r.breakdowns) out.push(segmentTable(b), '');
-  if (r.failures.length > 0) {
-    out.push(`## Failures (${r.failures.length})`, '', ...r.failures.slice(0, 20).map((x) => `- ${x}`), '');
-  }
+  out.push(...failuresSection(r.failures));
   out.push('## Method', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }

@@ -1,5 +1,6 @@
 /** Runs one process (argument array, no shell) and times it from spawn() to 'close'. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Teardown } from '../test/helpers/netns.ts';
 import { elapsedMs, stamp, type Stamp } from './clock.ts';
 
 export interface SpawnOptions {
@@ -62,4 +63,18 @@ export function timedSpawn(file: string, args: readonly string[], opts: SpawnOpt
 /** PATH for children: the bench's own (node_modules/.bin first, as npm sets it). */
 export function basePath(): string {
   return process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+}
+
+/**
+ * A long-lived Node script in a network namespace (`ip netns exec NS node -e SCRIPT ARGS`), its
+ * stdout piped to the bench, stderr inherited; killed at cleanup if it still runs.
+ */
+export function netnsScript(t: Teardown, ns: string, script: string, args: readonly string[]): ChildProcess {
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  });
+  return proc;
 }

@@ -16,6 +16,11 @@ if [[ "${1:-}" == --ipam ]]; then
   # Cluster IPAM throughput (bench/ipam-throughput.ts): IPAM_ALLOCATORS (20), IPAM_TOTAL (2000).
   exec node bench/ipam-throughput.ts
 fi
+if [[ "${1:-}" == --metrics ]]; then
+  # Only npm run bench's metrics-cost phase, on a node of its own (bench/metrics-only.ts):
+  # BENCH_RUNS (50) pairs, BENCH_WARMUP (3).
+  exec node bench/metrics-only.ts
+fi
 if [[ "${1:-}" == --migration ]]; then
   # Live migration downtime on two nodes (bench/migration.ts): MIGRATION_RUNS (5).
   exec node bench/migration.ts
