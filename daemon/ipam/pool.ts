@@ -150,6 +150,44 @@ export function allocateAddress(subnet: Subnet, excludedRanges: readonly Exclude
   return undefined;
 }
 
+/** The last address the allocator may hand out in `subnet` (IPv4's broadcast address is never one). */
+function lastHandedOut(subnet: Subnet): bigint {
+  return subnet.family === 4 && subnet.prefixLength < 31 ? subnet.last - 1n : subnet.last;
+}
+
+/**
+ * Whether the allocator may hand `address` out of `subnet` with `settings`: inside it, after
+ * its conventional gateway, and not refused (neverHandedOut). What `poolSize` counts.
+ */
+export function inPool(settings: IpamSettings, subnet: Subnet, address: string): boolean {
+  if (!subnetContains(subnet, address)) return false;
+  const value = ipToBigInt(address);
+  return value > conventionalGateway(subnet) && value <= lastHandedOut(subnet) && neverHandedOut(settings, address) === undefined;
+}
+
+/**
+ * How many addresses of `subnet` the allocator may hand out with `settings` (those `inPool`),
+ * in use or not: a bigint, as an IPv6 subnet holds more than a number counts exactly.
+ */
+export function poolSize(settings: IpamSettings, subnet: Subnet): bigint {
+  const first = conventionalGateway(subnet) + 1n;
+  const last = lastHandedOut(subnet);
+  if (first > last) return 0n;
+  // The excluded ranges within [first, last], merged so that overlaps count once.
+  const ranges = settings.excluded
+    .filter((r) => r.family === subnet.family && r.to >= first && r.from <= last)
+    .map((r) => ({ from: r.from < first ? first : r.from, to: r.to > last ? last : r.to }))
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  let excluded = 0n;
+  let end = first - 1n;
+  for (const { from, to } of ranges) {
+    if (to <= end) continue;
+    excluded += to - (from > end ? from : end + 1n) + 1n;
+    end = to;
+  }
+  return last - first + 1n - excluded;
+}
+
 /** The subnet of `settings` that holds `address`, if any. */
 export function subnetOf(settings: IpamSettings, address: string): Subnet | undefined {
   return settings.subnets.find((s) => subnetContains(s, address));
