@@ -37,7 +37,7 @@ export interface NetworkRow {
   managed: boolean;
   subnets: SubnetUsage[];
   /** Why the switch's addressing settings cannot be read (the daemon refuses ADDs to it then). */
-  invalid?: string;
+  invalid: string | undefined;
   /** Ports of ovn-multinet on the switch, by node (a migration's target counted on its node too). */
   ports: Array<{ node: string; ports: number }>;
 }
@@ -91,6 +91,7 @@ function networkRow(snapshot: NbSnapshot, sw: OpsSwitchRow): NetworkRow | undefi
     network: managed ?? [...names].sort().join(','),
     managed: managed !== undefined,
     subnets: [],
+    invalid: undefined,
     ports: [...byNode].sort(([a], [b]) => a.localeCompare(b)).map(([node, count]) => ({ node, ports: count })),
   };
   try {

@@ -70,9 +70,12 @@ export function renderFields(fields: ReadonlyArray<readonly [string, string]>): 
   return fields.map(([name, value]) => `${`${name}:`.padEnd(width)}   ${cell(value)}`.trimEnd()).join('\n') + '\n';
 }
 
-/** `data` as JSON (two-space indent) or YAML; a bigint becomes its decimal string. */
+/**
+ * `data` as JSON (two-space indent) or YAML: a bigint becomes its decimal string, a field that is
+ * undefined becomes null (every field is there for a script to read).
+ */
 export async function renderData(format: Exclude<OutputFormat, 'table'>, data: unknown): Promise<string> {
-  const plain: unknown = JSON.parse(JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+  const plain: unknown = JSON.parse(JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value === undefined ? null : value)));
   if (format === 'json') return `${JSON.stringify(plain, null, 2)}\n`;
   const { dumpYaml } = await import('@kubernetes/client-node');
   return dumpYaml(plain);
