@@ -16,7 +16,7 @@ import { portAddresses } from '../ovn/indexes.ts';
 import { FlagError } from '../errors.ts';
 import { readNbSnapshot, type NbSnapshot, type OpsPortRow } from './nb-snapshot.ts';
 import { localFlags, lookLocally, type LocalFlags, type LocalLook } from './local.ts';
-import { outputFlag, print, render, renderTable, type Column, type OutputFormat } from './output.ts';
+import { byText, outputFlag, print, render, renderTable, type Column, type OutputFormat } from './output.ts';
 
 export interface AttachmentRow {
   /** namespace/name, when the runtime passed the pod. */
@@ -127,7 +127,7 @@ export function attachmentRows(snapshot: NbSnapshot, filter: AttachmentFilter = 
     }
   }
   const key = (r: AttachmentRow): string => `${r.pod ?? '~'}\u0000${r.interface}\u0000${r.node}\u0000${r.port}`;
-  return rows.filter((r) => matches(r, filter)).sort((a, b) => key(a).localeCompare(key(b)));
+  return rows.filter((r) => matches(r, filter)).sort((a, b) => byText(key(a), key(b)));
 }
 
 const yesNo = (value: boolean | undefined): string => (value === undefined ? '-' : value ? 'yes' : 'no');

@@ -16,7 +16,7 @@ import { OpsFailedError, OpsNotFoundError } from '../errors.ts';
 import { readNbSnapshot } from './nb-snapshot.ts';
 import { attachmentRows, attachmentsTable, podFlag, type AttachmentRow } from './attachments.ts';
 import { localFlags, lookLocally, type LocalFlags } from './local.ts';
-import { cell, outputFlag, print, render, renderFields, renderTable, type Column, type OutputFormat } from './output.ts';
+import { byText, cell, outputFlag, print, render, renderFields, renderTable, type Column, type OutputFormat } from './output.ts';
 
 /** Multus's annotation of what each network gave the pod. */
 export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
@@ -95,7 +95,7 @@ export function inspectReport(pod: string, attachments: AttachmentRow[], api: { 
       // Shown as it is: malformed, as anyone may write it.
     }
   }
-  const events = [...(api?.events ?? [])].sort((a, b) => (a.last ?? '').localeCompare(b.last ?? ''));
+  const events = [...(api?.events ?? [])].sort((a, b) => byText(a.last ?? '', b.last ?? ''));
   return {
     pod,
     api: api !== undefined,

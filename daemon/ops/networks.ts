@@ -14,7 +14,7 @@ import { inPool, parseIpamSettings, poolSize } from '../ipam/pool.ts';
 import { reservationsOf } from '../ipam/reservations.ts';
 import { IpamConfigError } from '../errors.ts';
 import { readNbSnapshot, type NbSnapshot, type OpsPortRow, type OpsSwitchRow } from './nb-snapshot.ts';
-import { outputFlag, print, render, renderTable, type Column, type OutputFormat } from './output.ts';
+import { byText, outputFlag, print, render, renderTable, type Column, type OutputFormat } from './output.ts';
 
 /** The addresses of one subnet. `capacity` and `free` are bigints: an IPv6 subnet is vast. */
 export interface SubnetUsage {
@@ -92,7 +92,7 @@ function networkRow(snapshot: NbSnapshot, sw: OpsSwitchRow): NetworkRow | undefi
     managed: managed !== undefined,
     subnets: [],
     invalid: undefined,
-    ports: [...byNode].sort(([a], [b]) => a.localeCompare(b)).map(([node, count]) => ({ node, ports: count })),
+    ports: [...byNode].sort(([a], [b]) => byText(a, b)).map(([node, count]) => ({ node, ports: count })),
   };
   try {
     const settings = parseIpamSettings(sw.other_config, sw.external_ids);
@@ -118,7 +118,7 @@ function networkRow(snapshot: NbSnapshot, sw: OpsSwitchRow): NetworkRow | undefi
 
 /** The networks of the snapshot, by switch name. */
 export function networkRows(snapshot: NbSnapshot): NetworkRow[] {
-  return snapshot.switches.flatMap((sw) => networkRow(snapshot, sw) ?? []).sort((a, b) => a.switch.localeCompare(b.switch));
+  return snapshot.switches.flatMap((sw) => networkRow(snapshot, sw) ?? []).sort((a, b) => byText(a.switch, b.switch));
 }
 
 /** A table line per subnet (a switch without one: one line). */

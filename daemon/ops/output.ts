@@ -52,6 +52,9 @@ export function cell(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** Code-point order: the same on every machine, whatever its locale (rows sort by it). */
+export const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export interface Column<R> {
   header: string;
   value: (row: R) => string;

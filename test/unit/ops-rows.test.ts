@@ -7,8 +7,11 @@ import type { OpsPortRow, OpsRouterPortRow, OpsSwitchRow, NbSnapshot } from '../
 import { networkRows, networksTable } from '../../daemon/ops/networks.ts';
 import { attachmentRows, attachmentsTable, podFlag } from '../../daemon/ops/attachments.ts';
 import { inspectReport, inspectText, toEventInfo } from '../../daemon/ops/inspect.ts';
-import { statusText, statusUrl } from '../../daemon/ops/status.ts';
+import { fetchStatus, statusText, statusUrl } from '../../daemon/ops/status.ts';
 import { daemonStatus, parseDaemonStatus, type StatusSource } from '../../daemon/metrics/status.ts';
+import { listenProbes } from '../../daemon/metrics/http.ts';
+import { Registry } from 'prom-client';
+import pino from 'pino';
 import { renderData } from '../../daemon/ops/output.ts';
 import { inPool, parseIpamSettings, poolSize } from '../../daemon/ipam/pool.ts';
 import { parseSubnet } from '../../daemon/lib/ip.ts';
@@ -202,4 +205,21 @@ t.test('status: what the daemon fills, what the command checks and prints', asyn
   t.same(loadYaml(await renderData('yaml', status)), JSON.parse(await renderData('json', status)));
   t.equal(statusUrl('127.0.0.1', 9479), 'http://127.0.0.1:9479/status');
   t.equal(statusUrl('::1', 1), 'http://[::1]:1/status');
+
+  // The daemon's listener answers it, and the command's fetch reads it back.
+  for (const withStatus of [true, false]) {
+    const { server, port } = await listenProbes({ address: '127.0.0.1', port: 0, registry: new Registry(), notReady: () => [], log: pino({ level: 'silent' }), ...(withStatus ? { status: () => daemonStatus(source) } : {}) });
+    try {
+      const res = await fetch(statusUrl('127.0.0.1', port));
+      t.equal(res.status, withStatus ? 200 : 404, withStatus ? 'GET /status' : 'no status source: 404');
+      if (withStatus) {
+        t.match(res.headers.get('content-type'), /^application\/json/);
+        t.same(await fetchStatus({ address: '127.0.0.1', port, timeoutMs: 2000 }), status, 'read by the command');
+      } else {
+        await t.rejects(fetchStatus({ address: '127.0.0.1', port, timeoutMs: 2000 }), { name: 'OpsFailedError', message: /404, the listener there is not an ovn-multinet daemon/ });
+      }
+    } finally {
+      server.close();
+    }
+  }
 });
