@@ -26,7 +26,7 @@ interface Run {
 
 t.test('operator commands against a live NB', { skip }, async (t) => {
   // The daemon's metrics listener on the default port of `status`, in the node's own netns.
-  const node = await startNode(t, { daemon: { extraArgs: ['--metrics-port', '9479', '--reconcile-interval', '500'] } });
+  const node = await startNode(t, { daemon: { extraArgs: ['--metrics-port', '9479', '--reconcile-interval', '300', '--reconcile-grace', '1000'] } });
   const { sandbox } = node;
   const netns = sandbox.env.SANDBOX_NETNS;
   const api = await startFakeApiServer(t, { netns });
@@ -188,6 +188,18 @@ t.test('operator commands against a live NB', { skip }, async (t) => {
     t.match(table.stdout, new RegExp(`^Northbound:\\s+connected to ${node.env.NB_DB.replaceAll('.', '\\.')}$`, 'm'));
     t.match(table.stdout, /^Requests:\s+0 running, 0 queued \(at most 32 at once\)$/m);
     t.match(table.stdout, new RegExp(`^Served switches:\\s+.*\\b${SWITCH}\\b`, 'm'));
+
+    // A pod gone without DEL: the reconciler removes its attachment, and status counts it.
+    const gone = await createNetns(t);
+    const add = await node.cni({ command: 'ADD', containerId: 'ops-gone', netns: gone.path, ifName: 'net1' }, config);
+    t.equal(add.exitCode, 0, add.stdout);
+    await gone.remove();
+    const after = await until('the removal counted', async () => {
+      const s = await json('status');
+      return (s['reconciler'] as Record<string, unknown>)['removedTotal'] === 1 ? s : undefined;
+    }, 15_000);
+    t.match(after['reconciler'], { removedTotal: 1, suspects: 0 }, 'one removal since the start');
+    t.equal(((await json('attachments', ...nb, '--node', node.daemon.nodeName))['attachments'] as unknown[]).length, 2, 'a and b are left');
 
     const nobody = await ops('status', '--port', '9478');
     t.equal(nobody.exitCode, 1, 'nothing listens there: exit code 1');
