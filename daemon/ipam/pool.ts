@@ -173,9 +173,10 @@ export function poolSize(settings: IpamSettings, subnet: Subnet): bigint {
   const first = conventionalGateway(subnet) + 1n;
   const last = lastHandedOut(subnet);
   if (first > last) return 0n;
-  // The excluded ranges within [first, last], merged so that overlaps count once.
+  // The excluded ranges within [first, last], merged so that overlaps count once; an inverted
+  // range (`b..a` in exclude_ips) excludes nothing, for the allocator too.
   const ranges = settings.excluded
-    .filter((r) => r.family === subnet.family && r.to >= first && r.from <= last)
+    .filter((r) => r.family === subnet.family && r.from <= r.to && r.to >= first && r.from <= last)
     .map((r) => ({ from: r.from < first ? first : r.from, to: r.to > last ? last : r.to }))
     .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
   let excluded = 0n;

@@ -74,6 +74,7 @@ t.test('poolSize and inPool count what the allocator may hand out', async (t) =>
   // ::2 to ::ff = 254 (the gateway ::1 is before the pool anyway).
   t.equal(poolSize(settings, v6), 254n);
   t.equal(poolSize(parseIpamSettings(new Map()), tiny), 0n, 'a /31 leaves the allocator nothing');
+  t.equal(poolSize(parseIpamSettings(new Map([['subnet', '10.0.0.0/24'], ['exclude_ips', '10.0.0.9..10.0.0.2']])), v4), 253n, 'an inverted range excludes nothing');
   t.equal(poolSize(parseIpamSettings(new Map(), new Map([['ovn-multinet/subnets', 'fd00::/64']])), parseSubnet('fd00::/64') ?? v6), 2n ** 64n - 2n, 'a /64: counted exactly');
   t.same(['10.0.0.1', '10.0.0.3', '10.0.0.4', '10.0.0.110', '10.0.0.254', '10.0.0.255', '10.0.1.1', 'fd00::4'].map((ip) => inPool(settings, v4, ip)), [false, false, true, false, true, false, false, false]);
 });
