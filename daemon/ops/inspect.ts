@@ -81,10 +81,20 @@ export interface InspectReport {
   attachments: AttachmentRow[];
   lastError: EventInfo | null;
   events: EventInfo[];
+  /** Why the Events could not be listed (credentials that may read pods but not Events), or null. */
+  eventsError: string | null;
+}
+
+/** What the API server told of the pod. */
+export interface ApiFacts {
+  facts: PodFacts | undefined;
+  events: EventInfo[];
+  /** Why the Events could not be listed (403), if so. */
+  eventsError?: string;
 }
 
 /** The report of one pod; pure. */
-export function inspectReport(pod: string, attachments: AttachmentRow[], api: { facts: PodFacts | undefined; events: EventInfo[] } | undefined): InspectReport {
+export function inspectReport(pod: string, attachments: AttachmentRow[], api: ApiFacts | undefined): InspectReport {
   const facts = api?.facts;
   const status = facts?.annotations.get(NETWORK_STATUS_ANNOTATION);
   let networkStatus: unknown = status ?? null;
@@ -107,6 +117,7 @@ export function inspectReport(pod: string, attachments: AttachmentRow[], api: { 
     attachments,
     lastError: events.findLast((e) => e.type === 'Warning') ?? null,
     events,
+    eventsError: api?.eventsError ?? null,
   };
 }
 
@@ -128,15 +139,18 @@ export function inspectText(r: InspectReport): string {
     ['Node', known(r.node, 'none')],
     ['Requested networks', known(r.networks, 'no annotation')],
     ['Network status', known(r.networkStatus === null ? null : typeof r.networkStatus === 'string' ? r.networkStatus : JSON.stringify(r.networkStatus), 'no annotation')],
-    ['Last error', r.lastError === null ? (r.api ? 'none' : unknown) : `${r.lastError.reason}: ${r.lastError.message}`],
+    ['Last error', r.lastError !== null ? `${r.lastError.reason}: ${r.lastError.message}` : !r.api ? unknown : r.eventsError !== null ? 'unknown (the Events cannot be listed)' : 'none'],
   ]);
   const attachments = r.attachments.length === 0 ? 'Attachments: none in the NB\n' : `Attachments:\n${attachmentsTable(r.attachments)}`;
-  const events = !r.api ? '' : r.events.length === 0 ? 'Events: none\n' : `Events:\n${renderTable(r.events, EVENT_COLUMNS)}`;
+  const events = !r.api ? '' : r.eventsError !== null ? `Events: cannot be listed: ${cell(r.eventsError)}\n` : r.events.length === 0 ? 'Events: none\n' : `Events:\n${renderTable(r.events, EVENT_COLUMNS)}`;
   return [fields, attachments, events].filter((s) => s !== '').join('\n');
 }
 
-/** Reads the pod and its Events; a pod the API server lacks has no facts (its Events may remain). */
-async function fromApi(kubeConfig: KubeConfig, pod: { namespace: string; name: string }, signal: AbortSignal): Promise<{ facts: PodFacts | undefined; events: EventInfo[] }> {
+/**
+ * Reads the pod and its Events; a pod the API server lacks has no facts (its Events may remain).
+ * Credentials that may not list Events (the DaemonSet's ServiceAccount) leave them out, said so.
+ */
+async function fromApi(kubeConfig: KubeConfig, pod: { namespace: string; name: string }, signal: AbortSignal): Promise<ApiFacts> {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   const where = `${pod.namespace}/${pod.name}`;
   const failed = (what: string, err: unknown): OpsFailedError =>
@@ -157,6 +171,7 @@ async function fromApi(kubeConfig: KubeConfig, pod: { namespace: string; name: s
     const list: unknown = await api.listNamespacedEvent({ namespace: pod.namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod.name}` }, withSignal(signal));
     items = isObject(list) && Array.isArray(list['items']) ? list['items'] : [];
   } catch (err) {
+    if (isObject(err) && err['code'] === 403) return { facts, events: [], eventsError: `forbidden to list Events in namespace ${pod.namespace}` };
     throw failed(`list the Events of pod ${where}`, err);
   }
   const ref = { ...pod, uid: facts?.uid };

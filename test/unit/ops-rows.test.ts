@@ -171,6 +171,11 @@ t.test('inspect: annotations, Events of the pod only, the newest Warning as the 
   t.match(text, /^Last error:\s+AttachFailed: code 7$/m);
   t.match(text, /^Events:\nLAST SEEN\s+TYPE\s+REASON\s+COUNT\s+FROM\s+MESSAGE\n/m);
   t.match(inspectReport('ns/a', [], { facts: { uid: 'u', node: undefined, annotations: new Map([['k8s.v1.cni.cncf.io/network-status', '{not json']]) }, events: [] }), { networkStatus: '{not json', lastError: null, node: null }, 'a malformed annotation: as it is');
+  const forbidden = inspectReport('ns/a', attachments, { facts: undefined, events: [], eventsError: 'forbidden to list Events in namespace ns' });
+  t.match(forbidden, { exists: false, events: [], lastError: null, eventsError: 'forbidden to list Events in namespace ns' });
+  t.match(inspectText(forbidden), /^Last error:\s+unknown \(the Events cannot be listed\)$/m);
+  t.match(inspectText(forbidden), /^Events: cannot be listed: forbidden to list Events in namespace ns$/m);
+  t.equal(report.eventsError, null);
   const noApi = inspectReport('ns/a', attachments, undefined);
   t.match(noApi, { api: false, exists: null, networks: null, events: [] });
   t.match(inspectText(noApi), /^Requested networks:\s+unknown \(no Kubernetes API: --kubeconfig\)$/m);
