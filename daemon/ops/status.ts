@@ -36,7 +36,7 @@ export function statusText(s: DaemonStatus): string {
     ['Open_vSwitch', db(s.databases.ovs)],
     ['Served switches', s.servedSwitches.join(', ')],
     ['Requests', `${s.requests.running} running, ${s.requests.queued} queued (at most ${s.requests.limit} at once)`],
-    ['Reconciler', r.lastPassAt === null ? 'no pass yet' : `${r.passes} passes, the last at ${r.lastPassAt} removed ${r.lastPassRemoved}`],
+    ['Reconciler', r.lastPassAt === null ? 'no pass yet' : `${r.passes} passes; the last ended at ${r.lastPassAt}, removing ${r.lastPassRemoved}`],
     ['Removed', `${r.removedTotal} attachments since the start, ${r.suspects} suspects`],
   ]);
 }

@@ -206,7 +206,7 @@ t.test('status: what the daemon fills, what the command checks and prints', asyn
   t.match(text, /^Northbound:\s+connected to tcp:10\.0\.0\.1:6641$/m);
   t.match(text, /^Open_vSwitch:\s+not connected$/m);
   t.match(text, /^Requests:\s+2 running, 5 queued \(at most 32 at once\)$/m);
-  t.match(text, /^Reconciler:\s+4 passes, the last at 2026-12-07T12:00:00\.000Z removed 1$/m);
+  t.match(text, /^Reconciler:\s+4 passes; the last ended at 2026-12-07T12:00:00\.000Z, removing 1$/m);
   t.match(statusText({ ...status, reconciler: { ...status.reconciler, lastPassAt: null } }), /^Reconciler:\s+no pass yet$/m);
   t.same(loadYaml(await renderData('yaml', status)), JSON.parse(await renderData('json', status)));
   t.equal(statusUrl('127.0.0.1', 9479), 'http://127.0.0.1:9479/status');
