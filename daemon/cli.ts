@@ -2,7 +2,8 @@
  * The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`,
  * `ovn-multinetd --version`, and the operator commands (daemon/ops/, docs/operations.md):
  * `networks`, `attachments`, `inspect NS/NAME`, `status`, `gc --node NAME`, `completion SHELL`.
- * Each command's module is loaded only when it runs. A usage error exits 2 (ops/output.ts ExitCode).
+ * Each command's module is loaded only when it runs (the output options and the completion
+ * script, small and pure, always are). A usage error exits 2 (ops/output.ts ExitCode).
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';

@@ -1,7 +1,8 @@
 /**
  * `ovn-multinetd gc --node NAME`: for an admin without Kubernetes (or a controller), releases the
  * attachments of a node that is gone, as the controller does for a deleted Node object. Prints a
- * line per logical switch port removed, then the count.
+ * line per logical switch port removed, then the count; over many ports, a progress line on
+ * stderr when it is a terminal (or with --progress).
  */
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../lib/log.ts';
