@@ -101,6 +101,8 @@ t.test('operator commands against a live NB', { skip }, async (t) => {
   t.test('attachments', async (t) => {
     const rows = (await json('attachments', ...nb, ...local))['attachments'] as Array<Record<string, unknown>>;
     t.equal(rows.length, 4, 'a, b, the remote pod, the broken port');
+    const yaml = await ops('attachments', ...nb, ...local, '-o', 'yaml');
+    t.same(loadYaml(yaml.stdout), { attachments: rows }, 'YAML holds the same data');
     const byPort = new Map(rows.map((r) => [r['port'], r]));
     const mine = rows.filter((r) => r['node'] === node.daemon.nodeName);
     t.same(mine.map((r) => r['pod']), ['tenant/a', 'tenant/b']);
@@ -143,7 +145,7 @@ t.test('operator commands against a live NB', { skip }, async (t) => {
 
     const report = await json('inspect', 'tenant/a', ...nb, ...local, ...kube);
     t.match(report, { pod: 'tenant/a', api: true, exists: true, uid: 'uid-a', node: node.daemon.nodeName, networks: SWITCH, networkStatus: JSON.parse(status) as unknown });
-    t.match(report['attachments'], [{ port: (report['attachments'] as Array<Record<string, unknown>>)[0]?.['port'], addresses: [a.ip], ovnInstalled: true, veth: true }]);
+    t.match(report['attachments'], [{ pod: 'tenant/a', addresses: [a.ip], mac: a.mac, ovnInstalled: true, veth: true }], 'its attachment, looked at locally');
     t.equal((report['attachments'] as unknown[]).length, 1, 'its one attachment');
     t.same((report['events'] as Array<Record<string, unknown>>).map((e) => [e['reason'], e['count'], e['last']]), [['AttachFailed', 3, '2026-12-07T10:00:00.000Z'], ['Attached', 3, '2026-12-07T10:01:00.000Z']], 'its Events only, oldest first');
     t.match(report['lastError'], { reason: 'AttachFailed', type: 'Warning', message: 'AttachFailed of a', source: 'ovn-multinet' }, 'the newest Warning');
