@@ -1,12 +1,20 @@
-/** The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`, `ovn-multinetd gc --node NAME`, `ovn-multinetd --version`. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+/**
+ * The command-line tool: `ovn-multinetd daemon [flags]`, `ovn-multinetd controller [flags]`,
+ * `ovn-multinetd --version`, and the operator commands (daemon/ops/, docs/operations.md):
+ * `networks`, `attachments`, `inspect NS/NAME`, `status`, `gc --node NAME`, `completion SHELL`.
+ * Each command's module is loaded only when it runs (the output options and the completion
+ * script, small and pure, always are). A usage error exits 2 (ops/output.ts ExitCode).
+ */
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import pkg from '../package.json' with { type: 'json' };
 import { DEFAULT_SOCKET } from './netconf/fields.ts';
 import type { DaemonOptions } from './main.ts';
 import type { ControllerOptions } from './controller/main.ts';
-import type { GcOptions } from './gc-command.ts';
+import type { GcOptions } from './ops/gc.ts';
+import { ExitCode, outputOption, print } from './ops/output.ts';
+import { SHELLS, completionScript } from './ops/completion.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -77,8 +85,24 @@ function nbOptions(command: Command): Command {
     .option('--db-inactivity-probe <ms>', 'echo probes: a database silent a third of this is sent an echo, then allowed twice the silence at each unanswered one; silent 4 times this, its connection is dropped and the next raft member tried', positiveInt, 4500);
 }
 
+/** What the operator commands that read the NB share: its flags, --timeout and -o. */
+function nbReader(command: Command): Command {
+  return nbOptions(command)
+    .option('--timeout <duration>', 'give up (exit code 1) when the NB (or the API server, or the local Open_vSwitch database) cannot be read within this', duration, 10_000)
+    .addOption(outputOption());
+}
+
+/** --ovs-db and --node-name: what attachments and inspect look at on the node they run on. */
+function localOptions(command: Command): Command {
+  return command
+    .option('--ovs-db <remote>', 'the local Open_vSwitch database: with it, ovn-installed and the host veth of this node\'s attachments are looked at (others show -)')
+    .option('--node-name <name>', 'this node\'s name, as its daemon\'s --node-name', hostname());
+}
+
 export function buildCli(): Command {
   const program = new Command('ovn-multinetd')
+    // Usage errors exit 2, not commander's 1 (runCli): scripts tell them from failures.
+    .exitOverride()
     .description('Attach containers to OVN logical switches: the node daemon and the Network controller.\nThe CNI plugin the container runtime runs is the separate executable ovn-multinet.')
     .version(pkg.version, '-v, --version');
   const daemon = program
@@ -138,14 +162,65 @@ export function buildCli(): Command {
   nbOptions(gc)
     .option('--timeout <duration>', 'give up (non-zero exit) when the NB cannot be reached or the work is not done within this', duration, 30_000)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'warn')
+    .option('--progress', 'a progress line on stderr even when it is not a terminal (on a terminal it is always shown)')
     .action(async (flags: Record<string, unknown>) => {
-      const { runGc, parseGcFlags } = await import('./gc-command.ts');
+      const { runGc, parseGcFlags } = await import('./ops/gc.ts');
       const options: GcOptions = parseGcFlags(flags);
       await runGc(options);
+    });
+  nbReader(program
+    .command('networks')
+    .description('each network ovn-multinet attaches to: its switch, subnets, addresses used, free and reserved (IPAMClaims) per subnet, ports per node'))
+    .action(async (flags: Record<string, unknown>) => {
+      const { runNetworks, parseNetworksFlags } = await import('./ops/networks.ts');
+      await runNetworks(parseNetworksFlags(flags));
+    });
+  localOptions(nbReader(program
+    .command('attachments')
+    .description('one row per attachment the NB records: pod, interface, network, addresses, MAC, logical switch port, node, up, ovn-installed and veth (on this node, with --ovs-db)')
+    .option('--node <name>', 'only the attachments of this node', nonEmpty)
+    .option('--network <name>', 'only those of this network (or logical switch)', nonEmpty)
+    .option('--pod <namespace/name>', 'only those of this pod', nonEmpty)))
+    .action(async (flags: Record<string, unknown>) => {
+      const { runAttachments, parseAttachmentsFlags } = await import('./ops/attachments.ts');
+      await runAttachments(parseAttachmentsFlags(flags));
+    });
+  localOptions(nbReader(program
+    .command('inspect')
+    .description('everything about one pod\'s networks: its attachments, and with the Kubernetes API its network annotations, last error and Events; exit code 3 when neither the NB nor the API knows it')
+    .argument('<namespace/name>', 'the pod')
+    .option('--kubeconfig <file>', 'read the pod and its Events from this cluster (in a cluster, in-cluster config is used without it)')))
+    .action(async (pod: string, flags: Record<string, unknown>) => {
+      const { runInspect, parseInspectFlags } = await import('./ops/inspect.ts');
+      await runInspect(parseInspectFlags(pod, flags));
+    });
+  program
+    .command('status')
+    .description('this node\'s daemon, as its metrics listener\'s /status tells: databases, served switches, requests running and queued, the reconciler')
+    .addOption(new Option('--address <address>', 'the daemon\'s --metrics-address').env(METRICS_ADDRESS_ENV).argParser(ipAddress).default('127.0.0.1'))
+    .option('--port <port>', 'the daemon\'s --metrics-port', port, 9479)
+    .option('--timeout <duration>', 'give up (exit code 1) when the daemon does not answer within this', duration, 5_000)
+    .addOption(outputOption())
+    .action(async (flags: Record<string, unknown>) => {
+      const { runStatus, parseStatusFlags } = await import('./ops/status.ts');
+      await runStatus(parseStatusFlags(flags));
+    });
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(ovn-multinetd completion bash)')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(SHELLS))
+    .action(async (shell: (typeof SHELLS)[number]) => {
+      await print(completionScript(program, shell));
     });
   return program;
 }
 
 export async function runCli(argv: string[]): Promise<void> {
-  await buildCli().parseAsync(argv);
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    // Commander has printed its message (or the help, or the version).
+    if (!(err instanceof CommanderError)) throw err;
+    process.exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
 }

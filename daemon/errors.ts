@@ -253,6 +253,24 @@ export class GcFailedError extends OvnMultinetError {
   }
 }
 
+/** An operator command (daemon/ops/) could not do its work: exit code 1, its message on stderr. */
+export class OpsFailedError extends OvnMultinetError {
+  static override readonly code: string = 'ERR_OPS_FAILED';
+  override readonly name: string = 'OpsFailedError';
+  constructor(message = 'the command failed', options?: ErrorDetails) {
+    super(message, options);
+  }
+}
+
+/** What an operator command was asked about does not exist: exit code 3. */
+export class OpsNotFoundError extends OpsFailedError {
+  static override readonly code: string = 'ERR_OPS_NOT_FOUND';
+  override readonly name: string = 'OpsNotFoundError';
+  constructor(message = 'not found', options?: ErrorDetails) {
+    super(message, options);
+  }
+}
+
 // --- IPAM ----------------------------------------------------------------------------------------
 
 /** The network's address pool has no free address. */

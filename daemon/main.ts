@@ -25,6 +25,7 @@ import { Semaphore } from './lib/semaphore.ts';
 import { LoopDelayReport } from './lib/loop-delay.ts';
 import { NO_METRICS, type Database, type DaemonMetrics } from './metrics/hooks.ts';
 import type { MetricsRegistry } from './metrics/registry.ts';
+import { daemonStatus, type StatusSource } from './metrics/status.ts';
 
 /** How often the event loop delay of a busy daemon is logged. */
 const LOOP_DELAY_REPORT_MS = 10_000;
@@ -186,6 +187,18 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   // Before the CNI socket: a port that cannot be had stops the start with nothing to undo.
   let server: Server | undefined = undefined;
   let probes: HttpServer | undefined;
+  // What `GET /status` tells `ovn-multinetd status`, read at each request.
+  const status: StatusSource = {
+    node: options.nodeName,
+    socket: options.socket,
+    socketListening: () => server?.listening === true,
+    nb,
+    ovs,
+    servedSwitches: () => scope.servedNames,
+    load: () => admission.load,
+    limit: options.maxParallelRequests,
+    reconciler,
+  };
   if (registry !== undefined) {
     const { listenProbes } = await import('./metrics/http.ts');
     const listening = await listenProbes({
@@ -193,6 +206,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
       port: options.metricsPort,
       registry: registry.registry,
       log,
+      status: () => daemonStatus(status),
       notReady: () => [
         ...(server?.listening === true ? [] : ['the CNI socket is not listening']),
         ...(nb.connected ? [] : ['not connected to the OVN Northbound database']),

@@ -100,6 +100,9 @@ export class Reconciler {
   #running: Promise<OwnedAttachment[]> | undefined;
   /** Until a pass with both databases connected: attachments found dead then may be gone for sure. */
   #atStart = true;
+  #passes = 0;
+  #lastPass: { at: number; removed: number } | undefined;
+  #removedTotal = 0;
 
   constructor(ctx: Attacher, lock: KeyedLock, options: ReconcilerOptions) {
     this.#ctx = ctx;
@@ -146,6 +149,21 @@ export class Reconciler {
     return this.#suspects.size;
   }
 
+  /** Passes finished since the start (`ovn-multinetd status`). */
+  get passes(): number {
+    return this.#passes;
+  }
+
+  /** When the last pass finished (ms since the epoch) and how many attachments it removed. */
+  get lastPass(): { at: number; removed: number } | undefined {
+    return this.#lastPass;
+  }
+
+  /** Attachments removed by every pass since the start. */
+  get removedTotal(): number {
+    return this.#removedTotal;
+  }
+
   readonly #onConnected = (): void => {
     if (this.#timer !== undefined) this.#tick();
   };
@@ -165,9 +183,16 @@ export class Reconciler {
 
   /** One pass; resolves with what it removed. Passes never overlap. */
   runOnce(now = Date.now()): Promise<OwnedAttachment[]> {
-    this.#running ??= this.#pass(now).finally(() => {
-      this.#running = undefined;
-    });
+    this.#running ??= this.#pass(now)
+      .then((removed) => {
+        this.#passes++;
+        this.#lastPass = { at: Date.now(), removed: removed.length };
+        this.#removedTotal += removed.length;
+        return removed;
+      })
+      .finally(() => {
+        this.#running = undefined;
+      });
     return this.#running;
   }
 

@@ -26,10 +26,15 @@ export interface ReleasedPort {
   pod: string | undefined;
 }
 
+/** Told before each port and once at the end: how many of how many are done (`ovn-multinetd gc`'s progress line). */
+export type ReleaseProgress = (done: number, total: number) => void;
+
 /** Releases every ovn-multinet port of `node` in the NB `nb` (monitoring with nodePortConditions). */
-export async function releasePortsOf(nb: NbClient, node: string, signal: AbortSignal): Promise<ReleasedPort[]> {
+export async function releasePortsOf(nb: NbClient, node: string, signal: AbortSignal, progress?: ReleaseProgress): Promise<ReleasedPort[]> {
   const released: ReleasedPort[] = [];
-  for (const row of [...portsByNode(nb).rows(node)]) {
+  const rows = [...portsByNode(nb).rows(node)];
+  for (const [i, row] of rows.entries()) {
+    progress?.(i, rows.length);
     const all = row.external_ids;
     if (all.get(OwnerKeys.owner) !== OWNER_VALUE) continue;
     const port = findPort(nb, row.name);
@@ -49,6 +54,7 @@ export async function releasePortsOf(nb: NbClient, node: string, signal: AbortSi
       pod: namespace === undefined || podName === undefined ? undefined : `${namespace}/${podName}`,
     });
   }
+  progress?.(rows.length, rows.length);
   return released;
 }
 
@@ -56,7 +62,7 @@ export async function releasePortsOf(nb: NbClient, node: string, signal: AbortSi
  * Connects to the NB of `flags` with a monitor of `node`'s ports only, releases them, closes.
  * `signal` bounds the whole (an NB that cannot be reached: its reason is thrown).
  */
-export async function releaseNode(flags: NbFlags, node: string, log: Logger, signal: AbortSignal): Promise<ReleasedPort[]> {
+export async function releaseNode(flags: NbFlags, node: string, log: Logger, signal: AbortSignal, progress?: ReleaseProgress): Promise<ReleasedPort[]> {
   // The conditions are read at connect time, after the client exists.
   const client: NbClient = nbClient(flags, NODE_PORTS_MONITOR, log, { conditions: () => nodePortConditions(node, client) });
   client.start();
@@ -64,7 +70,7 @@ export async function releaseNode(flags: NbFlags, node: string, log: Logger, sig
     await client.waitConnected(signal);
     // The node's ports are in; this brings their switches and their claims' other ports.
     await client.updateConditions(signal);
-    return await releasePortsOf(client, node, signal);
+    return await releasePortsOf(client, node, signal, progress);
   } finally {
     await client.close();
   }

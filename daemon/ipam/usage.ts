@@ -14,6 +14,7 @@ import { IpamKeys } from '../ovn/ids.ts';
 import { familyOf, ipToBigInt, type Family } from '../lib/ip.ts';
 import { inPool, parseIpamSettings, poolCapacity, type IpamSettings } from './pool.ts';
 import { parseHolder } from './guards.ts';
+import { reservationsOf } from './reservations.ts';
 
 export interface AddressUsage {
   family: Family;
@@ -51,10 +52,14 @@ export function usageOf(settings: IpamSettings, used: Iterable<string>, reserved
   return settings.subnets.map((subnet, i) => ({ family: subnet.family, subnet: subnet.cidr, capacity: poolCapacity(subnet, settings.excluded), used: inUse[i] ?? 0n, reserved: held[i] ?? 0n }));
 }
 
-/** The IPs a switch's guard keys hold (MAC keys left out), and those whose holder is an IPAMClaim. */
+/**
+ * The IPs a switch row holds (MAC keys left out): its guard keys' and its IPAMClaims'
+ * reservations'; reserved: those of the reservations and of guard keys whose holder is a claim.
+ * (A reservation's addresses have guard keys of the claim; either tells.)
+ */
 export function guardedAddresses(externalIds: ReadonlyMap<string, string>): { used: string[]; reserved: string[] } {
-  const used: string[] = [];
-  const reserved: string[] = [];
+  const reserved = reservationsOf(externalIds).flatMap((r) => r.ips);
+  const used = [...reserved];
   for (const [key, value] of externalIds) {
     if (!key.startsWith(IpamKeys.address)) continue;
     const address = key.slice(IpamKeys.address.length);

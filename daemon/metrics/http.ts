@@ -2,12 +2,14 @@
  * The daemon's HTTP listener (docs/metrics.md): `/metrics` (Prometheus text format), `/healthz`
  * and `/readyz` for the DaemonSet's probes. The daemon runs on the node's host network, so the
  * listener is on the node's addresses, not a pod network: 127.0.0.1 unless told otherwise.
+ * `/status` (JSON) is for `ovn-multinetd status` (metrics/status.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import { SocketSetupError } from '../errors.ts';
+import type { DaemonStatus } from './status.ts';
 
 export interface ProbeOptions {
   address: string;
@@ -15,6 +17,8 @@ export interface ProbeOptions {
   registry: Registry;
   /** What keeps the daemon from serving requests now: empty when it is ready. */
   notReady: () => string[];
+  /** The daemon's state for `/status` (metrics/status.ts); without it, `/status` is 404. */
+  status?: () => DaemonStatus;
   log: Logger;
 }
 
@@ -48,6 +52,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: ProbeOp
       send(res, status, body);
       return;
     }
+    case '/status':
+      if (options.status === undefined) send(res, 404, 'not found: /metrics, /healthz, /readyz\n');
+      else send(res, 200, `${JSON.stringify(options.status())}\n`, 'application/json');
+      return;
     default:
       send(res, 404, 'not found: /metrics, /healthz, /readyz\n');
   }

@@ -192,6 +192,11 @@ export class NbScope {
     };
   }
 
+  /** The names of the switches served now (`ovn-multinetd status`). */
+  get servedNames(): string[] {
+    return [...this.#served];
+  }
+
   /**
    * Whether every port of the switch is in view: it is served and its watch holds every port on
    * it (someone else's included, asked for by uuid).

@@ -55,6 +55,8 @@ const rows: ReadonlyArray<readonly [{ readonly code: string }, Row]> = [
   [errors.DeadlineExceededError, 'failed'],
   [errors.FlagError, 'failed'],
   [errors.GcFailedError, 'failed'],
+  [errors.OpsFailedError, 'failed'],
+  [errors.OpsNotFoundError, 'failed'],
   // IPAM: the allocation's outcomes; the request's field is named by attachments/network.ts.
   [errors.PoolExhaustedError, { code: ErrorCode.AddressPoolExhausted }],
   [errors.SwitchGoneError, 'failed'],

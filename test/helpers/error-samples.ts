@@ -34,6 +34,8 @@ export const errorSamples: Array<[OvnMultinetError, string, string, string]> = [
   [new catalogue.DeadlineExceededError(), 'DeadlineExceededError', 'ERR_DEADLINE_EXCEEDED', 'deadline exceeded'],
   [new catalogue.FlagError(), 'FlagError', 'ERR_FLAG', 'invalid flag'],
   [new catalogue.GcFailedError(), 'GcFailedError', 'ERR_GC_FAILED', 'gc failed'],
+  [new catalogue.OpsFailedError(), 'OpsFailedError', 'ERR_OPS_FAILED', 'the command failed'],
+  [new catalogue.OpsNotFoundError(), 'OpsNotFoundError', 'ERR_OPS_NOT_FOUND', 'not found'],
   [new catalogue.PoolExhaustedError(), 'PoolExhaustedError', 'ERR_POOL_EXHAUSTED', 'no free address'],
   [new catalogue.SwitchGoneError(), 'SwitchGoneError', 'ERR_SWITCH_GONE', 'the logical switch is gone'],
   [new catalogue.AddressInUseError('ip', '10.0.0.5', 'pod a/b'), 'AddressInUseError', 'ERR_ADDRESS_IN_USE', '10.0.0.5 is already used by pod a/b'],

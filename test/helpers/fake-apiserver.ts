@@ -1,6 +1,6 @@
 /**
  * A Kubernetes API server for the resources ovn-multinet uses, behaving like the real one for
- * what is used: list (field selectors spec.nodeName and metadata.name; metadata.resourceVersion),
+ * what is used: list (field selectors spec.nodeName, metadata.name and an Event's regarding.*; metadata.resourceVersion),
  * watch from a resourceVersion (JSON lines of ADDED/MODIFIED/DELETED), get, create (201, 409
  * AlreadyExists, generateName), update (409 Conflict on a stale resourceVersion), patch
  * (merge, strategic-merge as merge, and JSON patch), delete, and the status subresource (the main
@@ -392,12 +392,14 @@ export class FakeApiServer {
   #filter(target: Target, url: URL): (o: KubeObject) => boolean {
     const selector = url.searchParams.get('fieldSelector') ?? '';
     const fields = selector === '' ? [] : selector.split(',').map((term) => {
-      const m = /^(spec\.nodeName|metadata\.name|metadata\.namespace)=(.*)$/.exec(term);
+      const m = /^(spec\.nodeName|metadata\.name|metadata\.namespace|regarding\.(?:kind|name|namespace|uid))=(.*)$/.exec(term);
       if (m === null) throw new ApiError(400, 'BadRequest', `unsupported field selector ${selector}`);
       return { field: m[1] ?? '', value: m[2] ?? '' };
     });
     const valueOf = (o: KubeObject, field: string): unknown => {
       if (field === 'spec.nodeName') return isObject(o['spec']) ? o['spec']['nodeName'] : undefined;
+      // An Event's object (events.k8s.io/v1; `kubectl describe` lists a pod's Events so).
+      if (field.startsWith('regarding.')) return isObject(o['regarding']) ? o['regarding'][field.slice('regarding.'.length)] : undefined;
       return field === 'metadata.name' ? o.metadata.name : o.metadata.namespace;
     };
     return (o) => (target.namespace === undefined || o.metadata.namespace === target.namespace) && fields.every(({ field, value }) => valueOf(o, field) === value);

@@ -29,5 +29,6 @@ t.test('a switch row alone: its guard keys and reservations', async (t) => {
     [`${IpamKeys.reservation}vms/vm1`, '0a:58:0a:00:00:03 10.0.0.3'],
     ['other', 'x'],
   ]);
-  t.same(guardedAddresses(ids), { used: ['10.0.0.2', '10.0.0.3'], reserved: ['10.0.0.3'] }, 'IPs only, MAC keys left out');
+  t.same(guardedAddresses(ids), { used: ['10.0.0.3', '10.0.0.2', '10.0.0.3'], reserved: ['10.0.0.3', '10.0.0.3'] }, 'IPs only, MAC keys left out; a reservation and its guard key both tell (usageOf counts each address once)');
+  t.same(guardedAddresses(new Map([[`${IpamKeys.reservation}vms/vm2`, '0a:58:0a:00:00:09 10.0.0.9 fd00::9']])), { used: ['10.0.0.9', 'fd00::9'], reserved: ['10.0.0.9', 'fd00::9'] }, 'a reservation alone');
 });

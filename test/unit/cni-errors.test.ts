@@ -33,6 +33,8 @@ const expected: Record<string, number> = {
   DeadlineExceededError: AttachFailed,
   FlagError: AttachFailed,
   GcFailedError: AttachFailed,
+  OpsFailedError: AttachFailed,
+  OpsNotFoundError: AttachFailed,
   PoolExhaustedError: AddressPoolExhausted,
   SwitchGoneError: AttachFailed,
   AddressInUseError: AddressInUse,

@@ -1,6 +1,7 @@
 // Every flag of `ovn-multinetd daemon` and `ovn-multinetd controller` is in a row of
 // docs/configuration.md's table under that command's heading (the controller's TLS files share the
-// --nb-db row), and no row is for a flag the command lacks.
+// --nb-db row), and no row is for a flag the command lacks; the operator commands' flags are in
+// docs/operations.md's tables.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { buildCli } from '../../daemon/cli.ts';
@@ -32,3 +33,18 @@ for (const [command, heading] of [['daemon', 'Daemon flags'], ['controller', 'Co
     t.same([...rows].filter((f) => !flags.includes(f)), [], 'no row for a flag that does not exist');
   });
 }
+
+t.test('the operator commands: their flags and docs/operations.md', async (t) => {
+  const ops = await readFile(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+  const commands = ['networks', 'attachments', 'inspect', 'status', 'completion'];
+  const flags = new Set<string>();
+  for (const name of commands) {
+    const cmd = buildCli().commands.find((c) => c.name() === name);
+    if (cmd === undefined) throw new Error(`no ${name} command`);
+    for (const o of cmd.options) if (o.long !== undefined) flags.add(o.long);
+    t.match(ops, new RegExp(`^## ${name}$|\`ovn-multinetd ${name}`, 'm'), `${name} is documented`);
+  }
+  const { rows, named } = documented(ops);
+  t.same([...flags].filter((f) => !named.has(f)).sort(), [], 'every flag in a table row');
+  t.same([...rows].filter((f) => !flags.has(f)).sort(), [], 'no row for a flag that does not exist');
+});

@@ -2,9 +2,9 @@
 // real client library: create (201, 409 AlreadyExists), optimistic concurrency on update (409
 // Conflict), merge and JSON patches, the status subresource kept apart from the rest, generation
 // counting spec changes only, watch from a resourceVersion, delete (404 after); Nodes (core v1,
-// cluster-scoped) listed, read and deleted.
+// cluster-scoped) listed, read and deleted; Events listed by their involved object.
 import t from 'tap';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, PatchStrategy, Watch, setHeaderOptions, type V1Lease } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
 
@@ -87,4 +87,18 @@ t.test('nodes: list, get, watch, delete', async (t) => {
   await done.promise;
   t.same(events, ['DELETED node-a']);
   t.equal(await codeOf(core.readNode({ name: 'node-a' })), 404, 'gone');
+});
+
+t.test('Events listed by the object they are about, as kubectl describe lists a pod\'s', async (t) => {
+  const api = await startFakeApiServer(t);
+  const kc = loadKubeConfig(api.kubeconfig, {});
+  if (kc === undefined) throw new Error('no kubeconfig');
+  const events = kc.makeApiClient(EventsV1Api);
+  for (const [name, pod] of [['a.1', 'a'], ['a.2', 'a'], ['b.1', 'b']] as const) {
+    await api.apply('events', { metadata: { namespace: 'ns', name }, regarding: { kind: 'Pod', namespace: 'ns', name: pod, uid: `uid-${pod}` }, reason: 'R' });
+  }
+  const listed = async (fieldSelector: string): Promise<Array<string | undefined>> => (await events.listNamespacedEvent({ namespace: 'ns', fieldSelector })).items.map((e) => e.metadata?.name);
+  t.same(await listed('regarding.kind=Pod,regarding.name=a'), ['a.1', 'a.2']);
+  t.same(await listed('regarding.uid=uid-b'), ['b.1']);
+  t.same(await listed('regarding.kind=Node'), []);
 });
