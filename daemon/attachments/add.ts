@@ -187,8 +187,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         // A network with DHCP: its options rows first (shared by its ports, made once).
         const dhcp = conf.dhcp === undefined ? undefined : await ensureDhcpOptions(ctx.nb, sw, settings.subnets, subnetGateway, { dhcp: conf.dhcp, mtu, routes: conf.routes }, signal);
         if (conf.dhcp?.routerAdvertisements === true) {
-          // A router port an admin has just connected to the switch is in view before it is judged,
-          // and judged on the switch as it is now (`sw` is the row as it was when looked up).
+          // The switch as it is now (`sw` is the row as it was when looked up: a router an admin
+          // has just connected is on it after the refresh); its router ports are read from the NB.
           await ctx.scope.refresh(signal);
           const advertising = await advertiseDhcpv6(ctx.nb, switchByUuid(ctx.nb, sw.uuid) ?? sw, settings.subnets, signal);
           if (advertising.length > 0) log.info({ routerPorts: advertising }, 'router ports now advertise DHCPv6 (ipv6_ra_configs)');

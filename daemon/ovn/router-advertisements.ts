@@ -6,13 +6,22 @@
  * switch connects to, that port gets address_mode=dhcpv6_stateful and send_periodic=true, by a
  * map `insert`, which never replaces a key: a mode the router's owner chose is kept. The router
  * is not ovn-multinet's: nothing is removed when the network's ports go.
+ *
+ * The ports are read from the NB itself, not from the daemon's view: an admin connects the
+ * router just before the first ADD that should advertise, and the view follows a new router-type
+ * port and then its router port a moment later (scope.ts). The switch's router-type ports the
+ * cache holds, and those of its ports the cache does not hold yet, are read by uuid; their
+ * router ports by name. Only ADDs on networks with routerAdvertisements pay for it.
  */
 import { eq, mutation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
-import { NbTable } from '../ovsdb/models/nb.ts';
+import { selectedRows } from '../ovsdb/model.ts';
+import { NbTable, type LogicalRouterPort, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
 import { parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
-import { connectedRouterPorts, type LogicalSwitch } from './switches.ts';
+import type { LogicalSwitch } from './switches.ts';
 import { type NbClient, nbOps } from './nb.ts';
+
+type RouterPortFacts = Pick<LogicalRouterPort, '_uuid' | 'networks' | 'ipv6_ra_configs'>;
 
 export const RA_CONFIGS: ReadonlyMap<string, string> = new Map([
   ['address_mode', 'dhcpv6_stateful'],
@@ -20,18 +29,38 @@ export const RA_CONFIGS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** The router ports that are a gateway of one of the IPv6 `subnets` and have no address_mode yet. */
-export function routerPortsToAdvertise(nb: NbClient, sw: LogicalSwitch, subnets: readonly Subnet[]): Uuid[] {
+function routerPortsToAdvertise(routerPorts: readonly RouterPortFacts[], subnets: readonly Subnet[]): Uuid[] {
   const v6 = subnets.filter((subnet) => subnet.family === 6);
-  if (v6.length === 0) return [];
-  return connectedRouterPorts(nb, sw)
+  return routerPorts
     .filter((lrp) => !lrp.ipv6_ra_configs.has('address_mode'))
     .filter((lrp) => lrp.networks.some((network) => v6.some((subnet) => subnetContains(subnet, parseIpPrefix(network)?.address ?? ''))))
     .map((lrp) => lrp._uuid);
 }
 
+/** The router ports the switch connects to, as the NB has them now (see above). */
+async function connectedRouterPortsNow(nb: NbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<RouterPortFacts[]> {
+  const toRead = sw.ports.filter((uuid) => {
+    const row = nb.cache.row(NbTable.Logical_Switch_Port, uuid);
+    return row === undefined || row.type === 'router';
+  });
+  if (toRead.length === 0) return [];
+  const ports = await nb.transact(toRead.map((uuid) => nbOps.select(NbTable.Logical_Switch_Port, [eq('_uuid', uuid)], ['type', 'options'])), signal);
+  const names = new Set<string>();
+  for (const result of ports) {
+    for (const lsp of selectedRows<LogicalSwitchPort, 'type' | 'options'>(result)) {
+      const peer = lsp.type === 'router' ? lsp.options.get('router-port') : undefined;
+      if (peer !== undefined) names.add(peer);
+    }
+  }
+  if (names.size === 0) return [];
+  const lrps = await nb.transact([...names].map((name) => nbOps.select(NbTable.Logical_Router_Port, [eq('name', name)], ['_uuid', 'networks', 'ipv6_ra_configs'])), signal);
+  return lrps.flatMap((result) => [...selectedRows<LogicalRouterPort, '_uuid' | 'networks' | 'ipv6_ra_configs'>(result)]);
+}
+
 /** Makes the gateways of the switch's IPv6 subnets announce DHCPv6; resolves with the ports changed. */
 export async function advertiseDhcpv6(nb: NbClient, sw: LogicalSwitch, subnets: readonly Subnet[], signal: AbortSignal): Promise<Uuid[]> {
-  const ports = routerPortsToAdvertise(nb, sw, subnets);
+  if (!subnets.some((subnet) => subnet.family === 6)) return [];
+  const ports = routerPortsToAdvertise(await connectedRouterPortsNow(nb, sw, signal), subnets);
   if (ports.length === 0) return [];
   await nb.transact(ports.map((uuid) => nbOps.mutate(NbTable.Logical_Router_Port, [eq('_uuid', uuid)], [mutation('ipv6_ra_configs', 'insert', RA_CONFIGS)])), signal);
   return ports;
