@@ -349,7 +349,8 @@ export class Reconciler {
       const done = logicalPort !== 'deferred' && ovsPort !== 'deferred';
       if (done) this.#ctx.metrics.removed(reason);
       log.info({ reason: REMOVAL_TEXT[reason], ovsPort, logicalPort }, 'reconciler removed attachment');
-      if (attachment.pod !== undefined) this.#ctx.events?.attachmentRemoved(attachment.pod, attachment.network, attachment.ifName, REMOVAL_TEXT[reason]);
+      // A CNI GC is the runtime's own request; anything else was left behind.
+      if (attachment.pod !== undefined) this.#ctx.events?.attachmentRemoved(attachment.pod, attachment.network, attachment.ifName, REMOVAL_TEXT[reason], reason === 'cni_gc' ? 'Normal' : 'Warning');
       return done;
     });
   }

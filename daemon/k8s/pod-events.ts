@@ -1,11 +1,12 @@
 /**
  * The daemon's Events on pods (docs/events.md), through the recorder (events.ts): a failed ADD
- * (Warning AttachFailed) and an attachment the reconciler removed (Warning AttachmentRemoved).
+ * (Warning AttachFailed) and an attachment the reconciler removed (AttachmentRemoved: Warning, or
+ * Normal when the runtime asked for it by a CNI GC).
  * Neither waits: the CNI request has its answer before the pod is looked up (the pod cache, or
  * one GET: pods.ts) and the Event recorded; a pod that cannot be found gets no Event.
  */
 import type { Logger } from '../lib/log.ts';
-import type { EventRecord, EventSink } from './events.ts';
+import type { EventRecord, EventSink, EventType } from './events.ts';
 import type { PodSource } from './pods.ts';
 
 /** How long a failed ADD's pod is looked for (the cache's wait, then one GET). */
@@ -53,8 +54,11 @@ export class PodEvents {
     );
   }
 
-  /** The reconciler removed an attachment of `pod` (it may be gone already), for `reason`. */
-  attachmentRemoved(pod: PodOwner, network: string, ifName: string, reason: string): void {
-    this.#events.record({ regarding: podReference(pod), type: 'Warning', reason: 'AttachmentRemoved', action: 'Detach', note: `network ${network}, interface ${ifName}: removed by the reconciler: ${reason}` });
+  /**
+   * The reconciler removed an attachment of `pod` (it may be gone already), for `reason`: Normal
+   * when the runtime asked (a CNI GC), Warning when the attachment was left behind.
+   */
+  attachmentRemoved(pod: PodOwner, network: string, ifName: string, reason: string, type: EventType): void {
+    this.#events.record({ regarding: podReference(pod), type, reason: 'AttachmentRemoved', action: 'Detach', note: `network ${network}, interface ${ifName}: removed by the reconciler: ${reason}` });
   }
 }

@@ -192,6 +192,8 @@ t.test("the daemon's pod Events: a failed ADD for a pod it finds, a removal for 
     action: 'Attach',
     note: 'network blue, interface net1: ips[0]: "10.99.0.5" is outside the network\'s subnets (CNI error code 7)',
   }], 'an Event for the pod found only');
-  events.attachmentRemoved({ namespace: 'ns1', name: 'gone', uid: 'u3' }, 'blue', 'net1', 'container gone without DEL');
-  t.match(recorded[1], { regarding: { kind: 'Pod', name: 'gone', uid: 'u3' }, reason: 'AttachmentRemoved', action: 'Detach', note: 'network blue, interface net1: removed by the reconciler: container gone without DEL' });
+  events.attachmentRemoved({ namespace: 'ns1', name: 'gone', uid: 'u3' }, 'blue', 'net1', 'container gone without DEL', 'Warning');
+  t.match(recorded[1], { regarding: { kind: 'Pod', name: 'gone', uid: 'u3' }, type: 'Warning', reason: 'AttachmentRemoved', action: 'Detach', note: 'network blue, interface net1: removed by the reconciler: container gone without DEL' });
+  events.attachmentRemoved({ namespace: 'ns1', name: 'gc', uid: 'u4' }, 'blue', 'net1', 'not in cni.dev/valid-attachments', 'Normal');
+  t.match(recorded[2], { regarding: { name: 'gc' }, type: 'Normal', reason: 'AttachmentRemoved' }, 'a removal the runtime asked for (CNI GC) is Normal');
 });
