@@ -20,7 +20,6 @@ import { holdsRecord, ipamOnlyIps, portEntry, portRecord, RECORD_KEYS, type Logi
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
-import { switchByUuid } from '../ovn/switches.ts';
 import type { Subnet } from '../lib/ip.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { ownerExternalIds, OwnerKeys } from '../ovn/ids.ts';
@@ -187,10 +186,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         // A network with DHCP: its options rows first (shared by its ports, made once).
         const dhcp = conf.dhcp === undefined ? undefined : await ensureDhcpOptions(ctx.nb, sw, settings.subnets, subnetGateway, { dhcp: conf.dhcp, mtu, routes: conf.routes }, signal);
         if (conf.dhcp?.routerAdvertisements === true) {
-          // The switch as it is now (`sw` is the row as it was when looked up: a router an admin
-          // has just connected is on it after the refresh); its router ports are read from the NB.
-          await ctx.scope.refresh(signal);
-          const advertising = await advertiseDhcpv6(ctx.nb, switchByUuid(ctx.nb, sw.uuid) ?? sw, settings.subnets, signal);
+          // Read from the NB, not the view: a router an admin has just connected counts.
+          const advertising = await advertiseDhcpv6(ctx.nb, sw.uuid, settings.subnets, signal);
           if (advertising.length > 0) log.info({ routerPorts: advertising }, 'router ports now advertise DHCPv6 (ipv6_ra_configs)');
         }
         const allocating = performance.now();

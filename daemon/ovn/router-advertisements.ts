@@ -8,17 +8,17 @@
  * is not ovn-multinet's: nothing is removed when the network's ports go.
  *
  * The ports are read from the NB itself, not from the daemon's view: an admin connects the
- * router just before the first ADD that should advertise, and the view follows a new router-type
- * port and then its router port a moment later (scope.ts). The switch's router-type ports the
- * cache holds, and those of its ports the cache does not hold yet, are read by uuid; their
- * router ports by name. Only ADDs on networks with routerAdvertisements pay for it.
+ * router just before the first ADD that should advertise, and the view follows the switch's new
+ * port list, then the router-type port, then its router port, each a moment later (scope.ts).
+ * The switch's port list is read by uuid; of its ports, the router-type ones the cache holds and
+ * those it does not hold yet, by uuid; their router ports by name. Three reads, only for ADDs on
+ * networks with routerAdvertisements.
  */
 import { eq, mutation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { selectedRows } from '../ovsdb/model.ts';
-import { NbTable, type LogicalRouterPort, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
+import { NbTable, type LogicalRouterPort, type LogicalSwitch, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
 import { parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
-import type { LogicalSwitch } from './switches.ts';
 import { type NbClient, nbOps } from './nb.ts';
 
 type RouterPortFacts = Pick<LogicalRouterPort, '_uuid' | 'networks' | 'ipv6_ra_configs'>;
@@ -37,16 +37,18 @@ function routerPortsToAdvertise(routerPorts: readonly RouterPortFacts[], subnets
     .map((lrp) => lrp._uuid);
 }
 
-/** The router ports the switch connects to, as the NB has them now (see above). */
-async function connectedRouterPortsNow(nb: NbClient, sw: LogicalSwitch, signal: AbortSignal): Promise<RouterPortFacts[]> {
-  const toRead = sw.ports.filter((uuid) => {
+/** The router ports the switch `switchUuid` connects to, as the NB has them now (see above). */
+async function connectedRouterPortsNow(nb: NbClient, switchUuid: Uuid, signal: AbortSignal): Promise<RouterPortFacts[]> {
+  const [sw] = await nb.transact([nbOps.select(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], ['ports'])], signal);
+  const ports = selectedRows<LogicalSwitch, 'ports'>(sw)[0]?.ports ?? [];
+  const toRead = ports.filter((uuid) => {
     const row = nb.cache.row(NbTable.Logical_Switch_Port, uuid);
     return row === undefined || row.type === 'router';
   });
   if (toRead.length === 0) return [];
-  const ports = await nb.transact(toRead.map((uuid) => nbOps.select(NbTable.Logical_Switch_Port, [eq('_uuid', uuid)], ['type', 'options'])), signal);
+  const read = await nb.transact(toRead.map((uuid) => nbOps.select(NbTable.Logical_Switch_Port, [eq('_uuid', uuid)], ['type', 'options'])), signal);
   const names = new Set<string>();
-  for (const result of ports) {
+  for (const result of read) {
     for (const lsp of selectedRows<LogicalSwitchPort, 'type' | 'options'>(result)) {
       const peer = lsp.type === 'router' ? lsp.options.get('router-port') : undefined;
       if (peer !== undefined) names.add(peer);
@@ -57,10 +59,10 @@ async function connectedRouterPortsNow(nb: NbClient, sw: LogicalSwitch, signal: 
   return lrps.flatMap((result) => [...selectedRows<LogicalRouterPort, '_uuid' | 'networks' | 'ipv6_ra_configs'>(result)]);
 }
 
-/** Makes the gateways of the switch's IPv6 subnets announce DHCPv6; resolves with the ports changed. */
-export async function advertiseDhcpv6(nb: NbClient, sw: LogicalSwitch, subnets: readonly Subnet[], signal: AbortSignal): Promise<Uuid[]> {
+/** Makes the gateways of the IPv6 subnets of switch `switchUuid` announce DHCPv6; resolves with the ports changed. */
+export async function advertiseDhcpv6(nb: NbClient, switchUuid: Uuid, subnets: readonly Subnet[], signal: AbortSignal): Promise<Uuid[]> {
   if (!subnets.some((subnet) => subnet.family === 6)) return [];
-  const ports = routerPortsToAdvertise(await connectedRouterPortsNow(nb, sw, signal), subnets);
+  const ports = routerPortsToAdvertise(await connectedRouterPortsNow(nb, switchUuid, signal), subnets);
   if (ports.length === 0) return [];
   await nb.transact(ports.map((uuid) => nbOps.mutate(NbTable.Logical_Router_Port, [eq('_uuid', uuid)], [mutation('ipv6_ra_configs', 'insert', RA_CONFIGS)])), signal);
   return ports;
