@@ -115,7 +115,8 @@ t.test('a killed leader is replaced within the lease duration', async (t) => {
   const cli = fileURLToPath(new URL('../../bin/ovn-multinetd.ts', import.meta.url));
   const start = (identity: string) => {
     const child = spawn(process.execPath, [cli, 'controller', '--kubeconfig', api.kubeconfig, '--nb-db', 'unix:/nonexistent/nb.sock', '--identity', identity, '--namespace', NS,
-      '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200', '--log-level', 'silent'], { stdio: 'ignore' });
+      // No metrics listener: two replicas on one host would want the same port (the second exits).
+      '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200', '--log-level', 'silent', '--metrics-port', '0'], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     t.teardown(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
