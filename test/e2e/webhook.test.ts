@@ -51,7 +51,8 @@ const req = https.request(url, { method, headers, ca: fs.readFileSync(caFile), t
   res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, type: res.headers['content-type'], body: Buffer.concat(chunks).toString(), fingerprint })));
 });
 req.on('error', (err) => console.log(JSON.stringify({ error: err.code || err.message })));
-if (mode === 'chunked') { let i = 0; const step = 256 * 1024; const more = () => { while (i < body.length) { const ok = req.write(body.subarray(i, i += step)); if (!ok) return req.once('drain', more); } req.end(); }; more(); }
+if (mode === 'stall') req.write(body.subarray(0, 10));
+else if (mode === 'chunked') { let i = 0; const step = 256 * 1024; const more = () => { while (i < body.length) { const ok = req.write(body.subarray(i, i += step)); if (!ok) return req.once('drain', more); } req.end(); }; more(); }
 else req.end(body);
 `;
 
@@ -170,6 +171,11 @@ t.test('the pod webhook over HTTPS, from the controller process', { skip }, asyn
   const streamed = await call(PATH, `@${MAX_BODY + 512 * 1024}`, { mode: 'chunked' });
   t.ok(streamed.status === 413 || streamed.error !== undefined, `a chunked body over the cap is cut off (${JSON.stringify(streamed).slice(0, 80)})`);
   t.match(await call(PATH, `@${MAX_BODY}`), { status: 400, body: /not JSON/ }, 'a body at the cap is read (and is not JSON)');
+  const stallStart = Date.now();
+  const stalled = await call(PATH, review('x', {}), { mode: 'stall' });
+  const stallMs = Date.now() - stallStart;
+  t.equal(stalled.status, 408, 'a body that stops coming: 408');
+  t.ok(stallMs >= 9_000 && stallMs < 25_000, `after the 10 s read timeout (${stallMs} ms, a node start included)`);
   t.match(await call(PATH, '{"kind":"AdmissionReview"}'), { status: 400, body: /not an admission\.k8s\.io\/v1 AdmissionReview/ }, 'not a review: 400');
 
   const second = await issue('second');
