@@ -149,6 +149,9 @@ export function buildCli(): Command {
     .option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener (docs/metrics.md); the manifest sets the pod\'s IP', ipAddress, '127.0.0.1')
     .option('--metrics-port <port>', 'port of that listener; 0 turns it off', port, 9480)
     .option('--network-low-threshold <percent>', 'Event AddressesLow on a Network when this percentage of its addresses is in use (docs/events.md)', percent, 90)
+    .option('--webhook-cert-dir <dir>', 'directory of the pod webhook\'s tls.crt and tls.key (a Secret\'s volume; reloaded when they change); the webhook is off without it (docs/interface-discovery.md)')
+    .option('--webhook-address <address>', 'address of the pod webhook\'s HTTPS listener; the manifest sets the pod\'s IP', ipAddress, '0.0.0.0')
+    .option('--webhook-port <port>', 'port of that listener', port, 9443)
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');

@@ -21,6 +21,7 @@ import type { NbView } from './context.ts';
 import { FlagError } from '../errors.ts';
 import type { Server } from 'node:http';
 import { NO_CONTROLLER_METRICS, type ControllerMetrics } from '../metrics/controller-registry.ts';
+import type { RunningWebhook } from './webhook-server.ts';
 
 export interface ControllerOptions {
   kubeconfig: string | undefined;
@@ -41,6 +42,8 @@ export interface ControllerOptions {
   /** The metrics and probes listener (docs/metrics.md); port 0: none. */
   metricsAddress: string;
   metricsPort: number;
+  /** The pod webhook (docs/interface-discovery.md): on only with a certificate directory. */
+  webhook: { certDir: string; address: string; port: number } | undefined;
 }
 
 export function parseControllerFlags(flags: Record<string, unknown>): ControllerOptions {
@@ -60,7 +63,14 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
     logLevel: logLevelFlag(flags),
     metricsAddress: str('metricsAddress'),
     metricsPort: num('metricsPort'),
+    webhook: webhookFlags(flags),
   };
+}
+
+function webhookFlags(flags: Record<string, unknown>): ControllerOptions['webhook'] {
+  const { str, optional, num } = flagReader(flags);
+  const certDir = optional('webhookCertDir');
+  return certDir === undefined ? undefined : { certDir, address: str('webhookAddress'), port: num('webhookPort') };
 }
 
 /** The NB through our OVSDB client: ready once its first monitor reply is in the cache. */
@@ -100,9 +110,14 @@ export async function startController(options: ControllerOptions, log: Logger = 
   // Registered before start(), so the first 'connected' (the cache is filled by then) is seen.
   const view = nbView(nb);
   const caches = new ControllerCaches(kubeConfig, log);
+  // Every replica serves the webhook, leader or not.
+  const webhook = options.webhook === undefined ? undefined : await startWebhook(options.webhook, log);
   // The listener first: a port that cannot be had stops the start before anything runs. Nothing
   // is awaited after it until the elector exists, so no scrape can ask before.
-  const listening: { server: Server; metrics: ControllerMetrics } | undefined = options.metricsPort === 0 ? undefined : await controllerListener(options, nb, caches, (): boolean => elector.leading, log);
+  const listening: { server: Server; metrics: ControllerMetrics } | undefined = options.metricsPort === 0 ? undefined : await controllerListener(options, nb, caches, (): boolean => elector.leading, log).catch(async (err: unknown) => {
+    await webhook?.close();
+    throw err;
+  });
   const metrics: ControllerMetrics = listening?.metrics ?? NO_CONTROLLER_METRICS;
   let sessions = 0;
   nb.on('connected', () => {
@@ -133,6 +148,7 @@ export async function startController(options: ControllerOptions, log: Logger = 
   const stop = async (): Promise<void> => {
     await elector.stop();
     await runner.stop();
+    await webhook?.close();
     listening?.server.closeAllConnections();
     await new Promise<void>((resolve) => (listening === undefined ? resolve() : listening.server.close(() => resolve())));
     await Promise.all([caches.stop(), nb.close(), events.stop()]);
@@ -164,6 +180,14 @@ async function controllerListener(options: ControllerOptions, nb: ControllerNbCl
   });
   log.info({ address: options.metricsAddress, port }, 'metrics and probes listening');
   return { server, metrics };
+}
+
+/** The pod webhook's listener, loaded only when it is on. */
+async function startWebhook(options: NonNullable<ControllerOptions['webhook']>, log: Logger): Promise<RunningWebhook> {
+  const { listenWebhook } = await import('./webhook-server.ts');
+  const webhook = await listenWebhook({ ...options, log });
+  log.info({ address: options.address, port: webhook.port, certDir: options.certDir }, 'pod webhook listening');
+  return webhook;
 }
 
 /** Runs until SIGTERM or SIGINT; releases the Lease on the way out. */

@@ -11,6 +11,8 @@ import { isDnsLabel, isDnsSubdomain } from './names.ts';
 import { NetworkSelectionError } from '../errors.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
+/** Multus's annotation of what each network gave the pod. */
+export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
 
 /** One network-selection element, as far as ovn-multinet uses it. */
 export interface NetworkSelection {

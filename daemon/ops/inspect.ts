@@ -14,12 +14,10 @@ import { NETWORKS_ANNOTATION } from '../k8s/selection.ts';
 import { withSignal } from '../k8s/signal.ts';
 import { OpsFailedError, OpsNotFoundError } from '../errors.ts';
 import { readNbSnapshot } from './nb-snapshot.ts';
+import { NETWORK_STATUS_ANNOTATION } from '../k8s/selection.ts';
 import { attachmentRows, attachmentsTable, podFlag, type AttachmentRow } from './attachments.ts';
 import { localFlags, lookLocally, type LocalFlags } from './local.ts';
 import { byText, cell, outputFlag, print, render, renderFields, renderTable, type Column, type OutputFormat } from './output.ts';
-
-/** Multus's annotation of what each network gave the pod. */
-export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
 
 /** An Event, as far as it is shown; every field checked. */
 export interface EventInfo {

@@ -144,7 +144,7 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /** RFC 6902 JSON patch: add, replace, remove, test. */
-function jsonPatch(target: unknown, ops: unknown): unknown {
+export function jsonPatch(target: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'a JSON patch must be a list');
   const doc = clone(target);
   for (const op of ops) {

@@ -10,6 +10,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { isObject } from '../../daemon/cni-spec/json.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, NAD_GROUP, NAD_PLURAL } from '../../daemon/controller/objects.ts';
 import { compileCel, type Activation } from '../helpers/cel.ts';
+import { WEBHOOK_PATH } from '../../daemon/controller/webhook-server.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -357,4 +358,57 @@ t.test('the MultiNetworkPolicy CRD: upstream\'s resource, one schema for both ve
     's.spec.egress[0].to[0].ipBlock.cidr: required',
     's.spec.egress[0].to[0].podSelector.labels: not in the schema (pruned)',
   ], 'the checker sees what the schema refuses');
+});
+
+t.test('the pod webhook: never blocks, only pod CREATEs that ask for networks, served by the controller over its Service', async (t) => {
+  const config = find('MutatingWebhookConfiguration', 'ovn-multinet-interface-discovery');
+  const [hook, ...more] = list(config['webhooks']).map((w) => obj(w, 'webhook'));
+  if (hook === undefined) throw new Error('no webhook');
+  t.same(more, [], 'one webhook');
+  t.match(hook, { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded' });
+  t.ok(Number(hook['timeoutSeconds']) > 0 && Number(hook['timeoutSeconds']) <= 10, `a short timeout (${String(hook['timeoutSeconds'])} s)`);
+  t.same(list(hook['rules']), [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }], 'pod CREATEs only');
+
+  const deployment = find('Deployment', 'ovn-multinet-controller');
+  const controllerNs = String(metaOf(deployment)['namespace']);
+  const excluded = list(obj(hook['namespaceSelector'], 'namespaceSelector')['matchExpressions']).map((e) => obj(e, 'expression'));
+  t.match(excluded, [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn' }]);
+  t.same(strings(excluded[0]?.['values']).sort(), ['kube-system', controllerNs].sort(), 'not kube-system, not the controller\'s namespace');
+  const labels = obj(obj(obj(specOf(deployment)['template'], 'template')['metadata'], 'template metadata')['labels'], 'labels');
+  const notPods = list(obj(hook['objectSelector'], 'objectSelector')['matchExpressions']).map((e) => obj(e, 'expression'));
+  t.ok(notPods.some((e) => e['operator'] === 'NotIn' && strings(e['values']).includes(String(labels[String(e['key'])]))), 'not the controller\'s own pods');
+
+  const [condition] = list(hook['matchConditions']).map((c) => obj(c, 'matchCondition'));
+  const matches = compileCel(String(condition?.['expression']));
+  const podWith = (annotations: Obj | undefined): Activation => ({ object: { metadata: annotations === undefined ? { name: 'p' } : { name: 'p', annotations } } });
+  t.equal(matches(podWith({ 'k8s.v1.cni.cncf.io/networks': 'red' })), true, 'a pod that asks for networks is sent');
+  t.equal(matches(podWith({ other: 'x' })), false, 'one with other annotations is not');
+  t.equal(matches(podWith(undefined)), false, 'nor one without annotations');
+
+  const service = obj(obj(hook['clientConfig'], 'clientConfig')['service'], 'clientConfig.service');
+  t.equal(service['path'], WEBHOOK_PATH, 'the path the controller serves');
+  t.equal(service['namespace'], controllerNs);
+  const svc = find('Service', String(service['name']));
+  t.same(obj(specOf(svc)['selector'], 'selector'), labels, 'the Service selects the controller\'s pods');
+  const svcPort = list(specOf(svc)['ports']).map((p) => obj(p, 'port')).find((p) => p['port'] === service['port']);
+  const c = container(podSpec(deployment), 'controller');
+  const args = strings(c['args']);
+  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  const containerPort = list(c['ports']).map((p) => obj(p, 'port')).find((p) => p['name'] === svcPort?.['targetPort']);
+  t.equal(String(containerPort?.['containerPort']), flag('--webhook-port'), 'the Service reaches --webhook-port by the port\'s name');
+  t.equal(flag('--webhook-address'), '$(POD_IP)', 'on the pod IP');
+
+  const mount = list(c['volumeMounts']).map((m) => obj(m, 'mount')).find((m) => m['mountPath'] === flag('--webhook-cert-dir'));
+  t.equal(mount?.['readOnly'], true, '--webhook-cert-dir is a read-only mount');
+  const volume = list(podSpec(deployment)['volumes']).map((v) => obj(v, 'volume')).find((v) => v['name'] === mount?.['name']);
+  const secret = obj(volume?.['secret'], 'webhook secret volume');
+  t.equal(secret['optional'], true, 'optional: the controller starts before the Secret exists');
+  const injectFrom = String(obj(metaOf(config)['annotations'], 'annotations')['cert-manager.io/inject-ca-from']);
+  const certificate = find('Certificate', injectFrom.split('/')[1] ?? '');
+  t.equal(injectFrom.split('/')[0], controllerNs, 'the CA injected from the Certificate in the controller\'s namespace');
+  t.equal(specOf(certificate)['secretName'], secret['secretName'], 'cert-manager writes the Secret the controller mounts');
+  t.ok(strings(specOf(certificate)['dnsNames']).includes(`${String(service['name'])}.${controllerNs}.svc`), 'for the name the API server calls');
+
+  const example = find('Pod', 'discovery-demo');
+  t.match(obj(metaOf(example)['annotations'], 'annotations'), { 'k8s.v1.cni.cncf.io/networks': String }, 'the example pod asks for networks');
 });
