@@ -49,13 +49,18 @@ export function layer3SwitchName(base: string, node: string): string {
   return `${base}_${node}`;
 }
 
+/** The router port joining a node's switch to the router, and the switch's router-type port peering it. */
+export function joinPortNames(nodeSwitch: string): Pick<Layer3Names, 'routerPort' | 'switchPort'> {
+  return { routerPort: `omn-rtos-${nodeSwitch}`, switchPort: `omn-stor-${nodeSwitch}` };
+}
+
 /** The NB names of the layer3 network `base` on `node`, which must be a Kubernetes node name. */
 function layer3Names(base: string, node: string): Layer3Names {
   if (node.length > 253 || !NODE_NAME.test(node)) {
     throw new NetworkDefinitionError('topology', `the node name ${JSON.stringify(node)} (--node-name) is not a Kubernetes node name, which a layer3 switch is named after`);
   }
   const nodeSwitch = layer3SwitchName(base, node);
-  return { router: `${base}_router`, nodeSwitch, routerPort: `omn-rtos-${nodeSwitch}`, switchPort: `omn-stor-${nodeSwitch}` };
+  return { router: `${base}_router`, nodeSwitch, ...joinPortNames(nodeSwitch) };
 }
 
 /** The canonical definition of a layer3 network and its hash, as its router and switches record them. */

@@ -39,12 +39,12 @@ function hostSubnetLengths(net: ManagedNetwork, subnets: readonly Subnet[]): Pic
   for (const [family, field, given] of [[4, 'hostSubnetLength', net.hostSubnetLength], [6, 'hostSubnetLengthV6', net.hostSubnetLengthV6]] as const) {
     const cluster = subnets.find((s) => s.family === family);
     if (cluster === undefined) {
-      if (given !== undefined) throw new NetworkDefinitionError(field, `${field}: the subnets have no IPv${family} subnet`);
+      if (given !== undefined) throw new NetworkDefinitionError(field, `the subnets have no IPv${family} subnet`);
       continue;
     }
     const length = given ?? HOST_SUBNET_DEFAULTS[family];
-    if (length <= cluster.prefixLength) throw new NetworkDefinitionError(field, `${field}: ${length} must be longer than the prefix of ${cluster.cidr} (a node subnet is a part of it)`);
-    if (length > HOST_SUBNET_LONGEST[family]) throw new NetworkDefinitionError(field, `${field}: ${length} leaves no address for a pod beside the gateway (at most ${HOST_SUBNET_LONGEST[family]})`);
+    if (length <= cluster.prefixLength) throw new NetworkDefinitionError(field, `${length} must be longer than the prefix of ${cluster.cidr} (a node subnet is a part of it)`);
+    if (length > HOST_SUBNET_LONGEST[family]) throw new NetworkDefinitionError(field, `${length} leaves no address for a pod beside the gateway (at most ${HOST_SUBNET_LONGEST[family]})`);
     out[field] = length;
   }
   return out;
