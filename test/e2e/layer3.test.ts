@@ -7,7 +7,8 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason, DAEMON_BINARY } from '../helpers/node.ts';
-import { ping } from '../helpers/traffic.ts';
+import { ping, pingOnce } from '../helpers/traffic.ts';
+import { until } from '../helpers/until.ts';
 import { ipOf, startTwoNodes, type ClusterPod as Pod, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
 
 const skip = e2eSkipReason();
@@ -105,6 +106,30 @@ t.test('layer3 networks on two nodes', { skip }, async (t) => {
       t.same(await node.bridgePorts(), [], `no OVS port on ${node.name}`);
       t.same(await node.noHostVeths(), [], `no host veth on ${node.name}`);
     }
+  });
+
+  t.test('dual-stack: a node subnet of each family, both routes, IPv4 and IPv6 across the router', async (t) => {
+    const dual = { topology: 'layer3', subnets: ['10.70.0.0/16', 'fd00:70::/48'] };
+    const pa = await attach(t, a, 'l3-ds-a', dual, 'l3ds');
+    const pb = await attach(t, b, 'l3-ds-b', dual, 'l3ds');
+    t.equal(pa.add.exitCode, 0, pa.add.stdout);
+    t.equal(pb.add.exitCode, 0, pb.add.stdout);
+    const keys = await nodeSubnetKeys(nodes, 'l3ds_router');
+    t.same(keys.filter((k) => k.includes(':')).length, 2, `an IPv6 /64 per node: ${keys.join(' ')}`);
+    const v6 = (pod: Pod): { address: string; gateway?: string } | undefined => (pod.add.json?.['ips'] as Array<{ address: string; gateway?: string }>).find((ip) => ip.address.includes(':'));
+    const [a6, b6] = [v6(pa), v6(pb)];
+    t.match(a6, { address: /^fd00:70:[0-9a-f:]+\/64$/, gateway: /^fd00:70:[0-9a-f:]*:1$/ }, `A's pod has an IPv6 address of a /64 and its gateway: ${JSON.stringify(a6)}`);
+    t.not(a6?.gateway, b6?.gateway, 'the two nodes have different IPv6 gateways');
+    for (const pod of [pa, pb]) {
+      const routes = pod.add.json?.['routes'] as Array<{ dst: string; gw: string }>;
+      t.same(routes.map((r) => r.dst), ['10.70.0.0/16', 'fd00:70::/48'], `${pod.id}: a route to each cluster subnet`);
+      t.match(await pod.ns.exec(['ip', '-6', 'route', 'show', 'fd00:70::/48']), new RegExp(`via ${v6(pod)?.gateway ?? '?'} dev net1`), `${pod.id}: the IPv6 route is in the pod`);
+    }
+    t.ok(await ping(pa.ns, pb.ip), 'IPv4 from A to B');
+    const b6Address = b6?.address.split('/')[0] ?? '';
+    const reached = await until(`IPv6 ${b6Address} from A`, async () => ((await pingOnce(pa.ns, b6Address, 2)) ? true : undefined), 30_000).catch(() => false);
+    t.ok(reached, `IPv6 from A to ${b6Address} on B through the router`);
+    await detach(t, [pa, pb], dual, 'l3ds');
   });
 
   t.test('a second definition under the same name is refused and makes nothing', async (t) => {
