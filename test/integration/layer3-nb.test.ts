@@ -62,6 +62,13 @@ t.test('layer3 rows in a real NB', async (t) => {
     t.equal(again.uuid, made[0]?.uuid, "a node's later ADD finds its switch");
   });
 
+  t.test("one node's first ADDs at once: one switch, one subnet", async (t) => {
+    const client = await connect();
+    const made = await Promise.all(Array.from({ length: 4 }, () => ensureLayer3Switch(client, 'same', 'same', net(['10.30.0.0/16']), 'node-a', deadline())));
+    t.equal(new Set(made.map((sw) => sw.uuid)).size, 1, 'the same switch for all four');
+    t.same([...(await routerKeys('same_router')).entries()], [['ovn-multinet/node-subnet:10.30.0.0/24', 'node-a']], 'one node subnet');
+  });
+
   t.test('every node subnet taken: refused, nothing made', async (t) => {
     const small = net(['10.20.0.0/24'], 25);
     await ensureLayer3Switch(admin, 'small', 'small', small, 'node-a', deadline());
