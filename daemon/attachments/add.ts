@@ -28,7 +28,7 @@ import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { type ClaimInfo, type ClaimStatus } from '../k8s/ipamclaims.ts';
-import { allocationError, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
+import { allocationError, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, networkRoutes, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
@@ -166,6 +166,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal, req.arrivedAt);
+    const routes = networkRoutes(ctx, conf, sw, settings);
     const wanted = claimStatusRequest(asked, claim, sw, settings);
     if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
@@ -247,7 +248,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       podNetns: netns,
       podName: req.ifName,
       addresses: onPod ? ips.map((address) => ({ address, prefixLength: prefixOf(address) })) : [],
-      routes: onPod ? conf.routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })) : [],
+      routes: onPod ? routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })) : [],
       disableTxChecksum: bridge.datapathType === 'netdev',
       signal,
     };
@@ -306,7 +307,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         { name: req.ifName, mac, mtu, sandbox: req.netns },
       ],
       ips: resultIpList,
-      routes: conf.routes.map((r) => ({ ...r })),
+      routes,
       dns: {},
     };
   } finally {

@@ -15,6 +15,7 @@ import { parsePortAddresses } from '../ovn/entries.ts';
 import { parseIpPrefix } from '../lib/ip.ts';
 import { findInterface } from '../ovs/bridge.ts';
 import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
+import { servedSwitchName } from './network.ts';
 
 export interface CheckRequest {
   containerId: ContainerId;
@@ -26,7 +27,8 @@ export interface CheckRequest {
 export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: AbortSignal): Promise<void> {
   await ensureConnected(ctx, ctx.nb, signal);
   await ensureConnected(ctx, ctx.ovs, signal);
-  await ctx.scope.serve(req.conf.logicalSwitch, signal);
+  const switchName = servedSwitchName(req.conf, ctx.node);
+  await ctx.scope.serve(switchName, signal);
   const problems: string[] = [];
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
@@ -42,7 +44,7 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
   } else {
     ({ mac, ips } = parsePortAddresses(portEntry(port)));
     const sw = switchOfPort(ctx.nb, port.uuid);
-    if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, req.conf.logicalSwitch)?.uuid) problems.push(`logical switch port ${port.name} is not on logical switch ${req.conf.logicalSwitch}`);
+    if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, switchName)?.uuid) problems.push(`logical switch port ${port.name} is not on logical switch ${switchName}`);
     if (req.conf.portSecurity && port.portSecurity.length === 0) problems.push(`logical switch port ${port.name} has no port security`);
   }
 

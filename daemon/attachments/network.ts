@@ -10,7 +10,9 @@ import { fieldOf, type NetConf } from '../netconf/parse.ts';
 import { cniArgsAddresses, type RequestedAddress } from '../netconf/static.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
 import type { ResultIp } from '../cni-spec/result.ts';
-import { findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
+import { connectedRouterPorts, findSwitch, switchGateway, switchOfPort, type LogicalSwitch } from '../ovn/switches.ts';
+import { ensureLayer3Switch, layer3SwitchName } from '../ovn/layer3.ts';
+import type { ConfigRoute } from '../netconf/routes.ts';
 import { findAttachmentPort, findPort, type LogicalPort } from '../ovn/ports.ts';
 import { ensureManagedSwitch, managedSwitchColumns, networkDefinition } from '../ovn/managed.ts';
 import { bitsOf, familyOf, parseIpPrefix, subnetContains, type Subnet } from '../lib/ip.ts';
@@ -51,16 +53,31 @@ export function identity(ctx: Attacher, req: NetworkRequest): AttachmentIdentity
   return { containerId: req.containerId, ifName: req.ifName, netns: req.netns, node: ctx.node, bootId: ctx.bootId, network: req.conf.name, pod, ...(chassis === undefined ? {} : { chassis }) };
 }
 
+/** The switch a config's pods attach to on `node`: a layer3 network's node switch, else `logicalSwitch`. */
+export function servedSwitchName(conf: NetConf, node: string): string {
+  return conf.managed?.topology === 'layer3' ? layer3SwitchName(conf.logicalSwitch, node) : conf.logicalSwitch;
+}
+
+/** The switch of `conf`: an existing one, a layer3 network's node switch, or a managed network's. */
+async function findOrMakeSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal): Promise<LogicalSwitch | undefined> {
+  if (conf.managed === undefined) return findSwitch(ctx.nb, conf.logicalSwitch);
+  if (conf.managed.topology !== 'layer3') return ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
+  const sw = await ensureLayer3Switch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, ctx.node, signal);
+  // A switch just made: its router port (the gateway) comes into view with the next catch-up.
+  if (connectedRouterPorts(ctx.nb, sw).length === 0) await ctx.scope.refresh(signal);
+  return findSwitch(ctx.nb, sw.name);
+}
+
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
 export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal, arrivedAt: number): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
   let sw: LogicalSwitch | undefined;
   // The switch and all its ports are in the daemon's view from here on (NbScope). A session lost
   // meanwhile is waited for like any lost connection (--db-wait from the request's arrival), and
   // the next session's view holds the served switch.
-  await ctx.scope.serve(conf.logicalSwitch, signal);
+  await ctx.scope.serve(servedSwitchName(conf, ctx.node), signal);
   if (!ctx.nb.connected) await ensureConnected(ctx, ctx.nb, signal, arrivedAt);
   try {
-    sw = conf.managed === undefined ? findSwitch(ctx.nb, conf.logicalSwitch) : await ensureManagedSwitch(ctx.nb, conf.logicalSwitch, conf.name, conf.managed, signal);
+    sw = await findOrMakeSwitch(ctx, conf, signal);
   } catch (err) {
     if (err instanceof AmbiguousSwitchError) throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: ${err.message}`, { field: fieldOf(conf, 'logicalSwitch'), cause: err });
     if (err instanceof NetworkDefinitionError) throw definitionError(conf, err);
@@ -202,6 +219,22 @@ export function existingPort(ctx: Attacher, req: NetworkRequest, lspName: string
  */
 export function subnetGateway(ctx: Attacher, sw: LogicalSwitch, settings: IpamSettings, subnet: Subnet): string | undefined {
   return settings.gateways.find((gw) => subnetOf(settings, gw) === subnet) ?? switchGateway(ctx.nb, sw, subnet);
+}
+
+/**
+ * The routes of the pod's interface: the config's, and for a layer3 network one to each cluster
+ * subnet through the node's gateway of its family (the router reaches the other nodes' subnets).
+ */
+export function networkRoutes(ctx: Attacher, conf: NetConf, sw: LogicalSwitch, settings: IpamSettings): ConfigRoute[] {
+  const routes = conf.routes.map((r) => ({ ...r }));
+  if (conf.managed?.topology !== 'layer3') return routes;
+  for (const cluster of networkDefinition(conf.managed).subnets) {
+    const nodeSubnet = settings.subnets.find((s) => s.family === cluster.family);
+    const gw = nodeSubnet === undefined ? undefined : subnetGateway(ctx, sw, settings, nodeSubnet);
+    if (gw === undefined) throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${sw.name} has no router port in ${cluster.cidr}`, { field: fieldOf(conf, 'logicalSwitch') });
+    routes.push({ dst: cluster.cidr, gw });
+  }
+  return routes;
 }
 
 /**

@@ -4,6 +4,7 @@
  * IPAMClaim's port shared in a live migration handed over to, or left to, the other pod), so its addresses are free again. OVS state and
  * veths on the node are not touched: the node is gone. Reads through a short-lived NB client
  * that monitors only that node's ports, their switches and their IPAMClaims' other ports.
+ * Then the node's layer3 switches (ovn/layer3-release.ts) that no port holds any more.
  * Used by the controller's dead-node loop and by `ovn-multinetd gc --node`.
  */
 import type { Logger } from '../lib/log.ts';
@@ -15,6 +16,7 @@ import { findPort, portEntry } from '../ovn/ports.ts';
 import { switchOfPort } from '../ovn/switches.ts';
 import { nbClient, type NbClient } from '../ovn/nb.ts';
 import { deleteLogicalPort } from '../ipam/allocate.ts';
+import { releaseLayer3Switches } from '../ovn/layer3-release.ts';
 
 export interface ReleasedPort {
   name: string;
@@ -70,7 +72,12 @@ export async function releaseNode(flags: NbFlags, node: string, log: Logger, sig
     await client.waitConnected(signal);
     // The node's ports are in; this brings their switches and their claims' other ports.
     await client.updateConditions(signal);
-    return await releasePortsOf(client, node, signal, progress);
+    const released = await releasePortsOf(client, node, signal, progress);
+    // Its layer3 switches, subnets and router ports, once no port is left on them.
+    const { deleted, kept } = await releaseLayer3Switches(client, node, signal);
+    for (const name of deleted) log.info({ node, switch: name }, 'dead node: layer3 switch, router port and node subnet released');
+    for (const sw of kept) log.warn({ node, switch: sw.name, ports: sw.ports }, 'dead node: layer3 switch kept, it still has ports');
+    return released;
   } finally {
     await client.close();
   }

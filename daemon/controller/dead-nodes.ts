@@ -11,6 +11,7 @@ import type { Logger } from '../lib/log.ts';
 import type { NbFlags } from '../lib/flags.ts';
 import type { ControllerNbClient } from '../ovn/exposed.ts';
 import { nodesWithPorts } from '../ovn/node-ports.ts';
+import { nodesWithLayer3Switches } from '../ovn/layer3-release.ts';
 import { releaseNode, type ReleasedPort } from '../attachments/release-node.ts';
 import { withSignal } from '../k8s/signal.ts';
 import { WatchedCache } from '../k8s/watch.ts';
@@ -33,7 +34,8 @@ export function nbNodeAttachments(nb: ControllerNbClient, flags: NbFlags, log: L
     get ready() {
       return nb.connected;
     },
-    owners: (except, signal) => nodesWithPorts(nb, except, signal),
+    // A node's layer3 switch stays after its last pod: a dead node with one is released too.
+    owners: async (except, signal) => new Set([...(await nodesWithPorts(nb, except, signal)), ...(await nodesWithLayer3Switches(nb, except, signal))]),
     release: (node, signal) => releaseNode(flags, node, log, signal),
   };
 }

@@ -6,7 +6,7 @@
  * - It admits the namespaces its namespaceSelector selects ({} every one; absent or invalid none).
  * - A config reaches switch S for a pod of namespace N only through a Network that covers S and
  *   admits N, and only with what such a Network gives: a managed definition (topology, subnets,
- *   excludeSubnets, gateway, physicalNetworkName, vlanID) equal to the Network's, field by field;
+ *   excludeSubnets, gateway, physicalNetworkName, vlanID, hostSubnetLength(V6)) equal to the Network's, field by field;
  *   `portSecurity: false` only when the Network's config has it; `dhcp` only equal to the
  *   Network's. Anything else in the config (mtu, routes, static requests...) concerns the pod
  *   alone. Any one covering, admitting Network that gives everything grants the ADD.
@@ -22,7 +22,7 @@ import { LabelSelectorError, NetworkAccessDeniedError, NetworkDefinitionError } 
 type CanonicalDefinition = ReturnType<typeof networkDefinition>['definition'];
 
 /** The fields of a managed definition, in the order a refusal names the first that differs. */
-const DEFINITION_FIELDS = ['topology', 'subnets', 'excludeSubnets', 'gateway', 'physicalNetworkName', 'vlanID'] as const satisfies ReadonlyArray<keyof CanonicalDefinition>;
+const DEFINITION_FIELDS = ['topology', 'subnets', 'excludeSubnets', 'gateway', 'physicalNetworkName', 'vlanID', 'hostSubnetLength', 'hostSubnetLengthV6'] as const satisfies ReadonlyArray<keyof CanonicalDefinition>;
 const DHCP_FIELDS = ['leaseTime', 'dnsServers', 'domainSearch', 'guestAddresses', 'routerAdvertisements'] as const satisfies ReadonlyArray<keyof DhcpConfig>;
 
 /** What a Network gives to the namespaces it admits, read once from its parsed config. */

@@ -90,7 +90,7 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
   }
   let managed: string | undefined;
   if (config !== undefined) {
-    if (parsed.managed === undefined) throw new NetworkSpecError('spec.config.topology', 'is required (layer2 or localnet); spec.logicalSwitch exposes an existing switch');
+    if (parsed.managed === undefined) throw new NetworkSpecError('spec.config.topology', 'is required (layer2, layer3 or localnet); spec.logicalSwitch exposes an existing switch');
     try {
       managed = JSON.stringify(networkDefinition(parsed.managed).definition);
     } catch (err) {

@@ -55,6 +55,8 @@ function inIpamSection<T>(parse: () => T): T {
 export function ipamSettings(ipam: Record<string, unknown>, name: string, callerType: string): IpamSectionSettings {
   return inIpamSection(() => {
     for (const key of NOT_IN_IPAM) if (ipam[key] !== undefined) throw bad(key, `is a setting of the ovn-multinet plugin, not of its IPAM (the ${shown(callerType)} plugin makes the interface)`);
+    // A layer3 pod needs its node's gateway and the route to the cluster subnets on its own interface.
+    if (ipam['topology'] === 'layer3') throw bad('topology', 'layer3 is for the ovn-multinet plugin only, not as another plugin\'s IPAM');
     return {
       logicalSwitch: validateLogicalSwitch(optionalString(ipam, 'logicalSwitch'), name),
       socket: validateSocket(optionalString(ipam, 'socket')),

@@ -1,13 +1,13 @@
 /**
- * A managed network: one ovn-multinet creates (`topology` layer2 or localnet, with its subnets,
- * excluded subnets, gateways, and for localnet the physical network and VLAN) rather than a
- * logical switch that must exist.
+ * A managed network: one ovn-multinet creates (`topology` layer2, layer3 or localnet, with its
+ * subnets, excluded subnets, gateways, for localnet the physical network and VLAN, for layer3
+ * the length of each node's subnet) rather than a logical switch that must exist.
  */
 import { shown } from '../cni-spec/errors.ts';
 import { familyOf, parseCidr } from '../lib/ip.ts';
 import { bad } from './bad.ts';
 
-const TOPOLOGIES = ['layer2', 'localnet'] as const;
+const TOPOLOGIES = ['layer2', 'layer3', 'localnet'] as const;
 const MAX_CIDRS = 16;
 
 export interface ManagedNetwork {
@@ -20,6 +20,9 @@ export interface ManagedNetwork {
   vlanId: number | undefined;
   /** Gateway addresses (one per family at most), inside the subnets, never handed out. */
   gateways: string[];
+  /** layer3: the prefix length of each node's IPv4 and IPv6 subnet, as written (defaults: daemon/ovn/managed.ts). */
+  hostSubnetLength?: number;
+  hostSubnetLengthV6?: number;
 }
 
 /** A list of CIDRs, as a JSON list or a comma-separated string (as OVN-Kubernetes NADs write it). */
@@ -47,14 +50,22 @@ function gatewayList(value: unknown): string[] {
   return out;
 }
 
+/** A layer3 node subnet's prefix length: an integer from 1 to `bits` (checked against the subnets by the definition). */
+function prefixLength(value: unknown, field: string, bits: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > bits) throw bad(field, `must be an integer from 1 to ${bits}`, shown(value));
+  return value;
+}
+
 const isTopology = (value: unknown): value is ManagedNetwork['topology'] => typeof value === 'string' && (TOPOLOGIES as readonly string[]).includes(value);
 
 /** The managed network a config (or an ipam section) defines; undefined without `topology`. */
 export function validateManaged(raw: Record<string, unknown>): ManagedNetwork | undefined {
   const topology = raw['topology'];
   const localnetKeys = ['physicalNetworkName', 'vlanID'].filter((k) => raw[k] !== undefined);
+  const layer3Keys = ['hostSubnetLength', 'hostSubnetLengthV6'].filter((k) => raw[k] !== undefined);
   if (topology === undefined) {
-    for (const key of ['subnets', 'excludeSubnets', 'gateway', ...localnetKeys]) if (raw[key] !== undefined) throw bad(key, 'needs "topology" (layer2 or localnet)');
+    for (const key of ['subnets', 'excludeSubnets', 'gateway', ...localnetKeys, ...layer3Keys]) if (raw[key] !== undefined) throw bad(key, `needs "topology" (${TOPOLOGIES.join(', ')})`);
     return undefined;
   }
   if (!isTopology(topology)) throw bad('topology', `must be one of ${TOPOLOGIES.join(', ')}`, shown(topology));
@@ -76,6 +87,16 @@ export function validateManaged(raw: Record<string, unknown>): ManagedNetwork | 
   } else if (localnetKeys.length > 0) {
     throw bad(localnetKeys[0] ?? 'topology', 'only for topology localnet');
   }
+  if (topology !== 'layer3' && layer3Keys.length > 0) throw bad(layer3Keys[0] ?? 'topology', 'only for topology layer3');
+  if (topology === 'layer3') {
+    if (subnets.length === 0) throw bad('subnets', 'is required for layer3: the cluster subnets that node subnets are cut from');
+    if (raw['gateway'] !== undefined) throw bad('gateway', 'not for layer3: each node\'s gateway is its router port, the first host address of its node subnet');
+  }
   const gateways = gatewayList(raw['gateway']);
-  return { topology, subnets, excludeSubnets, physicalNetworkName, vlanId, gateways };
+  const net: ManagedNetwork = { topology, subnets, excludeSubnets, physicalNetworkName, vlanId, gateways };
+  const v4Length = prefixLength(raw['hostSubnetLength'], 'hostSubnetLength', 32);
+  const v6Length = prefixLength(raw['hostSubnetLengthV6'], 'hostSubnetLengthV6', 128);
+  if (v4Length !== undefined) net.hostSubnetLength = v4Length;
+  if (v6Length !== undefined) net.hostSubnetLengthV6 = v6Length;
+  return net;
 }

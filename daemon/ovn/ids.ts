@@ -84,6 +84,21 @@ export const IpamKeys = {
   gateways: `${PREFIX}gateways`,
 } as const;
 
+/**
+ * A layer3 network's NB rows (daemon/ovn/layer3.ts): its logical router and, per node, a logical
+ * switch joined to it.
+ */
+export const Layer3Keys = {
+  /** On a node's switch: "layer3" (what a dead node's release selects by). */
+  topology: `${PREFIX}topology`,
+  /** On a node's switch: the node it serves. */
+  node: `${PREFIX}layer3-node`,
+  /** On a node's switch: its network's router. */
+  router: `${PREFIX}layer3-router`,
+  /** On the router, `node-subnet:<cidr>` = the node whose switch has that subnet: the node subnet guard. */
+  nodeSubnet: `${PREFIX}node-subnet:`,
+} as const;
+
 /** On a logical switch: the key under which its first DHCP_Options row for a subnet was made (dhcp.ts). */
 export const DhcpKeys = {
   /** `dhcp:<cidr>` = the token of the daemon that made it. */

@@ -23,6 +23,31 @@ interface Definition {
   gateway?: string[];
   physicalNetworkName?: string;
   vlanID?: number;
+  /** layer3: the prefix length of each node's subnet, per family of the subnets. */
+  hostSubnetLength?: number;
+  hostSubnetLengthV6?: number;
+}
+
+/** layer3 node subnet lengths when the config names none (OVN-Kubernetes' defaults). */
+const HOST_SUBNET_DEFAULTS = { 4: 24, 6: 64 } as const;
+/** The longest node subnet of each family that leaves a host address beside the gateway. */
+const HOST_SUBNET_LONGEST = { 4: 30, 6: 126 } as const;
+
+/** layer3: each family's node subnet length, checked against its cluster subnet. */
+function hostSubnetLengths(net: ManagedNetwork, subnets: readonly Subnet[]): Pick<Definition, 'hostSubnetLength' | 'hostSubnetLengthV6'> {
+  const out: Pick<Definition, 'hostSubnetLength' | 'hostSubnetLengthV6'> = {};
+  for (const [family, field, given] of [[4, 'hostSubnetLength', net.hostSubnetLength], [6, 'hostSubnetLengthV6', net.hostSubnetLengthV6]] as const) {
+    const cluster = subnets.find((s) => s.family === family);
+    if (cluster === undefined) {
+      if (given !== undefined) throw new NetworkDefinitionError(field, `the subnets have no IPv${family} subnet`);
+      continue;
+    }
+    const length = given ?? HOST_SUBNET_DEFAULTS[family];
+    if (length <= cluster.prefixLength) throw new NetworkDefinitionError(field, `${length} must be longer than the prefix of ${cluster.cidr} (a node subnet is a part of it)`);
+    if (length > HOST_SUBNET_LONGEST[family]) throw new NetworkDefinitionError(field, `${length} leaves no address for a pod beside the gateway (at most ${HOST_SUBNET_LONGEST[family]})`);
+    out[field] = length;
+  }
+  return out;
 }
 
 function canonical(list: readonly string[], field: string): Subnet[] {
@@ -50,6 +75,7 @@ export function networkDefinition(net: ManagedNetwork): { definition: Definition
   if (net.gateways.length > 0) definition.gateway = [...net.gateways].sort((a, b) => a.length - b.length || a.localeCompare(b));
   if (net.physicalNetworkName !== undefined) definition.physicalNetworkName = net.physicalNetworkName;
   if (net.vlanId !== undefined) definition.vlanID = net.vlanId;
+  if (net.topology === 'layer3') Object.assign(definition, hostSubnetLengths(net, subnets));
   return { definition, subnets, excluded };
 }
 

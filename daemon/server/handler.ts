@@ -14,6 +14,7 @@ import type { DaemonRequest, DaemonResponse } from '../cni-spec/protocol.ts';
 import { addAttachment } from '../attachments/add.ts';
 import { deleteAttachment } from '../attachments/del.ts';
 import { checkAttachment } from '../attachments/check.ts';
+import { servedSwitchName } from '../attachments/network.ts';
 import { addIpamAttachment } from '../attachments/ipam-add.ts';
 import { checkIpamAttachment } from '../attachments/ipam-check.ts';
 import { garbageCollect } from '../attachments/cni-gc.ts';
@@ -105,7 +106,7 @@ export function createHandler(ctx: Attacher, options: HandlerOptions): (request:
           // wait their turn in a burst; then one at a time per attachment. Their switch stays in
           // the NB view while they are queued or running (scope.ts).
           if (env.command === 'DEL') return successOutput(await deleteAnsweringEarly(attachment, () => deleteAttachment(ctx, { ...env, ipamOnly }, reqLog, signal)), version);
-          const result = await ctx.scope.holding(conf.logicalSwitch, () => admission.run(signal, () => lock.run(key, async () => {
+          const result = await ctx.scope.holding(servedSwitchName(conf, ctx.node), () => admission.run(signal, () => lock.run(key, async () => {
             signal.throwIfAborted();
             if (env.command === 'CHECK') {
               await (ipamOnly ? checkIpamAttachment : checkAttachment)(ctx, { ...env, conf }, signal);

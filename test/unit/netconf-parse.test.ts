@@ -102,7 +102,7 @@ t.test('managed network definitions', (tt) => {
   const ln = parseConfig({ ...good, topology: 'localnet', physicalNetworkName: 'physnet1', vlanID: 100 });
   tt.match(ln.managed, { topology: 'localnet', physicalNetworkName: 'physnet1', vlanId: 100 });
   tt.equal(parseConfig(good).managed, undefined, 'no topology: attach to an existing switch');
-  expectConfigError(tt, { ...good, topology: 'layer3' }, ErrorCode.InvalidConfig, 'topology');
+  expectConfigError(tt, { ...good, topology: 'layer4' }, ErrorCode.InvalidConfig, 'topology');
   expectConfigError(tt, { ...good, subnets: ['10.1.0.0/24'] }, ErrorCode.InvalidConfig, 'subnets');
   expectConfigError(tt, { ...good, topology: 'layer2', subnets: ['10.1.0.0/24', '10.2.0.0/24'] }, ErrorCode.InvalidConfig, 'subnets');
   expectConfigError(tt, { ...good, topology: 'layer2', subnets: ['10.1.0.0'] }, ErrorCode.InvalidConfig, 'subnets[0]');

@@ -41,6 +41,22 @@ export interface LogicalSwitchPort {
   readonly external_ids: ReadonlyMap<string, string>;
 }
 
+/** A row of OVN_Northbound Logical_Router. */
+export interface LogicalRouter {
+  readonly _uuid: Uuid;
+  readonly name: string;
+  readonly ports: readonly Uuid[];
+  readonly static_routes: readonly Uuid[];
+  readonly policies: readonly Uuid[];
+  readonly enabled: boolean | undefined;
+  readonly nat: readonly Uuid[];
+  readonly load_balancer: readonly Uuid[];
+  readonly load_balancer_group: readonly Uuid[];
+  readonly copp: Uuid | undefined;
+  readonly options: ReadonlyMap<string, string>;
+  readonly external_ids: ReadonlyMap<string, string>;
+}
+
 /** A row of OVN_Northbound Logical_Router_Port. */
 export interface LogicalRouterPort {
   readonly _uuid: Uuid;
@@ -102,6 +118,7 @@ export interface ACL {
 export interface NbTables {
   readonly Logical_Switch: LogicalSwitch;
   readonly Logical_Switch_Port: LogicalSwitchPort;
+  readonly Logical_Router: LogicalRouter;
   readonly Logical_Router_Port: LogicalRouterPort;
   readonly DHCP_Options: DHCPOptions;
   readonly Port_Group: PortGroup;
@@ -113,6 +130,7 @@ export interface NbTables {
 export const NbTable = {
   Logical_Switch: 'Logical_Switch',
   Logical_Switch_Port: 'Logical_Switch_Port',
+  Logical_Router: 'Logical_Router',
   Logical_Router_Port: 'Logical_Router_Port',
   DHCP_Options: 'DHCP_Options',
   Port_Group: 'Port_Group',
@@ -154,6 +172,19 @@ export const nbModel: DatabaseModel<NbTables> = {
       dhcpv6_options: { key: 'uuid', min: 0, max: 1 },
       mirror_rules: { key: 'uuid', min: 0, max: Infinity },
       ha_chassis_group: { key: 'uuid', min: 0, max: 1 },
+      external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
+    },
+    Logical_Router: {
+      name: { key: 'string', min: 1, max: 1 },
+      ports: { key: 'uuid', min: 0, max: Infinity },
+      static_routes: { key: 'uuid', min: 0, max: Infinity },
+      policies: { key: 'uuid', min: 0, max: Infinity },
+      enabled: { key: 'boolean', min: 0, max: 1 },
+      nat: { key: 'uuid', min: 0, max: Infinity },
+      load_balancer: { key: 'uuid', min: 0, max: Infinity },
+      load_balancer_group: { key: 'uuid', min: 0, max: Infinity },
+      copp: { key: 'uuid', min: 0, max: 1 },
+      options: { key: 'string', value: 'string', min: 0, max: Infinity },
       external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
     },
     Logical_Router_Port: {
