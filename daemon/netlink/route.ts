@@ -50,11 +50,14 @@ export function routeRequest(index: number, route: RouteSpec): RtnlRequest {
   };
 }
 
+/** The parser gives enum members by name. */
+const isUnicast = (type: rt.RouteMessage['data']['type']): boolean => type === rt.RouteType.UNICAST || type === 'UNICAST';
+
 /** The main table's unicast routes out of interface `index`, both families (destinations canonical). */
 export async function listRoutesOn(sock: Rtnl, index: number, signal: AbortSignal): Promise<RouteSpec[]> {
   const replies = await sock.dump(rt.MessageType.GETROUTE, { kind: 'route', data: {}, attrs: {} }, signal);
   return replies.flatMap((msg) => {
-    if (msg.kind !== 'route' || msg.attrs.oif !== index || (msg.attrs.table ?? msg.data.table) !== RT_TABLE_MAIN || msg.data.type !== rt.RouteType.UNICAST) return [];
+    if (msg.kind !== 'route' || msg.attrs.oif !== index || (msg.attrs.table ?? msg.data.table) !== RT_TABLE_MAIN || !isUnicast(msg.data.type)) return [];
     const family = msg.data.family === AF_INET6 ? 6 : 4;
     const network = msg.attrs.dst === undefined ? (family === 4 ? '0.0.0.0' : '::') : decodeIp(msg.attrs.dst);
     const subnet = parseSubnet(`${network}/${msg.data.dstLen ?? bitsOf(family)}`);
