@@ -17,13 +17,15 @@ const ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 const ROUTED = { topology: 'layer2', subnets: ['10.61.0.0/24', 'fd00:61::/64'], gateway: ['10.61.0.1', 'fd00:61::1'] };
 
 t.test('routes from the pod', { skip }, async (t) => {
+  // The daemon outlives each subtest, a restarted one too.
+  const whole = t;
   const sandbox = await startSandbox({ netns: true, t });
   await sandbox.nbctl(['ls-add', 'plain', '--', 'set', 'logical_switch', 'plain', 'other_config:subnet=10.62.0.0/24']);
   const api = await startFakeApiServer(t, { netns: sandbox.env.SANDBOX_NETNS });
   await api.upsertNamespace({ name: 'tenant' });
   await api.upsertNetwork({ name: 'routed', namespaceSelector: {}, config: ROUTED });
   await api.upsertNetwork({ name: 'plain', logicalSwitch: 'plain', namespaceSelector: {} });
-  const daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
+  let daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
 
   const config = (name: string, more: Record<string, unknown> = {}): Record<string, unknown> => ({
     cniVersion: '1.1.0',
@@ -127,6 +129,10 @@ t.test('routes from the pod', { skip }, async (t) => {
     t.equal(again.exitCode, 0, again.stdout);
     t.same(again.json, out.json, 'a second ADD answers the same');
     t.same(await defaults(ns, '-4'), ['default via 10.61.0.1 dev net1'], 'still one IPv4 default route');
+    await daemon.stop();
+    daemon = await startDaemon(whole, sandbox, { socket: daemon.socket, extraArgs: ['--kubeconfig', api.kubeconfig] });
+    t.equal((await check()).exitCode, 0, 'CHECK agrees after a daemon restart');
+    t.same((await runCni(sandbox, { command: 'ADD', ...call }, conf)).json, out.json, 'and an ADD answers the same');
 
     // What Multus does after a delegate's ADD for the element with default-route
     // (netutils.DeleteDefaultGW, then SetDefaultGW: a plain RTM_NEWROUTE with NLM_F_EXCL).
