@@ -28,7 +28,8 @@ import { waitOvnInstalled } from '../ovs/binding.ts';
 import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { type ClaimInfo, type ClaimStatus } from '../k8s/ipamclaims.ts';
-import { allocationError, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, networkRoutes, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
+import { checkRouteRequest, podRoutes } from './pod-routes.ts';
+import { allocationError, checkManagedRoutes, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, networkRoutes, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
  * The IPAMClaim the addresses belong to: the one the pod's element names, when the network
@@ -158,6 +159,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   // switch of a managed network: a refused ADD leaves nothing behind.
   const asked = await staticRequest(ctx, req, signal);
   checkManagedStatic(conf, asked);
+  checkManagedRoutes(conf, req.ifName, asked.routes);
   const claim = await resolveClaim(ctx, req, asked, log, signal);
   const lspName = logicalPortName(req.containerId, req.ifName);
   const vethName = hostVethName(req.containerId, req.ifName);
@@ -166,7 +168,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
   const cleanupSignal = (): AbortSignal => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   try {
     const { sw, settings } = await lookupSwitch(ctx, conf, signal, req.arrivedAt);
-    const routes = networkRoutes(ctx, conf, sw, settings);
+    const configRoutes = networkRoutes(ctx, conf, sw, settings);
     const wanted = claimStatusRequest(asked, claim, sw, settings);
     if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
@@ -178,6 +180,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const side: HostSide = { vethName, lspName, podName: req.ifName, netns, mtu, bridge, owner, sent: req.sent, kernel };
 
     const subnetGateway = (subnet: Subnet): string | undefined => gatewayOfSubnet(ctx, sw, settings, subnet);
+    checkRouteRequest(wanted.routes, { name: conf.name, ifName: req.ifName, subnets: settings.subnets, gatewayOf: subnetGateway }, configRoutes);
+    const routes = podRoutes(configRoutes, wanted.routes);
     const existing = existingPort(ctx, req, lspName, sw);
     if (existing !== undefined && ipamOnlyIps(existing.externalIds) !== undefined) {
       throw new AttachmentConflictError(`CNI_IFNAME: ${req.ifName} already has addresses from ovn-multinet as another plugin's IPAM (logical switch port ${lspName})`, { field: 'CNI_IFNAME' });
@@ -248,7 +252,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       podNetns: netns,
       podName: req.ifName,
       addresses: onPod ? ips.map((address) => ({ address, prefixLength: prefixOf(address) })) : [],
-      routes: onPod ? routes.map((r) => (r.gw === undefined ? { destination: r.dst } : { destination: r.dst, gateway: r.gw })) : [],
+      routes: onPod ? routes.kernel : [],
       disableTxChecksum: bridge.datapathType === 'netdev',
       signal,
     };
@@ -307,7 +311,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         { name: req.ifName, mac, mtu, sandbox: req.netns },
       ],
       ips: resultIpList,
-      routes,
+      routes: routes.result,
       dns: {},
     };
   } finally {

@@ -1,14 +1,14 @@
 /**
  * CNI CHECK: the attachment is still what ADD made: logical switch port with its addresses and
  * port security, OVS port with the right iface-id and ovn-installed, host veth, and the pod
- * interface with its MAC, addresses and link up (and the prevResult's addresses, when given).
+ * interface with its MAC, addresses, routes and link up (and the prevResult's addresses, when given).
  */
 import { CheckFailedError } from '../errors.ts';
 import type { NetConf } from '../netconf/parse.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
 import { hostVethName, logicalPortName } from '../cni-spec/names.ts';
 import { findLink } from '../netlink/link.ts';
-import { inspectPodInterface } from '../netlink/pod.ts';
+import { inspectPodInterface, inspectPodRoutes } from '../netlink/pod.ts';
 import { findAttachmentPort, portEntry } from '../ovn/ports.ts';
 import { findSwitch, switchOfPort } from '../ovn/switches.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
@@ -16,11 +16,14 @@ import { parseIpPrefix } from '../lib/ip.ts';
 import { findInterface } from '../ovs/bridge.ts';
 import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { servedSwitchName } from './network.ts';
+import { podAddressRequest } from '../k8s/requests.ts';
+import { missingRoutes, podRoutes, routeRequest } from './pod-routes.ts';
 
 export interface CheckRequest {
   containerId: ContainerId;
   ifName: IfName;
   netns: NetnsPath;
+  args: Record<string, string>;
   conf: NetConf;
 }
 
@@ -58,6 +61,9 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
 
   if ((await findLink(vethName, signal)) === undefined) problems.push(`host veth ${vethName} is missing`);
 
+  // The routes ADD put there (none when a guest behind the interface takes its own by DHCP).
+  const element = ctx.pods === undefined ? undefined : await podAddressRequest(ctx.pods, req.args, req.conf.name, req.ifName, signal);
+  const routes = req.conf.dhcp?.guestAddresses === true ? [] : podRoutes(req.conf.routes, routeRequest(req.conf, element)).kernel;
   const netns = await openPodNetns(req.netns);
   try {
     const pod = await inspectPodInterface(netns, req.ifName, signal);
@@ -66,6 +72,7 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
       if (!pod.up) problems.push(`interface ${req.ifName} is down`);
       if (mac !== undefined && pod.mac !== mac) problems.push(`interface ${req.ifName} has MAC ${pod.mac}, expected ${mac}`);
       for (const ip of ips) if (!pod.addresses.some((a) => a.address === ip)) problems.push(`interface ${req.ifName} lacks address ${ip}`);
+      for (const route of missingRoutes(routes, routes.length === 0 ? [] : await inspectPodRoutes(netns, pod.index, signal))) problems.push(`interface ${req.ifName} lacks route ${route}`);
     }
   } finally {
     await netns.close();

@@ -7,6 +7,7 @@
  */
 import { shown } from '../cni-spec/errors.ts';
 import { fieldOf, type NetConf } from '../netconf/parse.ts';
+import type { ManagedNetwork } from '../netconf/managed.ts';
 import { cniArgsAddresses, type RequestedAddress } from '../netconf/static.ts';
 import type { ContainerId, IfName, NetnsPath } from '../cni-spec/env.ts';
 import type { ResultIp } from '../cni-spec/result.ts';
@@ -23,6 +24,7 @@ import { localChassis } from '../ovs/chassis.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import type { ClaimInfo } from '../k8s/ipamclaims.ts';
 import { reservationOf } from '../ipam/reservations.ts';
+import { checkRouteRequest, routeRequest, type RouteRequest } from './pod-routes.ts';
 import { ensureConnected, type Attacher } from './context.ts';
 import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
 
@@ -107,6 +109,8 @@ export interface StaticRequest {
   macField: string;
   /** The IPAMClaim named by the pod's network-selection element, and where it was named. */
   ipamClaim: { name: string; field: string } | undefined;
+  /** The pod's routes: `default-route` and `cni-args.routes` of its element, `args.cni.routes`. */
+  routes: RouteRequest;
 }
 
 /**
@@ -127,6 +131,7 @@ export async function staticRequest(ctx: Attacher, req: NetworkRequest, signal: 
     ipsField: ips.field,
     macField: mac.field,
     ipamClaim: pod?.ipamClaim === undefined ? undefined : { name: pod.ipamClaim, field: `${pod.field} ipam-claim-reference` },
+    routes: routeRequest(conf, pod),
   };
 }
 
@@ -172,13 +177,7 @@ export function staticAddresses(wanted: StaticRequest, settings: IpamSettings): 
  */
 export function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
   if (conf.managed === undefined || wanted.ips === undefined) return;
-  let subnets: Subnet[];
-  try {
-    ({ subnets } = networkDefinition(conf.managed));
-  } catch (err) {
-    if (err instanceof NetworkDefinitionError) throw definitionError(conf, err);
-    throw err;
-  }
+  const subnets = managedSubnets(conf, conf.managed);
   wanted.ips.forEach(({ address }, i) => {
     if (!subnets.some((s) => subnetContains(s, address))) {
       throw outsideSubnets(wanted, i, address, subnets);
@@ -186,6 +185,29 @@ export function checkManagedStatic(conf: NetConf, wanted: StaticRequest): void {
   });
   const { otherConfig, externalIds } = managedSwitchColumns(conf.name, conf.managed);
   staticAddresses(wanted, parseIpamSettings(otherConfig, externalIds));
+}
+
+/**
+ * A managed network's route request, checked against its definition (its subnets, its declared
+ * `gateway`) before its switch may be created; existing switches are checked after lookupSwitch.
+ */
+export function checkManagedRoutes(conf: NetConf, ifName: string, request: RouteRequest): void {
+  if (conf.managed === undefined || (request.defaultRoute.length === 0 && request.routes.length === 0)) return;
+  // A layer3 network's gateways are its node switch's router port, known once that switch exists
+  // (made for every pod of the node anyway): checked after lookupSwitch.
+  if (conf.managed.topology === 'layer3') return;
+  const { gateways } = conf.managed;
+  const gatewayOf = (subnet: Subnet): string | undefined => gateways.find((gw) => subnetContains(subnet, gw));
+  checkRouteRequest(request, { name: conf.name, ifName, subnets: managedSubnets(conf, conf.managed), gatewayOf }, conf.routes);
+}
+
+function managedSubnets(conf: NetConf, managed: ManagedNetwork): Subnet[] {
+  try {
+    return networkDefinition(managed).subnets;
+  } catch (err) {
+    if (err instanceof NetworkDefinitionError) throw definitionError(conf, err);
+    throw err;
+  }
 }
 
 /** An address's prefix length: its subnet's, else the one asked for with it, else a host route. */

@@ -1,9 +1,10 @@
 /**
- * What a pod asks for on one network: the `ips`/`mac`/`ipam-claim-reference` of its
+ * What a pod asks for on one network: the `ips`/`mac`/`ipam-claim-reference`, `default-route` and `cni-args.routes` of its
  * network-selection element for this CNI call, read from the pod cache. Every failure becomes a request error of daemon/errors.ts here, so ADD only has to
  * choose between these and runtimeConfig's.
  */
 import type { RequestedAddress } from '../netconf/static.ts';
+import type { ConfigRoute } from '../netconf/routes.ts';
 import { NETWORKS_ANNOTATION, parseNetworkSelections, selectNetwork } from './selection.ts';
 import { type PodSource } from './pods.ts';
 import { ApiServerUnreachableError, InvalidConfigError, NetworkSelectionError, PodLookupError, PodNotFoundError, PodUidMismatchError, UnknownContainerError } from '../errors.ts';
@@ -13,6 +14,10 @@ export interface PodAddressRequest {
   mac: string | undefined;
   /** The IPAMClaim's name (in the pod's namespace). */
   ipamClaim: string | undefined;
+  /** `default-route`: the gateways of the pod's default routes through this interface. */
+  defaultRoute: string[] | undefined;
+  /** `cni-args.routes`. */
+  routes: ConfigRoute[] | undefined;
   /** Names the source in errors: the annotation and the element. */
   field: string;
 }
@@ -47,9 +52,11 @@ export async function podAddressRequest(
   try {
     selected = selectNetwork(parseNetworkSelections(annotation, namespace), network, ifName);
   } catch (err) {
-    if (err instanceof NetworkSelectionError) throw new InvalidConfigError(`${who}: annotation ${NETWORKS_ANNOTATION} is invalid`, { details: err.message, cause: err });
+    if (err instanceof NetworkSelectionError) throw new InvalidConfigError(`${who}: annotation ${NETWORKS_ANNOTATION} is invalid at ${err.path}`, { details: err.message, cause: err });
     throw err;
   }
-  if (selected === undefined || (selected.ips === undefined && selected.mac === undefined && selected.ipamClaimReference === undefined)) return undefined;
-  return { ips: selected.ips, mac: selected.mac, ipamClaim: selected.ipamClaimReference, field: `${who}: annotation ${NETWORKS_ANNOTATION} (network ${selected.namespace}/${selected.name})` };
+  if (selected === undefined) return undefined;
+  const { ips, mac, ipamClaimReference, defaultRoute, routes } = selected;
+  if ([ips, mac, ipamClaimReference, defaultRoute, routes].every((asked) => asked === undefined)) return undefined;
+  return { ips, mac, ipamClaim: ipamClaimReference, defaultRoute, routes, field: `${who}: annotation ${NETWORKS_ANNOTATION} (network ${selected.namespace}/${selected.name})` };
 }

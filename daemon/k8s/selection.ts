@@ -5,8 +5,9 @@
  * value once into typed elements and picks the one a CNI call is for.
  */
 import type { RequestedAddress } from '../netconf/static.ts';
+import { validatePodRoutes, type ConfigRoute } from '../netconf/routes.ts';
 import { isObject } from '../cni-spec/json.ts';
-import { macRefusal, parseIpPrefix } from '../lib/ip.ts';
+import { familyOf, macRefusal, parseIpPrefix } from '../lib/ip.ts';
 import { isDnsLabel, isDnsSubdomain } from './names.ts';
 import { NetworkSelectionError } from '../errors.ts';
 
@@ -25,6 +26,10 @@ export interface NetworkSelection {
   ips: RequestedAddress[] | undefined;
   mac: string | undefined;
   ipamClaimReference: string | undefined;
+  /** `default-route`: the gateways of the pod's default routes, at most one per family; an empty list is none. */
+  defaultRoute: string[] | undefined;
+  /** `cni-args.routes` (what Multus passes on as the config's `args.cni`). */
+  routes: ConfigRoute[] | undefined;
 }
 
 /** Kubernetes object names (DNS-1123 subdomain) and namespaces (DNS-1123 label). */
@@ -75,6 +80,26 @@ function parseIps(value: unknown, path: string): RequestedAddress[] | undefined 
   });
 }
 
+/** `default-route` (NPWG v1.2 §4.1.2.1.9): a list of gateway addresses, one per family at most. */
+function parseDefaultRoute(value: unknown, path: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > 2) throw new NetworkSelectionError(path, 'must be a list of up to two gateway addresses (one IPv4, one IPv6)');
+  const gateways = value.map((item: unknown, i) => {
+    if (typeof item !== 'string' || familyOf(item) === undefined) throw new NetworkSelectionError(`${path}[${i}]`, `${JSON.stringify(item)} is not an IP address`);
+    return item;
+  });
+  if (gateways.length === 2 && familyOf(gateways[0] ?? '') === familyOf(gateways[1] ?? '')) throw new NetworkSelectionError(path, 'at most one gateway per family');
+  return gateways.length === 0 ? undefined : gateways;
+}
+
+/** `cni-args`: an object; its `routes` are ovn-multinet's (the other keys are other plugins'). */
+function parseCniArgsRoutes(value: unknown, path: string): ConfigRoute[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw new NetworkSelectionError(path, 'must be an object');
+  if (value['routes'] === undefined) return undefined;
+  return validatePodRoutes(value['routes'], `${path}.routes`, (field, msg, details) => new NetworkSelectionError(field, details === undefined || details === '' ? msg : `${msg} (${details})`));
+}
+
 function parseMac(value: string | undefined, path: string): string | undefined {
   if (value === undefined) return undefined;
   const mac = value.toLowerCase();
@@ -98,6 +123,8 @@ function parseElement(raw: unknown, i: number, podNamespace: string): NetworkSel
     ips: parseIps(raw['ips'], `${path}.ips`),
     mac: parseMac(optionalString(raw, 'mac', path), `${path}.mac`),
     ipamClaimReference: claim === undefined || claim === '' ? undefined : checkName(`${path}.ipam-claim-reference`, claim),
+    defaultRoute: parseDefaultRoute(raw['default-route'], `${path}.default-route`),
+    routes: parseCniArgsRoutes(raw['cni-args'], `${path}.cni-args`),
   };
 }
 
@@ -118,6 +145,8 @@ function parseShort(item: string, i: number, podNamespace: string): NetworkSelec
     ips: undefined,
     mac: undefined,
     ipamClaimReference: undefined,
+    defaultRoute: undefined,
+    routes: undefined,
   };
 }
 

@@ -11,7 +11,7 @@ import { validateDhcp, type DhcpConfig } from './dhcp.ts';
 import { header, optionalString, requestedVersion, validateLogicalSwitch, validateMtu, validatePrevResult, validateRuntimeConfig, validateSocket, validateValidAttachments, type Attachment } from './fields.ts';
 import { ipamSection, ipamSettings } from './ipam-mode.ts';
 import { validateManaged, type ManagedNetwork } from './managed.ts';
-import { validateRoutes, type ConfigRoute } from './routes.ts';
+import { validateArgsRoutes, validateRoutes, type ConfigRoute } from './routes.ts';
 import { validateStaticIps, validateStaticMac, type RequestedAddress } from './static.ts';
 
 /**
@@ -41,6 +41,8 @@ export interface NetConf {
   managed: ManagedNetwork | undefined;
   /** Routes added in the pod through this interface, and reported in the result. */
   routes: ConfigRoute[];
+  /** `args.cni.routes`: the pod's own routes (a network-selection element's `cni-args`, as Multus passes them). */
+  argsRoutes: ConfigRoute[] | undefined;
   /** A pod's IPAMClaim (ipam-claim-reference) keeps its addresses across pods (KubeVirt VMs). */
   allowPersistentIPs: boolean;
   /** OVN answers DHCP on the port (a VM behind the pod's interface configures itself). */
@@ -77,6 +79,7 @@ function parseIpamConfig(raw: Record<string, unknown>, ipam: Record<string, unkn
     staticIps: validateStaticIps(runtimeConfig?.['ips']),
     // The calling plugin owns the interface and its MAC (runtimeConfig.mac is its business).
     staticMac: undefined,
+    argsRoutes: undefined,
     allowPersistentIPs: false,
     dhcp: undefined,
   };
@@ -113,6 +116,7 @@ export function parseConfig(raw: Record<string, unknown>, cniVersion: CniVersion
     staticMac: validateStaticMac(runtimeConfig?.['mac']),
     managed: validateManaged(raw),
     routes: validateRoutes(raw['routes']),
+    argsRoutes: validateArgsRoutes(raw['args']),
     allowPersistentIPs: allowPersistentIPs ?? false,
     dhcp: validateDhcp(raw['dhcp']),
     dns: {},

@@ -9,7 +9,7 @@ import { InvalidEnvironmentError } from '../errors.ts';
 import { bad } from './bad.ts';
 
 /** How a validator refuses: code 7 for the config (bad), code 4 for CNI_ARGS. */
-type Refuse = (field: string, msg: string, details?: string) => Error;
+export type Refuse = (field: string, msg: string, details?: string) => Error;
 
 const MAX_STATIC_IPS = 16;
 

@@ -5,7 +5,7 @@ import { KernelError } from '../errors.ts';
 import { getTxChecksum } from './ethtool.ts';
 import { getLinkOn, linkState, linkUpRequest, type LinkState } from './link.ts';
 import type { NetnsHandle } from './netns.ts';
-import { routeRequest, type RouteSpec } from './route.ts';
+import { listRoutesOn, routeRequest, type RouteSpec } from './route.ts';
 import { Rtnl } from './rtnl.ts';
 
 export interface PodInterfaceConfig {
@@ -53,4 +53,9 @@ export async function inspectPodInterface(podNetns: NetnsHandle, podName: string
   const addresses = await listAddressesOn(sock, state.index, signal);
   const txChecksum = getTxChecksum(podNetns, podName);
   return { ...state, addresses, ...(txChecksum === undefined ? {} : { txChecksum }) };
+}
+
+/** The main table's routes out of the pod interface `index`. */
+export function inspectPodRoutes(podNetns: NetnsHandle, index: number, signal: AbortSignal): Promise<RouteSpec[]> {
+  return listRoutesOn(Rtnl.in(podNetns), index, signal);
 }

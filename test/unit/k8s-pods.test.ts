@@ -100,7 +100,7 @@ t.test('requests from the annotation, as CNI errors', async (t) => {
   t.equal(await podAddressRequest(fake, args('csv'), 'red', 'net1', signal()), undefined, 'CSV asks for no address');
   t.equal(await podAddressRequest(fake, args('none'), 'red', 'net1', signal()), undefined, 'no annotation');
   t.equal(await podAddressRequest(fake, {}, 'red', 'net1', signal()), undefined, 'no K8S_POD_* in CNI_ARGS: not a pod');
-  await rejectsAsCniError(t, podAddressRequest(fake, args('bad'), 'red', 'net1', signal()), { code: 7, message: 'pod ns/bad: annotation k8s.v1.cni.cncf.io/networks is invalid', details: /^\[0\]\.ips\[0\]/ });
+  await rejectsAsCniError(t, podAddressRequest(fake, args('bad'), 'red', 'net1', signal()), { code: 7, message: 'pod ns/bad: annotation k8s.v1.cni.cncf.io/networks is invalid at [0].ips[0]', details: /^\[0\]\.ips\[0\]/ });
   await rejectsAsCniError(t, podAddressRequest(fake, args('json', 'wrong'), 'red', 'net1', signal()), { code: 3, message: /K8S_POD_UID wrong is not the UID of pod ns\/json/ });
   await rejectsAsCniError(t, podAddressRequest(fake, args('gone'), 'red', 'net1', signal()), { code: 3, message: /pod ns\/gone does not exist/ });
 });

@@ -11,6 +11,8 @@ const el = (name: string, more: Partial<NetworkSelection> = {}): NetworkSelectio
   ips: undefined,
   mac: undefined,
   ipamClaimReference: undefined,
+  defaultRoute: undefined,
+  routes: undefined,
   ...more,
 });
 
@@ -26,7 +28,13 @@ t.test('valid annotations', async (t) => {
       want: [el('red', { namespace: 'ns', interface: 'net1', ips: [{ address: '10.1.0.5', prefixLength: 24 }], mac: '0a:00:00:00:00:05', ipamClaimReference: 'vm1-red' })],
     },
     { name: 'JSON, namespace defaults to the pod', value: '[{"name":"red"},{"name":"blue","ips":["10.2.0.7","fd00::7/64"]}]', want: [el('red'), el('blue', { ips: [{ address: '10.2.0.7', prefixLength: undefined }, { address: 'fd00::7', prefixLength: 64 }] })] },
-    { name: 'JSON, unknown fields ignored', value: ' [{"name":"red","default-route":["10.1.0.1"],"cni-args":{"a":1}}] ', want: [el('red')] },
+    { name: 'JSON, unknown fields ignored', value: ' [{"name":"red","bandwidth":{},"cni-args":{"a":1}}] ', want: [el('red')] },
+    {
+      name: 'JSON, default-route and cni-args.routes',
+      value: '[{"name":"red","default-route":["10.1.0.1","fd00:1::1"],"cni-args":{"routes":[{"dst":"10.9.0.0/16","gw":"10.1.0.1"},{"dst":"fd00:9:0::/48"}],"other":true}}]',
+      want: [el('red', { defaultRoute: ['10.1.0.1', 'fd00:1::1'], routes: [{ dst: '10.9.0.0/16', gw: '10.1.0.1' }, { dst: 'fd00:9::/48' }] })],
+    },
+    { name: 'JSON, an empty default-route asks nothing', value: '[{"name":"red","default-route":[],"cni-args":null}]', want: [el('red')] },
     { name: 'JSON empty list', value: '[]', want: [] },
   ];
   for (const row of rows) t.same(parseNetworkSelections(row.value, 'pods'), row.want, row.name);
@@ -50,6 +58,16 @@ t.test('invalid annotations', async (t) => {
     { name: 'bad claim name', value: '[{"name":"red","ipam-claim-reference":"VM 1"}]', path: /^\[0\]\.ipam-claim-reference: .* not a valid object name/ },
     { name: 'claim name not a string', value: '[{"name":"red","ipam-claim-reference":7}]', path: /^\[0\]\.ipam-claim-reference: must be a string/ },
     { name: 'multicast mac', value: '[{"name":"red","mac":"01:00:00:00:00:01"}]', path: /^\[0\]\.mac/ },
+    { name: 'default-route not a list', value: '[{"name":"red","default-route":"10.1.0.1"}]', path: /^\[0\]\.default-route: must be a list/ },
+    { name: 'default-route not an IP', value: '[{"name":"red","default-route":["10.1.0.1/24"]}]', path: /^\[0\]\.default-route\[0\]: "10\.1\.0\.1\/24" is not an IP address/ },
+    { name: 'default-route twice IPv4', value: '[{"name":"red","default-route":["10.1.0.1","10.1.0.2"]}]', path: /^\[0\]\.default-route: at most one gateway per family/ },
+    { name: 'cni-args not an object', value: '[{"name":"red","cni-args":[1]}]', path: /^\[0\]\.cni-args: must be an object/ },
+    { name: 'cni-args.routes not a list', value: '[{"name":"red","cni-args":{"routes":{}}}]', path: /^\[0\]\.cni-args\.routes: must be a list/ },
+    { name: 'cni-args route without dst', value: '[{"name":"red","cni-args":{"routes":[{"gw":"10.1.0.1"}]}}]', path: /^\[0\]\.cni-args\.routes\[0\]\.dst: must be a CIDR/ },
+    { name: 'cni-args route, host bits', value: '[{"name":"red","cni-args":{"routes":[{"dst":"10.9.0.1/16"}]}}]', path: /^\[0\]\.cni-args\.routes\[0\]\.dst: must be a subnet address .*10\.9\.0\.1\/16/ },
+    { name: 'cni-args route, a default route', value: '[{"name":"red","cni-args":{"routes":[{"dst":"0.0.0.0/0","gw":"10.1.0.1"}]}}]', path: /^\[0\]\.cni-args\.routes\[0\]\.dst: a default route is set by .*default-route/ },
+    { name: 'cni-args route twice', value: '[{"name":"red","cni-args":{"routes":[{"dst":"10.9.0.0/16"},{"dst":"10.9.0.0/16","gw":"10.1.0.1"}]}}]', path: /^\[0\]\.cni-args\.routes\[1\]\.dst: is given twice/ },
+    { name: 'cni-args route, gw of the other family', value: '[{"name":"red","cni-args":{"routes":[{"dst":"10.9.0.0/16","gw":"fd00::1"}]}}]', path: /^\[0\]\.cni-args\.routes\[0\]\.gw: must be an address of the same family/ },
     { name: 'CSV, two slashes', value: 'a/b/c', path: /^\[0\]: .* more than one "\/"/ },
     { name: 'CSV, two @', value: 'red@a@b', path: /^\[0\]: .* more than one "@"/ },
     { name: 'CSV, empty item', value: 'red,,blue', path: /^\[1\]: .* names no network/ },

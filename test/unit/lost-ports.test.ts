@@ -48,7 +48,7 @@ t.test('an IPAMClaim without a reservation asks for the addresses of its status'
   const otherConfig = new Map([['subnet', '10.72.0.0/24']]);
   const sw = (ids: Record<string, string> = {}): LogicalSwitch => ({ uuid: SWITCH_UUID, name: 'lostnet', ports: [], otherConfig, externalIds: new Map(Object.entries(ids)) });
   const settings = parseIpamSettings(otherConfig, new Map());
-  const wanted: StaticRequest = { ips: undefined, mac: undefined, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: { name: 'vm1', field: 'ipam-claim-reference' } };
+  const wanted: StaticRequest = { ips: undefined, mac: undefined, ipsField: 'runtimeConfig.ips', macField: 'runtimeConfig.mac', ipamClaim: { name: 'vm1', field: 'ipam-claim-reference' }, routes: { defaultRoute: [], defaultRouteField: '', routes: [], routesField: '' } };
   const claim = (ips: string[]): ClaimInfo => ({ namespace: 'vms', name: 'vm1', network: 'lostnet', interface: 'net1', ips, ownerPod: 'pod-1', reservation: undefined });
 
   const asked = claimStatusRequest(wanted, claim(['10.72.0.5/24']), sw(), settings);

@@ -126,6 +126,23 @@ t.test('routes', (tt) => {
   tt.end();
 });
 
+t.test('args.cni.routes: the pod\'s routes (a network-selection element\'s cni-args, as Multus passes them)', (tt) => {
+  tt.equal(parseConfig(good).argsRoutes, undefined, 'none');
+  tt.equal(parseConfig({ ...good, args: { cni: { ips: ['10.1.0.5'] } } }).argsRoutes, undefined, 'other keys are not ours');
+  tt.equal(parseConfig({ ...good, args: 'x' }).argsRoutes, undefined, 'args of another shape: not ours either');
+  tt.same(parseConfig({ ...good, args: { cni: { routes: [{ dst: '10.9.0.0/16', gw: '10.1.0.1' }, { dst: 'fd00:9:0::/48' }] } } }).argsRoutes, [
+    { dst: '10.9.0.0/16', gw: '10.1.0.1' },
+    { dst: 'fd00:9::/48' },
+  ], 'destinations canonical');
+  tt.same(parseConfig({ ...good, args: { cni: { routes: [] } } }).argsRoutes, []);
+  expectConfigError(tt, { ...good, args: { cni: { routes: 'x' } } }, ErrorCode.InvalidConfig, 'args.cni.routes');
+  expectConfigError(tt, { ...good, args: { cni: { routes: [{ dst: '10.9.0.1/16' }] } } }, ErrorCode.InvalidConfig, 'args.cni.routes[0].dst');
+  expectConfigError(tt, { ...good, args: { cni: { routes: [{ dst: '0.0.0.0/0', gw: '10.1.0.1' }] } } }, ErrorCode.InvalidConfig, 'args.cni.routes[0].dst');
+  expectConfigError(tt, { ...good, args: { cni: { routes: [{ dst: '10.9.0.0/16' }, { dst: '10.9.0.0/16' }] } } }, ErrorCode.InvalidConfig, 'args.cni.routes[1].dst');
+  expectConfigError(tt, { ...good, args: { cni: { routes: [{ dst: '10.9.0.0/16', gw: 'fd00::1' }] } } }, ErrorCode.InvalidConfig, 'args.cni.routes[0].gw');
+  tt.end();
+});
+
 t.test('CNI_ARGS IP= and MAC=: checked as runtimeConfig is, InvalidEnvironmentError (code 4) naming the key', async (t) => {
   const { cniArgsAddresses } = await import('../../daemon/netconf/static.ts');
   t.same(cniArgsAddresses({ IgnoreUnknown: '1' }), { ips: undefined, mac: undefined }, 'none asked');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { rt } from '../../daemon/netlink/codec.ts';
+import { FlagsNew, rt } from '../../daemon/netlink/codec.ts';
 import { addressRequest } from '../../daemon/netlink/addr.ts';
 import { InvalidAddressError } from '../../daemon/errors.ts';
 import { AF_INET, AF_INET6 } from '../../daemon/lib/ip.ts';
@@ -29,6 +29,10 @@ t.test('routes: gateway routes are universe scope, direct ones link scope; no ds
   tt.equal(direct.operation, 'RTM_NEWROUTE fd00:10::/64 dev 3');
   tt.throws(() => routeRequest(3, { destination: '0.0.0.0/0', gateway: 'fd00::1' }), InvalidAddressError, 'gateway of the other family');
   tt.throws(() => routeRequest(3, { destination: '10.0.0.1/24' }), InvalidAddressError, 'host bits set');
+  tt.equal(viaGateway.flags, createFlags, 'create-exclusive by default');
+  const replacing = routeRequest(3, { destination: '::/0', gateway: 'fd00::1', replace: true });
+  tt.equal(replacing.flags, FlagsNew.CREATE | FlagsNew.REPLACE, 'a default-route replaces (NLM_F_REPLACE, no NLM_F_EXCL)');
+  tt.equal(replacing.operation, 'RTM_NEWROUTE ::/0 via fd00::1 dev 3 (replace)');
   tt.end();
 });
 
