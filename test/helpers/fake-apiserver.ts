@@ -85,6 +85,7 @@ export interface FakePod {
   uid: string;
   nodeName: string;
   annotations?: Record<string, string>;
+  labels?: Record<string, string>;
 }
 
 export interface UpsertOptions {
@@ -319,7 +320,7 @@ export class FakeApiServer {
     return this.apply(
       'pods',
       {
-        metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: pod.annotations ?? {} },
+        metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: pod.annotations ?? {}, ...(pod.labels === undefined ? {} : { labels: pod.labels }) },
         spec: { nodeName: pod.nodeName, containers: [{ name: 'c', image: 'busybox' }] },
       },
       options,
