@@ -35,8 +35,9 @@ export async function podPools(ctx: Attacher, req: NetworkRequest, sw: LogicalSw
   if (ctx.ipPools === undefined || ctx.networks === undefined) return unchanged;
   const { K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: name, K8S_POD_UID: uid } = req.args;
   try {
+    // Pools name Networks: a switch no Network covers has none (and needs no look at them).
     const covering = await ctx.networks.covering(sw.name, signal);
-    const pools = await ctx.ipPools.poolsOf(covering.map((n) => n.name), signal);
+    const pools = covering.length === 0 ? [] : await ctx.ipPools.poolsOf(covering.map((n) => n.name), signal);
     if (pools.length === 0) return unchanged;
     const verdicts = judgePools(pools, settings.subnets);
     const accepted = pools.filter((p) => verdicts.get(p.name)?.accepted === true);
