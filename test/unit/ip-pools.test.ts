@@ -1,11 +1,15 @@
 // IP pools (issue 23 item 2), the pure parts: an IPPool object narrowed (every bad field named),
 // which pools of a switch are accepted, which pool serves a pod, the carving of the switch's
 // settings for the allocator and for static requests (pool.ts allocating and refusing inside it),
-// and the status the controller writes.
+// the status the controller writes, and the daemon's cache of pools (fake API server).
 import t from 'tap';
 import { carve, judgePools, parseAddressRange, poolOnlySettings } from '../../daemon/ipam/ip-pools.ts';
 import { allocateAddress, neverHandedOut, parseIpamSettings, poolCapacity } from '../../daemon/ipam/pool.ts';
-import { poolFor, toIpPool, type IpPool } from '../../daemon/k8s/ippools.ts';
+import { pino } from 'pino';
+import { IpPoolCache, poolFor, toIpPool, type IpPool, type IpPoolSource } from '../../daemon/k8s/ippools.ts';
+import { loadKubeConfig } from '../../daemon/k8s/pods.ts';
+import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
+import { until } from '../helpers/until.ts';
 import { poolStatuses } from '../../daemon/controller/ippool-plan.ts';
 
 const settings = parseIpamSettings(new Map([['subnet', '10.1.0.0/24']]), new Map([['ovn-multinet/subnets', 'fd00:1::/120']]));
@@ -126,4 +130,26 @@ t.test('status: conditions naming the field, usage per family, exhaustion', asyn
   t.match(statuses.get('bad')?.conditions, [{ reason: 'InvalidSpec', message: /^spec\.ranges: / }]);
   const six = poolOnlySettings(settings, pool('six', { ranges: ['fd00:1::/121'], namespaceSelector: {} }));
   t.same(six.subnets.map((s) => s.cidr), ['fd00:1::/120'], 'usage rows only for the families the pool has');
+});
+
+t.test("the daemon's pool cache: indexed by Network from watch events, invalid pools left out", async (t) => {
+  const api = await startFakeApiServer(t);
+  const kubeConfig = loadKubeConfig(api.kubeconfig, {});
+  if (kubeConfig === undefined) throw new Error('no kubeconfig');
+  const signal = (): AbortSignal => AbortSignal.timeout(5000);
+  const names = async (networks: string[]): Promise<string[]> => (await cache.poolsOf(networks, signal())).map((p) => p.name).sort();
+  await api.apply('ippools', { metadata: { name: 'p1' }, spec: { network: 'red', ranges: ['10.1.0.16/28'], namespaceSelector: {} } });
+  await api.apply('ippools', { metadata: { name: 'broken' }, spec: { network: 'red', ranges: ['nope'], namespaceSelector: {} } });
+  const cache = new IpPoolCache({ kubeConfig, log: pino({ level: 'silent' }), waitMs: 500 }) satisfies IpPoolSource;
+  cache.start();
+  t.teardown(() => cache.stop());
+  t.same(await names(['red']), ['p1'], 'waits for the first list; an invalid pool is not served');
+  await api.apply('ippools', { metadata: { name: 'p2' }, spec: { network: 'blue', ranges: ['10.2.0.16/28'], reserved: true } });
+  await api.apply('ippools', { metadata: { name: 'p1' }, spec: { network: 'blue', ranges: ['10.2.0.32/28'], namespaceSelector: {} } });
+  await until('the watch events', async () => ((await names(['blue'])).length === 2 ? true : undefined));
+  t.same(await names(['red']), [], 'a pool moved to another Network leaves the old one');
+  t.same(await names(['red', 'blue']), ['p1', 'p2']);
+  await api.remove('ippools', undefined, 'p2');
+  await until('the delete', async () => ((await names(['blue'])).length === 1 ? true : undefined));
+  t.same(await names(['blue']), ['p1']);
 });
