@@ -32,10 +32,6 @@ export interface IpPool extends PoolRanges {
 /** A pool as read: valid, or why not (the field and the message its status carries). */
 export type ParsedPool = { valid: true; pool: IpPool } | { valid: false; name: string; network: string | undefined; field: string; message: string };
 
-function selector(spec: Record<string, unknown>, key: string): LabelSelector | undefined {
-  return parseLabelSelector(spec[key], `spec.${key}`);
-}
-
 /** Narrows an IPPool object; undefined when it has no name. */
 export function toIpPool(raw: unknown): ParsedPool | undefined {
   if (!isObject(raw) || !isObject(raw['metadata']) || typeof raw['metadata']['name'] !== 'string') return undefined;
@@ -53,15 +49,18 @@ export function toIpPool(raw: unknown): ParsedPool | undefined {
     parsed.push(range);
   }
   if (typeof reserved !== 'boolean') return invalid('spec.reserved', 'must be true or false');
-  let namespaceSelector: LabelSelector | undefined;
-  let podSelector: LabelSelector | undefined;
-  try {
-    namespaceSelector = selector(spec, 'namespaceSelector');
-    podSelector = selector(spec, 'podSelector');
-  } catch (err) {
-    if (err instanceof LabelSelectorError) return { valid: false, name, network, field: err.message.split(':')[0] ?? 'spec', message: err.message };
-    throw err;
+  const selectors: Partial<Record<'namespaceSelector' | 'podSelector', LabelSelector>> = {};
+  for (const key of ['namespaceSelector', 'podSelector'] as const) {
+    try {
+      const parsedSelector = parseLabelSelector(spec[key], `spec.${key}`);
+      if (parsedSelector !== undefined) selectors[key] = parsedSelector;
+    } catch (err) {
+      // Its message names the exact place (spec.podSelector.matchExpressions[0].operator: ...).
+      if (err instanceof LabelSelectorError) return { valid: false, name, network, field: `spec.${key}`, message: err.message };
+      throw err;
+    }
   }
+  const { namespaceSelector, podSelector } = selectors;
   if (reserved && (namespaceSelector !== undefined || podSelector !== undefined)) return invalid(namespaceSelector === undefined ? 'spec.podSelector' : 'spec.namespaceSelector', 'a reserved pool serves no pod');
   if (!reserved && namespaceSelector === undefined && podSelector === undefined) return invalid('spec', 'needs namespaceSelector or podSelector (or reserved: true)');
   return { valid: true, pool: { name, network, ranges: parsed, reserved, namespaceSelector, podSelector } };

