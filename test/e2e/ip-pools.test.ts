@@ -6,7 +6,8 @@
 // pool's range or a reserved one is refused with 7 naming the field; an exhausted pool refuses
 // with 102 naming the pool and the network and leaves nothing behind; the controller writes each
 // pool's usage and conditions (an overlapping pool not accepted), and a DEL frees the address in
-// the status; two daemons allocating from one pool at once never hand out one address twice.
+// the status; two daemons allocating from one pool at once never hand out one address twice; a
+// daemon restart changes nothing (repeated ADDs of the pool's pods give the same addresses).
 import t, { type Test } from 'tap';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason, runCni, startDaemon, type CniOutcome, type DaemonProcess } from '../helpers/node.ts';
@@ -24,6 +25,8 @@ interface Attached {
   /** The address the ADD gave (without the prefix length). */
   ip: string | undefined;
   del: () => Promise<CniOutcome>;
+  /** The same ADD again. */
+  again: () => Promise<CniOutcome>;
 }
 
 const plugin = { cniVersion: '1.1.0', name: 'pooled', type: 'ovn-multinet', logicalSwitch: 'pooled' };
@@ -41,11 +44,12 @@ function harness(sandbox: Sandbox, api: FakeApi) {
     const call = { containerId: `k8s-${name}`, netns: ns.path, ifName: 'net1', args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${name};K8S_POD_UID=uid-${name}` };
     const out = await runCni(sandbox, { command: 'ADD', ...call }, full);
     const del = (): Promise<CniOutcome> => runCni(sandbox, { command: 'DEL', ...call }, full);
+    const again = (): Promise<CniOutcome> => runCni(sandbox, { command: 'ADD', ...call }, full);
     if (out.exitCode === 0) t.teardown(del);
     const ips = out.json?.['ips'];
     const first: unknown = Array.isArray(ips) ? ips[0] : undefined;
     const address = typeof first === 'object' && first !== null && 'address' in first ? String(first.address) : undefined;
-    return { ns, out, ip: address?.split('/')[0], del };
+    return { ns, out, ip: address?.split('/')[0], del, again };
   }
   return { attach };
 }
@@ -72,7 +76,7 @@ t.test('IP pools on one switch', { skip }, async (t) => {
   // Overlaps the reserved range: not accepted, so it serves nobody (tenant-b gets the general range).
   await ippool('b-overlap', { ranges: ['10.70.0.8/29'], namespaceSelector: { matchLabels: { team: 'b' } } });
   await ippool('race', { ranges: ['10.70.0.64/29'], namespaceSelector: { matchLabels: { team: 'c' } } });
-  const daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
+  let daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
   const { attach } = harness(sandbox, api);
   const tenantA: Attached[] = [];
 
@@ -139,6 +143,19 @@ t.test('IP pools on one switch', { skip }, async (t) => {
     t.equal(given.length, 8, 'the pool holds 8 addresses');
     t.same([...given.map(octet)].sort((a, b) => a - b), [64, 65, 66, 67, 68, 69, 70, 71], 'each address of 10.70.0.64/29 given once');
     t.same(refused.map((o) => o.out.json?.['code']), [102, 102, 102, 102], 'the others: pool exhausted');
+  });
+
+  await t.test('a daemon restart disturbs nothing: a repeated ADD of a pool pod gives the same address', async (t) => {
+    const socket = daemon.socket;
+    await daemon.stop();
+    daemon = await startDaemon(top, sandbox, { socket, extraArgs: ['--kubeconfig', api.kubeconfig] });
+    const before = await nodeState(sandbox);
+    for (const a of tenantA) {
+      const out = await a.again();
+      t.equal(out.exitCode, 0, out.stdout);
+      t.same(out.json?.['ips'], a.out.json?.['ips'], `${a.ip ?? ''} again`);
+    }
+    t.same(await nodeState(sandbox), before, 'nothing made or removed');
   });
 
   await t.test('the controller writes usage and conditions; a DEL frees the address in the status', async (t) => {
