@@ -152,6 +152,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
   let networks: { stop(): Promise<void> } | undefined;
   let claims: { stop(): Promise<void> } | undefined;
   let events: { stop(): Promise<void> } | undefined;
+  let ipPools: { stop(): Promise<void> } | undefined;
   if (options.kubeconfig !== undefined || (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') {
     const { PodCache, loadKubeConfig } = await import('./k8s/pods.ts');
     const kubeConfig = loadKubeConfig(options.kubeconfig);
@@ -168,6 +169,11 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
       ctx.networkAccess = options.networkAccess;
       log.info({ networkAccess: options.networkAccess }, 'Network objects decide what pods may reach');
       networks = access;
+      const { IpPoolCache } = await import('./k8s/ippools.ts');
+      const poolCache = new IpPoolCache({ kubeConfig, log });
+      poolCache.start();
+      ctx.ipPools = poolCache;
+      ipPools = poolCache;
       const { ClaimCache } = await import('./k8s/ipamclaims.ts');
       const claimCache = new ClaimCache({ kubeConfig, log });
       claimCache.start();
@@ -231,7 +237,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     // session or watch keeping the process alive without a CNI socket.
     loopDelay.stop();
     probes?.close();
-    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop(), events?.stop()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop(), events?.stop(), ipPools?.stop()]);
     throw err;
   }
   server = cniServer;
@@ -261,7 +267,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger = createLo
     probes?.closeAllConnections();
     await new Promise<void>((resolve) => (probes === undefined ? resolve() : probes.close(() => resolve())));
     await rm(options.socket, { force: true });
-    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop(), events?.stop()]);
+    await Promise.all([nb.close(), ovs.close(), pods?.stop(), networks?.stop(), claims?.stop(), events?.stop(), ipPools?.stop()]);
     log.info('ovn-multinet daemon stopped');
   };
   return { server: cniServer, nb, ovs, log, reconciler, stop };

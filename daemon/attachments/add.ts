@@ -29,6 +29,7 @@ import { CLEANUP_TIMEOUT_MS, openPodNetns, ensureConnected, type Attacher } from
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { type ClaimInfo, type ClaimStatus } from '../k8s/ipamclaims.ts';
 import { checkRouteRequest, podRoutes } from './pod-routes.ts';
+import { podPools, poolError, withPool } from './pools.ts';
 import { allocationError, checkManagedRoutes, checkManagedStatic, claimStatusRequest, existingPort, identity, lookupSwitch, networkRoutes, prefixLength, resultIps, staticAddresses, staticRequest, subnetGateway as gatewayOfSubnet, type NetworkRequest, type StaticRequest } from './network.ts';
 
 /**
@@ -170,6 +171,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const { sw, settings } = await lookupSwitch(ctx, conf, signal, req.arrivedAt);
     const configRoutes = networkRoutes(ctx, conf, sw, settings);
     const wanted = claimStatusRequest(asked, claim, sw, settings);
+    const pools = await podPools(ctx, req, sw, settings, signal);
     if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
     const mtu = conf.mtu ?? ctx.defaultMtu;
@@ -200,14 +202,14 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
           ctx.nb,
           {
             switchName: sw.name,
-            settings,
+            settings: pools.allocation,
             name: lspName,
             portSecurity: conf.portSecurity,
-            externalIds: owner,
+            externalIds: withPool(owner, pools),
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
             sent: req.sent,
             retried: (reason) => ctx.metrics.transactionRetried(reason),
-            ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
+            ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, pools.statics) }),
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
             ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),
             ...(dhcp === undefined ? {} : { dhcp }),
@@ -223,7 +225,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         crashPoint('logical-port');
         return created.port;
       } catch (err) {
-        throw allocationError(err, wanted);
+        throw allocationError(poolError(err, pools), wanted);
       }
     };
     // A new attachment makes its host side while the NB commits; a repeated ADD finds its port

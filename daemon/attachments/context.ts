@@ -8,6 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
 import type { NetworkAccessMode, NetworkSource } from '../k8s/networks.ts';
 import type { ClaimSource } from '../k8s/ipamclaims.ts';
+import type { IpPoolSource } from '../k8s/ippools.ts';
 import type { DaemonMetrics } from '../metrics/hooks.ts';
 import type { PodEvents } from '../k8s/pod-events.ts';
 
@@ -37,6 +38,8 @@ export interface Attacher {
   networkAccess?: NetworkAccessMode;
   /** With Kubernetes on: IPAMClaims, which keep a VM's addresses across its pods. */
   claims?: ClaimSource;
+  /** With Kubernetes on: IPPools, which carve a Network's switch into ranges for selected pods. */
+  ipPools?: IpPoolSource;
   /** With Kubernetes on: Events on pods (a failed ADD, an attachment the reconciler removed). */
   events?: PodEvents;
 }

@@ -23,6 +23,7 @@ import { OwnerKeys, ownerExternalIds } from '../ovn/ids.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { checkNetworkAccess } from '../k8s/networks.ts';
 import { CLEANUP_TIMEOUT_MS, ensureConnected, openPodNetns, type Attacher } from './context.ts';
+import { podPools, poolError, withPool } from './pools.ts';
 import { allocationError, checkManagedStatic, existingPort, identity, lookupSwitch, resultIps, staticAddresses, staticRequest, type NetworkRequest } from './network.ts';
 
 export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log: Logger, signal: AbortSignal): Promise<Result> {
@@ -54,26 +55,27 @@ export async function addIpamAttachment(ctx: Attacher, req: NetworkRequest, log:
       throw new AttachmentConflictError(`CNI_IFNAME: ${req.ifName} is attached by the ovn-multinet plugin itself (logical switch port ${lspName}), not through IPAM`, { field: 'CNI_IFNAME' });
     }
     if (port === undefined) {
-      const owner = new Map([...ownerExternalIds(identity(ctx, req)), [OwnerKeys.netnsId, podNetnsId]]);
+      const pools = await podPools(ctx, req, sw, settings, signal);
+      const owner = withPool(new Map([...ownerExternalIds(identity(ctx, req)), [OwnerKeys.netnsId, podNetnsId]]), pools);
       let created;
       try {
         created = await createLogicalPort(
           ctx.nb,
           {
             switchName: sw.name,
-            settings,
+            settings: pools.allocation,
             name: lspName,
             portSecurity: false,
             externalIds: owner,
             ipamOnly: true,
             reconnected: (s) => ensureConnected(ctx, ctx.nb, s, req.arrivedAt),
             sent: req.sent,
-            ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, settings) }),
+            ...(wanted.ips === undefined ? {} : { staticIps: staticAddresses(wanted, pools.statics) }),
           },
           signal,
         );
       } catch (err) {
-        throw allocationError(err, wanted);
+        throw allocationError(poolError(err, pools), wanted);
       }
       port = created.port;
       const made = created;

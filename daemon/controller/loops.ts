@@ -14,6 +14,7 @@ import { ClaimReleaser, nbReservations } from './claims.ts';
 import { DeadNodeReleaser, nbNodeAttachments } from './dead-nodes.ts';
 import { PolicyEnforcer, type PolicySources, type PolicySteps } from './policies.ts';
 import { PolicyReporter } from './policy-status.ts';
+import { IpPoolReporter } from './ippool-status.ts';
 import { parsePolicy } from '../policy/parse.ts';
 import { planPolicies } from '../policy/plan.ts';
 import { nadTargetOf } from '../policy/nad-target.ts';
@@ -54,6 +55,7 @@ export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
     new DeadNodeReleaser(ctx, nbNodeAttachments(ctx.nbClient, ctx.nbFlags, ctx.log), ctx.deadNodeGraceMs),
     policyEnforcer(ctx),
     new AddressAlerts(ctx),
+    new IpPoolReporter(ctx),
   ];
 }
 

@@ -17,6 +17,8 @@ export interface PodInfo {
   name: string;
   uid: string;
   annotations: ReadonlyMap<string, string>;
+  /** Its labels (IPPools' podSelector); absent: none known. */
+  labels?: ReadonlyMap<string, string>;
 }
 
 export interface PodRef {
@@ -36,11 +38,13 @@ export interface PodSource {
 /** A pod object as the API server sent it, narrowed to what is used; undefined when malformed. */
 export function toPodInfo(raw: unknown): PodInfo | undefined {
   if (!isObject(raw) || !isObject(raw['metadata'])) return undefined;
-  const { namespace, name, uid, annotations } = raw['metadata'];
+  const { namespace, name, uid, annotations, labels } = raw['metadata'];
   if (typeof namespace !== 'string' || typeof name !== 'string' || typeof uid !== 'string') return undefined;
   const map = new Map<string, string>();
   if (isObject(annotations)) for (const [k, v] of Object.entries(annotations)) if (typeof v === 'string') map.set(k, v);
-  return { namespace, name, uid, annotations: map };
+  const labelMap = new Map<string, string>();
+  if (isObject(labels)) for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') labelMap.set(k, v);
+  return { namespace, name, uid, annotations: map, labels: labelMap };
 }
 
 export interface PodCacheOptions {

@@ -22,6 +22,8 @@ export const OwnerKeys = {
   podUid: `${PREFIX}pod-uid`,
   /** On ports attached for an IPAMClaim: its namespace/name (the addresses belong to the claim). */
   ipamClaim: `${PREFIX}ipam-claim`,
+  /** On ports whose addresses came from an IPPool (daemon/k8s/ippools.ts): its name. */
+  ipPool: `${PREFIX}ip-pool`,
   /**
    * The OVN chassis of the node (its Open_vSwitch external_ids:system-id) when the attachment
    * was made: what a live migration's `requested-chassis` names for it.

@@ -45,6 +45,7 @@ export const RESOURCES = {
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, statusSubresource: true },
   nodes: { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, statusSubresource: true },
   networks: { group: 'ovn-multinet.io', version: 'v1', plural: 'networks', kind: 'Network', namespaced: false, statusSubresource: true },
+  ippools: { group: 'ovn-multinet.io', version: 'v1', plural: 'ippools', kind: 'IPPool', namespaced: false, statusSubresource: true },
   'network-attachment-definitions': { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', kind: 'NetworkAttachmentDefinition', namespaced: true, statusSubresource: false },
   ipamclaims: { group: 'k8s.cni.cncf.io', version: 'v1alpha1', plural: 'ipamclaims', kind: 'IPAMClaim', namespaced: true, statusSubresource: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false },
@@ -84,6 +85,7 @@ export interface FakePod {
   uid: string;
   nodeName: string;
   annotations?: Record<string, string>;
+  labels?: Record<string, string>;
 }
 
 export interface UpsertOptions {
@@ -318,7 +320,7 @@ export class FakeApiServer {
     return this.apply(
       'pods',
       {
-        metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: pod.annotations ?? {} },
+        metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: pod.annotations ?? {}, ...(pod.labels === undefined ? {} : { labels: pod.labels }) },
         spec: { nodeName: pod.nodeName, containers: [{ name: 'c', image: 'busybox' }] },
       },
       options,
