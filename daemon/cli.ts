@@ -149,6 +149,7 @@ export function buildCli(): Command {
     .option('--metrics-address <address>', 'address of the /metrics, /healthz and /readyz listener (docs/metrics.md); the manifest sets the pod\'s IP', ipAddress, '127.0.0.1')
     .option('--metrics-port <port>', 'port of that listener; 0 turns it off', port, 9480)
     .option('--network-low-threshold <percent>', 'Event AddressesLow on a Network when this percentage of its addresses is in use (docs/events.md)', percent, 90)
+    .option('--tenant-excluded-subnets <cidrs>', 'comma-separated subnets no NamespacedNetwork may overlap (the cluster, service and node CIDRs; docs/namespaced-networks.md)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');
