@@ -14,7 +14,7 @@ import { nodeState } from '../helpers/leftovers.ts';
 import { startController } from '../helpers/controller.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { startFakeApiServer, type FakeApi, type KubeObject } from '../helpers/fake-apiserver.ts';
-import { pingOnce } from '../helpers/traffic.ts';
+import { ping } from '../helpers/traffic.ts';
 import { until } from '../helpers/until.ts';
 
 const skip = e2eSkipReason();
@@ -71,7 +71,6 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
   };
 
   const spec = { topology: 'layer2', subnets: ['10.80.0.0/24'], excludeSubnets: ['10.80.0.128/25'], mtu: 1400 };
-  let a1: Pod | undefined;
 
   await t.test('created in team-a: accepted, its NAD in team-a only, a pod of team-a attaches', async (t) => {
     await createNetwork(api, 'team-a', 'blue', spec);
@@ -90,7 +89,7 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     t.same(object?.metadata['finalizers'], ['ovn-multinet.io/logical-switch'], 'the finalizer');
     const config = await nadConfig('team-a', 'blue');
     t.match(config, { name: 'blue', type: 'ovn-multinet', logicalSwitch: 'omn-tenant/team-a/blue', topology: 'layer2', subnets: ['10.80.0.0/24'], mtu: 1400 });
-    a1 = await add(t, 'team-a', config);
+    const a1 = await add(t, 'team-a', config);
     t.equal(a1.out.exitCode, 0, a1.out.stdout);
     t.match(a1.out.json, { ips: [{ address: '10.80.0.2/24' }] });
     t.match(await a1.ns.exec(['ip', '-o', 'link', 'show', 'net1']), /mtu 1400/);
@@ -101,7 +100,7 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     const config = await nadConfig('team-a', 'blue');
     await refused(t, 'team-b', config, /^logicalSwitch: no Network admits namespace team-b on logical switch "omn-tenant\/team-a\/blue"/, /NamespacedNetwork team-a\/blue: it admits its own namespace team-a alone/);
     // The same namespace with another definition: the field is named.
-    await refused(t, 'team-a', { ...config, subnets: ['10.81.0.0/24'] }, /^subnets: not given to namespace team-a/);
+    await refused(t, 'team-a', { ...config, subnets: ['10.81.0.0/24'], excludeSubnets: undefined }, /^subnets: not given to namespace team-a/, /NamespacedNetwork team-a\/blue: subnets: the Network has \["10\.80\.0\.0\/24"\]/);
     // Neither reaches the admin's switch, nor a switch of the tenant prefix no NamespacedNetwork covers.
     await refused(t, 'team-a', { ...config, logicalSwitch: 'admin-net', topology: undefined, subnets: undefined, excludeSubnets: undefined }, /^logicalSwitch: no Network admits namespace team-a on logical switch "admin-net"/);
     await refused(t, 'team-a', { ...config, logicalSwitch: 'omn-tenant/team-a/other' }, /^logicalSwitch: no Network admits namespace team-a on logical switch "omn-tenant\/team-a\/other"/, /no Network covers the switch/);
@@ -125,14 +124,19 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     const b1 = await add(t, 'team-b', configB);
     t.equal(b1.out.exitCode, 0, b1.out.stdout);
     t.match(b1.out.json, { ips: [{ address: '10.80.0.2/24' }] }, "the same first address as team-a's pod: separate allocation");
+    // team-a's first pod (10.80.0.2) was deleted with its subtest; its next addresses are .3 and .4.
     const a2 = await add(t, 'team-a', await nadConfig('team-a', 'blue'));
-    t.match(a2.out.json, { ips: [{ address: '10.80.0.3/24' }] });
+    const a3 = await add(t, 'team-a', await nadConfig('team-a', 'blue'));
+    t.match([a2.out.json, a3.out.json], [{ ips: [{ address: '10.80.0.3/24' }] }, { ips: [{ address: '10.80.0.4/24' }] }]);
+    const b2 = await add(t, 'team-b', configB);
+    await add(t, 'team-b', configB);
+    const b4 = await add(t, 'team-b', configB);
+    t.match(b4.out.json, { ips: [{ address: '10.80.0.5/24' }] }, 'team-b has a fourth pod; team-a has no 10.80.0.5');
     const names = await switchNames(sandbox);
     t.ok(names.includes('omn-tenant/team-a/blue') && names.includes('omn-tenant/team-b/blue'), 'two switches');
-    if (a1 === undefined) throw new Error('no pod a1');
-    t.ok(await pingOnce(a1.ns, '10.80.0.3', 2), 'team-a pods reach each other');
-    t.notOk(await pingOnce(b1.ns, '10.80.0.3', 2), "team-b's pod does not reach team-a's 10.80.0.3");
-    t.ok(await pingOnce(b1.ns, '10.80.0.2', 2), 'its own address answers: the ping itself works in team-b');
+    t.ok(await ping(a2.ns, '10.80.0.4'), 'team-a pods reach each other');
+    t.ok(await ping(b2.ns, '10.80.0.5'), 'team-b pods reach each other');
+    t.notOk(await ping(a2.ns, '10.80.0.5'), "team-a's pod does not reach team-b's 10.80.0.5");
   });
 
   await t.test("a subnet the admin excludes is refused, naming the field; no NAD", async (t) => {
@@ -143,7 +147,7 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     t.equal(await api.get('network-attachment-definitions', 'team-c', 'svc'), undefined, 'no NAD');
     // A hand-written NAD with that definition is refused too: the daemon waits for the controller's acceptance.
     await refused(t, 'team-c', { cniVersion: '1.0.0', name: 'svc', type: 'ovn-multinet', logicalSwitch: 'omn-tenant/team-c/svc', topology: 'layer2', subnets: ['10.100.0.0/24'] }, /^logicalSwitch: no Network admits namespace team-c/);
-    await createNetwork(api, 'team-c', 'phys', { topology: 'localnet', physicalNetworkName: 'physnet' });
+    await createNetwork(api, 'team-c', 'phys', { topology: 'localnet' });
     const invalid = await conditionIs(api, 'team-c', 'phys', 'Accepted', 'InvalidSpec');
     t.match(invalid.message, /^spec\.topology: localnet/);
   });
