@@ -40,10 +40,10 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
   await api.upsertNetwork({ name: 'admin-net', logicalSwitch: 'admin-net', namespaceSelector: { matchLabels: { admin: 'yes' } } });
   const controller = startController(t, { netns: sandbox.env.SANDBOX_NETNS, kubeconfig: api.kubeconfig, nbDb: sandbox.env.NB_DB, api, extraArgs: ['--tenant-excluded-subnets', '10.96.0.0/12,10.244.0.0/16'] });
   await controller.leading();
-  const daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
+  let daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
 
   let pods = 0;
-  interface Pod { ns: Netns; out: CniOutcome; del: () => Promise<CniOutcome> }
+  interface Pod { ns: Netns; out: CniOutcome; del: () => Promise<CniOutcome>; again: () => Promise<CniOutcome> }
   /** ADD of a new pod of `namespace` with `config` (the daemon's socket added); DEL at teardown unless done before. */
   const add = async (t: Test, namespace: string, config: Record<string, unknown>): Promise<Pod> => {
     const name = `pod-${++pods}`;
@@ -53,8 +53,9 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     const full = { ...config, socket: daemon.socket };
     const out = await runCni(sandbox, { command: 'ADD', ...call }, full);
     const del = (): Promise<CniOutcome> => runCni(sandbox, { command: 'DEL', ...call }, full);
+    const again = (): Promise<CniOutcome> => runCni(sandbox, { command: 'ADD', ...call }, full);
     if (out.exitCode === 0) t.teardown(del);
-    return { ns, out, del };
+    return { ns, out, del, again };
   };
   const nadConfig = async (namespace: string, name: string): Promise<Record<string, unknown>> =>
     JSON.parse(String(((await api.get('network-attachment-definitions', namespace, name))?.['spec'] as Record<string, unknown>)['config'])) as Record<string, unknown>;
@@ -94,6 +95,17 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     t.match(a1.out.json, { ips: [{ address: '10.80.0.2/24' }] });
     t.match(await a1.ns.exec(['ip', '-o', 'link', 'show', 'net1']), /mtu 1400/);
     t.ok((await switchNames(sandbox)).includes('omn-tenant/team-a/blue'), 'the switch was made on first ADD');
+    const twice = await a1.again();
+    t.equal(twice.stdout, a1.out.stdout, 'ADD twice: the same result');
+  });
+
+  await t.test('a daemon restart: the index comes back from the list', async (t) => {
+    await daemon.stop();
+    daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
+    const config = await nadConfig('team-a', 'blue');
+    const ok = await add(t, 'team-a', config);
+    t.equal(ok.out.exitCode, 0, ok.out.stdout);
+    await refused(t, 'team-b', config, /^logicalSwitch: no Network admits namespace team-b/);
   });
 
   await t.test('a pod of another namespace can never attach: 104, nothing left', async (t) => {
@@ -164,6 +176,7 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     t.ok((await switchNames(sandbox)).includes('omn-tenant/team-c/short'), 'the switch is kept while the pod runs');
     const del = await pod.del();
     t.equal(del.exitCode, 0, del.stdout);
+    t.equal((await pod.del()).exitCode, 0, 'DEL again: already gone, success');
     await until('the switch deleted', async () => ((await switchNames(sandbox)).includes('omn-tenant/team-c/short') ? undefined : true), 15_000);
     await until('the object gone (finalizer removed)', async () => ((await api.get('namespacednetworks', 'team-c', 'short')) === undefined ? true : undefined), 15_000);
     t.pass('switch, NAD and object gone');
