@@ -9,13 +9,14 @@
  * - Deleting: its NAD goes (the API server's garbage collector may not be there: it is deleted
  *   explicitly); its switch is deleted once no port is on it (Ready False, WaitingForPorts, with
  *   the count); once the switch is gone the finalizer is removed.
- * - NADs of ours whose NamespacedNetwork is gone are deleted.
+ * - NADs of ours whose NamespacedNetwork is gone are deleted, and so are empty switches of the
+ *   tenant prefix that no NamespacedNetwork has.
  * Conditions: Accepted (Accepted, InvalidSpec, ExcludedSubnet); Ready
  * (NetworkAttachmentDefinitionReady, NotAccepted, ForeignNetworkAttachmentDefinition, ApplyFailed
  * (the sync's), WaitingForPorts, Deleting).
  */
 import { excludedSubnet, namespacedDefinitionOf, SWITCH_FINALIZER, NAMESPACED_NETWORK_KIND } from '../k8s/namespaced.ts';
-import { tenantSwitchName } from '../k8s/tenant-switch.ts';
+import { TENANT_SWITCH_PREFIX, tenantSwitchName } from '../k8s/tenant-switch.ts';
 import type { Definition } from '../k8s/definition.ts';
 import type { Subnet } from '../lib/ip.ts';
 import type { SwitchUse } from '../ovn/tenant-switches.ts';
@@ -48,6 +49,8 @@ export interface TenantPlanInput {
   /** --tenant-excluded-subnets. */
   excluded: readonly Subnet[];
   switches: (name: string) => SwitchUse;
+  /** The NB's switches of the tenant prefix that ovn-multinet made. */
+  tenantSwitches: readonly string[];
 }
 
 export interface TenantPlan {
@@ -146,6 +149,15 @@ export function planTenantNetworks(input: TenantPlanInput): TenantPlan {
   const known = new Set(input.networks.map((n) => `${n.namespace}/${n.name}`));
   for (const nad of input.nads) {
     if (namespacedNad(nad) && !known.has(`${nad.namespace}/${nad.labels.get(NAMESPACED_NETWORK_LABEL) ?? ''}`)) actions.push({ kind: 'delete-nad', namespace: nad.namespace, name: nad.name, resourceVersion: nad.resourceVersion });
+  }
+  // A switch whose NamespacedNetwork is gone (an ADD that was already past the access check when
+  // it was deleted made it again): deleted once empty, as the finalizer would have.
+  const wanted = new Set(verdicts.map((v) => v.switchName));
+  for (const switchName of input.tenantSwitches) {
+    if (wanted.has(switchName)) continue;
+    const use = input.switches(switchName);
+    const [namespace = '', name = ''] = switchName.slice(TENANT_SWITCH_PREFIX.length).split('/');
+    if (use.kind === 'present' && use.ports === 0) actions.push({ kind: 'delete-switch', namespace, name, switchName, use });
   }
   return { actions, verdicts };
 }

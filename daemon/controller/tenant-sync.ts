@@ -11,6 +11,9 @@ import { withSignal } from '../k8s/signal.ts';
 import { NETWORK_GROUP, NETWORK_VERSION } from '../k8s/networks.ts';
 import { NAMESPACED_NETWORK_PLURAL, SWITCH_FINALIZER } from '../k8s/namespaced.ts';
 import { deleteEmptySwitchOps, switchUse } from '../ovn/tenant-switches.ts';
+import { switchesWith } from '../ovn/exposed.ts';
+import { OwnerKeys } from '../ovn/ids.ts';
+import { isTenantSwitch } from '../k8s/tenant-switch.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { isObject } from '../cni-spec/json.ts';
 import { describe, inFlux, statusCode } from './api.ts';
@@ -59,6 +62,7 @@ export class TenantNetworkSync extends ReconcileLoop {
       nads: caches.nads(),
       excluded: this.ctx.tenantExcludedSubnets ?? [],
       switches: (name) => (nb.ready ? switchUse(nbClient, name) : { kind: 'unknown', why: 'the OVN Northbound database is not read yet' }),
+      tenantSwitches: nb.ready ? switchesWith(nbClient, OwnerKeys.managedNetwork).map((s) => s.name).filter(isTenantSwitch) : [],
     });
     this.#waiting = plan.verdicts.some((v) => v.conditions.some((c) => c.reason === 'WaitingForPorts'));
     const failures = new Map<string, string>();

@@ -41,6 +41,7 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
   const controller = startController(t, { netns: sandbox.env.SANDBOX_NETNS, kubeconfig: api.kubeconfig, nbDb: sandbox.env.NB_DB, api, extraArgs: ['--tenant-excluded-subnets', '10.96.0.0/12,10.244.0.0/16'] });
   await controller.leading();
   let daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
+  const whole = t;
 
   let pods = 0;
   interface Pod { ns: Netns; out: CniOutcome; del: () => Promise<CniOutcome>; again: () => Promise<CniOutcome> }
@@ -101,7 +102,8 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
 
   await t.test('a daemon restart: the index comes back from the list', async (t) => {
     await daemon.stop();
-    daemon = await startDaemon(t, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
+    // Kept for the later subtests: stopped at the end of the whole test.
+    daemon = await startDaemon(whole, sandbox, { extraArgs: ['--kubeconfig', api.kubeconfig] });
     const config = await nadConfig('team-a', 'blue');
     const ok = await add(t, 'team-a', config);
     t.equal(ok.out.exitCode, 0, ok.out.stdout);

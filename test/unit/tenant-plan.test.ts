@@ -39,7 +39,7 @@ function nad(namespace: string, name: string, config: string, labels: Record<str
   return n;
 }
 const tenantLabels = (name: string): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGED_BY, [NAMESPACED_NETWORK_LABEL]: name });
-const input = (over: Partial<TenantPlanInput>): TenantPlanInput => ({ networks: [], nads: [], excluded: [], switches: () => ({ kind: 'missing' }), ...over });
+const input = (over: Partial<TenantPlanInput>): TenantPlanInput => ({ networks: [], nads: [], excluded: [], switches: () => ({ kind: 'missing' }), tenantSwitches: [], ...over });
 /** What `fn` throws (undefined when it does not). */
 function caught(fn: () => unknown): unknown {
   try {
@@ -169,4 +169,14 @@ t.test('the daemon: covers its switch once accepted, admits its own namespace al
   t.match(caught(check('team-a', { ...conf, portSecurity: false })), { name: 'NetworkAccessDeniedError', field: 'portSecurity' }, 'port security stays on');
   const other = parseConfig({ ...(JSON.parse(namespacedDefinitionOf('team-a', 'blue', SPEC).config) as Record<string, unknown>), subnets: ['10.81.0.0/24'] });
   t.match(caught(check('team-a', other)), { name: 'NetworkAccessDeniedError', field: 'subnets' });
+});
+
+t.test('plan: an empty tenant switch no NamespacedNetwork has is deleted; a busy one is kept', async (t) => {
+  const n = network('team-a', 'blue', SPEC);
+  const config = namespacedDefinitionOf('team-a', 'blue', SPEC).config;
+  const nads = [nad('team-a', 'blue', config, tenantLabels('blue'))];
+  const switches = (ports: number) => (name: string) => ({ kind: 'present' as const, uuid: UUID, ports: name.endsWith('gone') ? ports : 3 });
+  const plan = planTenantNetworks(input({ networks: [n], nads, tenantSwitches: ['omn-tenant/team-a/blue', 'omn-tenant/team-b/gone'], switches: switches(0) }));
+  t.match(plan.actions, [{ kind: 'delete-switch', namespace: 'team-b', name: 'gone', switchName: 'omn-tenant/team-b/gone' }], "only the orphan; team-a/blue's switch is its network's");
+  t.same(planTenantNetworks(input({ networks: [n], nads, tenantSwitches: ['omn-tenant/team-b/gone'], switches: switches(1) })).actions, [], 'kept while a port is on it');
 });
