@@ -152,6 +152,7 @@ export function buildCli(): Command {
     .option('--webhook-cert-dir <dir>', 'directory of the pod webhook\'s tls.crt and tls.key (a Secret\'s volume; reloaded when they change); the webhook is off without it (docs/interface-discovery.md)')
     .option('--webhook-address <address>', 'address of the pod webhook\'s HTTPS listener; the manifest sets the pod\'s IP', ipAddress, '0.0.0.0')
     .option('--webhook-port <port>', 'port of that listener', port, 9443)
+    .option('--tenant-excluded-subnets <cidrs>', 'comma-separated subnets no NamespacedNetwork may overlap (the cluster, service and node CIDRs; docs/namespaced-networks.md)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const { runController, parseControllerFlags } = await import('./controller/main.ts');

@@ -1,5 +1,5 @@
 /**
- * The controller's view of the cluster: Networks, Namespaces and NetworkAttachmentDefinitions,
+ * The controller's view of the cluster: Networks, Namespaces, NetworkAttachmentDefinitions and NamespacedNetworks,
  * each a list+watch cache (daemon/k8s/watch.ts), and the policy loop's pods and
  * MultiNetworkPolicies (`policy`, policy-caches.ts, with their own `synced` and `onChange`). They
  * run on every replica, leader or not, so a new leader starts from warm caches. Reads narrow the
@@ -10,7 +10,9 @@ import type { Logger } from '../lib/log.ts';
 import { NETWORK_GROUP, NETWORK_PLURAL, NETWORK_VERSION } from '../k8s/networks.ts';
 import { WatchedCache } from '../k8s/watch.ts';
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, toNadObject, toNamespaceObject, toNetworkObject, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
-import { asList } from './api.ts';
+import { asList, statusCode } from './api.ts';
+import { NAMESPACED_NETWORK_PLURAL } from '../k8s/namespaced.ts';
+import { toNamespacedNetworkObject, type NamespacedNetworkObject } from './tenant-objects.ts';
 import { PolicyCaches } from './policy-caches.ts';
 
 const defined = <T>(items: ReadonlyArray<T | undefined>): T[] => items.filter((i): i is T => i !== undefined);
@@ -19,6 +21,7 @@ export class ControllerCaches {
   readonly #networks: WatchedCache<KubernetesObject>;
   readonly #namespaces: WatchedCache<KubernetesObject>;
   readonly #nads: WatchedCache<KubernetesObject>;
+  readonly #namespaced: WatchedCache<KubernetesObject>;
   readonly policy: PolicyCaches;
 
   constructor(kubeConfig: KubeConfig, log: Logger, retryMs = 1000) {
@@ -36,6 +39,19 @@ export class ControllerCaches {
       path: `/apis/${NAD_GROUP}/${NAD_VERSION}/${NAD_PLURAL}`,
       list: async () => asList(await custom.listCustomObjectForAllNamespaces({ group: NAD_GROUP, version: NAD_VERSION, plural: NAD_PLURAL }), 'NetworkAttachmentDefinition'),
     });
+    this.#namespaced = new WatchedCache({
+      ...base,
+      path: `/apis/${NETWORK_GROUP}/${NETWORK_VERSION}/${NAMESPACED_NETWORK_PLURAL}`,
+      list: async () => {
+        try {
+          return asList(await custom.listCustomObjectForAllNamespaces({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: NAMESPACED_NETWORK_PLURAL }), 'NamespacedNetwork');
+        } catch (err) {
+          // Its CRD is optional: without it there are none.
+          if (statusCode(err) !== 404) throw err;
+          return { metadata: { resourceVersion: '' }, items: [] };
+        }
+      },
+    });
     this.policy = new PolicyCaches(kubeConfig, log, retryMs);
   }
 
@@ -49,7 +65,7 @@ export class ControllerCaches {
   }
 
   #all(): Array<WatchedCache<KubernetesObject>> {
-    return [this.#networks, this.#namespaces, this.#nads];
+    return [this.#networks, this.#namespaces, this.#nads, this.#namespaced];
   }
 
   /** Whether every first list has arrived: before that, a missing object cannot be told from a late one. */
@@ -57,7 +73,7 @@ export class ControllerCaches {
     return this.#all().every((c) => c.synced);
   }
 
-  /** Calls `listener` on every change of any of the three; returns the unsubscribe. */
+  /** Calls `listener` on every change of any of them; returns the unsubscribe. */
   onChange(listener: () => void): () => void {
     const offs = this.#all().map((c) => c.onChange(listener));
     return () => offs.forEach((off) => off());
@@ -73,6 +89,10 @@ export class ControllerCaches {
 
   namespaces(): NamespaceObject[] {
     return defined(this.#namespaces.list().map(toNamespaceObject));
+  }
+
+  namespacedNetworks(): NamespacedNetworkObject[] {
+    return defined(this.#namespaced.list().map(toNamespacedNetworkObject));
   }
 
   nads(): NadObject[] {

@@ -11,6 +11,7 @@ import type { ControllerCaches } from './caches.ts';
 import type { SwitchState } from './plan.ts';
 import type { ControllerMetrics } from '../metrics/controller-registry.ts';
 import type { EventSink } from '../k8s/events.ts';
+import type { Subnet } from '../lib/ip.ts';
 
 export interface LeaderLoop {
   readonly name: string;
@@ -50,4 +51,6 @@ export interface LeaderContext {
   events: EventSink;
   /** --network-low-threshold: the percentage of a Network's addresses in use that is low. */
   networkLowThreshold: number;
+  /** --tenant-excluded-subnets: no NamespacedNetwork may overlap them (none when absent). */
+  tenantExcludedSubnets?: readonly Subnet[];
 }

@@ -8,6 +8,7 @@
 import type { Logger } from '../lib/log.ts';
 import type { LeaderContext, LeaderLoop } from './context.ts';
 import { NetworkSync } from './sync.ts';
+import { TenantNetworkSync } from './tenant-sync.ts';
 import { AddressAlerts } from './address-events.ts';
 import { SwitchExposer } from './expose.ts';
 import { ClaimReleaser, nbReservations } from './claims.ts';
@@ -50,6 +51,7 @@ function policyEnforcer(ctx: LeaderContext): PolicyEnforcer {
 export function leaderLoops(ctx: LeaderContext): LeaderLoop[] {
   return [
     new NetworkSync(ctx),
+    new TenantNetworkSync(ctx),
     new SwitchExposer(ctx),
     new ClaimReleaser(ctx, nbReservations(ctx.nbClient)),
     new DeadNodeReleaser(ctx, nbNodeAttachments(ctx.nbClient, ctx.nbFlags, ctx.log), ctx.deadNodeGraceMs),

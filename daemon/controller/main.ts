@@ -19,6 +19,7 @@ import { LeaderElector } from './election.ts';
 import { leaderLoops, LoopRunner } from './loops.ts';
 import type { NbView } from './context.ts';
 import { FlagError } from '../errors.ts';
+import { parseSubnet, type Subnet } from '../lib/ip.ts';
 import type { Server } from 'node:http';
 import { NO_CONTROLLER_METRICS, type ControllerMetrics } from '../metrics/controller-registry.ts';
 import type { RunningWebhook } from './webhook-server.ts';
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   deadNodeGraceMs: number;
   /** --network-low-threshold, a percentage. */
   networkLowThreshold: number;
+  /** --tenant-excluded-subnets: what no NamespacedNetwork may overlap. */
+  tenantExcludedSubnets: Subnet[];
   logLevel: LevelWithSilent;
   /** The metrics and probes listener (docs/metrics.md); port 0: none. */
   metricsAddress: string;
@@ -60,6 +63,7 @@ export function parseControllerFlags(flags: Record<string, unknown>): Controller
     resyncMs: num('resyncInterval'),
     deadNodeGraceMs: num('deadNodeGrace'),
     networkLowThreshold: num('networkLowThreshold'),
+    tenantExcludedSubnets: subnetList(optional('tenantExcludedSubnets') ?? '', '--tenant-excluded-subnets'),
     logLevel: logLevelFlag(flags),
     metricsAddress: str('metricsAddress'),
     metricsPort: num('metricsPort'),
@@ -71,6 +75,15 @@ function webhookFlags(flags: Record<string, unknown>): ControllerOptions['webhoo
   const { str, optional, num } = flagReader(flags);
   const certDir = optional('webhookCertDir');
   return certDir === undefined ? undefined : { certDir, address: str('webhookAddress'), port: num('webhookPort') };
+}
+
+/** A comma-separated list of subnets (host bits zero), as a flag gives it. */
+function subnetList(text: string, flag: string): Subnet[] {
+  return text.split(',').map((c) => c.trim()).filter((c) => c !== '').map((cidr) => {
+    const subnet = parseSubnet(cidr);
+    if (subnet === undefined) throw new FlagError(`${flag}: ${JSON.stringify(cidr)} is not a subnet like 10.96.0.0/12 (host bits zero)`);
+    return subnet;
+  });
 }
 
 /** The NB through our OVSDB client: ready once its first monitor reply is in the cache. */
@@ -128,7 +141,7 @@ export async function startController(options: ControllerOptions, log: Logger = 
   caches.start();
   const events = new EventRecorder({ kubeConfig, log, controller: 'ovn-multinet.io/controller', instance: options.identity });
   const runner: LoopRunner = new LoopRunner(
-    leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs, metrics, events, networkLowThreshold: options.networkLowThreshold }),
+    leaderLoops({ kubeConfig, caches, nb: view, nbClient: nb, log, resyncMs: options.resyncMs, nbFlags: options, deadNodeGraceMs: options.deadNodeGraceMs, metrics, events, networkLowThreshold: options.networkLowThreshold, tenantExcludedSubnets: options.tenantExcludedSubnets }),
     log,
   );
   const elector: LeaderElector = new LeaderElector({

@@ -7,7 +7,7 @@
  * Rules: a NAD is the controller's when it carries MANAGED_BY_LABEL; any other NAD of the same
  * name is foreign and left alone (reported). A Network that is not accepted keeps its NADs as
  * they are (neither created, updated nor deleted) until its spec is fixed. NADs of a Network that
- * no longer exists are deleted. Among managed Networks naming the same switch with different
+ * no longer exists are deleted. NADs of NamespacedNetworks are tenant-plan.ts's, foreign here. Among managed Networks naming the same switch with different
  * definitions, the switch in the NB decides; before it exists, the oldest Network does.
  */
 import { parseLabelSelector, selectorMatches, type LabelSelector } from '../k8s/labels.ts';
@@ -16,6 +16,7 @@ import { definitionOf, type Definition } from '../k8s/definition.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, NAD_GROUP, NAD_KIND, NAD_VERSION, NETWORK_API_VERSION, NETWORK_KIND, NETWORK_LABEL, ownedNad, type NadObject, type NamespaceObject, type NetworkObject } from './objects.ts';
 import { isObject } from '../cni-spec/json.ts';
 import { isLabelValue } from '../k8s/names.ts';
+import { namespacedNad } from './tenant-objects.ts';
 import { LabelSelectorError, NetworkSpecError } from '../errors.ts';
 
 /** A logical switch as the NB cache knows it: its external_ids, or why not. */
@@ -103,6 +104,9 @@ function checkDefinitions(parsed: Parsed[], switches: PlanInput['switches']): vo
 
 const nadKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
+/** The controller's NADs of Networks (not those of NamespacedNetworks: tenant-plan.ts). */
+const networkNad = (nad: NadObject): boolean => ownedNad(nad) && !namespacedNad(nad);
+
 function ownerReference(network: NetworkObject): Record<string, unknown> {
   return { apiVersion: NETWORK_API_VERSION, kind: NETWORK_KIND, name: network.name, uid: network.uid, controller: true };
 }
@@ -144,7 +148,7 @@ export function planNads(input: PlanInput): Plan {
     verdict.switchMissing = definition.managed === undefined && input.switches(definition.switchName) === 'missing';
     for (const ns of namespaces) {
       const existing = nads.get(nadKey(ns.name, network.name));
-      const owned = existing !== undefined && ownedNad(existing);
+      const owned = existing !== undefined && networkNad(existing);
       if (!ns.terminating && selectorMatches(selector, ns.labels)) {
         if (existing !== undefined && !owned) {
           verdict.foreign.push(ns.name);
@@ -160,7 +164,7 @@ export function planNads(input: PlanInput): Plan {
   }
   const known = new Set(input.networks.map((n) => n.name));
   for (const nad of input.nads) {
-    if (ownedNad(nad) && !known.has(nad.name)) actions.push({ kind: 'delete', network: nad.name, namespace: nad.namespace, resourceVersion: nad.resourceVersion });
+    if (networkNad(nad) && !known.has(nad.name)) actions.push({ kind: 'delete', network: nad.name, namespace: nad.namespace, resourceVersion: nad.resourceVersion });
   }
   return { actions, verdicts };
 }

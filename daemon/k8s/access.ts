@@ -4,6 +4,7 @@
  * - A Network covers the switch its definition names (definition.ts): spec.logicalSwitch, or
  *   spec.config's logicalSwitch (default: the Network's name). Several may cover one switch.
  * - It admits the namespaces its namespaceSelector selects ({} every one; absent or invalid none).
+ *   A NamespacedNetwork (namespaced.ts) covers its derived switch and admits its own namespace alone.
  * - A config reaches switch S for a pod of namespace N only through a Network that covers S and
  *   admits N, and only with what such a Network gives: a managed definition (topology, subnets,
  *   excludeSubnets, gateway, physicalNetworkName, vlanID, hostSubnetLength(V6)) equal to the Network's, field by field;
@@ -37,6 +38,8 @@ export interface Grant {
 /** A Network that covers a switch, as the decision needs it. */
 export interface CoveringNetwork {
   name: string;
+  /** A NamespacedNetwork's namespace (namespaced.ts): it admits that namespace alone, whatever its selector says. */
+  namespace?: string;
   /** undefined: absent (selects no namespace); an Error: invalid (selects none either). */
   namespaceSelector: LabelSelector | undefined | LabelSelectorError;
   grant: Grant;
@@ -52,8 +55,12 @@ export function grantOf(conf: NetConf): Grant {
   };
 }
 
-/** Why `network` does not admit a namespace with these labels; undefined when it does. */
-export function notAdmitted(network: CoveringNetwork, labels: ReadonlyMap<string, string>): string | undefined {
+/** How refusals name it: `Network red`, `NamespacedNetwork team-a/red`. */
+const covererName = (network: CoveringNetwork): string => (network.namespace === undefined ? `Network ${network.name}` : `NamespacedNetwork ${network.namespace}/${network.name}`);
+
+/** Why `network` does not admit namespace `namespace` with these labels; undefined when it does. */
+export function notAdmitted(network: CoveringNetwork, labels: ReadonlyMap<string, string>, namespace?: string): string | undefined {
+  if (network.namespace !== undefined) return network.namespace === namespace ? undefined : `it admits its own namespace ${network.namespace} alone`;
   const selector = network.namespaceSelector;
   if (selector instanceof LabelSelectorError) return `its namespaceSelector is invalid (${selector.message})`;
   if (selector === undefined) return 'it has no namespaceSelector (selects no namespace)';
@@ -107,21 +114,21 @@ export function checkAccess(request: AccessRequest, covering: readonly CoveringN
   if (sorted.length === 0) {
     throw new NetworkAccessDeniedError(`${switchField}: no Network admits ${target}`, { field: switchField, details: 'no Network covers the switch (spec.logicalSwitch, or spec.config naming it): in a cluster only an admin\'s Network grants access' });
   }
-  const admitting = sorted.filter((network) => notAdmitted(network, labels) === undefined);
+  const admitting = sorted.filter((network) => notAdmitted(network, labels, namespace) === undefined);
   if (admitting.length === 0) {
-    const why = sorted.map((network) => `Network ${network.name}: ${notAdmitted(network, labels) ?? ''}`);
+    const why = sorted.map((network) => `${covererName(network)}: ${notAdmitted(network, labels, namespace) ?? ''}`);
     throw new NetworkAccessDeniedError(`${switchField}: no Network admits ${target}`, { field: switchField, details: `${why.join('; ')}; namespace labels: ${JSON.stringify(Object.fromEntries(labels))}` });
   }
   const differences: Array<{ network: string; key: string; why: string }> = [];
   for (const network of admitting) {
     const difference = firstDifference(conf, network.grant);
     if (difference === undefined) return;
-    differences.push({ network: network.name, ...difference });
+    differences.push({ network: covererName(network), ...difference });
   }
   const first = differences[0];
   const field = fieldOf(conf, first?.key ?? 'logicalSwitch');
   throw new NetworkAccessDeniedError(`${field}: not given to ${target} by any Network admitting it (only a Network sets it)`, {
     field,
-    details: differences.map((d) => `Network ${d.network}: ${fieldOf(conf, d.key)}: ${d.why}`).join('; '),
+    details: differences.map((d) => `${d.network}: ${fieldOf(conf, d.key)}: ${d.why}`).join('; '),
   });
 }

@@ -11,13 +11,14 @@ import { PLUGIN_TYPE } from '../netconf/fields.ts';
 import { parseConfig, type NetConf } from '../netconf/parse.ts';
 import { networkDefinition } from '../ovn/managed.ts';
 import { isObject } from '../cni-spec/json.ts';
+import { isTenantSwitch, TENANT_SWITCH_PREFIX } from './tenant-switch.ts';
 import { IncompatibleVersionError, InvalidConfigError, NetworkDefinitionError, NetworkSpecError, UnsupportedFieldError } from '../errors.ts';
 
 export const CNI_VERSION = '1.0.0';
 /** Keys of spec.config the controller sets itself, or that make no sense in a NAD. */
 const RESERVED = ['cniVersion', 'cniVersions', 'name', 'type', 'prevResult', 'runtimeConfig', 'cni.dev/valid-attachments'];
 /** Multus passes a pod's requested ips/mac only to a NAD that declares these. */
-const CAPABILITIES = { ips: true, mac: true };
+export const CAPABILITIES = { ips: true, mac: true };
 
 export interface Definition {
   /** The logical switch the network is. */
@@ -33,11 +34,11 @@ export interface Definition {
 /** What the config parser throws: the message starts with the config key at fault. */
 type ConfigError = IncompatibleVersionError | InvalidConfigError | UnsupportedFieldError;
 
-function isConfigError(err: unknown): err is ConfigError {
+export function isConfigError(err: unknown): err is ConfigError {
   return err instanceof InvalidConfigError || err instanceof UnsupportedFieldError || err instanceof IncompatibleVersionError;
 }
 
-function fromConfigError(err: ConfigError, prefix: string): NetworkSpecError {
+export function fromConfigError(err: ConfigError, prefix: string): NetworkSpecError {
   const colon = err.message.indexOf(': ');
   const key = colon > 0 ? err.message.slice(0, colon) : '';
   const rest = colon > 0 ? err.message.slice(colon + 2) : err.message;
@@ -87,6 +88,9 @@ export function definitionOf(name: string, spec: Readonly<Record<string, unknown
   } catch (err) {
     if (isConfigError(err)) throw fromConfigError(err, prefix);
     throw err;
+  }
+  if (isTenantSwitch(parsed.logicalSwitch)) {
+    throw new NetworkSpecError(`${prefix}logicalSwitch`, `${TENANT_SWITCH_PREFIX} starts the switches of NamespacedNetworks; a Network never covers one`);
   }
   let managed: string | undefined;
   if (config !== undefined) {

@@ -21,6 +21,9 @@ import { WatchedCache } from './watch.ts';
 import { definitionOf } from './definition.ts';
 import { checkAccess, grantOf, type CoveringNetwork, type Grant } from './access.ts';
 import { isObject } from '../cni-spec/json.ts';
+import { isTenantSwitch } from './tenant-switch.ts';
+import { namespacedCovering } from './namespaced-access.ts';
+import { NAMESPACED_NETWORK_PLURAL } from './namespaced.ts';
 import { ApiServerUnreachableError, InvalidConfigError, LabelSelectorError, NamespaceNotFoundError, NetworkLookupError, NetworkSpecError, UnknownContainerError } from '../errors.ts';
 
 export const NETWORK_GROUP = 'ovn-multinet.io';
@@ -98,6 +101,9 @@ export class NetworkCache implements NetworkSource {
   /** The index: switch name -> the Networks (by name) that cover it. */
   readonly #bySwitch = new Map<string, Map<string, CoveringNetwork>>();
   readonly #namespaces: WatchedCache<V1Namespace>;
+  /** NamespacedNetworks (namespaced.ts), indexed into #bySwitch too, under `<namespace>/<name>`. */
+  readonly #namespaced: WatchedCache<KubernetesObject>;
+  readonly #namespacedSwitches = new Map<string, string>();
   readonly #log: Logger;
   readonly #waitMs: number;
 
@@ -107,19 +113,20 @@ export class NetworkCache implements NetworkSource {
     const retryMs = options.retryMs ?? 1000;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const listNetworks = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const listOrNone = (kind: string, list: () => Promise<unknown>) => async (): Promise<KubernetesListObject<KubernetesObject>> => {
       let raw: unknown;
       try {
-        raw = await custom.listClusterCustomObject({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: NETWORK_PLURAL });
+        raw = await list();
       } catch (err) {
-        // The CRD is not installed: there are no Networks, every network is open.
+        // The CRD is not installed: there are no such objects (without Networks, every network is open).
         if (!isObject(err) || err['code'] !== 404) throw err;
-        this.#log.debug('the Network CRD is not installed');
+        this.#log.debug(`the ${kind} CRD is not installed`);
         return { metadata: { resourceVersion: '' }, items: [] };
       }
-      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new NetworkLookupError('the API server sent a malformed NetworkList');
+      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new NetworkLookupError(`the API server sent a malformed ${kind}List`);
       return raw as unknown as KubernetesListObject<KubernetesObject>;
     };
+    const listNetworks = listOrNone('Network', () => custom.listClusterCustomObject({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: NETWORK_PLURAL }));
     this.#networks = new WatchedCache({
       kubeConfig: options.kubeConfig,
       path: `/apis/${NETWORK_GROUP}/${NETWORK_VERSION}/${NETWORK_PLURAL}`,
@@ -129,6 +136,38 @@ export class NetworkCache implements NetworkSource {
       onObject: (event, raw) => this.#index(event, raw),
     });
     this.#namespaces = new WatchedCache({ kubeConfig: options.kubeConfig, path: '/api/v1/namespaces', list: () => this.#core.listNamespace(), log: this.#log, retryMs });
+    this.#namespaced = new WatchedCache({
+      kubeConfig: options.kubeConfig,
+      path: `/apis/${NETWORK_GROUP}/${NETWORK_VERSION}/${NAMESPACED_NETWORK_PLURAL}`,
+      list: listOrNone('NamespacedNetwork', () => custom.listCustomObjectForAllNamespaces({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: NAMESPACED_NETWORK_PLURAL })),
+      log: this.#log,
+      retryMs,
+      onObject: (event, raw) => this.#indexNamespaced(event, raw),
+    });
+  }
+
+  /** As #index, for a NamespacedNetwork: it covers its switch once the controller accepted its spec (namespaced-access.ts). */
+  #indexNamespaced(event: 'add' | 'update' | 'delete', raw: KubernetesObject): void {
+    const { name, namespace } = raw.metadata ?? {};
+    if (name === undefined || namespace === undefined) return;
+    const key = `${namespace}/${name}`;
+    const oldSwitch = this.#namespacedSwitches.get(key);
+    if (oldSwitch !== undefined) {
+      const covering = this.#bySwitch.get(oldSwitch);
+      covering?.delete(key);
+      if (covering?.size === 0) this.#bySwitch.delete(oldSwitch);
+      this.#namespacedSwitches.delete(key);
+    }
+    const found = event === 'delete' ? undefined : namespacedCovering(raw);
+    if (found === undefined) return;
+    if (found instanceof NetworkSpecError) {
+      this.#log.warn({ namespacedNetwork: key, field: found.field, err: found.message }, 'NamespacedNetwork with an invalid spec: it covers no switch');
+      return;
+    }
+    this.#namespacedSwitches.set(key, found.grant.switchName);
+    const covering = this.#bySwitch.get(found.grant.switchName) ?? new Map<string, CoveringNetwork>();
+    covering.set(key, found);
+    this.#bySwitch.set(found.grant.switchName, covering);
   }
 
   /** Keeps #infos and #bySwitch in step with the watch: the cost of a change is one Network's. */
@@ -158,16 +197,19 @@ export class NetworkCache implements NetworkSource {
   start(): void {
     this.#networks.start();
     this.#namespaces.start();
+    this.#namespaced.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.#networks.stop(), this.#namespaces.stop()]);
+    await Promise.all([this.#networks.stop(), this.#namespaces.stop(), this.#namespaced.stop()]);
   }
 
   /** Waits (bounded) for the first list: before it, "no Network" cannot be told from "not yet". */
   async #synced(signal: AbortSignal): Promise<void> {
-    await this.#networks.waitFor(() => (this.#networks.synced ? true : undefined), this.#waitMs, signal);
-    if (!this.#networks.synced) throw new NetworkLookupError(`Networks not listed within ${this.#waitMs} ms`);
+    for (const cache of [this.#networks, this.#namespaced]) {
+      await cache.waitFor(() => (cache.synced ? true : undefined), this.#waitMs, signal);
+      if (!cache.synced) throw new NetworkLookupError(`Networks not listed within ${this.#waitMs} ms`);
+    }
   }
 
   async network(name: string, signal: AbortSignal): Promise<NetworkInfo | undefined> {
@@ -232,7 +274,8 @@ export async function checkNetworkAccess(source: NetworkSource, mode: NetworkAcc
   const namespace = args['K8S_POD_NAMESPACE'];
   if (namespace === undefined || namespace === '') return;
   try {
-    if (mode === 'by-name') await checkByName(source, namespace, conf.name, signal);
+    // A NamespacedNetwork's switch is checked by switch whatever the mode: by name, it would be open.
+    if (mode === 'by-name' && !isTenantSwitch(conf.logicalSwitch)) await checkByName(source, namespace, conf.name, signal);
     else await checkBySwitch(source, namespace, conf, signal);
   } catch (err) {
     if (err instanceof NamespaceNotFoundError) throw new UnknownContainerError(`CNI_ARGS: namespace ${namespace} does not exist`, { field: 'CNI_ARGS', cause: err });

@@ -3,7 +3,8 @@
  * what is used: list (field selectors spec.nodeName, metadata.name and an Event's regarding.*; metadata.resourceVersion),
  * watch from a resourceVersion (JSON lines of ADDED/MODIFIED/DELETED), get, create (201, 409
  * AlreadyExists, generateName), update (409 Conflict on a stale resourceVersion), patch
- * (merge, strategic-merge as merge, and JSON patch), delete, and the status subresource (the main
+ * (merge, strategic-merge as merge, and JSON patch), delete (with finalizers: deletionTimestamp set,
+ * the object goes when an update removes the last one), and the status subresource (the main
  * resource ignores status changes, /status changes nothing else). Errors are Status objects.
  * events.k8s.io/v1 Events are validated as the real server does (validateEvent), and created only
  * in a namespace that exists and is not being deleted.
@@ -46,6 +47,7 @@ export const RESOURCES = {
   nodes: { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, statusSubresource: true },
   networks: { group: 'ovn-multinet.io', version: 'v1', plural: 'networks', kind: 'Network', namespaced: false, statusSubresource: true },
   ippools: { group: 'ovn-multinet.io', version: 'v1', plural: 'ippools', kind: 'IPPool', namespaced: false, statusSubresource: true },
+  namespacednetworks: { group: 'ovn-multinet.io', version: 'v1', plural: 'namespacednetworks', kind: 'NamespacedNetwork', namespaced: true, statusSubresource: true },
   'network-attachment-definitions': { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', kind: 'NetworkAttachmentDefinition', namespaced: true, statusSubresource: false },
   ipamclaims: { group: 'k8s.cni.cncf.io', version: 'v1alpha1', plural: 'ipamclaims', kind: 'IPAMClaim', namespaced: true, statusSubresource: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false },
@@ -316,6 +318,15 @@ export class FakeApiServer {
     return clone(gone);
   }
 
+  /** A DELETE as a client makes it: with finalizers, the object stays (deletionTimestamp set) until an update removes the last one. */
+  deleteObject(resource: ResourceName, namespace: string | undefined, name: string): KubeObject | undefined {
+    const current = this.get(resource, namespace, name);
+    if (current === undefined) return undefined;
+    if (!Array.isArray(current.metadata['finalizers']) || current.metadata['finalizers'].length === 0) return this.remove(resource, namespace, name);
+    if (current.metadata['deletionTimestamp'] !== undefined) return current;
+    return this.apply(resource, { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), deletionGracePeriodSeconds: 0 } });
+  }
+
   upsert(pod: FakePod, options: UpsertOptions = {}): KubeObject {
     return this.apply(
       'pods',
@@ -459,6 +470,22 @@ export class FakeApiServer {
     merged.metadata = { ...(target.status ? current.metadata : merged.metadata), uid: current.metadata.uid, namespace: current.metadata.namespace, name: current.metadata.name, resourceVersion: '' };
     if (merged.metadata.creationTimestamp === undefined) merged.metadata.creationTimestamp = current.metadata.creationTimestamp;
     if (target.resource === 'events') validateEvent(merged, current);
+    // Only a DELETE sets deletionTimestamp; once set, no finalizer may be added, and the last one's removal deletes the object.
+    delete merged.metadata['deletionTimestamp'];
+    delete merged.metadata['deletionGracePeriodSeconds'];
+    const deleting = current.metadata['deletionTimestamp'];
+    if (deleting !== undefined) {
+      const finalizers = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+      const now = finalizers(merged.metadata['finalizers']);
+      if (now.some((f) => !finalizers(current.metadata['finalizers']).includes(f))) throw new ApiError(422, 'Invalid', 'metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted');
+      merged.metadata['deletionTimestamp'] = deleting;
+      merged.metadata['deletionGracePeriodSeconds'] = 0;
+      if (now.length === 0) {
+        const stored = this.apply(target.resource, merged);
+        this.remove(target.resource, target.namespace, target.name);
+        return stored;
+      }
+    }
     return this.apply(target.resource, merged);
   }
 
@@ -528,7 +555,7 @@ export class FakeApiServer {
       case 'DELETE': {
         if (name === undefined) throw new ApiError(405, 'MethodNotAllowed', 'DELETE of a collection is not served');
         this.#existing({ ...target, name });
-        return this.#json(res, 200, this.remove(target.resource, target.namespace, name));
+        return this.#json(res, 200, this.deleteObject(target.resource, target.namespace, name));
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', `${req.method ?? '?'} is not served`);
@@ -564,6 +591,8 @@ export interface FakeApi {
   get(resource: ResourceName, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
   list(resource: ResourceName): Promise<KubeObject[]>;
   remove(resource: ResourceName, namespace: string | undefined, name: string): Promise<void>;
+  /** A client's DELETE (finalizers honoured), where remove() is the object's end. */
+  deleteObject(resource: ResourceName, namespace: string | undefined, name: string): Promise<void>;
   requests(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -576,6 +605,7 @@ type Command =
   | { id: number; op: 'get'; resource: ResourceName; namespace: string | undefined; name: string }
   | { id: number; op: 'list'; resource: ResourceName }
   | { id: number; op: 'remove'; resource: ResourceName; namespace: string | undefined; name: string }
+  | { id: number; op: 'deleteObject'; resource: ResourceName; namespace: string | undefined; name: string }
   | { id: number; op: 'requests' };
 type Request = Command extends infer C ? (C extends unknown ? Omit<C, 'id'> : never) : never;
 
@@ -596,6 +626,8 @@ function run(server: FakeApiServer, cmd: Request): unknown {
       return server.list(cmd.resource);
     case 'remove':
       return void server.remove(cmd.resource, cmd.namespace, cmd.name);
+    case 'deleteObject':
+      return void server.deleteObject(cmd.resource, cmd.namespace, cmd.name);
     case 'requests':
       return [...server.requests];
     default: {
@@ -665,6 +697,7 @@ export async function startFakeApiServer(t: Teardown, opts: FakeApiOptions = {})
     get: async (resource, namespace, name) => ((await call({ op: 'get', resource, namespace, name })) as KubeObject | null) ?? undefined,
     list: async (resource) => (await call({ op: 'list', resource })) as KubeObject[],
     remove: async (resource, namespace, name) => void (await call({ op: 'remove', resource, namespace, name })),
+    deleteObject: async (resource, namespace, name) => void (await call({ op: 'deleteObject', resource, namespace, name })),
     requests: async () => (await call({ op: 'requests' })) as string[],
     stop,
   };

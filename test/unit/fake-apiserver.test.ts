@@ -1,7 +1,8 @@
 // The fake API server behaves like the real one for what ovn-multinet uses, as seen through the
 // real client library: create (201, 409 AlreadyExists), optimistic concurrency on update (409
 // Conflict), merge and JSON patches, the status subresource kept apart from the rest, generation
-// counting spec changes only, watch from a resourceVersion, delete (404 after); Nodes (core v1,
+// counting spec changes only, watch from a resourceVersion, delete (404 after; with finalizers,
+// deletionTimestamp until the last is removed); Nodes (core v1,
 // cluster-scoped) listed, read and deleted; Events listed by their involved object.
 import t from 'tap';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, PatchStrategy, Watch, setHeaderOptions, type V1Lease } from '@kubernetes/client-node';
@@ -101,4 +102,22 @@ t.test('Events listed by the object they are about, as kubectl describe lists a 
   t.same(await listed('regarding.kind=Pod,regarding.name=a'), ['a.1', 'a.2']);
   t.same(await listed('regarding.uid=uid-b'), ['b.1']);
   t.same(await listed('regarding.kind=Node'), []);
+});
+
+t.test('finalizers: a DELETE marks, the removal of the last finalizer deletes; none added while deleting', async (t) => {
+  const api = await startFakeApiServer(t);
+  const kc = loadKubeConfig(api.kubeconfig, {});
+  if (kc === undefined) throw new Error('no kubeconfig');
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const where = { group: 'ovn-multinet.io', version: 'v1', plural: 'namespacednetworks', namespace: 'team-a' };
+  await custom.createNamespacedCustomObject({ ...where, body: { apiVersion: 'ovn-multinet.io/v1', kind: 'NamespacedNetwork', metadata: { name: 'blue', finalizers: ['x/one'] }, spec: { topology: 'layer2' } } });
+  const read = async (): Promise<{ metadata: Record<string, unknown> }> => (await custom.getNamespacedCustomObject({ ...where, name: 'blue' })) as { metadata: Record<string, unknown> };
+  await custom.deleteNamespacedCustomObject({ ...where, name: 'blue' });
+  const marked = await read();
+  t.type(marked.metadata['deletionTimestamp'], 'string', 'still there, deletionTimestamp set');
+  t.equal(await codeOf(custom.replaceNamespacedCustomObject({ ...where, name: 'blue', body: { ...marked, metadata: { ...marked.metadata, finalizers: ['x/one', 'x/two'] } } })), 422, 'no new finalizer while deleting');
+  const kept = await custom.replaceNamespacedCustomObject({ ...where, name: 'blue', body: { ...marked, metadata: { ...marked.metadata, deletionTimestamp: undefined, labels: { a: 'b' } } } }) as { metadata: Record<string, unknown> };
+  t.equal(kept.metadata['deletionTimestamp'], marked.metadata['deletionTimestamp'], 'a client cannot clear deletionTimestamp');
+  await custom.replaceNamespacedCustomObject({ ...where, name: 'blue', body: { ...kept, metadata: { ...kept.metadata, finalizers: [] } } });
+  t.equal(await codeOf(read()), 404, 'gone once the last finalizer is removed');
 });
