@@ -10,8 +10,8 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { withSignal } from '../k8s/signal.ts';
 import { NETWORK_GROUP, NETWORK_VERSION } from '../k8s/networks.ts';
 import { NAMESPACED_NETWORK_PLURAL, SWITCH_FINALIZER } from '../k8s/namespaced.ts';
-import { deleteEmptySwitchOps, switchUse } from '../ovn/tenant-switches.ts';
-import { switchesWith } from '../ovn/exposed.ts';
+import { deleteEmptySwitchOps, managedNetworkSwitches, switchUse } from '../ovn/tenant-switches.ts';
+import { releaseLayer3Network } from '../ovn/layer3-release.ts';
 import { OwnerKeys } from '../ovn/ids.ts';
 import { isTenantSwitch } from '../k8s/tenant-switch.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
@@ -62,7 +62,7 @@ export class TenantNetworkSync extends ReconcileLoop {
       nads: caches.nads(),
       excluded: this.ctx.tenantExcludedSubnets ?? [],
       switches: (name) => (nb.ready ? switchUse(nbClient, name) : { kind: 'unknown', why: 'the OVN Northbound database is not read yet' }),
-      tenantSwitches: nb.ready ? switchesWith(nbClient, OwnerKeys.managedNetwork).map((s) => s.name).filter(isTenantSwitch) : [],
+      tenantSwitches: nb.ready ? managedNetworkSwitches(nbClient, OwnerKeys.managedNetwork).filter(isTenantSwitch) : [],
     });
     this.#waiting = plan.verdicts.some((v) => v.conditions.some((c) => c.reason === 'WaitingForPorts'));
     const failures = new Map<string, string>();
@@ -106,7 +106,8 @@ export class TenantNetworkSync extends ReconcileLoop {
         await this.#api.deleteNamespacedCustomObject({ ...nads, namespace: action.namespace, name: action.name, body: { preconditions: { resourceVersion: action.resourceVersion } } }, withSignal(signal));
         return;
       case 'delete-switch':
-        await this.ctx.nbClient.transact(deleteEmptySwitchOps(action.use.uuid), signal);
+        if ('layer3Router' in action.use) await releaseLayer3Network(this.ctx.nbClient, action.use.layer3Router, signal);
+        else await this.ctx.nbClient.transact(deleteEmptySwitchOps(action.use.uuid), signal);
         return;
       default: {
         const never: never = action;

@@ -23,7 +23,7 @@ export const NAMESPACED_NETWORK_KIND = 'NamespacedNetwork';
 export const SWITCH_FINALIZER = 'ovn-multinet.io/logical-switch';
 
 /** What a namespace owner may set; everything else in the CNI config is the controller's or the admin's. */
-const SPEC_KEYS = ['topology', 'subnets', 'excludeSubnets', 'gateway', 'mtu'];
+const SPEC_KEYS = ['topology', 'subnets', 'excludeSubnets', 'gateway', 'hostSubnetLength', 'hostSubnetLengthV6', 'mtu'];
 
 const overlaps = (a: Subnet, b: Subnet): boolean => a.family === b.family && a.network <= b.last && b.network <= a.last;
 

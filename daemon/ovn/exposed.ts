@@ -21,6 +21,8 @@ import { AmbiguousSwitchError } from '../errors.ts';
 export const CONTROLLER_NB_MONITOR = {
   Logical_Switch: ['name', 'other_config', 'external_ids'],
   Logical_Switch_Port: ['name', 'addresses', 'external_ids'],
+  /** Every router (few): the layer3 networks' routers, whose NamespacedNetworks' deletion removes them. */
+  Logical_Router: ['name'],
   Port_Group: ['name', 'ports', 'acls', 'external_ids'],
   Address_Set: ['name', 'addresses', 'external_ids'],
   ACL: ['priority', 'direction', 'match', 'action', 'external_ids'],

@@ -41,13 +41,18 @@ async function otherPorts(nb: Transactor, sw: SwitchRow, signal: AbortSignal): P
   return { others: rows.filter((r) => r.name !== switchPort).map((r) => r.name), joinPort: rows.find((r) => r.name === switchPort)?._uuid };
 }
 
+export interface Released {
+  deleted: string[];
+  kept: Array<{ name: string; ports: string[] }>;
+}
+
 /**
- * Deletes `node`'s layer3 switches that hold no port but their router-type one, with their
- * router ports and the node's subnet keys on the routers. Returns the names of the switches
- * deleted and of those kept (with the ports that keep them).
+ * Deletes the layer3 switches `where` selects that hold no port but their router-type one, with
+ * their router ports and their nodes' subnet keys on the routers. Returns the names of the
+ * switches deleted and of those kept (with the ports that keep them).
  */
-export async function releaseLayer3Switches(nb: Transactor, node: string, signal: AbortSignal): Promise<{ deleted: string[]; kept: Array<{ name: string; ports: string[] }> }> {
-  const [found] = await nb.transact([nbOps.select(NbTable.Logical_Switch, [LAYER3, includes(Layer3Keys.node, node)], ['_uuid', 'name', 'ports', 'external_ids'])], signal);
+async function releaseSwitches(nb: Transactor, where: Array<Condition<'external_ids'>>, signal: AbortSignal): Promise<Released> {
+  const [found] = await nb.transact([nbOps.select(NbTable.Logical_Switch, [LAYER3, ...where], ['_uuid', 'name', 'ports', 'external_ids'])], signal);
   const deleted: string[] = [];
   const kept: Array<{ name: string; ports: string[] }> = [];
   for (const sw of selectedRows<LogicalSwitch, '_uuid' | 'name' | 'ports' | 'external_ids'>(found)) {
@@ -57,6 +62,7 @@ export async function releaseLayer3Switches(nb: Transactor, node: string, signal
       continue;
     }
     const router = sw.external_ids.get(Layer3Keys.router) ?? '';
+    const node = sw.external_ids.get(Layer3Keys.node) ?? '';
     const [routers, routerPorts] = await nb.transact(
       [nbOps.select(NbTable.Logical_Router, [eq('name', router)], ['_uuid']), nbOps.select(NbTable.Logical_Router_Port, [eq('name', joinPortNames(sw.name).routerPort)], ['_uuid'])],
       signal,
@@ -78,4 +84,26 @@ export async function releaseLayer3Switches(nb: Transactor, node: string, signal
     deleted.push(sw.name);
   }
   return { deleted, kept };
+}
+
+/** Deletes `node`'s layer3 switches that hold nothing but their router-type port (a dead node's release). */
+export function releaseLayer3Switches(nb: Transactor, node: string, signal: AbortSignal): Promise<Released> {
+  return releaseSwitches(nb, [includes(Layer3Keys.node, node)], signal);
+}
+
+/**
+ * Deletes a whole layer3 network (a NamespacedNetwork's deletion): every node switch of the
+ * router `router` that holds nothing but its router-type port, then the router once no switch
+ * is left on it (a `wait` for no port, so a node that joined meanwhile keeps it). `kept` names
+ * what is still in use; the router stays while anything is.
+ */
+export async function releaseLayer3Network(nb: Transactor, router: string, signal: AbortSignal): Promise<Released> {
+  const released = await releaseSwitches(nb, [includes(Layer3Keys.router, router)], signal);
+  if (released.kept.length > 0) return released;
+  const [routers] = await nb.transact([nbOps.select(NbTable.Logical_Router, [eq('name', router)], ['_uuid'])], signal);
+  for (const row of selectedRows<LogicalRouter, '_uuid'>(routers)) {
+    await nb.transact([nbOps.wait(NbTable.Logical_Router, [eq('_uuid', row._uuid)], ['ports'], '==', [{ ports: [] }], 0), nbOps.del(NbTable.Logical_Router, [eq('_uuid', row._uuid)])], signal);
+    released.deleted.push(router);
+  }
+  return released;
 }

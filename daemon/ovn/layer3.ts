@@ -49,6 +49,18 @@ export function layer3SwitchName(base: string, node: string): string {
   return `${base}_${node}`;
 }
 
+const ROUTER_SUFFIX = '_router';
+
+/** The router of the layer3 network `base` (its logicalSwitch). */
+export function layer3RouterName(base: string): string {
+  return `${base}${ROUTER_SUFFIX}`;
+}
+
+/** The network (its logicalSwitch) a layer3 router serves. */
+export function layer3BaseOfRouter(router: string): string | undefined {
+  return router.endsWith(ROUTER_SUFFIX) ? router.slice(0, -ROUTER_SUFFIX.length) : undefined;
+}
+
 /** The router port joining a node's switch to the router, and the switch's router-type port peering it. */
 export function joinPortNames(nodeSwitch: string): Pick<Layer3Names, 'routerPort' | 'switchPort'> {
   return { routerPort: `omn-rtos-${nodeSwitch}`, switchPort: `omn-stor-${nodeSwitch}` };
@@ -60,7 +72,7 @@ function layer3Names(base: string, node: string): Layer3Names {
     throw new NetworkDefinitionError('topology', `the node name ${JSON.stringify(node)} (--node-name) is not a Kubernetes node name, which a layer3 switch is named after`);
   }
   const nodeSwitch = layer3SwitchName(base, node);
-  return { router: `${base}_router`, nodeSwitch, ...joinPortNames(nodeSwitch) };
+  return { router: layer3RouterName(base), nodeSwitch, ...joinPortNames(nodeSwitch) };
 }
 
 /** The canonical definition of a layer3 network and its hash, as its router and switches record them. */

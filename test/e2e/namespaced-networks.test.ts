@@ -32,7 +32,8 @@ const switchNames = async (sandbox: { nbctl(args: string[]): Promise<string> }):
   (await sandbox.nbctl(['--bare', '--columns=name', 'list', 'Logical_Switch'])).split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
 
 t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t) => {
-  const sandbox = await startSandbox({ netns: true, t });
+  // A Kubernetes node name, as a layer3 node switch is named after it.
+  const sandbox = await startSandbox({ netns: true, t, name: 'nsnet-node' });
   const api = await startFakeApiServer(t, { netns: sandbox.env.SANDBOX_NETNS });
   for (const name of ['team-a', 'team-b', 'team-c']) await api.upsertNamespace({ name });
   // An admin's switch and Network, to show a tenant cannot reach it and it cannot reach theirs.
@@ -164,6 +165,28 @@ t.test('NamespacedNetworks: controller, daemon and real OVN', { skip }, async (t
     await createNetwork(api, 'team-c', 'phys', { topology: 'localnet' });
     const invalid = await conditionIs(api, 'team-c', 'phys', 'Accepted', 'InvalidSpec');
     t.match(invalid.message, /^spec\.topology: localnet/);
+  });
+
+  await t.test('layer3: a node switch behind a router; deleted while a pod runs, router and node switch go after the DEL', async (t) => {
+    await createNetwork(api, 'team-c', 'routed', { topology: 'layer3', subnets: ['10.84.0.0/16'], hostSubnetLength: 26 });
+    await conditionIs(api, 'team-c', 'routed', 'Ready', 'NetworkAttachmentDefinitionReady');
+    const config = await nadConfig('team-c', 'routed');
+    t.match(config, { logicalSwitch: 'omn-tenant/team-c/routed', topology: 'layer3', hostSubnetLength: 26 });
+    const pod = await add(t, 'team-c', config);
+    t.equal(pod.out.exitCode, 0, pod.out.stdout);
+    t.match(pod.out.json, { ips: [{ address: /^10\.84\.0\.\d+\/26$/, gateway: '10.84.0.1' }], routes: [{ dst: '10.84.0.0/16', gw: '10.84.0.1' }] });
+    const nodeSwitch = `omn-tenant/team-c/routed_${daemon.nodeName}`;
+    const routers = async (): Promise<string> => sandbox.nbctl(['--bare', '--columns=name', 'list', 'Logical_Router']);
+    t.ok((await switchNames(sandbox)).includes(nodeSwitch), 'the node switch');
+    t.match(await routers(), 'omn-tenant/team-c/routed_router');
+    await api.deleteObject('namespacednetworks', 'team-c', 'routed');
+    await conditionIs(api, 'team-c', 'routed', 'Ready', 'WaitingForPorts');
+    t.ok((await switchNames(sandbox)).includes(nodeSwitch), 'the node switch is kept while the pod runs');
+    t.equal((await pod.del()).exitCode, 0);
+    await until('the node switch deleted', async () => ((await switchNames(sandbox)).includes(nodeSwitch) ? undefined : true), 15_000);
+    await until('the router deleted', async () => ((await routers()).includes('omn-tenant/team-c/routed_router') ? undefined : true), 15_000);
+    await until('the object gone (finalizer removed)', async () => ((await api.get('namespacednetworks', 'team-c', 'routed')) === undefined ? true : undefined), 15_000);
+    t.equal(await sandbox.nbctl(['--bare', '--columns=name', 'list', 'Logical_Router_Port']), '', 'no router port left');
   });
 
   await t.test('deleted while a pod runs: the switch stays until the DEL, then switch, NAD and object go', async (t) => {
