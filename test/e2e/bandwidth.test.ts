@@ -112,6 +112,19 @@ t.test('bandwidth as OVN QoS', { skip }, async (t) => {
     t.same(await qosRows(node), [], 'no QoS row');
   });
 
+  t.test('a CNI GC removes the rows with the ports it collects', async (t) => {
+    const kept = await createNetns(t);
+    const gone = await createNetns(t);
+    await add(t, 'bw-kept', kept, { egressRate: 5 * MBIT });
+    await add(t, 'bw-collected', gone, { egressRate: 5 * MBIT, ingressRate: 5 * MBIT });
+    t.equal((await qosRows(node)).length, 3, 'three QoS rows');
+    const gc = await node.cni({ command: 'GC' }, node.config(SWITCH, { 'cni.dev/valid-attachments': [{ containerID: 'bw-kept', ifname: 'net1' }] }));
+    t.equal(gc.exitCode, 0, `GC: ${gc.stdout}`);
+    t.same(await qosRules(node), [`from-lport 2000 (inport == "${logicalPortName('bw-kept', 'net1')}") rate=5000 burst=5000`], 'only the kept pod\'s row is left');
+    t.equal((await node.cni({ command: 'DEL', ...call('bw-kept', kept) }, withBandwidth())).exitCode, 0, 'DEL bw-kept');
+    t.same(await qosRows(node), [], 'no QoS row');
+  });
+
   t.test('the reconciler removes the rows of a pod that went while the daemon was down', async (t) => {
     const ns = await createNetns(t);
     await add(t, 'bw-gone', ns, { ingressRate: 5 * MBIT });
