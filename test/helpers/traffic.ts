@@ -237,9 +237,10 @@ export async function pingOnce(from: Netns, to: string, timeoutS = 1): Promise<b
 }
 
 /**
- * TCP throughput, in bits per second, from `client` to the iperf3 server started in `server` on
- * `address` (with `reverse`, from the server to the client), over `seconds` after a first second
- * left out (slow start, and a policer's burst); what the receiver counted.
+ * TCP throughput, in bits per second, of two streams from `client` to the iperf3 server started in
+ * `server` on `address` (with `reverse`, from the server to the client), over `seconds` after a
+ * first second left out (slow start, and a policer's burst); what the receiver counted. Two
+ * streams fill a policed link more evenly than one (one backs off while the other sends).
  */
 export async function iperf3Rate(server: Netns, client: Netns, address: string, opts: { seconds?: number; reverse?: boolean; port?: number } = {}): Promise<number> {
   const port = String(opts.port ?? 5202);
@@ -248,7 +249,7 @@ export async function iperf3Rate(server: Netns, client: Netns, address: string, 
   // iperf3 prints nothing usable before it listens: try until the client connects.
   let out = '';
   for (let attempt = 0; attempt < 50; attempt++) {
-    const cli = await execa('ip', ['netns', 'exec', client.name, 'iperf3', '--client', address, '--port', port, '--time', String(seconds), '--omit', '1', '--json', ...(opts.reverse === true ? ['--reverse'] : [])], { reject: false, timeout: (seconds + 20) * 1000 });
+    const cli = await execa('ip', ['netns', 'exec', client.name, 'iperf3', '--client', address, '--port', port, '--time', String(seconds), '--omit', '1', '--parallel', '2', '--json', ...(opts.reverse === true ? ['--reverse'] : [])], { reject: false, timeout: (seconds + 20) * 1000 });
     out = cli.stdout;
     if (cli.exitCode === 0) break;
     await new Promise((r) => setTimeout(r, 100));
