@@ -7,7 +7,9 @@ import { ErrorCode } from '../../daemon/cni-spec/errors.ts';
 import { qosOps, qosRowUuid, QOS_PRIORITY } from '../../daemon/ovn/qos.ts';
 import { deletePortOps } from '../../daemon/ovn/ports.ts';
 import type { Uuid } from '../../daemon/ovsdb/notation.ts';
+import { encodeTransaction } from '../../daemon/ovsdb/transact.ts';
 import { expectCniError } from '../helpers/cni-error.ts';
+import { loadSchema, NB_SCHEMA } from '../helpers/schemas.ts';
 
 const good = { cniVersion: '1.1.0', name: 'red', type: 'ovn-multinet' };
 const withBandwidth = (bandwidth: unknown): Record<string, unknown> => ({ ...good, runtimeConfig: { bandwidth } });
@@ -72,4 +74,13 @@ t.test('QoS rows', (t) => {
     ],
   }, 'deleting a port unlinks its QoS rows in the same operation');
   t.end();
+});
+
+t.test('an insert that names its uuid sends it as the "uuid" member', async (t) => {
+  const schema = await loadSchema(NB_SCHEMA);
+  const [insertOp] = qosOps('aaaaaaaa-0000-4000-8000-000000000001' as Uuid, 'omn-1', { egress: { rate: 1e6, burst: 1e6 }, ingress: undefined });
+  if (insertOp === undefined) throw new Error('no insert');
+  const [, wire] = encodeTransaction(schema, [insertOp]);
+  t.match(wire, { op: 'insert', table: 'QoS', uuid: qosRowUuid('omn-1', 'from-lport'), row: { direction: 'from-lport', bandwidth: ['map', [['rate', 1000], ['burst', 1000]]] } });
+  t.notOk(Object.hasOwn(wire as object, 'uuid-name'), 'no uuid-name');
 });
