@@ -51,7 +51,7 @@ export async function nbFloor(cleanup: Teardown, remote: string, switchName: str
           signal(),
         );
         const done = sample(start, true, '');
-        if (result?.uuid !== undefined) await nb.transact(deletePortOps(switchUuid, result.uuid), signal());
+        if (result?.uuid !== undefined) await nb.transact(deletePortOps(switchUuid, { uuid: result.uuid, name }), signal());
         return done;
       } catch (err) {
         return sample(start, false, `NB transaction: ${String(err)}`);

@@ -29,7 +29,7 @@ export const MODEL_FILES: readonly ModelFile[] = [
     schema: 'daemon/ovsdb/schemas/ovn-nb.ovsschema',
     output: 'daemon/ovsdb/models/nb.ts',
     prefix: 'Nb',
-    tables: ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'DHCP_Options', 'Port_Group', 'Address_Set', 'ACL'],
+    tables: ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'DHCP_Options', 'Port_Group', 'Address_Set', 'ACL', 'QoS'],
   },
   {
     schema: 'daemon/ovsdb/schemas/vswitch.ovsschema',

@@ -31,6 +31,7 @@ APT_PACKAGES=(
   ca-certificates
   golang-go
   time
+  iperf3
 )
 
 log() {

@@ -19,6 +19,7 @@ import type { NetnsHandle } from '../netlink/netns.ts';
 import { holdsRecord, ipamOnlyIps, portEntry, portRecord, RECORD_KEYS, type LogicalPort } from '../ovn/ports.ts';
 import { createLogicalPort, deleteLogicalPort } from '../ipam/allocate.ts';
 import { ensureDhcpOptions } from '../ovn/dhcp.ts';
+import { presentQosRows, qosOps } from '../ovn/qos.ts';
 import { advertiseDhcpv6 } from '../ovn/router-advertisements.ts';
 import type { Subnet } from '../lib/ip.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
@@ -213,6 +214,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
             ...(wanted.mac === undefined ? {} : { staticMac: wanted.mac }),
             ...(claim === undefined ? {} : { ipamClaim: `${claim.namespace}/${claim.name}` }),
             ...(dhcp === undefined ? {} : { dhcp }),
+            ...(conf.bandwidth === undefined ? {} : { bandwidth: conf.bandwidth }),
           },
           signal,
         );
@@ -228,6 +230,15 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
         throw allocationError(poolError(err, pools), wanted);
       }
     };
+    // A repeated ADD makes the port's bandwidth limits what this config asks (a changed limit
+    // updates its QoS rows, a removed one deletes them). A port it shares as a live migration's
+    // target keeps its owner's.
+    const keptPort = async (found: LogicalPort): Promise<LogicalPort> => {
+      if (found.name !== lspName) return found;
+      const ops = qosOps(sw.uuid, found.name, conf.bandwidth, presentQosRows(ctx.nb, sw.uuid, found.name));
+      if (ops.length > 0) await nbTransaction.time(ctx.nb.transact(ops, signal, req.sent));
+      return found;
+    };
     // A new attachment makes its host side while the NB commits; a repeated ADD finds its port
     // and checks each piece in turn. Both settle before the undo stack may run. A new pod of an
     // IPAMClaim may join the claim's port (a live migration's target): the iface-id is that
@@ -238,7 +249,7 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       port = await newPort();
       made = await makeHostSide(ctx, { ...side, lspName: port.name }, undo, signal);
     } else {
-      const [portMade, sideMade] = await Promise.allSettled([existing ?? newPort(), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
+      const [portMade, sideMade] = await Promise.allSettled([existing === undefined ? newPort() : keptPort(existing), existing === undefined ? makeHostSide(ctx, side, undo, signal) : undefined]);
       if (portMade.status === 'rejected') throw portMade.reason;
       if (sideMade.status === 'rejected') throw sideMade.reason;
       port = portMade.value;

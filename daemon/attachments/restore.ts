@@ -34,6 +34,7 @@ import { bridgePortsWhere, findBridge, findBridgePort, findInterface, recordInte
 import { recreateLogicalPort } from '../ipam/allocate.ts';
 import { CLEANUP_TIMEOUT_MS, type Attacher } from './context.ts';
 import { attachmentKey } from './owned.ts';
+import { presentQosRows, qosOps } from '../ovn/qos.ts';
 
 /** When a restore failed for a passing reason (a database away, a conflict), the next try. */
 const RETRY_MS = 1000;
@@ -222,7 +223,9 @@ export async function releaseLostPort(ctx: Attacher, record: RecordedPort, name:
   const pairs = new Map([...guardPairs(mac === undefined ? ips : [mac, ...ips], { port: name })].filter(([k, v]) => sw.externalIds.get(k) === v));
   const mark = sw.externalIds.get(lostKey(name));
   if (mark !== undefined) pairs.set(lostKey(name), mark);
-  if (pairs.size === 0) return false;
-  await ctx.nb.transact(deleteKeysOps(sw.uuid, pairs), signal);
+  // Its bandwidth limits, should whoever deleted the port have left them on the switch.
+  const qos = qosOps(sw.uuid, name, undefined, presentQosRows(ctx.nb, sw.uuid, name));
+  if (pairs.size === 0 && qos.length === 0) return false;
+  await ctx.nb.transact([...(pairs.size === 0 ? [] : deleteKeysOps(sw.uuid, pairs)), ...qos], signal);
   return true;
 }

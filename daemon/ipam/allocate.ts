@@ -22,6 +22,8 @@ import { reservationGuard, reservationOf, reserveOps, type Reservation } from '.
 import { detachClaimPort, isShared, joinOps, portCatchUp, type KnownPort } from './migration.ts';
 import { catchUp } from './catch-up.ts';
 import type { PortDhcp } from '../ovn/dhcp.ts';
+import { qosOps } from '../ovn/qos.ts';
+import type { Bandwidth } from '../netconf/bandwidth.ts';
 
 const MAX_ATTEMPTS = 50;
 
@@ -43,6 +45,8 @@ export interface PortRequest {
   retried?: (reason: RetryReason) => void;
   /** The DHCP_Options rows the port answers DHCP with (the network's `dhcp`). */
   dhcp?: PortDhcp;
+  /** Its bandwidth limits (runtimeConfig.bandwidth), as QoS rows made with the port. */
+  bandwidth?: Bandwidth;
   /** Exactly these addresses (runtimeConfig ips), instead of allocating one. */
   staticIps?: readonly string[];
   /** Exactly this MAC (runtimeConfig mac). */
@@ -159,6 +163,7 @@ export interface NewPort {
   portSecurity: boolean;
   externalIds: ReadonlyMap<string, string>;
   dhcp?: PortDhcp;
+  bandwidth?: Bandwidth;
 }
 
 /**
@@ -182,7 +187,8 @@ export function creationOps(sw: LogicalSwitch, port: NewPort, plan: AddressPlan 
       break;
   }
   const row = { name: port.name, addresses: [entry], portSecurity: port.portSecurity ? [entry] : [], externalIds: port.externalIds };
-  return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row, port.dhcp)] };
+  // The port's QoS rows last: the insert's result stays at index `guards`.
+  return { guards: guards.length, row, ops: [...guards, ...insertPortOps(sw.uuid, row, port.dhcp), ...qosOps(sw.uuid, port.name, port.bandwidth)] };
 }
 
 /**
@@ -288,7 +294,7 @@ export async function createLogicalPort(nb: NbClient, request: PortRequest, sign
       }
       // The switch key lets every daemon serving the switch monitor the port (scope.ts).
       const ids = new Map([...externalIds, [ScopeKeys.switch, sw.uuid]]);
-      const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids, ...(request.dhcp === undefined ? {} : { dhcp: request.dhcp }) }, plan);
+      const creation = creationOps(sw, { name: request.name, mac, ips, portSecurity: request.portSecurity, externalIds: ids, ...(request.dhcp === undefined ? {} : { dhcp: request.dhcp }), ...(request.bandwidth === undefined ? {} : { bandwidth: request.bandwidth }) }, plan);
       guards = creation.guards;
       const results = await timed(nb.transact(creation.ops, signal, request.sent));
       const uuid = results[guards]?.uuid;
@@ -386,7 +392,7 @@ export async function deleteLogicalPort(nb: NbClient, who: { containerId: string
     await detachClaimPort(nb, who, signal, known);
     return;
   }
-  await nb.transact([...deletePortOps(switchUuid, port.uuid), ...deleteKeysOps(switchUuid, portGuards(port))], signal);
+  await nb.transact([...deletePortOps(switchUuid, port), ...deleteKeysOps(switchUuid, portGuards(port))], signal);
 }
 
 /**

@@ -123,7 +123,7 @@ export async function detachClaimPort(nb: NbClient, who: { containerId: string; 
     const port = found?.port ?? guess?.port;
     const sw = switchUuid ?? guess?.switchUuid;
     if (port === undefined || sw === undefined || role === undefined) return;
-    const ops = role === 'target' ? leaveOps(port) : isShared(port) ? handOverOps(port) : [portGuard(port), ...deletePortOps(sw, port.uuid)];
+    const ops = role === 'target' ? leaveOps(port) : isShared(port) ? handOverOps(port) : [portGuard(port), ...deletePortOps(sw, port)];
     try {
       await nb.transact(ops, signal);
       return;

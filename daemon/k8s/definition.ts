@@ -18,7 +18,7 @@ export const CNI_VERSION = '1.0.0';
 /** Keys of spec.config the controller sets itself, or that make no sense in a NAD. */
 const RESERVED = ['cniVersion', 'cniVersions', 'name', 'type', 'prevResult', 'runtimeConfig', 'cni.dev/valid-attachments'];
 /** Multus passes a pod's requested ips/mac only to a NAD that declares these. */
-export const CAPABILITIES = { ips: true, mac: true };
+export const CAPABILITIES = { ips: true, mac: true, bandwidth: true };
 
 export interface Definition {
   /** The logical switch the network is. */

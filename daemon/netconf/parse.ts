@@ -7,6 +7,7 @@ import { UnsupportedFieldError } from '../errors.ts';
 import type { Result, ResultDns } from '../cni-spec/result.ts';
 import type { CniVersion } from '../cni-spec/version.ts';
 import { bad } from './bad.ts';
+import { validateBandwidth, type Bandwidth } from './bandwidth.ts';
 import { validateDhcp, type DhcpConfig } from './dhcp.ts';
 import { header, optionalString, requestedVersion, validateLogicalSwitch, validateMtu, validatePrevResult, validateRuntimeConfig, validateSocket, validateValidAttachments, type Attachment } from './fields.ts';
 import { ipamSection, ipamSettings } from './ipam-mode.ts';
@@ -37,6 +38,8 @@ export interface NetConf {
   staticIps: RequestedAddress[] | undefined;
   /** runtimeConfig.mac (CNI capability `mac`). */
   staticMac: string | undefined;
+  /** runtimeConfig.bandwidth (CNI capability `bandwidth`): OVN QoS on the port. */
+  bandwidth: Bandwidth | undefined;
   /** A network ovn-multinet creates (layer2, localnet) rather than a switch that must exist. */
   managed: ManagedNetwork | undefined;
   /** Routes added in the pod through this interface, and reported in the result. */
@@ -80,6 +83,8 @@ function parseIpamConfig(raw: Record<string, unknown>, ipam: Record<string, unkn
     // The calling plugin owns the interface and its MAC (runtimeConfig.mac is its business).
     staticMac: undefined,
     argsRoutes: undefined,
+    // The calling plugin owns the interface: shaping it is its business (or a chained plugin's).
+    bandwidth: undefined,
     allowPersistentIPs: false,
     dhcp: undefined,
   };
@@ -114,6 +119,7 @@ export function parseConfig(raw: Record<string, unknown>, cniVersion: CniVersion
     validAttachments: validateValidAttachments(raw['cni.dev/valid-attachments']),
     staticIps: validateStaticIps(runtimeConfig?.['ips']),
     staticMac: validateStaticMac(runtimeConfig?.['mac']),
+    bandwidth: validateBandwidth(runtimeConfig?.['bandwidth']),
     managed: validateManaged(raw),
     routes: validateRoutes(raw['routes']),
     argsRoutes: validateArgsRoutes(raw['args']),

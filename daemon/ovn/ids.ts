@@ -234,3 +234,9 @@ export const ExposeKeys = {
   /** The namespaces it selects: "key=value[,key=value...]" (matchLabels) or "*" (all); absent: none. */
   exposeNamespaces: `${PREFIX}expose-namespaces`,
 } as const;
+
+/** On the QoS rows that limit a port's bandwidth (daemon/ovn/qos.ts), beside `OwnerKeys.owner`. */
+export const QosKeys = {
+  /** The logical switch port whose traffic the row limits. */
+  port: `${PREFIX}port`,
+} as const;

@@ -12,7 +12,7 @@ import { typedOps } from '../ovsdb/typed-ops.ts';
 
 /** Tables and columns the daemon monitors in the NB. */
 export const NB_MONITOR = {
-  Logical_Switch: ['name', 'ports', 'other_config', 'external_ids'],
+  Logical_Switch: ['name', 'ports', 'qos_rules', 'other_config', 'external_ids'],
   Logical_Switch_Port: ['name', 'type', 'addresses', 'dynamic_addresses', 'port_security', 'options', 'external_ids'],
   Logical_Router_Port: ['name', 'mac', 'networks', 'ipv6_ra_configs'],
   DHCP_Options: ['cidr', 'options', 'external_ids'],

@@ -10,6 +10,7 @@ import { OwnerKeys, RecordKeys, roleOf } from './ids.ts';
 import { attachmentRef, portsByAttachment, portsByName } from './indexes.ts';
 import { parseHeldIps } from './entries.ts';
 import { type NbClient, type PortRow, nbOps } from './nb.ts';
+import { dropQosMutation } from './qos.ts';
 
 export interface LogicalPort {
   uuid: Uuid;
@@ -122,7 +123,10 @@ export function insertPortOps(switchUuid: Uuid, row: Omit<LogicalPort, 'uuid'>, 
   ];
 }
 
-/** Unlinks the port from its switch; the NB garbage-collects the unreferenced port row. */
-export function deletePortOps(switchUuid: Uuid, portUuid: Uuid): Operation[] {
-  return [nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'delete', [portUuid])])];
+/**
+ * Unlinks the port and its bandwidth limits (qos.ts) from its switch; the NB garbage-collects the
+ * unreferenced port and QoS rows.
+ */
+export function deletePortOps(switchUuid: Uuid, port: Pick<LogicalPort, 'uuid' | 'name'>): Operation[] {
+  return [nbOps.mutate(NbTable.Logical_Switch, [eq('_uuid', switchUuid)], [mutation('ports', 'delete', [port.uuid]), dropQosMutation(port.name)])];
 }

@@ -2,7 +2,7 @@
 // decoded shapes of notation.ts; transact.ts encodes them against the schema, so
 // callers join the operations of one change into a single transact.
 
-import type { RowInput, ValueInput } from './notation.ts';
+import type { RowInput, Uuid, ValueInput } from './notation.ts';
 
 export type ConditionFunction = '==' | '!=' | 'includes' | 'excludes' | '<' | '<=' | '>' | '>=';
 export type Mutator = '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete';
@@ -12,7 +12,7 @@ export type Condition<C extends string = string> = readonly [column: C, fn: Cond
 export type Mutation<C extends string = string> = readonly [column: C, mutator: Mutator, value: ValueInput];
 
 export type Operation =
-  | { readonly op: 'insert'; readonly table: string; readonly row: RowInput; readonly uuidName?: string }
+  | { readonly op: 'insert'; readonly table: string; readonly row: RowInput; readonly uuidName?: string; readonly uuid?: Uuid }
   | {
       readonly op: 'select';
       readonly table: string;
@@ -39,9 +39,13 @@ export type Operation =
     }
   | { readonly op: 'comment'; readonly comment: string };
 
-/** Inserts a row; `uuidName` lets other operations of the transaction refer to it with `namedUuid`. */
-export function insert(table: string, row: RowInput, uuidName?: string): Operation {
-  return uuidName === undefined ? { op: 'insert', table, row } : { op: 'insert', table, row, uuidName };
+/**
+ * Inserts a row; `uuidName` lets other operations of the transaction refer to it with `namedUuid`.
+ * `uuid`: the row's uuid, chosen by the caller (the "uuid" member ovsdb-server accepts since OVS
+ * 3.1; the insert fails when a row of that uuid exists).
+ */
+export function insert(table: string, row: RowInput, uuidName?: string, uuid?: Uuid): Operation {
+  return { op: 'insert', table, row, ...(uuidName === undefined ? {} : { uuidName }), ...(uuid === undefined ? {} : { uuid }) };
 }
 
 export function select(table: string, where: readonly Condition[], columns?: readonly string[]): Operation {

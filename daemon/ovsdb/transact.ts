@@ -60,6 +60,7 @@ function encodeOperation(schema: DatabaseSchema, op: Operation): Record<string, 
         table: op.table,
         row: encodeRow(table, op.row),
         ...(op.uuidName === undefined ? {} : { 'uuid-name': namedUuid(op.uuidName).namedUuid }),
+        ...(op.uuid === undefined ? {} : { uuid: op.uuid }),
       };
     case 'select':
       return {

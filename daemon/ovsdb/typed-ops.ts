@@ -6,7 +6,7 @@
 import { del, insert, mutate, select, update, wait } from './ops.ts';
 import type { Condition, Mutation, Operation } from './ops.ts';
 import type { ColumnOf, TableOf } from './model.ts';
-import type { ValueInput } from './notation.ts';
+import type { Uuid, ValueInput } from './notation.ts';
 
 /** A column a condition or a column list may name: the row's columns and `_uuid`. */
 type ColumnRef<R> = ColumnOf<R> | '_uuid';
@@ -15,7 +15,7 @@ type ColumnRef<R> = ColumnOf<R> | '_uuid';
 type RowInputOf<R> = { readonly [C in ColumnOf<R>]?: ValueInput };
 
 interface TypedOps<Tables> {
-  insert<T extends TableOf<Tables>>(table: T, row: RowInputOf<Tables[T]>, uuidName?: string): Operation;
+  insert<T extends TableOf<Tables>>(table: T, row: RowInputOf<Tables[T]>, uuidName?: string, uuid?: Uuid): Operation;
   select<T extends TableOf<Tables>>(table: T, where: ReadonlyArray<Condition<ColumnRef<Tables[T]>>>, columns?: ReadonlyArray<ColumnRef<Tables[T]>>): Operation;
   update<T extends TableOf<Tables>>(table: T, where: ReadonlyArray<Condition<ColumnRef<Tables[T]>>>, row: RowInputOf<Tables[T]>): Operation;
   mutate<T extends TableOf<Tables>>(table: T, where: ReadonlyArray<Condition<ColumnRef<Tables[T]>>>, mutations: ReadonlyArray<Mutation<ColumnOf<Tables[T]>>>): Operation;

@@ -235,3 +235,28 @@ export async function pingOnce(from: Netns, to: string, timeoutS = 1): Promise<b
   const result = await execa('ip', ['netns', 'exec', from.name, 'busybox', 'ping', ...family, '-c', '1', '-W', String(timeoutS), to], { reject: false, timeout: 15_000 });
   return result.exitCode === 0;
 }
+
+/**
+ * TCP throughput, in bits per second, of two streams from `client` to the iperf3 server started in
+ * `server` on `address` (with `reverse`, from the server to the client), over `seconds` after a
+ * first second left out (slow start, and a policer's burst); what the receiver counted. Two
+ * streams fill a policed link more evenly than one (one backs off while the other sends).
+ */
+export async function iperf3Rate(server: Netns, client: Netns, address: string, opts: { seconds?: number; reverse?: boolean; port?: number } = {}): Promise<number> {
+  const port = String(opts.port ?? 5202);
+  const seconds = opts.seconds ?? 3;
+  const srv = execa('ip', ['netns', 'exec', server.name, 'iperf3', '--server', '--one-off', '--bind', address, '--port', port], { reject: false, timeout: (seconds + 30) * 1000 });
+  // iperf3 prints nothing usable before it listens: try until the client connects.
+  let out = '';
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const cli = await execa('ip', ['netns', 'exec', client.name, 'iperf3', '--client', address, '--port', port, '--time', String(seconds), '--omit', '1', '--parallel', '2', '--json', ...(opts.reverse === true ? ['--reverse'] : [])], { reject: false, timeout: (seconds + 20) * 1000 });
+    out = cli.stdout;
+    if (cli.exitCode === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await srv;
+  const parsed = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+  const rate = parsed.end?.sum_received?.bits_per_second;
+  if (rate === undefined) throw new Error(`iperf3 to ${address}: ${parsed.error ?? out}`);
+  return rate;
+}

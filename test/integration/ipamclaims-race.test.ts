@@ -126,7 +126,7 @@ t.test('IPAMClaim reservations under contention', async (t) => {
 
   const back = await create(clients[3] ?? nb, 'vm1-pod-again', 'vms/vm1');
   t.equal(back.port.addresses[0], [...entries][0], 'the claim\'s next pod gets its addresses in a full pool');
-  await nb.transact(deletePortOps(back.switchUuid, back.port.uuid), AbortSignal.timeout(5000));
+  await nb.transact(deletePortOps(back.switchUuid, back.port), AbortSignal.timeout(5000));
 
   // Every address in use has its guard key: 12 ports' IP and MAC, the claim's IP and MAC.
   const guardKeys = () => [...current().externalIds].filter(([key]) => key.startsWith(IpamKeys.address));

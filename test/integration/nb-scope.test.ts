@@ -157,7 +157,7 @@ t.test('the selection shrinks', async (t) => {
   // Its last port of this node gone, it leaves after the linger too.
   const mine = [...nb.cache.table('Logical_Switch_Port').values()].find((p) => p.name === 'mine');
   if (mine === undefined) throw new Error('no port mine');
-  await admin.transact(deletePortOps(served, mine._uuid), deadline());
+  await admin.transact(deletePortOps(served, { uuid: mine._uuid, name: mine.name }), deadline());
   await waitUntil(() => names(nb, 'Logical_Switch').length === 0, 5000, 'the switch without a port of ours to leave');
   t.notOk(scope.seesAllPortsOf(served), 'no longer served');
 });

@@ -37,7 +37,7 @@ const none = (): SwitchState => 'unknown';
 
 t.test('spec to NAD config', async (t) => {
   const plain = definitionOf('red', { logicalSwitch: 'ls-red', namespaceSelector: {} });
-  t.same(JSON.parse(plain.config), { cniVersion: '1.0.0', name: 'red', type: 'ovn-multinet', logicalSwitch: 'ls-red', capabilities: { ips: true, mac: true } });
+  t.same(JSON.parse(plain.config), { cniVersion: '1.0.0', name: 'red', type: 'ovn-multinet', logicalSwitch: 'ls-red', capabilities: { ips: true, mac: true, bandwidth: true } });
   t.equal(plain.switchName, 'ls-red');
   t.equal(plain.managed, undefined);
   const vms = definitionOf('vmnet', { logicalSwitch: 'vmnet', allowPersistentIPs: true });

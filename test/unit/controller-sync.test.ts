@@ -94,7 +94,7 @@ t.test('NADs follow Networks and namespace labels', async (t) => {
   const red = await api.get('networks', undefined, 'red');
   const nad = await api.get('network-attachment-definitions', 'a1', 'red');
   t.match(nad?.metadata, { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, 'ovn-multinet.io/network': 'red' }, ownerReferences: [{ apiVersion: 'ovn-multinet.io/v1', kind: 'Network', name: 'red', uid: red?.metadata.uid }] });
-  t.same(JSON.parse(String((nad?.['spec'] as Record<string, unknown>)['config'])), { cniVersion: '1.0.0', name: 'red', type: 'ovn-multinet', logicalSwitch: 'red', capabilities: { ips: true, mac: true } });
+  t.same(JSON.parse(String((nad?.['spec'] as Record<string, unknown>)['config'])), { cniVersion: '1.0.0', name: 'red', type: 'ovn-multinet', logicalSwitch: 'red', capabilities: { ips: true, mac: true, bandwidth: true } });
   const ready = await condition(api, 'red', 'Ready', 'False', 'LogicalSwitchNotFound');
   t.match(ready.message, /logical switch red does not exist/);
   t.equal(ready.observedGeneration, 1);

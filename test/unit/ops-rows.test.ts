@@ -24,7 +24,7 @@ const u = (name: string): Uuid => name as unknown as Uuid;
 
 const ids = (o: Record<string, string>): Map<string, string> => new Map(Object.entries(o));
 const sw = (uuid: string, name: string, ports: string[], otherConfig: Record<string, string> = {}, externalIds: Record<string, string> = {}) =>
-  ({ _uuid: u(uuid), name, ports: ports.map(u), other_config: ids(otherConfig), external_ids: ids(externalIds) }) satisfies OpsSwitchRow;
+  ({ _uuid: u(uuid), name, ports: ports.map(u), qos_rules: [], other_config: ids(otherConfig), external_ids: ids(externalIds) }) satisfies OpsSwitchRow;
 const port = (uuid: string, name: string, o: { addresses?: string[]; ids?: Record<string, string>; type?: string; options?: Record<string, string>; up?: boolean; dynamic?: string } = {}) =>
   ({ _uuid: u(uuid), name, type: o.type ?? '', addresses: o.addresses ?? [], dynamic_addresses: o.dynamic, port_security: [], options: ids(o.options ?? {}), external_ids: ids(o.ids ?? {}), up: o.up }) satisfies OpsPortRow;
 const ours = (node: string, cid: string, extra: Record<string, string> = {}): Record<string, string> => ({

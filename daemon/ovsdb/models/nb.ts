@@ -114,6 +114,17 @@ export interface ACL {
   readonly external_ids: ReadonlyMap<string, string>;
 }
 
+/** A row of OVN_Northbound QoS. */
+export interface QoS {
+  readonly _uuid: Uuid;
+  readonly priority: number;
+  readonly direction: string;
+  readonly match: string;
+  readonly action: ReadonlyMap<string, number>;
+  readonly bandwidth: ReadonlyMap<string, number>;
+  readonly external_ids: ReadonlyMap<string, string>;
+}
+
 /** The row type of each table. */
 export interface NbTables {
   readonly Logical_Switch: LogicalSwitch;
@@ -124,6 +135,7 @@ export interface NbTables {
   readonly Port_Group: PortGroup;
   readonly Address_Set: AddressSet;
   readonly ACL: ACL;
+  readonly QoS: QoS;
 }
 
 /** The table names. */
@@ -136,6 +148,7 @@ export const NbTable = {
   Port_Group: 'Port_Group',
   Address_Set: 'Address_Set',
   ACL: 'ACL',
+  QoS: 'QoS',
 } as const;
 
 /** Every column of each table, with its type: what a client checks the server's schema against. */
@@ -227,6 +240,14 @@ export const nbModel: DatabaseModel<NbTables> = {
       meter: { key: 'string', min: 0, max: 1 },
       label: { key: 'integer', min: 1, max: 1 },
       options: { key: 'string', value: 'string', min: 0, max: Infinity },
+      external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
+    },
+    QoS: {
+      priority: { key: 'integer', min: 1, max: 1 },
+      direction: { key: 'string', min: 1, max: 1 },
+      match: { key: 'string', min: 1, max: 1 },
+      action: { key: 'string', value: 'integer', min: 0, max: Infinity },
+      bandwidth: { key: 'string', value: 'integer', min: 0, max: Infinity },
       external_ids: { key: 'string', value: 'string', min: 0, max: Infinity },
     },
   },
