@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { IpamKeys } from '../ovn/ids.ts';
-import { bigIntToIp, ipToBigInt, parseSubnet, familyOf, subnetContains, type Family, type Subnet } from '../lib/ip.ts';
+import { bigIntToIp, conventionalGateway, ipToBigInt, parseSubnet, familyOf, subnetContains, type Family, type Subnet } from '../lib/ip.ts';
 import { IpamConfigError } from '../errors.ts';
 
 export interface ExcludedRange {
@@ -83,11 +83,6 @@ export function parseIpamSettings(otherConfig: ReadonlyMap<string, string>, exte
     excluded.push({ family: 4, from: ipToBigInt(from), to: ipToBigInt(to), source: `in the logical switch's other_config:exclude_ips ${item}` });
   }
   return { subnets, excluded, gateways };
-}
-
-/** First host address of the subnet: where a gateway sits by convention. */
-export function conventionalGateway(subnet: Subnet): bigint {
-  return subnet.network + 1n;
 }
 
 export interface AllocateOptions {

@@ -99,6 +99,11 @@ export function parseSubnet(text: string): Subnet | undefined {
   return { family, cidr: `${bigIntToIp(network, family)}/${prefixLength}`, network, prefixLength, last: network | hostMask };
 }
 
+/** First host address of the subnet: where a gateway sits by convention. */
+export function conventionalGateway(subnet: Subnet): bigint {
+  return subnet.network + 1n;
+}
+
 export function subnetContains(subnet: Subnet, address: string): boolean {
   if (familyOf(address) !== subnet.family) return false;
   const value = ipToBigInt(address);

@@ -10,7 +10,7 @@ import { condition, eq, mutation, type Condition } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { selectedRows } from '../ovsdb/model.ts';
 import { NbTable, type LogicalRouter, type LogicalRouterPort, type LogicalSwitch, type LogicalSwitchPort } from '../ovsdb/models/nb.ts';
-import { nodeSubnetKey } from '../ipam/node-subnets.ts';
+import { nodeSubnetKey } from './node-subnets.ts';
 import { IpamKeys, Layer3Keys } from './ids.ts';
 import { joinPortNames } from './layer3.ts';
 import { nbOps } from './nb.ts';

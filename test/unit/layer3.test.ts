@@ -1,7 +1,7 @@
 // Layer3 networks without OVN: the node subnet allocator (pure), the config keys and their
 // checks, the canonical definition (defaults, hash) and the access rule's comparison of it.
 import t, { type Test } from 'tap';
-import { freeNodeSubnet, nodeSubnetKey, nodeSubnetsOf } from '../../daemon/ipam/node-subnets.ts';
+import { freeNodeSubnet, nodeSubnetKey, nodeSubnetsOf } from '../../daemon/ovn/node-subnets.ts';
 import { parseSubnet, type Subnet } from '../../daemon/lib/ip.ts';
 import { parseConfig } from '../../daemon/netconf/parse.ts';
 import { networkDefinition } from '../../daemon/ovn/managed.ts';

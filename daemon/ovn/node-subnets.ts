@@ -5,7 +5,7 @@
  * node, and taken with the guarded insert-then-wait of guards.ts (daemon/ovn/layer3.ts): two
  * nodes never end with overlapping subnets.
  */
-import { Layer3Keys } from '../ovn/ids.ts';
+import { Layer3Keys } from './ids.ts';
 import { bigIntToIp, bitsOf, parseSubnet, type Subnet } from '../lib/ip.ts';
 
 /** How many node subnets are looked at before a cluster subnet counts as full (IPv6 ones are vast). */
