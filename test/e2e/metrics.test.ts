@@ -14,21 +14,9 @@ import { sendToSocket } from '../helpers/socket-client.ts';
 import { until } from '../helpers/until.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
 import { startController } from '../helpers/controller.ts';
+import { freePort } from '../helpers/ovsdb-server.ts';
 
 const skip = e2eSkipReason();
-
-/**
- * A port free here: the daemon runs in its sandbox's netns, where every port is free; one
- * chosen by the kernel in the test's own netns also serves a sandbox without a netns.
- */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Fetched from inside the sandbox's netns, where the daemon listens on 127.0.0.1. */
 const FETCH = 'fetch(process.argv[1]).then(async (r) => console.log(JSON.stringify({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })))';

@@ -6,7 +6,6 @@
 // JSON, not a review), and a certificate rotation picked up without a restart.
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,20 +15,11 @@ import { e2eSkipReason } from '../helpers/node.ts';
 import { jsonPatch, startFakeApiServer } from '../helpers/fake-apiserver.ts';
 import { startController } from '../helpers/controller.ts';
 import { until } from '../helpers/until.ts';
+import { freePort } from '../helpers/ovsdb-server.ts';
 
 const skip = e2eSkipReason();
 const PATH = '/mutate-pods';
 const MAX_BODY = 3 * 1024 * 1024;
-
-/** A port the kernel picks (every port is free in the sandbox's fresh netns). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /**
  * An HTTPS request from inside the netns, trusting only the test CA: argv is url, method,
