@@ -137,6 +137,12 @@ async function setUp(): Promise<{ nodes: TwoNodes; api: FakeApi }> {
   say('Set-up: a fake Kubernetes API server (it stands in for kube-apiserver, which cannot run here) and the controller');
   const api = await startFakeApiServer(t, { netns: nodes.a.env.SANDBOX_NETNS, host: encapIpOf('a'), port: API_PORT });
   console.log(`API server: ${api.url} (in ${nodes.a.netns.name}); both daemons use it with --kubeconfig`);
+  for (const node of nodes.nodes) {
+    // Only a daemon lists the pods of one node; it lists its Networks and namespaces alongside.
+    const listsItsPods = async (): Promise<true | undefined> => ((await api.requests()).some((r) => decodeURIComponent(r).includes(`spec.nodeName=${node.name}`)) ? true : undefined);
+    await until(`${node.name}'s daemon to reach the API server`, listsItsPods, 30_000);
+    console.log(`${node.name}'s daemon is connected: it lists and watches its node's pods`);
+  }
   for (const node of nodes.nodes) await api.apply('nodes', { metadata: { name: node.name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
   for (const name of ['demo', 'team-a', 'team-b']) await api.upsertNamespace({ name, labels: { 'kubernetes.io/metadata.name': name } });
   shell(`ip netns exec ${nodes.a.netns.name} dist/ovn-multinetd controller --kubeconfig ... --nb-db ${nodes.a.env.NB_DB}`);
