@@ -25,6 +25,9 @@ const UNDERLAY_BRIDGE = 'br-phy';
 
 export type NodeId = 'a' | 'b';
 
+/** A node's encap IP, on its br-phy: reachable from the other node's namespace over the underlay. */
+export const encapIpOf = (id: NodeId): string => `${UNDERLAY_PREFIX}.${id === 'a' ? 1 : 2}`;
+
 export interface ClusterNode extends TestNode {
   readonly id: NodeId;
   /** The daemon's --node-name and the chassis name. */
@@ -108,7 +111,7 @@ interface JoinOptions {
 
 async function startClusterNode(t: Teardown, id: NodeId, joining: JoinOptions, opts: TwoNodesOptions, made: Made): Promise<ClusterNode> {
   const name = `node-${id}`;
-  const encapIp = `${UNDERLAY_PREFIX}.${id === 'a' ? 1 : 2}`;
+  const encapIp = encapIpOf(id);
   // One socket path for the node, whichever daemon serves it; the daemon makes run/ 0700.
   const dir = await socketDir(`om2n${id}-`);
   t.teardown(() => rm(dir, { recursive: true, force: true }));
