@@ -97,6 +97,9 @@ if (only !== 'cni') {
     main: join(out, 'ovn-multinetd.cjs'),
     output: join(out, 'sea-prep.blob'),
     disableExperimentalSEAWarning: true,
+    // @kubernetes/client-node calls url.parse(); its deprecation warning (DEP0169) would print on
+    // every start of a daemon or controller that talks to the API server.
+    execArgv: ['--disable-warning=DEP0169'],
     useCodeCache: true,
     assets: { 'native.node': nativeAddon },
   };

@@ -159,6 +159,7 @@ async function layer3(nodes: TwoNodes, api: FakeApi): Promise<void> {
   await api.upsertNetwork(network);
   const config = await nadConfigOf(api, 'demo', 'l3net');
   console.log(`the controller wrote the NAD demo/l3net: ${JSON.stringify(config)}`);
+  await until('l3net Ready', async () => conditionsOf(await api.get('networks', undefined, 'l3net')).find((c) => c.type === 'Ready' && c.status === 'True'), 20_000).catch(() => undefined);
   printConditions('Network l3net', await api.get('networks', undefined, 'l3net'));
 
   say('One pod per node in namespace demo attaches (the CNI call Multus makes for the NAD)');
