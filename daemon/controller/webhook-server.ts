@@ -40,8 +40,10 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 /** The body, or undefined once answered 413 (a body over the cap is not read further). */
 async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
   const tooLarge = (): undefined => {
+    // The rest of the body is not read: the connection is closed once the answer is out (not
+    // before, or the client may see a reset instead of the answer).
+    res.once('finish', () => req.destroy());
     send(res, 413, `request body larger than ${MAX_BODY_BYTES} bytes\n`, { connection: 'close' });
-    req.destroy();
     return undefined;
   };
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge();

@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { createNetns, type Netns } from '../helpers/netns.ts';
+import { until } from '../helpers/until.ts';
 import { e2eSkipReason, startDaemon, startNode, type TestNode, type DaemonProcess } from '../helpers/node.ts';
 
 const skip = e2eSkipReason();
@@ -56,6 +57,11 @@ t.test('faults', { skip }, async (t) => {
           const check = await node.cni({ command: 'CHECK', ...call }, { ...config, prevResult: add.json });
           t.equal(check.exitCode, 0, `CHECK after the retried ADD: ${check.stdout}`);
           t.equal((await node.switchPorts('red')).length, 1, 'one port, not two');
+        }
+        // A DEL that comes before the restarted daemon's first database sessions leaves its part
+        // to the reconciler (del.ts); this one must do it itself.
+        for (const msg of ['connected to the OVN Northbound database', 'connected to the local Open_vSwitch database']) {
+          await until(msg, () => (daemon.logs.some((l) => l['msg'] === msg) ? true : undefined), 15_000);
         }
         const del = await node.cni({ command: 'DEL', ...call }, config);
         t.equal(del.exitCode, 0, del.stdout);

@@ -61,7 +61,7 @@ t.test('the switch name: prefix, separator, no collision between namespaces', as
 
 t.test('the spec as a NAD config, checked by the plugin parser', async (t) => {
   const d = namespacedDefinitionOf('team-a', 'blue', SPEC);
-  t.same(JSON.parse(d.config), { cniVersion: '1.0.0', name: 'blue', type: 'ovn-multinet', capabilities: { ips: true, mac: true }, logicalSwitch: 'omn-tenant/team-a/blue', ...SPEC });
+  t.same(JSON.parse(d.config), { cniVersion: '1.0.0', name: 'blue', type: 'ovn-multinet', capabilities: { ips: true, mac: true, bandwidth: true }, logicalSwitch: 'omn-tenant/team-a/blue', ...SPEC });
   t.equal(d.switchName, 'omn-tenant/team-a/blue');
   t.same(JSON.parse(d.managed ?? ''), { topology: 'layer2', subnets: ['10.80.0.0/24'], excludeSubnets: [] });
   const refused = (name: string, spec: Record<string, unknown>, message: string | RegExp): void => {
