@@ -60,6 +60,15 @@ export function layer3BaseOfRouter(router: string): string | undefined {
   return router.endsWith(ROUTER_SUFFIX) ? router.slice(0, -ROUTER_SUFFIX.length) : undefined;
 }
 
+/**
+ * The network (its logicalSwitch) a switch is part of: a layer3 node switch's is its router's,
+ * any other switch is its own.
+ */
+export function networkOfSwitch(name: string, externalIds: ReadonlyMap<string, string>): string {
+  const router = externalIds.get(Layer3Keys.router);
+  return router === undefined ? name : (layer3BaseOfRouter(router) ?? name);
+}
+
 /** The router port joining a node's switch to the router, and the switch's router-type port peering it. */
 export function joinPortNames(nodeSwitch: string): Pick<Layer3Names, 'routerPort' | 'switchPort'> {
   return { routerPort: `omn-rtos-${nodeSwitch}`, switchPort: `omn-stor-${nodeSwitch}` };

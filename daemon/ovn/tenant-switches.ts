@@ -10,7 +10,7 @@ import { eq, type Operation } from '../ovsdb/ops.ts';
 import type { Uuid } from '../ovsdb/notation.ts';
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { Layer3Keys, ScopeKeys } from './ids.ts';
-import { layer3BaseOfRouter, layer3RouterName } from './layer3.ts';
+import { layer3RouterName, networkOfSwitch } from './layer3.ts';
 import { nbOps } from './nb.ts';
 import { switchNamed } from './switches.ts';
 import type { ControllerNbClient } from './exposed.ts';
@@ -44,11 +44,7 @@ function layer3Use(nb: ControllerNbClient, base: string): SwitchUse {
 /** The networks (their logicalSwitch) of the switches marked with `managedKey`: a layer3 node switch stands for its network. */
 export function managedNetworkSwitches(nb: ControllerNbClient, managedKey: string): string[] {
   const names = new Set<string>();
-  for (const row of nb.cache.table(NbTable.Logical_Switch).values()) {
-    if (!row.external_ids.has(managedKey)) continue;
-    const router = row.external_ids.get(Layer3Keys.router);
-    names.add(router === undefined ? row.name : (layer3BaseOfRouter(router) ?? row.name));
-  }
+  for (const row of nb.cache.table(NbTable.Logical_Switch).values()) if (row.external_ids.has(managedKey)) names.add(networkOfSwitch(row.name, row.external_ids));
   return [...names];
 }
 

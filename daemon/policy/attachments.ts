@@ -3,7 +3,8 @@
  * as a PolicyAttachment, read from the controller's NB cache (daemon/ovn/exposed.ts monitors
  * only ovn-multinet's ports). A port's switch is the one its ScopeKeys.switch key names (every
  * port a daemon makes carries it); a port without it, or whose switch is not in the cache, is
- * left out until it has one.
+ * left out until it has one. A layer3 network's ports count as on its logicalSwitch, the name its
+ * NADs give, whichever node switch holds them (port groups and address sets span switches).
  */
 import { NbTable } from '../ovsdb/models/nb.ts';
 import { isUuid } from '../ovsdb/notation.ts';
@@ -11,6 +12,7 @@ import type { ControllerNbClient } from '../ovn/exposed.ts';
 import { parsePortAddresses } from '../ovn/entries.ts';
 import { OWNER_VALUE, OwnerKeys, ScopeKeys, targetIdsOf } from '../ovn/ids.ts';
 import { ipamOnlyIps } from '../ovn/ports.ts';
+import { networkOfSwitch } from '../ovn/layer3.ts';
 import type { PodIdentity, PolicyAttachment } from './model.ts';
 
 /** The pod an attachment's owner ids (ids.ts ownerExternalIds) name; undefined without namespace and name. */
@@ -43,7 +45,7 @@ export function attachmentsFromNb(nb: ControllerNbClient): PolicyAttachment[] {
     const switchUuid = row.external_ids.get(ScopeKeys.switch);
     const sw = isUuid(switchUuid) ? nb.cache.row(NbTable.Logical_Switch, switchUuid) : undefined;
     if (sw === undefined) continue;
-    const attachment = toAttachment(row.name, sw.name, row.addresses, row.external_ids);
+    const attachment = toAttachment(row.name, networkOfSwitch(sw.name, sw.external_ids), row.addresses, row.external_ids);
     if (attachment !== undefined) found.push(attachment);
   }
   return found.sort((a, b) => (a.port < b.port ? -1 : a.port > b.port ? 1 : 0));

@@ -24,12 +24,14 @@ const UDP_PORTS = [5353, 5354];
 const CONVERGE_MS = 20_000;
 
 // ---------------------------------------------------------------------------------------------
-// Networks: two switches an admin made, and a dual-stack layer2 network the daemon makes on first use.
+// Networks: two switches an admin made, a dual-stack layer2 network the daemon makes on first use,
+// and a layer3 network (a switch per node behind a router, docs/layer3.md).
 
-type Net = 'blue' | 'green' | 'dual';
+type Net = 'blue' | 'green' | 'dual' | 'routed';
 const SWITCH_SUBNETS = { blue: '10.60.0.0/24', green: '10.61.0.0/24' } as const;
 const DUAL = { topology: 'layer2', subnets: ['10.62.0.0/24', 'fd00:62::/64'] };
-const netConfig = (net: Net): Record<string, unknown> => (net === 'dual' ? DUAL : {});
+const ROUTED = { topology: 'layer3', subnets: ['10.63.0.0/16'], hostSubnetLength: 24 };
+const netConfig = (net: Net): Record<string, unknown> => (net === 'dual' ? DUAL : net === 'routed' ? ROUTED : {});
 
 // ---------------------------------------------------------------------------------------------
 // Pods
@@ -254,7 +256,7 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
   await api.upsertNamespace({ name: 'dev', labels: { team: 'dev' } });
   const nad = (namespace: string, name: string, config: Record<string, unknown>): Promise<KubeObject> =>
     api.apply('network-attachment-definitions', { metadata: { namespace, name }, spec: { config: JSON.stringify({ cniVersion: '1.0.0', name, ...config }) } });
-  for (const net of ['blue', 'green', 'dual'] as const) await nad('prod', net, { type: 'ovn-multinet', ...netConfig(net) });
+  for (const net of ['blue', 'green', 'dual', 'routed'] as const) await nad('prod', net, { type: 'ovn-multinet', ...netConfig(net) });
   await nad('dev', 'blue', { type: 'ovn-multinet' });
   // Another plugin using ovn-multinet for its addresses only: its traffic never crosses OVN.
   await nad('prod', 'storage', { type: 'macvlan', master: 'eth0', ipam: { type: 'ovn-multinet', logicalSwitch: 'blue' } });
@@ -268,9 +270,9 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
   const second = startController(t, { ...controllerOpts, identity: 'ctl-2' });
 
   // server and other on node A, client and dev-client on node B: most paths cross the underlay.
-  const server = await makePod(t, env, { namespace: 'prod', name: 'server', labels: { app: 'server' }, node: a, networks: ['blue', 'green', 'dual'] });
-  const other = await makePod(t, env, { namespace: 'prod', name: 'other', labels: { app: 'other' }, node: a, networks: ['blue', 'dual'] });
-  const client = await makePod(t, env, { namespace: 'prod', name: 'client', labels: { app: 'client' }, node: b, networks: ['blue', 'green', 'dual'] });
+  const server = await makePod(t, env, { namespace: 'prod', name: 'server', labels: { app: 'server' }, node: a, networks: ['blue', 'green', 'dual', 'routed'] });
+  const other = await makePod(t, env, { namespace: 'prod', name: 'other', labels: { app: 'other' }, node: a, networks: ['blue', 'dual', 'routed'] });
+  const client = await makePod(t, env, { namespace: 'prod', name: 'client', labels: { app: 'client' }, node: b, networks: ['blue', 'green', 'dual', 'routed'] });
   const devClient = await makePod(t, env, { namespace: 'dev', name: 'dev-client', labels: { app: 'client' }, node: b, networks: ['blue'] });
 
   /** To the server on blue, by TCP 8080, UDP 5353 and ping, from each pod. */
@@ -407,6 +409,19 @@ t.test('MultiNetworkPolicy enforced by OVN', { skip }, async (t) => {
     });
     await deletePolicy(env, 'dual-egress');
     await expectPaths(t, env, 'deleted: dual-stack paths open again', { open: dualOpen });
+  });
+
+  await t.test('layer3: a policy holds for the pods of every node switch, across the router', async (t) => {
+    // client is on node B, server and other on node A: client's traffic goes through the router.
+    const routedOpen = [path(client, server, 'routed tcp 8080'), path(client, server, 'routed icmp'), path(other, server, 'routed tcp 8080')];
+    await expectPaths(t, env, 'no policy: layer3 paths open', { open: routedOpen });
+    await enforce(t, env, 'routed', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }] }, { networks: 'routed' });
+    await expectPaths(t, env, 'app=client on TCP 8080, from the other node through the router', {
+      open: [path(client, server, 'routed tcp 8080'), path(other, server, 'blue tcp 8080')],
+      closed: [path(other, server, 'routed tcp 8080'), path(client, server, 'routed tcp 8081'), path(client, server, 'routed icmp')],
+    });
+    await deletePolicy(env, 'routed');
+    await expectPaths(t, env, 'deleted: layer3 paths open again', { open: routedOpen });
   });
 
   await t.test('changes take effect: a relabelled pod, a new pod, a deleted policy', async (t) => {
