@@ -8,10 +8,10 @@
  * the claim runs (daemon/controller/claims.ts). A namespace user can edit it: it is parsed and
  * validated here, and only ever taken as a request.
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
 import { withSignal } from './signal.ts';
-import { WatchedCache } from './watch.ts';
+import { customList, WatchedCache } from './watch.ts';
 import { isObject } from '../cni-spec/json.ts';
 import { macRefusal, parseIpPrefix } from '../lib/ip.ts';
 import { ClaimLookupError } from '../errors.ts';
@@ -135,18 +135,11 @@ export class ClaimCache implements ClaimSource {
     this.#log = options.log.child({ component: 'ipamclaim-cache' });
     this.#waitMs = options.waitMs ?? 2000;
     this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      let raw: unknown;
-      try {
-        raw = await this.#api.listClusterCustomObject({ group: IPAMCLAIM_GROUP, version: IPAMCLAIM_VERSION, plural: IPAMCLAIM_PLURAL });
-      } catch (err) {
-        // The CRD is not installed: there are no claims.
-        if (!isObject(err) || err['code'] !== 404) throw err;
-        return { metadata: { resourceVersion: '' }, items: [] };
-      }
-      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new ClaimLookupError('the API server sent a malformed IPAMClaimList');
-      return raw as unknown as KubernetesListObject<KubernetesObject>;
-    };
+    // Without the CRD there are no claims.
+    const list = customList(
+      () => this.#api.listClusterCustomObject({ group: IPAMCLAIM_GROUP, version: IPAMCLAIM_VERSION, plural: IPAMCLAIM_PLURAL }),
+      () => new ClaimLookupError('the API server sent a malformed IPAMClaimList'),
+    );
     this.#claims = new WatchedCache({
       kubeConfig: options.kubeConfig,
       path: `/apis/${IPAMCLAIM_GROUP}/${IPAMCLAIM_VERSION}/${IPAMCLAIM_PLURAL}`,

@@ -12,13 +12,13 @@
  * The daemon's IpPoolCache list+watches every IPPool (memory: every pool of the cluster, a few
  * hundred bytes each, which is few; an ADD reads only those of the Networks covering its switch).
  */
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
 import { isObject } from '../cni-spec/json.ts';
 import { parseAddressRange, type AddressRange, type PoolRanges } from '../ipam/ip-pools.ts';
 import { parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
 import { NETWORK_GROUP, NETWORK_VERSION } from './networks.ts';
-import { WatchedCache } from './watch.ts';
+import { customList, WatchedCache } from './watch.ts';
 import { LabelSelectorError, NetworkLookupError } from '../errors.ts';
 
 export const IPPOOL_PLURAL = 'ippools';
@@ -103,18 +103,11 @@ export class IpPoolCache implements IpPoolSource {
     const log = options.log.child({ component: 'ippool-cache' });
     this.#waitMs = options.waitMs ?? 2000;
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      let raw: unknown;
-      try {
-        raw = await custom.listClusterCustomObject({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: IPPOOL_PLURAL });
-      } catch (err) {
-        // The CRD is not installed: there are no pools.
-        if (!isObject(err) || err['code'] !== 404) throw err;
-        return { metadata: { resourceVersion: '' }, items: [] };
-      }
-      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new NetworkLookupError('the API server sent a malformed IPPoolList');
-      return raw as unknown as KubernetesListObject<KubernetesObject>;
-    };
+    // Without the CRD there are no pools.
+    const list = customList(
+      () => custom.listClusterCustomObject({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: IPPOOL_PLURAL }),
+      () => new NetworkLookupError('the API server sent a malformed IPPoolList'),
+    );
     this.#pools = new WatchedCache({
       kubeConfig: options.kubeConfig,
       path: `/apis/${NETWORK_GROUP}/${NETWORK_VERSION}/${IPPOOL_PLURAL}`,

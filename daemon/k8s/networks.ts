@@ -17,7 +17,7 @@ import { withSignal } from './signal.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NetConf } from '../netconf/parse.ts';
 import { parseLabelSelector, selectorMatches, type LabelSelector } from './labels.ts';
-import { WatchedCache } from './watch.ts';
+import { customList, WatchedCache } from './watch.ts';
 import { definitionOf } from './definition.ts';
 import { checkAccess, grantOf, type CoveringNetwork, type Grant } from './access.ts';
 import { isObject } from '../cni-spec/json.ts';
@@ -113,19 +113,9 @@ export class NetworkCache implements NetworkSource {
     const retryMs = options.retryMs ?? 1000;
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const listOrNone = (kind: string, list: () => Promise<unknown>) => async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      let raw: unknown;
-      try {
-        raw = await list();
-      } catch (err) {
-        // The CRD is not installed: there are no such objects (without Networks, every network is open).
-        if (!isObject(err) || err['code'] !== 404) throw err;
-        this.#log.debug(`the ${kind} CRD is not installed`);
-        return { metadata: { resourceVersion: '' }, items: [] };
-      }
-      if (!isObject(raw) || !Array.isArray(raw['items'])) throw new NetworkLookupError(`the API server sent a malformed ${kind}List`);
-      return raw as unknown as KubernetesListObject<KubernetesObject>;
-    };
+    // Without a CRD there are no such objects (without Networks, every network is open).
+    const listOrNone = (kind: string, list: () => Promise<unknown>): (() => Promise<KubernetesListObject<KubernetesObject>>) =>
+      customList(list, () => new NetworkLookupError(`the API server sent a malformed ${kind}List`));
     const listNetworks = listOrNone('Network', () => custom.listClusterCustomObject({ group: NETWORK_GROUP, version: NETWORK_VERSION, plural: NETWORK_PLURAL }));
     this.#networks = new WatchedCache({
       kubeConfig: options.kubeConfig,

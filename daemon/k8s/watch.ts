@@ -5,8 +5,27 @@
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.ts';
+import { isObject } from '../cni-spec/json.ts';
 
 const MAX_RETRY_MS = 30_000;
+
+/**
+ * A custom resource's list, for a WatchedCache: empty while its CRD is not installed (404: there
+ * are no such objects); `malformed` makes the error for an answer that is not a list.
+ */
+export function customList(list: () => Promise<unknown>, malformed: () => Error): () => Promise<KubernetesListObject<KubernetesObject>> {
+  return async () => {
+    let raw: unknown;
+    try {
+      raw = await list();
+    } catch (err) {
+      if (!isObject(err) || err['code'] !== 404) throw err;
+      return { metadata: { resourceVersion: '' }, items: [] };
+    }
+    if (!isObject(raw) || !Array.isArray(raw['items'])) throw malformed();
+    return raw as unknown as KubernetesListObject<KubernetesObject>;
+  };
+}
 
 export interface WatchedOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
