@@ -16,6 +16,7 @@ import { parseIpPrefix } from '../lib/ip.ts';
 import { findInterface } from '../ovs/bridge.ts';
 import { openPodNetns, ensureConnected, type Attacher } from './context.ts';
 import { servedSwitchName } from './network.ts';
+import { qosProblems } from '../ovn/qos.ts';
 import { podAddressRequest } from '../k8s/requests.ts';
 import { missingRoutes, podRoutes, routeRequest } from './pod-routes.ts';
 
@@ -38,7 +39,8 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
 
   // Its own port, or the IPAMClaim's port it shares during a live migration (named after the
   // pod that made it): the iface-id names that port.
-  const port = findAttachmentPort(ctx.nb, req.containerId, req.ifName)?.port;
+  const found = findAttachmentPort(ctx.nb, req.containerId, req.ifName);
+  const port = found?.port;
   const ifaceId = port?.name ?? lspName;
   let mac: string | undefined;
   let ips: string[] = [];
@@ -49,6 +51,8 @@ export async function checkAttachment(ctx: Attacher, req: CheckRequest, signal: 
     const sw = switchOfPort(ctx.nb, port.uuid);
     if (sw === undefined || sw.uuid !== findSwitch(ctx.nb, switchName)?.uuid) problems.push(`logical switch port ${port.name} is not on logical switch ${switchName}`);
     if (req.conf.portSecurity && port.portSecurity.length === 0) problems.push(`logical switch port ${port.name} has no port security`);
+    // A live migration's target shares the port, and its owner's limits (docs/bandwidth.md).
+    if (sw !== undefined && found?.role === 'owner') problems.push(...qosProblems(ctx.nb, sw.uuid, port.name, req.conf.bandwidth));
   }
 
   const iface = findInterface(ctx.ovs, vethName);

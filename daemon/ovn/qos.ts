@@ -98,3 +98,18 @@ export function presentQosRows(nb: NbClient, switchUuid: Uuid, portName: string)
   const rules = new Set(nb.cache.row(NbTable.Logical_Switch, switchUuid)?.qos_rules ?? []);
   return new Set(DIRECTIONS.map(({ direction }) => qosRowUuid(portName, direction)).filter((uuid) => rules.has(uuid)));
 }
+
+/**
+ * What CHECK finds wrong with the port's rows, as the switch's `qos_rules` list them: a direction
+ * the config limits without its row, or a row for a direction it does not limit. (The rows'
+ * rates are not in the daemon's view.)
+ */
+export function qosProblems(nb: NbClient, switchUuid: Uuid, portName: string, bandwidth: Bandwidth | undefined): string[] {
+  const present = presentQosRows(nb, switchUuid, portName);
+  return DIRECTIONS.flatMap(({ direction, side }) => {
+    const has = present.has(qosRowUuid(portName, direction));
+    if (bandwidth?.[side] !== undefined && !has) return [`logical switch port ${portName} has no QoS row limiting its ${side}`];
+    if (bandwidth?.[side] === undefined && has) return [`logical switch port ${portName} has a QoS row limiting its ${side}, which the config does not ask for`];
+    return [];
+  });
+}

@@ -53,13 +53,21 @@ t.test('bandwidth as OVN QoS', { skip }, async (t) => {
     const b = await createNetns(t);
     const lsp = logicalPortName('bw-a', 'net1');
     const limits = { egressRate: 20 * MBIT, ingressRate: 10 * MBIT };
-    await add(t, 'bw-a', a, limits);
+    const first = await node.cni({ command: 'ADD', ...call('bw-a', a) }, withBandwidth(limits));
+    t.equal(first.exitCode, 0, first.stdout);
     const ipB = await add(t, 'bw-b', b);
     t.same(await qosRules(node), [`from-lport 2000 (inport == "${lsp}") rate=20000 burst=20000`, `to-lport 2000 (outport == "${lsp}") rate=10000 burst=10000`], 'two QoS rows, bursts of one second by default');
     t.ok((await qosRows(node)).every((ids) => ids.includes(`ovn-multinet/port=${lsp}`)), 'each names its port in external_ids');
 
     await within(t, () => iperf3Rate(b, a, ipB), limits.egressRate, 'pod A sends (egress)');
     await within(t, () => iperf3Rate(b, a, ipB, { reverse: true }), limits.ingressRate, 'pod A receives (ingress)');
+
+    const check = (bandwidth?: Record<string, unknown>) => node.cni({ command: 'CHECK', ...call('bw-a', a) }, { ...withBandwidth(bandwidth), prevResult: first.json });
+    t.equal((await check(limits)).exitCode, 0, 'CHECK: both rows there');
+    t.match((await check()).json, { code: 101, details: /has a QoS row limiting its egress, which the config does not ask for/ }, 'CHECK without the limits: the rows are named');
+    await node.sandbox.nbctl(['qos-del', SWITCH, 'from-lport', '2000', `inport == "${lsp}"`]);
+    await until('the row gone from the daemon\'s view', async () => ((await check(limits)).json?.['code'] === 101 ? true : undefined), 5_000);
+    t.match((await check(limits)).json, { code: 101, details: /has no QoS row limiting its egress/ }, 'CHECK after an admin deleted the egress row: named');
 
     const again = await node.cni({ command: 'ADD', ...call('bw-a', a) }, withBandwidth({ egressRate: 30 * MBIT, egressBurst: 6 * MBIT }));
     t.equal(again.exitCode, 0, again.stdout);
