@@ -10,12 +10,12 @@ import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { startSandbox } from '../helpers/sandbox.ts';
+import { createNetns } from '../helpers/netns.ts';
 import { e2eSkipReason } from '../helpers/node.ts';
 import { jsonPatch, startFakeApiServer } from '../helpers/fake-apiserver.ts';
 import { startController } from '../helpers/controller.ts';
 import { until } from '../helpers/until.ts';
-import { freePort } from '../helpers/ovsdb-server.ts';
+import { freePort, NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const skip = e2eSkipReason();
 const PATH = '/mutate-pods';
@@ -94,14 +94,17 @@ t.test('the pod webhook over HTTPS, from the controller process', { skip }, asyn
   const certDir = join(tmp, 'webhook-tls');
   await mkdir(certDir);
   const { ca, issue } = await makeCa(tmp);
-  const sandbox = await startSandbox({ netns: true, t });
-  const netns = sandbox.env.SANDBOX_NETNS;
+  // The controller needs an NB, not OVS or OVN: a bare ovsdb-server (a whole sandbox's userspace
+  // datapath would compete for the CPU with the traffic tests running beside this one).
+  const { server: nb } = await startOvsdbServer(t, NB_SCHEMA);
+  const ns = await createNetns(t, 'omwh');
+  const netns = ns.name;
   const api = await startFakeApiServer(t, { netns });
   const port = await freePort();
-  const controller = startController(t, { netns, kubeconfig: api.kubeconfig, nbDb: sandbox.env.NB_DB, api, extraArgs: ['--webhook-cert-dir', certDir, '--webhook-address', '127.0.0.1', '--webhook-port', String(port)] });
+  const controller = startController(t, { netns, kubeconfig: api.kubeconfig, nbDb: nb.unixRemote, api, extraArgs: ['--webhook-cert-dir', certDir, '--webhook-address', '127.0.0.1', '--webhook-port', String(port)] });
   const url = `https://127.0.0.1:${port}`;
   const call = async (path: string, body: string, { method = 'POST', type = 'application/json', mode = '' } = {}): Promise<Reply> =>
-    JSON.parse(await sandbox.exec([process.execPath, '-e', CLIENT, `${url}${path}`, method, type, ca, body, mode])) as Reply;
+    JSON.parse(await ns.exec([process.execPath, '-e', CLIENT, `${url}${path}`, method, type, ca, body, mode])) as Reply;
 
   await until('the webhook to listen', () => (controller.logs().includes('pod webhook listening') ? true : undefined), 20_000);
   t.match(controller.logs(), /webhook certificate not loaded: the webhook refuses connections until it is/, 'no certificate yet: said so');
