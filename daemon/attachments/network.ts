@@ -26,7 +26,7 @@ import type { ClaimInfo } from '../k8s/ipamclaims.ts';
 import { reservationOf } from '../ipam/reservations.ts';
 import { checkRouteRequest, routeRequest, type RouteRequest } from './pod-routes.ts';
 import { ensureConnected, type Attacher } from './context.ts';
-import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, SameChassisError } from '../errors.ts';
+import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, OvsdbNotConnectedError, SameChassisError } from '../errors.ts';
 
 /** What ADD (either mode) is asked. */
 export interface NetworkRequest {
@@ -76,7 +76,13 @@ export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSi
   // The switch and all its ports are in the daemon's view from here on (NbScope). A session lost
   // meanwhile is waited for like any lost connection (--db-wait from the request's arrival), and
   // the next session's view holds the served switch.
-  await ctx.scope.serve(servedSwitchName(conf, ctx.node), signal);
+  try {
+    await ctx.scope.serve(servedSwitchName(conf, ctx.node), signal);
+  } catch (err) {
+    // The session dropped during the catch-up: the next one's (scope.ts prepare) brings the
+    // served switch into view before it is announced, which ensureConnected waits for.
+    if (!(err instanceof OvsdbNotConnectedError)) throw err;
+  }
   if (!ctx.nb.connected) await ensureConnected(ctx, ctx.nb, signal, arrivedAt);
   try {
     sw = await findOrMakeSwitch(ctx, conf, signal);
