@@ -199,11 +199,17 @@ export class NbScope {
 
   /**
    * Whether every port of the switch is in view: it is served and its watch holds every port on
-   * it (someone else's included, asked for by uuid).
+   * it (someone else's included, asked for by uuid). A port gone leaves the others in view: until
+   * the watch catches up (a moment later), the ports it held still cover the switch's, so a
+   * removal never makes the switch unjudged (its gauges would vanish from a scrape).
    */
   seesAllPortsOf(switchUuid: Uuid): boolean {
     const sw = this.#nb?.cache.row(NbTable.Logical_Switch, switchUuid);
-    return sw !== undefined && this.#served.has(sw.name) && this.#complete.get(switchUuid) === sw.ports;
+    const held = this.#complete.get(switchUuid);
+    if (sw === undefined || held === undefined || !this.#served.has(sw.name)) return false;
+    if (held === sw.ports) return true;
+    const heldSet = new Set(held);
+    return sw.ports.every((uuid) => heldSet.has(uuid));
   }
 
   /**

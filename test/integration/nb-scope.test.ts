@@ -96,6 +96,20 @@ t.test('the view of one node', async (t) => {
   await waitUntil(() => staleGuardKeys(nb, (uuid) => scope.seesAllPortsOf(uuid)).length > 0, 5000, 'the keys in the cache');
   t.same(staleGuardKeys(nb, (uuid) => scope.seesAllPortsOf(uuid)).map((k) => k.port), ['gone'], 'on a served switch, only the key of the port that is gone is stale');
 
+  // A port removed: the switch is judged whole at the very update that removes it, before its
+  // watch catches up (a scrape then still shows its gauges).
+  const judged: boolean[] = [];
+  const onRemoval = (c: RowChange<NbRows>): void => {
+    if (c.table === 'Logical_Switch' && c.new?._uuid === served && c.old !== undefined && c.new.ports.length < c.old.ports.length) judged.push(scope.seesAllPortsOf(served));
+  };
+  nb.cache.on('change', onRemoval);
+  const adminMade2 = [...admin.cache.table('Logical_Switch_Port').values()].find((p) => p.name === 'admin-made-2');
+  if (adminMade2 === undefined) throw new Error('no port admin-made-2');
+  await admin.transact(deletePortOps(served, { uuid: adminMade2._uuid, name: adminMade2.name }), deadline());
+  await waitUntil(() => judged.length > 0, 5000, 'the removal to arrive');
+  nb.cache.off('change', onRemoval);
+  t.same(judged, [true], 'every port still in view as the removal arrives');
+
   const restartedScope = new NbScope(NODE);
   const restarted = await client(t, server.unixRemote, restartedScope);
   await waitUntil(() => names(restarted, 'Logical_Switch').includes('home'), 5000, 'the switch of this node\'s port, again');
