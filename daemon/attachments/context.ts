@@ -2,7 +2,7 @@
 import type { NbScope } from '../ovn/scope.ts';
 import type { NbClient } from '../ovn/nb.ts';
 import type { OvsClient } from '../ovs/bridge.ts';
-import { DatabaseUnreachableError, InvalidEnvironmentError } from '../errors.ts';
+import { DatabaseUnreachableError, InvalidEnvironmentError, OvsdbNotConnectedError } from '../errors.ts';
 import { openNetns, type NetnsHandle } from '../netlink/netns.ts';
 import type { Logger } from '../lib/log.ts';
 import type { PodSource } from '../k8s/pods.ts';
@@ -69,6 +69,25 @@ export async function ensureConnected(ctx: Attacher, client: NbClient | OvsClien
   }
   if (await client.waitSettingUp(signal)) return;
   throw new DatabaseUnreachableError(`${describe(ctx, client)} is not reachable`, { details: `no connection within ${ctx.dbWaitMs} ms of the request` });
+}
+
+/** Sessions a request's NB work may lose before its answer is code 11 anyway. */
+const MAX_SESSIONS = 3;
+
+/**
+ * Runs NB work that is safe to run again (it judges the cache afresh, its writes are guarded)
+ * and, when the session drops under it, waits for the next (ensureConnected: --db-wait from
+ * `since`) and runs it again, as after a raft leader change.
+ */
+export async function acrossReconnects<T>(ctx: Attacher, signal: AbortSignal, since: number, work: () => Promise<T>): Promise<T> {
+  for (let session = 1; ; session++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof OvsdbNotConnectedError) || session >= MAX_SESSIONS) throw err;
+      await ensureConnected(ctx, ctx.nb, signal, since);
+    }
+  }
 }
 
 /** open() failures that say the path is unusable, not that the daemon is broken. */

@@ -25,8 +25,8 @@ import { podAddressRequest } from '../k8s/requests.ts';
 import type { ClaimInfo } from '../k8s/ipamclaims.ts';
 import { reservationOf } from '../ipam/reservations.ts';
 import { checkRouteRequest, routeRequest, type RouteRequest } from './pod-routes.ts';
-import { ensureConnected, type Attacher } from './context.ts';
-import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, DatabaseUnreachableError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, OvsdbNotConnectedError, SameChassisError } from '../errors.ts';
+import { acrossReconnects, type Attacher } from './context.ts';
+import { AddressInUseError, AddressNotAllowedError, AmbiguousSwitchError, AttachmentConflictError, ClaimMismatchError, InvalidConfigError, IpamConfigError, MigrationInFlightError, NetworkDefinitionError, OvsdbNotConnectedError, SameChassisError } from '../errors.ts';
 
 /** What ADD (either mode) is asked. */
 export interface NetworkRequest {
@@ -73,32 +73,26 @@ async function findOrMakeSwitch(ctx: Attacher, conf: NetConf, signal: AbortSigna
 /** The switch to attach to: an existing one by name, or the managed network's (made on first use). */
 export async function lookupSwitch(ctx: Attacher, conf: NetConf, signal: AbortSignal, arrivedAt: number): Promise<{ sw: LogicalSwitch; settings: IpamSettings }> {
   let sw: LogicalSwitch | undefined;
-  // The switch and all its ports are in the daemon's view from here on (NbScope). A session lost
-  // meanwhile is waited for like any lost connection (--db-wait from the request's arrival), and
-  // the next session's view holds the served switch.
   try {
-    await ctx.scope.serve(servedSwitchName(conf, ctx.node), signal);
-  } catch (err) {
-    // The session dropped during the catch-up: the next one's (scope.ts prepare) brings the
-    // served switch into view before it is announced, which ensureConnected waits for.
-    if (!(err instanceof OvsdbNotConnectedError)) throw err;
-  }
-  if (!ctx.nb.connected) await ensureConnected(ctx, ctx.nb, signal, arrivedAt);
-  try {
-    sw = await findOrMakeSwitch(ctx, conf, signal);
+    // A session lost meanwhile is waited for like any lost connection (--db-wait from the
+    // request's arrival); the next session's view holds the served switch (scope.ts prepare).
+    sw = await acrossReconnects(ctx, signal, arrivedAt, async () => {
+      // The switch and all its ports are in the daemon's view from here on (NbScope).
+      await ctx.scope.serve(servedSwitchName(conf, ctx.node), signal);
+      const found = await findOrMakeSwitch(ctx, conf, signal);
+      // Not in view because the session dropped meanwhile: not a configuration error.
+      if (found === undefined && !ctx.nb.connected) throw new OvsdbNotConnectedError(`logical switch ${shown(conf.logicalSwitch)} could not be looked up`);
+      // Guard keys and reservations of daemons older than the switch-level keys, before the
+      // first allocation here (once per switch; ipam/legacy-keys.ts).
+      if (found !== undefined) await convertLegacyKeys(ctx.nb, found, ctx.log, signal);
+      return found;
+    });
   } catch (err) {
     if (err instanceof AmbiguousSwitchError) throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: ${err.message}`, { field: fieldOf(conf, 'logicalSwitch'), cause: err });
     if (err instanceof NetworkDefinitionError) throw definitionError(conf, err);
     throw err;
   }
-  if (sw === undefined) {
-    // Not in view because the NB went away again: worth a retry, not a configuration error.
-    if (!ctx.nb.connected) throw new DatabaseUnreachableError('OVN Northbound database is not reachable', { details: `logical switch ${shown(conf.logicalSwitch)} could not be looked up` });
-    throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`, { field: fieldOf(conf, 'logicalSwitch') });
-  }
-  // Guard keys and reservations of daemons older than the switch-level keys, before the first
-  // allocation here (once per switch; ipam/legacy-keys.ts).
-  await convertLegacyKeys(ctx.nb, sw, ctx.log, signal);
+  if (sw === undefined) throw new InvalidConfigError(`${fieldOf(conf, 'logicalSwitch')}: logical switch ${shown(conf.logicalSwitch)} does not exist in the OVN Northbound database`, { field: fieldOf(conf, 'logicalSwitch') });
   try {
     return { sw, settings: parseIpamSettings(sw.otherConfig, sw.externalIds) };
   } catch (err) {
