@@ -172,7 +172,6 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
     const { sw, settings } = await lookupSwitch(ctx, conf, signal, req.arrivedAt);
     const configRoutes = networkRoutes(ctx, conf, sw, settings);
     const wanted = claimStatusRequest(asked, claim, sw, settings);
-    const pools = await podPools(ctx, req, sw, settings, signal);
     if (wanted !== asked) log.info({ claim: `${claim?.namespace ?? ''}/${claim?.name ?? ''}`, ips: wanted.ips?.map((ip) => ip.address) }, 'the IPAMClaim has no reservation on the switch: asking for the addresses of its status');
     const owner = ownerExternalIds(identity(ctx, req));
     const mtu = conf.mtu ?? ctx.defaultMtu;
@@ -190,6 +189,8 @@ export async function addAttachment(ctx: Attacher, req: NetworkRequest, log: Log
       throw new AttachmentConflictError(`CNI_IFNAME: ${req.ifName} already has addresses from ovn-multinet as another plugin's IPAM (logical switch port ${lspName})`, { field: 'CNI_IFNAME' });
     }
     const newPort = async (): Promise<LogicalPort> => {
+      // The IPPool that serves the pod: only a new port takes addresses (a repeated ADD has its own).
+      const pools = await podPools(ctx, req, sw, settings, signal);
       try {
         // A network with DHCP: its options rows first (shared by its ports, made once).
         const dhcp = conf.dhcp === undefined ? undefined : await ensureDhcpOptions(ctx.nb, sw, settings.subnets, subnetGateway, { dhcp: conf.dhcp, mtu, routes: conf.routes }, signal);

@@ -1,12 +1,12 @@
-// Two nodes, one NB: pods on both nodes share a logical switch and talk over geneve; ADDs on both
-// nodes at once never share an address; stopping or killing one node's daemon never disturbs a
-// pod, on either node (the daemon is control plane only: the datapath is OVS); and nothing is
-// left behind on either node.
+// Two nodes, one NB: pods on both nodes share a logical switch and talk over geneve; a pod's
+// bandwidth limit holds when its traffic crosses nodes; ADDs on both nodes at once never share an
+// address; stopping or killing one node's daemon never disturbs a pod, on either node (the daemon
+// is control plane only: the datapath is OVS); and nothing is left behind on either node.
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason } from '../helpers/node.ts';
-import { ping, pingSeries, tcpTransfer } from '../helpers/traffic.ts';
+import { iperf3Rate, MBIT, ping, pingSeries, rateWithin, tcpTransfer } from '../helpers/traffic.ts';
 import { ipOf, startTwoNodes, type ClusterPod as Pod, underlayBytes, TWO_NODE_MTU, type ClusterNode, type TwoNodes } from '../helpers/two-nodes.ts';
 
 const skip = e2eSkipReason();
@@ -32,10 +32,10 @@ async function makePodNetns(t: Test): Promise<Netns> {
 
 
 /** ADD through the node's daemon; a DEL is armed at teardown in case the test does not get to it. */
-async function attach(t: Test, node: ClusterNode, id: string, ns?: Netns): Promise<Pod> {
+async function attach(t: Test, node: ClusterNode, id: string, ns?: Netns, extra?: Record<string, unknown>): Promise<Pod> {
   const podNs = ns ?? (await makePodNetns(t));
   const call = { containerId: id, netns: podNs.path, ifName: 'net1' };
-  const add = await node.cni({ command: 'ADD', ...call }, node.config(NETWORK));
+  const add = await node.cni({ command: 'ADD', ...call }, node.config(NETWORK, extra));
   t.teardown(() => node.cni({ command: 'DEL', ...call }, node.config(NETWORK)));
   return { node, id, ns: podNs, ip: ipOf(add), add, call };
 }
@@ -87,6 +87,27 @@ t.test('two nodes sharing one NB', { skip }, async (t) => {
     t.equal(await tcpTransfer(pb.ns, pa.ns, pb.ip, bytes), bytes, 'TCP carries 2 MB from A to B intact');
     const after = await underlayBytes(a);
     t.ok(after.tx - before.tx > bytes, `the 2 MB crossed the underlay (A sent ${after.tx - before.tx} bytes on it)`);
+    await detach(t, [pa, pb]);
+  });
+
+  t.test('a bandwidth limit holds when the traffic crosses nodes', async (t) => {
+    // The QoS rows meter the logical pipeline: the egress row on the sending chassis (A), the
+    // ingress row where the port is bound (A again), whichever chassis the peer is on.
+    const limits = { egressRate: 20 * MBIT, ingressRate: 10 * MBIT };
+    const pa = await attach(t, a, 'tn-bw-a', undefined, { runtimeConfig: { bandwidth: limits } });
+    const pb = await attach(t, b, 'tn-bw-b');
+    t.equal(pa.add.exitCode, 0, pa.add.stdout);
+    t.equal(pb.add.exitCode, 0, pb.add.stdout);
+    const before = await underlayBytes(a);
+    await rateWithin(t, () => iperf3Rate(pb.ns, pa.ns, pb.ip), limits.egressRate, 'pod A (node A) sends to pod B (node B)');
+    await rateWithin(t, () => iperf3Rate(pb.ns, pa.ns, pb.ip, { reverse: true }), limits.ingressRate, 'pod A (node A) receives from pod B (node B)');
+    const after = await underlayBytes(a);
+    t.ok(after.tx - before.tx > MBIT && after.rx - before.rx > MBIT, `the traffic crossed the underlay (A sent ${after.tx - before.tx}, received ${after.rx - before.rx} bytes on it)`);
+    // The control: the path itself carries far more (so the limit, not the path, held the rate).
+    const unlimited = await a.cni({ command: 'ADD', ...pa.call }, a.config(NETWORK));
+    t.equal(unlimited.exitCode, 0, `a repeated ADD without bandwidth removes the limits: ${unlimited.stdout}`);
+    const free = await iperf3Rate(pb.ns, pa.ns, pb.ip);
+    t.ok(free > 2 * limits.egressRate, `without a limit pod A sends ${(free / MBIT).toFixed(0)} Mbit/s across the nodes, over twice the limit`);
     await detach(t, [pa, pb]);
   });
 
