@@ -1,7 +1,8 @@
 /**
  * The controller's pod webhook listener (docs/interface-discovery.md): HTTPS with the certificate
  * of --webhook-cert-dir (webhook-tls.ts), one path, POST of `application/json` only, bodies capped
- * at MAX_BODY_BYTES and read within READ_TIMEOUT_MS. Every replica serves it: it keeps no state.
+ * at MAX_BODY_BYTES and read within READ_TIMEOUT_MS, at most MAX_CONNECTIONS connections at once.
+ * Every replica serves it: it keeps no state.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +20,14 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export const READ_TIMEOUT_MS = 10_000;
 /** How often those deadlines are looked at (node:http's default, 30 s, would let one run to 40 s). */
 const CHECK_INTERVAL_MS = 1_000;
+/**
+ * Connections held at once, TLS handshakes included; one more is closed at once. The API servers
+ * hold a few each (one per review in flight); a client that opens many and sends nothing takes
+ * them for READ_TIMEOUT_MS at most (the handshake's deadline), then they are closed.
+ */
+export const MAX_CONNECTIONS = 256;
+/** At most one warning about connections over the cap in this time, with their count. */
+const DROP_WARN_INTERVAL_MS = 10_000;
 
 export interface WebhookOptions {
   address: string;
@@ -81,7 +90,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, log: Logger): P
 /** Listens on address:port with the certificate of certDir (loaded now or when it appears). */
 export async function listenWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { log } = options;
-  const server: Server = createServer({ requestTimeout: READ_TIMEOUT_MS, headersTimeout: READ_TIMEOUT_MS, connectionsCheckingInterval: CHECK_INTERVAL_MS }, (req, res) => {
+  const server: Server = createServer({ requestTimeout: READ_TIMEOUT_MS, headersTimeout: READ_TIMEOUT_MS, handshakeTimeout: READ_TIMEOUT_MS, connectionsCheckingInterval: CHECK_INTERVAL_MS }, (req, res) => {
     handle(req, res, log).catch((err: unknown) => {
       log.warn({ err, url: req.url }, 'webhook request failed');
       if (!res.headersSent) send(res, 500, 'internal error\n');
@@ -90,6 +99,15 @@ export async function listenWebhook(options: WebhookOptions): Promise<RunningWeb
   });
   // Handshakes without a certificate yet, or from scanners, are the client's problem, not a log line each.
   server.on('tlsClientError', (err) => log.debug({ err }, 'webhook TLS handshake failed'));
+  server.maxConnections = MAX_CONNECTIONS;
+  let dropped = 0;
+  let warnedAt = -Infinity;
+  server.on('drop', () => {
+    dropped++;
+    if (performance.now() - warnedAt < DROP_WARN_INTERVAL_MS) return;
+    warnedAt = performance.now();
+    log.warn({ droppedSinceStart: dropped, maxConnections: MAX_CONNECTIONS }, 'webhook connections over the cap closed at once');
+  });
   const certificates = new CertificateWatcher(options.certDir, log, (pair) => server.setSecureContext(pair));
   await certificates.start();
   try {

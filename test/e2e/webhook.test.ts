@@ -3,7 +3,8 @@
 // files appear the way the kubelet writes them (a `..data` symlink swapped at once), then an
 // AdmissionReview round trip over HTTPS (the patch applied to the pod gives the variables and the
 // volume), the requests it must refuse (method, path, content type, bodies over the cap, not
-// JSON, not a review), and a certificate rotation picked up without a restart.
+// JSON, not a review), the cap on connections, and a certificate rotation picked up without a
+// restart.
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { e2eSkipReason } from '../helpers/node.ts';
 import { jsonPatch, startFakeApiServer } from '../helpers/fake-apiserver.ts';
 import { startController } from '../helpers/controller.ts';
 import { until } from '../helpers/until.ts';
+import { MAX_CONNECTIONS } from '../../daemon/controller/webhook-server.ts';
 import { freePort, NB_SCHEMA, startOvsdbServer } from '../helpers/ovsdb-server.ts';
 
 const skip = e2eSkipReason();
@@ -45,6 +47,37 @@ if (mode === 'stall') req.write(body.subarray(0, 10));
 else if (mode === 'headers') req.flushHeaders();
 else if (mode === 'chunked') { let i = 0; const step = 256 * 1024; const more = () => { while (i < body.length) { const ok = req.write(body.subarray(i, i += step)); if (!ok) return req.once('drain', more); } req.end(); }; more(); }
 else req.end(body);
+`;
+
+/**
+ * Fills the webhook's connections from inside the netns: argv is host, port, how many raw TCP
+ * connections to hold (sending nothing), URL and CA file. Once they are accepted, one HTTPS request
+ * (over the cap); then ten of them closed and one more request; then how long the server took to
+ * close the rest (their handshake's deadline).
+ */
+const FILL_CLIENT = `
+const net = require('node:net');
+const https = require('node:https');
+const fs = require('node:fs');
+const [host, port, count, url, caFile] = process.argv.slice(1);
+const request = () => new Promise((resolve) => {
+  const req = https.request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, ca: fs.readFileSync(caFile), timeout: 5000, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+  req.on('error', (err) => resolve(err.code || err.message));
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.end('{}');
+});
+(async () => {
+  const sockets = await Promise.all(Array.from({ length: Number(count) }, () => new Promise((resolve, reject) => { const s = net.connect(Number(port), host, () => resolve(s)); s.on('error', () => undefined); s.once('error', reject); })));
+  await new Promise((r) => setTimeout(r, 300));
+  const start = Date.now();
+  const closedMs = sockets.slice(10).map((s) => new Promise((r) => s.once('close', () => r(Date.now() - start))));
+  const over = await request();
+  for (const s of sockets.slice(0, 10)) s.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+  const freed = await request();
+  const closed = await Promise.all(closedMs);
+  console.log(JSON.stringify({ over, freed, closedMs: Math.max(...closed) }));
+})();
 `;
 
 interface Reply {
@@ -172,6 +205,15 @@ t.test('the pod webhook over HTTPS, from the controller process', { skip }, asyn
   t.equal(stalled.status, 408, 'a body that stops coming: 408');
   t.ok(stallMs >= 9_000 && stallMs < 25_000, `after the 10 s read timeout (${stallMs} ms, a node start included)`);
   t.match(await call(PATH, '{"kind":"AdmissionReview"}'), { status: 400, body: /not an admission\.k8s\.io\/v1 AdmissionReview/ }, 'not a review: 400');
+
+  // Connections that send nothing hold the cap's places until their handshake's deadline.
+  const fill = JSON.parse(await ns.exec([process.execPath, '-e', FILL_CLIENT, '127.0.0.1', String(port), String(MAX_CONNECTIONS), `${url}${PATH}`, ca])) as { over: number | string; freed: number | string; closedMs: number };
+  t.not(fill.over, 400, `with ${MAX_CONNECTIONS} connections held, one more is closed at once (${fill.over})`);
+  t.equal(typeof fill.over, 'string', 'an error, not an answer');
+  t.equal(fill.freed, 400, 'ten closed: a request is served again (400: its body is not a review)');
+  t.ok(fill.closedMs >= 9_000 && fill.closedMs < 25_000, `the silent ones closed at the handshake's 10 s deadline (${fill.closedMs} ms)`);
+  const warning = await until('the drop warned', () => controller.logs().split('\n').find((line) => line.includes('webhook connections over the cap closed at once')), 5_000);
+  t.match(warning, `"maxConnections":${MAX_CONNECTIONS}`, 'warned, with the cap');
 
   const second = await issue('second');
   await writeSecret(certDir, 2, second);
