@@ -3,13 +3,15 @@
 // `cni-args.routes`, or `args.cni.routes` on stdin (as Multus passes cni-args on), added to the
 // config's routes. Seen in the pod (`ip route`), in the result and by CHECK; a second ADD
 // answers the same; what Multus does after our ADD (delete the interface's default routes, add
-// its own) succeeds; DEL leaves nothing. Refusals are code 7 naming the field, and leave nothing.
+// its own) succeeds; DEL leaves nothing; the default route carries traffic through an OVN router.
+// Refusals are code 7 naming the field, and leave nothing.
 import t, { type Test } from 'tap';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason, runCni, startDaemon, type CniOutcome } from '../helpers/node.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { startFakeApiServer } from '../helpers/fake-apiserver.ts';
 import { nodeState } from '../helpers/leftovers.ts';
+import { ping } from '../helpers/traffic.ts';
 
 const skip = e2eSkipReason();
 const ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
@@ -155,6 +157,48 @@ t.test('routes from the pod', { skip }, async (t) => {
     t.same(await defaults(ns, '-4'), [], 'the default route it replaced is not put back (the pod is going away)');
     t.match(await ns.exec(['ip', 'route', 'show', '192.168.200.0/24']), '192.168.200.0/24 dev eth0', 'eth0 keeps its own routes');
     t.equal((await runCni(sandbox, { command: 'DEL', ...call }, conf)).exitCode, 0, 'a second DEL succeeds');
+  });
+
+  t.test('the default route carries traffic: through an OVN router to a subnet no other route reaches', async (t) => {
+    // An admin's router joins `plain` (10.62.0.0/24) and `far` (10.63.0.0/24).
+    const link = (sw: string, octet: number): string[][] => [
+      ['lrp-add', 'edge', `edge-${sw}`, `02:00:00:00:${octet}:01`, `10.${octet}.0.1/24`],
+      ['lsp-add', sw, `${sw}-edge`],
+      ['lsp-set-type', `${sw}-edge`, 'router'],
+      ['lsp-set-addresses', `${sw}-edge`, 'router'],
+      ['lsp-set-options', `${sw}-edge`, `router-port=edge-${sw}`],
+    ];
+    await sandbox.nbctl(['ls-add', 'far', '--', 'set', 'logical_switch', 'far', 'other_config:subnet=10.63.0.0/24']);
+    await sandbox.nbctl(['lr-add', 'edge']);
+    for (const step of [...link('plain', 62), ...link('far', 63)]) await sandbox.nbctl(step);
+    t.teardown(async () => {
+      await sandbox.nbctl(['lr-del', 'edge']);
+      await sandbox.nbctl(['lsp-del', 'plain-edge']);
+    });
+    // A peer on `far` (a call naming no pod), routed back to `plain`.
+    const farNs = await createNetns(t);
+    const farCall = { containerId: 'rt-far', netns: farNs.path, ifName: 'net1' };
+    const farConf = { ...config('far'), logicalSwitch: 'far', args: { cni: { routes: [{ dst: '10.62.0.0/24', gw: '10.63.0.1' }] } } };
+    const far = await runCni(sandbox, { command: 'ADD', ...farCall }, farConf);
+    t.equal(far.exitCode, 0, far.stdout);
+    t.teardown(() => runCni(sandbox, { command: 'DEL', ...farCall }, farConf));
+    const farIp = ((far.json?.['ips'] as Array<{ address: string }> | undefined)?.[0]?.address ?? '').split('/')[0] ?? '';
+
+    const attach = async (name: string, element: Record<string, unknown>): Promise<Netns> => {
+      await pod(name, [{ name: 'plain', interface: 'net1', ...element }]);
+      const ns = await podNetns(t);
+      const call = callOf(name, ns);
+      const out = await runCni(sandbox, { command: 'ADD', ...call }, config('plain', { logicalSwitch: 'plain' }));
+      t.equal(out.exitCode, 0, `ADD ${name}: ${out.stdout}`);
+      t.teardown(() => runCni(sandbox, { command: 'DEL', ...call }, config('plain', { logicalSwitch: 'plain' })));
+      return ns;
+    };
+    const routed = await attach('dflt', { 'default-route': ['10.62.0.1'] });
+    const unrouted = await attach('nodflt', {});
+    t.same(await defaults(routed, '-4'), ['default via 10.62.0.1 dev net1'], 'the default route through the router port');
+    t.equal(await routed.exec(['ip', 'route', 'show', '10.63.0.0/24']), '', 'and no route of its own to far\'s subnet');
+    t.ok(await ping(routed, farIp, { count: 3 }), `through its default route, the pod reaches ${farIp} behind the router`);
+    t.notOk(await ping(unrouted, farIp, { count: 2 }), 'a pod of the same network without default-route does not (its default route is eth0\'s)');
   });
 
   t.test('args.cni.routes on stdin, alone and over the element\'s', async (t) => {
