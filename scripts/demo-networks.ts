@@ -10,19 +10,17 @@
 //      trying team-a's switch is refused with code 104.
 //   4. Tear-down: DEL everything, delete the NamespacedNetworks, check that nothing is left.
 // It reuses the e2e helpers (test/helpers/): the same nodes, daemons and API server as the tests.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createNetns, type Netns, type Teardown } from '../test/helpers/netns.ts';
 import { e2eSkipReason, type CniCall, type CniOutcome } from '../test/helpers/node.ts';
-import { encapIpOf, startTwoNodes, type ClusterNode, type TwoNodes } from '../test/helpers/two-nodes.ts';
-import { kubeconfigFor, startFakeApiServer, type FakeApi, type KubeObject } from '../test/helpers/fake-apiserver.ts';
+import type { ClusterNode, TwoNodes } from '../test/helpers/two-nodes.ts';
+import type { FakeApi, KubeObject } from '../test/helpers/fake-apiserver.ts';
+import { startApiNodes } from '../test/helpers/api-nodes.ts';
 import { startController } from '../test/helpers/controller.ts';
 import { nodeState } from '../test/helpers/leftovers.ts';
 import { pingOnce } from '../test/helpers/traffic.ts';
 import { until } from '../test/helpers/until.ts';
 
-const API_PORT = 16_443;
 const LAYER3 = { topology: 'layer3', subnets: ['10.128.0.0/16'], hostSubnetLength: 24 };
 const PRIVATE = { topology: 'layer2', subnets: ['10.50.0.0/24'] };
 const TENANT_PREFIX = 'omn-tenant/';
@@ -124,25 +122,12 @@ async function pings(from: Pod, to: string): Promise<boolean> {
 
 async function setUp(): Promise<{ nodes: TwoNodes; api: FakeApi }> {
   say('Set-up: two OVN nodes (node-a, node-b), an ovn-multinet daemon on each');
-  // The fake API server listens on node-a's underlay address, which node-b reaches over the
-  // underlay; the daemons start before it and connect once it listens (they retry every second).
-  const apiUrl = `http://${encapIpOf('a')}:${API_PORT}`;
-  const dir = await mkdtemp('/tmp/ovn-multinet-demo-networks.');
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, kubeconfigFor(apiUrl));
-  const nodes = await startTwoNodes(t, { daemonArgs: ['--kubeconfig', kubeconfig] });
+  // The fake API server runs in node-a's namespace, on a link of its own that node-b reaches; the
+  // daemons start before it and connect once it listens (they retry every second).
+  const { nodes, api } = await startApiNodes(t);
   for (const node of nodes.nodes) console.log(`${node.name}: netns ${node.netns.name}, encap IP ${node.encapIp}, daemon socket ${node.daemon.socket}`);
-
-  say('Set-up: a fake Kubernetes API server (it stands in for kube-apiserver, which cannot run here) and the controller');
-  const api = await startFakeApiServer(t, { netns: nodes.a.env.SANDBOX_NETNS, host: encapIpOf('a'), port: API_PORT });
-  console.log(`API server: ${api.url} (in ${nodes.a.netns.name}); both daemons use it with --kubeconfig`);
-  for (const node of nodes.nodes) {
-    // Only a daemon lists the pods of one node; it lists its Networks and namespaces alongside.
-    const listsItsPods = async (): Promise<true | undefined> => ((await api.requests()).some((r) => decodeURIComponent(r).includes(`spec.nodeName=${node.name}`)) ? true : undefined);
-    await until(`${node.name}'s daemon to reach the API server`, listsItsPods, 30_000);
-    console.log(`${node.name}'s daemon is connected: it lists and watches its node's pods`);
-  }
+  say('A fake Kubernetes API server (it stands in for kube-apiserver, which cannot run here) and the controller');
+  console.log(`API server: ${api.url} (in ${nodes.a.netns.name}); both daemons use it with --kubeconfig, and list and watch Networks`);
   for (const node of nodes.nodes) await api.apply('nodes', { metadata: { name: node.name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
   for (const name of ['demo', 'team-a', 'team-b']) await api.upsertNamespace({ name, labels: { 'kubernetes.io/metadata.name': name } });
   shell(`ip netns exec ${nodes.a.netns.name} dist/ovn-multinetd controller --kubeconfig ... --nb-db ${nodes.a.env.NB_DB}`);

@@ -9,7 +9,8 @@ import t, { type Test } from 'tap';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { e2eSkipReason, type CniOutcome } from '../helpers/node.ts';
 import { startController } from '../helpers/controller.ts';
-import { echoesIn, startClaimCluster } from '../helpers/claims.ts';
+import { echoesIn } from '../helpers/claims.ts';
+import { startApiNodes } from '../helpers/api-nodes.ts';
 import type { FakeApi, KubeObject } from '../helpers/fake-apiserver.ts';
 import type { ClusterNode } from '../helpers/two-nodes.ts';
 import { ping } from '../helpers/traffic.ts';
@@ -30,8 +31,7 @@ const accepted = (o: KubeObject | undefined): boolean =>
   ((((o?.['status'] ?? {}) as Record<string, unknown>)['conditions'] ?? []) as Array<{ type: string; status: string }>).some((c) => c.type === 'Accepted' && c.status === 'True');
 
 t.test('NamespacedNetworks on two nodes', { skip }, async (t) => {
-  const cluster = await startClaimCluster(t, { network: 'unused', subnet: '10.83.0.0/24' });
-  const { nodes, api } = cluster;
+  const { nodes, api } = await startApiNodes(t);
   const { a, b } = nodes;
   for (const name of ['team-a', 'team-b']) await api.upsertNamespace({ name });
   const controller = startController(t, { netns: a.netns.name, kubeconfig: api.kubeconfig, nbDb: a.env.NB_DB, api });

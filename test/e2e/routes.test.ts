@@ -174,6 +174,7 @@ t.test('routes from the pod', { skip }, async (t) => {
     t.teardown(async () => {
       await sandbox.nbctl(['lr-del', 'edge']);
       await sandbox.nbctl(['lsp-del', 'plain-edge']);
+      await sandbox.nbctl(['ls-del', 'far']);
     });
     // A peer on `far` (a call naming no pod), routed back to `plain`.
     const farNs = await createNetns(t);

@@ -1,22 +1,15 @@
 /**
  * The IPAMClaim set-up of the two-node harness: one NB, one fake API server both daemons watch
- * (IPAMClaims, pods), and pods whose network-selection element names a claim. The API server runs
- * in node A's namespace, on a veth pair of its own between the two node namespaces
- * (192.168.201.0/24), so both daemons reach it and no traffic leaves the test's namespaces. The
- * daemons start before it is up: their list+watch retries until it is.
+ * (IPAMClaims, pods; api-nodes.ts), and pods whose network-selection element names a claim.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createNetns, type Netns, type Teardown } from './netns.ts';
 import type { CniOutcome } from './node.ts';
-import { kubeconfigFor, startFakeApiServer, type FakeApi } from './fake-apiserver.ts';
-import { startTwoNodes, type ClusterNode, type TwoNodes } from './two-nodes.ts';
+import type { FakeApi } from './fake-apiserver.ts';
+import type { ClusterNode, TwoNodes } from './two-nodes.ts';
+import { startApiNodes, watchesOf } from './api-nodes.ts';
 import { until } from './until.ts';
 
 export const CLAIM_NAMESPACE = 'vms';
-const API_HOST = '192.168.201.1';
-const API_PORT = 6443;
 const ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 
 export interface ClaimPod {
@@ -59,35 +52,15 @@ export interface ClaimCluster {
   claimStatus: (name: string) => Promise<unknown>;
 }
 
-/** The management link the API server listens on: a plain veth pair between the node namespaces. */
-async function connectManagement(nodes: TwoNodes): Promise<void> {
-  await nodes.a.netns.exec(['ip', 'link', 'add', 'mgmt-a', 'type', 'veth', 'peer', 'name', 'mgmt-b', 'netns', nodes.b.netns.name]);
-  await nodes.a.netns.exec(['ip', 'addr', 'add', `${API_HOST}/24`, 'dev', 'mgmt-a']);
-  await nodes.a.netns.exec(['ip', 'link', 'set', 'mgmt-a', 'up']);
-  await nodes.b.netns.exec(['ip', 'addr', 'add', '192.168.201.2/24', 'dev', 'mgmt-b']);
-  await nodes.b.netns.exec(['ip', 'link', 'set', 'mgmt-b', 'up']);
-}
-
-/** Two nodes, the API server, and logical switch `network` with `subnet`. */
+/** Two nodes sharing an API server (api-nodes.ts), and logical switch `network` with `subnet`. */
 export async function startClaimCluster(t: Teardown, opts: { network: string; subnet: string; daemonArgs?: readonly string[] }): Promise<ClaimCluster> {
   const { network } = opts;
-  const dir = await mkdtemp(join(tmpdir(), 'om-claims-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, kubeconfigFor(`http://${API_HOST}:${API_PORT}`));
-  const nodes = await startTwoNodes(t, { daemonArgs: ['--kubeconfig', kubeconfig, ...(opts.daemonArgs ?? [])] });
-  await connectManagement(nodes);
-  const api = await startFakeApiServer(t, { netns: nodes.a.netns.name, host: API_HOST, port: API_PORT });
+  const { nodes, api, kubeconfig } = await startApiNodes(t, { daemonArgs: opts.daemonArgs });
   await nodes.nbctl(['ls-add', network, '--', 'set', 'logical_switch', network, `other_config:subnet=${opts.subnet}`]);
   // In a cluster a pod reaches a switch only through a Network admitting its namespace.
   await api.upsertNamespace({ name: CLAIM_NAMESPACE });
   await api.upsertNetwork({ name: network, logicalSwitch: network, namespaceSelector: {} });
-  // Both daemons list+watch pods, claims and Networks once the API server is up (they retry with backoff).
-  await until('both daemons watching IPAMClaims and Networks', async () => {
-    const requests = await api.requests();
-    const watching = (path: string): number => requests.filter((r) => r.startsWith(`GET ${path}?`) && r.includes('watch=true')).length;
-    return watching('/apis/k8s.cni.cncf.io/v1alpha1/ipamclaims') >= 2 && watching('/apis/ovn-multinet.io/v1/networks') >= 2 ? true : undefined;
-  }, 30_000);
+  await until('both daemons watching IPAMClaims', async () => ((await watchesOf(api, '/apis/k8s.cni.cncf.io/v1alpha1/ipamclaims')) >= 2 ? true : undefined), 30_000);
 
   let podCount = 0;
   const configOf = (pod: { node: ClusterNode; persistent: boolean }): Record<string, unknown> => pod.node.config(network, pod.persistent ? { allowPersistentIPs: true } : {});
